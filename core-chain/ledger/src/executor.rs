@@ -1,0 +1,306 @@
+//! Block execution: admission checks, parallel signature verification, one overlay per transaction,
+//! receipts, and the new state root. Deterministic given (parent state, block).
+
+use std::collections::BTreeMap;
+
+use jmt::storage::TreeReader;
+use rayon::prelude::*;
+
+use crate::authenticated::{commit_writes, StateCommit, VersionedState};
+use crate::block::{Block, BlockHeader};
+use crate::codec::encode;
+use crate::crypto::{Address, CryptoError, Hash32};
+use crate::genesis::{ChainParams, Genesis, GenesisError, Validator, PARAMS_KEY, VALIDATORS_KEY};
+use crate::merkle::merkle_root;
+use crate::module::{ModuleRegistry, TxContext};
+use crate::receipt::{Receipt, TxOutcome};
+use crate::state::{Overlay, StateError, StateRead, StateWrite};
+use crate::tx::SignedTx;
+
+/// Why a transaction is not admissible. Each reason is its own variant so clients can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxRejection {
+    #[error("chain_id: expected {expected:?}, got {got:?}")]
+    WrongChainId { expected: String, got: String },
+    #[error("signature: {0}")]
+    BadSignature(CryptoError),
+    #[error("nonce: {got} already used (next is {expected})")]
+    NonceUsed { expected: u64, got: u64 },
+    #[error("nonce: {got} is ahead of the next nonce {expected}")]
+    NonceGap { expected: u64, got: u64 },
+    #[error("expiry_height: {expiry_height} has passed (block height {height})")]
+    Expired { expiry_height: u64, height: u64 },
+    #[error("expiry_height: {expiry_height} is more than {window} blocks ahead of height {height}")]
+    ExpiryTooFar { expiry_height: u64, height: u64, window: u64 },
+    #[error("size: transaction is {len} bytes, limit is {limit}")]
+    Oversize { len: usize, limit: usize },
+    #[error("call.module: no module named {module:?}")]
+    UnknownModule { module: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    #[error("block: transaction {index} ({tx_id}): {reason}")]
+    InvalidTx { index: usize, tx_id: Hash32, reason: TxRejection },
+    #[error("block: height {got}, expected {expected}")]
+    WrongHeight { expected: u64, got: u64 },
+    #[error("block: parent_hash does not match the chain tip")]
+    WrongParent,
+    #[error("block: time_ms {got} is not after the parent's {parent}")]
+    TimeNotIncreasing { parent: u64, got: u64 },
+    #[error("block: {count} transactions, limit is {limit}")]
+    TooManyTxs { count: usize, limit: usize },
+    #[error("block: header differs from the result of executing it ({field})")]
+    HeaderMismatch { field: &'static str },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// The committed tip a new block builds on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainTip {
+    pub height: u64,
+    pub hash: Hash32,
+    pub time_ms: u64,
+    pub state_root: Hash32,
+}
+
+/// A block ready to store: the block (without certificate), its receipts and its state changes.
+#[derive(Debug, Clone)]
+pub struct ExecutedBlock {
+    pub block: Block,
+    pub receipts: Vec<Receipt>,
+    pub state: StateCommit,
+}
+
+const NONCE_PREFIX: &[u8] = b"sys/nonce/";
+
+fn nonce_key(addr: &Address) -> Vec<u8> {
+    let mut k = NONCE_PREFIX.to_vec();
+    k.extend_from_slice(&addr.0);
+    k
+}
+
+/// The next nonce the account must use.
+pub fn account_nonce(state: &dyn StateRead, addr: &Address) -> Result<u64, StateError> {
+    Ok(match state.get(&nonce_key(addr))? {
+        Some(b) if b.len() == 8 => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        _ => 0,
+    })
+}
+
+/// The chain parameters in state (defaults before genesis).
+pub fn chain_params(state: &dyn StateRead) -> Result<ChainParams, StateError> {
+    Ok(match state.get(PARAMS_KEY)? {
+        Some(b) => borsh::from_slice(&b).map_err(|e| StateError(format!("sys/params: {e}")))?,
+        None => ChainParams::default(),
+    })
+}
+
+/// The validator set in state.
+pub fn validator_set(state: &dyn StateRead) -> Result<Vec<Validator>, StateError> {
+    Ok(match state.get(VALIDATORS_KEY)? {
+        Some(b) => borsh::from_slice(&b).map_err(|e| StateError(format!("sys/validators: {e}")))?,
+        None => Vec::new(),
+    })
+}
+
+/// Verify signatures of `txs` on all cores, skipping those `known_valid` says were checked before
+/// (a node verifies each signature once: at mempool admission, or here for blocks from peers).
+pub fn verify_signatures(txs: &[SignedTx], known_valid: &(dyn Fn(&Hash32) -> bool + Sync)) -> Vec<Result<(), CryptoError>> {
+    txs.par_iter()
+        .map(|tx| if known_valid(&tx.id()) { Ok(()) } else { tx.verify_signature() })
+        .collect()
+}
+
+pub struct Executor {
+    pub chain_id: String,
+    pub modules: ModuleRegistry,
+}
+
+impl Executor {
+    pub fn new(chain_id: impl Into<String>, modules: ModuleRegistry) -> Self {
+        Executor { chain_id: chain_id.into(), modules }
+    }
+
+    /// Checks that need no state: chain id, size, expiry, module name.
+    pub fn check_stateless(&self, tx: &SignedTx, encoded_len: usize, height: u64, params: &ChainParams) -> Result<(), TxRejection> {
+        if tx.body.chain_id != self.chain_id {
+            return Err(TxRejection::WrongChainId { expected: self.chain_id.clone(), got: tx.body.chain_id.clone() });
+        }
+        if encoded_len > params.max_tx_bytes as usize {
+            return Err(TxRejection::Oversize { len: encoded_len, limit: params.max_tx_bytes as usize });
+        }
+        if tx.body.expiry_height < height {
+            return Err(TxRejection::Expired { expiry_height: tx.body.expiry_height, height });
+        }
+        if tx.body.expiry_height > height.saturating_add(params.max_expiry_window) {
+            return Err(TxRejection::ExpiryTooFar { expiry_height: tx.body.expiry_height, height, window: params.max_expiry_window });
+        }
+        if self.modules.get(&tx.body.call.module).is_none() {
+            return Err(TxRejection::UnknownModule { module: tx.body.call.module.clone() });
+        }
+        Ok(())
+    }
+
+    /// Nonce check against `state` (exact next nonce).
+    pub fn check_nonce(state: &dyn StateRead, tx: &SignedTx) -> Result<(), TxRejection> {
+        let expected = account_nonce(state, &tx.sender_address()).unwrap_or(0);
+        match tx.body.nonce {
+            n if n < expected => Err(TxRejection::NonceUsed { expected, got: n }),
+            n if n > expected => Err(TxRejection::NonceGap { expected, got: n }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Build state version 0 from the genesis file.
+    pub fn init_genesis<R: TreeReader>(&self, reader: &R, genesis: &Genesis) -> Result<(StateCommit, ChainTip), GenesisError> {
+        genesis.validate()?;
+        if genesis.chain_id != self.chain_id {
+            return Err(GenesisError::Invalid { field: "chain_id".into(), reason: format!("node runs chain {:?}", self.chain_id) });
+        }
+        let empty = VersionedState { reader, version: None };
+        let mut overlay = Overlay::new(&empty);
+        overlay.set(VALIDATORS_KEY, encode(&genesis.validators));
+        overlay.set(PARAMS_KEY, encode(&genesis.params));
+        for module in genesis.app_state.keys() {
+            if self.modules.get(module).is_none() {
+                return Err(GenesisError::UnknownModule { module: module.clone() });
+            }
+        }
+        // Modules initialise in name order; each sees what earlier ones wrote.
+        let null = serde_json::Value::Null;
+        for name in self.modules.names().collect::<Vec<_>>() {
+            let cfg = genesis.app_state.get(name).unwrap_or(&null);
+            if let Some(m) = self.modules.get(name) {
+                m.init_genesis(&mut overlay, cfg).map_err(|error| GenesisError::Module { module: name.to_string(), error })?;
+            }
+        }
+        let writes = overlay.into_writes();
+        let commit = commit_writes(reader, 0, &writes)?;
+        let tip = ChainTip { height: 0, hash: genesis.hash(), time_ms: genesis.genesis_time_ms, state_root: commit.root };
+        Ok((commit, tip))
+    }
+
+    /// Execute `txs` as block `tip.height + 1` and produce the block with its header filled in.
+    /// Fails (and the proposer must drop the offending txs) if any transaction is inadmissible.
+    pub fn execute_block<R: TreeReader>(
+        &self,
+        reader: &R,
+        tip: &ChainTip,
+        time_ms: u64,
+        proposer: Address,
+        txs: Vec<SignedTx>,
+        known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
+    ) -> Result<ExecutedBlock, BlockError> {
+        let height = tip.height + 1;
+        if time_ms <= tip.time_ms {
+            return Err(BlockError::TimeNotIncreasing { parent: tip.time_ms, got: time_ms });
+        }
+        let base = VersionedState { reader, version: Some(tip.height) };
+        let params = chain_params(&base)?;
+        if txs.len() > params.max_block_txs as usize {
+            return Err(BlockError::TooManyTxs { count: txs.len(), limit: params.max_block_txs as usize });
+        }
+        let sigs = verify_signatures(&txs, known_valid);
+        let mut block_overlay = Overlay::new(&base);
+        let mut receipts = Vec::with_capacity(txs.len());
+        let mut tx_ids = Vec::with_capacity(txs.len());
+        for (index, (tx, sig)) in txs.iter().zip(sigs).enumerate() {
+            let tx_id = tx.id();
+            let invalid = |reason| BlockError::InvalidTx { index, tx_id, reason };
+            sig.map_err(|e| invalid(TxRejection::BadSignature(e)))?;
+            let len = encode(tx).len();
+            self.check_stateless(tx, len, height, &params).map_err(invalid)?;
+            Self::check_nonce(&block_overlay, tx).map_err(invalid)?;
+            let sender_address = tx.sender_address();
+            let next = tx.body.nonce + 1;
+            let ctx = TxContext {
+                chain_id: self.chain_id.clone(),
+                height,
+                time_ms,
+                tx_id,
+                tx_index: index as u32,
+                sender: tx.body.sender,
+                sender_address,
+            };
+            let module = self
+                .modules
+                .get(&tx.body.call.module)
+                .ok_or_else(|| invalid(TxRejection::UnknownModule { module: tx.body.call.module.clone() }))?;
+            let (outcome, events, writes) = {
+                let mut tx_overlay = Overlay::new(&block_overlay);
+                match module.execute(&ctx, &mut tx_overlay, &tx.body.call.payload) {
+                    Ok(events) => (TxOutcome::Success, events, tx_overlay.into_writes()),
+                    Err(e) => (TxOutcome::Failed { code: e.code, message: e.message }, Vec::new(), BTreeMap::new()),
+                }
+            };
+            block_overlay.apply(writes);
+            block_overlay.set(&nonce_key(&sender_address), next.to_le_bytes().to_vec());
+            receipts.push(Receipt {
+                tx_id,
+                height,
+                index: index as u32,
+                sender: sender_address,
+                module: tx.body.call.module.clone(),
+                outcome,
+                events,
+            });
+            tx_ids.push(tx_id);
+        }
+        let writes = block_overlay.into_writes();
+        let state = commit_writes(reader, height, &writes)?;
+        let header = BlockHeader {
+            chain_id: self.chain_id.clone(),
+            height,
+            parent_hash: tip.hash,
+            tx_root: merkle_root(&tx_ids),
+            receipts_root: merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()),
+            state_root: state.root,
+            time_ms,
+            proposer,
+        };
+        Ok(ExecutedBlock { block: Block { header, txs, certificate: None }, receipts, state })
+    }
+
+    /// Re-execute a block received from a peer and check that its header is exactly what execution gives.
+    pub fn validate_block<R: TreeReader>(
+        &self,
+        reader: &R,
+        tip: &ChainTip,
+        block: &Block,
+        known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
+    ) -> Result<ExecutedBlock, BlockError> {
+        let h = &block.header;
+        if h.height != tip.height + 1 {
+            return Err(BlockError::WrongHeight { expected: tip.height + 1, got: h.height });
+        }
+        if h.parent_hash != tip.hash {
+            return Err(BlockError::WrongParent);
+        }
+        let mut exec = self.execute_block(reader, tip, h.time_ms, h.proposer, block.txs.clone(), known_valid)?;
+        let e = &exec.block.header;
+        let field = if e.chain_id != h.chain_id {
+            Some("chain_id")
+        } else if e.tx_root != h.tx_root {
+            Some("tx_root")
+        } else if e.receipts_root != h.receipts_root {
+            Some("receipts_root")
+        } else if e.state_root != h.state_root {
+            Some("state_root")
+        } else {
+            None
+        };
+        if let Some(field) = field {
+            return Err(BlockError::HeaderMismatch { field });
+        }
+        exec.block.certificate = block.certificate.clone();
+        Ok(exec)
+    }
+}
+
+impl ChainTip {
+    pub fn of(header: &BlockHeader) -> Self {
+        ChainTip { height: header.height, hash: header.hash(), time_ms: header.time_ms, state_root: header.state_root }
+    }
+}

@@ -1,0 +1,24 @@
+//! `scf-domain`: the business rules of supply-chain finance and traceability, as pure deterministic
+//! modules the chain executes.
+//!
+//! Architecture invariant: this crate knows nothing about RocksDB, MQTT, HTTP, clocks or randomness, and
+//! uses no floats. Every operation sees a [`scf_ledger::state::StateWrite`] and a
+//! [`scf_ledger::module::TxContext`] (block height and time, signer) and either returns events or a typed
+//! error whose `code()` names the rule it broke.
+#![forbid(unsafe_code)]
+
+pub mod date;
+pub mod kv;
+pub mod money;
+pub mod org;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+use std::sync::Arc;
+
+use scf_ledger::module::ModuleRegistry;
+
+/// Every domain module, ready to register with the executor.
+pub fn modules() -> ModuleRegistry {
+    ModuleRegistry::new().with(Arc::new(org::OrgModule))
+}
