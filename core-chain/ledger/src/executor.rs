@@ -57,7 +57,7 @@ pub enum BlockError {
 }
 
 /// The committed tip a new block builds on.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
 pub struct ChainTip {
     pub height: u64,
     pub hash: Hash32,

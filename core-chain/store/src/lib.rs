@@ -1,0 +1,352 @@
+//! `scf-store`: the ledger on disk (RocksDB).
+//!
+//! Column families: `meta` (tip, genesis), `blocks` (height → block), `block_hashes` (hash → height),
+//! `txs` (tx id → height, index), `receipts` (tx id → receipt), `jmt_nodes` / `jmt_values` (the
+//! authenticated state tree and its versioned values), `preimages` (key hash → state key) and `indexes`
+//! (secondary lookups such as transactions by sender).
+//!
+//! Invariant: a block and everything it changes — its transactions, receipts, state nodes and values,
+//! indexes and the new tip — are written in one RocksDB `WriteBatch` with a synced WAL, so a reader after
+//! a crash (even `kill -9` mid-write) sees either the whole block or none of it.
+
+use std::path::Path;
+
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{KeyHash, OwnedValue, Version};
+use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use scf_ledger::authenticated::{prove, StateProof, VersionedState};
+use scf_ledger::block::{Block, TxInclusionProof};
+use scf_ledger::codec::encode;
+use scf_ledger::crypto::{Address, Hash32};
+use scf_ledger::executor::{ChainTip, ExecutedBlock, Executor};
+use scf_ledger::genesis::{Genesis, GenesisError};
+use scf_ledger::merkle::merkle_proof;
+use scf_ledger::receipt::Receipt;
+use scf_ledger::state::{StateError, StateRead};
+
+const CF_META: &str = "meta";
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_HASHES: &str = "block_hashes";
+const CF_TXS: &str = "txs";
+const CF_RECEIPTS: &str = "receipts";
+const CF_JMT_NODES: &str = "jmt_nodes";
+const CF_JMT_VALUES: &str = "jmt_values";
+const CF_PREIMAGES: &str = "preimages";
+const CF_INDEXES: &str = "indexes";
+const ALL_CFS: [&str; 9] =
+    [CF_META, CF_BLOCKS, CF_BLOCK_HASHES, CF_TXS, CF_RECEIPTS, CF_JMT_NODES, CF_JMT_VALUES, CF_PREIMAGES, CF_INDEXES];
+
+const META_TIP: &[u8] = b"tip";
+const META_GENESIS: &[u8] = b"genesis";
+const META_GENESIS_TIP: &[u8] = b"genesis_tip";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("rocksdb: {0}")]
+    Db(#[from] rocksdb::Error),
+    #[error("store: {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("store: block {got} does not extend the tip (expected height {expected})")]
+    NotNext { expected: u64, got: u64 },
+    #[error("store: block {height} has a parent hash that is not the tip's hash")]
+    WrongParent { height: u64 },
+    #[error("store: the database holds chain {stored:?} (genesis {stored_hash}); the genesis file is for {given:?} ({given_hash})")]
+    GenesisMismatch { stored: String, stored_hash: Hash32, given: String, given_hash: Hash32 },
+    #[error("store: no genesis has been applied yet")]
+    NoGenesis,
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+fn corrupt(what: impl Into<String>, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt { what: what.into(), reason: e.to_string() }
+}
+
+/// The node's database.
+pub struct Store {
+    db: DB,
+}
+
+fn value_key(key_hash: &KeyHash, version: Version) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..32].copy_from_slice(&key_hash.0);
+    k[32..].copy_from_slice(&version.to_be_bytes());
+    k
+}
+
+fn sender_index_key(sender: &Address, height: u64, index: u32) -> Vec<u8> {
+    let mut k = b"sender/".to_vec();
+    k.extend_from_slice(&sender.0);
+    k.extend_from_slice(&height.to_be_bytes());
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+impl Store {
+    /// Open (or create) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, path, cfs)?;
+        Ok(Store { db })
+    }
+
+    fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(name).ok_or_else(|| corrupt(format!("column family {name}"), "missing"))
+    }
+
+    fn get_cf(&self, cf: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(cf)?, key)?)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo)?;
+        Ok(())
+    }
+
+    /// The last committed block's tip (or the genesis tip), `None` before genesis.
+    pub fn tip(&self) -> Result<Option<ChainTip>, StoreError> {
+        match self.get_cf(CF_META, META_TIP)? {
+            None => Ok(None),
+            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("meta/tip", e)),
+        }
+    }
+
+    /// The genesis the database was created from.
+    pub fn genesis(&self) -> Result<Option<Genesis>, StoreError> {
+        match self.get_cf(CF_META, META_GENESIS)? {
+            None => Ok(None),
+            Some(b) => {
+                let text = String::from_utf8(b).map_err(|e| corrupt("meta/genesis", e))?;
+                Genesis::from_json(&text).map(Some).map_err(StoreError::from)
+            }
+        }
+    }
+
+    /// The tip right after genesis (height 0).
+    pub fn genesis_tip(&self) -> Result<Option<ChainTip>, StoreError> {
+        match self.get_cf(CF_META, META_GENESIS_TIP)? {
+            None => Ok(None),
+            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("meta/genesis_tip", e)),
+        }
+    }
+
+    /// Apply genesis once. Reopening with the same genesis returns the current tip; a different genesis
+    /// is refused.
+    pub fn init_genesis(&self, executor: &Executor, genesis: &Genesis) -> Result<ChainTip, StoreError> {
+        if let Some(stored) = self.genesis()? {
+            if stored.hash() != genesis.hash() {
+                return Err(StoreError::GenesisMismatch {
+                    stored: stored.chain_id.clone(),
+                    stored_hash: stored.hash(),
+                    given: genesis.chain_id.clone(),
+                    given_hash: genesis.hash(),
+                });
+            }
+            return self.tip()?.ok_or(StoreError::NoGenesis);
+        }
+        let (commit, tip) = executor.init_genesis(self, genesis)?;
+        let mut batch = WriteBatch::default();
+        self.put_state(&mut batch, &commit)?;
+        batch.put_cf(self.cf(CF_META)?, META_GENESIS, genesis.to_json().as_bytes());
+        batch.put_cf(self.cf(CF_META)?, META_GENESIS_TIP, encode(&tip));
+        batch.put_cf(self.cf(CF_META)?, META_TIP, encode(&tip));
+        self.write(batch)?;
+        Ok(tip)
+    }
+
+    fn put_state(&self, batch: &mut WriteBatch, commit: &scf_ledger::authenticated::StateCommit) -> Result<(), StoreError> {
+        let nodes = self.cf(CF_JMT_NODES)?;
+        for (k, n) in commit.node_batch.nodes() {
+            batch.put_cf(nodes, encode(k), encode(n));
+        }
+        let values = self.cf(CF_JMT_VALUES)?;
+        for ((version, kh), v) in commit.node_batch.values() {
+            batch.put_cf(values, value_key(kh, *version), encode(v));
+        }
+        let pre = self.cf(CF_PREIMAGES)?;
+        for (kh, key) in &commit.preimages {
+            batch.put_cf(pre, kh.0, key);
+        }
+        Ok(())
+    }
+
+    /// Commit an executed block (with its certificate, if consensus attached one) atomically.
+    pub fn commit_block(&self, exec: &ExecutedBlock) -> Result<ChainTip, StoreError> {
+        let header = &exec.block.header;
+        let tip = self.tip()?.ok_or(StoreError::NoGenesis)?;
+        if header.height != tip.height + 1 {
+            return Err(StoreError::NotNext { expected: tip.height + 1, got: header.height });
+        }
+        if header.parent_hash != tip.hash {
+            return Err(StoreError::WrongParent { height: header.height });
+        }
+        let new_tip = ChainTip::of(header);
+        let mut batch = WriteBatch::default();
+        let h = header.height.to_be_bytes();
+        batch.put_cf(self.cf(CF_BLOCKS)?, h, exec.block.to_bytes());
+        batch.put_cf(self.cf(CF_BLOCK_HASHES)?, new_tip.hash.0, h);
+        let txs = self.cf(CF_TXS)?;
+        let receipts = self.cf(CF_RECEIPTS)?;
+        let idx = self.cf(CF_INDEXES)?;
+        for r in &exec.receipts {
+            batch.put_cf(txs, r.tx_id.0, encode(&(r.height, r.index)));
+            batch.put_cf(receipts, r.tx_id.0, encode(r));
+            batch.put_cf(idx, sender_index_key(&r.sender, r.height, r.index), r.tx_id.0);
+        }
+        self.put_state(&mut batch, &exec.state)?;
+        batch.put_cf(self.cf(CF_META)?, META_TIP, encode(&new_tip));
+        self.write(batch)?;
+        Ok(new_tip)
+    }
+
+    /// Attach or replace the commit certificate of an already stored block (consensus may decide after
+    /// the app has stored the block it proposed).
+    pub fn set_certificate(&self, height: u64, cert: scf_ledger::block::CommitCertificate) -> Result<(), StoreError> {
+        let mut block = self.block(height)?.ok_or_else(|| corrupt(format!("block {height}"), "missing"))?;
+        block.certificate = Some(cert);
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_BLOCKS)?, height.to_be_bytes(), block.to_bytes());
+        self.write(batch)
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        match self.get_cf(CF_BLOCKS, &height.to_be_bytes())? {
+            None => Ok(None),
+            Some(b) => Block::from_bytes(&b).map(Some).map_err(|e| corrupt(format!("block {height}"), e)),
+        }
+    }
+
+    pub fn block_by_hash(&self, hash: &Hash32) -> Result<Option<Block>, StoreError> {
+        match self.get_cf(CF_BLOCK_HASHES, &hash.0)? {
+            None => Ok(None),
+            Some(h) => {
+                let arr: [u8; 8] = h.as_slice().try_into().map_err(|e| corrupt("block_hashes", e))?;
+                self.block(u64::from_be_bytes(arr))
+            }
+        }
+    }
+
+    /// Where a transaction was committed: (height, index in block).
+    pub fn tx_location(&self, tx_id: &Hash32) -> Result<Option<(u64, u32)>, StoreError> {
+        match self.get_cf(CF_TXS, &tx_id.0)? {
+            None => Ok(None),
+            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("txs", e)),
+        }
+    }
+
+    pub fn receipt(&self, tx_id: &Hash32) -> Result<Option<Receipt>, StoreError> {
+        match self.get_cf(CF_RECEIPTS, &tx_id.0)? {
+            None => Ok(None),
+            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("receipts", e)),
+        }
+    }
+
+    /// Inclusion proof of a committed transaction in its block.
+    pub fn tx_proof(&self, tx_id: &Hash32) -> Result<Option<TxInclusionProof>, StoreError> {
+        let Some((height, index)) = self.tx_location(tx_id)? else { return Ok(None) };
+        let block = self.block(height)?.ok_or_else(|| corrupt(format!("block {height}"), "missing"))?;
+        Ok(block.tx_proof(index as usize))
+    }
+
+    /// Inclusion proof of a receipt (and so of its events) under the block's receipts root.
+    pub fn receipt_proof(&self, tx_id: &Hash32) -> Result<Option<(Receipt, scf_ledger::merkle::MerkleProof)>, StoreError> {
+        let Some((height, index)) = self.tx_location(tx_id)? else { return Ok(None) };
+        let block = self.block(height)?.ok_or_else(|| corrupt(format!("block {height}"), "missing"))?;
+        let mut hashes = Vec::with_capacity(block.txs.len());
+        let mut mine = None;
+        for (i, tx) in block.txs.iter().enumerate() {
+            let r = self.receipt(&tx.id())?.ok_or_else(|| corrupt("receipts", "missing receipt"))?;
+            hashes.push(r.hash());
+            if i == index as usize {
+                mine = Some(r);
+            }
+        }
+        Ok(mine.and_then(|r| merkle_proof(&hashes, index as usize).map(|p| (r, p))))
+    }
+
+    /// Transaction ids sent by `sender`, oldest first.
+    pub fn txs_by_sender(&self, sender: &Address, limit: usize) -> Result<Vec<Hash32>, StoreError> {
+        let mut prefix = b"sender/".to_vec();
+        prefix.extend_from_slice(&sender.0);
+        let cf = self.cf(CF_INDEXES)?;
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(cf, IteratorMode::From(&prefix, Direction::Forward)) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) || out.len() >= limit {
+                break;
+            }
+            let arr: [u8; 32] = v.as_ref().try_into().map_err(|e| corrupt("indexes", e))?;
+            out.push(Hash32(arr));
+        }
+        Ok(out)
+    }
+
+    /// A proof of `key`'s value (or absence) in the state after block `height`.
+    pub fn state_proof(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
+        Ok(prove(self, key, height)?)
+    }
+
+    /// Read-only state after block `height`.
+    pub fn state_at(&self, height: u64) -> VersionedState<'_, Store> {
+        VersionedState { reader: self, version: Some(height) }
+    }
+
+    /// Read-only state at the tip.
+    pub fn latest_state(&self) -> Result<VersionedState<'_, Store>, StoreError> {
+        let tip = self.tip()?.ok_or(StoreError::NoGenesis)?;
+        Ok(self.state_at(tip.height))
+    }
+
+    /// Read the current value of a state key.
+    pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.latest_state()?.get(key)?)
+    }
+
+    /// Flush memtables to disk (used before backups).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        for cf in ALL_CFS {
+            self.db.flush_cf(self.cf(cf)?)?;
+        }
+        Ok(())
+    }
+
+    /// A consistent on-disk copy of the database (RocksDB checkpoint) for backups.
+    pub fn checkpoint(&self, dest: &Path) -> Result<(), StoreError> {
+        let cp = rocksdb::checkpoint::Checkpoint::new(&self.db)?;
+        cp.create_checkpoint(dest)?;
+        Ok(())
+    }
+}
+
+impl TreeReader for Store {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.get_cf(CF_JMT_NODES, &encode(node_key)).map_err(|e| anyhow::anyhow!(e.to_string()))? {
+            None => Ok(None),
+            Some(b) => Ok(Some(borsh::from_slice(&b)?)),
+        }
+    }
+
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        let cf = self.cf(CF_JMT_VALUES).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        let seek = value_key(&key_hash, max_version);
+        let mut it = self.db.iterator_cf(cf, IteratorMode::From(&seek, Direction::Reverse));
+        match it.next() {
+            Some(Ok((k, v))) if k.len() == 40 && k[..32] == key_hash.0 => Ok(borsh::from_slice::<Option<Vec<u8>>>(&v)?),
+            Some(Err(e)) => Err(anyhow::anyhow!(e.to_string())),
+            _ => Ok(None),
+        }
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        // Only jmt's restore path uses this; the node never restores from chunks.
+        Ok(None)
+    }
+}

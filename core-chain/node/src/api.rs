@@ -1,0 +1,213 @@
+//! The node's small client API (HTTP/JSON), used by the GraphQL layer, the ingestion service, the
+//! benchmark and peers' transaction relay. Typed responses live in [`crate::client`].
+//!
+//! - `POST /tx` — body: raw wire bytes (`application/octet-stream`) or hex text → `{"tx_id"}`, or a
+//!   typed rejection `{"error":{"kind","message","retryable"}}` (400; 503 when the mempool is full).
+//! - `POST /txs` — body: JSON `["hex", …]` → one result per transaction (batch admission, signatures
+//!   verified in parallel).
+//! - `POST /relay` — the same batch from a peer (not relayed further).
+//! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
+//! - `GET /block/{height}` — the block with its certificate and hash.
+//! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
+//! - `GET /proof/state?key=HEX&height=N` — JMT proof of a state key against the block's state root.
+//! - `GET /status` — chain id, height, tip hash, state root, consensus round, peers, mempool size.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use scf_ledger::crypto::Hash32;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::chain::Chain;
+use crate::client::{
+    ApiErrorBody, BlockResponse, StatusResponse, SubmitResult, TxProofResponse,
+};
+use crate::mempool::SubmitError;
+
+/// A client API error: status code plus a machine-readable kind.
+pub struct ApiError {
+    status: StatusCode,
+    body: ApiErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> Self {
+        ApiError { status, body: ApiErrorBody { kind: kind.into(), message: message.into(), retryable: false } }
+    }
+    fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+    }
+    fn internal(e: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        let status = match &e {
+            SubmitError::Full { .. } | SubmitError::SenderLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            SubmitError::Duplicate { .. } => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError { status, body: ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() } }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "error": self.body }))).into_response()
+    }
+}
+
+fn parse_hash(field: &str, s: &str) -> Result<Hash32, ApiError> {
+    Hash32::from_hex(s).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("{field}: {e}")))
+}
+
+pub fn router(chain: Arc<Chain>) -> Router {
+    Router::new()
+        .route("/tx", post(submit_one))
+        .route("/txs", post(submit_batch))
+        .route("/relay", post(relay_batch))
+        .route("/tx/{id}", get(tx_status))
+        .route("/block/{height}", get(block))
+        .route("/proof/tx/{id}", get(tx_proof))
+        .route("/proof/state", get(state_proof))
+        .route("/status", get(status))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(chain)
+}
+
+/// Raw bytes, or hex text when the content type says text/JSON or the body is all hex digits.
+fn body_to_tx_bytes(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/octet-stream") {
+        return Ok(body.to_vec());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "body: neither octet-stream nor hex text"))?;
+    let text = text.trim().trim_matches('"');
+    hex::decode(text.strip_prefix("0x").unwrap_or(text))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body: not hex: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
+}
+
+async fn submit_one(State(chain): State<Arc<Chain>>, headers: HeaderMap, body: Bytes) -> Result<Json<SubmitResult>, ApiError> {
+    let raw = body_to_tx_bytes(&headers, &body)?;
+    let r = blocking(move || chain.submit_raw(vec![raw], true)).await?;
+    match r.into_iter().next() {
+        Some(Ok(id)) => Ok(Json(SubmitResult { tx_id: Some(id.to_hex()), error: None })),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(ApiError::internal("no result")),
+    }
+}
+
+fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {
+    if list.len() > 100_000 {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many", "at most 100000 transactions per batch"));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(i, h)| hex::decode(h).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("[{i}]: not hex: {e}"))))
+        .collect()
+}
+
+async fn batch(chain: Arc<Chain>, list: Vec<String>, relay: bool) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+    let raws = decode_hex_list(list)?;
+    let results = blocking(move || chain.submit_raw(raws, relay)).await?;
+    Ok(Json(
+        results
+            .into_iter()
+            .map(|r| match r {
+                Ok(id) => SubmitResult { tx_id: Some(id.to_hex()), error: None },
+                Err(e) => SubmitResult {
+                    tx_id: None,
+                    error: Some(ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() }),
+                },
+            })
+            .collect(),
+    ))
+}
+
+async fn submit_batch(State(chain): State<Arc<Chain>>, Json(list): Json<Vec<String>>) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+    batch(chain, list, true).await
+}
+
+async fn relay_batch(State(chain): State<Arc<Chain>>, Json(list): Json<Vec<String>>) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+    batch(chain, list, false).await
+}
+
+async fn tx_status(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = parse_hash("id", &id)?;
+    let s = blocking(move || chain.tx_status(&id)).await?.map_err(ApiError::internal)?;
+    Ok(Json(s).into_response())
+}
+
+async fn block(State(chain): State<Arc<Chain>>, Path(height): Path<u64>) -> Result<Json<BlockResponse>, ApiError> {
+    let b = blocking(move || chain.block(height)).await?.map_err(ApiError::internal)?;
+    let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
+    Ok(Json(BlockResponse { hash: b.hash().to_hex(), block: b }))
+}
+
+async fn tx_proof(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Json<TxProofResponse>, ApiError> {
+    let id = parse_hash("id", &id)?;
+    let p = blocking(move || chain.tx_proof(&id)).await?.map_err(ApiError::internal)?;
+    let (proof, certificate) = p.ok_or_else(|| ApiError::not_found("committed transaction"))?;
+    Ok(Json(TxProofResponse { proof, certificate }))
+}
+
+#[derive(Deserialize)]
+struct StateQuery {
+    key: String,
+    height: Option<u64>,
+}
+
+async fn state_proof(State(chain): State<Arc<Chain>>, Query(q): Query<StateQuery>) -> Result<Response, ApiError> {
+    let key = hex::decode(&q.key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("key: not hex: {e}")))?;
+    let r = blocking(move || -> Result<serde_json::Value, ApiError> {
+        let tip = chain.tip().map_err(ApiError::internal)?;
+        let height = q.height.unwrap_or(tip.height);
+        if height > tip.height {
+            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("height: {height} is above the tip {}", tip.height)));
+        }
+        let header = if height == 0 { None } else { chain.block(height).map_err(ApiError::internal)?.map(|b| b.header) };
+        let proof = chain.store.state_proof(&key, height).map_err(ApiError::internal)?;
+        // The JMT proof has no JSON form: clients decode `proof_borsh` (borsh `StateProof`) and call
+        // `verify(header.state_root)`.
+        Ok(json!({
+            "height": height,
+            "header": header,
+            "root": proof.root.to_hex(),
+            "key": hex::encode(&proof.key),
+            "value": proof.value.as_ref().map(hex::encode),
+            "proof_borsh": hex::encode(scf_ledger::codec::encode(&proof)),
+        }))
+    })
+    .await??;
+    Ok(Json(r).into_response())
+}
+
+async fn status(State(chain): State<Arc<Chain>>) -> Result<Json<StatusResponse>, ApiError> {
+    let c = chain.clone();
+    let tip = blocking(move || c.tip()).await?.map_err(ApiError::internal)?;
+    let progress = chain.progress.read().map(|p| p.clone()).unwrap_or_default();
+    Ok(Json(StatusResponse {
+        chain_id: chain.genesis.chain_id.clone(),
+        height: tip.height,
+        tip_hash: tip.hash.to_hex(),
+        state_root: tip.state_root.to_hex(),
+        time_ms: tip.time_ms,
+        consensus_height: progress.height,
+        consensus_round: progress.round,
+        peers: progress.peers,
+        mempool: chain.mempool.len(),
+    }))
+}

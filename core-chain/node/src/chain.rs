@@ -1,0 +1,172 @@
+//! The node's shared ledger: store, executor, mempool and commit notifications. The consensus app loop
+//! writes through it; the client API and [`crate::NodeHandle`] read and submit through it.
+
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use scf_ledger::block::{Block, TxInclusionProof};
+use scf_ledger::crypto::Hash32;
+use scf_ledger::executor::{ChainTip, Executor};
+use scf_ledger::genesis::{Genesis, Validator};
+use scf_ledger::receipt::Receipt;
+use scf_ledger::tx::SignedTx;
+use scf_store::{Store, StoreError};
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::mempool::{Candidate, Mempool, SubmitError};
+
+/// A block that was just committed, as announced to subscribers (GraphQL subscriptions, indexers).
+#[derive(Clone, Debug)]
+pub struct CommittedBlock {
+    pub height: u64,
+    pub hash: Hash32,
+    pub state_root: Hash32,
+    pub tx_ids: Vec<Hash32>,
+    pub receipts: Vec<Receipt>,
+}
+
+/// Where a transaction stands, from this node's point of view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Admitted to this node's mempool, not yet in a block.
+    Pending,
+    /// In block `height` at `index`, with its receipt.
+    Committed { height: u64, index: u32, receipt: Receipt },
+    /// Neither pending here nor committed.
+    Unknown,
+}
+
+/// Consensus progress, updated by the app loop.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ConsensusProgress {
+    pub height: u64,
+    pub round: i64,
+    pub peers: usize,
+}
+
+/// Everything a node shares between consensus, API and embedding code.
+pub struct Chain {
+    pub store: Arc<Store>,
+    pub executor: Arc<Executor>,
+    pub mempool: Mempool,
+    pub genesis: Genesis,
+    commits: broadcast::Sender<CommittedBlock>,
+    relay: RwLock<Option<mpsc::Sender<Vec<u8>>>>,
+    pub progress: RwLock<ConsensusProgress>,
+}
+
+/// Milliseconds since the Unix epoch (block times; never used inside execution).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Chain {
+    pub fn new(store: Arc<Store>, executor: Arc<Executor>, mempool: Mempool, genesis: Genesis) -> Self {
+        let (commits, _) = broadcast::channel(1024);
+        Chain {
+            store,
+            executor,
+            mempool,
+            genesis,
+            commits,
+            relay: RwLock::new(None),
+            progress: RwLock::new(ConsensusProgress::default()),
+        }
+    }
+
+    pub(crate) fn set_relay(&self, tx: mpsc::Sender<Vec<u8>>) {
+        if let Ok(mut r) = self.relay.write() {
+            *r = Some(tx);
+        }
+    }
+
+    /// Receive every block committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
+        self.commits.subscribe()
+    }
+
+    pub(crate) fn announce(&self, block: CommittedBlock) {
+        // No subscriber is fine.
+        let _ = self.commits.send(block);
+    }
+
+    pub fn tip(&self) -> Result<ChainTip, StoreError> {
+        self.store.tip()?.ok_or(StoreError::NoGenesis)
+    }
+
+    /// Current validator set (from state).
+    pub fn validators(&self) -> Result<Vec<Validator>, StoreError> {
+        let state = self.store.latest_state()?;
+        Ok(scf_ledger::executor::validator_set(&state)?)
+    }
+
+    /// Decode and admit wire-encoded transactions (one batch: signatures verified in parallel) and
+    /// relay the admitted ones to peers unless they came from a peer.
+    pub fn submit_raw(&self, raws: Vec<Vec<u8>>, relay: bool) -> Vec<Result<Hash32, SubmitError>> {
+        let mut results: Vec<Option<Result<Hash32, SubmitError>>> = Vec::with_capacity(raws.len());
+        let mut batch = Vec::new();
+        let mut slots = Vec::new();
+        for (i, raw) in raws.iter().enumerate() {
+            match SignedTx::from_bytes(raw) {
+                Ok(tx) => {
+                    batch.push(Candidate { tx, len: raw.len() });
+                    slots.push(i);
+                    results.push(None);
+                }
+                Err(e) => results.push(Some(Err(SubmitError::Decode(e)))),
+            }
+        }
+        if !batch.is_empty() {
+            let admitted = match (self.store.tip(), self.store.latest_state()) {
+                (Ok(Some(tip)), Ok(state)) => self.mempool.admit(&self.executor, &state, tip.height + 1, batch),
+                (Err(e), _) | (_, Err(e)) => batch.iter().map(|_| Err(SubmitError::Internal(e.to_string()))).collect(),
+                (Ok(None), _) => batch.iter().map(|_| Err(SubmitError::Internal("no genesis".into()))).collect(),
+            };
+            for (slot, r) in slots.into_iter().zip(admitted) {
+                if relay && r.is_ok() {
+                    self.relay_tx(raws[slot].clone());
+                }
+                results[slot] = Some(r);
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(SubmitError::Internal("lost result".into())))).collect()
+    }
+
+    /// Admit one signed transaction.
+    pub fn submit(&self, tx: &SignedTx) -> Result<Hash32, SubmitError> {
+        self.submit_raw(vec![tx.to_bytes()], true)
+            .pop()
+            .unwrap_or_else(|| Err(SubmitError::Internal("no result".into())))
+    }
+
+    fn relay_tx(&self, raw: Vec<u8>) {
+        if let Ok(r) = self.relay.read() {
+            if let Some(tx) = r.as_ref() {
+                // Relay is best effort: a full queue only delays inclusion until this node proposes.
+                let _ = tx.try_send(raw);
+            }
+        }
+    }
+
+    pub fn tx_status(&self, id: &Hash32) -> Result<TxStatus, StoreError> {
+        if let Some((height, index)) = self.store.tx_location(id)? {
+            if let Some(receipt) = self.store.receipt(id)? {
+                return Ok(TxStatus::Committed { height, index, receipt });
+            }
+        }
+        Ok(if self.mempool.contains(id) { TxStatus::Pending } else { TxStatus::Unknown })
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        self.store.block(height)
+    }
+
+    /// A transaction's inclusion proof together with its block's certificate.
+    pub fn tx_proof(&self, id: &Hash32) -> Result<Option<(TxInclusionProof, Option<scf_ledger::block::CommitCertificate>)>, StoreError> {
+        let Some(proof) = self.store.tx_proof(id)? else { return Ok(None) };
+        let cert = self.store.block(proof.header.height)?.and_then(|b| b.certificate);
+        Ok(Some((proof, cert)))
+    }
+}

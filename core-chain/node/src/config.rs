@@ -1,0 +1,235 @@
+//! The node configuration file (TOML). Unknown keys are refused and every error names the field, so a
+//! typo in a consortium member's config fails at start-up rather than silently using a default.
+//!
+//! Relative paths are resolved against the directory of the config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use malachitebft_core_types::LinearTimeouts;
+use serde::{Deserialize, Serialize};
+
+use crate::app::ProduceConfig;
+use crate::mempool::MempoolConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: {field}: {reason}")]
+    Invalid { path: PathBuf, field: String, reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Human-readable node name (logs, metrics).
+    pub moniker: String,
+    /// Data directory: RocksDB under `db/`, consensus WAL under `wal/`.
+    pub home: PathBuf,
+    /// The consortium's genesis file.
+    pub genesis: PathBuf,
+    /// SM2 consensus key (PKCS#8 PEM). Absent: a non-voting observer that follows the chain.
+    #[serde(default)]
+    pub consensus_key: Option<PathBuf>,
+    /// libp2p identity (hex of the protobuf-encoded ed25519 key).
+    pub p2p_key: PathBuf,
+    pub p2p: P2pSection,
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub consensus: ConsensusSection,
+    #[serde(default)]
+    pub sync: SyncSection,
+    #[serde(default)]
+    pub mempool: MempoolConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pSection {
+    /// libp2p listen multiaddr, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    pub listen: String,
+    /// The only peers this node connects to or accepts (`/ip4/…/tcp/…/p2p/<peer id>`).
+    #[serde(default)]
+    pub persistent_peers: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Client API address (loopback recommended); absent: no HTTP API.
+    pub listen: Option<SocketAddr>,
+    /// Client API base URLs of peers to forward admitted transactions to, so they reach every
+    /// proposer's mempool (Malachite's channel API has no application gossip topic).
+    pub relay_to: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusSection {
+    pub timeout_propose_ms: u64,
+    pub timeout_prevote_ms: u64,
+    pub timeout_precommit_ms: u64,
+    /// Extra time per round, so rounds lengthen until a slow network makes progress.
+    pub timeout_delta_ms: u64,
+    pub empty_block_wait_ms: u64,
+    pub max_block_txs: usize,
+    pub max_block_bytes: usize,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        ConsensusSection {
+            timeout_propose_ms: 2000,
+            timeout_prevote_ms: 1000,
+            timeout_precommit_ms: 1000,
+            timeout_delta_ms: 500,
+            empty_block_wait_ms: 1000,
+            max_block_txs: 5000,
+            max_block_bytes: 3 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncSection {
+    pub status_interval_ms: u64,
+    pub request_timeout_ms: u64,
+    pub batch_size: usize,
+}
+
+impl Default for SyncSection {
+    fn default() -> Self {
+        SyncSection { status_interval_ms: 1000, request_timeout_ms: 5000, batch_size: 10 }
+    }
+}
+
+impl NodeConfig {
+    /// Read and check a config file; relative paths become relative to its directory.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+        let mut cfg: NodeConfig = toml::from_str(&text).map_err(|e| {
+            let field = e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_else(|| "file".into());
+            ConfigError::Invalid { path: path.to_path_buf(), field, reason: e.message().to_string() }
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve(base);
+        cfg.validate().map_err(|(field, reason)| ConfigError::Invalid { path: path.to_path_buf(), field, reason })?;
+        Ok(cfg)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.home);
+        fix(&mut self.genesis);
+        fix(&mut self.p2p_key);
+        if let Some(k) = self.consensus_key.as_mut() {
+            fix(k);
+        }
+    }
+
+    /// Field-level checks serde cannot express.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |f: &str, r: &str| Err((f.to_string(), r.to_string()));
+        if self.moniker.is_empty() {
+            return bad("moniker", "must not be empty");
+        }
+        if self.p2p.listen.parse::<malachitebft_app_channel::app::net::Multiaddr>().is_err() {
+            return bad("p2p.listen", "not a multiaddr (e.g. /ip4/127.0.0.1/tcp/27000)");
+        }
+        for (i, p) in self.p2p.persistent_peers.iter().enumerate() {
+            if p.parse::<malachitebft_app_channel::app::net::Multiaddr>().is_err() {
+                return bad(&format!("p2p.persistent_peers[{i}]"), "not a multiaddr");
+            }
+        }
+        let c = &self.consensus;
+        if c.timeout_propose_ms == 0 || c.timeout_prevote_ms == 0 || c.timeout_precommit_ms == 0 {
+            return bad("consensus.timeout_*_ms", "must be positive");
+        }
+        if c.max_block_txs == 0 {
+            return bad("consensus.max_block_txs", "must be positive");
+        }
+        if c.max_block_bytes == 0 || c.max_block_bytes > 16 * 1024 * 1024 {
+            return bad("consensus.max_block_bytes", "must be 1..=16 MiB (a proposal travels in one gossip message)");
+        }
+        if self.mempool.max_txs == 0 || self.mempool.max_per_sender == 0 {
+            return bad("mempool", "max_txs and max_per_sender must be positive");
+        }
+        for (i, u) in self.api.relay_to.iter().enumerate() {
+            if !u.starts_with("http://") {
+                return bad(&format!("api.relay_to[{i}]"), "must be an http:// URL");
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn produce(&self) -> ProduceConfig {
+        let c = &self.consensus;
+        let ms = Duration::from_millis;
+        let timeouts = LinearTimeouts {
+            propose: ms(c.timeout_propose_ms),
+            propose_delta: ms(c.timeout_delta_ms),
+            prevote: ms(c.timeout_prevote_ms),
+            prevote_delta: ms(c.timeout_delta_ms),
+            precommit: ms(c.timeout_precommit_ms),
+            precommit_delta: ms(c.timeout_delta_ms),
+            rebroadcast: ms(c.timeout_propose_ms + c.timeout_prevote_ms + c.timeout_precommit_ms),
+            max_timeout: Duration::from_secs(30),
+        };
+        ProduceConfig {
+            timeouts,
+            empty_block_wait: ms(c.empty_block_wait_ms),
+            max_block_txs: c.max_block_txs,
+            max_block_bytes: c.max_block_bytes,
+            max_sync_batch: self.sync.batch_size.max(1) as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+moniker = "n0"
+home = "data"
+genesis = "genesis.json"
+p2p_key = "p2p.key"
+[p2p]
+listen = "/ip4/127.0.0.1/tcp/27000"
+"#;
+
+    #[test]
+    fn minimal_config_loads_and_resolves_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("node.toml");
+        std::fs::write(&p, MINIMAL).expect("write");
+        let cfg = NodeConfig::load(&p).expect("load");
+        assert_eq!(cfg.home, dir.path().join("data"));
+        assert!(cfg.consensus_key.is_none(), "no key: observer");
+    }
+
+    #[test]
+    fn unknown_field_and_bad_values_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("node.toml");
+        std::fs::write(&p, format!("{MINIMAL}\n[mempool]\nmax_tx = 3\n")).expect("write");
+        let e = NodeConfig::load(&p).expect_err("unknown field").to_string();
+        assert!(e.contains("max_tx"), "{e}");
+        std::fs::write(&p, MINIMAL.replace("/ip4/127.0.0.1/tcp/27000", "localhost:1")).expect("write");
+        let e = NodeConfig::load(&p).expect_err("bad multiaddr").to_string();
+        assert!(e.contains("p2p.listen"), "{e}");
+    }
+}

@@ -1,0 +1,39 @@
+//! `scf-node`: one member of the consortium network.
+//!
+//! Ordering is Malachite's Tendermint (`arc-malachitebft-app-channel` 0.8.2) over its libp2p network,
+//! with SM2 as the signing scheme for proposals, votes and validator proofs ([`signing`]). This crate is
+//! the *application* Malachite drives ([`app`]): it builds blocks from a fair, admission-checked
+//! [`mempool`], re-executes peers' blocks through the ledger's executor, and stores each decided block
+//! with its commit certificate (2f+1 SM2 precommits) that [`certificate::verify_certificate`] checks
+//! offline. Nodes that were down, and observers, catch up through Malachite's value sync.
+//!
+//! Around it: the TOML [`config`], key files and validator bundles ([`keys`]), genesis building and
+//! local clusters ([`cli`]), the HTTP client API ([`api`], typed client in [`client`]), the in-process
+//! [`NodeHandle`] used by `scf demo`, and `scf bench chain` ([`bench`]).
+//!
+//! Architecture invariant: nothing here decides — consensus is Malachite's; business rules are the
+//! domain modules run by `scf-ledger`'s executor. This crate only wires them and stores results.
+
+pub mod api;
+pub(crate) mod app;
+pub mod bench;
+pub mod certificate;
+pub mod chain;
+pub mod cli;
+pub mod client;
+pub mod codec;
+pub mod config;
+pub mod context;
+pub mod keys;
+pub mod mempool;
+pub mod node;
+pub(crate) mod relay;
+pub mod signing;
+
+pub use app::ProduceConfig;
+pub use certificate::{verify_certificate, CertificateCheck, CertificateError};
+pub use chain::{Chain, CommittedBlock, TxStatus};
+pub use client::NodeClient;
+pub use config::NodeConfig;
+pub use mempool::{MempoolConfig, SubmitError};
+pub use node::{NodeError, NodeHandle};

@@ -1,0 +1,392 @@
+//! The mempool: admitted, not yet committed transactions.
+//!
+//! Admission runs every check a block would (chain id, size, expiry, module, signature, nonce) so a
+//! proposer rarely has to drop a transaction, and verifies each signature once per node: verified ids are
+//! remembered and handed to the executor as `known_valid`, so neither block building nor validating a
+//! peer's block verifies them again. Signatures of a batch are verified in parallel on all cores
+//! (rayon), outside the pool's lock.
+//!
+//! Fairness: a block takes transactions round-robin across senders (one per sender per pass, each
+//! sender's in nonce order), so one busy sender cannot crowd out the others. Back-pressure: a full pool,
+//! or a sender at its limit, refuses new transactions with [`SubmitError::Full`] /
+//! [`SubmitError::SenderLimit`] instead of growing without bound.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use scf_ledger::codec::DecodeError;
+use scf_ledger::crypto::{Address, Hash32};
+use scf_ledger::executor::{account_nonce, chain_params, Executor, TxRejection};
+use scf_ledger::state::StateRead;
+use scf_ledger::tx::SignedTx;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+/// Mempool limits (the `[mempool]` section of the node config).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolConfig {
+    /// Most transactions held at once; beyond this, submissions get `Full` (HTTP 503).
+    pub max_txs: usize,
+    /// Most pending transactions per sender (also how far ahead of the account nonce one may be).
+    pub max_per_sender: usize,
+    /// How many verified transaction ids to remember.
+    pub verified_cache: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig { max_txs: 100_000, max_per_sender: 1_000, verified_cache: 400_000 }
+    }
+}
+
+/// Why a transaction was not admitted. Clients can act on each variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error("tx: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("tx: {0}")]
+    Rejected(#[from] TxRejection),
+    #[error("tx: {tx_id} is already pending")]
+    Duplicate { tx_id: Hash32 },
+    #[error("nonce: {nonce} of {sender} is taken by pending transaction {existing}")]
+    NonceTaken { sender: Address, nonce: u64, existing: Hash32 },
+    #[error("sender: {sender} has {limit} pending transactions (the per-sender limit); retry after some commit")]
+    SenderLimit { sender: Address, limit: usize },
+    #[error("mempool: full ({capacity} transactions); retry later")]
+    Full { capacity: usize },
+    #[error("node: {0}")]
+    Internal(String),
+}
+
+impl SubmitError {
+    /// A stable machine-readable kind for the client API.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SubmitError::Decode(_) => "decode",
+            SubmitError::Rejected(TxRejection::WrongChainId { .. }) => "wrong_chain_id",
+            SubmitError::Rejected(TxRejection::BadSignature(_)) => "bad_signature",
+            SubmitError::Rejected(TxRejection::NonceUsed { .. }) => "nonce_used",
+            SubmitError::Rejected(TxRejection::NonceGap { .. }) => "nonce_gap",
+            SubmitError::Rejected(TxRejection::Expired { .. }) => "expired",
+            SubmitError::Rejected(TxRejection::ExpiryTooFar { .. }) => "expiry_too_far",
+            SubmitError::Rejected(TxRejection::Oversize { .. }) => "oversize",
+            SubmitError::Rejected(TxRejection::UnknownModule { .. }) => "unknown_module",
+            SubmitError::Duplicate { .. } => "duplicate",
+            SubmitError::NonceTaken { .. } => "nonce_taken",
+            SubmitError::SenderLimit { .. } => "sender_limit",
+            SubmitError::Full { .. } => "mempool_full",
+            SubmitError::Internal(_) => "internal",
+        }
+    }
+    /// Whether retrying the same bytes later may succeed (back-pressure rather than a bad transaction).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SubmitError::Full { .. } | SubmitError::SenderLimit { .. } | SubmitError::Internal(_))
+    }
+}
+
+struct PoolTx {
+    tx: SignedTx,
+    len: usize,
+    sender: Address,
+    seq: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    txs: HashMap<Hash32, PoolTx>,
+    by_sender: HashMap<Address, BTreeMap<u64, Hash32>>,
+    verified: HashSet<Hash32>,
+    verified_order: VecDeque<Hash32>,
+    seq: u64,
+}
+
+impl Inner {
+    fn remember_verified(&mut self, id: Hash32, cap: usize) {
+        if self.verified.insert(id) {
+            self.verified_order.push_back(id);
+            while self.verified_order.len() > cap {
+                if let Some(old) = self.verified_order.pop_front() {
+                    self.verified.remove(&old);
+                }
+            }
+        }
+    }
+    fn remove(&mut self, id: &Hash32) -> Option<PoolTx> {
+        let p = self.txs.remove(id)?;
+        if let Some(m) = self.by_sender.get_mut(&p.sender) {
+            m.remove(&p.tx.body.nonce);
+            if m.is_empty() {
+                self.by_sender.remove(&p.sender);
+            }
+        }
+        Some(p)
+    }
+}
+
+/// Pending transactions with admission, verified-signature cache and fair selection.
+pub struct Mempool {
+    cfg: MempoolConfig,
+    inner: Mutex<Inner>,
+    /// Woken when a transaction is admitted (a proposer waiting for work).
+    pub admitted: Notify,
+}
+
+/// One transaction to admit: decoded, with its encoded length.
+pub struct Candidate {
+    pub tx: SignedTx,
+    pub len: usize,
+}
+
+impl Mempool {
+    pub fn new(cfg: MempoolConfig) -> Self {
+        Mempool { cfg, inner: Mutex::new(Inner::default()), admitted: Notify::new() }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave `Inner` half-updated in a way that matters more
+        // than stopping the node would; keep serving.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().txs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn contains(&self, id: &Hash32) -> bool {
+        self.lock().txs.contains_key(id)
+    }
+    /// Whether this node already verified `id`'s signature.
+    pub fn is_verified(&self, id: &Hash32) -> bool {
+        self.lock().verified.contains(id)
+    }
+    /// Snapshot of verified ids among `ids` (one lock instead of one per transaction).
+    pub fn verified_among(&self, ids: &[Hash32]) -> HashSet<Hash32> {
+        let g = self.lock();
+        ids.iter().filter(|i| g.verified.contains(i)).copied().collect()
+    }
+
+    /// Admit a batch against `state` (the tip's state) for inclusion from `next_height` on. Returns one
+    /// result per candidate, in order.
+    pub fn admit(
+        &self,
+        executor: &Executor,
+        state: &dyn StateRead,
+        next_height: u64,
+        batch: Vec<Candidate>,
+    ) -> Vec<Result<Hash32, SubmitError>> {
+        let params = match chain_params(state) {
+            Ok(p) => p,
+            Err(e) => return batch.iter().map(|_| Err(SubmitError::Internal(e.to_string()))).collect(),
+        };
+        let ids: Vec<Hash32> = batch.iter().map(|c| c.tx.id()).collect();
+        let known = self.verified_among(&ids);
+        // Stateless checks and signatures in parallel, outside the lock.
+        let pre: Vec<Result<(), SubmitError>> = batch
+            .par_iter()
+            .zip(ids.par_iter())
+            .map(|(c, id)| {
+                executor.check_stateless(&c.tx, c.len, next_height, &params)?;
+                if !known.contains(id) {
+                    c.tx.verify_signature().map_err(TxRejection::BadSignature)?;
+                }
+                Ok(())
+            })
+            .collect();
+        let mut out = Vec::with_capacity(batch.len());
+        let mut any = false;
+        let mut g = self.lock();
+        for ((c, id), pre) in batch.into_iter().zip(ids).zip(pre) {
+            let r = pre.and_then(|()| {
+                g.remember_verified(id, self.cfg.verified_cache);
+                self.insert_checked(&mut g, state, c, id)
+            });
+            any |= r.is_ok();
+            out.push(r);
+        }
+        drop(g);
+        if any {
+            self.admitted.notify_waiters();
+            self.admitted.notify_one();
+        }
+        out
+    }
+
+    fn insert_checked(
+        &self,
+        g: &mut Inner,
+        state: &dyn StateRead,
+        c: Candidate,
+        id: Hash32,
+    ) -> Result<Hash32, SubmitError> {
+        if g.txs.contains_key(&id) {
+            return Err(SubmitError::Duplicate { tx_id: id });
+        }
+        let sender = c.tx.sender_address();
+        let expected = account_nonce(state, &sender).map_err(|e| SubmitError::Internal(e.to_string()))?;
+        let nonce = c.tx.body.nonce;
+        if nonce < expected {
+            return Err(TxRejection::NonceUsed { expected, got: nonce }.into());
+        }
+        if nonce >= expected.saturating_add(self.cfg.max_per_sender as u64) {
+            return Err(TxRejection::NonceGap { expected, got: nonce }.into());
+        }
+        let pending = g.by_sender.get(&sender);
+        if let Some(existing) = pending.and_then(|m| m.get(&nonce)) {
+            return Err(SubmitError::NonceTaken { sender, nonce, existing: *existing });
+        }
+        if pending.map_or(0, BTreeMap::len) >= self.cfg.max_per_sender {
+            return Err(SubmitError::SenderLimit { sender, limit: self.cfg.max_per_sender });
+        }
+        if g.txs.len() >= self.cfg.max_txs {
+            return Err(SubmitError::Full { capacity: self.cfg.max_txs });
+        }
+        g.seq += 1;
+        let seq = g.seq;
+        g.by_sender.entry(sender).or_default().insert(nonce, id);
+        g.txs.insert(id, PoolTx { tx: c.tx, len: c.len, sender, seq });
+        Ok(id)
+    }
+
+    /// Choose transactions for the next block: per sender, the run of consecutive nonces starting at its
+    /// account nonce; across senders, round-robin in order of each sender's oldest pending transaction.
+    /// Transactions that can no longer be included (used nonce, expired) are dropped on the way.
+    pub fn select(&self, state: &dyn StateRead, height: u64, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
+        let mut g = self.lock();
+        let mut stale = Vec::new();
+        let mut queues: Vec<(u64, VecDeque<Hash32>)> = Vec::new();
+        for (sender, by_nonce) in &g.by_sender {
+            let mut next = account_nonce(state, sender).unwrap_or(0);
+            let mut q = VecDeque::new();
+            let mut oldest = u64::MAX;
+            for (nonce, id) in by_nonce {
+                let Some(p) = g.txs.get(id) else { continue };
+                if *nonce < next || p.tx.body.expiry_height < height {
+                    stale.push(*id);
+                    continue;
+                }
+                if *nonce != next {
+                    break;
+                }
+                oldest = oldest.min(p.seq);
+                q.push_back(*id);
+                next += 1;
+            }
+            if !q.is_empty() {
+                queues.push((oldest, q));
+            }
+        }
+        for id in stale {
+            g.remove(&id);
+        }
+        queues.sort_by_key(|(oldest, _)| *oldest);
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        'outer: loop {
+            let mut progressed = false;
+            for (_, q) in queues.iter_mut() {
+                let Some(id) = q.front().copied() else { continue };
+                let Some(p) = g.txs.get(&id) else {
+                    q.clear();
+                    continue;
+                };
+                if out.len() >= max_txs || bytes + p.len > max_bytes {
+                    break 'outer;
+                }
+                bytes += p.len;
+                out.push(p.tx.clone());
+                q.pop_front();
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Forget transactions that a committed block included (or that a proposer found inadmissible).
+    pub fn remove(&self, ids: &[Hash32]) {
+        let mut g = self.lock();
+        for id in ids {
+            g.remove(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scf_ledger::crypto::KeyPair;
+    use scf_ledger::module::ModuleRegistry;
+    use scf_ledger::state::MemState;
+    use scf_ledger::tx::{Call, TxBody};
+
+    fn executor() -> Executor {
+        Executor::new("test-chain", scf_domain::modules())
+    }
+
+    fn module_name() -> String {
+        let reg: ModuleRegistry = scf_domain::modules();
+        reg.names().next().unwrap_or("org").to_string()
+    }
+
+    fn tx(key: &KeyPair, nonce: u64) -> Candidate {
+        let tx = TxBody {
+            chain_id: "test-chain".into(),
+            sender: *key.public(),
+            nonce,
+            expiry_height: 100,
+            call: Call { module: module_name(), payload: vec![1, 2, 3] },
+        }
+        .sign(key);
+        let len = tx.to_bytes().len();
+        Candidate { tx, len }
+    }
+
+    #[test]
+    fn admission_checks_and_back_pressure() {
+        let ex = executor();
+        let st = MemState::default();
+        let pool = Mempool::new(MempoolConfig { max_txs: 3, max_per_sender: 2, verified_cache: 10 });
+        let a = KeyPair::from_seed("a");
+        let b = KeyPair::from_seed("b");
+        let r = pool.admit(&ex, &st, 1, vec![tx(&a, 0), tx(&a, 0), tx(&a, 1), tx(&a, 2)]);
+        assert!(r[0].is_ok());
+        assert!(matches!(r[1], Err(SubmitError::Duplicate { .. })));
+        assert!(r[2].is_ok());
+        assert!(matches!(r[3], Err(SubmitError::Rejected(TxRejection::NonceGap { .. }))));
+        let mut bad = tx(&b, 0);
+        bad.tx.signature.0[5] ^= 1;
+        let r = pool.admit(&ex, &st, 1, vec![bad, tx(&b, 0), tx(&KeyPair::from_seed("c"), 0)]);
+        assert!(matches!(r[0], Err(SubmitError::Rejected(TxRejection::BadSignature(_)))));
+        assert!(r[1].is_ok());
+        assert_eq!(r[2], Err(SubmitError::Full { capacity: 3 }));
+        assert!(r[2].as_ref().err().is_some_and(SubmitError::is_retryable));
+        let mut wrong_chain = tx(&b, 1);
+        wrong_chain.tx.body.chain_id = "other".into();
+        let r = pool.admit(&ex, &st, 1, vec![wrong_chain]);
+        assert_eq!(r[0].as_ref().err().map(SubmitError::kind), Some("wrong_chain_id"));
+    }
+
+    #[test]
+    fn selection_is_round_robin_and_in_nonce_order() {
+        let ex = executor();
+        let st = MemState::default();
+        let pool = Mempool::new(MempoolConfig::default());
+        let a = KeyPair::from_seed("a");
+        let b = KeyPair::from_seed("b");
+        let batch = vec![tx(&a, 0), tx(&a, 1), tx(&a, 2), tx(&b, 0), tx(&a, 4)];
+        let r = pool.admit(&ex, &st, 1, batch);
+        assert!(r.iter().all(Result::is_ok));
+        let picked = pool.select(&st, 1, 100, usize::MAX);
+        let order: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender_address(), t.body.nonce)).collect();
+        assert_eq!(order, vec![(a.address(), 0), (b.address(), 0), (a.address(), 1), (a.address(), 2)]);
+        assert!(picked.iter().all(|t| pool.is_verified(&t.id())), "signatures cached for the executor");
+        let limited = pool.select(&st, 1, 2, usize::MAX);
+        assert_eq!(limited.len(), 2);
+    }
+}

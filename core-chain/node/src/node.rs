@@ -1,0 +1,268 @@
+//! Starting a node: open the store, apply genesis, start Malachite (consensus, libp2p, WAL, sync), the
+//! app loop, the transaction relay and the client API. [`NodeHandle`] is the in-process API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig, NodeConfig as MalNodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::net::Multiaddr;
+use malachitebft_app_channel::{
+    start_engine, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, RequestContext, SyncContext,
+    WalContext,
+};
+use malachitebft_codec::Codec;
+use bytesize::ByteSize;
+use scf_ledger::block::{Block, CommitCertificate, TxInclusionProof};
+use scf_ledger::crypto::Hash32;
+use scf_ledger::executor::{ChainTip, Executor};
+use scf_ledger::genesis::Genesis;
+use scf_ledger::tx::SignedTx;
+use scf_store::Store;
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::app::App;
+use crate::chain::{Chain, CommittedBlock, TxStatus};
+use crate::codec::ScfCodec;
+use crate::config::NodeConfig;
+use crate::context::{ScfContext, ValidatorAddress};
+use crate::keys::{read_consensus_key, read_p2p_key};
+use crate::mempool::{Mempool, SubmitError};
+use crate::signing::{Sm2Signer, Sm2Verifier};
+
+/// Malachite's view of our config.
+#[derive(Clone, Debug)]
+struct EngineConfig {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl MalNodeConfig for EngineConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    #[error("genesis {path}: {reason}")]
+    Genesis { path: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] scf_store::StoreError),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("consensus engine: {0}")]
+    Engine(String),
+    #[error("client API: cannot listen on {addr}: {reason}")]
+    Api { addr: String, reason: String },
+}
+
+/// A running node, in this process.
+pub struct NodeHandle {
+    chain: Arc<Chain>,
+    engine: Option<EngineHandle>,
+    tasks: Vec<JoinHandle<()>>,
+    api_addr: Option<std::net::SocketAddr>,
+    address: Option<ValidatorAddress>,
+}
+
+impl NodeHandle {
+    /// Start a node from its config. Must be called inside a multi-threaded tokio runtime.
+    pub async fn start(cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
+        let genesis_text = std::fs::read_to_string(&cfg.genesis)
+            .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
+        let genesis = Genesis::from_json(&genesis_text)
+            .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
+        let signer = match &cfg.consensus_key {
+            Some(p) => Some(Sm2Signer::new(read_consensus_key(p)?)),
+            None => None,
+        };
+        if let Some(s) = &signer {
+            if !genesis.validators.iter().any(|v| v.public_key == s.public_key()) {
+                return Err(NodeError::Invalid {
+                    field: "consensus_key".into(),
+                    reason: format!("{} is not a validator in the genesis file; remove consensus_key to run an observer", s.address()),
+                });
+            }
+        }
+        let p2p = read_p2p_key(&cfg.p2p_key)?;
+        std::fs::create_dir_all(&cfg.home)
+            .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
+        let store = Arc::new(Store::open(&cfg.home.join("db"))?);
+        let executor = Arc::new(Executor::new(genesis.chain_id.clone(), scf_domain::modules()));
+        let tip = store.init_genesis(&executor, &genesis)?;
+        info!(chain = %genesis.chain_id, height = tip.height, "store open");
+        let chain = Arc::new(Chain::new(store, executor, Mempool::new(cfg.mempool.clone()), genesis));
+
+        let listen: Multiaddr = cfg
+            .p2p
+            .listen
+            .parse()
+            .map_err(|_| NodeError::Invalid { field: "p2p.listen".into(), reason: "not a multiaddr".into() })?;
+        let mut peers = Vec::new();
+        for (i, p) in cfg.p2p.persistent_peers.iter().enumerate() {
+            peers.push(p.parse::<Multiaddr>().map_err(|_| NodeError::Invalid {
+                field: format!("p2p.persistent_peers[{i}]"),
+                reason: "not a multiaddr".into(),
+            })?);
+        }
+        let p2p_cfg = P2pConfig {
+            listen_addr: listen,
+            persistent_peers: peers,
+            persistent_peers_only: true,
+            pubsub_max_size: ByteSize::mib(20),
+            rpc_max_size: ByteSize::mib(64),
+            ..P2pConfig::default()
+        };
+        let engine_cfg = EngineConfig {
+            moniker: cfg.moniker.clone(),
+            consensus: ConsensusConfig { p2p: p2p_cfg, ..ConsensusConfig::default() },
+            value_sync: ValueSyncConfig {
+                enabled: true,
+                status_update_interval: Duration::from_millis(cfg.sync.status_interval_ms),
+                request_timeout: Duration::from_millis(cfg.sync.request_timeout_ms),
+                max_request_size: ByteSize::mib(1),
+                max_response_size: ByteSize::mib(64),
+                batch_size: cfg.sync.batch_size.max(1),
+                ..ValueSyncConfig::default()
+            },
+        };
+
+        // Observers still need an address for the engine; one that is in no validator set.
+        let address = signer.as_ref().map(Sm2Signer::address).unwrap_or(ValidatorAddress(scf_ledger::Address([0; 20])));
+        let identity = match &signer {
+            Some(s) => {
+                let proof = s.validator_proof(p2p.public().to_peer_id().to_bytes());
+                let bytes = ScfCodec.encode(&proof).map_err(|e| NodeError::Engine(e.to_string()))?;
+                NetworkIdentity::new_validator(cfg.moniker.clone(), p2p, address.to_string(), bytes)
+            }
+            None => NetworkIdentity::new(cfg.moniker.clone(), p2p, None),
+        };
+        let consensus_ctx = match &signer {
+            Some(s) => ConsensusContext::new_validator(address, Box::new(Sm2Verifier), Box::new(s.clone())),
+            None => ConsensusContext::new_full_node(address, Box::new(Sm2Verifier)),
+        };
+        let (channels, engine) = start_engine(
+            ScfContext,
+            engine_cfg,
+            WalContext::new(cfg.home.join("wal").join("consensus.wal"), ScfCodec),
+            NetworkContext::new(identity, ScfCodec),
+            consensus_ctx,
+            SyncContext::new(ScfCodec),
+            RequestContext::new(100),
+        )
+        .await
+        .map_err(|e| NodeError::Engine(format!("{e:#}")))?;
+
+        let mut tasks = Vec::new();
+        let app = App::new(chain.clone(), signer.clone(), address, cfg.produce());
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = app.run(channels).await {
+                warn!("consensus app stopped: {e:#}");
+            }
+        }));
+        if !cfg.api.relay_to.is_empty() {
+            tasks.push(crate::relay::spawn(chain.clone(), cfg.api.relay_to.clone()));
+        }
+        let mut api_addr = None;
+        if let Some(addr) = cfg.api.listen {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| NodeError::Api { addr: addr.to_string(), reason: e.to_string() })?;
+            api_addr = listener.local_addr().ok();
+            let router = crate::api::router(chain.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    warn!("client API stopped: {e}");
+                }
+            }));
+            info!(addr = ?api_addr, "client API listening");
+        }
+        Ok(NodeHandle { chain, engine: Some(engine), tasks, api_addr, address: signer.map(|s| s.address()) })
+    }
+
+    /// The shared ledger (store, executor, mempool) for embedding code such as the GraphQL layer.
+    pub fn chain(&self) -> &Arc<Chain> {
+        &self.chain
+    }
+    pub fn store(&self) -> &Arc<Store> {
+        &self.chain.store
+    }
+    pub fn genesis(&self) -> &Genesis {
+        &self.chain.genesis
+    }
+    /// This node's validator address (None for an observer).
+    pub fn validator_address(&self) -> Option<scf_ledger::Address> {
+        self.address.map(|a| a.0)
+    }
+    /// Where the client API listens, if enabled.
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.api_addr
+    }
+    pub fn submit(&self, tx: &SignedTx) -> Result<Hash32, SubmitError> {
+        self.chain.submit(tx)
+    }
+    pub fn submit_batch(&self, txs: &[SignedTx]) -> Vec<Result<Hash32, SubmitError>> {
+        self.chain.submit_raw(txs.iter().map(SignedTx::to_bytes).collect(), true)
+    }
+    pub fn tx_status(&self, id: &Hash32) -> Result<TxStatus, scf_store::StoreError> {
+        self.chain.tx_status(id)
+    }
+    pub fn tip(&self) -> Result<ChainTip, scf_store::StoreError> {
+        self.chain.tip()
+    }
+    pub fn block(&self, height: u64) -> Result<Option<Block>, scf_store::StoreError> {
+        self.chain.block(height)
+    }
+    pub fn tx_proof(&self, id: &Hash32) -> Result<Option<(TxInclusionProof, Option<CommitCertificate>)>, scf_store::StoreError> {
+        self.chain.tx_proof(id)
+    }
+    /// Every block committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
+        self.chain.subscribe()
+    }
+
+    /// Wait until `id` is committed (or `timeout` passes).
+    pub async fn wait_committed(&self, id: &Hash32, timeout: Duration) -> Result<TxStatus, scf_store::StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.subscribe();
+        loop {
+            let s = self.tx_status(id)?;
+            if matches!(s, TxStatus::Committed { .. }) || tokio::time::Instant::now() >= deadline {
+                return Ok(s);
+            }
+            let _ = tokio::time::timeout_at(deadline, rx.recv()).await;
+        }
+    }
+
+    /// Stop consensus, networking and the API.
+    pub async fn shutdown(mut self) {
+        if let Some(engine) = self.engine.take() {
+            engine.actor.stop(None);
+            let _ = tokio::time::timeout(Duration::from_secs(5), engine.handle).await;
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
