@@ -8,11 +8,15 @@
 #![forbid(unsafe_code)]
 
 pub mod date;
+pub mod invoice;
 pub mod kv;
 pub mod money;
 pub mod org;
+pub mod registration;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
+pub mod ubl;
+pub mod voucher;
 
 use std::sync::Arc;
 
@@ -20,5 +24,8 @@ use scf_ledger::module::ModuleRegistry;
 
 /// Every domain module, ready to register with the executor.
 pub fn modules() -> ModuleRegistry {
-    ModuleRegistry::new().with(Arc::new(org::OrgModule))
+    ModuleRegistry::new()
+        .with(Arc::new(org::OrgModule))
+        .with(Arc::new(voucher::VoucherModule))
+        .with(Arc::new(invoice::InvoiceModule))
 }
