@@ -1,1 +1,125 @@
-fn main(){}
+//! `scf`: the one binary. It only parses the command line and wires the crates together; each
+//! subcommand's work lives in the crate that owns it.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use scf_ledger::crypto::KeyPair;
+
+#[derive(Parser)]
+#[command(name = "scf", version, about = "Supply-chain finance and traceability on a consortium chain (国密 SM2/SM3/SM4)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the all-in-one demo: one validator, embedded MQTT broker, simulated devices, GraphQL + UI.
+    Demo(DemoArgs),
+    /// Run one node of a consortium.
+    Node {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Build a genesis file from organisations, validators and parameters.
+    Genesis {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Generate an SM2 key pair (PKCS#8 PEM); never overwrites an existing key.
+    Keygen(KeygenArgs),
+    /// Start or stop a local multi-process cluster on loopback.
+    Cluster {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// IoT devices that sign readings at the source.
+    Device {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Benchmarks printing one JSON object (chain | ingest | api).
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    #[arg(long, default_value = "./scf-data")]
+    data: PathBuf,
+    #[arg(long)]
+    reset: bool,
+}
+
+#[derive(Args)]
+struct KeygenArgs {
+    /// Directory to write `key.pem` (private, mode 0600) and `key.pub.pem` into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+fn not_ready(what: &str) -> ExitCode {
+    eprintln!("scf {what}: not implemented yet in this build (tracked in the project's issues)");
+    ExitCode::from(2)
+}
+
+fn keygen(args: &KeygenArgs) -> Result<(), String> {
+    let private = args.out.join("key.pem");
+    let public = args.out.join("key.pub.pem");
+    for p in [&private, &public] {
+        if p.exists() {
+            return Err(format!("{}: already exists; refusing to overwrite a key", p.display()));
+        }
+    }
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    let key = KeyPair::generate().map_err(|e| e.to_string())?;
+    let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
+    write_new(&private, pem.as_bytes(), true)?;
+    write_new(&public, key.public().to_pem().map_err(|e| e.to_string())?.as_bytes(), false)?;
+    println!("address    {}", key.address());
+    println!("public key {}", key.public().to_hex());
+    println!("wrote      {} and {}", private.display(), public.display());
+    Ok(())
+}
+
+/// Create a file that must not exist yet (O_EXCL), private keys with mode 0600.
+fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = secret;
+    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.write_all(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Keygen(args) => keygen(args),
+        Command::Demo(_) => return not_ready("demo"),
+        Command::Node { .. } => return not_ready("node"),
+        Command::Genesis { .. } => return not_ready("genesis"),
+        Command::Cluster { .. } => return not_ready("cluster"),
+        Command::Device { .. } => return not_ready("device"),
+        Command::Bench { .. } => return not_ready("bench"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

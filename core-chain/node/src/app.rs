@@ -64,7 +64,7 @@ pub(crate) struct App {
     /// Values seen (built or received) per (height, round), handed back on `StartedRound` after a restart.
     seen: HashMap<(Height, Round), Vec<ProposedValue<ScfContext>>>,
     /// What we built for (height, round): consensus must get the very same value if it asks again.
-    built: HashMap<(Height, Round), BlockHash>,
+    built: HashMap<(Height, Round), scf_ledger::Hash32>,
     /// Parts for heights beyond our tip, validated once we get there.
     future_parts: Vec<ProposalPart>,
     stream_seq: u64,
@@ -156,8 +156,8 @@ impl App {
                     Some(h) => *h,
                     None => self.build_block(height, round, timeout).await?,
                 };
-                let _ = reply.send(LocallyProposedValue::new(height, round, BlockHash(hash.0)));
-                if let Some(part) = self.candidates.get(&hash).and_then(|c| c.part.clone()) {
+                let _ = reply.send(LocallyProposedValue::new(height, round, BlockHash(hash)));
+                if let Some(part) = self.candidates.get(&BlockHash(hash)).and_then(|c| c.part.clone()) {
                     self.publish(part, channels).await?;
                 }
             }

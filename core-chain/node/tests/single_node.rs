@@ -1,0 +1,115 @@
+//! One validator in process (the `scf demo` shape): transactions go through the mempool, Malachite
+//! decides blocks, blocks are stored with an SM2 commit certificate that verifies offline, and the
+//! client API answers over HTTP.
+//!
+//! Only one node per test binary: Malachite registers its metrics in a process-global registry.
+
+use std::time::Duration;
+
+use scf_ledger::crypto::KeyPair;
+use scf_ledger::tx::{Call, SignedTx, TxBody};
+use scf_node::client::{NodeClient, RemoteTxStatus};
+use scf_node::config::{ApiSection, ConsensusSection, NodeConfig, P2pSection, SyncSection};
+use scf_node::{verify_certificate, MempoolConfig, NodeHandle, SubmitError, TxStatus};
+
+fn tx(chain_id: &str, key: &KeyPair, nonce: u64) -> SignedTx {
+    TxBody {
+        chain_id: chain_id.into(),
+        sender: *key.public(),
+        nonce,
+        expiry_height: 10_000,
+        call: Call { module: "org".into(), payload: vec![] },
+    }
+    .sign(key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn single_validator_commits_with_verifiable_certificates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kd = dir.path().join("keys");
+    let bundle = scf_node::keys::generate(&kd, "solo", true).expect("keygen").expect("validator bundle");
+    let genesis = scf_node::cli::build_genesis(&scf_node::cli::GenesisArgs {
+        chain_id: "solo-chain".into(),
+        validators: vec![kd.join("validator.json")],
+        orgs: vec![],
+        app_state: None,
+        genesis_time_ms: None,
+        max_block_txs: None,
+        out: dir.path().join("genesis.json"),
+    })
+    .expect("genesis");
+    assert_eq!(genesis.validators[0].peer_id.as_deref(), Some(bundle.peer_id.as_str()));
+    std::fs::write(dir.path().join("genesis.json"), genesis.to_json()).expect("write genesis");
+    let cfg = NodeConfig {
+        moniker: "solo".into(),
+        home: dir.path().join("data"),
+        genesis: dir.path().join("genesis.json"),
+        consensus_key: Some(kd.join("consensus.pem")),
+        p2p_key: kd.join("p2p.key"),
+        p2p: P2pSection { listen: "/ip4/127.0.0.1/tcp/0".into(), persistent_peers: vec![] },
+        api: ApiSection { listen: Some("127.0.0.1:0".parse().expect("addr")), relay_to: vec![] },
+        consensus: ConsensusSection { empty_block_wait_ms: 200, ..ConsensusSection::default() },
+        sync: SyncSection::default(),
+        mempool: MempoolConfig { max_txs: 1000, max_per_sender: 50, verified_cache: 10_000 },
+    };
+    let node = NodeHandle::start(cfg).await.expect("node starts");
+
+    // Several senders, several nonces each.
+    let keys: Vec<KeyPair> = (0..3).map(|i| KeyPair::from_seed(&format!("sender-{i}"))).collect();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        for k in &keys {
+            ids.push(node.submit(&tx("solo-chain", k, n)).expect("admitted"));
+        }
+    }
+    // Replays and bad input are refused with typed errors.
+    assert!(matches!(node.submit(&tx("solo-chain", &keys[0], 0)), Err(SubmitError::Duplicate { .. })));
+    assert_eq!(
+        node.submit(&tx("other-chain", &keys[0], 9)).map_err(|e| e.kind()),
+        Err("wrong_chain_id")
+    );
+
+    for id in &ids {
+        let st = node.wait_committed(id, Duration::from_secs(60)).await.expect("status");
+        assert!(matches!(st, TxStatus::Committed { .. }), "{id} not committed: {st:?}");
+    }
+    // A used nonce is refused after commit.
+    assert_eq!(node.submit(&tx("solo-chain", &keys[1], 0)).map_err(|e| e.kind()), Err("nonce_used"));
+
+    // Every stored block carries a certificate that verifies against the genesis validator set.
+    let tip = node.tip().expect("tip");
+    assert!(tip.height >= 1);
+    for h in 1..=tip.height {
+        let block = node.block(h).expect("read").expect("block stored");
+        let check = verify_certificate(&block, &genesis.validators).expect("certificate verifies");
+        assert_eq!(check.signed_power, 1);
+        let mut forged = block.clone();
+        forged.header.time_ms += 1;
+        assert!(verify_certificate(&forged, &genesis.validators).is_err(), "certificate bound to the header");
+    }
+
+    // Client API.
+    let api = NodeClient::new(format!("http://{}", node.api_addr().expect("api addr")));
+    let status = api.status().await.expect("status");
+    assert_eq!(status.chain_id, "solo-chain");
+    assert!(status.height >= tip.height);
+    match api.tx_status(&ids[0]).await.expect("tx status") {
+        RemoteTxStatus::Committed { height, .. } => {
+            let proof = api.tx_proof(&ids[0]).await.expect("proof").expect("proof exists");
+            assert!(proof.proof.verify());
+            assert_eq!(proof.proof.header.height, height);
+            assert!(proof.certificate.is_some());
+        }
+        other => panic!("expected committed, got {other:?}"),
+    }
+    let late = tx("solo-chain", &keys[2], 5);
+    let id = api.submit(&late).await.expect("submit over HTTP");
+    assert_eq!(id, late.id());
+    match api.submit(&late).await {
+        Err(scf_node::client::ClientError::Api { status: 409, body }) => assert_eq!(body.kind, "duplicate"),
+        other => panic!("expected a typed duplicate error, got {other:?}"),
+    }
+    assert!(api.block(1).await.expect("block").is_some());
+    assert!(api.block(1_000_000).await.expect("block").is_none());
+    node.shutdown().await;
+}
