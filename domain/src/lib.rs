@@ -12,11 +12,13 @@ pub mod invoice;
 pub mod kv;
 pub mod money;
 pub mod org;
+pub mod provenance;
 pub mod registration;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod ubl;
 pub mod voucher;
+pub mod warehouse;
 
 use std::sync::Arc;
 
@@ -28,4 +30,6 @@ pub fn modules() -> ModuleRegistry {
         .with(Arc::new(org::OrgModule))
         .with(Arc::new(voucher::VoucherModule))
         .with(Arc::new(invoice::InvoiceModule))
+        .with(Arc::new(warehouse::WarehouseModule))
+        .with(Arc::new(provenance::ProvenanceModule))
 }
