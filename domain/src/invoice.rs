@@ -607,3 +607,8 @@ impl Module for InvoiceModule {
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixture;
+#[cfg(test)]
+mod tests;

@@ -608,3 +608,6 @@ pub fn invoice_to_ubl(inv: &invoice::Invoice, lines: &invoice::InvoiceLines) -> 
         issuer: inv.issuer.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests;
