@@ -509,7 +509,7 @@ mod tests {
             ("urn:epc:id:pgln:0614141.00001", "https://id.gs1.org/417/0614141000012", 7),
             ("urn:epc:id:giai:4000001.111", "https://id.gs1.org/8004/4000001111", 7),
             ("urn:epc:idpat:sgtin:4012345.098765.*", "https://id.gs1.org/01/04012345987652", 7),
-            ("urn:epc:id:sgtin:6901234.00001.A%2FB", "https://id.gs1.org/01/06901234000012/21/A%2FB", 7),
+            ("urn:epc:id:sgtin:6901234.000001.A%2FB", "https://id.gs1.org/01/06901234000016/21/A%2FB", 7),
         ];
         for (urn, dl, cp) in cases {
             assert_eq!(epc_urn_to_digital_link(urn).as_deref(), Ok(dl), "{urn}");

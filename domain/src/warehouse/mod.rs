@@ -947,3 +947,8 @@ impl Module for WarehouseModule {
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
+
+#[cfg(test)]
+mod props;
+#[cfg(test)]
+mod tests;
