@@ -177,11 +177,19 @@ pub enum InvoiceCall {
     /// Seller issues an invoice.
     Issue(NewInvoice),
     /// Seller issues an invoice from a UBL 2.1 / EN 16931 XML document.
-    IssueUbl { xml: String, buyer_org: Option<String> },
+    IssueUbl {
+        xml: String,
+        buyer_org: Option<String>,
+    },
     /// Buyer books (入账) the invoice, once.
     Book { number: String, booking_ref: String },
     /// Seller reverses (红冲) part or all of the invoice with a red-letter invoice.
-    Reverse { number: String, red_number: String, amount_with_tax: Fen, reason: String },
+    Reverse {
+        number: String,
+        red_number: String,
+        amount_with_tax: Fen,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -207,27 +215,61 @@ pub enum InvoiceError {
     #[error("issue_date: {date} is after today {today}")]
     DateInFuture { date: Date, today: Date },
     #[error("lines[{line}].amount: {got} fen, but quantity × unit price is {expected} fen")]
-    LineAmountMismatch { line: usize, expected: Fen, got: Fen },
+    LineAmountMismatch {
+        line: usize,
+        expected: Fen,
+        got: Fen,
+    },
     #[error("lines[{line}].tax_amount: {got} fen, but amount × rate is {expected} fen")]
-    LineTaxMismatch { line: usize, expected: Fen, got: Fen },
+    LineTaxMismatch {
+        line: usize,
+        expected: Fen,
+        got: Fen,
+    },
     #[error("{field}: {got} fen, but the lines sum to {expected} fen")]
-    TotalsMismatch { field: &'static str, expected: Fen, got: Fen },
+    TotalsMismatch {
+        field: &'static str,
+        expected: Fen,
+        got: Fen,
+    },
     #[error("signer: {org} is not the buyer of invoice {number}")]
     NotBuyer { org: String, number: String },
     #[error("signer: {org} is not the seller of invoice {number}")]
     NotSeller { org: String, number: String },
     #[error("number: invoice {number} was already booked by {first_org} on {first_date} as {first_ref:?}")]
-    AlreadyBooked { number: String, first_ref: String, first_org: String, first_date: Date },
+    AlreadyBooked {
+        number: String,
+        first_ref: String,
+        first_org: String,
+        first_date: Date,
+    },
     #[error("number: invoice {number} is fully reversed")]
     Reversed { number: String },
     #[error("amount_with_tax: {requested} fen exceeds the unreversed {remaining} fen of invoice {number}")]
-    ReversalExceedsAmount { number: String, remaining: Fen, requested: Fen },
+    ReversalExceedsAmount {
+        number: String,
+        remaining: Fen,
+        requested: Fen,
+    },
     #[error("amount_with_tax: reversing {requested} fen would leave {remaining_after} fen of invoice {number}, below the {financed} fen already financed")]
-    ReversalBelowFinanced { number: String, financed: Fen, remaining_after: Fen, requested: Fen },
+    ReversalBelowFinanced {
+        number: String,
+        financed: Fen,
+        remaining_after: Fen,
+        requested: Fen,
+    },
     #[error("invoice {number}: financing {requested} fen exceeds the {available} fen still available (unreversed minus already financed)")]
-    OverFinanced { number: String, available: Fen, requested: Fen },
+    OverFinanced {
+        number: String,
+        available: Fen,
+        requested: Fen,
+    },
     #[error("currency: invoice {number} is in {invoice}, not {wanted}")]
-    CurrencyMismatch { number: String, invoice: String, wanted: String },
+    CurrencyMismatch {
+        number: String,
+        invoice: String,
+        wanted: String,
+    },
     #[error("{field}: amount overflows")]
     Overflow { field: &'static str },
 }
@@ -294,7 +336,12 @@ pub fn load_lines(state: &dyn StateRead, number: &str) -> Result<Option<InvoiceL
 
 /// 查验: answers only authentic / not found / reversed. A wrong date or total is "not found", so the
 /// answer never confirms that a number exists to someone who does not know the invoice.
-pub fn verify_invoice(state: &dyn StateRead, number: &str, date: Date, total_with_tax: Fen) -> Result<VerifyResult, StoreError> {
+pub fn verify_invoice(
+    state: &dyn StateRead,
+    number: &str,
+    date: Date,
+    total_with_tax: Fen,
+) -> Result<VerifyResult, StoreError> {
     Ok(match load_invoice(state, number)? {
         Some(inv) if inv.issue_date == date && inv.total_with_tax == total_with_tax => {
             if inv.reversals.is_empty() {
@@ -309,57 +356,103 @@ pub fn verify_invoice(state: &dyn StateRead, number: &str, date: Date, total_wit
 
 fn require_invoice(state: &dyn StateRead, number: &str) -> Result<Invoice, InvoiceError> {
     if !valid_number(number) {
-        return Err(InvoiceError::BadNumber { field: "number", value: number.to_string() });
+        return Err(InvoiceError::BadNumber {
+            field: "number",
+            value: number.to_string(),
+        });
     }
-    load_invoice(state, number)?.ok_or_else(|| InvoiceError::NotFound { number: number.to_string() })
+    load_invoice(state, number)?.ok_or_else(|| InvoiceError::NotFound {
+        number: number.to_string(),
+    })
 }
 
 /// What `amount` fen of this invoice backing a voucher would leave available, checked without writing.
-pub fn check_financing(state: &dyn StateRead, number: &str, currency: &str, amount: Fen) -> Result<Invoice, InvoiceError> {
+pub fn check_financing(
+    state: &dyn StateRead,
+    number: &str,
+    currency: &str,
+    amount: Fen,
+) -> Result<Invoice, InvoiceError> {
     let inv = require_invoice(state, number)?;
     if inv.currency != currency {
-        return Err(InvoiceError::CurrencyMismatch { number: inv.number, invoice: inv.currency, wanted: currency.to_string() });
+        return Err(InvoiceError::CurrencyMismatch {
+            number: inv.number,
+            invoice: inv.currency,
+            wanted: currency.to_string(),
+        });
     }
     if inv.fully_reversed() {
         return Err(InvoiceError::Reversed { number: inv.number });
     }
     if amount > inv.available_for_financing() {
-        return Err(InvoiceError::OverFinanced { number: inv.number.clone(), available: inv.available_for_financing(), requested: amount });
+        return Err(InvoiceError::OverFinanced {
+            number: inv.number.clone(),
+            available: inv.available_for_financing(),
+            requested: amount,
+        });
     }
     Ok(inv)
 }
 
 /// Pledge `amount` fen of an invoice to the financing of `voucher_id`. Called by the voucher module in
 /// the financing transaction; refuses (and writes nothing) if the invoice would be over-financed.
-pub fn lock_financing(state: &mut dyn StateWrite, number: &str, currency: &str, amount: Fen, voucher_id: &str, height: u64) -> Result<Invoice, InvoiceError> {
+pub fn lock_financing(
+    state: &mut dyn StateWrite,
+    number: &str,
+    currency: &str,
+    amount: Fen,
+    voucher_id: &str,
+    height: u64,
+) -> Result<Invoice, InvoiceError> {
     let mut inv = check_financing(state, number, currency, amount)?;
     if inv.locks.len() >= MAX_LOCKS {
-        return Err(InvoiceError::Invalid { field: "number".into(), reason: format!("invoice {number} already backs {MAX_LOCKS} financings") });
+        return Err(InvoiceError::Invalid {
+            field: "number".into(),
+            reason: format!("invoice {number} already backs {MAX_LOCKS} financings"),
+        });
     }
-    inv.financed = inv.financed.checked_add(amount).ok_or(InvoiceError::Overflow { field: "financed" })?;
-    inv.locks.push(FinancingLock { voucher_id: voucher_id.to_string(), amount, height });
+    inv.financed = inv
+        .financed
+        .checked_add(amount)
+        .ok_or(InvoiceError::Overflow { field: "financed" })?;
+    inv.locks.push(FinancingLock {
+        voucher_id: voucher_id.to_string(),
+        amount,
+        height,
+    });
     kv::put(state, &invoice_key(number), &inv);
     Ok(inv)
 }
 
 fn text(field: &str, s: &str, required: bool) -> Result<(), InvoiceError> {
     if required && s.trim().is_empty() {
-        return Err(InvoiceError::Invalid { field: field.into(), reason: "must not be empty".into() });
+        return Err(InvoiceError::Invalid {
+            field: field.into(),
+            reason: "must not be empty".into(),
+        });
     }
     if s.chars().count() > MAX_TEXT {
-        return Err(InvoiceError::Invalid { field: field.into(), reason: format!("at most {MAX_TEXT} characters") });
+        return Err(InvoiceError::Invalid {
+            field: field.into(),
+            reason: format!("at most {MAX_TEXT} characters"),
+        });
     }
     Ok(())
 }
 
 fn valid_tax_id(s: &str) -> bool {
-    (15..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    (15..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 fn check_party(field: &str, p: &Party) -> Result<(), InvoiceError> {
     text(&format!("{field}.name"), &p.name, true)?;
     if !valid_tax_id(&p.tax_id) {
-        return Err(InvoiceError::Invalid { field: format!("{field}.tax_id"), reason: format!("{:?} must be 15..=20 of 0-9 A-Z", p.tax_id) });
+        return Err(InvoiceError::Invalid {
+            field: format!("{field}.tax_id"),
+            reason: format!("{:?} must be 15..=20 of 0-9 A-Z", p.tax_id),
+        });
     }
     Ok(())
 }
@@ -399,20 +492,32 @@ const LINE_TOLERANCE_FEN: u64 = 1;
 /// All checks of an invoice that need no state: fields, lines and totals.
 pub fn validate_new_invoice(n: &NewInvoice) -> Result<(), InvoiceError> {
     if !valid_number(&n.number) {
-        return Err(InvoiceError::BadNumber { field: "number", value: n.number.clone() });
+        return Err(InvoiceError::BadNumber {
+            field: "number",
+            value: n.number.clone(),
+        });
     }
     if !money::valid_currency(&n.currency) {
-        return Err(InvoiceError::Invalid { field: "currency".into(), reason: format!("{:?} is not an ISO 4217 code", n.currency) });
+        return Err(InvoiceError::Invalid {
+            field: "currency".into(),
+            reason: format!("{:?} is not an ISO 4217 code", n.currency),
+        });
     }
     check_party("seller", &n.seller)?;
     check_party("buyer", &n.buyer)?;
     if n.seller.tax_id == n.buyer.tax_id {
-        return Err(InvoiceError::Invalid { field: "buyer.tax_id".into(), reason: "seller and buyer must differ".into() });
+        return Err(InvoiceError::Invalid {
+            field: "buyer.tax_id".into(),
+            reason: "seller and buyer must differ".into(),
+        });
     }
     text("remarks", &n.remarks, false)?;
     text("issuer", &n.issuer, true)?;
     if n.lines.is_empty() || n.lines.len() > MAX_LINES {
-        return Err(InvoiceError::Invalid { field: "lines".into(), reason: format!("1..={MAX_LINES} lines") });
+        return Err(InvoiceError::Invalid {
+            field: "lines".into(),
+            reason: format!("1..={MAX_LINES} lines"),
+        });
     }
     let (mut sum_amount, mut sum_tax) = (0u64, 0u64);
     for (i, l) in n.lines.iter().enumerate() {
@@ -420,67 +525,134 @@ pub fn validate_new_invoice(n: &NewInvoice) -> Result<(), InvoiceError> {
         text(&format!("lines[{i}].spec"), &l.spec, false)?;
         text(&format!("lines[{i}].unit"), &l.unit, false)?;
         if l.tax_rate_bp > 10_000 {
-            return Err(InvoiceError::Invalid { field: format!("lines[{i}].tax_rate_bp"), reason: "at most 10000 (100 %)".into() });
+            return Err(InvoiceError::Invalid {
+                field: format!("lines[{i}].tax_rate_bp"),
+                reason: "at most 10000 (100 %)".into(),
+            });
         }
         match (&l.quantity, &l.unit_price) {
             (None, None) => {}
             (Some(q), Some(p)) => {
-                let qd = parse_decimal(q).ok_or_else(|| InvoiceError::Invalid { field: format!("lines[{i}].quantity"), reason: format!("{q:?} is not a decimal (≤12.6 digits)") })?;
-                let pd = parse_decimal(p).ok_or_else(|| InvoiceError::Invalid { field: format!("lines[{i}].unit_price"), reason: format!("{p:?} is not a decimal (≤12.6 digits)") })?;
-                let expected = line_value_fen(qd, pd).ok_or(InvoiceError::Overflow { field: "lines.amount" })?;
+                let qd = parse_decimal(q).ok_or_else(|| InvoiceError::Invalid {
+                    field: format!("lines[{i}].quantity"),
+                    reason: format!("{q:?} is not a decimal (≤12.6 digits)"),
+                })?;
+                let pd = parse_decimal(p).ok_or_else(|| InvoiceError::Invalid {
+                    field: format!("lines[{i}].unit_price"),
+                    reason: format!("{p:?} is not a decimal (≤12.6 digits)"),
+                })?;
+                let expected = line_value_fen(qd, pd).ok_or(InvoiceError::Overflow {
+                    field: "lines.amount",
+                })?;
                 if expected.abs_diff(l.amount) > LINE_TOLERANCE_FEN {
-                    return Err(InvoiceError::LineAmountMismatch { line: i, expected, got: l.amount });
+                    return Err(InvoiceError::LineAmountMismatch {
+                        line: i,
+                        expected,
+                        got: l.amount,
+                    });
                 }
             }
             _ => {
-                return Err(InvoiceError::Invalid { field: format!("lines[{i}].quantity"), reason: "quantity and unit_price go together".into() });
+                return Err(InvoiceError::Invalid {
+                    field: format!("lines[{i}].quantity"),
+                    reason: "quantity and unit_price go together".into(),
+                });
             }
         }
-        let expected_tax = line_tax(l.amount, l.tax_rate_bp).ok_or(InvoiceError::Overflow { field: "lines.tax_amount" })?;
+        let expected_tax = line_tax(l.amount, l.tax_rate_bp).ok_or(InvoiceError::Overflow {
+            field: "lines.tax_amount",
+        })?;
         if expected_tax.abs_diff(l.tax_amount) > LINE_TOLERANCE_FEN {
-            return Err(InvoiceError::LineTaxMismatch { line: i, expected: expected_tax, got: l.tax_amount });
+            return Err(InvoiceError::LineTaxMismatch {
+                line: i,
+                expected: expected_tax,
+                got: l.tax_amount,
+            });
         }
-        sum_amount = sum_amount.checked_add(l.amount).ok_or(InvoiceError::Overflow { field: "total_amount" })?;
-        sum_tax = sum_tax.checked_add(l.tax_amount).ok_or(InvoiceError::Overflow { field: "total_tax" })?;
+        sum_amount = sum_amount
+            .checked_add(l.amount)
+            .ok_or(InvoiceError::Overflow {
+                field: "total_amount",
+            })?;
+        sum_tax = sum_tax
+            .checked_add(l.tax_amount)
+            .ok_or(InvoiceError::Overflow { field: "total_tax" })?;
     }
     if n.total_amount != sum_amount {
-        return Err(InvoiceError::TotalsMismatch { field: "total_amount", expected: sum_amount, got: n.total_amount });
+        return Err(InvoiceError::TotalsMismatch {
+            field: "total_amount",
+            expected: sum_amount,
+            got: n.total_amount,
+        });
     }
     if n.total_tax != sum_tax {
-        return Err(InvoiceError::TotalsMismatch { field: "total_tax", expected: sum_tax, got: n.total_tax });
+        return Err(InvoiceError::TotalsMismatch {
+            field: "total_tax",
+            expected: sum_tax,
+            got: n.total_tax,
+        });
     }
-    let with_tax = sum_amount.checked_add(sum_tax).ok_or(InvoiceError::Overflow { field: "total_with_tax" })?;
+    let with_tax = sum_amount
+        .checked_add(sum_tax)
+        .ok_or(InvoiceError::Overflow {
+            field: "total_with_tax",
+        })?;
     if n.total_with_tax != with_tax {
-        return Err(InvoiceError::TotalsMismatch { field: "total_with_tax", expected: with_tax, got: n.total_with_tax });
+        return Err(InvoiceError::TotalsMismatch {
+            field: "total_with_tax",
+            expected: with_tax,
+            got: n.total_with_tax,
+        });
     }
     if with_tax == 0 {
-        return Err(InvoiceError::Invalid { field: "total_with_tax".into(), reason: "must be positive".into() });
+        return Err(InvoiceError::Invalid {
+            field: "total_with_tax".into(),
+            reason: "must be positive".into(),
+        });
     }
     Ok(())
 }
 
 fn number_taken(state: &dyn StateRead, number: &str) -> Result<bool, StoreError> {
-    Ok(kv::get::<Invoice>(state, &invoice_key(number))?.is_some() || kv::get::<String>(state, &red_key(number))?.is_some())
+    Ok(kv::get::<Invoice>(state, &invoice_key(number))?.is_some()
+        || kv::get::<String>(state, &red_key(number))?.is_some())
 }
 
-fn issue(ctx: &TxContext, state: &mut dyn StateWrite, n: NewInvoice) -> Result<Vec<Event>, InvoiceError> {
+fn issue(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    n: NewInvoice,
+) -> Result<Vec<Event>, InvoiceError> {
     let seller = org::signer_org(state, ctx)?;
     validate_new_invoice(&n)?;
     if n.seller.tax_id != seller.credit_code {
-        return Err(InvoiceError::SellerMismatch { org: seller.id, tax_id: n.seller.tax_id });
+        return Err(InvoiceError::SellerMismatch {
+            org: seller.id,
+            tax_id: n.seller.tax_id,
+        });
     }
     if let Some(b) = &n.buyer_org {
-        let buyer = org::load_org(state, b)?.ok_or_else(|| OrgError::UnknownOrg { org: b.clone() })?;
+        let buyer =
+            org::load_org(state, b)?.ok_or_else(|| OrgError::UnknownOrg { org: b.clone() })?;
         if buyer.credit_code != n.buyer.tax_id {
-            return Err(InvoiceError::BuyerMismatch { org: buyer.id, tax_id: n.buyer.tax_id });
+            return Err(InvoiceError::BuyerMismatch {
+                org: buyer.id,
+                tax_id: n.buyer.tax_id,
+            });
         }
         if buyer.id == seller.id {
-            return Err(InvoiceError::Invalid { field: "buyer_org".into(), reason: "seller and buyer must differ".into() });
+            return Err(InvoiceError::Invalid {
+                field: "buyer_org".into(),
+                reason: "seller and buyer must differ".into(),
+            });
         }
     }
     let today = Date::from_time_ms(ctx.time_ms);
     if n.issue_date > today {
-        return Err(InvoiceError::DateInFuture { date: n.issue_date, today });
+        return Err(InvoiceError::DateInFuture {
+            date: n.issue_date,
+            today,
+        });
     }
     if number_taken(state, &n.number)? {
         return Err(InvoiceError::NumberExists { number: n.number });
@@ -507,8 +679,15 @@ fn issue(ctx: &TxContext, state: &mut dyn StateWrite, n: NewInvoice) -> Result<V
         height: ctx.height,
     };
     kv::put(state, &invoice_key(&inv.number), &inv);
-    kv::put(state, &lines_key(&inv.number), &InvoiceLines { lines: n.lines });
-    let mut attrs = vec![("invoice", inv.number.as_str()), ("org", seller.id.as_str())];
+    kv::put(
+        state,
+        &lines_key(&inv.number),
+        &InvoiceLines { lines: n.lines },
+    );
+    let mut attrs = vec![
+        ("invoice", inv.number.as_str()),
+        ("org", seller.id.as_str()),
+    ];
     if let Some(b) = &inv.buyer_org {
         attrs.push(("org", b.as_str()));
     }
@@ -516,75 +695,145 @@ fn issue(ctx: &TxContext, state: &mut dyn StateWrite, n: NewInvoice) -> Result<V
     Ok(vec![kv::event(MODULE, "InvoiceIssued", &attrs, &inv)])
 }
 
-fn book(ctx: &TxContext, state: &mut dyn StateWrite, number: String, booking_ref: String) -> Result<Vec<Event>, InvoiceError> {
+fn book(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    number: String,
+    booking_ref: String,
+) -> Result<Vec<Event>, InvoiceError> {
     let signer = org::signer_org(state, ctx)?;
     text("booking_ref", &booking_ref, true)?;
     let mut inv = require_invoice(state, &number)?;
     if inv.buyer_org.as_deref() != Some(signer.id.as_str()) {
-        return Err(InvoiceError::NotBuyer { org: signer.id, number });
+        return Err(InvoiceError::NotBuyer {
+            org: signer.id,
+            number,
+        });
     }
     if let Some(b) = &inv.booking {
-        return Err(InvoiceError::AlreadyBooked { number, first_ref: b.booking_ref.clone(), first_org: b.org.clone(), first_date: b.date });
+        return Err(InvoiceError::AlreadyBooked {
+            number,
+            first_ref: b.booking_ref.clone(),
+            first_org: b.org.clone(),
+            first_date: b.date,
+        });
     }
     if inv.fully_reversed() {
         return Err(InvoiceError::Reversed { number });
     }
-    let booking = Booking { booking_ref, org: signer.id.clone(), date: Date::from_time_ms(ctx.time_ms), height: ctx.height, tx_id: ctx.tx_id.to_hex() };
+    let booking = Booking {
+        booking_ref,
+        org: signer.id.clone(),
+        date: Date::from_time_ms(ctx.time_ms),
+        height: ctx.height,
+        tx_id: ctx.tx_id.to_hex(),
+    };
     inv.booking = Some(booking.clone());
     kv::put(state, &invoice_key(&number), &inv);
     Ok(vec![kv::event(
         MODULE,
         "InvoiceBooked",
-        &[("invoice", &number), ("org", &signer.id), ("org", &inv.seller_org)],
+        &[
+            ("invoice", &number),
+            ("org", &signer.id),
+            ("org", &inv.seller_org),
+        ],
         &serde_json::json!({ "number": number, "booking": booking }),
     )])
 }
 
-fn reverse(ctx: &TxContext, state: &mut dyn StateWrite, number: String, red_number: String, amount: Fen, reason: String) -> Result<Vec<Event>, InvoiceError> {
+fn reverse(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    number: String,
+    red_number: String,
+    amount: Fen,
+    reason: String,
+) -> Result<Vec<Event>, InvoiceError> {
     let signer = org::signer_org(state, ctx)?;
     if !valid_number(&red_number) {
-        return Err(InvoiceError::BadNumber { field: "red_number", value: red_number });
+        return Err(InvoiceError::BadNumber {
+            field: "red_number",
+            value: red_number,
+        });
     }
     text("reason", &reason, true)?;
     let mut inv = require_invoice(state, &number)?;
     if inv.seller_org != signer.id {
-        return Err(InvoiceError::NotSeller { org: signer.id, number });
+        return Err(InvoiceError::NotSeller {
+            org: signer.id,
+            number,
+        });
     }
     if inv.fully_reversed() {
         return Err(InvoiceError::Reversed { number });
     }
     if amount == 0 {
-        return Err(InvoiceError::Invalid { field: "amount_with_tax".into(), reason: "must be positive".into() });
+        return Err(InvoiceError::Invalid {
+            field: "amount_with_tax".into(),
+            reason: "must be positive".into(),
+        });
     }
     let remaining = inv.unreversed();
     if amount > remaining {
-        return Err(InvoiceError::ReversalExceedsAmount { number, remaining, requested: amount });
+        return Err(InvoiceError::ReversalExceedsAmount {
+            number,
+            remaining,
+            requested: amount,
+        });
     }
     // A reversed amount cannot back financing: refuse a reversal that would leave financing unbacked.
     if remaining - amount < inv.financed {
-        return Err(InvoiceError::ReversalBelowFinanced { number, financed: inv.financed, remaining_after: remaining - amount, requested: amount });
+        return Err(InvoiceError::ReversalBelowFinanced {
+            number,
+            financed: inv.financed,
+            remaining_after: remaining - amount,
+            requested: amount,
+        });
     }
     if number_taken(state, &red_number)? {
         return Err(InvoiceError::NumberExists { number: red_number });
     }
-    let rev = Reversal { red_number: red_number.clone(), amount_with_tax: amount, reason, date: Date::from_time_ms(ctx.time_ms), height: ctx.height };
+    let rev = Reversal {
+        red_number: red_number.clone(),
+        amount_with_tax: amount,
+        reason,
+        date: Date::from_time_ms(ctx.time_ms),
+        height: ctx.height,
+    };
     inv.reversed += amount;
     inv.reversals.push(rev.clone());
     kv::put(state, &invoice_key(&number), &inv);
     kv::put(state, &red_key(&red_number), &number);
-    let mut attrs = vec![("invoice", number.as_str()), ("org", inv.seller_org.as_str())];
+    let mut attrs = vec![
+        ("invoice", number.as_str()),
+        ("org", inv.seller_org.as_str()),
+    ];
     if let Some(b) = &inv.buyer_org {
         attrs.push(("org", b.as_str()));
     }
-    let kind = if inv.fully_reversed() { "InvoiceReversed" } else { "InvoicePartiallyReversed" };
-    Ok(vec![kv::event(MODULE, kind, &attrs, &serde_json::json!({ "number": number, "reversal": rev, "unreversed": inv.unreversed() }))])
+    let kind = if inv.fully_reversed() {
+        "InvoiceReversed"
+    } else {
+        "InvoicePartiallyReversed"
+    };
+    Ok(vec![kv::event(
+        MODULE,
+        kind,
+        &attrs,
+        &serde_json::json!({ "number": number, "reversal": rev, "unreversed": inv.unreversed() }),
+    )])
 }
 
 pub struct InvoiceModule;
 
 impl InvoiceModule {
     /// Apply one call (public so other modules' tests and tools can drive it without encoding).
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
+    pub fn apply(
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        call: InvoiceCall,
+    ) -> Result<Vec<Event>, InvoiceError> {
         match call {
             InvoiceCall::Issue(n) => issue(ctx, state, n),
             InvoiceCall::IssueUbl { xml, buyer_org } => {
@@ -592,8 +841,16 @@ impl InvoiceModule {
                 n.buyer_org = buyer_org;
                 issue(ctx, state, n)
             }
-            InvoiceCall::Book { number, booking_ref } => book(ctx, state, number, booking_ref),
-            InvoiceCall::Reverse { number, red_number, amount_with_tax, reason } => reverse(ctx, state, number, red_number, amount_with_tax, reason),
+            InvoiceCall::Book {
+                number,
+                booking_ref,
+            } => book(ctx, state, number, booking_ref),
+            InvoiceCall::Reverse {
+                number,
+                red_number,
+                amount_with_tax,
+                reason,
+            } => reverse(ctx, state, number, red_number, amount_with_tax, reason),
         }
     }
 }
@@ -602,8 +859,14 @@ impl Module for InvoiceModule {
     fn name(&self) -> &'static str {
         MODULE
     }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: InvoiceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
+    fn execute(
+        &self,
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        payload: &[u8],
+    ) -> Result<Vec<Event>, ModuleError> {
+        let call: InvoiceCall =
+            kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

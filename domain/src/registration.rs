@@ -35,7 +35,12 @@ pub struct RegistrationParty {
 
 impl RegistrationParty {
     pub fn of(org: &Org) -> Self {
-        RegistrationParty { org_id: org.id.clone(), name: org.name.clone(), id_type: "统一社会信用代码".into(), id_number: org.credit_code.clone() }
+        RegistrationParty {
+            org_id: org.id.clone(),
+            name: org.name.clone(),
+            id_type: "统一社会信用代码".into(),
+            id_number: org.credit_code.clone(),
+        }
     }
 }
 
@@ -93,15 +98,26 @@ pub fn save(state: &mut dyn StateWrite, reg: &FinancingRegistration) {
 }
 
 /// The registration record of a financed voucher.
-pub fn load_registration(state: &dyn StateRead, voucher_id: &str) -> Result<Option<FinancingRegistration>, StoreError> {
+pub fn load_registration(
+    state: &dyn StateRead,
+    voucher_id: &str,
+) -> Result<Option<FinancingRegistration>, StoreError> {
     kv::get(state, &key(voucher_id))
 }
 
 /// The record as pretty JSON for export (None if the voucher was never financed).
-pub fn export_registration_json(state: &dyn StateRead, voucher_id: &str) -> Result<Option<String>, StoreError> {
+pub fn export_registration_json(
+    state: &dyn StateRead,
+    voucher_id: &str,
+) -> Result<Option<String>, StoreError> {
     match load_registration(state, voucher_id)? {
         None => Ok(None),
-        Some(r) => serde_json::to_string_pretty(&r).map(Some).map_err(|e| StoreError::Corrupt { key: key(voucher_id), reason: e.to_string() }),
+        Some(r) => serde_json::to_string_pretty(&r)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: key(voucher_id),
+                reason: e.to_string(),
+            }),
     }
 }
 

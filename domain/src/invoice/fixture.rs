@@ -19,7 +19,6 @@ pub struct Fx {
     pub s3: KeyPair,
     pub bank: KeyPair,
     pub reg: KeyPair,
-    pub tax: KeyPair,
 }
 
 pub fn inv_no(i: u64) -> String {
@@ -39,13 +38,27 @@ impl Fx {
         let s3 = w.add_org("S3", &[Role::Supplier]);
         let bank = w.add_org("BANK", &[Role::Funder]);
         let reg = w.add_org("REG", &[Role::Regulator]);
-        let tax = w.add_org("TAX", &[Role::TaxAuthority]);
-        Fx { w, core, s1, s2, s3, bank, reg, tax }
+        w.add_org("TAX", &[Role::TaxAuthority]);
+        Fx {
+            w,
+            core,
+            s1,
+            s2,
+            s3,
+            bank,
+            reg,
+        }
     }
 
     pub fn party(&self, org_id: &str) -> Party {
-        let o = org::load_org(&self.w.state, org_id).ok().flatten().unwrap_or_else(|| panic!("no org {org_id}"));
-        Party { name: o.name, tax_id: o.credit_code }
+        let o = org::load_org(&self.w.state, org_id)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no org {org_id}"));
+        Party {
+            name: o.name,
+            tax_id: o.credit_code,
+        }
     }
 
     /// A one-line 13 % invoice whose total with tax is about `approx_total` fen.
@@ -93,10 +106,6 @@ impl Fx {
             panic!("issue invoice {number}: {e}");
         }
         total
-    }
-
-    pub fn key(&self, org: &str) -> KeyPair {
-        World::key(org)
     }
 }
 
