@@ -487,3 +487,6 @@ impl Module for ProvenanceModule {
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
+
+#[cfg(test)]
+mod tests;
