@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand};
 use scf_ledger::crypto::KeyPair;
 
 #[derive(Parser)]
-#[command(name = "scf", version, about = "Supply-chain finance and traceability on a consortium chain (国密 SM2/SM3/SM4)")]
+#[command(
+    name = "scf",
+    version,
+    about = "Supply-chain finance and traceability on a consortium chain (国密 SM2/SM3/SM4)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

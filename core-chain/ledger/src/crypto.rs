@@ -57,9 +57,7 @@ pub fn sm3_parts(parts: &[&[u8]]) -> [u8; 32] {
 }
 
 /// A 32-byte SM3 hash (block hashes, tx ids, Merkle roots, state roots).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize)]
 pub struct Hash32(pub [u8; 32]);
 
 impl Hash32 {
@@ -100,9 +98,7 @@ impl<'de> Deserialize<'de> for Hash32 {
 }
 
 /// An account address: the first 20 bytes of SM3(public key SEC1 uncompressed).
-#[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize)]
 pub struct Address(pub [u8; 20]);
 
 impl Address {
@@ -350,7 +346,8 @@ impl KeyPair {
     }
     /// Decrypt an SM2 public-key ciphertext (C1C3C2) addressed to this key.
     pub fn decrypt(&self, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let dk = sm2::pke::DecryptingKey::from_slice(&self.secret_bytes()).map_err(|_| CryptoError::InvalidSecretKey)?;
+        let dk =
+            sm2::pke::DecryptingKey::from_slice(&self.secret_bytes()).map_err(|_| CryptoError::InvalidSecretKey)?;
         dk.decrypt(ciphertext).map_err(|_| CryptoError::Decrypt)
     }
 }
@@ -366,17 +363,13 @@ type Sm4Gcm = AesGcm<sm4::Sm4, aes_gcm::aead::consts::U12>;
 /// SM4-GCM (RFC 8998) with an explicit nonce: returns `ciphertext ‖ tag`.
 pub fn sm4_gcm_seal(key: &[u8], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?;
-    cipher
-        .encrypt(&(*nonce).into(), Payload { msg: plaintext, aad })
-        .map_err(|_| CryptoError::Decrypt)
+    cipher.encrypt(&(*nonce).into(), Payload { msg: plaintext, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
 /// SM4-GCM open of `ciphertext ‖ tag` with an explicit nonce.
 pub fn sm4_gcm_open(key: &[u8], nonce: &[u8; 12], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let cipher = Sm4Gcm::new_from_slice(key).map_err(|_| CryptoError::KeyLength)?;
-    cipher
-        .decrypt(&(*nonce).into(), Payload { msg: ciphertext, aad })
-        .map_err(|_| CryptoError::Decrypt)
+    cipher.decrypt(&(*nonce).into(), Payload { msg: ciphertext, aad }).map_err(|_| CryptoError::Decrypt)
 }
 
 /// Encrypt data at rest: a random 12-byte nonce is generated and prepended (`nonce ‖ ciphertext ‖ tag`).

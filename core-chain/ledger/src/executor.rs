@@ -57,7 +57,9 @@ pub enum BlockError {
 }
 
 /// The committed tip a new block builds on.
-#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize, serde::Serialize, serde::Deserialize,
+)]
 pub struct ChainTip {
     pub height: u64,
     pub hash: Hash32,
@@ -107,10 +109,11 @@ pub fn validator_set(state: &dyn StateRead) -> Result<Vec<Validator>, StateError
 
 /// Verify signatures of `txs` on all cores, skipping those `known_valid` says were checked before
 /// (a node verifies each signature once: at mempool admission, or here for blocks from peers).
-pub fn verify_signatures(txs: &[SignedTx], known_valid: &(dyn Fn(&Hash32) -> bool + Sync)) -> Vec<Result<(), CryptoError>> {
-    txs.par_iter()
-        .map(|tx| if known_valid(&tx.id()) { Ok(()) } else { tx.verify_signature() })
-        .collect()
+pub fn verify_signatures(
+    txs: &[SignedTx],
+    known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
+) -> Vec<Result<(), CryptoError>> {
+    txs.par_iter().map(|tx| if known_valid(&tx.id()) { Ok(()) } else { tx.verify_signature() }).collect()
 }
 
 pub struct Executor {
@@ -124,7 +127,13 @@ impl Executor {
     }
 
     /// Checks that need no state: chain id, size, expiry, module name.
-    pub fn check_stateless(&self, tx: &SignedTx, encoded_len: usize, height: u64, params: &ChainParams) -> Result<(), TxRejection> {
+    pub fn check_stateless(
+        &self,
+        tx: &SignedTx,
+        encoded_len: usize,
+        height: u64,
+        params: &ChainParams,
+    ) -> Result<(), TxRejection> {
         if tx.body.chain_id != self.chain_id {
             return Err(TxRejection::WrongChainId { expected: self.chain_id.clone(), got: tx.body.chain_id.clone() });
         }
@@ -135,7 +144,11 @@ impl Executor {
             return Err(TxRejection::Expired { expiry_height: tx.body.expiry_height, height });
         }
         if tx.body.expiry_height > height.saturating_add(params.max_expiry_window) {
-            return Err(TxRejection::ExpiryTooFar { expiry_height: tx.body.expiry_height, height, window: params.max_expiry_window });
+            return Err(TxRejection::ExpiryTooFar {
+                expiry_height: tx.body.expiry_height,
+                height,
+                window: params.max_expiry_window,
+            });
         }
         if self.modules.get(&tx.body.call.module).is_none() {
             return Err(TxRejection::UnknownModule { module: tx.body.call.module.clone() });
@@ -154,10 +167,17 @@ impl Executor {
     }
 
     /// Build state version 0 from the genesis file.
-    pub fn init_genesis<R: TreeReader>(&self, reader: &R, genesis: &Genesis) -> Result<(StateCommit, ChainTip), GenesisError> {
+    pub fn init_genesis<R: TreeReader>(
+        &self,
+        reader: &R,
+        genesis: &Genesis,
+    ) -> Result<(StateCommit, ChainTip), GenesisError> {
         genesis.validate()?;
         if genesis.chain_id != self.chain_id {
-            return Err(GenesisError::Invalid { field: "chain_id".into(), reason: format!("node runs chain {:?}", self.chain_id) });
+            return Err(GenesisError::Invalid {
+                field: "chain_id".into(),
+                reason: format!("node runs chain {:?}", self.chain_id),
+            });
         }
         let empty = VersionedState { reader, version: None };
         let mut overlay = Overlay::new(&empty);
@@ -173,12 +193,14 @@ impl Executor {
         for name in self.modules.names().collect::<Vec<_>>() {
             let cfg = genesis.app_state.get(name).unwrap_or(&null);
             if let Some(m) = self.modules.get(name) {
-                m.init_genesis(&mut overlay, cfg).map_err(|error| GenesisError::Module { module: name.to_string(), error })?;
+                m.init_genesis(&mut overlay, cfg)
+                    .map_err(|error| GenesisError::Module { module: name.to_string(), error })?;
             }
         }
         let writes = overlay.into_writes();
         let commit = commit_writes(reader, 0, &writes)?;
-        let tip = ChainTip { height: 0, hash: genesis.hash(), time_ms: genesis.genesis_time_ms, state_root: commit.root };
+        let tip =
+            ChainTip { height: 0, hash: genesis.hash(), time_ms: genesis.genesis_time_ms, state_root: commit.root };
         Ok((commit, tip))
     }
 

@@ -74,8 +74,10 @@ pub enum GenesisError {
 
 impl Genesis {
     pub fn from_json(text: &str) -> Result<Self, GenesisError> {
-        let g: Genesis = serde_json::from_str(text)
-            .map_err(|e| GenesisError::Invalid { field: format!("line {} column {}", e.line(), e.column()), reason: e.to_string() })?;
+        let g: Genesis = serde_json::from_str(text).map_err(|e| GenesisError::Invalid {
+            field: format!("line {} column {}", e.line(), e.column()),
+            reason: e.to_string(),
+        })?;
         g.validate()?;
         Ok(g)
     }

@@ -21,10 +21,7 @@ pub fn merkle_root(items: &[Hash32]) -> Hash32 {
     }
     let mut level: Vec<Hash32> = items.iter().map(leaf_hash).collect();
     while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|c| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] })
-            .collect();
+        level = level.chunks(2).map(|c| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] }).collect();
     }
     level[0]
 }
@@ -57,10 +54,7 @@ pub fn merkle_proof(items: &[Hash32], index: usize) -> Option<MerkleProof> {
         if sib < level.len() {
             steps.push(ProofStep { sibling: level[sib], sibling_on_left: sib < i });
         }
-        level = level
-            .chunks(2)
-            .map(|c| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] })
-            .collect();
+        level = level.chunks(2).map(|c| if c.len() == 2 { node_hash(&c[0], &c[1]) } else { c[0] }).collect();
         i /= 2;
     }
     Some(MerkleProof { index: index as u32, count: items.len() as u32, steps })

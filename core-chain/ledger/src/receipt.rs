@@ -11,7 +11,10 @@ use crate::module::Event;
 pub enum TxOutcome {
     Success,
     /// A business rule refused the call: no state changed, the nonce was consumed.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]

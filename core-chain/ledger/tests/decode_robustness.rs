@@ -9,7 +9,14 @@ use scf_ledger::tx::{Call, SignedTx, TxBody};
 
 fn sample_tx() -> SignedTx {
     let key = KeyPair::from_seed("fuzz");
-    TxBody { chain_id: "c".into(), sender: *key.public(), nonce: 3, expiry_height: 9, call: Call { module: "m".into(), payload: vec![1, 2, 3] } }.sign(&key)
+    TxBody {
+        chain_id: "c".into(),
+        sender: *key.public(),
+        nonce: 3,
+        expiry_height: 9,
+        call: Call { module: "m".into(), payload: vec![1, 2, 3] },
+    }
+    .sign(&key)
 }
 
 proptest! {

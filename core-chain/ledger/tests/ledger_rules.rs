@@ -32,7 +32,12 @@ impl Module for KvModule {
         if p.value.is_empty() {
             return Err(ModuleError::new("EMPTY_VALUE", "value: must not be empty"));
         }
-        Ok(vec![Event { module: "kv".into(), kind: "Put".into(), attributes: vec![("key".into(), p.key)], data: format!("{}", ctx.height) }])
+        Ok(vec![Event {
+            module: "kv".into(),
+            kind: "Put".into(),
+            attributes: vec![("key".into(), p.key)],
+            data: format!("{}", ctx.height),
+        }])
     }
 }
 
@@ -153,10 +158,16 @@ fn admission_rules_each_have_their_own_error() {
 
     let gap = put_tx(&alice, 5, "a", "1");
     let err = exec.execute_block(&store, &tip, 2_000, v.address(), vec![gap], &never).unwrap_err();
-    assert!(matches!(err, BlockError::InvalidTx { reason: TxRejection::NonceGap { expected: 0, got: 5 }, .. }), "{err}");
+    assert!(
+        matches!(err, BlockError::InvalidTx { reason: TxRejection::NonceGap { expected: 0, got: 5 }, .. }),
+        "{err}"
+    );
 
     let err = exec.execute_block(&store, &tip, 2_000, v.address(), vec![ok.clone(), ok.clone()], &never).unwrap_err();
-    assert!(matches!(err, BlockError::InvalidTx { index: 1, reason: TxRejection::NonceUsed { expected: 1, got: 0 }, .. }), "{err}");
+    assert!(
+        matches!(err, BlockError::InvalidTx { index: 1, reason: TxRejection::NonceUsed { expected: 1, got: 0 }, .. }),
+        "{err}"
+    );
 
     let err = exec.execute_block(&store, &tip, 1_000, v.address(), vec![ok], &never).unwrap_err();
     assert!(matches!(err, BlockError::TimeNotIncreasing { .. }), "{err}");
@@ -183,13 +194,17 @@ fn failed_tx_changes_no_state_but_consumes_its_nonce() {
 fn state_proofs_prove_values_and_absence_and_blocks_revalidate() {
     let (exec, store, tip, v) = boot();
     let alice = KeyPair::from_seed("alice");
-    let out = exec.execute_block(&store, &tip, 2_000, v.address(), vec![put_tx(&alice, 0, "a", "1")], &never).expect("block");
+    let out =
+        exec.execute_block(&store, &tip, 2_000, v.address(), vec![put_tx(&alice, 0, "a", "1")], &never).expect("block");
     // A peer re-executing the same block gets the same header.
     let again = exec.validate_block(&store, &tip, &out.block, &never).expect("validates");
     assert_eq!(again.block.header, out.block.header);
     let mut tampered = out.block.clone();
     tampered.header.state_root = Hash32::of(b"lie");
-    assert!(matches!(exec.validate_block(&store, &tip, &tampered, &never), Err(BlockError::HeaderMismatch { field: "state_root" })));
+    assert!(matches!(
+        exec.validate_block(&store, &tip, &tampered, &never),
+        Err(BlockError::HeaderMismatch { field: "state_root" })
+    ));
     store.apply(&out.state);
     let root = root_at(&store, 1).expect("root");
     assert_eq!(root, out.block.header.state_root);

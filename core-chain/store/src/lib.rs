@@ -162,7 +162,11 @@ impl Store {
         Ok(tip)
     }
 
-    fn put_state(&self, batch: &mut WriteBatch, commit: &scf_ledger::authenticated::StateCommit) -> Result<(), StoreError> {
+    fn put_state(
+        &self,
+        batch: &mut WriteBatch,
+        commit: &scf_ledger::authenticated::StateCommit,
+    ) -> Result<(), StoreError> {
         let nodes = self.cf(CF_JMT_NODES)?;
         for (k, n) in commit.node_batch.nodes() {
             batch.put_cf(nodes, encode(k), encode(n));
@@ -257,7 +261,10 @@ impl Store {
     }
 
     /// Inclusion proof of a receipt (and so of its events) under the block's receipts root.
-    pub fn receipt_proof(&self, tx_id: &Hash32) -> Result<Option<(Receipt, scf_ledger::merkle::MerkleProof)>, StoreError> {
+    pub fn receipt_proof(
+        &self,
+        tx_id: &Hash32,
+    ) -> Result<Option<(Receipt, scf_ledger::merkle::MerkleProof)>, StoreError> {
         let Some((height, index)) = self.tx_location(tx_id)? else { return Ok(None) };
         let block = self.block(height)?.ok_or_else(|| corrupt(format!("block {height}"), "missing"))?;
         let mut hashes = Vec::with_capacity(block.txs.len());
