@@ -61,7 +61,7 @@ impl Fx {
         }
     }
 
-    /// A one-line 13 % invoice whose total with tax is about `approx_total` fen.
+    /// A one-line 13 % invoice of `amount` fen before tax (a multiple of 100: 100 units at amount/100).
     pub fn new_invoice(&self, number: &str, seller: &str, buyer: &str, amount: u64) -> NewInvoice {
         let tax = invoice::line_tax(amount, 1300).unwrap_or(0);
         NewInvoice {
