@@ -36,7 +36,9 @@ impl World {
     /// Register an organisation; returns its (admin) key.
     pub fn add_org(&mut self, id: &str, roles: &[Role]) -> KeyPair {
         let key = Self::key(id);
-        let credit_code = format!("91310000{:0>10}", id.len() * 7919 % 10_000_000_000);
+        // Unique per id: 9131 + 14 hex digits of SM3(id), upper-cased (18 characters).
+        let h = scf_ledger::crypto::sm3(id.as_bytes());
+        let credit_code = format!("9131{}", hex::encode(&h[..7]).to_uppercase());
         let org = Org {
             id: id.to_string(),
             name: format!("{id} 有限公司"),
