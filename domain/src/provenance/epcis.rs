@@ -236,7 +236,7 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     let ty = doc.get("type").and_then(Json::as_str).unwrap_or("");
     let ns = namespaces(doc.get("@context"));
     if EventType::parse(ty).is_some() {
-        return Ok(vec![validate_event("$", &doc, &ns)?]);
+        return Ok(vec![validate_event("$", &doc, &ns, &[])?]);
     }
     let (events, base): (Vec<&Json>, String) = match ty {
         "EPCISDocument" => {
@@ -265,7 +265,19 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     if events.len() > MAX_EVENTS {
         return Err(err(&base, format!("more than {MAX_EVENTS} events")));
     }
-    events.iter().enumerate().map(|(i, e)| validate_event(&format!("{base}[{i}]"), e, &ns)).collect()
+    // The reference expands bare terms against the whole document's vocabulary; do the same so a
+    // document hashes as it does there (the accepted events then carry the expanded values, so each
+    // re-validates to the same hash on its own).
+    let mut document_vocab = Vec::new();
+    for e in &events {
+        document_vocab.extend(vocab_uris(e));
+    }
+    let mut all = Vec::new();
+    strings(&doc, &mut all);
+    document_vocab.extend(all.iter().filter(|s| s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc")).map(|s| s.to_string()));
+    document_vocab.sort();
+    document_vocab.dedup();
+    events.iter().enumerate().map(|(i, e)| validate_event(&format!("{base}[{i}]"), e, &ns, &document_vocab)).collect()
 }
 
 /// Parse one self-contained event (as produced by [`EpcisEvent::to_json_text`]) — what the chain
@@ -276,7 +288,7 @@ pub fn parse_event(text: &str) -> Result<EpcisEvent, EpcisError> {
     }
     let v = json::parse(text).map_err(|e| err("$", e.to_string()))?;
     let ns = namespaces(v.get("@context"));
-    validate_event("$", &v, &ns)
+    validate_event("$", &v, &ns, &[])
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,19 +322,27 @@ fn strings<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
 /// Expand bare CBV terms the way the reference does: collect the web-vocabulary URIs the event's
 /// JSON-LD expansion contains, then replace any string value that is the last path/dash segment of
 /// exactly one of them.
-fn expand_bare_terms(ev: &Json) -> Json {
-    let mut expanded: Vec<String> = Vec::new();
-    let mut all = Vec::new();
-    strings(ev, &mut all);
-    for s in &all {
-        if s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc") {
-            expanded.push(s.to_string());
-        }
-    }
-    collect_vocab_expansions(ev, &mut expanded);
+fn expand_bare_terms(ev: &Json, document: &[String]) -> Json {
+    let mut expanded = vocab_uris(ev);
+    expanded.extend(document.iter().cloned());
     expanded.sort();
     expanded.dedup();
     replace_bare(ev, &expanded)
+}
+
+/// The web-vocabulary URIs a JSON-LD expansion of `v` contains: full URIs written anywhere, and the
+/// expansions of bare CBV terms in vocabulary-typed fields.
+fn vocab_uris(v: &Json) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut all = Vec::new();
+    strings(v, &mut all);
+    for s in &all {
+        if s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc") {
+            out.push(s.to_string());
+        }
+    }
+    collect_vocab_expansions(v, &mut out);
+    out
 }
 
 fn collect_vocab_expansions(ev: &Json, out: &mut Vec<String>) {
@@ -665,14 +685,14 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
     }
 }
 
-fn validate_event(base: &str, raw: &Json, ns: &[(String, String)]) -> Result<EpcisEvent, EpcisError> {
+fn validate_event(base: &str, raw: &Json, ns: &[(String, String)], document_vocab: &[String]) -> Result<EpcisEvent, EpcisError> {
     let c = Ctx { base };
     let m0 = obj(base, raw)?;
     // An event's own @context (single-event documents) is document framing, not event content.
     let local_ns = namespaces(raw.get("@context"));
     let ns: Vec<(String, String)> = ns.iter().cloned().chain(local_ns).collect();
     let stripped = Json::Obj(m0.iter().filter(|(k, _)| k != "@context" && k != "creationDate" && k != "schemaVersion").cloned().collect());
-    let ev = apply_ns(&expand_bare_terms(&stripped), &ns);
+    let ev = apply_ns(&expand_bare_terms(&stripped, document_vocab), &ns);
     let m = obj(base, &ev)?;
     let ty_s = ev.get("type").ok_or_else(|| err(&c.p("type"), "missing"))?;
     let ty_s = string(&c.p("type"), ty_s)?;

@@ -58,6 +58,24 @@ fn document_with_all_five_event_types_hashes_like_the_reference() {
     assert_eq!(events[0].biz_step.as_deref(), Some("https://ref.gs1.org/cbv/BizStep-commissioning"));
 }
 
+/// Randomly generated documents (`gen_random_epcis.py SEED`, 40 events each over all five types,
+/// sensor data, numbers in many spellings, URN and Digital Link forms) hashed by the reference.
+#[test]
+fn random_documents_hash_like_the_reference() {
+    for (doc, hashes) in [
+        (include_str!("../../tests/data/random_seed1.jsonld"), include_str!("../../tests/data/random_seed1.hashes")),
+        (include_str!("../../tests/data/random_seed5.jsonld"), include_str!("../../tests/data/random_seed5.hashes")),
+        (include_str!("../../tests/data/random_seed7.jsonld"), include_str!("../../tests/data/random_seed7.hashes")),
+    ] {
+        let events = epcis::import(doc).expect("import");
+        let mine: Vec<&str> = events.iter().map(|e| e.hash.as_str()).collect();
+        assert_eq!(mine, lines(hashes));
+        for e in &events {
+            assert_eq!(epcis::parse_event(&e.to_json_text()).expect("re-validate").hash, e.hash);
+        }
+    }
+}
+
 #[test]
 fn hash_ignores_member_order_whitespace_and_equivalent_spellings() {
     let a = epcis::import(DOC).expect("doc");
@@ -91,7 +109,11 @@ fn reference_implementation_agrees_when_installed() {
     }
     let dir = std::env::temp_dir().join(format!("scf-epcis-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
-    for (name, text) in [("doc.jsonld", DOC), ("variant.jsonld", VARIANT)] {
+    for (name, text) in [
+        ("doc.jsonld", DOC),
+        ("variant.jsonld", VARIANT),
+        ("random_seed1.jsonld", include_str!("../../tests/data/random_seed1.jsonld")),
+    ] {
         let path = dir.join(name);
         std::fs::write(&path, text).expect("write");
         let script = "import sys\nfrom epcis_event_hash_generator.__main__ import epcis_hash_from_file\nh, _ = epcis_hash_from_file(sys.argv[1])\nprint('\\n'.join(h))";
