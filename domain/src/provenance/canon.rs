@@ -231,11 +231,12 @@ fn starts_with_dotted(s: &str, pat: &str) -> bool {
 }
 
 const CANON: &str = "https://id.gs1.org/";
-const DL_PRIMARY: [&str; 14] = ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"];
+const DL_PRIMARY: [&str; 14] =
+    ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"];
 /// Primary-key path names the reference's entry pattern recognises (AIs and their short names).
 const DL_GATE_NAMES: [&str; 28] = [
-    "01", "gtin", "8006", "itip", "8010", "cpid", "414", "gln", "417", "party", "8017", "gsrnp", "8018", "gsrn", "255", "gcn",
-    "00", "sscc", "253", "gdti", "401", "ginc", "402", "gsin", "8003", "grai", "8004", "giai",
+    "01", "gtin", "8006", "itip", "8010", "cpid", "414", "gln", "417", "party", "8017", "gsrnp", "8018", "gsrn", "255",
+    "gcn", "00", "sscc", "253", "gdti", "401", "ginc", "402", "gsin", "8003", "grai", "8004", "giai",
 ];
 const DL_SUPPORTED: [&str; 5] = ["00", "01", "414", "417", "8004"];
 
@@ -288,7 +289,9 @@ pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
         let p = format!("https://id.gs1.org/{ai}/");
         starts_with_dotted(&u, &p) && {
             let rest = &u[p.len()..];
-            rest.len() > 4 && rest.as_bytes()[..4].iter().all(|c| c.is_ascii_digit()) && !rest.as_bytes()[4..].starts_with(b"/")
+            rest.len() > 4
+                && rest.as_bytes()[..4].iter().all(|c| c.is_ascii_digit())
+                && !rest.as_bytes()[4..].starts_with(b"/")
         }
     });
     if !already {
@@ -323,7 +326,9 @@ pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
     }
     // Drop a CPV (AI 22) when it is the last qualifier or followed by at most 20 more characters.
     if let Some(p) = u.find("/22/") {
-        let head_ok = (starts_with_dotted(&u, "https://id.gs1.org/01/") && p == 36 && u[22..36].bytes().all(|c| c.is_ascii_digit()))
+        let head_ok = (starts_with_dotted(&u, "https://id.gs1.org/01/")
+            && p == 36
+            && u.get(22..36).is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit())))
             || (starts_with_dotted(&u, "https://id.gs1.org/8006/") && p == 42);
         let x = u[p + 4..].to_string();
         if head_ok && x.len() <= 20 && x.bytes().all(dl_char) {
@@ -334,8 +339,11 @@ pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
         }
     }
     // Keep only the finest level: a serial wins over a lot.
-    if starts_with_dotted(&u, "https://id.gs1.org/01/") && u.len() > 36 && u[22..36].bytes().all(|c| c.is_ascii_digit()) {
-        let rest = &u[36..];
+    if starts_with_dotted(&u, "https://id.gs1.org/01/")
+        && u.len() > 36
+        && u.get(22..36).is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()))
+    {
+        let rest = u.get(36..).unwrap_or("");
         if let Some(r) = rest.strip_prefix("/10/") {
             if let Some((lot, serial)) = r.split_once("/21/") {
                 if lot.len() <= 20 && lot.bytes().all(dl_char) && serial.len() <= 20 && serial.bytes().all(dl_char) {
@@ -378,10 +386,12 @@ fn final_form_ok(u: &str) -> bool {
         return digits_n(r, 18);
     }
     if let Some(r) = strip(&format!("{CANON}01/")) {
-        if r.len() < 14 || !digits_n(&r[..14], 14) {
+        let (Some(gtin), Some(q)) = (r.get(..14), r.get(14..)) else {
+            return false;
+        };
+        if !digits_n(gtin, 14) {
             return false;
         }
-        let q = &r[14..];
         if q.is_empty() {
             return true;
         }
@@ -390,10 +400,12 @@ fn final_form_ok(u: &str) -> bool {
             || q.strip_prefix("/235/").is_some_and(|v| seg_ok(v, 28));
     }
     if let Some(r) = strip(&format!("{CANON}414/")) {
-        if r.len() < 13 || !digits_n(&r[..13], 13) {
+        let (Some(gln), Some(q)) = (r.get(..13), r.get(13..)) else {
+            return false;
+        };
+        if !digits_n(gln, 13) {
             return false;
         }
-        let q = &r[13..];
         return q.is_empty() || q.strip_prefix("/254/").is_some_and(|v| seg_ok(v, 20));
     }
     if let Some(r) = strip(&format!("{CANON}417/")) {
@@ -437,7 +449,15 @@ mod tests {
         for not_number in ["nan", "NaN", "abc", "1_", "_1", "1__0", "1e", "e5", ".", "+", "0x10", "1.2.3", "１"] {
             assert_eq!(canonical_number(not_number), Ok(None), "{not_number}");
         }
-        for refused in ["123456789012345.5", "inf", "-Infinity", "1e23", "12345678901234567890", "0.1234567890123456", "1e999999999"] {
+        for refused in [
+            "123456789012345.5",
+            "inf",
+            "-Infinity",
+            "1e23",
+            "12345678901234567890",
+            "0.1234567890123456",
+            "1e999999999",
+        ] {
             assert!(canonical_number(refused).is_err(), "{refused}");
         }
     }
@@ -454,7 +474,16 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(input).map(|t| t.to_hash_text()).as_deref(), Ok(want), "{input}");
         }
-        for bad in ["2024-03-01T08:00:00", "2024-03-01 08:00:00Z", "2024-02-30T08:00:00Z", "2024-03-01T24:00:00Z", "2024-03-01T08:00:60Z", "2024-03-01T08:00:00.Z", "2024-03-01T08:00:00+0800", "x"] {
+        for bad in [
+            "2024-03-01T08:00:00",
+            "2024-03-01 08:00:00Z",
+            "2024-02-30T08:00:00Z",
+            "2024-03-01T24:00:00Z",
+            "2024-03-01T08:00:60Z",
+            "2024-03-01T08:00:00.Z",
+            "2024-03-01T08:00:00+0800",
+            "x",
+        ] {
             assert!(parse_timestamp(bad).is_err(), "{bad}");
         }
     }
@@ -463,7 +492,10 @@ mod tests {
     fn identifiers_normalise_like_the_reference() {
         for (input, want) in [
             ("urn:epc:id:sgtin:0614141.107346.2018", Some("https://id.gs1.org/01/10614141073464/21/2018")),
-            ("https://example.com/01/9521234543213/10/L1/21/S1?x=1", Some("https://id.gs1.org/01/09521234543213/21/S1")),
+            (
+                "https://example.com/01/9521234543213/10/L1/21/S1?x=1",
+                Some("https://id.gs1.org/01/09521234543213/21/S1"),
+            ),
             ("https://id.gs1.org/01/09521234543213/22/A1/10/L1", Some("https://id.gs1.org/01/09521234543213/10/L1")),
             ("https://id.gs1.org/gtin/9521234543213/lot/L1", Some("https://id.gs1.org/01/09521234543213/10/L1")),
             ("https://example.com/sscc/106141412345678908", Some("https://id.gs1.org/00/106141412345678908")),
@@ -474,6 +506,16 @@ mod tests {
             assert_eq!(canonical_identifier(input), Ok(want.map(str::to_string)), "{input}");
         }
         assert!(canonical_identifier("urn:epc:id:grai:0614141.12345.400").is_err());
+        // Free text that looks like a Digital Link, with multi-byte characters anywhere, never panics.
+        for s in [
+            "https://id.gs1.org/01/0952123454321é/21/x",
+            "https://id.gs1.org/01/09521234543213é/21/x",
+            "https://x.cn/00/12345678901234567é",
+            "https://id.gs1.org/414/069012340000é",
+            "https://é.cn/01/9521234543213/10/批次",
+        ] {
+            let _ = canonical_identifier(s);
+        }
         assert!(canonical_identifier("https://id.gs1.org/8006/095212345432130102").is_err());
     }
 }

@@ -33,7 +33,20 @@ fn err(path: &str, reason: impl Into<String>) -> EpcisError {
     EpcisError { path: path.to_string(), reason: reason.into() }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub enum EventType {
     ObjectEvent,
     AggregationEvent,
@@ -65,11 +78,18 @@ impl EventType {
     fn allowed(self) -> &'static [&'static str] {
         match self {
             EventType::ObjectEvent => &["epcList", "quantityList", "action", "ilmd"],
-            EventType::AggregationEvent | EventType::AssociationEvent => &["parentID", "childEPCs", "childQuantityList", "action"],
-            EventType::TransactionEvent => &["parentID", "epcList", "quantityList", "action"],
-            EventType::TransformationEvent => {
-                &["inputEPCList", "inputQuantityList", "outputEPCList", "outputQuantityList", "transformationID", "ilmd"]
+            EventType::AggregationEvent | EventType::AssociationEvent => {
+                &["parentID", "childEPCs", "childQuantityList", "action"]
             }
+            EventType::TransactionEvent => &["parentID", "epcList", "quantityList", "action"],
+            EventType::TransformationEvent => &[
+                "inputEPCList",
+                "inputQuantityList",
+                "outputEPCList",
+                "outputQuantityList",
+                "transformationID",
+                "ilmd",
+            ],
         }
     }
 }
@@ -243,7 +263,9 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
             let body = doc.get("epcisBody").ok_or_else(|| err("epcisBody", "missing"))?;
             match (body.get("eventList"), body.get("event")) {
                 (Some(Json::Arr(list)), _) => (list.iter().collect(), "epcisBody.eventList".into()),
-                (Some(other), _) => return Err(err("epcisBody.eventList", format!("expected an array, found {}", other.kind()))),
+                (Some(other), _) => {
+                    return Err(err("epcisBody.eventList", format!("expected an array, found {}", other.kind())))
+                }
                 (None, Some(ev)) => (vec![ev], "epcisBody.event".into()),
                 (None, None) => return Err(err("epcisBody", "has neither eventList nor event")),
             }
@@ -274,7 +296,11 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     }
     let mut all = Vec::new();
     strings(&doc, &mut all);
-    document_vocab.extend(all.iter().filter(|s| s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc")).map(|s| s.to_string()));
+    document_vocab.extend(
+        all.iter()
+            .filter(|s| s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc"))
+            .map(|s| s.to_string()),
+    );
     document_vocab.sort();
     document_vocab.dedup();
     events.iter().enumerate().map(|(i, e)| validate_event(&format!("{base}[{i}]"), e, &ns, &document_vocab)).collect()
@@ -450,7 +476,9 @@ fn only_fields(path: &str, m: &[(String, Json)], allowed: &[&str]) -> Result<(),
 fn string(path: &str, v: &Json) -> Result<String, EpcisError> {
     match v {
         Json::Str(s) if s.is_empty() => Err(err(path, "must not be empty")),
-        Json::Str(s) if s.chars().count() > MAX_STRING => Err(err(path, format!("longer than {MAX_STRING} characters"))),
+        Json::Str(s) if s.chars().count() > MAX_STRING => {
+            Err(err(path, format!("longer than {MAX_STRING} characters")))
+        }
         Json::Str(s) if s.chars().any(char::is_control) => Err(err(path, "must not contain control characters")),
         Json::Str(s) if canon::py_strip(s) != s => Err(err(path, "must not start or end with whitespace")),
         Json::Str(s) if s.chars().any(|c| c.is_numeric() && !c.is_ascii_digit()) => {
@@ -545,7 +573,13 @@ fn quantity_list(path: &str, v: &Json) -> Result<Vec<QuantityElement>, EpcisErro
     Ok(out)
 }
 
-fn typed_pairs(path: &str, v: &Json, value_key: &str, field: &str, type_required: bool) -> Result<Vec<(Option<String>, String)>, EpcisError> {
+fn typed_pairs(
+    path: &str,
+    v: &Json,
+    value_key: &str,
+    field: &str,
+    type_required: bool,
+) -> Result<Vec<(Option<String>, String)>, EpcisError> {
     let mut out = Vec::new();
     for (i, e) in arr(path, v)?.iter().enumerate() {
         let p = format!("{path}[{i}]");
@@ -672,7 +706,9 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
             canon::canonical_identifier(&s).map_err(|e| err(path, e))?;
             Ok(())
         }
-        Json::Arr(a) => a.iter().enumerate().try_for_each(|(i, x)| generic_value(&format!("{path}[{i}]"), x, depth + 1)),
+        Json::Arr(a) => {
+            a.iter().enumerate().try_for_each(|(i, x)| generic_value(&format!("{path}[{i}]"), x, depth + 1))
+        }
         Json::Obj(m) => {
             for (k, x) in m {
                 if k.is_empty() || k.starts_with('@') || k == "type" {
@@ -685,22 +721,31 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
     }
 }
 
-fn validate_event(base: &str, raw: &Json, ns: &[(String, String)], document_vocab: &[String]) -> Result<EpcisEvent, EpcisError> {
+fn validate_event(
+    base: &str,
+    raw: &Json,
+    ns: &[(String, String)],
+    document_vocab: &[String],
+) -> Result<EpcisEvent, EpcisError> {
     let c = Ctx { base };
     let m0 = obj(base, raw)?;
     // An event's own @context (single-event documents) is document framing, not event content.
     let local_ns = namespaces(raw.get("@context"));
     let ns: Vec<(String, String)> = ns.iter().cloned().chain(local_ns).collect();
-    let stripped = Json::Obj(m0.iter().filter(|(k, _)| k != "@context" && k != "creationDate" && k != "schemaVersion").cloned().collect());
+    let stripped = Json::Obj(
+        m0.iter().filter(|(k, _)| k != "@context" && k != "creationDate" && k != "schemaVersion").cloned().collect(),
+    );
     let ev = apply_ns(&expand_bare_terms(&stripped, document_vocab), &ns);
     let m = obj(base, &ev)?;
     let ty_s = ev.get("type").ok_or_else(|| err(&c.p("type"), "missing"))?;
     let ty_s = string(&c.p("type"), ty_s)?;
-    let event_type = EventType::parse(&ty_s).ok_or_else(|| err(&c.p("type"), format!("{ty_s:?} is not an EPCIS 2.0 event type")))?;
+    let event_type =
+        EventType::parse(&ty_s).ok_or_else(|| err(&c.p("type"), format!("{ty_s:?} is not an EPCIS 2.0 event type")))?;
     let allowed: Vec<&str> = COMMON.iter().chain(event_type.allowed()).copied().collect();
     only_fields(base, m, &allowed)?;
 
-    let event_time = timestamp(&c.p("eventTime"), ev.get("eventTime").ok_or_else(|| err(&c.p("eventTime"), "missing"))?)?;
+    let event_time =
+        timestamp(&c.p("eventTime"), ev.get("eventTime").ok_or_else(|| err(&c.p("eventTime"), "missing"))?)?;
     let tz = ev.get("eventTimeZoneOffset").ok_or_else(|| err(&c.p("eventTimeZoneOffset"), "missing"))?;
     let tz = string(&c.p("eventTimeZoneOffset"), tz)?;
     let tzb = tz.as_bytes();
@@ -734,7 +779,10 @@ fn validate_event(base: &str, raw: &Json, ns: &[(String, String)], document_voca
         let p = c.p("errorDeclaration");
         let em = obj(&p, ed)?;
         only_fields(&p, em, &["declarationTime", "reason", "correctiveEventIDs"])?;
-        timestamp(&format!("{p}.declarationTime"), ed.get("declarationTime").ok_or_else(|| err(&format!("{p}.declarationTime"), "missing"))?)?;
+        timestamp(
+            &format!("{p}.declarationTime"),
+            ed.get("declarationTime").ok_or_else(|| err(&format!("{p}.declarationTime"), "missing"))?,
+        )?;
     }
     let action = match ev.get("action") {
         Some(a) => {
@@ -813,10 +861,16 @@ fn validate_event(base: &str, raw: &Json, ns: &[(String, String)], document_voca
         EventType::AggregationEvent | EventType::AssociationEvent
             if parent_id.is_none() && action.as_deref() != Some("OBSERVE") =>
         {
-            return Err(err(&c.p("parentID"), format!("required for {} with action {}", event_type.as_str(), action.as_deref().unwrap_or(""))))
+            return Err(err(
+                &c.p("parentID"),
+                format!("required for {} with action {}", event_type.as_str(), action.as_deref().unwrap_or("")),
+            ))
         }
         EventType::TransformationEvent
-            if input_epcs.is_empty() && input_quantities.is_empty() && output_epcs.is_empty() && output_quantities.is_empty() =>
+            if input_epcs.is_empty()
+                && input_quantities.is_empty()
+                && output_epcs.is_empty()
+                && output_quantities.is_empty() =>
         {
             return Err(err(&c.p("inputEPCList"), "a TransformationEvent needs inputs or outputs"))
         }

@@ -34,12 +34,8 @@ pub fn check_digit(body: &str) -> Result<u8, Gs1Error> {
     if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Gs1Error::NotDigits(body.to_string()));
     }
-    let sum: u32 = body
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| (b - b'0') as u32 * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
+    let sum: u32 =
+        body.bytes().rev().enumerate().map(|(i, b)| (b - b'0') as u32 * if i % 2 == 0 { 3 } else { 1 }).sum();
     Ok(((10 - sum % 10) % 10) as u8)
 }
 
@@ -238,7 +234,11 @@ fn bad_urn(value: &str, reason: impl Into<String>) -> Gs1Error {
 
 /// Split `cp.rest` with a company prefix of 6..=12 digits; `rest_len` gives the digits the second field
 /// must have for a given prefix length.
-fn split_prefixed<'a>(urn: &str, body: &'a str, rest_len: impl Fn(usize) -> usize) -> Result<(&'a str, &'a str, &'a str), Gs1Error> {
+fn split_prefixed<'a>(
+    urn: &str,
+    body: &'a str,
+    rest_len: impl Fn(usize) -> usize,
+) -> Result<(&'a str, &'a str, &'a str), Gs1Error> {
     let (cp, rest) = body.split_once('.').ok_or_else(|| bad_urn(urn, "missing '.' after the company prefix"))?;
     if !digits(cp) || !(6..=12).contains(&cp.len()) {
         return Err(bad_urn(urn, "company prefix must be 6..=12 digits"));
@@ -249,7 +249,10 @@ fn split_prefixed<'a>(urn: &str, body: &'a str, rest_len: impl Fn(usize) -> usiz
         None => (rest, ""),
     };
     if field.len() != want || !(field.is_empty() || digits(field)) {
-        return Err(bad_urn(urn, format!("with a {}-digit company prefix the reference must be {want} digits", cp.len())));
+        return Err(bad_urn(
+            urn,
+            format!("with a {}-digit company prefix the reference must be {want} digits", cp.len()),
+        ));
     }
     Ok((cp, field, tail))
 }
@@ -360,7 +363,8 @@ pub fn parse_digital_link(uri: &str) -> Result<Gs1Key, Gs1Error> {
             _ => return None,
         })
     };
-    let start = segs.iter().position(|s| ai(s).is_some()).ok_or_else(|| bad("no primary key (01, 00, 414, 417, 8004)"))?;
+    let start =
+        segs.iter().position(|s| ai(s).is_some()).ok_or_else(|| bad("no primary key (01, 00, 414, 417, 8004)"))?;
     let key_ai = ai(segs[start]).unwrap_or("");
     let value = segs.get(start + 1).ok_or_else(|| bad("primary key has no value"))?;
     let mut quals: Vec<(&str, &str)> = Vec::new();
@@ -451,7 +455,9 @@ pub fn digital_link_to_epc_urn(uri: &str, company_prefix_len: usize) -> Result<S
             let (c, i) = gtin_parts(&gtin);
             Ok(format!("urn:epc:idpat:sgtin:{c}.{i}.*"))
         }
-        Gs1Key::Sscc { sscc } => Ok(format!("urn:epc:id:sscc:{}.{}{}", &sscc[1..1 + cp], &sscc[..1], &sscc[1 + cp..17])),
+        Gs1Key::Sscc { sscc } => {
+            Ok(format!("urn:epc:id:sscc:{}.{}{}", &sscc[1..1 + cp], &sscc[..1], &sscc[1 + cp..17]))
+        }
         Gs1Key::Sgln { gln, ext } => {
             let ext = if ext.is_empty() { "0".to_string() } else { urn_value(&ext)? };
             Ok(format!("urn:epc:id:sgln:{}.{}.{ext}", &gln[..cp], &gln[cp..12]))
@@ -459,7 +465,10 @@ pub fn digital_link_to_epc_urn(uri: &str, company_prefix_len: usize) -> Result<S
         Gs1Key::Pgln { gln } => Ok(format!("urn:epc:id:pgln:{}.{}", &gln[..cp], &gln[cp..12])),
         Gs1Key::Giai { giai } => {
             if giai.len() <= cp || !giai.is_char_boundary(cp) {
-                return Err(Gs1Error::BadDigitalLink { value: uri.to_string(), reason: "GIAI shorter than the company prefix".into() });
+                return Err(Gs1Error::BadDigitalLink {
+                    value: uri.to_string(),
+                    reason: "GIAI shorter than the company prefix".into(),
+                });
             }
             Ok(format!("urn:epc:id:giai:{}.{}", &giai[..cp], urn_value(&giai[cp..])?))
         }

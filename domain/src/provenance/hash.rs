@@ -162,7 +162,10 @@ fn sensor_elements(v: Option<&Json>) -> R<String> {
         let p = sub("", "sensorElementList", i);
         let mut inner = String::new();
         if let Some(md) = el.get("sensorMetadata") {
-            inner.push_str(&named("sensorMetadata", ordered_leaves(&format!("{p}.sensorMetadata"), md, METADATA_ORDER)?));
+            inner.push_str(&named(
+                "sensorMetadata",
+                ordered_leaves(&format!("{p}.sensorMetadata"), md, METADATA_ORDER)?,
+            ));
         }
         let mut reports = Vec::new();
         for (j, r) in occurrences(el.get("sensorReport")) {
@@ -250,7 +253,9 @@ pub fn prehash(ev: &Json) -> R<String> {
     }
     out.push_str(&sensor_elements(ev.get("sensorElementList"))?);
     let mut rest = Vec::new();
-    for (name, key) in [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")] {
+    for (name, key) in
+        [("bizTransactionList", "bizTransaction"), ("sourceList", "source"), ("destinationList", "destination")]
+    {
         let s = typed_list(name, key, ev.get(name))?;
         if !s.is_empty() {
             rest.push(s);

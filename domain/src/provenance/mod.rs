@@ -61,7 +61,11 @@ impl ProvenanceCall {
     pub fn from_events(events: &[EpcisEvent]) -> Vec<ProvenanceCall> {
         events
             .chunks(MAX_BATCH)
-            .map(|c| ProvenanceCall::CaptureBatch(c.iter().map(|e| CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() }).collect()))
+            .map(|c| {
+                ProvenanceCall::CaptureBatch(
+                    c.iter().map(|e| CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() }).collect(),
+                )
+            })
             .collect()
     }
 }
@@ -99,7 +103,9 @@ impl Rule for ProvenanceError {
 }
 
 /// How an event concerns a key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyRole {
     /// In `epcList` / `quantityList`.
@@ -128,7 +134,8 @@ impl EventLinks {
     fn of(e: &EpcisEvent) -> EventLinks {
         let keys = |v: &[String]| -> Vec<String> { dedup(v.iter().map(|s| index_key(s)).collect()) };
         let classes = |v: &[epcis::QuantityElement]| -> Vec<String> { v.iter().map(|q| q.epc_class.clone()).collect() };
-        let cat = |a: &[String], b: &[epcis::QuantityElement]| -> Vec<String> { keys(&[a.to_vec(), classes(b)].concat()) };
+        let cat =
+            |a: &[String], b: &[epcis::QuantityElement]| -> Vec<String> { keys(&[a.to_vec(), classes(b)].concat()) };
         EventLinks {
             subjects: cat(&e.epcs, &e.quantities),
             parent: e.parent_id.as_deref().map(index_key),
@@ -394,7 +401,12 @@ pub fn trace_lot(state: &dyn StateRead, gtin: &str, lot: &str) -> Result<Trace, 
 // ---------------------------------------------------------------------------------------------
 
 /// Validate, re-hash, store and index one event. Returns its events.
-pub fn anchor(state: &mut dyn StateWrite, ctx: &TxContext, org: &str, captured: &CapturedEvent) -> Result<(StoredEvent, Event), ProvenanceError> {
+pub fn anchor(
+    state: &mut dyn StateWrite,
+    ctx: &TxContext,
+    org: &str,
+    captured: &CapturedEvent,
+) -> Result<(StoredEvent, Event), ProvenanceError> {
     let ev = epcis::parse_event(&captured.event).map_err(ProvenanceError::Invalid)?;
     if ev.hash != captured.hash {
         return Err(ProvenanceError::HashMismatch { submitted: captured.hash.clone(), computed: ev.hash });
@@ -426,7 +438,8 @@ pub fn anchor(state: &mut dyn StateWrite, ctx: &TxContext, org: &str, captured: 
         refs.push((seq, *role));
         kv::put(state, &sk, &refs);
     }
-    let mut attrs: Vec<(&str, &str)> = vec![("org", org), ("hash", &stored.hash), ("event_type", ev.event_type.as_str())];
+    let mut attrs: Vec<(&str, &str)> =
+        vec![("org", org), ("hash", &stored.hash), ("event_type", ev.event_type.as_str())];
     for (k, _) in roles.iter().take(32) {
         attrs.push(("gs1_key", k));
     }
@@ -449,7 +462,11 @@ pub fn anchor(state: &mut dyn StateWrite, ctx: &TxContext, org: &str, captured: 
 pub struct ProvenanceModule;
 
 impl ProvenanceModule {
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: ProvenanceCall) -> Result<Vec<Event>, ProvenanceError> {
+    pub fn apply(
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        call: ProvenanceCall,
+    ) -> Result<Vec<Event>, ProvenanceError> {
         let me = org::signer_org(state, ctx)?;
         if !RECORDER_ROLES.iter().any(|r| me.has_role(*r)) {
             return Err(ProvenanceError::NotARecorder { org: me.id });
@@ -458,7 +475,10 @@ impl ProvenanceModule {
             ProvenanceCall::Capture(c) => vec![c],
             ProvenanceCall::CaptureBatch(b) => {
                 if b.is_empty() || b.len() > MAX_BATCH {
-                    return Err(ProvenanceError::Field { field: "events".into(), reason: format!("1..={MAX_BATCH} events per batch") });
+                    return Err(ProvenanceError::Field {
+                        field: "events".into(),
+                        reason: format!("1..={MAX_BATCH} events per batch"),
+                    });
                 }
                 b
             }

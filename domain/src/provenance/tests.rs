@@ -89,10 +89,17 @@ fn hash_ignores_member_order_whitespace_and_equivalent_spellings() {
         assert_eq!(again.hash, e.hash);
     }
     // A single-event document (an event object with its own @context).
-    let single = a[3].to_json_text().replacen('{', r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"#, 1);
+    let single = a[3].to_json_text().replacen(
+        '{',
+        r#"{"@context":["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],"#,
+        1,
+    );
     assert_eq!(epcis::import(&single).expect("single")[0].hash, a[3].hash);
     // The same document wrapped as `epcisBody.event`.
-    let wrapped = format!(r#"{{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-03-06T00:00:00Z","epcisBody":{{"event":{}}}}}"#, a[4].to_json_text());
+    let wrapped = format!(
+        r#"{{"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2026-03-06T00:00:00Z","epcisBody":{{"event":{}}}}}"#,
+        a[4].to_json_text()
+    );
     assert_eq!(epcis::import(&wrapped).expect("wrapped")[0].hash, a[4].hash);
 }
 
@@ -141,13 +148,22 @@ fn invalid_events_are_rejected_naming_the_field() {
         (ev(1).replace("https://ref.gs1.org/cbv/BTT-po", "purchase_order"), "bizTransactionList[0].type"),
         (ev(1).replace(r#""uom":"P1""#, r#""uom":"percent""#), "sensorElementList[0].sensorReport[1].uom"),
         (ev(1).replace(r#""value":61"#, r#""value":1e999"#), "sensorElementList[0].sensorReport[1].value"),
-        (ev(1).replace(r#""value":61"#, r#""value":0.12345678901234567"#), "sensorElementList[0].sensorReport[1].value"),
-        (ev(3).replace("urn:epc:id:sgtin:6901234.000033.Y0003", "urn:epc:id:sgtin:6901234.00033.Y0003"), "childEPCs[0]"),
+        (
+            ev(1).replace(r#""value":61"#, r#""value":0.12345678901234567"#),
+            "sensorElementList[0].sensorReport[1].value",
+        ),
+        (
+            ev(3).replace("urn:epc:id:sgtin:6901234.000033.Y0003", "urn:epc:id:sgtin:6901234.00033.Y0003"),
+            "childEPCs[0]",
+        ),
         (ev(3).replace("urn:epc:id:sgtin:6901234.000033.Y0003", "urn:epc:id:grai:6901234.00033.1"), "childEPCs[0]"),
         (ev(3).replace("urn:epc:id:sgtin:6901234.000033.Y0003", "not a uri"), "childEPCs[0]"),
         (ev(5).replace(r#""bizTransactionList":"#, r#""x":0,"bizTransactionList":"#), "x"),
         (ev(5).replace(r#""bizTransactionList":"#, r#""ext:foo":"bar","bizTransactionList":"#), "ext:foo"),
-        (ev(6).replace(r#""booleanValue":false"#, r#""booleanValue":"no""#), "sensorElementList[1].sensorReport[0].booleanValue"),
+        (
+            ev(6).replace(r#""booleanValue":false"#, r#""booleanValue":"no""#),
+            "sensorElementList[1].sensorReport[0].booleanValue",
+        ),
         (ev(6).replace(r#""type":"ObjectEvent""#, r#""type":"ThingEvent""#), "type"),
         (ev(7).replace(r#""epcList":["urn:epc:id:sscc:6901234.0000000001"],"#, ""), "epcList"),
         (ev(4).replace(r#""parentID":"urn:epc:id:giai:6901234.TL-0001","#, ""), "parentID"),
@@ -159,7 +175,14 @@ fn invalid_events_are_rejected_naming_the_field() {
     // Document-level paths point into the event list.
     let bad_doc = DOC.replacen("\"quantity\": 4980.5", "\"quantity\": \"lots\"", 1);
     assert_eq!(epcis::import(&bad_doc).expect_err("bad doc").path, "epcisBody.eventList[1].quantityList[0].quantity");
-    for garbage in ["", "[]", "{", "{\"type\":\"EPCISDocument\"}", "{\"type\":\"EPCISDocument\",\"epcisBody\":{\"eventList\":{}}}", "\u{0}"] {
+    for garbage in [
+        "",
+        "[]",
+        "{",
+        "{\"type\":\"EPCISDocument\"}",
+        "{\"type\":\"EPCISDocument\",\"epcisBody\":{\"eventList\":{}}}",
+        "\u{0}",
+    ] {
         assert!(epcis::import(garbage).is_err(), "{garbage:?}");
     }
 }
@@ -241,14 +264,18 @@ fn anchoring_stores_the_event_with_its_recorder_and_refuses_duplicates_and_bad_h
     let events = epcis::import(DOC).expect("doc");
     let farm = c.farm.clone();
     // Wrong hash.
-    let wrong = ProvenanceCall::Capture(CapturedEvent { event: events[0].to_json_text(), hash: events[1].hash.clone() });
+    let wrong =
+        ProvenanceCall::Capture(CapturedEvent { event: events[0].to_json_text(), hash: events[1].hash.clone() });
     let e = c.w.exec(&ProvenanceModule, &farm, &encode_call(&wrong)).expect_err("mismatch");
     assert_eq!(e.code, "EVENT_HASH_MISMATCH");
     // A funder does not record supply-chain events.
     let bank = World::key("BANK");
     assert_eq!(capture(&mut c.w, &bank, &events[0]).expect_err("role").code, "NOT_A_RECORDER");
     // Invalid event.
-    let bad = ProvenanceCall::Capture(CapturedEvent { event: events[0].to_json_text().replace("\"ADD\"", "\"PUT\""), hash: events[0].hash.clone() });
+    let bad = ProvenanceCall::Capture(CapturedEvent {
+        event: events[0].to_json_text().replace("\"ADD\"", "\"PUT\""),
+        hash: events[0].hash.clone(),
+    });
     let e = c.w.exec(&ProvenanceModule, &farm, &encode_call(&bad)).expect_err("invalid");
     assert_eq!(e.code, "EPCIS_INVALID");
     assert!(e.message.contains("action"), "{}", e.message);
@@ -260,10 +287,16 @@ fn anchoring_stores_the_event_with_its_recorder_and_refuses_duplicates_and_bad_h
     let e = capture(&mut c.w, &farm, &events[0]).expect_err("duplicate");
     assert_eq!(e.code, "EVENT_ALREADY_ANCHORED");
     // Batches are all-or-nothing.
-    let mut batch: Vec<CapturedEvent> = events[1..4].iter().map(|e| CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() }).collect();
+    let mut batch: Vec<CapturedEvent> =
+        events[1..4].iter().map(|e| CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() }).collect();
     batch[2].hash = "ni:///sha-256;00?ver=CBV2.0".into();
     let dairy = c.dairy.clone();
-    assert_eq!(c.w.exec(&ProvenanceModule, &dairy, &encode_call(&ProvenanceCall::CaptureBatch(batch))).expect_err("batch").code, "EVENT_HASH_MISMATCH");
+    assert_eq!(
+        c.w.exec(&ProvenanceModule, &dairy, &encode_call(&ProvenanceCall::CaptureBatch(batch)))
+            .expect_err("batch")
+            .code,
+        "EVENT_HASH_MISMATCH"
+    );
     assert_eq!(event_count(&c.w.state).expect("count"), 1);
     for call in ProvenanceCall::from_events(&events[1..4]) {
         c.w.exec(&ProvenanceModule, &dairy, &encode_call(&call)).expect("batch");
@@ -296,7 +329,10 @@ fn trace_a_finished_product_back_to_its_ingredients() {
     assert_eq!(first.height, 2 + 1, "anchored in the first block after set-up");
     let transport = t.upstream.iter().find(|s| s.seq == 6).expect("transport step");
     assert_eq!((transport.relation, transport.recorded_by.as_str()), (Relation::Container, "COLDLINK"));
-    assert!(transport.sensor_readings.iter().any(|r| r.exception.as_deref() == Some("https://gs1.org/voc/ALARM_CONDITION")));
+    assert!(transport
+        .sensor_readings
+        .iter()
+        .any(|r| r.exception.as_deref() == Some("https://gs1.org/voc/ALARM_CONDITION")));
     let production = t.upstream.iter().find(|s| s.seq == 2).expect("production");
     assert_eq!(production.relation, Relation::Subject);
     // Every step's proof checks: the hash is anchored, by that tx, at that height.

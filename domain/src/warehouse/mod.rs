@@ -143,9 +143,14 @@ pub struct Flag {
 pub enum ReceiptStatus {
     Active,
     /// Replaced by its children (split by quantity).
-    Split { children: Vec<String> },
+    Split {
+        children: Vec<String>,
+    },
     /// Goods taken out of the warehouse (提货); the receipt is cancelled.
-    Withdrawn { date: Date, by: String },
+    Withdrawn {
+        date: Date,
+        by: String,
+    },
 }
 
 /// A warehouse receipt as stored on chain.
@@ -188,28 +193,60 @@ pub struct SplitPart {
     pub identity: GoodsIdentity,
 }
 
-/// Calls of the `warehouse` module.
+/// Calls of the `warehouse` module. (`Issue` is large; a call is decoded once per transaction, so it is
+/// not boxed, keeping the API plain for clients.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum WarehouseCall {
     /// Warehouse operator issues a receipt to the depositor.
-    Issue { terms: ReceiptTerms },
+    Issue {
+        terms: ReceiptTerms,
+    },
     /// Holder endorses the receipt to another organisation (背书转让).
-    Endorse { number: String, to: String, note: String },
+    Endorse {
+        number: String,
+        to: String,
+        note: String,
+    },
     /// Holder splits the receipt by quantity; children are numbered `{number}-{i}` from 1.
-    Split { number: String, parts: Vec<SplitPart> },
+    Split {
+        number: String,
+        parts: Vec<SplitPart>,
+    },
     /// Holder pledges the receipt to an approved funder (质押).
-    Pledge { number: String, funder: String, amount: Money, due: Date },
+    Pledge {
+        number: String,
+        funder: String,
+        amount: Money,
+        due: Date,
+    },
     /// The pledgee funder releases the pledge on repayment (解押).
-    Release { number: String },
+    Release {
+        number: String,
+    },
     /// Holder withdraws the goods (提货): the receipt is cancelled.
-    Withdraw { number: String },
+    Withdraw {
+        number: String,
+    },
     /// The receipt's warehouse operator flags it (e.g. after an inspection or an IoT alarm).
-    Flag { number: String, reason: String },
+    Flag {
+        number: String,
+        reason: String,
+    },
     /// The receipt's warehouse operator clears a flag, with the reason it is safe again.
-    ClearFlag { number: String, reason: String },
+    ClearFlag {
+        number: String,
+        reason: String,
+    },
     /// Regulator freezes the receipt.
-    Freeze { number: String, reason: String },
-    Unfreeze { number: String, reason: String },
+    Freeze {
+        number: String,
+        reason: String,
+    },
+    Unfreeze {
+        number: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -582,7 +619,10 @@ fn release_goods_locks(state: &mut dyn StateWrite, r: &Receipt) -> Result<()> {
 fn receipt_attrs<'a>(r: &'a Receipt, extra: &[&'a str]) -> Vec<(&'static str, &'a str)> {
     let mut attrs = vec![("receipt", r.terms.number.as_str()), ("org", r.operator.as_str())];
     let mut orgs: Vec<&str> = vec![r.operator.as_str()];
-    for o in std::iter::once(r.holder.as_str()).chain(r.pledge.as_ref().map(|p| p.funder.as_str())).chain(extra.iter().copied()) {
+    for o in std::iter::once(r.holder.as_str())
+        .chain(r.pledge.as_ref().map(|p| p.funder.as_str()))
+        .chain(extra.iter().copied())
+    {
         if !orgs.contains(&o) {
             orgs.push(o);
             attrs.push(("org", o));
@@ -806,7 +846,8 @@ impl WarehouseModule {
                     index_org(state, &c.holder, &c.terms.number)?;
                     index_org(state, &c.operator, &c.terms.number)?;
                 }
-                parent.status = ReceiptStatus::Split { children: children.iter().map(|c| c.terms.number.clone()).collect() };
+                parent.status =
+                    ReceiptStatus::Split { children: children.iter().map(|c| c.terms.number.clone()).collect() };
                 save(state, &parent);
                 let mut events = vec![ev("ReceiptSplit", &parent, &[], &parent)];
                 for c in &children {
@@ -847,7 +888,14 @@ impl WarehouseModule {
                 for k in &keys {
                     kv::put(state, &pledge_lock_key(k), &number);
                 }
-                r.pledge = Some(Pledge { funder: funder.clone(), amount, due, since: today, height: ctx.height, tx_id: ctx.tx_id });
+                r.pledge = Some(Pledge {
+                    funder: funder.clone(),
+                    amount,
+                    due,
+                    since: today,
+                    height: ctx.height,
+                    tx_id: ctx.tx_id,
+                });
                 save(state, &r);
                 index_org(state, &funder, &number)?;
                 Ok(vec![ev("ReceiptPledged", &r, &[], &r)])
@@ -921,7 +969,12 @@ impl WarehouseModule {
                 }
                 r.frozen = Some(reason.clone());
                 save(state, &r);
-                Ok(vec![ev("ReceiptFrozen", &r, &[&reg.id], &serde_json::json!({ "receipt": number, "reason": reason }))])
+                Ok(vec![ev(
+                    "ReceiptFrozen",
+                    &r,
+                    &[&reg.id],
+                    &serde_json::json!({ "receipt": number, "reason": reason }),
+                )])
             }
             WarehouseCall::Unfreeze { number, reason } => {
                 let reg = org::require_role(state, ctx, Role::Regulator)?;
@@ -932,7 +985,12 @@ impl WarehouseModule {
                 }
                 r.frozen = None;
                 save(state, &r);
-                Ok(vec![ev("ReceiptUnfrozen", &r, &[&reg.id], &serde_json::json!({ "receipt": number, "reason": reason }))])
+                Ok(vec![ev(
+                    "ReceiptUnfrozen",
+                    &r,
+                    &[&reg.id],
+                    &serde_json::json!({ "receipt": number, "reason": reason }),
+                )])
             }
         }
     }
@@ -942,7 +1000,12 @@ impl Module for WarehouseModule {
     fn name(&self) -> &'static str {
         MODULE
     }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> std::result::Result<Vec<Event>, ModuleError> {
+    fn execute(
+        &self,
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        payload: &[u8],
+    ) -> std::result::Result<Vec<Event>, ModuleError> {
         let call: WarehouseCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }

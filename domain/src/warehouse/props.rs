@@ -8,11 +8,11 @@ use proptest::prelude::*;
 use scf_ledger::crypto::KeyPair;
 
 use super::*;
-use std::result::Result;
 use crate::kv::encode_call;
 use crate::money::Money;
 use crate::org::Role;
 use crate::testkit::World;
+use std::result::Result;
 
 const ORGS: [&str; 7] = ["WH-A", "WH-B", "TRADER", "BUYER", "BANK", "BANK2", "REG"];
 const BINS: [&str; 3] = ["B1", "b1", "B2"];
@@ -89,7 +89,8 @@ impl Sim {
         }
     }
     fn call(&mut self, op: &Op) -> (usize, Option<WarehouseCall>) {
-        let loc = |bin: usize| StorageLocation { warehouse: "WH-GLN-1".into(), zone: "Z".into(), bin: BINS[bin].into() };
+        let loc =
+            |bin: usize| StorageLocation { warehouse: "WH-GLN-1".into(), zone: "Z".into(), bin: BINS[bin].into() };
         match op.clone() {
             Op::Issue { by, depositor, bin, lot, qty, serial } => {
                 self.next += 1;
@@ -110,7 +111,9 @@ impl Sim {
                 };
                 (by, Some(WarehouseCall::Issue { terms }))
             }
-            Op::Endorse { by, r, to } => (by, Some(WarehouseCall::Endorse { number: self.number(r), to: ORGS[to].into(), note: String::new() })),
+            Op::Endorse { by, r, to } => {
+                (by, Some(WarehouseCall::Endorse { number: self.number(r), to: ORGS[to].into(), note: String::new() }))
+            }
             Op::Split { by, r, bins, cut } => {
                 let n = self.number(r);
                 let Ok(Some(rec)) = load_receipt(&self.w.state, &n) else { return (by, None) };
@@ -120,8 +123,16 @@ impl Sim {
                 let id = rec.terms.identity.clone();
                 let parts = match &id {
                     GoodsIdentity::Serials { gtin, serials } if serials.len() >= 2 => vec![
-                        SplitPart { quantity: first, location: loc(bins.0), identity: GoodsIdentity::Serials { gtin: gtin.clone(), serials: vec![serials[0].clone()] } },
-                        SplitPart { quantity: second, location: loc(bins.1), identity: GoodsIdentity::Serials { gtin: gtin.clone(), serials: serials[1..].to_vec() } },
+                        SplitPart {
+                            quantity: first,
+                            location: loc(bins.0),
+                            identity: GoodsIdentity::Serials { gtin: gtin.clone(), serials: vec![serials[0].clone()] },
+                        },
+                        SplitPart {
+                            quantity: second,
+                            location: loc(bins.1),
+                            identity: GoodsIdentity::Serials { gtin: gtin.clone(), serials: serials[1..].to_vec() },
+                        },
                     ],
                     _ => vec![
                         SplitPart { quantity: first, location: loc(bins.0), identity: id.clone() },
@@ -141,11 +152,17 @@ impl Sim {
             ),
             Op::Release { by, r } => (by, Some(WarehouseCall::Release { number: self.number(r) })),
             Op::Withdraw { by, r } => (by, Some(WarehouseCall::Withdraw { number: self.number(r) })),
-            Op::Flag { by, r } => (by, Some(WarehouseCall::Flag { number: self.number(r), reason: "inspection".into() })),
-            Op::ClearFlag { by, r } => (by, Some(WarehouseCall::ClearFlag { number: self.number(r), reason: "checked".into() })),
+            Op::Flag { by, r } => {
+                (by, Some(WarehouseCall::Flag { number: self.number(r), reason: "inspection".into() }))
+            }
+            Op::ClearFlag { by, r } => {
+                (by, Some(WarehouseCall::ClearFlag { number: self.number(r), reason: "checked".into() }))
+            }
             Op::AlertFlag { .. } => (0, None),
             Op::Freeze { by, r } => (by, Some(WarehouseCall::Freeze { number: self.number(r), reason: "case".into() })),
-            Op::Unfreeze { by, r } => (by, Some(WarehouseCall::Unfreeze { number: self.number(r), reason: "closed".into() })),
+            Op::Unfreeze { by, r } => {
+                (by, Some(WarehouseCall::Unfreeze { number: self.number(r), reason: "closed".into() }))
+            }
         }
     }
 
@@ -173,11 +190,25 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
         }
         for k in r.goods_keys() {
             // The locks in state are exactly the active receipts' and active pledges'.
-            prop_assert_eq!(goods_lock(&sim.w.state, &k).ok().flatten(), holders.get(&k).cloned(), "goods lock of {}", k);
-            prop_assert_eq!(pledge_lock(&sim.w.state, &k).ok().flatten(), pledged.get(&k).cloned(), "pledge lock of {}", k);
+            prop_assert_eq!(
+                goods_lock(&sim.w.state, &k).ok().flatten(),
+                holders.get(&k).cloned(),
+                "goods lock of {}",
+                k
+            );
+            prop_assert_eq!(
+                pledge_lock(&sim.w.state, &k).ok().flatten(),
+                pledged.get(&k).cloned(),
+                "pledge lock of {}",
+                k
+            );
         }
         if let ReceiptStatus::Split { children } = &r.status {
-            let sum: u64 = children.iter().filter_map(|c| load_receipt(&sim.w.state, c).ok().flatten()).map(|c| c.terms.quantity).sum();
+            let sum: u64 = children
+                .iter()
+                .filter_map(|c| load_receipt(&sim.w.state, c).ok().flatten())
+                .map(|c| c.terms.quantity)
+                .sum();
             prop_assert_eq!(sum, r.terms.quantity, "split of {} does not conserve quantity", r.terms.number);
         }
     }

@@ -4,11 +4,11 @@ use scf_ledger::crypto::KeyPair;
 use scf_ledger::module::{Event, ModuleError};
 
 use super::*;
-use std::result::Result;
 use crate::date::Date;
 use crate::kv::encode_call;
 use crate::org::Role;
 use crate::testkit::World;
+use std::result::Result;
 
 struct Fx {
     w: World,
@@ -51,7 +51,7 @@ fn terms(number: &str, bin: &str, lot: &str) -> ReceiptTerms {
         insurance: Some(Insurance {
             insurer: "PICC".into(),
             policy_number: "PICC-2026-001".into(),
-            insured_amount: Money { fen: 180_000_000_00, currency: "CNY".into() },
+            insured_amount: Money { fen: 18_000_000_000, currency: "CNY".into() },
             valid_until: Date::parse("2026-12-31").expect("date"),
         }),
         valid_until: Date::parse("2026-06-30").expect("date"),
@@ -76,7 +76,7 @@ impl Fx {
         WarehouseCall::Pledge {
             number: number.into(),
             funder: funder.into(),
-            amount: Money { fen: 100_000_000_00, currency: "CNY".into() },
+            amount: Money { fen: 10_000_000_000, currency: "CNY".into() },
             due: Date::parse("2026-04-30").expect("date"),
         }
     }
@@ -155,7 +155,10 @@ fn receipt_numbers_are_unique() {
     let mut f = fx();
     f.issue("WR-001", "B-01", "L1");
     let wh2 = f.wh2.clone();
-    assert_eq!(code(f.run(&wh2, WarehouseCall::Issue { terms: terms("WR-001", "B-02", "L2") })), "RECEIPT_NUMBER_TAKEN");
+    assert_eq!(
+        code(f.run(&wh2, WarehouseCall::Issue { terms: terms("WR-001", "B-02", "L2") })),
+        "RECEIPT_NUMBER_TAKEN"
+    );
 }
 
 #[test]
@@ -187,7 +190,9 @@ fn endorsement_moves_the_holder_and_keeps_history() {
     let mut f = fx();
     f.issue("WR-001", "B-01", "L1");
     let (dep, buyer) = (f.dep.clone(), f.buyer.clone());
-    let ev = f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: "合同 C-9".into() }).expect("endorse");
+    let ev = f
+        .run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: "合同 C-9".into() })
+        .expect("endorse");
     let orgs: Vec<&str> = ev[0].attributes.iter().filter(|(k, _)| k == "org").map(|(_, v)| v.as_str()).collect();
     assert!(orgs.contains(&"TRADER") && orgs.contains(&"BUYER") && orgs.contains(&"WH-A"));
     let r = f.get("WR-001");
@@ -195,11 +200,21 @@ fn endorsement_moves_the_holder_and_keeps_history() {
     assert_eq!(r.endorsements.len(), 1);
     assert_eq!((r.endorsements[0].from.as_str(), r.endorsements[0].to.as_str()), ("TRADER", "BUYER"));
     // The old holder can no longer move it.
-    assert_eq!(code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BANK".into(), note: String::new() })), "NOT_RECEIPT_HOLDER");
-    f.run(&buyer, WarehouseCall::Endorse { number: "WR-001".into(), to: "TRADER".into(), note: String::new() }).expect("back");
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BANK".into(), note: String::new() })),
+        "NOT_RECEIPT_HOLDER"
+    );
+    f.run(&buyer, WarehouseCall::Endorse { number: "WR-001".into(), to: "TRADER".into(), note: String::new() })
+        .expect("back");
     assert_eq!(f.get("WR-001").endorsements.len(), 2);
-    assert_eq!(code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "TRADER".into(), note: String::new() })), "INVALID_FIELD");
-    assert_eq!(code(f.run(&dep, WarehouseCall::Endorse { number: "WR-404".into(), to: "BUYER".into(), note: String::new() })), "RECEIPT_NOT_FOUND");
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "TRADER".into(), note: String::new() })),
+        "INVALID_FIELD"
+    );
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Endorse { number: "WR-404".into(), to: "BUYER".into(), note: String::new() })),
+        "RECEIPT_NOT_FOUND"
+    );
 }
 
 #[test]
@@ -208,7 +223,10 @@ fn expired_receipts_do_not_move() {
     f.issue("WR-001", "B-01", "L1");
     f.w.set_date("2026-07-01");
     let dep = f.dep.clone();
-    assert_eq!(code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() })), "RECEIPT_EXPIRED");
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() })),
+        "RECEIPT_EXPIRED"
+    );
     assert_eq!(code(f.run(&dep, Fx::pledge_call("WR-001", "BANK"))), "RECEIPT_EXPIRED");
     // Goods can still be withdrawn.
     f.run(&dep, WarehouseCall::Withdraw { number: "WR-001".into() }).expect("withdraw");
@@ -224,22 +242,46 @@ fn split_by_quantity_conserves_and_moves_the_locks() {
         location: loc(bin),
         identity: GoodsIdentity::GtinLot { gtin: "6901234567892".into(), lot: lot.into() },
     };
-    let bad_sum = WarehouseCall::Split { number: "WR-001".into(), parts: vec![part(10_000, "B-01", "L1"), part(10_000, "B-02", "L1")] };
+    let bad_sum = WarehouseCall::Split {
+        number: "WR-001".into(),
+        parts: vec![part(10_000, "B-01", "L1"), part(10_000, "B-02", "L1")],
+    };
     assert_eq!(code(f.run(&dep, bad_sum)), "SPLIT_QUANTITY_MISMATCH");
-    let same_goods = WarehouseCall::Split { number: "WR-001".into(), parts: vec![part(10_000, "B-01", "L1"), part(15_000, "b-01", "L1")] };
+    let same_goods = WarehouseCall::Split {
+        number: "WR-001".into(),
+        parts: vec![part(10_000, "B-01", "L1"), part(15_000, "b-01", "L1")],
+    };
     assert_eq!(code(f.run(&dep, same_goods)), "GOODS_ALREADY_RECEIPTED");
     let other_wh = WarehouseCall::Split {
         number: "WR-001".into(),
-        parts: vec![part(10_000, "B-01", "L1"), SplitPart { location: StorageLocation { warehouse: "ELSEWHERE".into(), ..loc("B-02") }, ..part(15_000, "B-02", "L1") }],
+        parts: vec![
+            part(10_000, "B-01", "L1"),
+            SplitPart {
+                location: StorageLocation { warehouse: "ELSEWHERE".into(), ..loc("B-02") },
+                ..part(15_000, "B-02", "L1")
+            },
+        ],
     };
     assert_eq!(code(f.run(&dep, other_wh)), "INVALID_FIELD");
     let buyer = f.buyer.clone();
     assert_eq!(
-        code(f.run(&buyer, WarehouseCall::Split { number: "WR-001".into(), parts: vec![part(10_000, "B-01", "L1"), part(15_000, "B-02", "L1")] })),
+        code(f.run(
+            &buyer,
+            WarehouseCall::Split {
+                number: "WR-001".into(),
+                parts: vec![part(10_000, "B-01", "L1"), part(15_000, "B-02", "L1")]
+            }
+        )),
         "NOT_RECEIPT_HOLDER"
     );
-    f.run(&dep, WarehouseCall::Split { number: "WR-001".into(), parts: vec![part(10_000, "B-01", "L1"), part(15_000, "B-02", "L1")] })
-        .expect("split");
+    f.run(
+        &dep,
+        WarehouseCall::Split {
+            number: "WR-001".into(),
+            parts: vec![part(10_000, "B-01", "L1"), part(15_000, "B-02", "L1")],
+        },
+    )
+    .expect("split");
     let parent = f.get("WR-001");
     assert_eq!(parent.status, ReceiptStatus::Split { children: vec!["WR-001-1".into(), "WR-001-2".into()] });
     let (c1, c2) = (f.get("WR-001-1"), f.get("WR-001-2"));
@@ -255,8 +297,15 @@ fn split_by_quantity_conserves_and_moves_the_locks() {
     s.quantity = 2;
     let wh = f.wh.clone();
     f.run(&wh, WarehouseCall::Issue { terms: s }).expect("serial receipt");
-    let sp = |ser: &str| SplitPart { quantity: 1, location: loc("B-05"), identity: GoodsIdentity::Serials { gtin: None, serials: vec![ser.into()] } };
-    assert_eq!(code(f.run(&dep, WarehouseCall::Split { number: "WR-S".into(), parts: vec![sp("S1"), sp("S9")] })), "INVALID_FIELD");
+    let sp = |ser: &str| SplitPart {
+        quantity: 1,
+        location: loc("B-05"),
+        identity: GoodsIdentity::Serials { gtin: None, serials: vec![ser.into()] },
+    };
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Split { number: "WR-S".into(), parts: vec![sp("S1"), sp("S9")] })),
+        "INVALID_FIELD"
+    );
     f.run(&dep, WarehouseCall::Split { number: "WR-S".into(), parts: vec![sp("S1"), sp("S2")] }).expect("serial split");
 }
 
@@ -275,7 +324,10 @@ fn pledge_needs_an_approved_funder_and_locks_the_goods_once() {
     // A second pledge of the same receipt, to anyone, is refused.
     assert_eq!(code(f.run(&dep, Fx::pledge_call("WR-001", "BANK2"))), "RECEIPT_PLEDGED");
     // Pledged receipts neither move nor split nor leave the warehouse.
-    assert_eq!(code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() })), "RECEIPT_PLEDGED");
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() })),
+        "RECEIPT_PLEDGED"
+    );
     assert_eq!(code(f.run(&dep, WarehouseCall::Withdraw { number: "WR-001".into() })), "RECEIPT_PLEDGED");
 }
 
@@ -327,14 +379,30 @@ fn flagged_receipts_cannot_be_newly_pledged_until_the_operator_clears_with_a_rea
     let mut f = fx();
     f.issue("WR-001", "B-01", "L1");
     let (wh, wh2, dep) = (f.wh.clone(), f.wh2.clone(), f.dep.clone());
-    assert_eq!(code(f.run(&wh2, WarehouseCall::Flag { number: "WR-001".into(), reason: "x".into() })), "NOT_RECEIPT_OPERATOR");
-    assert_eq!(code(f.run(&dep, WarehouseCall::Flag { number: "WR-001".into(), reason: "x".into() })), "NOT_RECEIPT_OPERATOR");
+    assert_eq!(
+        code(f.run(&wh2, WarehouseCall::Flag { number: "WR-001".into(), reason: "x".into() })),
+        "NOT_RECEIPT_OPERATOR"
+    );
+    assert_eq!(
+        code(f.run(&dep, WarehouseCall::Flag { number: "WR-001".into(), reason: "x".into() })),
+        "NOT_RECEIPT_OPERATOR"
+    );
     f.run(&wh, WarehouseCall::Flag { number: "WR-001".into(), reason: "bin B-01 weight -3%".into() }).expect("flag");
     assert_eq!(code(f.run(&dep, Fx::pledge_call("WR-001", "BANK"))), "RECEIPT_FLAGGED");
-    assert_eq!(code(f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: " ".into() })), "INVALID_FIELD");
-    assert_eq!(code(f.run(&wh2, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "ok".into() })), "NOT_RECEIPT_OPERATOR");
-    f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "re-weighed: 25,000 kg".into() }).expect("clear");
-    assert_eq!(code(f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "again".into() })), "RECEIPT_NOT_FLAGGED");
+    assert_eq!(
+        code(f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: " ".into() })),
+        "INVALID_FIELD"
+    );
+    assert_eq!(
+        code(f.run(&wh2, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "ok".into() })),
+        "NOT_RECEIPT_OPERATOR"
+    );
+    f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "re-weighed: 25,000 kg".into() })
+        .expect("clear");
+    assert_eq!(
+        code(f.run(&wh, WarehouseCall::ClearFlag { number: "WR-001".into(), reason: "again".into() })),
+        "RECEIPT_NOT_FLAGGED"
+    );
     f.run(&dep, Fx::pledge_call("WR-001", "BANK")).expect("pledge after clear");
 }
 
@@ -348,7 +416,9 @@ fn an_iot_alert_flags_by_goods_and_calls_the_funder() {
     let ctx = f.w.ctx(&dep);
     let identity = GoodsIdentity::GtinLot { gtin: "06901234567892".into(), lot: "l1".into() };
     let source = FlagSource::Alert { module: "device".into(), alert_id: "ALERT-7".into() };
-    let events = flag_goods(&mut f.w.state, &ctx, &loc("b-01"), &identity, source.clone(), "weight drop 2.4% in 10 min").expect("flag");
+    let events =
+        flag_goods(&mut f.w.state, &ctx, &loc("b-01"), &identity, source.clone(), "weight drop 2.4% in 10 min")
+            .expect("flag");
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["ReceiptFlagged", "MarginCall"]);
     assert!(events[1].attributes.iter().any(|(k, v)| k == "org" && v == "BANK"));
@@ -365,13 +435,23 @@ fn regulator_freeze_stops_every_movement() {
     f.issue("WR-002", "B-02", "L1");
     let (dep, bank, reg, wh) = (f.dep.clone(), f.bank.clone(), f.reg.clone(), f.wh.clone());
     f.run(&dep, Fx::pledge_call("WR-002", "BANK")).expect("pledge");
-    assert_eq!(code(f.run(&wh, WarehouseCall::Freeze { number: "WR-001".into(), reason: "case 12".into() })), "MISSING_ROLE");
-    assert_eq!(code(f.run(&reg, WarehouseCall::Freeze { number: "WR-001".into(), reason: "".into() })), "INVALID_FIELD");
+    assert_eq!(
+        code(f.run(&wh, WarehouseCall::Freeze { number: "WR-001".into(), reason: "case 12".into() })),
+        "MISSING_ROLE"
+    );
+    assert_eq!(
+        code(f.run(&reg, WarehouseCall::Freeze { number: "WR-001".into(), reason: "".into() })),
+        "INVALID_FIELD"
+    );
     for n in ["WR-001", "WR-002"] {
         let ev = f.run(&reg, WarehouseCall::Freeze { number: n.into(), reason: "案件 12".into() }).expect("freeze");
         assert!(ev[0].attributes.iter().any(|(k, v)| k == "org" && v == "REG"));
     }
-    let part = |q: u64, bin: &str| SplitPart { quantity: q, location: loc(bin), identity: GoodsIdentity::GtinLot { gtin: "6901234567892".into(), lot: "L1".into() } };
+    let part = |q: u64, bin: &str| SplitPart {
+        quantity: q,
+        location: loc(bin),
+        identity: GoodsIdentity::GtinLot { gtin: "6901234567892".into(), lot: "L1".into() },
+    };
     for call in [
         WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() },
         Fx::pledge_call("WR-001", "BANK"),
@@ -382,8 +462,12 @@ fn regulator_freeze_stops_every_movement() {
     }
     assert_eq!(code(f.run(&bank, WarehouseCall::Release { number: "WR-002".into() })), "RECEIPT_FROZEN");
     f.run(&reg, WarehouseCall::Unfreeze { number: "WR-001".into(), reason: "closed".into() }).expect("unfreeze");
-    assert_eq!(code(f.run(&reg, WarehouseCall::Unfreeze { number: "WR-001".into(), reason: "closed".into() })), "RECEIPT_NOT_FROZEN");
-    f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() }).expect("moves again");
+    assert_eq!(
+        code(f.run(&reg, WarehouseCall::Unfreeze { number: "WR-001".into(), reason: "closed".into() })),
+        "RECEIPT_NOT_FROZEN"
+    );
+    f.run(&dep, WarehouseCall::Endorse { number: "WR-001".into(), to: "BUYER".into(), note: String::new() })
+        .expect("moves again");
 }
 
 #[test]
