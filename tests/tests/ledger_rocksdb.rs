@@ -56,7 +56,12 @@ fn genesis() -> Genesis {
         chain_id: "it-chain".into(),
         genesis_time_ms: 1_700_000_000_000,
         params: ChainParams::default(),
-        validators: vec![Validator { name: "v0".into(), public_key: *KeyPair::from_seed("v0").public(), power: 1, peer_id: None }],
+        validators: vec![Validator {
+            name: "v0".into(),
+            public_key: *KeyPair::from_seed("v0").public(),
+            power: 1,
+            peer_id: None,
+        }],
         app_state: Default::default(),
     }
 }
@@ -131,7 +136,9 @@ fn thousands_of_signed_txs_survive_a_reopen_with_the_same_root_and_proofs() {
     assert!(rp.verify(&r.hash(), &txp.header.receipts_root));
     // Conservation across all 5,000 transfers: total balance over touched accounts is unchanged.
     let state = store.state_at(tip.height);
-    let bal = |k: &str| state.get(k.as_bytes()).expect("get").map(|b| u64::from_le_bytes(b.try_into().expect("8"))).unwrap_or(1_000_000);
+    let bal = |k: &str| {
+        state.get(k.as_bytes()).expect("get").map(|b| u64::from_le_bytes(b.try_into().expect("8"))).unwrap_or(1_000_000)
+    };
     let total: u64 = senders.iter().map(|s| bal(&format!("bank/{}", s.address()))).sum::<u64>()
         + (0..13).map(|n| bal(&format!("bank/n{n}"))).sum::<u64>();
     assert_eq!(total, 33 * 1_000_000);
@@ -212,7 +219,10 @@ fn kill_dash_nine_mid_stream_leaves_the_last_committed_block_intact() {
         assert!(store.receipt(&tx.id()).expect("read").is_some());
     }
     assert_eq!(scf_ledger::authenticated::root_at(&store, tip.height).expect("root"), tip.state_root);
-    assert!(store.block(tip.height + 1).expect("read").is_none() || store.tip().expect("tip").map(|t| t.height) == Some(tip.height));
+    assert!(
+        store.block(tip.height + 1).expect("read").is_none()
+            || store.tip().expect("tip").map(|t| t.height) == Some(tip.height)
+    );
     // And the chain continues from there.
     let exec = executor();
     let senders: Vec<KeyPair> = (0..4).map(|i| KeyPair::from_seed(&format!("crash/{i}"))).collect();
