@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod date;
+pub mod device;
 pub mod invoice;
 pub mod kv;
 pub mod money;
@@ -32,4 +33,5 @@ pub fn modules() -> ModuleRegistry {
         .with(Arc::new(invoice::InvoiceModule))
         .with(Arc::new(warehouse::WarehouseModule))
         .with(Arc::new(provenance::ProvenanceModule))
+        .with(Arc::new(device::DeviceModule))
 }

@@ -1,0 +1,164 @@
+//! Brokers: any standard MQTT 3.1.1 broker by URL (`mqtt://host:port`, `mqtts://host:port` with an
+//! optional CA file, username/password), or the embedded `rumqttd` broker of the single-process default.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rumqttc::{MqttOptions, TlsConfiguration, Transport};
+
+/// Where and how to connect.
+#[derive(Clone, Debug, clap::Args)]
+pub struct BrokerArgs {
+    /// Broker URL: `mqtt://host:port` or `mqtts://host:port` (TLS).
+    #[arg(long = "broker", default_value = "mqtt://127.0.0.1:1883")]
+    pub url: String,
+    /// MQTT username.
+    #[arg(long = "mqtt-username")]
+    pub username: Option<String>,
+    /// MQTT password (prefer the SCF_MQTT_PASSWORD environment variable).
+    #[arg(long = "mqtt-password", env = "SCF_MQTT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// PEM file of the CA that signed the broker's certificate (mqtts only; default: the system roots).
+    #[arg(long = "mqtt-ca")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl BrokerArgs {
+    pub fn plain(addr: SocketAddr) -> Self {
+        BrokerArgs { url: format!("mqtt://{addr}"), username: None, password: None, ca_file: None }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BrokerError {
+    #[error("broker: {0:?} is not mqtt://host:port or mqtts://host:port")]
+    BadUrl(String),
+    #[error("mqtt-ca: {0}")]
+    Ca(String),
+    #[error("embedded broker: {0}")]
+    Embedded(String),
+}
+
+/// `(tls, host, port)` of a broker URL.
+pub fn parse_url(url: &str) -> Result<(bool, String, u16), BrokerError> {
+    let bad = || BrokerError::BadUrl(url.to_string());
+    let (tls, rest) = if let Some(r) = url.strip_prefix("mqtts://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")) {
+        (false, r)
+    } else {
+        return Err(bad());
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad())?),
+        None => (rest, if tls { 8883 } else { 1883 }),
+    };
+    if host.is_empty() || host.contains('/') {
+        return Err(bad());
+    }
+    Ok((tls, host.trim_start_matches('[').trim_end_matches(']').to_string(), port))
+}
+
+/// MQTT options for `client_id` (keep-alive 30 s, large packets refused by size).
+pub fn mqtt_options(args: &BrokerArgs, client_id: &str) -> Result<MqttOptions, BrokerError> {
+    let (tls, host, port) = parse_url(&args.url)?;
+    let mut o = MqttOptions::new(client_id, host, port);
+    o.set_keep_alive(Duration::from_secs(30));
+    o.set_max_packet_size(64 * 1024, 64 * 1024);
+    if let Some(u) = &args.username {
+        o.set_credentials(u.clone(), args.password.clone().unwrap_or_default());
+    }
+    if tls {
+        let transport = match &args.ca_file {
+            Some(p) => {
+                let ca = std::fs::read(p).map_err(|e| BrokerError::Ca(format!("{}: {e}", p.display())))?;
+                Transport::tls_with_config(TlsConfiguration::Simple { ca, alpn: None, client_auth: None })
+            }
+            None => Transport::tls_with_default_config(),
+        };
+        o.set_transport(transport);
+    }
+    Ok(o)
+}
+
+/// Wait until something accepts TCP connections on `addr`.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Start the embedded `rumqttd` broker (MQTT 3.1.1) on `listen` in background threads and wait until it
+/// accepts connections. With `auth`, clients must present one of these username/password pairs. The
+/// broker lives as long as the process.
+pub fn start_embedded(listen: SocketAddr, auth: Option<HashMap<String, String>>) -> Result<(), BrokerError> {
+    use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+    let connections = ConnectionSettings {
+        connection_timeout_ms: 60_000,
+        max_payload_size: 64 * 1024,
+        max_inflight_count: 1000,
+        auth,
+        external_auth: None,
+        dynamic_filters: true,
+    };
+    let server = ServerSettings { name: "v4-1".into(), listen, tls: None, next_connection_delay_ms: 1, connections };
+    let router = RouterConfig {
+        max_connections: 10_010,
+        max_outgoing_packet_count: 1000,
+        max_segment_size: 100 * 1024 * 1024,
+        max_segment_count: 10,
+        ..Default::default()
+    };
+    let config = Config {
+        id: 0,
+        router,
+        v4: Some([("1".to_string(), server)].into_iter().collect()),
+        v5: None,
+        ws: None,
+        cluster: None,
+        console: None,
+        bridge: None,
+        prometheus: None,
+        metrics: None,
+    };
+    let mut broker = Broker::new(config);
+    std::thread::Builder::new()
+        .name("scf-mqtt-broker".into())
+        .spawn(move || {
+            if let Err(e) = broker.start() {
+                tracing::error!("embedded broker stopped: {e}");
+            }
+        })
+        .map_err(|e| BrokerError::Embedded(e.to_string()))?;
+    if !wait_for_port(listen, Duration::from_secs(10)) {
+        return Err(BrokerError::Embedded(format!("not listening on {listen} after 10 s")));
+    }
+    Ok(())
+}
+
+/// A free loopback port (bind to port 0 and release it).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_url("mqtt://127.0.0.1:1884"), Ok((false, "127.0.0.1".into(), 1884)));
+        assert_eq!(parse_url("mqtts://broker.example.com"), Ok((true, "broker.example.com".into(), 8883)));
+        assert!(parse_url("http://x:1").is_err());
+        assert!(parse_url("mqtt://:1").is_err());
+        assert!(parse_url("mqtt://h:99999").is_err());
+    }
+}
