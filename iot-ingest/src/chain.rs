@@ -103,8 +103,21 @@ impl Signer {
         Signer { key, next_nonce: tokio::sync::Mutex::new(None) }
     }
 
-    /// Sign `call` for `module`, submit, and wait for the receipt.
+    /// Sign `call` for `module`, submit, and wait for the receipt. A refusal over the nonce (another
+    /// client used the same account) re-reads the nonce from chain and retries, at most 3 times.
     pub async fn call(&self, chain: &dyn ChainClient, module: &str, payload: Vec<u8>, timeout: Duration) -> Result<Committed, ChainError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.submit_once(chain, module, payload.clone()).await {
+                Ok(id) => return wait_committed(chain, &id, timeout).await,
+                Err(ChainError::Rejected(m)) if m.contains("nonce") && attempt < 3 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn submit_once(&self, chain: &dyn ChainClient, module: &str, payload: Vec<u8>) -> Result<Hash32, ChainError> {
         let mut guard = self.next_nonce.lock().await;
         let st = chain.status().await?;
         let nonce = match *guard {
@@ -119,16 +132,16 @@ impl Signer {
             call: Call { module: module.to_string(), payload },
         }
         .sign(&self.key);
-        let id = match chain.submit(tx).await {
-            Ok(id) => id,
+        match chain.submit(tx).await {
+            Ok(id) => {
+                *guard = Some(nonce + 1);
+                Ok(id)
+            }
             Err(e) => {
                 *guard = None;
-                return Err(e);
+                Err(e)
             }
-        };
-        *guard = Some(nonce + 1);
-        drop(guard);
-        wait_committed(chain, &id, timeout).await
+        }
     }
 
     pub async fn device_call(&self, chain: &dyn ChainClient, call: &DeviceCall, timeout: Duration) -> Result<Committed, ChainError> {

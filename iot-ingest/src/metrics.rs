@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
@@ -107,12 +107,13 @@ impl Stats {
     }
 }
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
 
 /// Install the process-wide Prometheus recorder once (later calls return the same handle). With
 /// `listen`, `/metrics` is served there (needs a Tokio runtime).
 pub fn init_prometheus(listen: Option<SocketAddr>) -> Result<PrometheusHandle, String> {
-    if let Some(h) = HANDLE.get() {
+    let mut slot = HANDLE.lock().map_err(|_| "metrics: lock poisoned".to_string())?;
+    if let Some(h) = slot.as_ref() {
         return Ok(h.clone());
     }
     let handle = match listen {
@@ -125,5 +126,6 @@ pub fn init_prometheus(listen: Option<SocketAddr>) -> Result<PrometheusHandle, S
             handle
         }
     };
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    *slot = Some(handle.clone());
+    Ok(handle)
 }

@@ -1,0 +1,358 @@
+//! End-to-end ingestion against real brokers: a Mosquitto started by the test (Debian `mosquitto`) and
+//! the embedded rumqttd broker. Devices sign on the "device" side with their own SM2 keys; the chain is
+//! the in-process one running the real domain modules.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rumqttc::AsyncClient;
+use scf_domain::date::Date;
+use scf_domain::device::{self, Binding, DeviceCall};
+use scf_domain::kv::encode_call;
+use scf_domain::org::Role;
+use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
+use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, wait_for_port, BrokerArgs};
+use scf_iot_ingest::chain::{self, failure_code, now_ms, org_key, InProcessChain, Signer};
+use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
+use scf_iot_ingest::service::{self, IngestConfig};
+use scf_iot_ingest::sim::{cold_chain_rule, register, sim_devices, Publisher, SimDevice};
+use scf_iot_ingest::store::{BatchStatus, Store};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Mosquitto on a free loopback port with a generated config; killed on drop.
+struct Mosquitto {
+    child: Child,
+    addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Mosquitto {
+    fn start() -> Mosquitto {
+        let dir = tempfile::tempdir().expect("tmp");
+        let port = free_port().expect("port");
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
+            ),
+        )
+        .expect("conf");
+        let child = Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start /usr/sbin/mosquitto");
+        let addr = ([127, 0, 0, 1], port).into();
+        assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not listen on {addr}");
+        Mosquitto { child, addr, _dir: dir }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn embedded() -> std::net::SocketAddr {
+    let addr = ([127, 0, 0, 1], free_port().expect("port")).into();
+    start_embedded(addr, None).expect("embedded broker");
+    addr
+}
+
+async fn poll<F: FnMut() -> bool>(what: &str, mut f: F) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < TIMEOUT, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn publisher(addr: std::net::SocketAddr, id: &str) -> Publisher {
+    let mut o = mqtt_options(&BrokerArgs::plain(addr), id).expect("opts");
+    o.set_inflight(500);
+    let (c, e) = AsyncClient::new(o, 1000);
+    Publisher::start(c, e)
+}
+
+fn receipt_terms(number: &str) -> ReceiptTerms {
+    ReceiptTerms {
+        number: number.into(),
+        depositor: "TRADER".into(),
+        goods_name: "冷冻虾 Frozen shrimp".into(),
+        spec: "20 kg/carton".into(),
+        unit: "kg".into(),
+        quantity: 2_000,
+        packaging: "carton".into(),
+        location: StorageLocation { warehouse: "GLN-6901234000016".into(), zone: "COLD".into(), bin: "C-07".into() },
+        identity: GoodsIdentity::Lot { lot: "SHRIMP-01".into() },
+        insurance: None,
+        valid_until: Date::from_time_ms(now_ms()).add_days(180),
+        rights_notice: "本仓单可背书转让、质押。".into(),
+    }
+}
+
+fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConfig {
+    let mut c = IngestConfig::new(dir.to_path_buf(), BrokerArgs::plain(addr));
+    c.client_id = client_id.into();
+    c.batch_max = 10;
+    c.batch_interval = Duration::from_millis(300);
+    c.registry_ttl = Duration::from_millis(0);
+    c.max_skew_ms = 60_000;
+    c
+}
+
+/// Valid readings are accepted, stored, anchored and provable; every kind of bad message is refused
+/// and counted by reason; an excursion flags the bound warehouse receipt on chain.
+async fn full_story(addr: std::net::SocketAddr, tag: &str) {
+    let prom = init_prometheus(None).expect("prometheus");
+    let chain = InProcessChain::with_orgs("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
+        .expect("chain");
+    let wh = org_key("WH-A");
+    let wh_signer = Signer::new(wh.clone());
+    let c = wh_signer
+        .call(chain.as_ref(), warehouse::MODULE, encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-1") }), TIMEOUT)
+        .await
+        .expect("issue");
+    assert_eq!(failure_code(&c), None, "{c:?}");
+
+    let t = receipt_terms("WR-1");
+    let cold = Binding::WarehouseLocation { location: t.location.clone(), goods: Some(t.identity.clone()) };
+    let mut devs = sim_devices("WH-A", &format!("T{tag}"), 2);
+    register(chain.as_ref(), &wh, &devs, &cold, &[cold_chain_rule(2_000)]).await.expect("register");
+    let revoked_id = devs[1].id.clone();
+    let c = wh_signer
+        .device_call(chain.as_ref(), &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() }, TIMEOUT)
+        .await
+        .expect("revoke");
+    assert_eq!(failure_code(&c), None);
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let h = service::start(config(dir.path(), addr, &format!("ingest-{tag}")), chain.clone(), wh.clone()).await.expect("start");
+    let p = publisher(addr, &format!("devices-{tag}"));
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the subscription settle before QoS 1 traffic
+
+    // 20 good readings.
+    let now = now_ms();
+    let mut sent = Vec::new();
+    for i in 0..20u64 {
+        let m = devs[0].next(now + i, 4.0).expect("sign");
+        sent.push(m.clone());
+        p.publish(devs[0].topic(), m).await.expect("publish");
+    }
+    poll("20 accepted", || h.stats.accepted() == 20).await;
+
+    // Bad ones, one of each.
+    p.publish(devs[0].topic(), sent[3].clone()).await.expect("replay");
+    let forged = devs[0].forged(now).expect("forge");
+    p.publish(devs[0].topic(), forged).await.expect("forged");
+    let mut ghost = SimDevice { org: "WH-A".into(), id: "GHOST-1".into(), key: scf_ledger::crypto::KeyPair::from_seed("ghost"), next_seq: 1 };
+    let m = ghost.next(now, 4.0).expect("sign");
+    p.publish(ghost.topic(), m).await.expect("unknown");
+    let m = devs[1].next(now, 4.0).expect("sign");
+    p.publish(devs[1].topic(), m).await.expect("revoked");
+    let m = devs[0].next(now - 3_600_000, 4.0).expect("sign");
+    p.publish(devs[0].topic(), m).await.expect("stale");
+    let m = devs[0].next(now + 3_600_000, 4.0).expect("sign");
+    p.publish(devs[0].topic(), m).await.expect("future");
+    p.publish(devs[0].topic(), b"\xd2\x84\x40\xa0\xf6\x40".to_vec()).await.expect("malformed");
+    p.publish(devs[0].topic(), b"not cbor at all".to_vec()).await.expect("malformed 2");
+    // Signed by the device but published under another organisation's topic.
+    let m = devs[0].next(now_ms(), 4.0).expect("sign");
+    p.publish(format!("scf/TRADER/devices/{}/telemetry", devs[0].id), m).await.expect("wrong org");
+    poll("9 rejections", || h.stats.rejected_total() == 9).await;
+    for (r, n) in [
+        (RejectReason::Replay, 1),
+        (RejectReason::BadSignature, 1),
+        (RejectReason::UnknownDevice, 1),
+        (RejectReason::Revoked, 1),
+        (RejectReason::Stale, 1),
+        (RejectReason::Future, 1),
+        (RejectReason::Malformed, 2),
+        (RejectReason::WrongOrg, 1),
+    ] {
+        assert_eq!(h.stats.rejected(r), n, "{}", r.as_str());
+    }
+    assert_eq!(h.stats.accepted(), 20);
+    assert_eq!(h.store.len().expect("len"), 20);
+    let text = prom.render();
+    assert!(text.contains("scf_iot_rejected_total{reason=\"bad_signature\"}"), "{text}");
+
+    // Anchored and provable against the root on chain.
+    poll("two batches anchored", || {
+        let b = h.store.batches().expect("batches");
+        b.len() == 2 && b.iter().all(|b| matches!(b.status, BatchStatus::Anchored { .. }))
+    })
+    .await;
+    let proof = h.proof(&devs[0].id, 15).expect("proof").expect("reading 15 is batched");
+    assert!(proof.verify());
+    assert_eq!(proof.reading.message, sent[14]);
+    let anchor: device::Anchor = chain::load(chain.as_ref(), &device::anchor_key(&h.anchorer, proof.batch)).await.expect("chain").expect("anchor");
+    assert_eq!(anchor.root, proof.root);
+    assert_eq!(anchor.count, 10);
+
+    // Excursion: above 8 °C for 2 s of device time raises an alert that flags WR-1.
+    let start = now_ms();
+    for i in 0..4u64 {
+        let m = devs[0].next(start + i * 1000, 12.5).expect("sign");
+        p.publish(devs[0].topic(), m).await.expect("publish");
+    }
+    let mut flagged = None;
+    let t0 = Instant::now();
+    while flagged.is_none() && t0.elapsed() < TIMEOUT {
+        let r: Option<warehouse::Receipt> = chain::load(chain.as_ref(), "warehouse/receipt/WR-1").await.ok().flatten();
+        flagged = r.and_then(|r| r.flag);
+        if flagged.is_none() {
+            flagged = warehouse_flag(&chain).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let flag = flagged.expect("receipt WR-1 flagged by the alert");
+    assert_eq!(flag.source, FlagSource::Alert { module: "device".into(), alert_id: format!("{}#1", devs[0].id) });
+    assert_eq!(h.stats.alerts_raised.load(std::sync::atomic::Ordering::Relaxed), 1);
+    let alert: device::Alert = chain::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id)).await.expect("chain").expect("alert");
+    assert_eq!(alert.observation.value, Some(12_500));
+
+    p.stop().await;
+    h.shutdown().await;
+}
+
+/// The receipt's flag, read through the warehouse module's own read helper over the chain's state.
+async fn warehouse_flag(chain: &Arc<InProcessChain>) -> Option<warehouse::Flag> {
+    struct View<'a>(&'a InProcessChain);
+    impl scf_ledger::state::StateRead for View<'_> {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, scf_ledger::state::StateError> {
+            self.0.read(key).map_err(|e| scf_ledger::state::StateError(e.to_string()))
+        }
+    }
+    warehouse::load_receipt(&View(chain), "WR-1").ok().flatten().and_then(|r| r.flag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mosquitto_full_story() {
+    let m = Mosquitto::start();
+    full_story(m.addr, "M").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_broker_full_story() {
+    full_story(embedded(), "E").await;
+}
+
+/// Kill the service mid-stream (its runtime dropped without any shutdown), restart it on the same
+/// store: every reading is stored exactly once and every batch anchored exactly once.
+#[test]
+fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
+    let m = Mosquitto::start();
+    let addr = m.addr;
+    let chain = InProcessChain::with_orgs("scf-iot-restart", &[("WH-A", &[Role::WarehouseOperator])]).expect("chain");
+    let wh = org_key("WH-A");
+    let dir = tempfile::tempdir().expect("tmp");
+    let total: u64 = 600;
+    let devs_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let mut devs = sim_devices("WH-A", "R", 3);
+    devs_rt
+        .block_on(register(chain.as_ref(), &wh, &devs, &Binding::Shipment { id: "SSCC-1".into() }, &[]))
+        .expect("register");
+
+    let svc1 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let h = svc1.block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone())).expect("start");
+    let store = h.store.clone();
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Devices publish steadily from their own runtime.
+    let pubr = devs_rt.block_on(async { publisher(addr, "devices-restart") });
+    let now = now_ms();
+    let mut msgs = Vec::new();
+    for i in 0..total / 3 {
+        for d in devs.iter_mut() {
+            msgs.push((d.topic(), d.next(now + i, 4.0).expect("sign")));
+        }
+    }
+    let pub_task = devs_rt.spawn({
+        let client = pubr.client.clone();
+        async move {
+            for (topic, m) in msgs {
+                client.publish(topic, rumqttc::QoS::AtLeastOnce, false, m).await.expect("publish");
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+    });
+
+    // Kill once a third is stored (and at least one batch exists).
+    let t0 = Instant::now();
+    while store.len().expect("len") < total / 3 {
+        assert!(t0.elapsed() < TIMEOUT, "service too slow before kill");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stored_before: Vec<(String, u64)> = {
+        let n = store.len().expect("len");
+        store.range(0, n).expect("range").into_iter().map(|r| (r.device_id, r.seq)).collect()
+    };
+    drop(store);
+    drop(h);
+    svc1.shutdown_background();
+
+    // Restart on the same directory (the old runtime's blocking tasks may still hold the file briefly).
+    let svc2 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let t1 = Instant::now();
+    let h2 = loop {
+        match svc2.block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone())) {
+            Ok(h) => break h,
+            Err(e) => {
+                assert!(t1.elapsed() < TIMEOUT, "restart: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    devs_rt.block_on(pub_task).expect("publisher");
+    let t2 = Instant::now();
+    while h2.store.len().expect("len") < total {
+        assert!(t2.elapsed() < TIMEOUT, "only {} of {total} stored after restart", h2.store.len().expect("len"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Nothing stored twice, nothing acknowledged before the kill lost.
+    let all: Vec<(String, u64)> = h2.store.range(0, total + 100).expect("range").into_iter().map(|r| (r.device_id, r.seq)).collect();
+    assert_eq!(all.len() as u64, total);
+    let mut uniq = all.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len() as u64, total, "duplicates stored");
+    for r in &stored_before {
+        assert!(all.contains(r), "{r:?} was stored before the kill and is gone");
+    }
+    // Every batch anchored exactly once, contiguous, roots equal to the chain's.
+    let t3 = Instant::now();
+    loop {
+        let b = h2.store.batches().expect("batches");
+        let covered: u64 = b.iter().map(|b| b.count()).sum();
+        if covered == total && b.iter().all(|b| matches!(b.status, BatchStatus::Anchored { .. })) {
+            break;
+        }
+        assert!(t3.elapsed() < TIMEOUT, "batches not all anchored: {b:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let batches = h2.store.batches().expect("batches");
+    let anchorer = wh.address();
+    let next = devs_rt.block_on(chain::load::<u64>(chain.as_ref(), &device::anchor_next_key(&anchorer))).expect("chain").expect("next");
+    assert_eq!(next, batches.len() as u64, "chain has exactly the local batches");
+    let mut expect_first = 0;
+    for b in &batches {
+        assert_eq!(b.first_index, expect_first);
+        expect_first = b.end_index;
+        let a: device::Anchor =
+            devs_rt.block_on(chain::load(chain.as_ref(), &device::anchor_key(&anchorer, b.batch))).expect("chain").expect("anchor");
+        assert_eq!(a.root, b.root);
+    }
+    assert_eq!(h2.stats.rejected(RejectReason::BadSignature), 0);
+    devs_rt.block_on(pubr.stop());
+    svc2.block_on(h2.shutdown());
+    let _ = Store::open; // the store type is the one under test
+}
