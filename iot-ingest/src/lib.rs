@@ -18,6 +18,7 @@ pub mod bench;
 pub mod broker;
 pub mod chain;
 pub mod cli;
+pub mod doc;
 pub mod metrics;
 pub mod rules;
 pub mod service;
