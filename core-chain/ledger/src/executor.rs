@@ -226,6 +226,8 @@ impl Executor {
         }
         let sigs = verify_signatures(&txs, known_valid);
         let mut block_overlay = Overlay::new(&base);
+        // A validator set scheduled (by governance) for this height becomes the current set first.
+        crate::validators::promote_due(&mut block_overlay, height)?;
         let mut receipts = Vec::with_capacity(txs.len());
         let mut tx_ids = Vec::with_capacity(txs.len());
         for (index, (tx, sig)) in txs.iter().zip(sigs).enumerate() {

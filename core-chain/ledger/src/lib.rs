@@ -8,6 +8,7 @@
 pub mod authenticated;
 pub mod block;
 pub mod codec;
+pub mod confidential;
 pub mod crypto;
 pub mod executor;
 pub mod genesis;
@@ -16,5 +17,6 @@ pub mod module;
 pub mod receipt;
 pub mod state;
 pub mod tx;
+pub mod validators;
 
 pub use crypto::{Address, Hash32, KeyPair, PublicKey, Signature};
