@@ -166,9 +166,15 @@ pub struct Observation {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(tag = "target", rename_all = "snake_case")]
 pub enum Flagged {
-    Receipt { number: String },
-    Lot { key: String },
-    Shipment { id: String },
+    Receipt {
+        number: String,
+    },
+    Lot {
+        key: String,
+    },
+    Shipment {
+        id: String,
+    },
     /// The binding had nothing active to flag (e.g. no receipt for those goods).
     Nothing,
 }
@@ -210,23 +216,56 @@ pub struct TargetFlag {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum DeviceCall {
     /// The signer's organisation registers a device it owns.
-    Register { device_id: String, public_key: PublicKey, kind: DeviceKind, binding: Binding, rules: Vec<AlertRule> },
+    Register {
+        device_id: String,
+        public_key: PublicKey,
+        kind: DeviceKind,
+        binding: Binding,
+        rules: Vec<AlertRule>,
+    },
     /// The owner binds the device to something else.
-    Rebind { device_id: String, binding: Binding },
+    Rebind {
+        device_id: String,
+        binding: Binding,
+    },
     /// The owner replaces the device's alert rules.
-    SetRules { device_id: String, rules: Vec<AlertRule> },
+    SetRules {
+        device_id: String,
+        rules: Vec<AlertRule>,
+    },
     /// The owner revokes the device for good: its readings are refused from then on.
-    Revoke { device_id: String, reason: String },
+    Revoke {
+        device_id: String,
+        reason: String,
+    },
     /// The signer's organisation lets an ingestion account (of any organisation) raise alerts for its devices.
-    AuthoriseIngestor { address: Address },
-    RevokeIngestor { address: Address },
+    AuthoriseIngestor {
+        address: Address,
+    },
+    RevokeIngestor {
+        address: Address,
+    },
     /// Commit a batch of accepted readings by its SM3 Merkle root. `batch` numbers are per signer,
     /// from 0, strictly consecutive.
-    AnchorBatch { batch: u64, root: Hash32, count: u32, first: ReadingRef, last: ReadingRef },
+    AnchorBatch {
+        batch: u64,
+        root: Hash32,
+        count: u32,
+        first: ReadingRef,
+        last: ReadingRef,
+    },
     /// Raise an alert for rule `rule_index` of the device.
-    RaiseAlert { device_id: String, rule_index: u32, observation: Observation, detail: String },
+    RaiseAlert {
+        device_id: String,
+        rule_index: u32,
+        observation: Observation,
+        detail: String,
+    },
     /// The owner clears an open alert with the reason it is safe again.
-    ClearAlert { alert_id: String, reason: String },
+    ClearAlert {
+        alert_id: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -344,7 +383,11 @@ pub fn load_device(state: &dyn StateRead, id: &str) -> std::result::Result<Optio
 pub fn devices_of(state: &dyn StateRead, org: &str) -> std::result::Result<Vec<String>, StoreError> {
     Ok(kv::get(state, &org_devices_key(org))?.unwrap_or_default())
 }
-pub fn load_anchor(state: &dyn StateRead, anchorer: &Address, batch: u64) -> std::result::Result<Option<Anchor>, StoreError> {
+pub fn load_anchor(
+    state: &dyn StateRead,
+    anchorer: &Address,
+    batch: u64,
+) -> std::result::Result<Option<Anchor>, StoreError> {
     kv::get(state, &anchor_key(anchorer, batch))
 }
 pub fn next_anchor_batch(state: &dyn StateRead, anchorer: &Address) -> std::result::Result<u64, StoreError> {
@@ -354,11 +397,19 @@ pub fn load_alert(state: &dyn StateRead, id: &str) -> std::result::Result<Option
     kv::get(state, &alert_key(id))
 }
 /// The open alert of a device's rule, if any.
-pub fn open_alert(state: &dyn StateRead, device: &str, rule_index: u32) -> std::result::Result<Option<String>, StoreError> {
+pub fn open_alert(
+    state: &dyn StateRead,
+    device: &str,
+    rule_index: u32,
+) -> std::result::Result<Option<String>, StoreError> {
     kv::get(state, &open_alert_key(device, rule_index))
 }
 /// The alert flag on a lot, if any.
-pub fn lot_flag(state: &dyn StateRead, gtin: Option<&str>, lot: &str) -> std::result::Result<Option<TargetFlag>, StoreError> {
+pub fn lot_flag(
+    state: &dyn StateRead,
+    gtin: Option<&str>,
+    lot: &str,
+) -> std::result::Result<Option<TargetFlag>, StoreError> {
     kv::get(state, &lot_flag_key(&lot_key(gtin, lot)))
 }
 /// The alert flag on a shipment, if any.
@@ -490,7 +541,12 @@ fn require_active(d: &Device) -> Result<()> {
     Ok(())
 }
 
-fn flag_binding(state: &mut dyn StateWrite, ctx: &TxContext, alert: &Alert, reason: &str) -> Result<(Flagged, Vec<Event>)> {
+fn flag_binding(
+    state: &mut dyn StateWrite,
+    ctx: &TxContext,
+    alert: &Alert,
+    reason: &str,
+) -> Result<(Flagged, Vec<Event>)> {
     let source = FlagSource::Alert { module: MODULE.to_string(), alert_id: alert.id.clone() };
     let target = TargetFlag { alert_id: alert.id.clone(), reason: reason.to_string(), height: ctx.height };
     Ok(match &alert.binding {
@@ -536,7 +592,10 @@ impl DeviceModule {
             DeviceCall::Register { device_id, public_key, kind, binding, rules } => {
                 let me = org::signer_org(state, ctx)?;
                 if !valid_device_id(&device_id) {
-                    return Err(invalid("device_id", format!("{device_id:?} must be 1..={MAX_DEVICE_ID} of A-Z a-z 0-9 . _ -")));
+                    return Err(invalid(
+                        "device_id",
+                        format!("{device_id:?} must be 1..={MAX_DEVICE_ID} of A-Z a-z 0-9 . _ -"),
+                    ));
                 }
                 if load_device(state, &device_id)?.is_some() {
                     return Err(DeviceError::Exists { id: device_id });
@@ -573,7 +632,11 @@ impl DeviceModule {
                 let old = std::mem::replace(&mut d.binding, binding);
                 d.updated_height = ctx.height;
                 kv::put(state, &device_key(&device_id), &d);
-                Ok(vec![device_event("DeviceRebound", &d, &serde_json::json!({ "device": d.id, "from": old, "to": d.binding }))])
+                Ok(vec![device_event(
+                    "DeviceRebound",
+                    &d,
+                    &serde_json::json!({ "device": d.id, "from": old, "to": d.binding }),
+                )])
             }
             DeviceCall::SetRules { device_id, rules } => {
                 let (mut d, _) = owned(state, ctx, &device_id)?;
@@ -596,7 +659,12 @@ impl DeviceModule {
             DeviceCall::AuthoriseIngestor { address } => {
                 let me = org::signer_org(state, ctx)?;
                 kv::put(state, &ingestor_key(&me.id, &address), &ctx.height);
-                Ok(vec![kv::event(MODULE, "IngestorAuthorised", &[("org", &me.id)], &serde_json::json!({ "org": me.id, "address": address }))])
+                Ok(vec![kv::event(
+                    MODULE,
+                    "IngestorAuthorised",
+                    &[("org", &me.id)],
+                    &serde_json::json!({ "org": me.id, "address": address }),
+                )])
             }
             DeviceCall::RevokeIngestor { address } => {
                 let me = org::signer_org(state, ctx)?;
@@ -604,7 +672,12 @@ impl DeviceModule {
                     return Err(invalid("address", format!("{address} is not an ingestor of {}", me.id)));
                 }
                 kv::delete(state, &ingestor_key(&me.id, &address));
-                Ok(vec![kv::event(MODULE, "IngestorRevoked", &[("org", &me.id)], &serde_json::json!({ "org": me.id, "address": address }))])
+                Ok(vec![kv::event(
+                    MODULE,
+                    "IngestorRevoked",
+                    &[("org", &me.id)],
+                    &serde_json::json!({ "org": me.id, "address": address }),
+                )])
             }
             DeviceCall::AnchorBatch { batch, root, count, first, last } => {
                 let me = org::signer_org(state, ctx)?;
@@ -646,7 +719,8 @@ impl DeviceModule {
             }
             DeviceCall::RaiseAlert { device_id, rule_index, observation, detail } => {
                 let me = org::signer_org(state, ctx)?;
-                let mut d = load_device(state, &device_id)?.ok_or_else(|| DeviceError::NotFound { id: device_id.clone() })?;
+                let mut d =
+                    load_device(state, &device_id)?.ok_or_else(|| DeviceError::NotFound { id: device_id.clone() })?;
                 if d.owner != me.id && !is_ingestor(state, &d.owner, &ctx.sender_address)? {
                     return Err(DeviceError::NotIngestor { address: ctx.sender_address, owner: d.owner });
                 }
@@ -655,11 +729,10 @@ impl DeviceModule {
                 if let Some(t) = &observation.reading_type {
                     check_text("observation.reading_type", t, MAX_NAME, true)?;
                 }
-                let rule = d
-                    .rules
-                    .get(rule_index as usize)
-                    .cloned()
-                    .ok_or_else(|| invalid("rule_index", format!("device {device_id} has {} rules", d.rules.len())))?;
+                let rule =
+                    d.rules.get(rule_index as usize).cloned().ok_or_else(|| {
+                        invalid("rule_index", format!("device {device_id} has {} rules", d.rules.len()))
+                    })?;
                 if let Some(open) = open_alert(state, &device_id, rule_index)? {
                     return Err(DeviceError::AlertOpen { alert: open });
                 }
@@ -686,12 +759,21 @@ impl DeviceModule {
                 kv::put(state, &device_key(&device_id), &d);
                 kv::put(state, &alert_key(&alert.id), &alert);
                 kv::put(state, &open_alert_key(&device_id, rule_index), &alert.id);
-                events.insert(0, kv::event(MODULE, "AlertRaised", &[("device", &device_id), ("alert", &alert.id), ("org", &d.owner)], &alert));
+                events.insert(
+                    0,
+                    kv::event(
+                        MODULE,
+                        "AlertRaised",
+                        &[("device", &device_id), ("alert", &alert.id), ("org", &d.owner)],
+                        &alert,
+                    ),
+                );
                 Ok(events)
             }
             DeviceCall::ClearAlert { alert_id, reason } => {
                 let me = org::signer_org(state, ctx)?;
-                let mut a = load_alert(state, &alert_id)?.ok_or_else(|| DeviceError::AlertNotFound { id: alert_id.clone() })?;
+                let mut a =
+                    load_alert(state, &alert_id)?.ok_or_else(|| DeviceError::AlertNotFound { id: alert_id.clone() })?;
                 if a.owner != me.id {
                     return Err(DeviceError::NotOwner { id: a.device_id.clone(), owner: a.owner, org: me.id });
                 }
@@ -715,7 +797,12 @@ impl DeviceModule {
                 a.status = AlertStatus::Cleared { reason, by: me.id.clone(), height: ctx.height };
                 kv::put(state, &alert_key(&alert_id), &a);
                 kv::delete(state, &open_alert_key(&a.device_id, a.rule_index));
-                Ok(vec![kv::event(MODULE, "AlertCleared", &[("device", &a.device_id), ("alert", &a.id), ("org", &a.owner)], &a)])
+                Ok(vec![kv::event(
+                    MODULE,
+                    "AlertCleared",
+                    &[("device", &a.device_id), ("alert", &a.id), ("org", &a.owner)],
+                    &a,
+                )])
             }
         }
     }
@@ -725,7 +812,12 @@ impl Module for DeviceModule {
     fn name(&self) -> &'static str {
         MODULE
     }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> std::result::Result<Vec<Event>, ModuleError> {
+    fn execute(
+        &self,
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        payload: &[u8],
+    ) -> std::result::Result<Vec<Event>, ModuleError> {
         let call: DeviceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }

@@ -31,7 +31,10 @@ pub struct BenchResult {
 }
 
 /// SM2 verifications per second on all cores (rayon), over `msgs` (decoded first, untimed).
-pub fn sm2_verify_ceiling(msgs: &[Vec<u8>], key_of: impl Fn(&str) -> Option<scf_ledger::crypto::PublicKey> + Sync) -> f64 {
+pub fn sm2_verify_ceiling(
+    msgs: &[Vec<u8>],
+    key_of: impl Fn(&str) -> Option<scf_ledger::crypto::PublicKey> + Sync,
+) -> f64 {
     let envs: Vec<(wire::Envelope, scf_ledger::crypto::PublicKey)> = msgs
         .iter()
         .filter_map(|m| wire::decode(m).ok())
@@ -82,7 +85,8 @@ pub async fn run(devices: usize, readings: u64, batch_max: u64) -> anyhow::Resul
     msgs.truncate(readings as usize);
     let total = msgs.len() as u64;
 
-    let keys: std::collections::HashMap<String, scf_ledger::crypto::PublicKey> = sims.iter().map(|d| (d.id.clone(), *d.key.public())).collect();
+    let keys: std::collections::HashMap<String, scf_ledger::crypto::PublicKey> =
+        sims.iter().map(|d| (d.id.clone(), *d.key.public())).collect();
     let sample: Vec<Vec<u8>> = msgs.iter().take(4000).map(|(_, m)| m.clone()).collect();
     let ceiling = sm2_verify_ceiling(&sample, |id| keys.get(id).copied());
 

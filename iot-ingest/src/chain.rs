@@ -105,7 +105,13 @@ impl Signer {
 
     /// Sign `call` for `module`, submit, and wait for the receipt. A refusal over the nonce (another
     /// client used the same account) re-reads the nonce from chain and retries, at most 3 times.
-    pub async fn call(&self, chain: &dyn ChainClient, module: &str, payload: Vec<u8>, timeout: Duration) -> Result<Committed, ChainError> {
+    pub async fn call(
+        &self,
+        chain: &dyn ChainClient,
+        module: &str,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Committed, ChainError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -144,7 +150,12 @@ impl Signer {
         }
     }
 
-    pub async fn device_call(&self, chain: &dyn ChainClient, call: &DeviceCall, timeout: Duration) -> Result<Committed, ChainError> {
+    pub async fn device_call(
+        &self,
+        chain: &dyn ChainClient,
+        call: &DeviceCall,
+        timeout: Duration,
+    ) -> Result<Committed, ChainError> {
         self.call(chain, device::MODULE, encode_call(call), timeout).await
     }
 }
@@ -197,7 +208,12 @@ impl InProcessChain {
     pub fn new(mut genesis: Genesis) -> Result<Arc<Self>, ChainError> {
         let validator = KeyPair::from_seed("scf-iot-ingest/in-process-validator");
         if genesis.validators.is_empty() {
-            genesis.validators.push(Validator { name: "local".into(), public_key: *validator.public(), power: 1, peer_id: None });
+            genesis.validators.push(Validator {
+                name: "local".into(),
+                public_key: *validator.public(),
+                power: 1,
+                peer_id: None,
+            });
         }
         let executor = Executor::new(genesis.chain_id.clone(), scf_domain::modules());
         let store = MemTreeStore::new();
@@ -281,7 +297,11 @@ impl ChainClient for InProcessChain {
     }
     async fn status(&self) -> Result<ChainStatus, ChainError> {
         let inner = self.inner.lock().map_err(|_| ChainError::Unavailable("lock poisoned".into()))?;
-        Ok(ChainStatus { chain_id: self.executor.chain_id.clone(), height: inner.tip.height, time_ms: inner.tip.time_ms })
+        Ok(ChainStatus {
+            chain_id: self.executor.chain_id.clone(),
+            height: inner.tip.height,
+            time_ms: inner.tip.time_ms,
+        })
     }
 }
 
@@ -305,7 +325,12 @@ impl HttpChain {
     }
 
     async fn get_json(&self, path: &str) -> Result<serde_json::Value, ChainError> {
-        let resp = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| ChainError::Unavailable(e.to_string()))?;
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|e| ChainError::Unavailable(e.to_string()))?;
         let status = resp.status();
         let v: serde_json::Value = resp.json().await.map_err(|e| ChainError::Protocol(e.to_string()))?;
         if !status.is_success() && status.as_u16() != 404 {
@@ -343,7 +368,8 @@ impl ChainClient for HttpChain {
         if v.get("status").and_then(|s| s.as_str()) != Some("committed") {
             return Ok(None);
         }
-        let height = v.get("height").and_then(|h| h.as_u64()).ok_or_else(|| ChainError::Protocol("tx: no height".into()))?;
+        let height =
+            v.get("height").and_then(|h| h.as_u64()).ok_or_else(|| ChainError::Protocol("tx: no height".into()))?;
         let receipt: Receipt = serde_json::from_value(v.get("receipt").cloned().unwrap_or_default())
             .map_err(|e| ChainError::Protocol(format!("tx receipt: {e}")))?;
         Ok(Some(Committed { height, receipt }))
@@ -351,7 +377,9 @@ impl ChainClient for HttpChain {
     async fn state_value(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ChainError> {
         let v = self.get_json(&format!("/proof/state?key={}", hex::encode(key))).await?;
         match v.get("value") {
-            Some(serde_json::Value::String(h)) => hex::decode(h).map(Some).map_err(|e| ChainError::Protocol(e.to_string())),
+            Some(serde_json::Value::String(h)) => {
+                hex::decode(h).map(Some).map_err(|e| ChainError::Protocol(e.to_string()))
+            }
             _ => Ok(None),
         }
     }

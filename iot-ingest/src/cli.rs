@@ -242,3 +242,47 @@ pub fn bench_ingest(args: BenchIngestArgs) -> anyhow::Result<crate::bench::Bench
     let rt = runtime()?;
     rt.block_on(crate::bench::run(args.devices, args.readings, args.batch_max))
 }
+
+#[derive(clap::Parser, Debug)]
+#[command(name = "scf device", about = "IoT devices")]
+struct DeviceCli {
+    #[command(subcommand)]
+    cmd: DeviceCmd,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum DeviceCmd {
+    /// Simulated devices that sign readings at the source and publish them over MQTT.
+    Simulate(SimulateArgs),
+}
+
+/// `scf device ...` from the binary's trailing arguments (prints a JSON summary).
+pub fn device_command(args: &[String]) -> Result<(), String> {
+    use clap::Parser;
+    let cli = DeviceCli::try_parse_from(std::iter::once("scf device".to_string()).chain(args.iter().cloned()))
+        .map_err(|e| e.to_string())?;
+    match cli.cmd {
+        DeviceCmd::Simulate(a) => {
+            let s = simulate(a).map_err(|e| format!("{e:#}"))?;
+            println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
+            Ok(())
+        }
+    }
+}
+
+#[derive(clap::Parser, Debug)]
+#[command(name = "scf bench ingest")]
+struct BenchCli {
+    #[command(flatten)]
+    args: BenchIngestArgs,
+}
+
+/// `scf bench ingest ...` from the arguments after `ingest` (prints one JSON object).
+pub fn bench_ingest_command(args: &[String]) -> Result<(), String> {
+    use clap::Parser;
+    let cli = BenchCli::try_parse_from(std::iter::once("scf bench ingest".to_string()).chain(args.iter().cloned()))
+        .map_err(|e| e.to_string())?;
+    let r = bench_ingest(cli.args).map_err(|e| format!("{e:#}"))?;
+    println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+    Ok(())
+}

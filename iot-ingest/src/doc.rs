@@ -51,8 +51,13 @@ pub fn example_markdown() -> Result<String, WireError> {
         put(&mut ann, cbor(&Value::Text(t.clone()))?, &format!("      text {t:?}"));
         put(&mut ann, cbor(&Value::Integer(2.into()))?, "      key 2: value");
         let (val, desc) = match v {
-            WireValue::Int(i) => (Value::Integer((*i).into()), format!("      int {i} → {} milli-units", wire::to_milli(*v).unwrap_or(0))),
-            WireValue::Float(f) => (Value::Float(*f), format!("      float {f} → {} milli-units", wire::to_milli(*v).unwrap_or(0))),
+            WireValue::Int(i) => (
+                Value::Integer((*i).into()),
+                format!("      int {i} → {} milli-units", wire::to_milli(*v).unwrap_or(0)),
+            ),
+            WireValue::Float(f) => {
+                (Value::Float(*f), format!("      float {f} → {} milli-units", wire::to_milli(*v).unwrap_or(0)))
+            }
         };
         put(&mut ann, cbor(&val)?, &desc);
         put(&mut ann, cbor(&Value::Integer(3.into()))?, "      key 3: uom (UN/CEFACT or UCUM code)");
@@ -69,11 +74,27 @@ pub fn example_markdown() -> Result<String, WireError> {
     s.push_str(&format!("public key  {}\n", key.public().to_hex()));
     s.push_str("```\n\nPayload (CBOR, ");
     s.push_str(&format!("{} bytes):\n\n```text\n{ann}```\n\n", payload.len()));
-    s.push_str(&format!("Protected header bstr contents ({} bytes): `{}` = {{1: {}}}\n\n", protected.len(), hex::encode(&protected), wire::ALG_SM2_SM3));
-    s.push_str(&format!("Sig_structure, the bytes SM2 signs ({} bytes):\n\n```text\n{}\n```\n\n", tbs.len(), hex::encode(&tbs)));
+    s.push_str(&format!(
+        "Protected header bstr contents ({} bytes): `{}` = {{1: {}}}\n\n",
+        protected.len(),
+        hex::encode(&protected),
+        wire::ALG_SM2_SM3
+    ));
+    s.push_str(&format!(
+        "Sig_structure, the bytes SM2 signs ({} bytes):\n\n```text\n{}\n```\n\n",
+        tbs.len(),
+        hex::encode(&tbs)
+    ));
     s.push_str(&format!("Signature r ‖ s (64 bytes):\n\n```text\n{}\n```\n\n", hex::encode(&parsed.signature)));
-    s.push_str(&format!("The complete message as published ({} bytes, tag 18 = `d2`):\n\n```text\n{}\n```\n\n", msg.len(), hex::encode(&msg)));
-    s.push_str(&format!("Its leaf hash in the anchored Merkle tree, SM3(message):\n\n```text\n{}\n```\n\n", scf_ledger::crypto::Hash32::of(&msg).to_hex()));
+    s.push_str(&format!(
+        "The complete message as published ({} bytes, tag 18 = `d2`):\n\n```text\n{}\n```\n\n",
+        msg.len(),
+        hex::encode(&msg)
+    ));
+    s.push_str(&format!(
+        "Its leaf hash in the anchored Merkle tree, SM3(message):\n\n```text\n{}\n```\n\n",
+        scf_ledger::crypto::Hash32::of(&msg).to_hex()
+    ));
     s.push_str(END);
     Ok(s)
 }
@@ -87,7 +108,9 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/device-wire-format.md");
         let doc = std::fs::read_to_string(&path).expect("docs/device-wire-format.md");
         let gen = example_markdown().expect("example");
-        let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else { panic!("markers missing in {}", path.display()) };
+        let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
+            panic!("markers missing in {}", path.display())
+        };
         let current = &doc[a..b + END.len()];
         if current != gen {
             if std::env::var("SCF_UPDATE_DOCS").is_ok() {

@@ -119,7 +119,8 @@ pub fn init_prometheus(listen: Option<SocketAddr>) -> Result<PrometheusHandle, S
     let handle = match listen {
         None => PrometheusBuilder::new().install_recorder().map_err(|e| e.to_string())?,
         Some(addr) => {
-            let (recorder, exporter) = PrometheusBuilder::new().with_http_listener(addr).build().map_err(|e| e.to_string())?;
+            let (recorder, exporter) =
+                PrometheusBuilder::new().with_http_listener(addr).build().map_err(|e| e.to_string())?;
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
             tokio::spawn(exporter);

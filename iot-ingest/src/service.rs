@@ -156,7 +156,11 @@ impl IngestHandle {
     }
 
     /// The inclusion proof of a stored reading.
-    pub fn proof(&self, device_id: &str, seq: u64) -> Result<Option<crate::store::ReadingProof>, crate::store::StoreError> {
+    pub fn proof(
+        &self,
+        device_id: &str,
+        seq: u64,
+    ) -> Result<Option<crate::store::ReadingProof>, crate::store::StoreError> {
         self.store.proof(device_id, seq, self.anchorer)
     }
 }
@@ -176,7 +180,8 @@ struct Accepted {
 /// Start the service: open the store, reconcile pending anchors, connect, subscribe.
 /// `key` signs anchor and alert transactions (an account of a consortium organisation).
 pub async fn start(cfg: IngestConfig, chain: Arc<dyn ChainClient>, key: KeyPair) -> Result<IngestHandle, IngestError> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| IngestError::DataDir(format!("{}: {e}", cfg.data_dir.display())))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| IngestError::DataDir(format!("{}: {e}", cfg.data_dir.display())))?;
     if cfg.metrics_listen.is_some() {
         crate::metrics::init_prometheus(cfg.metrics_listen).map_err(IngestError::DataDir)?;
     }
@@ -221,13 +226,34 @@ pub async fn start(cfg: IngestConfig, chain: Arc<dyn ChainClient>, key: KeyPair)
         }
     }));
 
-    let w = Worker { cfg: cfg.clone(), registry: registry.clone(), store: store.clone(), stats: stats.clone(), client: client.clone(), rule_tx };
+    let w = Worker {
+        cfg: cfg.clone(),
+        registry: registry.clone(),
+        store: store.clone(),
+        stats: stats.clone(),
+        client: client.clone(),
+        rule_tx,
+    };
     tasks.push(tokio::spawn(w.run(in_rx)));
 
-    let a = Anchorer { cfg: cfg.clone(), chain: chain.clone(), store: store.clone(), stats: stats.clone(), signer: signer.clone() };
+    let a = Anchorer {
+        cfg: cfg.clone(),
+        chain: chain.clone(),
+        store: store.clone(),
+        stats: stats.clone(),
+        signer: signer.clone(),
+    };
     tasks.push(tokio::spawn(a.run()));
 
-    let r = RulesTask { cfg: cfg.clone(), chain, registry, stats: stats.clone(), signer, states: HashMap::new(), last: HashMap::new() };
+    let r = RulesTask {
+        cfg: cfg.clone(),
+        chain,
+        registry,
+        stats: stats.clone(),
+        signer,
+        states: HashMap::new(),
+        last: HashMap::new(),
+    };
     tasks.push(tokio::spawn(r.run(rule_rx)));
 
     Ok(IngestHandle { store, stats, anchorer, client, tasks })
@@ -249,7 +275,7 @@ struct Worker {
 /// The verdict on one message before storage.
 enum Verdict {
     Reject(RejectReason),
-    Verify { env: wire::Envelope, device: Device, org: String },
+    Verify { env: Box<wire::Envelope>, device: Box<Device>, org: String },
 }
 
 impl Worker {
@@ -298,7 +324,7 @@ impl Worker {
         if t > now.saturating_add(self.cfg.max_skew_ms) {
             return Ok(Verdict::Reject(RejectReason::Future));
         }
-        Ok(Verdict::Verify { env, device, org: org.to_string() })
+        Ok(Verdict::Verify { env: Box::new(env), device: Box::new(device), org: org.to_string() })
     }
 
     async fn process(&self, group: Vec<Incoming>) -> Result<(), IngestError> {
@@ -344,9 +370,10 @@ impl Worker {
             }
         }
         let store = self.store.clone();
-        let (candidates, outcomes) = tokio::task::spawn_blocking(move || store.store(&candidates).map(|o| (candidates, o)))
-            .await
-            .map_err(|e| IngestError::Anchor(format!("store task: {e}")))??;
+        let (candidates, outcomes) =
+            tokio::task::spawn_blocking(move || store.store(&candidates).map(|o| (candidates, o)))
+                .await
+                .map_err(|e| IngestError::Anchor(format!("store task: {e}")))??;
 
         // Durable: acknowledge, in arrival order.
         for m in &group {
@@ -439,11 +466,17 @@ impl Anchorer {
                 self.stats.anchored();
                 Ok(())
             }
-            Some("ANCHOR_EXISTS") => match chain::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
-                Some(a) => self.reconcile(b, &a),
-                None => Err(IngestError::Anchor(format!("batch {}: chain says anchored but has no record", b.batch))),
-            },
-            Some(code) => Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, c.receipt.outcome))),
+            Some("ANCHOR_EXISTS") => {
+                match chain::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
+                    Some(a) => self.reconcile(b, &a),
+                    None => {
+                        Err(IngestError::Anchor(format!("batch {}: chain says anchored but has no record", b.batch)))
+                    }
+                }
+            }
+            Some(code) => {
+                Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, c.receipt.outcome)))
+            }
         }
     }
 
@@ -498,7 +531,13 @@ impl RulesTask {
         for (i, rule) in dev.rules.iter().enumerate() {
             let st = self.states.entry((dev.id.clone(), i as u32)).or_default();
             if let Some(f) = rules::on_reading(rule, st, &a.reading, a.received_ms) {
-                let obs = Observation { seq: a.reading.seq, time_ms: a.reading.time_ms, reading_type: f.reading_type, value: f.value, leaf: a.leaf };
+                let obs = Observation {
+                    seq: a.reading.seq,
+                    time_ms: a.reading.time_ms,
+                    reading_type: f.reading_type,
+                    value: f.value,
+                    leaf: a.leaf,
+                };
                 self.raise(&dev.id, i as u32, obs, f.detail).await;
             }
         }

@@ -48,7 +48,10 @@ impl SimDevice {
             device_id: self.id.clone(),
             seq,
             time_ms,
-            readings: vec![("temperature".into(), WireValue::Float(celsius), "Cel".into()), ("humidity".into(), WireValue::Int(60), "%RH".into())],
+            readings: vec![
+                ("temperature".into(), WireValue::Float(celsius), "Cel".into()),
+                ("humidity".into(), WireValue::Int(60), "%RH".into()),
+            ],
         }
     }
     /// A well-formed message for this device signed by a key that is not the device's.

@@ -17,8 +17,8 @@ use scf_ledger::crypto::{Address, Hash32};
 use scf_ledger::merkle::{merkle_proof, merkle_root, MerkleProof};
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{Measurement, Reading};
 use crate::window::{ReplayVerdict, ReplayWindow};
+use crate::wire::{Measurement, Reading};
 
 const READINGS: TableDefinition<u64, &[u8]> = TableDefinition::new("readings");
 const BY_DEVICE: TableDefinition<(&str, u64), u64> = TableDefinition::new("by_device");
@@ -278,7 +278,10 @@ impl Store {
                 cut_ms: now_ms,
                 status: BatchStatus::Pending,
             };
-            tx.open_table(BATCHES).map_err(se)?.insert(batch, borsh::to_vec(&rec).map_err(se)?.as_slice()).map_err(se)?;
+            tx.open_table(BATCHES)
+                .map_err(se)?
+                .insert(batch, borsh::to_vec(&rec).map_err(se)?.as_slice())
+                .map_err(se)?;
             tx.open_table(BATCH_START).map_err(se)?.insert(from, batch).map_err(se)?;
             meta_t.insert(BATCHED_UPTO, end).map_err(se)?;
             meta_t.insert(NEXT_BATCH, batch + 1).map_err(se)?;
@@ -315,7 +318,8 @@ impl Store {
         tx.set_durability(Durability::Immediate);
         {
             let mut t = tx.open_table(BATCHES).map_err(se)?;
-            let rec = t.get(batch).map_err(se)?.map(|v| BatchRecord::try_from_slice(v.value()).map_err(se)).transpose()?;
+            let rec =
+                t.get(batch).map_err(se)?.map(|v| BatchRecord::try_from_slice(v.value()).map_err(se)).transpose()?;
             let mut rec = rec.ok_or_else(|| StoreError(format!("batch {batch} not found")))?;
             rec.status = BatchStatus::Anchored { tx_id, height };
             t.insert(batch, borsh::to_vec(&rec).map_err(se)?.as_slice()).map_err(se)?;
@@ -374,7 +378,15 @@ mod tests {
         {
             let s = Store::open(&path).expect("open");
             let out = s.store(&[cand("A", 1), cand("A", 2), cand("A", 1), cand("B", 1)]).expect("store");
-            assert_eq!(out, vec![StoreOutcome::Stored { index: 0 }, StoreOutcome::Stored { index: 1 }, StoreOutcome::Replay, StoreOutcome::Stored { index: 2 }]);
+            assert_eq!(
+                out,
+                vec![
+                    StoreOutcome::Stored { index: 0 },
+                    StoreOutcome::Stored { index: 1 },
+                    StoreOutcome::Replay,
+                    StoreOutcome::Stored { index: 2 }
+                ]
+            );
         }
         let s = Store::open(&path).expect("reopen");
         assert_eq!(s.len().expect("len"), 3);

@@ -188,8 +188,12 @@ pub fn decode(bytes: &[u8]) -> Result<Envelope, WireError> {
     if msg.signature.len() != 64 {
         return Err(WireError::SignatureLength(msg.signature.len()));
     }
-    let signature = Signature::from_slice(&msg.signature).map_err(|_| WireError::SignatureLength(msg.signature.len()))?;
-    let payload = msg.payload.as_deref().ok_or_else(|| WireError::Payload("missing (detached payloads are not accepted)".into()))?;
+    let signature =
+        Signature::from_slice(&msg.signature).map_err(|_| WireError::SignatureLength(msg.signature.len()))?;
+    let payload = msg
+        .payload
+        .as_deref()
+        .ok_or_else(|| WireError::Payload("missing (detached payloads are not accepted)".into()))?;
     let reading = decode_payload(payload)?;
     let to_be_signed = msg.tbs_data(b"");
     Ok(Envelope { reading, to_be_signed, signature, leaf: Hash32::of(bytes) })
@@ -222,7 +226,9 @@ fn entries<'a>(v: &'a Value, name: &str, n: usize) -> Result<Vec<Option<&'a Valu
     let Value::Map(m) = v else { return Err(field(name, "must be a map")) };
     let mut out = vec![None; n];
     for (k, val) in m {
-        let idx = int_key(k).filter(|i| *i >= 1 && *i <= n as i128).ok_or_else(|| field(name, format!("unknown key {k:?}")))?;
+        let idx = int_key(k)
+            .filter(|i| *i >= 1 && *i <= n as i128)
+            .ok_or_else(|| field(name, format!("unknown key {k:?}")))?;
         let slot = &mut out[(idx - 1) as usize];
         if slot.is_some() {
             return Err(field(name, format!("duplicate key {idx}")));
@@ -253,15 +259,26 @@ pub fn decode_payload(payload: &[u8]) -> Result<Reading, WireError> {
     for (i, item) in items.iter().enumerate() {
         let name = format!("readings[{i}]");
         let m = entries(item, &name, 3)?;
-        let kind = text(m[0].ok_or_else(|| field(format!("{name}.type (1)"), "missing"))?, &format!("{name}.type (1)"), MAX_NAME)?;
+        let kind = text(
+            m[0].ok_or_else(|| field(format!("{name}.type (1)"), "missing"))?,
+            &format!("{name}.type (1)"),
+            MAX_NAME,
+        )?;
         let raw = m[1].ok_or_else(|| field(format!("{name}.value (2)"), "missing"))?;
         let wv = match raw {
-            Value::Integer(i) => WireValue::Int(i64::try_from(i128::from(*i)).map_err(|_| field(format!("{name}.value (2)"), "integer out of range"))?),
+            Value::Integer(i) => WireValue::Int(
+                i64::try_from(i128::from(*i))
+                    .map_err(|_| field(format!("{name}.value (2)"), "integer out of range"))?,
+            ),
             Value::Float(f) => WireValue::Float(*f),
             _ => return Err(field(format!("{name}.value (2)"), "must be an integer or a float")),
         };
         let value_milli = to_milli(wv).map_err(|r| field(format!("{name}.value (2)"), r))?;
-        let uom = text(m[2].ok_or_else(|| field(format!("{name}.uom (3)"), "missing"))?, &format!("{name}.uom (3)"), MAX_NAME)?;
+        let uom = text(
+            m[2].ok_or_else(|| field(format!("{name}.uom (3)"), "missing"))?,
+            &format!("{name}.uom (3)"),
+            MAX_NAME,
+        )?;
         measurements.push(Measurement { kind, value_milli, uom });
     }
     Ok(Reading { device_id, seq, time_ms, measurements })
@@ -279,7 +296,9 @@ pub const TELEMETRY_FILTER: &str = "scf/+/devices/+/telemetry";
 pub fn parse_topic(topic: &str) -> Option<(&str, &str)> {
     let mut parts = topic.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("scf"), Some(org), Some("devices"), Some(dev), Some("telemetry"), None) if !org.is_empty() && !dev.is_empty() => {
+        (Some("scf"), Some(org), Some("devices"), Some(dev), Some("telemetry"), None)
+            if !org.is_empty() && !dev.is_empty() =>
+        {
             Some((org, dev))
         }
         _ => None,
@@ -307,7 +326,12 @@ mod tests {
     use super::*;
 
     fn sample(seq: u64) -> DeviceReading {
-        DeviceReading { device_id: "D-1".into(), seq, time_ms: 1_000, readings: vec![("t".into(), WireValue::Float(-2.0005), "Cel".into())] }
+        DeviceReading {
+            device_id: "D-1".into(),
+            seq,
+            time_ms: 1_000,
+            readings: vec![("t".into(), WireValue::Float(-2.0005), "Cel".into())],
+        }
     }
 
     #[test]
@@ -353,8 +377,8 @@ mod tests {
         assert!(matches!(decode(&[]), Err(WireError::NotCose(_))));
         assert!(matches!(decode(&[0xff; 5000]), Err(WireError::TooLarge { .. })));
         let bad_payloads: Vec<Vec<u8>> = vec![
-            vec![0xa0],                                // empty map
-            vec![0x01],                                // not a map
+            vec![0xa0], // empty map
+            vec![0x01], // not a map
             b"garbage".to_vec(),
         ];
         for p in bad_payloads {

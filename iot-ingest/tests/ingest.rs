@@ -113,12 +113,20 @@ fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConf
 /// and counted by reason; an excursion flags the bound warehouse receipt on chain.
 async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let prom = init_prometheus(None).expect("prometheus");
-    let chain = InProcessChain::with_orgs("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
-        .expect("chain");
+    let chain = InProcessChain::with_orgs(
+        "scf-iot-test",
+        &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])],
+    )
+    .expect("chain");
     let wh = org_key("WH-A");
     let wh_signer = Signer::new(wh.clone());
     let c = wh_signer
-        .call(chain.as_ref(), warehouse::MODULE, encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-1") }), TIMEOUT)
+        .call(
+            chain.as_ref(),
+            warehouse::MODULE,
+            encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-1") }),
+            TIMEOUT,
+        )
         .await
         .expect("issue");
     assert_eq!(failure_code(&c), None, "{c:?}");
@@ -129,13 +137,19 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     register(chain.as_ref(), &wh, &devs, &cold, &[cold_chain_rule(2_000)]).await.expect("register");
     let revoked_id = devs[1].id.clone();
     let c = wh_signer
-        .device_call(chain.as_ref(), &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() }, TIMEOUT)
+        .device_call(
+            chain.as_ref(),
+            &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() },
+            TIMEOUT,
+        )
         .await
         .expect("revoke");
     assert_eq!(failure_code(&c), None);
 
     let dir = tempfile::tempdir().expect("tmp");
-    let h = service::start(config(dir.path(), addr, &format!("ingest-{tag}")), chain.clone(), wh.clone()).await.expect("start");
+    let h = service::start(config(dir.path(), addr, &format!("ingest-{tag}")), chain.clone(), wh.clone())
+        .await
+        .expect("start");
     let p = publisher(addr, &format!("devices-{tag}"));
     tokio::time::sleep(Duration::from_millis(300)).await; // let the subscription settle before QoS 1 traffic
 
@@ -153,7 +167,12 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     p.publish(devs[0].topic(), sent[3].clone()).await.expect("replay");
     let forged = devs[0].forged(now).expect("forge");
     p.publish(devs[0].topic(), forged).await.expect("forged");
-    let mut ghost = SimDevice { org: "WH-A".into(), id: "GHOST-1".into(), key: scf_ledger::crypto::KeyPair::from_seed("ghost"), next_seq: 1 };
+    let mut ghost = SimDevice {
+        org: "WH-A".into(),
+        id: "GHOST-1".into(),
+        key: scf_ledger::crypto::KeyPair::from_seed("ghost"),
+        next_seq: 1,
+    };
     let m = ghost.next(now, 4.0).expect("sign");
     p.publish(ghost.topic(), m).await.expect("unknown");
     let m = devs[1].next(now, 4.0).expect("sign");
@@ -194,7 +213,10 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let proof = h.proof(&devs[0].id, 15).expect("proof").expect("reading 15 is batched");
     assert!(proof.verify());
     assert_eq!(proof.reading.message, sent[14]);
-    let anchor: device::Anchor = chain::load(chain.as_ref(), &device::anchor_key(&h.anchorer, proof.batch)).await.expect("chain").expect("anchor");
+    let anchor: device::Anchor = chain::load(chain.as_ref(), &device::anchor_key(&h.anchorer, proof.batch))
+        .await
+        .expect("chain")
+        .expect("anchor");
     assert_eq!(anchor.root, proof.root);
     assert_eq!(anchor.count, 10);
 
@@ -217,7 +239,8 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let flag = flagged.expect("receipt WR-1 flagged by the alert");
     assert_eq!(flag.source, FlagSource::Alert { module: "device".into(), alert_id: format!("{}#1", devs[0].id) });
     assert_eq!(h.stats.alerts_raised.load(std::sync::atomic::Ordering::Relaxed), 1);
-    let alert: device::Alert = chain::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id)).await.expect("chain").expect("alert");
+    let alert: device::Alert =
+        chain::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id)).await.expect("chain").expect("alert");
     assert_eq!(alert.observation.value, Some(12_500));
 
     p.stop().await;
@@ -263,7 +286,9 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
         .expect("register");
 
     let svc1 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-    let h = svc1.block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone())).expect("start");
+    let h = svc1
+        .block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone()))
+        .expect("start");
     let store = h.store.clone();
     std::thread::sleep(Duration::from_millis(300));
 
@@ -319,7 +344,8 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Nothing stored twice, nothing acknowledged before the kill lost.
-    let all: Vec<(String, u64)> = h2.store.range(0, total + 100).expect("range").into_iter().map(|r| (r.device_id, r.seq)).collect();
+    let all: Vec<(String, u64)> =
+        h2.store.range(0, total + 100).expect("range").into_iter().map(|r| (r.device_id, r.seq)).collect();
     assert_eq!(all.len() as u64, total);
     let mut uniq = all.clone();
     uniq.sort();
@@ -341,14 +367,19 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
     }
     let batches = h2.store.batches().expect("batches");
     let anchorer = wh.address();
-    let next = devs_rt.block_on(chain::load::<u64>(chain.as_ref(), &device::anchor_next_key(&anchorer))).expect("chain").expect("next");
+    let next = devs_rt
+        .block_on(chain::load::<u64>(chain.as_ref(), &device::anchor_next_key(&anchorer)))
+        .expect("chain")
+        .expect("next");
     assert_eq!(next, batches.len() as u64, "chain has exactly the local batches");
     let mut expect_first = 0;
     for b in &batches {
         assert_eq!(b.first_index, expect_first);
         expect_first = b.end_index;
-        let a: device::Anchor =
-            devs_rt.block_on(chain::load(chain.as_ref(), &device::anchor_key(&anchorer, b.batch))).expect("chain").expect("anchor");
+        let a: device::Anchor = devs_rt
+            .block_on(chain::load(chain.as_ref(), &device::anchor_key(&anchorer, b.batch)))
+            .expect("chain")
+            .expect("anchor");
         assert_eq!(a.root, b.root);
     }
     assert_eq!(h2.stats.rejected(RejectReason::BadSignature), 0);

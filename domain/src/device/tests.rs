@@ -48,7 +48,13 @@ fn lot_binding() -> Binding {
 }
 
 fn obs(seq: u64) -> Observation {
-    Observation { seq, time_ms: 1_767_578_400_000, reading_type: Some("temperature".into()), value: Some(9_500), leaf: Hash32::of(b"leaf") }
+    Observation {
+        seq,
+        time_ms: 1_767_578_400_000,
+        reading_type: Some("temperature".into()),
+        value: Some(9_500),
+        leaf: Hash32::of(b"leaf"),
+    }
 }
 
 impl Fx {
@@ -89,7 +95,9 @@ fn register_rejects_bad_ids_duplicates_reused_keys_and_bad_rules() {
     }
     let e = f.run(&wh, call).unwrap_err();
     assert!(e.message.starts_with("rules[0].min"), "{e}");
-    let e = f.run(&wh, register("T-004", &dev_key(4), Binding::Lot { gtin: Some("6901234567891".into()), lot: "L".into() })).unwrap_err();
+    let e = f
+        .run(&wh, register("T-004", &dev_key(4), Binding::Lot { gtin: Some("6901234567891".into()), lot: "L".into() }))
+        .unwrap_err();
     assert!(e.message.starts_with("binding.gtin"), "{e}");
     let stranger = KeyPair::from_seed("nobody");
     assert_eq!(f.run(&stranger, register("T-005", &dev_key(5), lot_binding())).unwrap_err().code, "UNKNOWN_ACCOUNT");
@@ -151,7 +159,12 @@ fn anchors_are_consecutive_per_account_and_never_twice() {
 }
 
 fn raise(rule_index: u32) -> DeviceCall {
-    DeviceCall::RaiseAlert { device_id: "T-001".into(), rule_index, observation: obs(42), detail: "temperature > 8 °C for 10 min".into() }
+    DeviceCall::RaiseAlert {
+        device_id: "T-001".into(),
+        rule_index,
+        observation: obs(42),
+        detail: "temperature > 8 °C for 10 min".into(),
+    }
 }
 
 #[test]
@@ -210,7 +223,8 @@ fn receipt_terms(number: &str) -> ReceiptTerms {
 fn alert_on_bound_goods_flags_the_warehouse_receipt() {
     let mut f = fx();
     let wh = f.wh.clone();
-    f.w.exec(&WarehouseModule, &wh, &encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-9") })).expect("issue");
+    f.w.exec(&WarehouseModule, &wh, &encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-9") }))
+        .expect("issue");
     let t = receipt_terms("WR-9");
     let binding = Binding::WarehouseLocation { location: t.location.clone(), goods: Some(t.identity.clone()) };
     f.run(&wh, register("T-001", &dev_key(1), binding)).expect("register");
@@ -227,7 +241,8 @@ fn alert_on_bound_goods_flags_the_warehouse_receipt() {
 fn alert_bound_to_a_receipt_number_flags_it() {
     let mut f = fx();
     let wh = f.wh.clone();
-    f.w.exec(&WarehouseModule, &wh, &encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-10") })).expect("issue");
+    f.w.exec(&WarehouseModule, &wh, &encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-10") }))
+        .expect("issue");
     f.run(&wh, register("T-001", &dev_key(1), Binding::Receipt { number: "WR-10".into() })).expect("register");
     f.run(&wh, raise(0)).expect("raise");
     assert!(warehouse::load_receipt(&f.w.state, "WR-10").expect("state").expect("receipt").flag.is_some());
