@@ -7,6 +7,7 @@
 //! error whose `code()` names the rule it broke.
 #![forbid(unsafe_code)]
 
+pub mod confidential;
 pub mod date;
 pub mod device;
 pub mod invoice;
@@ -20,6 +21,7 @@ pub mod testkit;
 pub mod ubl;
 pub mod voucher;
 pub mod warehouse;
+pub mod workflow;
 
 use std::sync::Arc;
 
@@ -29,9 +31,11 @@ use scf_ledger::module::ModuleRegistry;
 pub fn modules() -> ModuleRegistry {
     ModuleRegistry::new()
         .with(Arc::new(org::OrgModule))
+        .with(Arc::new(confidential::ConfidentialModule))
         .with(Arc::new(voucher::VoucherModule))
         .with(Arc::new(invoice::InvoiceModule))
         .with(Arc::new(warehouse::WarehouseModule))
         .with(Arc::new(provenance::ProvenanceModule))
+        .with(Arc::new(workflow::WorkflowModule))
         .with(Arc::new(device::DeviceModule))
 }

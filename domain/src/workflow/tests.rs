@@ -1,0 +1,193 @@
+//! Rule tests of the workflow module on the in-memory world (each fails if its rule is removed). The
+//! whole processes across organisations on a real chain are in `tests/tests/workflow_*.rs`.
+
+use super::*;
+use crate::invoice::fixture::{code, date, inv_no, ok, Fx};
+use crate::invoice::InvoiceCall;
+use crate::voucher::{self, VoucherCall};
+
+fn wf(
+    fx: &mut Fx,
+    key: &scf_ledger::crypto::KeyPair,
+    call: WorkflowCall,
+) -> std::result::Result<Vec<Event>, ModuleError> {
+    fx.w.exec(&WorkflowModule, key, &kv::encode_call(&call))
+}
+
+/// S1 holds signed voucher V1 of 1 000 000 fen due 2026-06-30, backed by one invoice.
+fn world() -> Fx {
+    let mut fx = Fx::new();
+    fx.issue_invoice(&inv_no(1), "S1", "CORE", 1_000_000);
+    let (core, s1) = (fx.core.clone(), fx.s1.clone());
+    ok(fx.v(
+        &core,
+        VoucherCall::Issue {
+            voucher_no: "V1".into(),
+            to: "S1".into(),
+            amount: 1_000_000,
+            currency: "CNY".into(),
+            due_date: date("2026-06-30"),
+            contract_ref: "HT-1".into(),
+            invoices: vec![inv_no(1)],
+            allow_over_six_months: false,
+        },
+    ));
+    ok(fx.v(&s1, VoucherCall::SignFor { voucher_id: "V1".into() }));
+    fx
+}
+
+fn apply_call(rate: u32) -> WorkflowCall {
+    WorkflowCall::ApplyFinancing {
+        application_id: "FA-1".into(),
+        voucher_id: "V1".into(),
+        funder: "BANK".into(),
+        requested_rate_bp: rate,
+        documents: vec![Document { name: "申请书.pdf".into(), sm3: "ab".repeat(32) }],
+    }
+}
+
+fn app(fx: &Fx) -> FinancingApplication {
+    match load_instance(&fx.w.state, "FA-1").expect("read") {
+        Some(Instance::Financing(a)) => a,
+        other => panic!("no financing application: {other:?}"),
+    }
+}
+
+#[test]
+fn only_the_holder_applies_and_the_voucher_is_reserved() {
+    let mut fx = world();
+    let s2 = fx.s2.clone();
+    assert_eq!(code(wf(&mut fx, &s2, apply_call(500))), "WORKFLOW_NOT_PARTY");
+    let s1 = fx.s1.clone();
+    assert_eq!(code(wf(&mut fx, &s1, apply_call(0))), "WORKFLOW_INVALID_FIELD");
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    assert_eq!(code(wf(&mut fx, &s1, apply_call(500))), "WORKFLOW_ID_TAKEN");
+    // The reservation stops the voucher from moving while the funder decides.
+    assert_eq!(
+        code(fx.v(&s1, VoucherCall::Transfer { voucher_id: "V1".into(), to: "S2".into() })),
+        "VOUCHER_FINANCING_PENDING"
+    );
+    let a = app(&fx);
+    assert_eq!((a.state.as_str(), a.deadline_ms), ("submitted", Some(fx.w.time_ms + 5 * DAY_MS)));
+}
+
+#[test]
+fn approval_needs_a_passing_invoice_check_and_a_rate_within_the_request() {
+    let mut fx = world();
+    let (s1, bank) = (fx.s1.clone(), fx.bank.clone());
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    let approve = |rate| WorkflowCall::ApproveFinancing {
+        application_id: "FA-1".into(),
+        discount_rate_bp: rate,
+        agreement_ref: "BL-1".into(),
+    };
+    assert_eq!(code(wf(&mut fx, &bank, approve(450))), "WORKFLOW_INVOICES_NOT_CHECKED");
+    // Only the named funder checks and approves.
+    assert_eq!(
+        code(wf(&mut fx, &s1, WorkflowCall::CheckInvoices { application_id: "FA-1".into() })),
+        "WORKFLOW_NOT_PARTY"
+    );
+    ok(wf(&mut fx, &bank, WorkflowCall::CheckInvoices { application_id: "FA-1".into() }));
+    assert!(app(&fx).invoice_check.expect("check").passed);
+    assert_eq!(code(wf(&mut fx, &bank, approve(501))), "WORKFLOW_RATE_ABOVE_REQUESTED");
+    // A red-letter reversal after the check blocks approval (查验 now answers `reversed`).
+    let s1k = fx.s1.clone();
+    ok(fx.inv(
+        &s1k,
+        InvoiceCall::Reverse {
+            number: inv_no(1),
+            red_number: inv_no(2),
+            amount_with_tax: 1_000,
+            reason: "退货".into(),
+        },
+    ));
+    assert_eq!(code(wf(&mut fx, &bank, approve(450))), "WORKFLOW_INVOICE_CHECK_FAILED");
+}
+
+#[test]
+fn approval_finances_the_voucher_in_the_same_call() {
+    let mut fx = world();
+    let (s1, bank) = (fx.s1.clone(), fx.bank.clone());
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    ok(wf(&mut fx, &bank, WorkflowCall::CheckInvoices { application_id: "FA-1".into() }));
+    let ev = ok(wf(
+        &mut fx,
+        &bank,
+        WorkflowCall::ApproveFinancing {
+            application_id: "FA-1".into(),
+            discount_rate_bp: 360,
+            agreement_ref: "BL-1".into(),
+        },
+    ));
+    let kinds: Vec<&str> = ev.iter().map(|e| e.kind.as_str()).collect();
+    assert!(kinds.contains(&"VoucherFinanced") && kinds.contains(&"FinancingApproved"), "{kinds:?}");
+    let v = voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("voucher");
+    assert_eq!(v.holder, "BANK");
+    let f = v.financing.expect("financing");
+    assert_eq!(f.discount_rate_bp, 360);
+    let a = app(&fx);
+    assert_eq!(a.approval.expect("approval").net_amount, f.net_amount);
+    // Disbursement must be exactly the net amount.
+    assert_eq!(
+        code(wf(
+            &mut fx,
+            &bank,
+            WorkflowCall::RecordDisbursement { application_id: "FA-1".into(), payment_ref: "TT-1".into(), amount: 1 }
+        )),
+        "WORKFLOW_AMOUNT_MISMATCH"
+    );
+}
+
+#[test]
+fn expiry_only_after_the_deadline_and_only_once_and_it_beats_late_answers() {
+    let mut fx = world();
+    let (s1, bank, reg) = (fx.s1.clone(), fx.bank.clone(), fx.reg.clone());
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    let expire = || WorkflowCall::Expire { application_id: "FA-1".into(), deadline: DeadlineKind::Step };
+    assert_eq!(code(wf(&mut fx, &reg, expire())), "WORKFLOW_NOT_EXPIRED");
+    fx.w.set_date("2026-01-11");
+    // Past the deadline the funder can no longer answer, even though no timer has fired yet.
+    assert_eq!(
+        code(wf(&mut fx, &bank, WorkflowCall::CheckInvoices { application_id: "FA-1".into() })),
+        "WORKFLOW_DEADLINE_PASSED"
+    );
+    ok(wf(&mut fx, &reg, expire()));
+    assert_eq!(app(&fx).state, "expired");
+    assert_eq!(code(wf(&mut fx, &reg, expire())), "WORKFLOW_TRANSITION_NOT_ALLOWED");
+    // The voucher reservation is gone: the supplier may move it again.
+    assert!(voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("v").offer.is_none());
+}
+
+#[test]
+fn information_round_trip_resets_the_funder_deadline() {
+    let mut fx = world();
+    let (s1, bank) = (fx.s1.clone(), fx.bank.clone());
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    ok(wf(
+        &mut fx,
+        &bank,
+        WorkflowCall::RequestInfo { application_id: "FA-1".into(), question: "请提供发货单".into() },
+    ));
+    assert_eq!(app(&fx).state, "info_requested");
+    assert_eq!(
+        code(wf(&mut fx, &bank, WorkflowCall::RequestInfo { application_id: "FA-1".into(), question: "again".into() })),
+        "WORKFLOW_TRANSITION_NOT_ALLOWED"
+    );
+    fx.w.set_date("2026-01-08");
+    ok(wf(
+        &mut fx,
+        &s1,
+        WorkflowCall::ProvideInfo { application_id: "FA-1".into(), answer: "见附件".into(), documents: vec![] },
+    ));
+    let a = app(&fx);
+    assert_eq!((a.state.as_str(), a.deadline_ms), ("submitted", Some(fx.w.time_ms + 5 * DAY_MS)));
+    assert_eq!(a.info[0].answer.as_deref(), Some("见附件"));
+}
+
+#[test]
+fn end_of_day_is_the_last_millisecond_of_the_business_day() {
+    let d = date("2026-06-30");
+    let end = end_of_day_ms(d);
+    assert_eq!(crate::date::Date::from_time_ms(end), d);
+    assert_eq!(crate::date::Date::from_time_ms(end + 1), d.add_days(1));
+}
