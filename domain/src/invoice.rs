@@ -6,14 +6,17 @@
 //! on the invoice itself, and letting the voucher module change it only through [`lock_financing`] in
 //! the same transaction, gives one place where the rule "financed ≤ unreversed amount" is enforced.
 //!
-//! Confidentiality: line items and prices live in [`InvoiceLines`], stored under their own key, so a
-//! later change can encrypt them without touching the header that 查验 and financing need.
+//! Confidentiality: line items and prices live in [`InvoiceLines`], stored under their own key, apart
+//! from the header that 查验 and financing need. [`InvoiceCall::IssueSealed`] carries them sealed
+//! (SM4-GCM, data key wrapped for each entitled organisation — see [`crate::confidential`]): the chain
+//! then stores only ciphertext, commitment and wrapped keys, never the plaintext lines.
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::module::{Event, Module, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
+use crate::confidential::{self, ConfidentialError};
 use crate::date::Date;
 use crate::kv::{self, Rule, StoreError};
 use crate::money::{self, Fen};
@@ -86,6 +89,19 @@ pub struct NewInvoice {
     pub remarks: String,
     /// 开票人.
     pub issuer: String,
+}
+
+/// An invoice whose lines travel sealed: the header in clear (lines left empty), the lines as
+/// `borsh(InvoiceLines)` sealed by the seller's client for the object
+/// [`confidential::Object::InvoiceLines`]. The chain cannot see the lines, so "totals equal the sum of
+/// lines" is checked by the sealing client ([`validate_new_invoice`] before sealing) and by every
+/// recipient after opening; the chain checks the header, that the totals add up, and the recipients.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct NewSealedInvoice {
+    /// Header; `lines` must be empty.
+    pub header: NewInvoice,
+    pub line_count: u32,
+    pub sealed_lines: scf_ledger::confidential::Sealed,
 }
 
 /// A booking (入账/报销) by the buyer.
@@ -190,6 +206,8 @@ pub enum InvoiceCall {
         amount_with_tax: Fen,
         reason: String,
     },
+    /// Seller issues an invoice whose lines are sealed for the entitled organisations only.
+    IssueSealed(NewSealedInvoice),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +218,8 @@ pub enum InvoiceError {
     Org(#[from] OrgError),
     #[error(transparent)]
     Ubl(#[from] UblError),
+    #[error(transparent)]
+    Confidential(#[from] ConfidentialError),
     #[error("{field}: {value:?} is not a 20-digit invoice number")]
     BadNumber { field: &'static str, value: String },
     #[error("{field}: {reason}")]
@@ -280,6 +300,7 @@ impl Rule for InvoiceError {
             InvoiceError::Store(e) => e.code(),
             InvoiceError::Org(e) => e.code(),
             InvoiceError::Ubl(e) => e.code(),
+            InvoiceError::Confidential(e) => e.code(),
             InvoiceError::BadNumber { .. } => "INVOICE_BAD_NUMBER",
             InvoiceError::Invalid { .. } => "INVOICE_INVALID_FIELD",
             InvoiceError::NumberExists { .. } => "INVOICE_NUMBER_EXISTS",
@@ -326,7 +347,25 @@ pub fn load_invoice(state: &dyn StateRead, number: &str) -> Result<Option<Invoic
     kv::get(state, &invoice_key(number))
 }
 
-/// The confidential lines, by number (the API decides who may see them).
+/// The sealed lines of an invoice issued with [`InvoiceCall::IssueSealed`] (ciphertext, commitment,
+/// wrapped keys); open them with [`scf_ledger::confidential::open`] and the object's AAD.
+pub fn load_sealed_lines(
+    state: &dyn StateRead,
+    number: &str,
+) -> Result<Option<scf_ledger::confidential::Sealed>, StoreError> {
+    if !valid_number(number) {
+        return Ok(None);
+    }
+    confidential::load_sealed(
+        state,
+        &confidential::Object::InvoiceLines {
+            number: number.to_string(),
+        },
+    )
+}
+
+/// The confidential lines in clear, by number, for invoices issued with clear lines (the API decides
+/// who may see them); `None` for sealed invoices (see [`load_sealed_lines`]).
 pub fn load_lines(state: &dyn StateRead, number: &str) -> Result<Option<InvoiceLines>, StoreError> {
     if !valid_number(number) {
         return Ok(None);
@@ -491,6 +530,46 @@ const LINE_TOLERANCE_FEN: u64 = 1;
 
 /// All checks of an invoice that need no state: fields, lines and totals.
 pub fn validate_new_invoice(n: &NewInvoice) -> Result<(), InvoiceError> {
+    validate_header(n)?;
+    validate_lines(n)
+}
+
+/// The header of a sealed invoice: fields, no clear lines, a plausible line count and totals that add up.
+pub fn validate_sealed_header(n: &NewInvoice, line_count: u32) -> Result<(), InvoiceError> {
+    validate_header(n)?;
+    if !n.lines.is_empty() {
+        return Err(InvoiceError::Invalid {
+            field: "header.lines".into(),
+            reason: "must be empty: the lines travel sealed".into(),
+        });
+    }
+    if line_count == 0 || line_count as usize > MAX_LINES {
+        return Err(InvoiceError::Invalid {
+            field: "line_count".into(),
+            reason: format!("1..={MAX_LINES} lines"),
+        });
+    }
+    let with_tax = n
+        .total_amount
+        .checked_add(n.total_tax)
+        .ok_or(InvoiceError::Overflow { field: "total_with_tax" })?;
+    if n.total_with_tax != with_tax {
+        return Err(InvoiceError::TotalsMismatch {
+            field: "total_with_tax",
+            expected: with_tax,
+            got: n.total_with_tax,
+        });
+    }
+    if with_tax == 0 {
+        return Err(InvoiceError::Invalid {
+            field: "total_with_tax".into(),
+            reason: "must be positive".into(),
+        });
+    }
+    Ok(())
+}
+
+fn validate_header(n: &NewInvoice) -> Result<(), InvoiceError> {
     if !valid_number(&n.number) {
         return Err(InvoiceError::BadNumber {
             field: "number",
@@ -513,6 +592,10 @@ pub fn validate_new_invoice(n: &NewInvoice) -> Result<(), InvoiceError> {
     }
     text("remarks", &n.remarks, false)?;
     text("issuer", &n.issuer, true)?;
+    Ok(())
+}
+
+fn validate_lines(n: &NewInvoice) -> Result<(), InvoiceError> {
     if n.lines.is_empty() || n.lines.len() > MAX_LINES {
         return Err(InvoiceError::Invalid {
             field: "lines".into(),
@@ -622,9 +705,13 @@ fn issue(
     ctx: &TxContext,
     state: &mut dyn StateWrite,
     n: NewInvoice,
+    sealed: Option<(u32, scf_ledger::confidential::Sealed)>,
 ) -> Result<Vec<Event>, InvoiceError> {
     let seller = org::signer_org(state, ctx)?;
-    validate_new_invoice(&n)?;
+    match &sealed {
+        None => validate_new_invoice(&n)?,
+        Some((count, _)) => validate_sealed_header(&n, *count)?,
+    }
     if n.seller.tax_id != seller.credit_code {
         return Err(InvoiceError::SellerMismatch {
             org: seller.id,
@@ -670,7 +757,7 @@ fn issue(
         total_with_tax: n.total_with_tax,
         remarks: n.remarks,
         issuer: n.issuer,
-        line_count: n.lines.len() as u32,
+        line_count: sealed.as_ref().map_or(n.lines.len() as u32, |(c, _)| *c),
         booking: None,
         reversals: Vec::new(),
         reversed: 0,
@@ -678,12 +765,26 @@ fn issue(
         financed: 0,
         height: ctx.height,
     };
+    // The header goes in first: entitlement to sealed lines is decided from it.
     kv::put(state, &invoice_key(&inv.number), &inv);
-    kv::put(
-        state,
-        &lines_key(&inv.number),
-        &InvoiceLines { lines: n.lines },
-    );
+    match sealed {
+        None => kv::put(
+            state,
+            &lines_key(&inv.number),
+            &InvoiceLines { lines: n.lines },
+        ),
+        Some((_, s)) => {
+            let object = confidential::Object::InvoiceLines {
+                number: inv.number.clone(),
+            };
+            let mut required = vec![(seller.id.as_str(), "seller")];
+            if let Some(b) = &inv.buyer_org {
+                required.push((b.as_str(), "buyer"));
+            }
+            confidential::check_new(state, &object, &s, &required)?;
+            confidential::store(state, &object, &s);
+        }
+    }
     let mut attrs = vec![
         ("invoice", inv.number.as_str()),
         ("org", seller.id.as_str()),
@@ -835,11 +936,14 @@ impl InvoiceModule {
         call: InvoiceCall,
     ) -> Result<Vec<Event>, InvoiceError> {
         match call {
-            InvoiceCall::Issue(n) => issue(ctx, state, n),
+            InvoiceCall::Issue(n) => issue(ctx, state, n, None),
             InvoiceCall::IssueUbl { xml, buyer_org } => {
                 let mut n = ubl::from_ubl_xml(&xml)?;
                 n.buyer_org = buyer_org;
-                issue(ctx, state, n)
+                issue(ctx, state, n, None)
+            }
+            InvoiceCall::IssueSealed(s) => {
+                issue(ctx, state, s.header, Some((s.line_count, s.sealed_lines)))
             }
             InvoiceCall::Book {
                 number,
