@@ -8,7 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod confidential;
-pub mod confidential;
 pub mod date;
 pub mod device;
 pub mod invoice;
@@ -32,7 +31,6 @@ use scf_ledger::module::ModuleRegistry;
 pub fn modules() -> ModuleRegistry {
     ModuleRegistry::new()
         .with(Arc::new(org::OrgModule))
-        .with(Arc::new(confidential::ConfidentialModule))
         .with(Arc::new(confidential::ConfidentialModule))
         .with(Arc::new(voucher::VoucherModule))
         .with(Arc::new(invoice::InvoiceModule))
