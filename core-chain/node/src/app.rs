@@ -12,6 +12,7 @@
 //! Consensus itself (rounds, locking, timeouts, vote counting) is Malachite's; nothing here decides.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,7 +58,6 @@ struct Candidate {
 pub(crate) struct App {
     chain: Arc<Chain>,
     signer: Option<Sm2Signer>,
-    address: ValidatorAddress,
     cfg: ProduceConfig,
     current: (Height, Round),
     candidates: HashMap<BlockHash, Candidate>,
@@ -70,6 +70,9 @@ pub(crate) struct App {
     stream_seq: u64,
     /// Set when a decided block could not be committed: restart the height (sync will fetch it).
     commit_failed: bool,
+    /// Blocks this node proposed and not yet committed, on disk: after a crash the engine may ask for
+    /// the value of a (height, round) it already proposed, and must get the very same block back.
+    proposed_dir: PathBuf,
 }
 
 fn block_error_is_tx(e: &BlockError) -> Option<usize> {
@@ -80,11 +83,16 @@ fn block_error_is_tx(e: &BlockError) -> Option<usize> {
 }
 
 impl App {
-    pub(crate) fn new(chain: Arc<Chain>, signer: Option<Sm2Signer>, address: ValidatorAddress, cfg: ProduceConfig) -> Self {
+    pub(crate) fn new(
+        chain: Arc<Chain>,
+        signer: Option<Sm2Signer>,
+        cfg: ProduceConfig,
+        proposed_dir: PathBuf,
+    ) -> Self {
         App {
+            proposed_dir,
             chain,
             signer,
-            address,
             cfg,
             current: (Height(0), Round::Nil),
             candidates: HashMap::new(),
@@ -154,7 +162,10 @@ impl App {
             AppMsg::GetValue { height, round, timeout, reply } => {
                 let hash = match self.built.get(&(height, round)) {
                     Some(h) => *h,
-                    None => self.build_block(height, round, timeout).await?,
+                    None => match self.reload_proposed(height, round) {
+                        Some(h) => h,
+                        None => self.build_block(height, round, timeout).await?,
+                    },
                 };
                 let _ = reply.send(LocallyProposedValue::new(height, round, BlockHash(hash)));
                 if let Some(part) = self.candidates.get(&BlockHash(hash)).and_then(|c| c.part.clone()) {
@@ -256,10 +267,43 @@ impl App {
             signature: signer.sign_part(height, round, hash),
         };
         info!(%height, %round, txs = exec.block.txs.len(), hash = %hash, "proposing block");
+        let file = self.proposed_file(height, round);
+        let bytes = exec.block.to_bytes();
+        tokio::task::block_in_place(|| {
+            std::fs::create_dir_all(&self.proposed_dir).and_then(|()| std::fs::write(&file, &bytes))
+        })?;
         self.remember(height, round, Round::Nil, signer.address(), hash, Validity::Valid);
         self.built.insert((height, round), hash);
         self.candidates.insert(BlockHash(hash), Candidate { exec, part: Some(part) });
         Ok(hash)
+    }
+
+    fn proposed_file(&self, height: Height, round: Round) -> PathBuf {
+        self.proposed_dir.join(format!("{}-{}.block", height.0, round.as_i64()))
+    }
+
+    /// The block this node proposed for (height, round) before a restart, re-executed.
+    fn reload_proposed(&mut self, height: Height, round: Round) -> Option<scf_ledger::Hash32> {
+        let signer = self.signer.clone()?;
+        let bytes = std::fs::read(self.proposed_file(height, round)).ok()?;
+        let block = Block::from_bytes(&bytes).ok()?;
+        let tip = self.tip().ok()?;
+        let hash = block.hash();
+        let part = ProposalPart {
+            height,
+            round,
+            valid_round: Round::Nil,
+            proposer: signer.address(),
+            block: block.clone(),
+            signature: signer.sign_part(height, round, hash),
+        };
+        if !self.execute_peer_block(&block, &tip, Some(part)) {
+            return None;
+        }
+        info!(%height, %round, %hash, "re-proposing the block proposed before a restart");
+        self.remember(height, round, Round::Nil, signer.address(), hash, Validity::Valid);
+        self.built.insert((height, round), hash);
+        Some(hash)
     }
 
     fn remember(&mut self, height: Height, round: Round, valid_round: Round, proposer: ValidatorAddress, hash: scf_ledger::Hash32, validity: Validity) -> ProposedValue<ScfContext> {
@@ -363,6 +407,15 @@ impl App {
         self.candidates.retain(|_, c| c.exec.block.header.height > h.0);
         self.seen.retain(|(height, _), _| *height > h);
         self.built.retain(|(height, _), _| *height > h);
+        if let Ok(entries) = std::fs::read_dir(&self.proposed_dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let done = name.split('-').next().and_then(|x| x.parse::<u64>().ok()).is_some_and(|x| x <= h.0);
+                if done {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         Ok(())
     }
 

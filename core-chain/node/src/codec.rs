@@ -7,9 +7,13 @@ use malachitebft_app::types::sync::{Request, Response, Status};
 use malachitebft_app::types::{ProposedValue, SignedConsensusMsg};
 use malachitebft_codec::{Codec, HasEncodedLen};
 use malachitebft_core_consensus::LivenessMsg;
-use malachitebft_core_types::{PolkaCertificate, ValidatorProof};
+use malachitebft_app::types::sync::RawDecidedValue;
+use malachitebft_sync::ValueResponse;
+use malachitebft_core_types::{
+    ExtendedCommitCertificate, ExtendedCommitSignature, PolkaCertificate, Round, ValidatorProof,
+};
 
-use crate::context::{ProposalPart, ScfContext};
+use crate::context::{BlockHash, Height, ProposalPart, ScfContext, ValidatorAddress};
 use crate::signing::ConsensusSignature;
 
 /// Largest message the codec will try to decode (a block part can be up to the ledger's block limit).
@@ -60,7 +64,6 @@ borsh_codec!(LivenessMsg<ScfContext>, "liveness message");
 borsh_codec!(StreamMessage<ProposalPart>, "stream message");
 borsh_codec!(Status<ScfContext>, "sync status");
 borsh_codec!(Request<ScfContext>, "sync request");
-borsh_codec!(Response<ScfContext>, "sync response");
 borsh_codec!(ProposedValue<ScfContext>, "proposed value");
 borsh_codec!(PolkaCertificate<ScfContext>, "polka certificate");
 
@@ -90,8 +93,83 @@ impl Codec<ValidatorProof<ScfContext>> for ScfCodec {
     }
 }
 
+/// Sync responses carry Malachite's extended certificates, which have no Borsh impl. Vote extensions are
+/// disabled on this chain, so a certificate travels as (height, round, block hash, [(address, sig)]).
+#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+struct WireCommitSignature {
+    address: ValidatorAddress,
+    signature: ConsensusSignature,
+}
+
+#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+struct WireDecided {
+    value_bytes: Vec<u8>,
+    height: Height,
+    round: Round,
+    value_id: BlockHash,
+    signatures: Vec<WireCommitSignature>,
+}
+
+#[derive(borsh::BorshSerialize, borsh::BorshDeserialize)]
+struct WireResponse {
+    start_height: Height,
+    values: Vec<WireDecided>,
+}
+
+fn to_wire(msg: &Response<ScfContext>) -> Result<WireResponse, CodecError> {
+    let Response::ValueResponse(r) = msg;
+    let mut values = Vec::with_capacity(r.values.len());
+    for v in &r.values {
+        let c = &v.certificate;
+        let mut signatures = Vec::with_capacity(c.commit_signatures.len());
+        for s in &c.commit_signatures {
+            if s.extension.is_some() {
+                return Err(CodecError::Malformed { what: "sync response", reason: "vote extensions are disabled".into() });
+            }
+            signatures.push(WireCommitSignature { address: s.address, signature: s.signature });
+        }
+        values.push(WireDecided {
+            value_bytes: v.value_bytes.to_vec(),
+            height: c.height,
+            round: c.round,
+            value_id: c.value_id,
+            signatures,
+        });
+    }
+    Ok(WireResponse { start_height: r.start_height, values })
+}
+
+impl Codec<Response<ScfContext>> for ScfCodec {
+    type Error = CodecError;
+    fn decode(&self, bytes: Bytes) -> Result<Response<ScfContext>, CodecError> {
+        let w: WireResponse = decode("sync response", &bytes)?;
+        let values = w
+            .values
+            .into_iter()
+            .map(|d| {
+                let certificate = ExtendedCommitCertificate {
+                    height: d.height,
+                    round: d.round,
+                    value_id: d.value_id,
+                    commit_signatures: d
+                        .signatures
+                        .into_iter()
+                        .map(|s| ExtendedCommitSignature::new(s.address, s.signature, None))
+                        .collect(),
+                };
+                RawDecidedValue::new(Bytes::from(d.value_bytes), certificate)
+            })
+            .collect();
+        Ok(Response::ValueResponse(ValueResponse::new(w.start_height, values)))
+    }
+    fn encode(&self, msg: &Response<ScfContext>) -> Result<Bytes, CodecError> {
+        encode("sync response", &to_wire(msg)?)
+    }
+}
+
 impl HasEncodedLen<Response<ScfContext>> for ScfCodec {
     fn encoded_len(&self, msg: &Response<ScfContext>) -> Result<usize, CodecError> {
-        borsh::object_length(msg).map_err(|e| CodecError::Malformed { what: "sync response", reason: e.to_string() })
+        borsh::object_length(&to_wire(msg)?)
+            .map_err(|e| CodecError::Malformed { what: "sync response", reason: e.to_string() })
     }
 }

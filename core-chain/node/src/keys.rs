@@ -103,7 +103,7 @@ impl ValidatorBundle {
         let peer: PeerId = self.peer_id.parse().map_err(|_| bad("peer_id", "not a libp2p peer id"))?;
         let raw = hex::decode(&self.proof).map_err(|_| bad("proof", "not hex"))?;
         let proof: ValidatorProof<ScfContext> =
-            ScfCodec.decode(raw.into()).map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
+            Codec::<ValidatorProof<ScfContext>>::decode(&ScfCodec, raw.into()).map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
         if proof.public_key != self.public_key.as_bytes().to_vec() {
             return Err(bad("proof", "signed for another consensus key"));
         }

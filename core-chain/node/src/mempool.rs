@@ -331,7 +331,8 @@ mod tests {
 
     fn module_name() -> String {
         let reg: ModuleRegistry = scf_domain::modules();
-        reg.names().next().unwrap_or("org").to_string()
+        let name = reg.names().next().unwrap_or("org").to_string();
+        name
     }
 
     fn tx(key: &KeyPair, nonce: u64) -> Candidate {

@@ -175,7 +175,7 @@ impl NodeHandle {
         .map_err(|e| NodeError::Engine(format!("{e:#}")))?;
 
         let mut tasks = Vec::new();
-        let app = App::new(chain.clone(), signer.clone(), address, cfg.produce());
+        let app = App::new(chain.clone(), signer.clone(), cfg.produce(), cfg.home.join("proposed"));
         tasks.push(tokio::spawn(async move {
             if let Err(e) = app.run(channels).await {
                 warn!("consensus app stopped: {e:#}");

@@ -135,7 +135,7 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     // 1. Several senders through different nodes; committed everywhere (observer included).
     let keys: Vec<KeyPair> = (0..4).map(|i| KeyPair::from_seed(&format!("cluster-sender-{i}"))).collect();
     let mut nonce = [0u64; 4];
-    let mut batch = |n: usize, nonce: &mut [u64; 4]| -> Vec<SignedTx> {
+    let batch = |n: usize, nonce: &mut [u64; 4]| -> Vec<SignedTx> {
         let mut out = Vec::new();
         for _ in 0..n {
             for (i, k) in keys.iter().enumerate() {
