@@ -10,7 +10,9 @@
 pub mod confidential;
 pub mod date;
 pub mod device;
+pub mod governance;
 pub mod invoice;
+pub mod keys;
 pub mod kv;
 pub mod money;
 pub mod org;
@@ -32,6 +34,8 @@ pub fn modules() -> ModuleRegistry {
     ModuleRegistry::new()
         .with(Arc::new(org::OrgModule))
         .with(Arc::new(confidential::ConfidentialModule))
+        .with(Arc::new(governance::GovernanceModule))
+        .with(Arc::new(keys::KeysModule))
         .with(Arc::new(voucher::VoucherModule))
         .with(Arc::new(invoice::InvoiceModule))
         .with(Arc::new(warehouse::WarehouseModule))

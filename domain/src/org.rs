@@ -137,6 +137,10 @@ pub enum OrgError {
     NotOwnAccount { address: Address, org: String },
     #[error("org_id: {org} does not have the funder role")]
     NotAFunder { org: String },
+    #[error("signer: key {address} was rotated and is refused after height {retired_after} (replaced by {replaced_by:?})")]
+    KeyRetired { address: Address, retired_after: u64, replaced_by: Option<Address> },
+    #[error("signer: key {address} expired at {expires_at_ms} ms")]
+    KeyExpired { address: Address, expires_at_ms: u64 },
 }
 
 impl Rule for OrgError {
@@ -153,6 +157,8 @@ impl Rule for OrgError {
             OrgError::AccountExists { .. } => "ACCOUNT_EXISTS",
             OrgError::NotOwnAccount { .. } => "NOT_OWN_ACCOUNT",
             OrgError::NotAFunder { .. } => "NOT_A_FUNDER",
+            OrgError::KeyRetired { .. } => "ACCOUNT_KEY_RETIRED",
+            OrgError::KeyExpired { .. } => "ACCOUNT_KEY_EXPIRED",
         }
     }
 }
@@ -209,9 +215,27 @@ pub fn signer(state: &dyn StateRead, address: &Address) -> Result<(Account, Org)
     Ok((acct, org))
 }
 
+/// The signer of a transaction in its block: as [`signer`], and its key neither retired after its
+/// announced height nor expired ([`crate::keys::check_usable`]). Every call checks its signer this way.
+pub fn signer_at(state: &dyn StateRead, ctx: &TxContext) -> Result<(Account, Org), OrgError> {
+    let found = signer(state, &ctx.sender_address)?;
+    crate::keys::check_usable(state, &ctx.sender_address, ctx.height, ctx.time_ms)?;
+    Ok(found)
+}
+
+/// Store a changed organisation record (governance: key rotation, removal).
+pub fn save_org(state: &mut dyn StateWrite, org: &Org) {
+    kv::put(state, &org_key(&org.id), org);
+}
+
+/// Add an account to an organisation (key rotation); refuses a key already in use.
+pub fn add_account(state: &mut dyn StateWrite, org_id: &str, public_key: PublicKey, label: String, admin: bool) -> Result<Account, OrgError> {
+    add_account_unchecked(state, org_id, public_key, label, admin)
+}
+
 /// The signer's organisation, which must hold `role`.
 pub fn require_role(state: &dyn StateRead, ctx: &TxContext, role: Role) -> Result<Org, OrgError> {
-    let (_, org) = signer(state, &ctx.sender_address)?;
+    let (_, org) = signer_at(state, ctx)?;
     if !org.has_role(role) {
         return Err(OrgError::MissingRole { org: org.id.clone(), role: role.as_str() });
     }
@@ -220,7 +244,7 @@ pub fn require_role(state: &dyn StateRead, ctx: &TxContext, role: Role) -> Resul
 
 /// The signer's organisation, whatever its roles.
 pub fn signer_org(state: &dyn StateRead, ctx: &TxContext) -> Result<Org, OrgError> {
-    signer(state, &ctx.sender_address).map(|(_, o)| o)
+    signer_at(state, ctx).map(|(_, o)| o)
 }
 
 fn valid_org_id(id: &str) -> bool {
@@ -312,7 +336,7 @@ impl OrgModule {
     fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: OrgCall) -> Result<Vec<Event>, OrgError> {
         match call {
             OrgCall::AddAccount { public_key, label, admin } => {
-                let (acct, org) = signer(state, &ctx.sender_address)?;
+                let (acct, org) = signer_at(state, ctx)?;
                 if !acct.admin {
                     return Err(OrgError::NotAdmin { org: org.id });
                 }
@@ -323,7 +347,7 @@ impl OrgModule {
                 Ok(vec![kv::event(MODULE, "AccountAdded", &[("org", &org.id), ("account", &new.address.to_hex())], &new)])
             }
             OrgCall::RemoveAccount { address } => {
-                let (acct, org) = signer(state, &ctx.sender_address)?;
+                let (acct, org) = signer_at(state, ctx)?;
                 if !acct.admin {
                     return Err(OrgError::NotAdmin { org: org.id });
                 }
