@@ -49,6 +49,16 @@ pub struct TestChain {
 impl TestChain {
     /// A chain on `dir` whose genesis registers `orgs` (id, roles) and approves every funder.
     pub fn new(dir: &Path, start: &str, orgs: &[(&str, &[Role])]) -> TestChain {
+        Self::with_genesis(dir, start, orgs, |_| {})
+    }
+
+    /// As [`TestChain::new`], letting the test adjust the genesis (validators, other modules' sections).
+    pub fn with_genesis(
+        dir: &Path,
+        start: &str,
+        orgs: &[(&str, &[Role])],
+        edit: impl FnOnce(&mut Genesis),
+    ) -> TestChain {
         let validator = KeyPair::from_seed("it/validator");
         let mut app_state = BTreeMap::new();
         let org_list: Vec<serde_json::Value> = orgs
@@ -65,13 +75,14 @@ impl TestChain {
             .collect();
         let funders: Vec<&str> = orgs.iter().filter(|(_, r)| r.contains(&Role::Funder)).map(|(id, _)| *id).collect();
         app_state.insert("org".to_string(), serde_json::json!({ "orgs": org_list, "approved_funders": funders }));
-        let genesis = Genesis {
+        let mut genesis = Genesis {
             chain_id: CHAIN_ID.into(),
             genesis_time_ms: time_of(start) - 3_600_000,
             params: ChainParams::default(),
             validators: vec![Validator { name: "v0".into(), public_key: *validator.public(), power: 1, peer_id: None }],
             app_state,
         };
+        edit(&mut genesis);
         let exec = Executor::new(CHAIN_ID, scf_domain::modules());
         let store = Store::open(dir).unwrap_or_else(|e| panic!("open store: {e}"));
         let tip = store.init_genesis(&exec, &genesis).unwrap_or_else(|e| panic!("genesis: {e}"));

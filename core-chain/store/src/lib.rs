@@ -9,6 +9,8 @@
 //! indexes and the new tip — are written in one RocksDB `WriteBatch` with a synced WAL, so a reader after
 //! a crash (even `kill -9` mid-write) sees either the whole block or none of it.
 
+pub mod audit;
+
 use std::path::Path;
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
