@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+
+import { ApiError, createApi, type Fetch } from './client';
+
+const respond = (status: number, body: unknown): Fetch => async () =>
+  new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+describe('GraphQL client', () => {
+  it('returns data and sends the query with variables', async () => {
+    let sent: { query: string; variables: Record<string, unknown> } | null = null;
+    const api = createApi(async (_url, init) => {
+      sent = JSON.parse(String(init.body));
+      return new Response(JSON.stringify({ data: { lotPage: null } }), { status: 200 });
+    });
+    await expect(api.lotPage('06901234000337', 'Y260302')).resolves.toBeNull();
+    expect(sent!.variables).toEqual({ gtin: '06901234000337', lot: 'Y260302' });
+    expect(sent!.query).toContain('lotPage(gtin: $gtin, lot: $lot)');
+  });
+  it('turns GraphQL errors, HTTP errors and network failures into typed errors', async () => {
+    await expect(createApi(respond(200, { errors: [{ message: 'unknown field lotPage' }] })).lotPage('x', 'y')).rejects.toMatchObject({
+      kind: 'graphql',
+      detail: 'unknown field lotPage',
+    });
+    await expect(createApi(respond(502, 'Bad gateway')).lotPage('x', 'y')).rejects.toMatchObject({ kind: 'http', status: 502 });
+    const down: Fetch = async () => {
+      throw new TypeError('Failed to fetch');
+    };
+    await expect(createApi(down).lotPage('x', 'y')).rejects.toBeInstanceOf(ApiError);
+  });
+});
+
+describe('login', () => {
+  it('logs in, then reads the organisation with the bearer token', async () => {
+    const calls: { auth: string | null; body: { variables: Record<string, unknown> } }[] = [];
+    const api = createApi(async (_url, init) => {
+      const headers = new Headers(init.headers);
+      const body = JSON.parse(String(init.body));
+      calls.push({ auth: headers.get('authorization'), body });
+      const data = body.query.includes('login(')
+        ? { login: { token: 't0k', user: { id: 'u1', username: 'alice', orgId: 'SUP1', role: 'OPERATOR' } } }
+        : { organisation: { id: 'SUP1', name: '一级供应商', roles: ['supplier'] } };
+      return new Response(JSON.stringify({ data }), { status: 200 });
+    });
+    const s = await api.login('alice', 'pw');
+    expect(s).toEqual({
+      token: 't0k',
+      user: { id: 'u1', username: 'alice', orgId: 'SUP1', role: 'operator' },
+      organisation: { id: 'SUP1', name: '一级供应商', roles: ['supplier'] },
+    });
+    expect(calls[0]!.auth).toBeNull();
+    expect(calls[1]!.auth).toBe('Bearer t0k');
+    expect(calls[1]!.body.variables).toEqual({ id: 'SUP1' });
+  });
+});

@@ -1,0 +1,81 @@
+import {
+  AuditOutlined,
+  BankOutlined,
+  BlockOutlined,
+  HomeOutlined,
+  LogoutOutlined,
+  QrcodeOutlined,
+  ShopOutlined,
+  ShoppingCartOutlined,
+  TeamOutlined,
+} from '@ant-design/icons';
+import { Button, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
+import type { ReactNode } from 'react';
+import { Navigate, Outlet, useLocation, useNavigate } from 'react-router-dom';
+
+import { canPrintLabels, portalsFor, type Portal } from '../auth/portals';
+import { useSession } from '../auth/SessionProvider';
+import { useI18n } from '../i18n/I18nProvider';
+import { LanguageSwitch } from './LanguageSwitch';
+
+const PORTAL_ICONS: Record<Portal, ReactNode> = {
+  supplier: <ShopOutlined />,
+  core_enterprise: <TeamOutlined />,
+  funder: <BankOutlined />,
+  warehouse_operator: <ShoppingCartOutlined />,
+  regulator: <AuditOutlined />,
+};
+
+/** The signed-in frame: navigation built from the organisation's roles, language switch, logout. */
+export function AppLayout() {
+  const { t } = useI18n();
+  const { session, logout } = useSession();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const screens = Grid.useBreakpoint();
+  if (!session) return <Navigate to="/login" replace state={{ from: location.pathname }} />;
+
+  const roles = session.organisation.roles;
+  const items: MenuProps['items'] = [
+    { key: '/', icon: <HomeOutlined />, label: t('nav.home') },
+    ...portalsFor(roles).map((p) => ({ key: `/${p}`, icon: PORTAL_ICONS[p], label: t(`nav.${p}`) })),
+    { key: '/explorer', icon: <BlockOutlined />, label: t('nav.explorer') },
+    ...(canPrintLabels(roles) ? [{ key: '/labels', icon: <QrcodeOutlined />, label: t('nav.labels') }] : []),
+  ];
+  const selected = `/${location.pathname.split('/')[1] ?? ''}`;
+  const narrow = !screens.md;
+
+  return (
+    <Layout style={{ minHeight: '100vh' }}>
+      <Layout.Sider breakpoint="md" collapsedWidth={0} theme="light" width={220} aria-label={t('nav.label')}>
+        <div style={{ padding: 16 }}>
+          <Typography.Text strong>{t('app.title')}</Typography.Text>
+          <br />
+          <Typography.Text type="secondary">{t('app.subtitle')}</Typography.Text>
+        </div>
+        <nav aria-label={t('nav.label')}>
+          <Menu mode="inline" selectedKeys={[selected]} items={items} onClick={({ key }) => navigate(key)} />
+        </nav>
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header
+          style={{ background: 'transparent', display: 'flex', justifyContent: 'flex-end', alignItems: 'center', paddingInline: 16 }}
+        >
+          <Space wrap>
+            {!narrow && <Typography.Text>{session.organisation.name}</Typography.Text>}
+            {!narrow && roles.map((r) => <Tag key={r}>{t(`role.${r}`)}</Tag>)}
+            <LanguageSwitch />
+            <Button icon={<LogoutOutlined />} onClick={logout} aria-label={t('nav.logout')}>
+              {narrow ? null : t('nav.logout')}
+            </Button>
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ padding: narrow ? 12 : 24 }}>
+          <main>
+            <Outlet />
+          </main>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,205 @@
+import { Button, Card, Empty, Flex, List, Result, Skeleton, Space, Tag, Timeline, Typography } from 'antd';
+import { useCallback, useEffect, useState } from 'react';
+import { useParams } from 'react-router-dom';
+
+import { useApi } from '../api/ApiProvider';
+import { describeError } from '../api/errors';
+import type { LotPage, TraceStep } from '../api/types';
+import { useI18n } from '../i18n/I18nProvider';
+import { LanguageSwitch } from '../layout/LanguageSwitch';
+import { ColdChainChart } from './ColdChainChart';
+import { checkLotLink } from './digitalLink';
+import { describeFailure } from './failure';
+import { useVerification, type StepVerification } from './useVerification';
+import { VerifiedBadge } from './VerifiedBadge';
+
+type Load = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'missing' } | { state: 'ready'; page: LotPage };
+
+/** The public consumer page a lot's QR code opens: `/01/{gtin14}/10/{lot}`. Mobile first. */
+export function ScanPage() {
+  const { gtin = '', lot = '' } = useParams();
+  const { t } = useI18n();
+  const linkError = checkLotLink(gtin, lot);
+  if (linkError) {
+    return (
+      <ScanShell>
+        <Result
+          status="warning"
+          title={t('scan.invalidLink', { reason: t(linkError === 'gtin' ? 'scan.invalid.gtin' : 'scan.invalid.lot') })}
+        />
+      </ScanShell>
+    );
+  }
+  return <LotView gtin={gtin} lot={lot} />;
+}
+
+function ScanShell({ children }: { children: React.ReactNode }) {
+  const { t } = useI18n();
+  return (
+    <main style={{ maxWidth: 720, margin: '0 auto', padding: 12 }} aria-labelledby="scan-title">
+      <Flex justify="space-between" align="center" wrap gap={8}>
+        <Typography.Title id="scan-title" level={3} style={{ margin: 0 }}>
+          {t('scan.title')}
+        </Typography.Title>
+        <LanguageSwitch />
+      </Flex>
+      <div style={{ marginTop: 12 }}>{children}</div>
+    </main>
+  );
+}
+
+function LotView({ gtin, lot }: { gtin: string; lot: string }) {
+  const api = useApi();
+  const { t } = useI18n();
+  const [load, setLoad] = useState<Load>({ state: 'loading' });
+  const fetchPage = useCallback(() => {
+    let cancelled = false;
+    setLoad({ state: 'loading' });
+    api
+      .lotPage(gtin, lot)
+      .then((page) => !cancelled && setLoad(page ? { state: 'ready', page } : { state: 'missing' }))
+      .catch((error: unknown) => !cancelled && setLoad({ state: 'error', error }));
+    return () => {
+      cancelled = true;
+    };
+  }, [api, gtin, lot]);
+  useEffect(fetchPage, [fetchPage]);
+
+  if (load.state === 'loading') {
+    return (
+      <ScanShell>
+        <div role="status" aria-live="polite" aria-label={t('state.loading')}>
+          <Skeleton active paragraph={{ rows: 6 }} />
+        </div>
+      </ScanShell>
+    );
+  }
+  if (load.state === 'error') {
+    return (
+      <ScanShell>
+        <Result
+          status="error"
+          title={t('state.error')}
+          subTitle={describeError(load.error, t)}
+          extra={<Button onClick={fetchPage}>{t('state.retry')}</Button>}
+        />
+      </ScanShell>
+    );
+  }
+  if (load.state === 'missing') {
+    return (
+      <ScanShell>
+        <Result status="404" title={t('state.notFound')} subTitle={`${gtin} · ${lot}`} />
+      </ScanShell>
+    );
+  }
+  return (
+    <ScanShell>
+      <LotDetails page={load.page} />
+    </ScanShell>
+  );
+}
+
+function LotDetails({ page }: { page: LotPage }) {
+  const { t } = useI18n();
+  const verification = useVerification(page.steps);
+  return (
+    <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <Card title={page.product.name} aria-label={t('scan.product')}>
+        <dl className="scf-facts">
+          <dt>{t('scan.gtin')}</dt>
+          <dd>{page.product.gtin}</dd>
+          <dt>{t('scan.lot')}</dt>
+          <dd>{page.lot.number}</dd>
+          {page.origin && (
+            <>
+              <dt>{t('scan.origin')}</dt>
+              <dd>{[page.origin.name, page.origin.region].filter(Boolean).join(' · ')}</dd>
+            </>
+          )}
+          {page.lot.producedOn && (
+            <>
+              <dt>{t('scan.producedOn')}</dt>
+              <dd>{page.lot.producedOn}</dd>
+            </>
+          )}
+          {page.lot.expiresOn && (
+            <>
+              <dt>{t('scan.expiresOn')}</dt>
+              <dd>{page.lot.expiresOn}</dd>
+            </>
+          )}
+        </dl>
+      </Card>
+      <VerifiedBadge verification={verification} />
+      <Card title={t('scan.timeline')}>
+        <Timeline
+          items={page.steps.map((s) => ({
+            key: s.id,
+            color: stepColor(verification.steps[s.id]),
+            children: <StepItem step={s} result={verification.steps[s.id]} />,
+          }))}
+        />
+      </Card>
+      <Card title={t('scan.coldChain')}>
+        {page.sensors.length === 0 ? (
+          <Empty description={t('scan.coldChain.none')} />
+        ) : (
+          page.sensors.map((s) => <ColdChainChart key={s.deviceId} series={s} />)
+        )}
+      </Card>
+      <Card title={t('scan.certificates')}>
+        {page.certificates.length === 0 ? (
+          <Empty description={t('scan.certificates.none')} />
+        ) : (
+          <List
+            dataSource={page.certificates}
+            renderItem={(c) => (
+              <List.Item key={c.id}>
+                <List.Item.Meta
+                  title={c.name}
+                  description={[
+                    t('scan.certificate.issuer', { issuer: c.issuer }),
+                    c.validUntil ? t('scan.certificate.valid', { date: c.validUntil }) : null,
+                  ]
+                    .filter(Boolean)
+                    .join(' · ')}
+                />
+              </List.Item>
+            )}
+          />
+        )}
+      </Card>
+    </Space>
+  );
+}
+
+function stepColor(r: StepVerification | undefined): string {
+  if (r === undefined) return 'gray';
+  if (r.verified === true) return 'green';
+  if (r.verified === false) return 'red';
+  return 'gray';
+}
+
+function StepItem({ step, result }: { step: TraceStep; result: StepVerification | undefined }) {
+  const { t } = useI18n();
+  let status: React.ReactNode = null;
+  if (result?.verified === true) {
+    status = <Tag color="success">{t('verify.step.ok', { height: result.height })}</Tag>;
+  } else if (result?.verified === false) {
+    status = <Tag color="error">{t('verify.step.failed', { reason: describeFailure(result.failure, t) })}</Tag>;
+  } else if (result?.verified === 'none') {
+    status = <Tag>{t('verify.step.none')}</Tag>;
+  }
+  return (
+    <article aria-label={`${step.bizStep} ${step.eventTime}`}>
+      <Typography.Text strong>{step.bizStep}</Typography.Text>{' '}
+      <Typography.Text type="secondary">
+        <time dateTime={step.eventTime}>{step.eventTime}</time>
+      </Typography.Text>
+      <div>{t('scan.recordedBy', { org: step.recordedBy.orgName })}</div>
+      {step.location && <div>{t('scan.step.location', { location: step.location })}</div>}
+      <div>{status}</div>
+    </article>
+  );
+}
