@@ -98,8 +98,8 @@ pub struct ProcessDef {
     pub title: &'static str,
     pub states: &'static [StateDef],
     pub transitions: &'static [TransitionDef],
-    /// Off-chain reminders: days before the deadline of the first state at which the waiting party is
-    /// reminded (no transaction; an inbox item).
+    /// Off-chain reminders: days before the deadline of the first state at which the waiting party (and,
+    /// for maturity, every holder) is reminded (no transaction; an inbox item and notices).
     pub reminders_days_before: &'static [u32],
 }
 
@@ -182,7 +182,7 @@ pub const FINANCING: ProcessDef = ProcessDef {
         ),
         t("disbursed", "completed", "ConfirmReceipt", Party::Supplier, "supplier confirms the money arrived"),
     ],
-    reminders_days_before: &[1],
+    reminders_days_before: &[],
 };
 
 /// Warehouse-receipt pledge financing (仓单质押).
@@ -232,7 +232,7 @@ pub const PLEDGE: ProcessDef = ProcessDef {
         t("overdue", "repaid", "RecordRepayment", Party::Depositor, "off-chain repayment reference"),
         t("repaid", "released", "ReleasePledge", Party::Funder, "pledge lock released"),
     ],
-    reminders_days_before: &[3],
+    reminders_days_before: &[],
 };
 
 /// A margin call (追加保证金) on pledged goods after an IoT alert flagged the receipt.
