@@ -126,7 +126,7 @@ pub fn expiring_keys(state: &dyn StateRead, now_ms: u64, warn_window_ms: u64) ->
             expired: t <= now_ms,
         });
     }
-    out.sort_by(|a, b| (a.expires_at_ms, a.address).cmp(&(b.expires_at_ms, b.address)));
+    out.sort_by_key(|k| (k.expires_at_ms, k.address));
     Ok(out)
 }
 

@@ -119,7 +119,6 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
     assert!(!contains(&scf_ledger::codec::encode(&sealed), secret), "plaintext in state");
     let header = invoice::load_invoice(&st, number).expect("read").expect("header");
     assert_eq!((header.total_with_tax, header.line_count), (113_000_000, 1));
-    drop(st);
 
     // The regulator (observer) opens the lines from chain state; the buyer too.
     assert_eq!(open_as(&sealed, number, "REG", &reg).expect("regulator opens"), lines());

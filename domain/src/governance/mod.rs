@@ -231,6 +231,8 @@ pub enum Outcome {
 }
 
 /// Calls of the `governance` module.
+// Decoded once per transaction and never stored in bulk: the size difference between variants is harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum GovernanceCall {
     /// An admin of a member organisation proposes a change.
