@@ -143,7 +143,8 @@ fn unwrap_key(sealed: &Sealed, org: &str, key: &KeyPair) -> Result<[u8; DATA_KEY
 /// Open a sealed value as organisation `org` holding `key`; checks the commitment too.
 pub fn open(sealed: &Sealed, aad: &[u8], org: &str, key: &KeyPair) -> Result<Opened, ConfidentialError> {
     let data_key = unwrap_key(sealed, org, key)?;
-    let envelope = crypto::decrypt_at_rest(&data_key, aad, &sealed.ciphertext).map_err(|_| ConfidentialError::Decrypt)?;
+    let envelope =
+        crypto::decrypt_at_rest(&data_key, aad, &sealed.ciphertext).map_err(|_| ConfidentialError::Decrypt)?;
     let Envelope { salt, payload } = borsh::from_slice(&envelope).map_err(|_| ConfidentialError::Envelope)?;
     if !prove_disclosure(&sealed.commitment, &salt, &payload) {
         return Err(ConfidentialError::CommitmentMismatch);
