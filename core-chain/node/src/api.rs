@@ -25,9 +25,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
-use crate::client::{
-    ApiErrorBody, BlockResponse, StatusResponse, SubmitResult, TxProofResponse,
-};
+use crate::client::{ApiErrorBody, BlockResponse, StatusResponse, SubmitResult, TxProofResponse};
 use crate::mempool::SubmitError;
 
 /// A client API error: status code plus a machine-readable kind.
@@ -56,7 +54,10 @@ impl From<SubmitError> for ApiError {
             SubmitError::Duplicate { .. } => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError { status, body: ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() } }
+        ApiError {
+            status,
+            body: ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() },
+        }
     }
 }
 
@@ -90,7 +91,9 @@ fn body_to_tx_bytes(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiErro
     if ct.starts_with("application/octet-stream") {
         return Ok(body.to_vec());
     }
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "body: neither octet-stream nor hex text"))?;
+    let text = std::str::from_utf8(body).map_err(|_| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "body: neither octet-stream nor hex text")
+    })?;
     let text = text.trim().trim_matches('"');
     hex::decode(text.strip_prefix("0x").unwrap_or(text))
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body: not hex: {e}")))
@@ -100,7 +103,11 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)
 }
 
-async fn submit_one(State(chain): State<Arc<Chain>>, headers: HeaderMap, body: Bytes) -> Result<Json<SubmitResult>, ApiError> {
+async fn submit_one(
+    State(chain): State<Arc<Chain>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<SubmitResult>, ApiError> {
     let raw = body_to_tx_bytes(&headers, &body)?;
     let r = blocking(move || chain.submit_raw(vec![raw], true)).await?;
     match r.into_iter().next() {
@@ -116,7 +123,10 @@ fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {
     }
     list.iter()
         .enumerate()
-        .map(|(i, h)| hex::decode(h).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("[{i}]: not hex: {e}"))))
+        .map(|(i, h)| {
+            hex::decode(h)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("[{i}]: not hex: {e}")))
+        })
         .collect()
 }
 
@@ -130,18 +140,28 @@ async fn batch(chain: Arc<Chain>, list: Vec<String>, relay: bool) -> Result<Json
                 Ok(id) => SubmitResult { tx_id: Some(id.to_hex()), error: None },
                 Err(e) => SubmitResult {
                     tx_id: None,
-                    error: Some(ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() }),
+                    error: Some(ApiErrorBody {
+                        kind: e.kind().into(),
+                        message: e.to_string(),
+                        retryable: e.is_retryable(),
+                    }),
                 },
             })
             .collect(),
     ))
 }
 
-async fn submit_batch(State(chain): State<Arc<Chain>>, Json(list): Json<Vec<String>>) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+async fn submit_batch(
+    State(chain): State<Arc<Chain>>,
+    Json(list): Json<Vec<String>>,
+) -> Result<Json<Vec<SubmitResult>>, ApiError> {
     batch(chain, list, true).await
 }
 
-async fn relay_batch(State(chain): State<Arc<Chain>>, Json(list): Json<Vec<String>>) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+async fn relay_batch(
+    State(chain): State<Arc<Chain>>,
+    Json(list): Json<Vec<String>>,
+) -> Result<Json<Vec<SubmitResult>>, ApiError> {
     batch(chain, list, false).await
 }
 
@@ -171,14 +191,20 @@ struct StateQuery {
 }
 
 async fn state_proof(State(chain): State<Arc<Chain>>, Query(q): Query<StateQuery>) -> Result<Response, ApiError> {
-    let key = hex::decode(&q.key).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("key: not hex: {e}")))?;
+    let key = hex::decode(&q.key)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("key: not hex: {e}")))?;
     let r = blocking(move || -> Result<serde_json::Value, ApiError> {
         let tip = chain.tip().map_err(ApiError::internal)?;
         let height = q.height.unwrap_or(tip.height);
         if height > tip.height {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("height: {height} is above the tip {}", tip.height)));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("height: {height} is above the tip {}", tip.height),
+            ));
         }
-        let header = if height == 0 { None } else { chain.block(height).map_err(ApiError::internal)?.map(|b| b.header) };
+        let header =
+            if height == 0 { None } else { chain.block(height).map_err(ApiError::internal)?.map(|b| b.header) };
         let proof = chain.store.state_proof(&key, height).map_err(ApiError::internal)?;
         // The JMT proof has no JSON form: clients decode `proof_borsh` (borsh `StateProof`) and call
         // `verify(header.state_root)`.

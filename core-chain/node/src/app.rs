@@ -83,12 +83,7 @@ fn block_error_is_tx(e: &BlockError) -> Option<usize> {
 }
 
 impl App {
-    pub(crate) fn new(
-        chain: Arc<Chain>,
-        signer: Option<Sm2Signer>,
-        cfg: ProduceConfig,
-        proposed_dir: PathBuf,
-    ) -> Self {
+    pub(crate) fn new(chain: Arc<Chain>, signer: Option<Sm2Signer>, cfg: ProduceConfig, proposed_dir: PathBuf) -> Self {
         App {
             proposed_dir,
             chain,
@@ -247,7 +242,12 @@ impl App {
     }
 
     /// Build, execute and remember a block for (height, round).
-    async fn build_block(&mut self, height: Height, round: Round, timeout: Duration) -> eyre::Result<scf_ledger::Hash32> {
+    async fn build_block(
+        &mut self,
+        height: Height,
+        round: Round,
+        timeout: Duration,
+    ) -> eyre::Result<scf_ledger::Hash32> {
         let signer = self.signer.clone().ok_or_else(|| eyre::eyre!("asked to propose without a consensus key"))?;
         if self.chain.mempool.is_empty() {
             let wait = self.cfg.empty_block_wait.min(timeout / 2);
@@ -306,7 +306,15 @@ impl App {
         Some(hash)
     }
 
-    fn remember(&mut self, height: Height, round: Round, valid_round: Round, proposer: ValidatorAddress, hash: scf_ledger::Hash32, validity: Validity) -> ProposedValue<ScfContext> {
+    fn remember(
+        &mut self,
+        height: Height,
+        round: Round,
+        valid_round: Round,
+        proposer: ValidatorAddress,
+        hash: scf_ledger::Hash32,
+        validity: Validity,
+    ) -> ProposedValue<ScfContext> {
         let pv = ProposedValue { height, round, valid_round, proposer, value: BlockHash(hash), validity };
         let v = self.seen.entry((height, round)).or_default();
         if !v.contains(&pv) {
@@ -341,10 +349,21 @@ impl App {
         let set = ValidatorSet::from_ledger(&self.chain.validators().ok()?);
         let proposer = set.get(&part.proposer.0)?;
         if part.block.header.proposer != part.proposer.0 || part.block.header.height != part.height.0 {
-            return Some(self.remember(part.height, part.round, part.valid_round, part.proposer, part.block.hash(), Validity::Invalid));
+            return Some(self.remember(
+                part.height,
+                part.round,
+                part.valid_round,
+                part.proposer,
+                part.block.hash(),
+                Validity::Invalid,
+            ));
         }
         let hash = part.block.hash();
-        if proposer.public_key.verify(&proposal_part_signing_bytes(part.height, part.round, hash), &part.signature).is_err() {
+        if proposer
+            .public_key
+            .verify(&proposal_part_signing_bytes(part.height, part.round, hash), &part.signature)
+            .is_err()
+        {
             warn!(height = %part.height, proposer = %part.proposer, "proposal part with a bad signature dropped");
             return None;
         }
@@ -430,7 +449,13 @@ impl App {
         out
     }
 
-    fn synced_value(&mut self, height: Height, round: Round, proposer: ValidatorAddress, bytes: &Bytes) -> SyncedValueOutcome<ScfContext> {
+    fn synced_value(
+        &mut self,
+        height: Height,
+        round: Round,
+        proposer: ValidatorAddress,
+        bytes: &Bytes,
+    ) -> SyncedValueOutcome<ScfContext> {
         let Ok(block) = Block::from_bytes(bytes) else { return SyncedValueOutcome::PeerFault };
         if block.header.height != height.0 {
             return SyncedValueOutcome::PeerFault;
@@ -447,12 +472,24 @@ impl App {
         } else {
             return SyncedValueOutcome::LocalTransientError;
         };
-        SyncedValueOutcome::Verdict(ProposedValue { height, round, valid_round: Round::Nil, proposer, value: BlockHash(hash), validity })
+        SyncedValueOutcome::Verdict(ProposedValue {
+            height,
+            round,
+            valid_round: Round::Nil,
+            proposer,
+            value: BlockHash(hash),
+            validity,
+        })
     }
 }
 
 /// Select and execute transactions into a block, dropping any the executor refuses (and retrying).
-fn build_executed(chain: &Chain, cfg: &ProduceConfig, signer: &Sm2Signer, height: Height) -> eyre::Result<ExecutedBlock> {
+fn build_executed(
+    chain: &Chain,
+    cfg: &ProduceConfig,
+    signer: &Sm2Signer,
+    height: Height,
+) -> eyre::Result<ExecutedBlock> {
     let tip = chain.tip()?;
     if tip.height + 1 != height.0 {
         eyre::bail!("asked to propose height {height} but the tip is {}", tip.height);
@@ -466,7 +503,14 @@ fn build_executed(chain: &Chain, cfg: &ProduceConfig, signer: &Sm2Signer, height
         let ids: Vec<_> = txs.iter().map(SignedTx::id).collect();
         let known = chain.mempool.verified_among(&ids);
         let known_valid = |id: &scf_ledger::Hash32| known.contains(id);
-        match chain.executor.execute_block(chain.store.as_ref(), &tip, time_ms, signer.address().0, txs.clone(), &known_valid) {
+        match chain.executor.execute_block(
+            chain.store.as_ref(),
+            &tip,
+            time_ms,
+            signer.address().0,
+            txs.clone(),
+            &known_valid,
+        ) {
             Ok(exec) => return Ok(exec),
             Err(e) => match block_error_is_tx(&e) {
                 Some(index) if index < txs.len() => {
@@ -474,7 +518,12 @@ fn build_executed(chain: &Chain, cfg: &ProduceConfig, signer: &Sm2Signer, height
                     chain.mempool.remove(&[txs[index].id()]);
                     // Later transactions of the same sender depend on this one's nonce.
                     let sender = txs[index].sender_address();
-                    txs = txs.into_iter().enumerate().filter(|(i, t)| *i < index || t.sender_address() != sender).map(|(_, t)| t).collect();
+                    txs = txs
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, t)| *i < index || t.sender_address() != sender)
+                        .map(|(_, t)| t)
+                        .collect();
                 }
                 _ => return Err(e.into()),
             },

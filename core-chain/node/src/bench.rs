@@ -141,7 +141,8 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile) -> anyhow
     let ceiling = sm2_verify_ceiling(&txs[..txs.len().min(4000)]);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
-        let clients: Vec<NodeClient> = cluster.nodes.iter().filter(|n| n.validator).map(|n| NodeClient::new(n.api.clone())).collect();
+        let clients: Vec<NodeClient> =
+            cluster.nodes.iter().filter(|n| n.validator).map(|n| NodeClient::new(n.api.clone())).collect();
         let watcher = clients.first().cloned().ok_or_else(|| anyhow!("no validator"))?;
         let start_height = watcher.status().await?.height;
         let submitted: Arc<Mutex<HashMap<Hash32, Instant>>> = Arc::new(Mutex::new(HashMap::new()));

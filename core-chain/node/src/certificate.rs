@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 
 use malachitebft_core_types::{
-    CommitCertificate as MalCertificate, CommitSignature as MalSignature, ExtendedCommitCertificate,
-    Round, VoteExtensions,
+    CommitCertificate as MalCertificate, CommitSignature as MalSignature, ExtendedCommitCertificate, Round,
+    VoteExtensions,
 };
 use scf_ledger::block::{Block, CommitCertificate, CommitSignature};
 use scf_ledger::crypto::{Address, Signature};
@@ -174,10 +174,7 @@ mod tests {
         let check = verify_certificate(&block, &vals).expect("3 of 4 signatures are final");
         assert_eq!(check.signed_power, 3);
         block.certificate = Some(sign(&keys[..2], &block, 1));
-        assert_eq!(
-            verify_certificate(&block, &vals),
-            Err(CertificateError::InsufficientPower { signed: 2, total: 4 })
-        );
+        assert_eq!(verify_certificate(&block, &vals), Err(CertificateError::InsufficientPower { signed: 2, total: 4 }));
     }
 
     #[test]

@@ -164,7 +164,10 @@ impl Chain {
     }
 
     /// A transaction's inclusion proof together with its block's certificate.
-    pub fn tx_proof(&self, id: &Hash32) -> Result<Option<(TxInclusionProof, Option<scf_ledger::block::CommitCertificate>)>, StoreError> {
+    pub fn tx_proof(
+        &self,
+        id: &Hash32,
+    ) -> Result<Option<(TxInclusionProof, Option<scf_ledger::block::CommitCertificate>)>, StoreError> {
         let Some(proof) = self.store.tx_proof(id)? else { return Ok(None) };
         let cert = self.store.block(proof.header.height)?.and_then(|b| b.certificate);
         Ok(Some((proof, cert)))

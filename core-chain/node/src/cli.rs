@@ -120,7 +120,8 @@ pub fn build_genesis(args: &GenesisArgs) -> anyhow::Result<Genesis> {
     let mut app_state: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     if let Some(p) = &args.app_state {
         let text = std::fs::read_to_string(p).with_context(|| format!("--app-state {}", p.display()))?;
-        app_state = serde_json::from_str(&text).with_context(|| format!("--app-state {}: not a JSON object", p.display()))?;
+        app_state =
+            serde_json::from_str(&text).with_context(|| format!("--app-state {}: not a JSON object", p.display()))?;
     }
     if !args.orgs.is_empty() {
         let orgs: Vec<serde_json::Value> = args.orgs.iter().map(|s| parse_org(s)).collect::<anyhow::Result<_>>()?;
@@ -151,7 +152,13 @@ pub fn build_genesis(args: &GenesisArgs) -> anyhow::Result<Genesis> {
 pub fn genesis_cmd(args: &GenesisArgs) -> anyhow::Result<()> {
     let g = build_genesis(args)?;
     std::fs::write(&args.out, g.to_json()).with_context(|| format!("--out {}", args.out.display()))?;
-    println!("genesis for {} with {} validators written to {} (hash {})", g.chain_id, g.validators.len(), args.out.display(), g.hash());
+    println!(
+        "genesis for {} with {} validators written to {} (hash {})",
+        g.chain_id,
+        g.validators.len(),
+        args.out.display(),
+        g.hash()
+    );
     Ok(())
 }
 
@@ -214,9 +221,7 @@ fn read_pid(node_dir: &Path) -> Option<u32> {
 
 fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
-        && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| !s.contains(") Z "))
-            .unwrap_or(false)
+        && std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false)
 }
 
 /// Generate keys, genesis and configs (first time), then start every node that is not running.
@@ -232,11 +237,8 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path) -> anyhow::Result<Clust
     }
     std::fs::create_dir_all(&args.dir)?;
     let dir = args.dir.canonicalize()?;
-    let cluster = if dir.join("cluster.json").exists() {
-        ClusterFile::read(&dir)?
-    } else {
-        generate_cluster(args, &dir)?
-    };
+    let cluster =
+        if dir.join("cluster.json").exists() { ClusterFile::read(&dir)? } else { generate_cluster(args, &dir)? };
     let mut started = Vec::new();
     for (i, n) in cluster.nodes.iter().enumerate() {
         if !args.only.is_empty() && !args.only.contains(&i) {
@@ -269,7 +271,13 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path) -> anyhow::Result<Clust
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!("{} did not answer on {} within {}s (see {})", n.name, n.api, args.wait_secs, n.dir.join("node.log").display());
+                    bail!(
+                        "{} did not answer on {} within {}s (see {})",
+                        n.name,
+                        n.api,
+                        args.wait_secs,
+                        n.dir.join("node.log").display()
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -409,19 +417,23 @@ pub struct VerifyCertArgs {
 }
 
 pub fn verify_cert(args: &VerifyCertArgs) -> anyhow::Result<crate::CertificateCheck> {
-    let text = std::fs::read_to_string(&args.genesis).with_context(|| format!("--genesis {}", args.genesis.display()))?;
+    let text =
+        std::fs::read_to_string(&args.genesis).with_context(|| format!("--genesis {}", args.genesis.display()))?;
     let genesis = Genesis::from_json(&text)?;
     let block: Block = match (&args.block, &args.node, args.height) {
         (Some(p), _, _) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("--block {}", p.display()))?;
-            let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--block {}", p.display()))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("--block {}", p.display()))?;
             let inner = v.get("block").cloned().unwrap_or(v);
             serde_json::from_value(inner).with_context(|| format!("--block {}: not a block", p.display()))?
         }
-        (None, Some(url), Some(h)) => runtime()?
-            .block_on(crate::client::NodeClient::new(url.clone()).block(h))?
-            .ok_or_else(|| anyhow!("--height {h}: no such block on {url}"))?
-            .block,
+        (None, Some(url), Some(h)) => {
+            runtime()?
+                .block_on(crate::client::NodeClient::new(url.clone()).block(h))?
+                .ok_or_else(|| anyhow!("--height {h}: no such block on {url}"))?
+                .block
+        }
         _ => bail!("give --block FILE, or --node URL with --height H"),
     };
     let check = crate::certificate::verify_certificate(&block, &genesis.validators)?;
@@ -432,4 +444,76 @@ pub fn verify_cert_cmd(args: &VerifyCertArgs) -> anyhow::Result<()> {
     let check = verify_cert(args)?;
     println!("{}", serde_json::to_string_pretty(&check)?);
     Ok(())
+}
+
+/// `scf cluster up|down …`
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum ClusterCmd {
+    /// Generate keys, genesis and configs (first time) and start the node processes.
+    Up(ClusterUpArgs),
+    /// Stop the node processes.
+    Down(ClusterDownArgs),
+}
+
+/// Parse `argv` (without the program and subcommand names) into `T` for string-argument dispatch.
+fn parse_args<T: clap::Args>(name: &str, argv: &[String]) -> Result<T, String> {
+    #[derive(clap::Parser)]
+    struct Wrap<T: clap::Args> {
+        #[command(flatten)]
+        inner: T,
+    }
+    let it = std::iter::once(name.to_string()).chain(argv.iter().cloned());
+    <Wrap<T> as clap::Parser>::try_parse_from(it).map(|w| w.inner).map_err(|e| e.to_string())
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `scf node --config FILE` for the `scf` binary.
+pub fn node_command(config: &Path) -> Result<(), String> {
+    init_logging();
+    run_node(&NodeArgs { config: config.to_path_buf() }).map_err(|e| format!("{e:#}"))
+}
+
+/// `scf genesis …` for the `scf` binary.
+pub fn genesis_command(argv: &[String]) -> Result<(), String> {
+    let a: GenesisArgs = parse_args("scf genesis", argv)?;
+    genesis_cmd(&a).map_err(|e| format!("{e:#}"))
+}
+
+/// `scf cluster up|down …` for the `scf` binary.
+pub fn cluster_command(argv: &[String]) -> Result<(), String> {
+    #[derive(clap::Parser)]
+    #[command(name = "scf cluster")]
+    struct Wrap {
+        #[command(subcommand)]
+        cmd: ClusterCmd,
+    }
+    let it = std::iter::once("scf cluster".to_string()).chain(argv.iter().cloned());
+    let w = <Wrap as clap::Parser>::try_parse_from(it).map_err(|e| e.to_string())?;
+    match w.cmd {
+        ClusterCmd::Up(a) => cluster_up(&a).map(|c| {
+            for n in c.nodes {
+                println!("{} api={} p2p={} validator={}", n.name, n.api, n.p2p, n.validator);
+            }
+        }),
+        ClusterCmd::Down(a) => cluster_down(&a),
+    }
+    .map_err(|e| format!("{e:#}"))
+}
+
+/// `scf verify-cert …` for the `scf` binary.
+pub fn verify_cert_command(argv: &[String]) -> Result<(), String> {
+    let a: VerifyCertArgs = parse_args("scf verify-cert", argv)?;
+    verify_cert_cmd(&a).map_err(|e| format!("{e:#}"))
+}
+
+/// `scf bench chain …` for the `scf` binary.
+pub fn bench_chain_command(argv: &[String]) -> Result<(), String> {
+    let a: crate::bench::BenchChainArgs = parse_args("scf bench chain", argv)?;
+    crate::bench::bench_chain(&a).map(|_| ()).map_err(|e| format!("{e:#}"))
 }

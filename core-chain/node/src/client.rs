@@ -131,9 +131,7 @@ impl NodeClient {
             .send()
             .await?;
         let r: SubmitResult = Self::decode(resp).await?;
-        r.tx_id
-            .and_then(|h| Hash32::from_hex(&h).ok())
-            .ok_or_else(|| ClientError::Unexpected("no tx_id".into()))
+        r.tx_id.and_then(|h| Hash32::from_hex(&h).ok()).ok_or_else(|| ClientError::Unexpected("no tx_id".into()))
     }
 
     /// Submit many transactions in one request (admitted with parallel signature verification).

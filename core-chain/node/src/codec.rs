@@ -3,15 +3,15 @@
 
 use bytes::Bytes;
 use malachitebft_app::types::streaming::StreamMessage;
+use malachitebft_app::types::sync::RawDecidedValue;
 use malachitebft_app::types::sync::{Request, Response, Status};
 use malachitebft_app::types::{ProposedValue, SignedConsensusMsg};
 use malachitebft_codec::{Codec, HasEncodedLen};
 use malachitebft_core_consensus::LivenessMsg;
-use malachitebft_app::types::sync::RawDecidedValue;
-use malachitebft_sync::ValueResponse;
 use malachitebft_core_types::{
     ExtendedCommitCertificate, ExtendedCommitSignature, PolkaCertificate, Round, ValidatorProof,
 };
+use malachitebft_sync::ValueResponse;
 
 use crate::context::{BlockHash, Height, ProposalPart, ScfContext, ValidatorAddress};
 use crate::signing::ConsensusSignature;
@@ -39,9 +39,7 @@ fn decode<T: borsh::BorshDeserialize>(what: &'static str, bytes: &[u8]) -> Resul
 }
 
 fn encode<T: borsh::BorshSerialize>(what: &'static str, msg: &T) -> Result<Bytes, CodecError> {
-    borsh::to_vec(msg)
-        .map(Bytes::from)
-        .map_err(|e| CodecError::Malformed { what, reason: e.to_string() })
+    borsh::to_vec(msg).map(Bytes::from).map_err(|e| CodecError::Malformed { what, reason: e.to_string() })
 }
 
 macro_rules! borsh_codec {
@@ -124,7 +122,10 @@ fn to_wire(msg: &Response<ScfContext>) -> Result<WireResponse, CodecError> {
         let mut signatures = Vec::with_capacity(c.commit_signatures.len());
         for s in &c.commit_signatures {
             if s.extension.is_some() {
-                return Err(CodecError::Malformed { what: "sync response", reason: "vote extensions are disabled".into() });
+                return Err(CodecError::Malformed {
+                    what: "sync response",
+                    reason: "vote extensions are disabled".into(),
+                });
             }
             signatures.push(WireCommitSignature { address: s.address, signature: s.signature });
         }

@@ -8,9 +8,7 @@
 use std::fmt;
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use malachitebft_core_types::{
-    self as mct, LinearTimeouts, NilOrVal, Round, SignedExtension, ValueId, VoteType,
-};
+use malachitebft_core_types::{self as mct, LinearTimeouts, NilOrVal, Round, SignedExtension, ValueId, VoteType};
 use scf_ledger::block::Block;
 use scf_ledger::crypto::{Address, Hash32, PublicKey};
 use scf_ledger::genesis::Validator as LedgerValidator;
@@ -18,9 +16,7 @@ use scf_ledger::genesis::Validator as LedgerValidator;
 use crate::signing::Sm2Scheme;
 
 /// Block height as Malachite sees it (same numbering as the ledger: block 1 follows genesis).
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct Height(pub u64);
 
 impl fmt::Display for Height {
@@ -45,9 +41,7 @@ impl mct::Height for Height {
 }
 
 /// A validator's consensus address: the ledger address (SM3 of the SM2 public key, 20 bytes).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct ValidatorAddress(pub Address);
 
 impl fmt::Display for ValidatorAddress {
@@ -59,9 +53,7 @@ impl fmt::Display for ValidatorAddress {
 impl mct::Address for ValidatorAddress {}
 
 /// The value consensus decides on: a block hash. Also its own id.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
 pub struct BlockHash(pub Hash32);
 
 impl fmt::Display for BlockHash {
@@ -114,7 +106,7 @@ impl ValidatorSet {
                 power: v.power,
             })
             .collect();
-        v.sort_by(|a, b| a.address.cmp(&b.address));
+        v.sort_by_key(|a| a.address);
         ValidatorSet { validators: v }
     }
 

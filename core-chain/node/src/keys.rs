@@ -85,9 +85,7 @@ impl ValidatorBundle {
     pub fn new(name: &str, consensus: &KeyPair, p2p: &P2pKeypair, power: u64) -> Result<Self, KeyError> {
         let peer_id = p2p.public().to_peer_id();
         let proof = Sm2Signer::new(consensus.clone()).validator_proof(peer_id.to_bytes());
-        let bytes = ScfCodec
-            .encode(&proof)
-            .map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
+        let bytes = ScfCodec.encode(&proof).map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
         Ok(ValidatorBundle {
             name: name.to_string(),
             public_key: *consensus.public(),
@@ -102,8 +100,8 @@ impl ValidatorBundle {
         let bad = |field, reason: &str| KeyError::Bundle { field, reason: reason.to_string() };
         let peer: PeerId = self.peer_id.parse().map_err(|_| bad("peer_id", "not a libp2p peer id"))?;
         let raw = hex::decode(&self.proof).map_err(|_| bad("proof", "not hex"))?;
-        let proof: ValidatorProof<ScfContext> =
-            Codec::<ValidatorProof<ScfContext>>::decode(&ScfCodec, raw.into()).map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
+        let proof: ValidatorProof<ScfContext> = Codec::<ValidatorProof<ScfContext>>::decode(&ScfCodec, raw.into())
+            .map_err(|e| KeyError::Bundle { field: "proof", reason: e.to_string() })?;
         if proof.public_key != self.public_key.as_bytes().to_vec() {
             return Err(bad("proof", "signed for another consensus key"));
         }

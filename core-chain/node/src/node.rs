@@ -4,16 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use malachitebft_app_channel::app::config::{
-    ConsensusConfig, NodeConfig as MalNodeConfig, P2pConfig, ValueSyncConfig,
-};
+use bytesize::ByteSize;
+use malachitebft_app_channel::app::config::{ConsensusConfig, NodeConfig as MalNodeConfig, P2pConfig, ValueSyncConfig};
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::{
     start_engine, ConsensusContext, EngineHandle, NetworkContext, NetworkIdentity, RequestContext, SyncContext,
     WalContext,
 };
 use malachitebft_codec::Codec;
-use bytesize::ByteSize;
 use scf_ledger::block::{Block, CommitCertificate, TxInclusionProof};
 use scf_ledger::crypto::Hash32;
 use scf_ledger::executor::{ChainTip, Executor};
@@ -101,7 +99,10 @@ impl NodeHandle {
             if !genesis.validators.iter().any(|v| v.public_key == s.public_key()) {
                 return Err(NodeError::Invalid {
                     field: "consensus_key".into(),
-                    reason: format!("{} is not a validator in the genesis file; remove consensus_key to run an observer", s.address()),
+                    reason: format!(
+                        "{} is not a validator in the genesis file; remove consensus_key to run an observer",
+                        s.address()
+                    ),
                 });
             }
         }
@@ -234,7 +235,10 @@ impl NodeHandle {
     pub fn block(&self, height: u64) -> Result<Option<Block>, scf_store::StoreError> {
         self.chain.block(height)
     }
-    pub fn tx_proof(&self, id: &Hash32) -> Result<Option<(TxInclusionProof, Option<CommitCertificate>)>, scf_store::StoreError> {
+    pub fn tx_proof(
+        &self,
+        id: &Hash32,
+    ) -> Result<Option<(TxInclusionProof, Option<CommitCertificate>)>, scf_store::StoreError> {
         self.chain.tx_proof(id)
     }
     /// Every block committed from now on.

@@ -177,10 +177,7 @@ impl Signer<ScfContext> for Sm2Signer {
         Ok(SignedMessage::new(vote, sig.into()))
     }
 
-    async fn sign_proposal(
-        &self,
-        proposal: Proposal,
-    ) -> Result<SignedMessage<ScfContext, Proposal>, SigningError> {
+    async fn sign_proposal(&self, proposal: Proposal) -> Result<SignedMessage<ScfContext, Proposal>, SigningError> {
         let sig = self.key.sign(&proposal_signing_bytes(&proposal));
         Ok(SignedMessage::new(proposal, sig.into()))
     }
@@ -227,10 +224,7 @@ mod tests {
         other.height = Height(8);
         assert!(v.verify_signed_vote(&other, &signed.signature, key.public()).await.expect("verify").is_invalid());
         // The certificate path reconstructs exactly these bytes.
-        assert_eq!(
-            vote_signing_bytes(&vote),
-            precommit_signing_bytes(7, 0, Hash32([9; 32]), key.address())
-        );
+        assert_eq!(vote_signing_bytes(&vote), precommit_signing_bytes(7, 0, Hash32([9; 32]), key.address()));
     }
 
     #[tokio::test]

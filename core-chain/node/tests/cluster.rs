@@ -124,7 +124,8 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     let dir = tmp.path().to_path_buf();
     let cluster = up(&dir, vec![]).await;
     let _cleanup = Cleanup(&dir);
-    let genesis = Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis")).expect("parse");
+    let genesis =
+        Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis")).expect("parse");
     let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
     let all: Vec<&NodeClient> = c.iter().collect();
     let t = Duration::from_secs(90);

@@ -64,10 +64,7 @@ async fn single_validator_commits_with_verifiable_certificates() {
     }
     // Replays and bad input are refused with typed errors.
     assert!(matches!(node.submit(&tx("solo-chain", &keys[0], 0)), Err(SubmitError::Duplicate { .. })));
-    assert_eq!(
-        node.submit(&tx("other-chain", &keys[0], 9)).map_err(|e| e.kind()),
-        Err("wrong_chain_id")
-    );
+    assert_eq!(node.submit(&tx("other-chain", &keys[0], 9)).map_err(|e| e.kind()), Err("wrong_chain_id"));
 
     for id in &ids {
         let st = node.wait_committed(id, Duration::from_secs(60)).await.expect("status");

@@ -3,9 +3,7 @@
 
 use clap::{Parser, Subcommand};
 use scf_node::bench::BenchChainArgs;
-use scf_node::cli::{
-    ClusterDownArgs, ClusterUpArgs, GenesisArgs, KeygenArgs, NodeArgs, VerifyCertArgs,
-};
+use scf_node::cli::{ClusterDownArgs, ClusterUpArgs, GenesisArgs, KeygenArgs, NodeArgs, VerifyCertArgs};
 
 #[derive(Parser)]
 #[command(name = "scf-node", about = "Run and manage consortium chain nodes")]
