@@ -39,6 +39,11 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Verify a block's commit certificate (2f+1 SM2 precommits) against the genesis validator set.
+    VerifyCert {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// IoT devices that sign readings at the source.
     Device {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -113,11 +118,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Keygen(args) => keygen(args),
         Command::Demo(_) => return not_ready("demo"),
-        Command::Node { .. } => return not_ready("node"),
-        Command::Genesis { .. } => return not_ready("genesis"),
-        Command::Cluster { .. } => return not_ready("cluster"),
+        Command::Node { config } => scf_node::cli::node_command(config),
+        Command::Genesis { args } => scf_node::cli::genesis_command(args),
+        Command::Cluster { args } => scf_node::cli::cluster_command(args),
+        Command::VerifyCert { args } => scf_node::cli::verify_cert_command(args),
         Command::Device { .. } => return not_ready("device"),
-        Command::Bench { .. } => return not_ready("bench"),
+        Command::Bench { args } => match args.first().map(String::as_str) {
+            Some("chain") => scf_node::cli::bench_chain_command(&args[1..]),
+            _ => return not_ready("bench"),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
