@@ -1,0 +1,136 @@
+//! `scf-graphql`: the one API business UIs and integrators use — GraphQL over HTTP (axum +
+//! async-graphql), backed by a SQL read model (sea-orm) that an indexer fills from committed blocks.
+//!
+//! Architecture invariants:
+//! - This is the only crate that knows HTTP. It reaches the chain only through the [`chain::Chain`]
+//!   seam (in-process [`devchain::DevChain`] today, the BFT node later).
+//! - The read model is derived data: everything but users and sessions can be rebuilt from the chain
+//!   ([`indexer::Indexer::rebuild`]).
+//! - Access is enforced twice: the chain checks who may *do* what (signer's organisation and role),
+//!   this crate checks who may *see* what ([`schema::access`]).
+
+pub mod auth;
+pub mod bootstrap;
+pub mod chain;
+pub mod db;
+pub mod devchain;
+pub mod error;
+pub mod http;
+pub mod indexer;
+pub mod schema;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use chain::{Chain, ChainError};
+pub use devchain::DevChain;
+pub use schema::{build_schema, sdl, ApiSchema, Limits};
+pub use service::Api;
+
+/// Everything needed to run the API over an existing chain.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub listen: SocketAddr,
+    /// `sqlite://path?mode=rwc` (default in `scf demo`) or `postgres://user:pw@host/db`.
+    pub database_url: String,
+    /// SM4 key that seals custodial keys at rest. Never logged.
+    pub node_key: [u8; 16],
+    pub limits: Limits,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How long a mutation waits for its transaction to commit.
+    pub tx_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("database_url", &"<redacted>")
+            .field("node_key", &"<redacted>")
+            .field("limits", &self.limits)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("tx_timeout", &self.tx_timeout)
+            .finish()
+    }
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>, node_key: [u8; 16]) -> Config {
+        Config {
+            listen,
+            database_url: database_url.into(),
+            node_key,
+            limits: Limits::default(),
+            max_body_bytes: 256 * 1024,
+            tx_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("read model database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("indexer: {0}")]
+    Index(#[from] indexer::IndexError),
+    #[error("listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub api: Arc<Api>,
+    pub schema: ApiSchema,
+    task: tokio::task::JoinHandle<()>,
+    indexer_task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Stop serving and stop the indexer (committed rows stay).
+    pub fn abort(&self) {
+        self.task.abort();
+        self.indexer_task.abort();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// Connect the read model, catch the indexer up with the chain, and serve HTTP in the background.
+pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, ServeError> {
+    let db = db::connect(&config.database_url).await?;
+    let indexer = indexer::Indexer::new(db.clone(), chain.clone()).await?;
+    indexer.catch_up().await?;
+    let indexer_task = tokio::spawn(indexer.clone().run());
+    let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
+    let schema = build_schema(api.clone(), &config.limits);
+    let app = http::router(http::AppState { schema: schema.clone(), api: api.clone() }, config.max_body_bytes);
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "GraphQL API listening");
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(Server { addr, api, schema, task, indexer_task })
+}
+
+/// Run the API until the process ends (for `scf demo` / `scf node`).
+pub async fn serve(config: Config, chain: Arc<dyn Chain>) -> Result<(), ServeError> {
+    let server = start(config, chain).await?;
+    let _ = tokio::signal::ctrl_c().await;
+    server.abort();
+    Ok(())
+}

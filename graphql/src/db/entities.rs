@@ -1,0 +1,196 @@
+//! Tables of the read model. Everything here is derived from committed blocks (and can be rebuilt from
+//! the chain) except `users` and `sessions`, which are the API's own data.
+//!
+//! Amounts are fen in `i64` (both backends' BIGINT); ids and hashes are lower-case hex or domain ids.
+
+/// Defines one sea-orm entity module with no relations (joins are written where they are used).
+macro_rules! table {
+    ($module:ident, $name:literal, { $($body:tt)* }) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
+            #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+            #[sea_orm(table_name = $name)]
+            pub struct Model { $($body)* }
+            #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+            pub enum Relation {}
+            impl ActiveModelBehavior for ActiveModel {}
+        }
+    };
+}
+
+table!(block, "blocks", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub height: i64,
+    pub hash: String,
+    pub parent_hash: String,
+    pub state_root: String,
+    pub time_ms: i64,
+    pub proposer: String,
+    pub tx_count: i32,
+});
+
+table!(transaction, "transactions", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(indexed)]
+    pub height: i64,
+    pub tx_index: i32,
+    #[sea_orm(indexed)]
+    pub sender: String,
+    pub module: String,
+    /// `success` or `failed`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+});
+
+table!(event, "events", {
+    /// Deterministic: see `indexer::event_id`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i64,
+    #[sea_orm(indexed)]
+    pub height: i64,
+    pub tx_id: String,
+    pub tx_index: i32,
+    pub event_index: i32,
+    pub module: String,
+    pub kind: String,
+    /// JSON array of `[name, value]` pairs, in emission order.
+    pub attributes: String,
+    /// The event's JSON body as the module wrote it.
+    pub data: String,
+});
+
+table!(event_org, "event_orgs", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub event_id: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+});
+
+table!(organisation, "organisations", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    /// JSON array of role names (`core_enterprise`, `supplier`, ...).
+    pub roles: String,
+    pub public_key: String,
+    /// `active` or `frozen`.
+    pub status: String,
+    pub approved_funder: bool,
+    pub updated_height: i64,
+});
+
+table!(voucher, "vouchers", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(indexed)]
+    pub root_id: String,
+    pub parent_id: Option<String>,
+    pub depth: i32,
+    pub issuer: String,
+    #[sea_orm(indexed)]
+    pub holder: String,
+    pub pending_from: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub issue_date: String,
+    /// ISO date `YYYY-MM-DD`: sorts and compares as text on both backends.
+    #[sea_orm(indexed)]
+    pub due_date: String,
+    /// `pending`, `active`, `rejected`, `split`, `settled`.
+    #[sea_orm(indexed)]
+    pub status: String,
+    pub contract_ref: String,
+    /// JSON array of invoice numbers.
+    pub invoices: String,
+    pub offered_to: Option<String>,
+    pub financed_by: Option<String>,
+    pub frozen: bool,
+    pub updated_height: i64,
+});
+
+table!(voucher_party, "voucher_parties", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub voucher_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+    pub root_id: String,
+    /// How the organisation came to the voucher: `holder`, `issuer`, `offered`, `funder`.
+    pub relation: String,
+});
+
+table!(voucher_visibility, "voucher_visibility", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub voucher_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+    #[sea_orm(indexed)]
+    pub root_id: String,
+});
+
+table!(invoice, "invoices", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub number: String,
+    pub issue_date: String,
+    pub currency: String,
+    pub seller_name: String,
+    pub seller_tax_id: String,
+    pub buyer_name: String,
+    pub buyer_tax_id: String,
+    #[sea_orm(indexed)]
+    pub seller_org: String,
+    pub buyer_org: Option<String>,
+    pub total_amount: i64,
+    pub total_tax: i64,
+    pub total_with_tax: i64,
+    pub reversed: i64,
+    pub financed: i64,
+    pub booked: bool,
+    pub line_count: i32,
+    pub updated_height: i64,
+});
+
+table!(invoice_party, "invoice_parties", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub number: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+    /// `seller`, `buyer`, `funder`.
+    pub relation: String,
+});
+
+table!(indexer_cursor, "indexer_cursor", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i32,
+    /// Last height whose rows are committed (0 = genesis).
+    pub height: i64,
+    pub block_hash: String,
+});
+
+table!(user, "users", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(indexed)]
+    pub org_id: String,
+    #[sea_orm(unique)]
+    pub username: String,
+    pub password_hash: String,
+    /// `admin`, `operator` or `viewer`.
+    pub role: String,
+    pub public_key: String,
+    pub address: String,
+    /// SM4-GCM sealed custodial secret key (hex), AAD = user id.
+    pub sealed_key: String,
+    pub created_ms: i64,
+});
+
+table!(session, "sessions", {
+    /// SM3 of the opaque token (hex): a leaked table does not leak usable tokens.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub token_hash: String,
+    #[sea_orm(indexed)]
+    pub user_id: String,
+    pub expires_ms: i64,
+});

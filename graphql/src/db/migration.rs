@@ -1,0 +1,69 @@
+//! Schema migrations (sea-orm-migration). Tables are created from the entity definitions so the two
+//! never drift; later changes go in new migrations appended to [`Migrator::migrations`].
+
+use sea_orm::{EntityTrait, Schema};
+use sea_orm_migration::prelude::*;
+
+use super::entities::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Initial)]
+    }
+}
+
+#[derive(DeriveMigrationName)]
+struct Initial;
+
+async fn create<E: EntityTrait>(manager: &SchemaManager<'_>, entity: E) -> Result<(), DbErr> {
+    let schema = Schema::new(manager.get_database_backend());
+    manager.create_table(schema.create_table_from_entity(entity).if_not_exists().to_owned()).await?;
+    for mut index in schema.create_index_from_entity(entity) {
+        manager.create_index(index.if_not_exists().to_owned()).await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, block::Entity).await?;
+        create(manager, transaction::Entity).await?;
+        create(manager, event::Entity).await?;
+        create(manager, event_org::Entity).await?;
+        create(manager, organisation::Entity).await?;
+        create(manager, voucher::Entity).await?;
+        create(manager, voucher_party::Entity).await?;
+        create(manager, voucher_visibility::Entity).await?;
+        create(manager, invoice::Entity).await?;
+        create(manager, invoice_party::Entity).await?;
+        create(manager, indexer_cursor::Entity).await?;
+        create(manager, user::Entity).await?;
+        create(manager, session::Entity).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "sessions",
+            "users",
+            "indexer_cursor",
+            "invoice_parties",
+            "invoices",
+            "voucher_visibility",
+            "voucher_parties",
+            "vouchers",
+            "organisations",
+            "event_orgs",
+            "events",
+            "transactions",
+            "blocks",
+        ] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+}

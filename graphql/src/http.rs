@@ -1,0 +1,128 @@
+//! HTTP: `/graphql` (POST queries and mutations; GET serves GraphiQL, or upgrades to graphql-ws for
+//! subscriptions), `/healthz`, `/metrics`. This crate is the only one that knows HTTP.
+
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::Data;
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::auth;
+use crate::schema::{ApiSchema, Caller};
+use crate::service::Api;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ApiSchema,
+    pub api: Arc<Api>,
+}
+
+/// One Prometheus recorder per process (the `metrics` facade is global).
+fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match PrometheusBuilder::new().install_recorder() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics recorder not installed");
+                None
+            }
+        })
+        .as_ref()
+}
+
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let _ = prometheus();
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        // Both: DefaultBodyLimit for axum's own extractors, RequestBodyLimitLayer for the GraphQL
+        // extractor, which streams the body itself.
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body_bytes))
+        .with_state(state)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
+}
+
+async fn caller_for(api: &Api, token: Option<String>) -> Caller {
+    let user = match &token {
+        Some(t) => auth::authenticate(&api.db, t).await.ok().flatten(),
+        None => None,
+    };
+    Caller { user, token }
+}
+
+async fn graphql_post(State(s): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+    let started = std::time::Instant::now();
+    let caller = caller_for(&s.api, bearer(&headers)).await;
+    let resp = s.schema.execute(req.into_inner().data(caller)).await;
+    metrics::counter!("scf_graphql_requests_total", "errors" => if resp.errors.is_empty() { "no" } else { "yes" })
+        .increment(1);
+    metrics::histogram!("scf_graphql_request_seconds").record(started.elapsed().as_secs_f64());
+    resp.into()
+}
+
+async fn graphql_get(
+    State(s): State<AppState>,
+    protocol: Result<GraphQLProtocol, StatusCode>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match (ws, protocol) {
+        (Ok(ws), Ok(protocol)) => {
+            let schema = s.schema.clone();
+            let api = s.api.clone();
+            ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+                .on_upgrade(move |socket| async move {
+                    GraphQLWebSocket::new(socket, schema, protocol)
+                        .on_connection_init(move |payload| async move {
+                            // graphql-ws has no headers: the token comes in connection_init.
+                            let token = payload
+                                .get("token")
+                                .or_else(|| payload.get("authorization"))
+                                .and_then(|v| v.as_str())
+                                .map(|t| t.trim_start_matches("Bearer ").to_string());
+                            let mut data = Data::default();
+                            data.insert(caller_for(&api, token).await);
+                            Ok(data)
+                        })
+                        .serve()
+                        .await
+                })
+                .into_response()
+        }
+        _ => Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+            .into_response(),
+    }
+}
+
+async fn healthz(State(s): State<AppState>) -> Response {
+    let tip = s.api.chain.tip().ok().flatten().map(|t| t.height);
+    let indexed = s.api.indexer.cursor().await.ok().flatten();
+    let body = serde_json::json!({ "status": "ok", "chain_height": tip, "indexed_height": indexed });
+    let code = if tip.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+async fn metrics_text(State(s): State<AppState>) -> Response {
+    if let Ok(Some(tip)) = s.api.chain.tip() {
+        metrics::gauge!("scf_chain_height").set(tip.height as f64);
+    }
+    if let Ok(Some(h)) = s.api.indexer.cursor().await {
+        metrics::gauge!("scf_indexed_height").set(h as f64);
+    }
+    let text = prometheus().map(|h| h.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,55 @@
+//! Who may see what, at the API (the chain enforces who may *do* what).
+//!
+//! - The regulator sees everything, including confidential invoice lines.
+//! - A voucher is visible to an organisation that holds or held it, issued its tree, was offered it or
+//!   financed it — and to their lineage (ancestors and descendants). The indexer materialises this as
+//!   `voucher_visibility`.
+//! - An invoice (header and lines) is visible to its seller, its buyer, a funder it backs, the tax
+//!   authority and the regulator.
+
+use sea_orm::sea_query::Query as SqlQuery;
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
+
+use crate::auth::AuthUser;
+use crate::db::entities::{invoice, invoice_party, organisation, voucher, voucher_visibility};
+use crate::error::ApiResult;
+use crate::service::Api;
+
+/// The organisation's on-chain roles, as the read model has them.
+pub async fn org_roles(api: &Api, org_id: &str) -> ApiResult<Vec<String>> {
+    Ok(match organisation::Entity::find_by_id(org_id.to_string()).one(&api.db).await? {
+        Some(o) => serde_json::from_str(&o.roles).unwrap_or_default(),
+        None => Vec::new(),
+    })
+}
+
+pub async fn has_org_role(api: &Api, user: &AuthUser, role: &str) -> ApiResult<bool> {
+    Ok(org_roles(api, &user.org_id).await?.iter().any(|r| r == role))
+}
+
+/// Vouchers the user may see (`None` = no restriction).
+pub async fn voucher_scope(api: &Api, user: &AuthUser) -> ApiResult<Option<Condition>> {
+    if has_org_role(api, user, "regulator").await? {
+        return Ok(None);
+    }
+    let sub = SqlQuery::select()
+        .column(voucher_visibility::Column::VoucherId)
+        .from(voucher_visibility::Entity)
+        .and_where(voucher_visibility::Column::OrgId.eq(user.org_id.clone()))
+        .to_owned();
+    Ok(Some(Condition::all().add(voucher::Column::Id.in_subquery(sub))))
+}
+
+/// Invoices the user may see (`None` = no restriction).
+pub async fn invoice_scope(api: &Api, user: &AuthUser) -> ApiResult<Option<Condition>> {
+    let roles = org_roles(api, &user.org_id).await?;
+    if roles.iter().any(|r| r == "regulator" || r == "tax_authority") {
+        return Ok(None);
+    }
+    let sub = SqlQuery::select()
+        .column(invoice_party::Column::Number)
+        .from(invoice_party::Entity)
+        .and_where(invoice_party::Column::OrgId.eq(user.org_id.clone()))
+        .to_owned();
+    Ok(Some(Condition::all().add(invoice::Column::Number.in_subquery(sub))))
+}

@@ -1,0 +1,105 @@
+//! The GraphQL schema: queries over the read model, mutations that become signed transactions, and
+//! subscriptions fed by the indexer. Access control lives in [`access`]; the chain enforces the same
+//! rules again when a transaction executes.
+
+pub mod access;
+pub mod mutation;
+pub mod query;
+pub mod subscription;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Context, Schema, ServerError, ServerResult, ValidationResult, Variables};
+
+use crate::auth::AuthUser;
+use crate::error::{ensure_code, ApiError, ApiResult, ErrorCode};
+use crate::service::Api;
+
+pub use mutation::Mutation;
+pub use query::Query;
+pub use subscription::Subscription;
+
+pub type ApiSchema = Schema<Query, Mutation, Subscription>;
+
+/// Per-request identity: the session user, if the request carried a valid token.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    pub user: Option<AuthUser>,
+    pub token: Option<String>,
+}
+
+/// Limits that keep one request from monopolising the server.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 12, max_complexity: 2_000 }
+    }
+}
+
+pub fn build_schema(api: Arc<Api>, limits: &Limits) -> ApiSchema {
+    Schema::build(Query, Mutation, Subscription)
+        .data(api)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(ErrorCodes)
+        .finish()
+}
+
+/// The schema without a backend, for SDL export.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, Subscription).finish().sdl()
+}
+
+pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<Api>> {
+    ctx.data::<Arc<Api>>().map_err(|_| ApiError::internal("schema", "Api missing from context"))
+}
+
+pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Option<&'a AuthUser> {
+    ctx.data_opt::<Caller>().and_then(|c| c.user.as_ref())
+}
+
+pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+    caller(ctx).ok_or(ApiError::Unauthenticated)
+}
+
+/// Gives parse and validation errors (including depth and complexity limits) an error code.
+struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|e| ensure_code(e, ErrorCode::GraphqlParseFailed))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errs| errs.into_iter().map(|e| ensure_code(e, ErrorCode::GraphqlValidationFailed)).collect())
+    }
+}

@@ -1,0 +1,431 @@
+//! Output types. Amounts are fen (分) as `Int` (64-bit; exact in JSON up to 2^53 fen).
+
+use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::{access, api, require_user};
+use crate::auth::UserRole;
+use crate::db::entities::{block, event, invoice, organisation, transaction, user, voucher};
+use crate::error::{ApiError, ApiResult};
+use crate::indexer::{BlockNotice, EventNotice};
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Organisation")]
+pub struct OrganisationNode {
+    pub id: String,
+    pub name: String,
+    /// 统一社会信用代码.
+    pub credit_code: String,
+    pub roles: Vec<String>,
+    pub public_key: String,
+    /// `active` or `frozen`.
+    pub status: String,
+    pub approved_funder: bool,
+}
+
+impl From<organisation::Model> for OrganisationNode {
+    fn from(m: organisation::Model) -> Self {
+        OrganisationNode {
+            roles: serde_json::from_str(&m.roles).unwrap_or_default(),
+            id: m.id,
+            name: m.name,
+            credit_code: m.credit_code,
+            public_key: m.public_key,
+            status: m.status,
+            approved_funder: m.approved_funder,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "User")]
+pub struct UserNode {
+    pub id: String,
+    pub username: String,
+    pub org_id: String,
+    pub role: UserRole,
+    /// The user's signing account on chain (custodial key).
+    pub address: String,
+    pub public_key: String,
+}
+
+impl UserNode {
+    pub fn from_row(u: user::Model) -> ApiResult<Self> {
+        Ok(UserNode {
+            role: UserRole::parse(&u.role).ok_or_else(|| ApiError::internal("user role", &u.role))?,
+            id: u.id,
+            username: u.username,
+            org_id: u.org_id,
+            address: u.address,
+            public_key: u.public_key,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum VoucherStatus {
+    Pending,
+    Active,
+    Rejected,
+    Split,
+    Settled,
+}
+
+impl VoucherStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VoucherStatus::Pending => "pending",
+            VoucherStatus::Active => "active",
+            VoucherStatus::Rejected => "rejected",
+            VoucherStatus::Split => "split",
+            VoucherStatus::Settled => "settled",
+        }
+    }
+    fn parse(s: &str) -> VoucherStatus {
+        match s {
+            "pending" => VoucherStatus::Pending,
+            "rejected" => VoucherStatus::Rejected,
+            "split" => VoucherStatus::Split,
+            "settled" => VoucherStatus::Settled,
+            _ => VoucherStatus::Active,
+        }
+    }
+}
+
+/// A receivable voucher (应收账款电子凭证) as of the last indexed block.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Voucher", complex)]
+pub struct VoucherNode {
+    pub id: String,
+    pub root_id: String,
+    pub parent_id: Option<String>,
+    /// Tier depth: 0 for the root.
+    pub depth: i32,
+    pub issuer: String,
+    pub holder: String,
+    pub pending_from: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub issue_date: String,
+    pub due_date: String,
+    pub status: VoucherStatus,
+    pub contract_ref: String,
+    pub invoices: Vec<String>,
+    pub offered_to: Option<String>,
+    pub financed_by: Option<String>,
+    pub frozen: bool,
+    pub updated_height: i64,
+}
+
+impl From<voucher::Model> for VoucherNode {
+    fn from(m: voucher::Model) -> Self {
+        VoucherNode {
+            status: VoucherStatus::parse(&m.status),
+            invoices: serde_json::from_str(&m.invoices).unwrap_or_default(),
+            id: m.id,
+            root_id: m.root_id,
+            parent_id: m.parent_id,
+            depth: m.depth,
+            issuer: m.issuer,
+            holder: m.holder,
+            pending_from: m.pending_from,
+            amount: m.amount,
+            currency: m.currency,
+            issue_date: m.issue_date,
+            due_date: m.due_date,
+            contract_ref: m.contract_ref,
+            offered_to: m.offered_to,
+            financed_by: m.financed_by,
+            frozen: m.frozen,
+            updated_height: m.updated_height,
+        }
+    }
+}
+
+#[ComplexObject]
+impl VoucherNode {
+    /// The voucher's lineage tree (root first, depth first) as far as the caller may see it.
+    async fn lineage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VoucherNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let mut q = voucher::Entity::find().filter(voucher::Column::RootId.eq(self.root_id.clone()));
+        if let Some(scope) = access::voucher_scope(api, user).await? {
+            q = q.filter(scope);
+        }
+        let rows = q.order_by_asc(voucher::Column::Id).all(&api.db).await.map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(VoucherNode::from).collect())
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct Party {
+    pub name: String,
+    pub tax_id: String,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InvoiceLine {
+    pub item_name: String,
+    pub spec: String,
+    pub unit: String,
+    pub quantity: Option<String>,
+    pub unit_price: Option<String>,
+    pub amount: i64,
+    pub tax_rate_bp: i32,
+    pub tax_amount: i64,
+}
+
+/// An e-invoice (数电票) header; lines are confidential and read from chain state on request.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Invoice", complex)]
+pub struct InvoiceNode {
+    pub number: String,
+    pub issue_date: String,
+    pub currency: String,
+    pub seller: Party,
+    pub buyer: Party,
+    pub seller_org: String,
+    pub buyer_org: Option<String>,
+    pub total_amount: i64,
+    pub total_tax: i64,
+    pub total_with_tax: i64,
+    pub reversed: i64,
+    pub financed: i64,
+    pub booked: bool,
+    pub line_count: i32,
+}
+
+impl From<invoice::Model> for InvoiceNode {
+    fn from(m: invoice::Model) -> Self {
+        InvoiceNode {
+            seller: Party { name: m.seller_name, tax_id: m.seller_tax_id },
+            buyer: Party { name: m.buyer_name, tax_id: m.buyer_tax_id },
+            number: m.number,
+            issue_date: m.issue_date,
+            currency: m.currency,
+            seller_org: m.seller_org,
+            buyer_org: m.buyer_org,
+            total_amount: m.total_amount,
+            total_tax: m.total_tax,
+            total_with_tax: m.total_with_tax,
+            reversed: m.reversed,
+            financed: m.financed,
+            booked: m.booked,
+            line_count: m.line_count,
+        }
+    }
+}
+
+#[ComplexObject]
+impl InvoiceNode {
+    /// Line items (confidential): only for the seller, the buyer, a funder the invoice backs, the tax
+    /// authority and the regulator — the same set that can see the invoice at all.
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        if let Some(scope) = access::invoice_scope(api, user).await? {
+            let visible = invoice::Entity::find_by_id(self.number.clone())
+                .filter(scope)
+                .one(&api.db)
+                .await
+                .map_err(ApiError::from)?;
+            if visible.is_none() {
+                return Err(ApiError::forbidden("invoice lines are confidential to its parties").into());
+            }
+        }
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        let lines = scf_domain::invoice::load_lines(state.as_ref(), &self.number).map_err(ApiError::from)?;
+        Ok(lines
+            .map(|l| l.lines)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| InvoiceLine {
+                item_name: l.item_name,
+                spec: l.spec,
+                unit: l.unit,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                amount: l.amount as i64,
+                tax_rate_bp: l.tax_rate_bp as i32,
+                tax_amount: l.tax_amount as i64,
+            })
+            .collect())
+    }
+}
+
+/// Answer of 查验: nothing beyond these three facts is revealed.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvoiceVerification {
+    Authentic,
+    NotFound,
+    Reversed,
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Block", complex)]
+pub struct BlockNode {
+    pub height: i64,
+    pub hash: String,
+    pub parent_hash: String,
+    pub state_root: String,
+    pub time_ms: i64,
+    pub proposer: String,
+    pub tx_count: i32,
+}
+
+impl From<block::Model> for BlockNode {
+    fn from(m: block::Model) -> Self {
+        BlockNode {
+            height: m.height,
+            hash: m.hash,
+            parent_hash: m.parent_hash,
+            state_root: m.state_root,
+            time_ms: m.time_ms,
+            proposer: m.proposer,
+            tx_count: m.tx_count,
+        }
+    }
+}
+
+#[ComplexObject]
+impl BlockNode {
+    async fn transactions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TransactionNode>> {
+        let api = api(ctx)?;
+        let rows = transaction::Entity::find()
+            .filter(transaction::Column::Height.eq(self.height))
+            .order_by_asc(transaction::Column::TxIndex)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(TransactionNode::from).collect())
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Transaction")]
+pub struct TransactionNode {
+    pub id: String,
+    pub height: i64,
+    pub index: i32,
+    pub sender: String,
+    pub module: String,
+    /// `success` or `failed`.
+    pub outcome: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+impl From<transaction::Model> for TransactionNode {
+    fn from(m: transaction::Model) -> Self {
+        TransactionNode {
+            id: m.id,
+            height: m.height,
+            index: m.tx_index,
+            sender: m.sender,
+            module: m.module,
+            outcome: m.outcome,
+            error_code: m.error_code,
+            error_message: m.error_message,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Event")]
+pub struct EventNode {
+    pub id: String,
+    pub height: i64,
+    pub tx_id: String,
+    pub module: String,
+    pub kind: String,
+    pub attributes: Vec<Attribute>,
+    /// The event body as JSON text.
+    pub data: String,
+}
+
+impl From<EventNotice> for EventNode {
+    fn from(n: EventNotice) -> Self {
+        EventNode {
+            id: n.id.to_string(),
+            height: n.height as i64,
+            tx_id: n.tx_id,
+            module: n.module,
+            kind: n.kind,
+            attributes: n.attributes.into_iter().map(|(name, value)| Attribute { name, value }).collect(),
+            data: n.data,
+        }
+    }
+}
+
+impl From<event::Model> for EventNode {
+    fn from(m: event::Model) -> Self {
+        let attrs: Vec<(String, String)> = serde_json::from_str(&m.attributes).unwrap_or_default();
+        EventNode {
+            id: m.id.to_string(),
+            height: m.height,
+            tx_id: m.tx_id,
+            module: m.module,
+            kind: m.kind,
+            attributes: attrs.into_iter().map(|(name, value)| Attribute { name, value }).collect(),
+            data: m.data,
+        }
+    }
+}
+
+impl From<BlockNotice> for BlockNode {
+    fn from(n: BlockNotice) -> Self {
+        BlockNode {
+            height: n.height as i64,
+            hash: n.hash,
+            parent_hash: String::new(),
+            state_root: String::new(),
+            time_ms: n.time_ms as i64,
+            proposer: String::new(),
+            tx_count: n.tx_count as i32,
+        }
+    }
+}
+
+/// What a committed mutation returns.
+pub struct TxResult {
+    pub receipt: scf_ledger::receipt::Receipt,
+}
+
+#[Object]
+impl TxResult {
+    async fn tx_id(&self) -> String {
+        self.receipt.tx_id.to_hex()
+    }
+    async fn height(&self) -> i64 {
+        self.receipt.height as i64
+    }
+    async fn events(&self) -> Vec<EventNode> {
+        self.receipt
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EventNode {
+                id: crate::indexer::event_id(self.receipt.height, self.receipt.index, i as u32).to_string(),
+                height: self.receipt.height as i64,
+                tx_id: self.receipt.tx_id.to_hex(),
+                module: e.module.clone(),
+                kind: e.kind.clone(),
+                attributes: e.attributes.iter().map(|(n, v)| Attribute { name: n.clone(), value: v.clone() }).collect(),
+                data: e.data.clone(),
+            })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LoginResult {
+    /// Bearer token for `Authorization: Bearer <token>`; shown once.
+    pub token: String,
+    pub user: UserNode,
+}
