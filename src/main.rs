@@ -122,10 +122,12 @@ fn main() -> ExitCode {
         Command::Genesis { args } => scf_node::cli::genesis_command(args),
         Command::Cluster { args } => scf_node::cli::cluster_command(args),
         Command::VerifyCert { args } => scf_node::cli::verify_cert_command(args),
-        Command::Device { .. } => return not_ready("device"),
+        Command::Device { args } => scf_iot_ingest::cli::device_command(args),
         Command::Bench { args } => match args.first().map(String::as_str) {
+            Some("ingest") => scf_iot_ingest::cli::bench_ingest_command(&args[1..]),
             Some("chain") => scf_node::cli::bench_chain_command(&args[1..]),
-            _ => return not_ready("bench"),
+            Some("api") => return not_ready(&format!("bench {}", args[0])),
+            _ => Err("usage: scf bench chain|ingest|api [OPTIONS] --json".to_string()),
         },
     };
     match result {

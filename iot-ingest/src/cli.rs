@@ -259,8 +259,8 @@ enum DeviceCmd {
 /// `scf device ...` from the binary's trailing arguments (prints a JSON summary).
 pub fn device_command(args: &[String]) -> Result<(), String> {
     use clap::Parser;
-    let cli = DeviceCli::try_parse_from(std::iter::once("scf device".to_string()).chain(args.iter().cloned()))
-        .map_err(|e| e.to_string())?;
+    // clap prints help (exit 0) or a usage error (exit 2) itself, like every other subcommand.
+    let cli = DeviceCli::parse_from(std::iter::once("scf device".to_string()).chain(args.iter().cloned()));
     match cli.cmd {
         DeviceCmd::Simulate(a) => {
             let s = simulate(a).map_err(|e| format!("{e:#}"))?;
@@ -280,8 +280,7 @@ struct BenchCli {
 /// `scf bench ingest ...` from the arguments after `ingest` (prints one JSON object).
 pub fn bench_ingest_command(args: &[String]) -> Result<(), String> {
     use clap::Parser;
-    let cli = BenchCli::try_parse_from(std::iter::once("scf bench ingest".to_string()).chain(args.iter().cloned()))
-        .map_err(|e| e.to_string())?;
+    let cli = BenchCli::parse_from(std::iter::once("scf bench ingest".to_string()).chain(args.iter().cloned()));
     let r = bench_ingest(cli.args).map_err(|e| format!("{e:#}"))?;
     println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
     Ok(())
