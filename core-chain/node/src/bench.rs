@@ -85,7 +85,7 @@ fn make_txs(chain_id: &str, n: usize, senders: usize) -> Vec<SignedTx> {
                 chain_id: chain_id.to_string(),
                 sender: *key.public(),
                 nonce: (k / senders) as u64,
-                expiry_height: 1_000_000,
+                expiry_height: 50_000,
                 // A call the executor runs end to end (the org module refuses the empty payload
                 // deterministically; the transaction is still ordered, executed, receipted and stored).
                 call: Call { module: "org".into(), payload: vec![] },
@@ -166,6 +166,9 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile) -> anyhow
                             }
                         }
                         let results = c.submit_batch(&pending).await?;
+                        if let Some(e) = results.iter().filter_map(|r| r.error.as_ref()).find(|e| !e.retryable) {
+                            bail!("a benchmark transaction was refused: {} ({})", e.message, e.kind);
+                        }
                         let retry: Vec<SignedTx> = pending
                             .into_iter()
                             .zip(results)
