@@ -150,3 +150,40 @@ impl TestChain {
         self.store.state_at(self.tip.height)
     }
 }
+
+/// A one-line 13 % VAT e-invoice between two test organisations (amount before tax, in fen; the unit
+/// price is amount / 1000 so quantity × price equals the amount).
+pub fn sample_invoice(
+    number: &str,
+    seller: &str,
+    buyer: &str,
+    amount: u64,
+    date: &str,
+) -> scf_domain::invoice::NewInvoice {
+    use scf_domain::invoice::{InvoiceLine, NewInvoice, Party};
+    let tax = amount * 13 / 100;
+    let party = |id: &str| Party { name: format!("{id} 有限公司"), tax_id: credit_code(id) };
+    NewInvoice {
+        number: number.into(),
+        issue_date: Date::parse(date).unwrap_or_else(|| panic!("bad date {date}")),
+        currency: "CNY".into(),
+        seller: party(seller),
+        buyer: party(buyer),
+        buyer_org: Some(buyer.into()),
+        lines: vec![InvoiceLine {
+            item_name: "*汽车零部件*制动盘".into(),
+            spec: "BD-320".into(),
+            unit: "件".into(),
+            quantity: Some("1000".into()),
+            unit_price: Some(format!("{}.{:02}", amount / 100_000, (amount / 1000) % 100)),
+            amount,
+            tax_rate_bp: 1300,
+            tax_amount: tax,
+        }],
+        total_amount: amount,
+        total_tax: tax,
+        total_with_tax: amount + tax,
+        remarks: "合同 HT-2026-001".into(),
+        issuer: "张三".into(),
+    }
+}

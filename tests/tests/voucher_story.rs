@@ -4,41 +4,14 @@
 //! is checked in receipts, events and state proofs against the block's state root.
 
 use scf_domain::date::Date;
-use scf_domain::invoice::{self, InvoiceCall, InvoiceLine, NewInvoice, Party, VerifyResult};
+use scf_domain::invoice::{self, InvoiceCall, VerifyResult};
 use scf_domain::org::Role;
 use scf_domain::registration;
 use scf_domain::voucher::{self, SplitPart, VoucherCall};
-use scf_tests::{credit_code, org_key, TestChain};
+use scf_tests::{org_key, TestChain};
 
-fn party(id: &str) -> Party {
-    Party { name: format!("{id} 有限公司"), tax_id: credit_code(id) }
-}
-
-fn invoice(number: &str, seller: &str, buyer: &str, amount: u64, date: &str) -> NewInvoice {
-    let tax = amount * 13 / 100;
-    NewInvoice {
-        number: number.into(),
-        issue_date: Date::parse(date).expect("date"),
-        currency: "CNY".into(),
-        seller: party(seller),
-        buyer: party(buyer),
-        buyer_org: Some(buyer.into()),
-        lines: vec![InvoiceLine {
-            item_name: "*汽车零部件*制动盘".into(),
-            spec: "BD-320".into(),
-            unit: "件".into(),
-            quantity: Some("1000".into()),
-            unit_price: Some(format!("{}.{:02}", amount / 100_000, (amount / 1000) % 100)),
-            amount,
-            tax_rate_bp: 1300,
-            tax_amount: tax,
-        }],
-        total_amount: amount,
-        total_tax: tax,
-        total_with_tax: amount + tax,
-        remarks: "合同 HT-2026-001".into(),
-        issuer: "张三".into(),
-    }
+fn invoice(number: &str, seller: &str, buyer: &str, amount: u64, date: &str) -> scf_domain::invoice::NewInvoice {
+    scf_tests::sample_invoice(number, seller, buyer, amount, date)
 }
 
 fn split(parts: &[(&str, u64)]) -> Vec<SplitPart> {

@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 
 use scf_domain::date::Date;
-use scf_domain::invoice::{InvoiceCall, InvoiceLine, NewInvoice, Party};
+use scf_domain::invoice::{InvoiceCall, NewInvoice};
 use scf_domain::org::Role;
 use scf_domain::voucher::VoucherCall;
 use scf_domain::workflow::{self, Instance, WorkflowCall};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::receipt::Receipt;
-use scf_tests::{credit_code, org_key, TestChain, CHAIN_ID};
+use scf_tests::{org_key, TestChain, CHAIN_ID};
 use scf_workflows::{Mempool, PollReport, StoreChain, TimerService, WorkflowStore};
 
 pub const ORGS: &[(&str, &[Role])] = &[
@@ -36,31 +36,7 @@ pub fn date(s: &str) -> Date {
 }
 
 pub fn invoice(number: &str, seller: &str, buyer: &str, amount: u64, day: &str) -> NewInvoice {
-    let tax = amount * 13 / 100;
-    let party = |id: &str| Party { name: format!("{id} 有限公司"), tax_id: credit_code(id) };
-    NewInvoice {
-        number: number.into(),
-        issue_date: date(day),
-        currency: "CNY".into(),
-        seller: party(seller),
-        buyer: party(buyer),
-        buyer_org: Some(buyer.into()),
-        lines: vec![InvoiceLine {
-            item_name: "*汽车零部件*制动盘".into(),
-            spec: "BD-320".into(),
-            unit: "件".into(),
-            quantity: Some("1000".into()),
-            unit_price: Some(format!("{}.{:02}", amount / 100_000, (amount / 1000) % 100)),
-            amount,
-            tax_rate_bp: 1300,
-            tax_amount: tax,
-        }],
-        total_amount: amount,
-        total_tax: tax,
-        total_with_tax: amount + tax,
-        remarks: "合同 HT-2026-001".into(),
-        issuer: "张三".into(),
-    }
+    scf_tests::sample_invoice(number, seller, buyer, amount, day)
 }
 
 /// CORE issues voucher `no` (backed by a fresh invoice from S1) to S1, who signs for it.
