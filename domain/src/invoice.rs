@@ -193,19 +193,11 @@ pub enum InvoiceCall {
     /// Seller issues an invoice.
     Issue(NewInvoice),
     /// Seller issues an invoice from a UBL 2.1 / EN 16931 XML document.
-    IssueUbl {
-        xml: String,
-        buyer_org: Option<String>,
-    },
+    IssueUbl { xml: String, buyer_org: Option<String> },
     /// Buyer books (入账) the invoice, once.
     Book { number: String, booking_ref: String },
     /// Seller reverses (红冲) part or all of the invoice with a red-letter invoice.
-    Reverse {
-        number: String,
-        red_number: String,
-        amount_with_tax: Fen,
-        reason: String,
-    },
+    Reverse { number: String, red_number: String, amount_with_tax: Fen, reason: String },
     /// Seller issues an invoice whose lines are sealed for the entitled organisations only.
     IssueSealed(NewSealedInvoice),
 }
@@ -235,61 +227,27 @@ pub enum InvoiceError {
     #[error("issue_date: {date} is after today {today}")]
     DateInFuture { date: Date, today: Date },
     #[error("lines[{line}].amount: {got} fen, but quantity × unit price is {expected} fen")]
-    LineAmountMismatch {
-        line: usize,
-        expected: Fen,
-        got: Fen,
-    },
+    LineAmountMismatch { line: usize, expected: Fen, got: Fen },
     #[error("lines[{line}].tax_amount: {got} fen, but amount × rate is {expected} fen")]
-    LineTaxMismatch {
-        line: usize,
-        expected: Fen,
-        got: Fen,
-    },
+    LineTaxMismatch { line: usize, expected: Fen, got: Fen },
     #[error("{field}: {got} fen, but the lines sum to {expected} fen")]
-    TotalsMismatch {
-        field: &'static str,
-        expected: Fen,
-        got: Fen,
-    },
+    TotalsMismatch { field: &'static str, expected: Fen, got: Fen },
     #[error("signer: {org} is not the buyer of invoice {number}")]
     NotBuyer { org: String, number: String },
     #[error("signer: {org} is not the seller of invoice {number}")]
     NotSeller { org: String, number: String },
     #[error("number: invoice {number} was already booked by {first_org} on {first_date} as {first_ref:?}")]
-    AlreadyBooked {
-        number: String,
-        first_ref: String,
-        first_org: String,
-        first_date: Date,
-    },
+    AlreadyBooked { number: String, first_ref: String, first_org: String, first_date: Date },
     #[error("number: invoice {number} is fully reversed")]
     Reversed { number: String },
     #[error("amount_with_tax: {requested} fen exceeds the unreversed {remaining} fen of invoice {number}")]
-    ReversalExceedsAmount {
-        number: String,
-        remaining: Fen,
-        requested: Fen,
-    },
+    ReversalExceedsAmount { number: String, remaining: Fen, requested: Fen },
     #[error("amount_with_tax: reversing {requested} fen would leave {remaining_after} fen of invoice {number}, below the {financed} fen already financed")]
-    ReversalBelowFinanced {
-        number: String,
-        financed: Fen,
-        remaining_after: Fen,
-        requested: Fen,
-    },
+    ReversalBelowFinanced { number: String, financed: Fen, remaining_after: Fen, requested: Fen },
     #[error("invoice {number}: financing {requested} fen exceeds the {available} fen still available (unreversed minus already financed)")]
-    OverFinanced {
-        number: String,
-        available: Fen,
-        requested: Fen,
-    },
+    OverFinanced { number: String, available: Fen, requested: Fen },
     #[error("currency: invoice {number} is in {invoice}, not {wanted}")]
-    CurrencyMismatch {
-        number: String,
-        invoice: String,
-        wanted: String,
-    },
+    CurrencyMismatch { number: String, invoice: String, wanted: String },
     #[error("{field}: amount overflows")]
     Overflow { field: &'static str },
 }
@@ -356,12 +314,7 @@ pub fn load_sealed_lines(
     if !valid_number(number) {
         return Ok(None);
     }
-    confidential::load_sealed(
-        state,
-        &confidential::Object::InvoiceLines {
-            number: number.to_string(),
-        },
-    )
+    confidential::load_sealed(state, &confidential::Object::InvoiceLines { number: number.to_string() })
 }
 
 /// The confidential lines in clear, by number, for invoices issued with clear lines (the API decides
@@ -395,14 +348,9 @@ pub fn verify_invoice(
 
 fn require_invoice(state: &dyn StateRead, number: &str) -> Result<Invoice, InvoiceError> {
     if !valid_number(number) {
-        return Err(InvoiceError::BadNumber {
-            field: "number",
-            value: number.to_string(),
-        });
+        return Err(InvoiceError::BadNumber { field: "number", value: number.to_string() });
     }
-    load_invoice(state, number)?.ok_or_else(|| InvoiceError::NotFound {
-        number: number.to_string(),
-    })
+    load_invoice(state, number)?.ok_or_else(|| InvoiceError::NotFound { number: number.to_string() })
 }
 
 /// What `amount` fen of this invoice backing a voucher would leave available, checked without writing.
@@ -450,39 +398,24 @@ pub fn lock_financing(
             reason: format!("invoice {number} already backs {MAX_LOCKS} financings"),
         });
     }
-    inv.financed = inv
-        .financed
-        .checked_add(amount)
-        .ok_or(InvoiceError::Overflow { field: "financed" })?;
-    inv.locks.push(FinancingLock {
-        voucher_id: voucher_id.to_string(),
-        amount,
-        height,
-    });
+    inv.financed = inv.financed.checked_add(amount).ok_or(InvoiceError::Overflow { field: "financed" })?;
+    inv.locks.push(FinancingLock { voucher_id: voucher_id.to_string(), amount, height });
     kv::put(state, &invoice_key(number), &inv);
     Ok(inv)
 }
 
 fn text(field: &str, s: &str, required: bool) -> Result<(), InvoiceError> {
     if required && s.trim().is_empty() {
-        return Err(InvoiceError::Invalid {
-            field: field.into(),
-            reason: "must not be empty".into(),
-        });
+        return Err(InvoiceError::Invalid { field: field.into(), reason: "must not be empty".into() });
     }
     if s.chars().count() > MAX_TEXT {
-        return Err(InvoiceError::Invalid {
-            field: field.into(),
-            reason: format!("at most {MAX_TEXT} characters"),
-        });
+        return Err(InvoiceError::Invalid { field: field.into(), reason: format!("at most {MAX_TEXT} characters") });
     }
     Ok(())
 }
 
 fn valid_tax_id(s: &str) -> bool {
-    (15..=20).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    (15..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 fn check_party(field: &str, p: &Party) -> Result<(), InvoiceError> {
@@ -544,15 +477,9 @@ pub fn validate_sealed_header(n: &NewInvoice, line_count: u32) -> Result<(), Inv
         });
     }
     if line_count == 0 || line_count as usize > MAX_LINES {
-        return Err(InvoiceError::Invalid {
-            field: "line_count".into(),
-            reason: format!("1..={MAX_LINES} lines"),
-        });
+        return Err(InvoiceError::Invalid { field: "line_count".into(), reason: format!("1..={MAX_LINES} lines") });
     }
-    let with_tax = n
-        .total_amount
-        .checked_add(n.total_tax)
-        .ok_or(InvoiceError::Overflow { field: "total_with_tax" })?;
+    let with_tax = n.total_amount.checked_add(n.total_tax).ok_or(InvoiceError::Overflow { field: "total_with_tax" })?;
     if n.total_with_tax != with_tax {
         return Err(InvoiceError::TotalsMismatch {
             field: "total_with_tax",
@@ -561,20 +488,14 @@ pub fn validate_sealed_header(n: &NewInvoice, line_count: u32) -> Result<(), Inv
         });
     }
     if with_tax == 0 {
-        return Err(InvoiceError::Invalid {
-            field: "total_with_tax".into(),
-            reason: "must be positive".into(),
-        });
+        return Err(InvoiceError::Invalid { field: "total_with_tax".into(), reason: "must be positive".into() });
     }
     Ok(())
 }
 
 fn validate_header(n: &NewInvoice) -> Result<(), InvoiceError> {
     if !valid_number(&n.number) {
-        return Err(InvoiceError::BadNumber {
-            field: "number",
-            value: n.number.clone(),
-        });
+        return Err(InvoiceError::BadNumber { field: "number", value: n.number.clone() });
     }
     if !money::valid_currency(&n.currency) {
         return Err(InvoiceError::Invalid {
@@ -597,10 +518,7 @@ fn validate_header(n: &NewInvoice) -> Result<(), InvoiceError> {
 
 fn validate_lines(n: &NewInvoice) -> Result<(), InvoiceError> {
     if n.lines.is_empty() || n.lines.len() > MAX_LINES {
-        return Err(InvoiceError::Invalid {
-            field: "lines".into(),
-            reason: format!("1..={MAX_LINES} lines"),
-        });
+        return Err(InvoiceError::Invalid { field: "lines".into(), reason: format!("1..={MAX_LINES} lines") });
     }
     let (mut sum_amount, mut sum_tax) = (0u64, 0u64);
     for (i, l) in n.lines.iter().enumerate() {
@@ -624,15 +542,9 @@ fn validate_lines(n: &NewInvoice) -> Result<(), InvoiceError> {
                     field: format!("lines[{i}].unit_price"),
                     reason: format!("{p:?} is not a decimal (≤12.6 digits)"),
                 })?;
-                let expected = line_value_fen(qd, pd).ok_or(InvoiceError::Overflow {
-                    field: "lines.amount",
-                })?;
+                let expected = line_value_fen(qd, pd).ok_or(InvoiceError::Overflow { field: "lines.amount" })?;
                 if expected.abs_diff(l.amount) > LINE_TOLERANCE_FEN {
-                    return Err(InvoiceError::LineAmountMismatch {
-                        line: i,
-                        expected,
-                        got: l.amount,
-                    });
+                    return Err(InvoiceError::LineAmountMismatch { line: i, expected, got: l.amount });
                 }
             }
             _ => {
@@ -642,44 +554,21 @@ fn validate_lines(n: &NewInvoice) -> Result<(), InvoiceError> {
                 });
             }
         }
-        let expected_tax = line_tax(l.amount, l.tax_rate_bp).ok_or(InvoiceError::Overflow {
-            field: "lines.tax_amount",
-        })?;
+        let expected_tax =
+            line_tax(l.amount, l.tax_rate_bp).ok_or(InvoiceError::Overflow { field: "lines.tax_amount" })?;
         if expected_tax.abs_diff(l.tax_amount) > LINE_TOLERANCE_FEN {
-            return Err(InvoiceError::LineTaxMismatch {
-                line: i,
-                expected: expected_tax,
-                got: l.tax_amount,
-            });
+            return Err(InvoiceError::LineTaxMismatch { line: i, expected: expected_tax, got: l.tax_amount });
         }
-        sum_amount = sum_amount
-            .checked_add(l.amount)
-            .ok_or(InvoiceError::Overflow {
-                field: "total_amount",
-            })?;
-        sum_tax = sum_tax
-            .checked_add(l.tax_amount)
-            .ok_or(InvoiceError::Overflow { field: "total_tax" })?;
+        sum_amount = sum_amount.checked_add(l.amount).ok_or(InvoiceError::Overflow { field: "total_amount" })?;
+        sum_tax = sum_tax.checked_add(l.tax_amount).ok_or(InvoiceError::Overflow { field: "total_tax" })?;
     }
     if n.total_amount != sum_amount {
-        return Err(InvoiceError::TotalsMismatch {
-            field: "total_amount",
-            expected: sum_amount,
-            got: n.total_amount,
-        });
+        return Err(InvoiceError::TotalsMismatch { field: "total_amount", expected: sum_amount, got: n.total_amount });
     }
     if n.total_tax != sum_tax {
-        return Err(InvoiceError::TotalsMismatch {
-            field: "total_tax",
-            expected: sum_tax,
-            got: n.total_tax,
-        });
+        return Err(InvoiceError::TotalsMismatch { field: "total_tax", expected: sum_tax, got: n.total_tax });
     }
-    let with_tax = sum_amount
-        .checked_add(sum_tax)
-        .ok_or(InvoiceError::Overflow {
-            field: "total_with_tax",
-        })?;
+    let with_tax = sum_amount.checked_add(sum_tax).ok_or(InvoiceError::Overflow { field: "total_with_tax" })?;
     if n.total_with_tax != with_tax {
         return Err(InvoiceError::TotalsMismatch {
             field: "total_with_tax",
@@ -688,10 +577,7 @@ fn validate_lines(n: &NewInvoice) -> Result<(), InvoiceError> {
         });
     }
     if with_tax == 0 {
-        return Err(InvoiceError::Invalid {
-            field: "total_with_tax".into(),
-            reason: "must be positive".into(),
-        });
+        return Err(InvoiceError::Invalid { field: "total_with_tax".into(), reason: "must be positive".into() });
     }
     Ok(())
 }
@@ -713,19 +599,12 @@ fn issue(
         Some((count, _)) => validate_sealed_header(&n, *count)?,
     }
     if n.seller.tax_id != seller.credit_code {
-        return Err(InvoiceError::SellerMismatch {
-            org: seller.id,
-            tax_id: n.seller.tax_id,
-        });
+        return Err(InvoiceError::SellerMismatch { org: seller.id, tax_id: n.seller.tax_id });
     }
     if let Some(b) = &n.buyer_org {
-        let buyer =
-            org::load_org(state, b)?.ok_or_else(|| OrgError::UnknownOrg { org: b.clone() })?;
+        let buyer = org::load_org(state, b)?.ok_or_else(|| OrgError::UnknownOrg { org: b.clone() })?;
         if buyer.credit_code != n.buyer.tax_id {
-            return Err(InvoiceError::BuyerMismatch {
-                org: buyer.id,
-                tax_id: n.buyer.tax_id,
-            });
+            return Err(InvoiceError::BuyerMismatch { org: buyer.id, tax_id: n.buyer.tax_id });
         }
         if buyer.id == seller.id {
             return Err(InvoiceError::Invalid {
@@ -736,10 +615,7 @@ fn issue(
     }
     let today = Date::from_time_ms(ctx.time_ms);
     if n.issue_date > today {
-        return Err(InvoiceError::DateInFuture {
-            date: n.issue_date,
-            today,
-        });
+        return Err(InvoiceError::DateInFuture { date: n.issue_date, today });
     }
     if number_taken(state, &n.number)? {
         return Err(InvoiceError::NumberExists { number: n.number });
@@ -768,15 +644,9 @@ fn issue(
     // The header goes in first: entitlement to sealed lines is decided from it.
     kv::put(state, &invoice_key(&inv.number), &inv);
     match sealed {
-        None => kv::put(
-            state,
-            &lines_key(&inv.number),
-            &InvoiceLines { lines: n.lines },
-        ),
+        None => kv::put(state, &lines_key(&inv.number), &InvoiceLines { lines: n.lines }),
         Some((_, s)) => {
-            let object = confidential::Object::InvoiceLines {
-                number: inv.number.clone(),
-            };
+            let object = confidential::Object::InvoiceLines { number: inv.number.clone() };
             let mut required = vec![(seller.id.as_str(), "seller")];
             if let Some(b) = &inv.buyer_org {
                 required.push((b.as_str(), "buyer"));
@@ -785,10 +655,7 @@ fn issue(
             confidential::store(state, &object, &s);
         }
     }
-    let mut attrs = vec![
-        ("invoice", inv.number.as_str()),
-        ("org", seller.id.as_str()),
-    ];
+    let mut attrs = vec![("invoice", inv.number.as_str()), ("org", seller.id.as_str())];
     if let Some(b) = &inv.buyer_org {
         attrs.push(("org", b.as_str()));
     }
@@ -806,10 +673,7 @@ fn book(
     text("booking_ref", &booking_ref, true)?;
     let mut inv = require_invoice(state, &number)?;
     if inv.buyer_org.as_deref() != Some(signer.id.as_str()) {
-        return Err(InvoiceError::NotBuyer {
-            org: signer.id,
-            number,
-        });
+        return Err(InvoiceError::NotBuyer { org: signer.id, number });
     }
     if let Some(b) = &inv.booking {
         return Err(InvoiceError::AlreadyBooked {
@@ -834,11 +698,7 @@ fn book(
     Ok(vec![kv::event(
         MODULE,
         "InvoiceBooked",
-        &[
-            ("invoice", &number),
-            ("org", &signer.id),
-            ("org", &inv.seller_org),
-        ],
+        &[("invoice", &number), ("org", &signer.id), ("org", &inv.seller_org)],
         &serde_json::json!({ "number": number, "booking": booking }),
     )])
 }
@@ -853,35 +713,22 @@ fn reverse(
 ) -> Result<Vec<Event>, InvoiceError> {
     let signer = org::signer_org(state, ctx)?;
     if !valid_number(&red_number) {
-        return Err(InvoiceError::BadNumber {
-            field: "red_number",
-            value: red_number,
-        });
+        return Err(InvoiceError::BadNumber { field: "red_number", value: red_number });
     }
     text("reason", &reason, true)?;
     let mut inv = require_invoice(state, &number)?;
     if inv.seller_org != signer.id {
-        return Err(InvoiceError::NotSeller {
-            org: signer.id,
-            number,
-        });
+        return Err(InvoiceError::NotSeller { org: signer.id, number });
     }
     if inv.fully_reversed() {
         return Err(InvoiceError::Reversed { number });
     }
     if amount == 0 {
-        return Err(InvoiceError::Invalid {
-            field: "amount_with_tax".into(),
-            reason: "must be positive".into(),
-        });
+        return Err(InvoiceError::Invalid { field: "amount_with_tax".into(), reason: "must be positive".into() });
     }
     let remaining = inv.unreversed();
     if amount > remaining {
-        return Err(InvoiceError::ReversalExceedsAmount {
-            number,
-            remaining,
-            requested: amount,
-        });
+        return Err(InvoiceError::ReversalExceedsAmount { number, remaining, requested: amount });
     }
     // A reversed amount cannot back financing: refuse a reversal that would leave financing unbacked.
     if remaining - amount < inv.financed {
@@ -906,18 +753,11 @@ fn reverse(
     inv.reversals.push(rev.clone());
     kv::put(state, &invoice_key(&number), &inv);
     kv::put(state, &red_key(&red_number), &number);
-    let mut attrs = vec![
-        ("invoice", number.as_str()),
-        ("org", inv.seller_org.as_str()),
-    ];
+    let mut attrs = vec![("invoice", number.as_str()), ("org", inv.seller_org.as_str())];
     if let Some(b) = &inv.buyer_org {
         attrs.push(("org", b.as_str()));
     }
-    let kind = if inv.fully_reversed() {
-        "InvoiceReversed"
-    } else {
-        "InvoicePartiallyReversed"
-    };
+    let kind = if inv.fully_reversed() { "InvoiceReversed" } else { "InvoicePartiallyReversed" };
     Ok(vec![kv::event(
         MODULE,
         kind,
@@ -930,11 +770,7 @@ pub struct InvoiceModule;
 
 impl InvoiceModule {
     /// Apply one call (public so other modules' tests and tools can drive it without encoding).
-    pub fn apply(
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        call: InvoiceCall,
-    ) -> Result<Vec<Event>, InvoiceError> {
+    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
         match call {
             InvoiceCall::Issue(n) => issue(ctx, state, n, None),
             InvoiceCall::IssueUbl { xml, buyer_org } => {
@@ -942,19 +778,11 @@ impl InvoiceModule {
                 n.buyer_org = buyer_org;
                 issue(ctx, state, n, None)
             }
-            InvoiceCall::IssueSealed(s) => {
-                issue(ctx, state, s.header, Some((s.line_count, s.sealed_lines)))
+            InvoiceCall::IssueSealed(s) => issue(ctx, state, s.header, Some((s.line_count, s.sealed_lines))),
+            InvoiceCall::Book { number, booking_ref } => book(ctx, state, number, booking_ref),
+            InvoiceCall::Reverse { number, red_number, amount_with_tax, reason } => {
+                reverse(ctx, state, number, red_number, amount_with_tax, reason)
             }
-            InvoiceCall::Book {
-                number,
-                booking_ref,
-            } => book(ctx, state, number, booking_ref),
-            InvoiceCall::Reverse {
-                number,
-                red_number,
-                amount_with_tax,
-                reason,
-            } => reverse(ctx, state, number, red_number, amount_with_tax, reason),
         }
     }
 }
@@ -963,14 +791,8 @@ impl Module for InvoiceModule {
     fn name(&self) -> &'static str {
         MODULE
     }
-    fn execute(
-        &self,
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        payload: &[u8],
-    ) -> Result<Vec<Event>, ModuleError> {
-        let call: InvoiceCall =
-            kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
+    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
+        let call: InvoiceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

@@ -57,7 +57,10 @@ pub fn delete(state: &mut dyn StateWrite, key: &str) {
 }
 
 /// Decode a module's call enum from a transaction payload (canonical Borsh, no trailing bytes).
-pub fn decode_call<T: BorshDeserialize + BorshSerialize>(module: &'static str, payload: &[u8]) -> Result<T, StoreError> {
+pub fn decode_call<T: BorshDeserialize + BorshSerialize>(
+    module: &'static str,
+    payload: &[u8],
+) -> Result<T, StoreError> {
     scf_ledger::codec::decode_canonical(module, payload, scf_ledger::tx::MAX_TX_BYTES)
         .map_err(|e| StoreError::BadPayload { module, reason: e.to_string() })
 }

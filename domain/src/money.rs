@@ -32,7 +32,11 @@ pub fn parse_yuan(s: &str) -> Option<Fen> {
         Some((i, f)) => (i, f),
         None => (s, ""),
     };
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let int: u64 = int.parse().ok()?;

@@ -16,7 +16,9 @@ use crate::kv::{self, Rule, StoreError};
 
 pub const MODULE: &str = "org";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 核心企业: issues receivable vouchers (obligor).
@@ -101,16 +103,32 @@ pub struct Account {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum OrgCall {
     /// Org admin adds a user's key to its organisation.
-    AddAccount { public_key: PublicKey, label: String, admin: bool },
+    AddAccount {
+        public_key: PublicKey,
+        label: String,
+        admin: bool,
+    },
     /// Org admin removes one of its accounts.
-    RemoveAccount { address: Address },
+    RemoveAccount {
+        address: Address,
+    },
     /// Regulator adds a funder organisation to the approved-funder list.
-    ApproveFunder { org_id: String },
+    ApproveFunder {
+        org_id: String,
+    },
     /// Regulator removes a funder from the list.
-    RevokeFunder { org_id: String },
+    RevokeFunder {
+        org_id: String,
+    },
     /// Regulator freezes an account (it can sign nothing until unfrozen).
-    FreezeAccount { address: Address, reason: String },
-    UnfreezeAccount { address: Address, reason: String },
+    FreezeAccount {
+        address: Address,
+        reason: String,
+    },
+    UnfreezeAccount {
+        address: Address,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,7 +155,9 @@ pub enum OrgError {
     NotOwnAccount { address: Address, org: String },
     #[error("org_id: {org} does not have the funder role")]
     NotAFunder { org: String },
-    #[error("signer: key {address} was rotated and is refused after height {retired_after} (replaced by {replaced_by:?})")]
+    #[error(
+        "signer: key {address} was rotated and is refused after height {retired_after} (replaced by {replaced_by:?})"
+    )]
     KeyRetired { address: Address, retired_after: u64, replaced_by: Option<Address> },
     #[error("signer: key {address} expired at {expires_at_ms} ms")]
     KeyExpired { address: Address, expires_at_ms: u64 },
@@ -229,7 +249,13 @@ pub fn save_org(state: &mut dyn StateWrite, org: &Org) {
 }
 
 /// Add an account to an organisation (key rotation); refuses a key already in use.
-pub fn add_account(state: &mut dyn StateWrite, org_id: &str, public_key: PublicKey, label: String, admin: bool) -> Result<Account, OrgError> {
+pub fn add_account(
+    state: &mut dyn StateWrite,
+    org_id: &str,
+    public_key: PublicKey,
+    label: String,
+    admin: bool,
+) -> Result<Account, OrgError> {
     add_account_unchecked(state, org_id, public_key, label, admin)
 }
 
@@ -248,25 +274,36 @@ pub fn signer_org(state: &dyn StateRead, ctx: &TxContext) -> Result<Org, OrgErro
 }
 
 fn valid_org_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !id.is_empty()
+        && id.len() <= 32
+        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Register an organisation (genesis and governance). Its key becomes its first admin account.
 pub fn register_org(state: &mut dyn StateWrite, org: Org) -> Result<Event, OrgError> {
     if !valid_org_id(&org.id) {
-        return Err(OrgError::Invalid { field: "id".into(), reason: format!("{:?} must be 1..=32 of A-Z 0-9 - _", org.id) });
+        return Err(OrgError::Invalid {
+            field: "id".into(),
+            reason: format!("{:?} must be 1..=32 of A-Z 0-9 - _", org.id),
+        });
     }
     if org.name.trim().is_empty() {
         return Err(OrgError::Invalid { field: "name".into(), reason: "must not be empty".into() });
     }
     if org.credit_code.chars().count() != 18 {
-        return Err(OrgError::Invalid { field: "credit_code".into(), reason: "统一社会信用代码 must be 18 characters".into() });
+        return Err(OrgError::Invalid {
+            field: "credit_code".into(),
+            reason: "统一社会信用代码 must be 18 characters".into(),
+        });
     }
     if org.roles.is_empty() {
         return Err(OrgError::Invalid { field: "roles".into(), reason: "at least one role".into() });
     }
     if load_org(state, &org.id)?.is_some() {
-        return Err(OrgError::Invalid { field: "id".into(), reason: format!("organisation {} already exists", org.id) });
+        return Err(OrgError::Invalid {
+            field: "id".into(),
+            reason: format!("organisation {} already exists", org.id),
+        });
     }
     let mut ids = org_ids(state)?;
     ids.push(org.id.clone());
@@ -276,7 +313,13 @@ pub fn register_org(state: &mut dyn StateWrite, org: Org) -> Result<Event, OrgEr
     Ok(kv::event(MODULE, "OrgRegistered", &[("org", &org.id)], &org))
 }
 
-fn add_account_unchecked(state: &mut dyn StateWrite, org_id: &str, public_key: PublicKey, label: String, admin: bool) -> Result<Account, OrgError> {
+fn add_account_unchecked(
+    state: &mut dyn StateWrite,
+    org_id: &str,
+    public_key: PublicKey,
+    label: String,
+    admin: bool,
+) -> Result<Account, OrgError> {
     let address = public_key.address();
     if let Some(existing) = load_account(state, &address)? {
         if existing.status != AccountStatus::Removed {
@@ -344,7 +387,12 @@ impl OrgModule {
                     return Err(OrgError::Invalid { field: "label".into(), reason: "at most 64 characters".into() });
                 }
                 let new = add_account_unchecked(state, &org.id, public_key, label, admin)?;
-                Ok(vec![kv::event(MODULE, "AccountAdded", &[("org", &org.id), ("account", &new.address.to_hex())], &new)])
+                Ok(vec![kv::event(
+                    MODULE,
+                    "AccountAdded",
+                    &[("org", &org.id), ("account", &new.address.to_hex())],
+                    &new,
+                )])
             }
             OrgCall::RemoveAccount { address } => {
                 let (acct, org) = signer_at(state, ctx)?;
@@ -356,11 +404,19 @@ impl OrgModule {
                     return Err(OrgError::NotOwnAccount { address, org: org.id });
                 }
                 if target.public_key == org.public_key {
-                    return Err(OrgError::Invalid { field: "address".into(), reason: "the organisation key cannot be removed (rotate it through governance)".into() });
+                    return Err(OrgError::Invalid {
+                        field: "address".into(),
+                        reason: "the organisation key cannot be removed (rotate it through governance)".into(),
+                    });
                 }
                 target.status = AccountStatus::Removed;
                 kv::put(state, &account_key(&address), &target);
-                Ok(vec![kv::event(MODULE, "AccountRemoved", &[("org", &org.id), ("account", &address.to_hex())], &target)])
+                Ok(vec![kv::event(
+                    MODULE,
+                    "AccountRemoved",
+                    &[("org", &org.id), ("account", &address.to_hex())],
+                    &target,
+                )])
             }
             OrgCall::ApproveFunder { org_id } => {
                 let reg = require_role(state, ctx, Role::Regulator)?;
@@ -370,7 +426,10 @@ impl OrgModule {
             OrgCall::RevokeFunder { org_id } => {
                 let reg = require_role(state, ctx, Role::Regulator)?;
                 if !is_approved_funder(state, &org_id)? {
-                    return Err(OrgError::Invalid { field: "org_id".into(), reason: format!("{org_id} is not an approved funder") });
+                    return Err(OrgError::Invalid {
+                        field: "org_id".into(),
+                        reason: format!("{org_id} is not an approved funder"),
+                    });
                 }
                 kv::delete(state, &funder_key(&org_id));
                 Ok(vec![kv::event(MODULE, "FunderRevoked", &[("org", &org_id), ("org", &reg.id)], &org_id)])
@@ -394,7 +453,10 @@ impl OrgModule {
                 let reg = require_role(state, ctx, Role::Regulator)?;
                 let mut target = load_account(state, &address)?.ok_or(OrgError::UnknownAccount { address })?;
                 if !matches!(target.status, AccountStatus::Frozen { .. }) {
-                    return Err(OrgError::Invalid { field: "address".into(), reason: format!("account {address} is not frozen") });
+                    return Err(OrgError::Invalid {
+                        field: "address".into(),
+                        reason: format!("account {address} is not frozen"),
+                    });
                 }
                 target.status = AccountStatus::Active;
                 kv::put(state, &account_key(&address), &target);
@@ -424,7 +486,14 @@ impl Module for OrgModule {
             let id = o.id.clone();
             register_org(
                 state,
-                Org { id: o.id, name: o.name, credit_code: o.credit_code, roles: o.roles, public_key: o.public_key, status: OrgStatus::Active },
+                Org {
+                    id: o.id,
+                    name: o.name,
+                    credit_code: o.credit_code,
+                    roles: o.roles,
+                    public_key: o.public_key,
+                    status: OrgStatus::Active,
+                },
             )
             .map_err(Rule::into_module_error)?;
             for a in accounts {

@@ -98,26 +98,17 @@ pub fn save(state: &mut dyn StateWrite, reg: &FinancingRegistration) {
 }
 
 /// The registration record of a financed voucher.
-pub fn load_registration(
-    state: &dyn StateRead,
-    voucher_id: &str,
-) -> Result<Option<FinancingRegistration>, StoreError> {
+pub fn load_registration(state: &dyn StateRead, voucher_id: &str) -> Result<Option<FinancingRegistration>, StoreError> {
     kv::get(state, &key(voucher_id))
 }
 
 /// The record as pretty JSON for export (None if the voucher was never financed).
-pub fn export_registration_json(
-    state: &dyn StateRead,
-    voucher_id: &str,
-) -> Result<Option<String>, StoreError> {
+pub fn export_registration_json(state: &dyn StateRead, voucher_id: &str) -> Result<Option<String>, StoreError> {
     match load_registration(state, voucher_id)? {
         None => Ok(None),
         Some(r) => serde_json::to_string_pretty(&r)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                key: key(voucher_id),
-                reason: e.to_string(),
-            }),
+            .map_err(|e| StoreError::Corrupt { key: key(voucher_id), reason: e.to_string() }),
     }
 }
 

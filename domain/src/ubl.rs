@@ -83,82 +83,49 @@ impl El {
         self.name.split_once(':').map(|(p, _)| p)
     }
     fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
     /// Children with a local name, each with its path (indexed when the name repeats).
     fn all<'a>(&'a self, path: &str, qname: &str) -> Vec<(&'a El, String)> {
         let local = qname.rsplit(':').next().unwrap_or(qname);
-        let found: Vec<&El> = self
-            .children
-            .iter()
-            .filter(|c| c.local() == local)
-            .collect();
+        let found: Vec<&El> = self.children.iter().filter(|c| c.local() == local).collect();
         let many = found.len() > 1;
         found
             .into_iter()
             .enumerate()
             .map(|(i, c)| {
-                let p = if many {
-                    format!("{path}/{}[{}]", c.name, i + 1)
-                } else {
-                    format!("{path}/{}", c.name)
-                };
+                let p = if many { format!("{path}/{}[{}]", c.name, i + 1) } else { format!("{path}/{}", c.name) };
                 (c, p)
             })
             .collect()
     }
     fn opt<'a>(&'a self, path: &str, qname: &str) -> Option<(&'a El, String)> {
         let local = qname.rsplit(':').next().unwrap_or(qname);
-        self.children
-            .iter()
-            .find(|c| c.local() == local)
-            .map(|c| (c, format!("{path}/{}", c.name)))
+        self.children.iter().find(|c| c.local() == local).map(|c| (c, format!("{path}/{}", c.name)))
     }
     fn req<'a>(&'a self, path: &str, qname: &str) -> Result<(&'a El, String), UblError> {
-        self.opt(path, qname).ok_or_else(|| UblError::Missing {
-            path: format!("{path}/{qname}"),
-        })
+        self.opt(path, qname).ok_or_else(|| UblError::Missing { path: format!("{path}/{qname}") })
     }
     fn req_text(&self, path: &str, qname: &str) -> Result<(String, String), UblError> {
         let (el, p) = self.req(path, qname)?;
         let t = el.text.trim().to_string();
         if t.is_empty() {
-            return Err(UblError::Invalid {
-                path: p,
-                reason: "must not be empty".into(),
-            });
+            return Err(UblError::Invalid { path: p, reason: "must not be empty".into() });
         }
         Ok((t, p))
     }
 }
 
 fn utf8(bytes: &[u8], position: u64) -> Result<String, UblError> {
-    std::str::from_utf8(bytes)
-        .map(str::to_string)
-        .map_err(|e| UblError::Malformed {
-            position,
-            reason: e.to_string(),
-        })
+    std::str::from_utf8(bytes).map(str::to_string).map_err(|e| UblError::Malformed { position, reason: e.to_string() })
 }
 
 fn start_el(e: &BytesStart<'_>, position: u64) -> Result<El, UblError> {
-    let mut el = El {
-        name: utf8(e.name().as_ref(), position)?,
-        ..El::default()
-    };
+    let mut el = El { name: utf8(e.name().as_ref(), position)?, ..El::default() };
     for a in e.attributes() {
-        let a = a.map_err(|err| UblError::Malformed {
-            position,
-            reason: err.to_string(),
-        })?;
+        let a = a.map_err(|err| UblError::Malformed { position, reason: err.to_string() })?;
         let key = utf8(a.key.as_ref(), position)?;
-        let value = a.unescape_value().map_err(|err| UblError::Malformed {
-            position,
-            reason: err.to_string(),
-        })?;
+        let value = a.unescape_value().map_err(|err| UblError::Malformed { position, reason: err.to_string() })?;
         el.attrs.push((key, value.into_owned()));
     }
     Ok(el)
@@ -167,10 +134,7 @@ fn start_el(e: &BytesStart<'_>, position: u64) -> Result<El, UblError> {
 /// Parse a document into a tree, bounded in size, depth and element count.
 fn parse_tree(xml: &str) -> Result<El, UblError> {
     if xml.len() > MAX_UBL_BYTES {
-        return Err(UblError::TooLarge {
-            len: xml.len(),
-            limit: MAX_UBL_BYTES,
-        });
+        return Err(UblError::TooLarge { len: xml.len(), limit: MAX_UBL_BYTES });
     }
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
@@ -179,26 +143,18 @@ fn parse_tree(xml: &str) -> Result<El, UblError> {
     let mut count = 0usize;
     loop {
         let position = reader.buffer_position();
-        let ev = reader.read_event().map_err(|e| UblError::Malformed {
-            position,
-            reason: e.to_string(),
-        })?;
+        let ev = reader.read_event().map_err(|e| UblError::Malformed { position, reason: e.to_string() })?;
         match ev {
             Event::Start(e) | Event::Empty(e) if root.is_some() => {
                 let _ = e;
-                return Err(UblError::Malformed {
-                    position,
-                    reason: "content after the root element".into(),
-                });
+                return Err(UblError::Malformed { position, reason: "content after the root element".into() });
             }
             Event::Start(e) => {
                 count += 1;
                 if stack.len() >= MAX_DEPTH || count > MAX_ELEMENTS {
                     return Err(UblError::Invalid {
                         path: "document".into(),
-                        reason: format!(
-                            "deeper than {MAX_DEPTH} or more than {MAX_ELEMENTS} elements"
-                        ),
+                        reason: format!("deeper than {MAX_DEPTH} or more than {MAX_ELEMENTS} elements"),
                     });
                 }
                 stack.push(start_el(&e, position)?);
@@ -212,28 +168,20 @@ fn parse_tree(xml: &str) -> Result<El, UblError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| UblError::Malformed {
-                    position,
-                    reason: "unexpected end tag".into(),
-                })?;
+                let el =
+                    stack.pop().ok_or_else(|| UblError::Malformed { position, reason: "unexpected end tag".into() })?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None => root = Some(el),
                 }
             }
             Event::Text(t) => {
-                let s = t.unescape().map_err(|e| UblError::Malformed {
-                    position,
-                    reason: e.to_string(),
-                })?;
+                let s = t.unescape().map_err(|e| UblError::Malformed { position, reason: e.to_string() })?;
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&s),
                     None if s.trim().is_empty() => {}
                     None => {
-                        return Err(UblError::Malformed {
-                            position,
-                            reason: "text outside the root element".into(),
-                        })
+                        return Err(UblError::Malformed { position, reason: "text outside the root element".into() })
                     }
                 }
             }
@@ -244,10 +192,7 @@ fn parse_tree(xml: &str) -> Result<El, UblError> {
                 }
             }
             Event::DocType(_) => {
-                return Err(UblError::Unsupported {
-                    path: "document".into(),
-                    reason: "a DOCTYPE declaration".into(),
-                });
+                return Err(UblError::Unsupported { path: "document".into(), reason: "a DOCTYPE declaration".into() });
             }
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => break,
@@ -259,10 +204,7 @@ fn parse_tree(xml: &str) -> Result<El, UblError> {
             reason: "document ends inside an element".into(),
         });
     }
-    root.ok_or(UblError::Malformed {
-        position: 0,
-        reason: "no root element".into(),
-    })
+    root.ok_or(UblError::Malformed { position: 0, reason: "no root element".into() })
 }
 
 fn amount(el: &El, path: &str, currency: &str) -> Result<Fen, UblError> {
@@ -277,18 +219,11 @@ fn amount(el: &El, path: &str, currency: &str) -> Result<Fen, UblError> {
             path: format!("{path}/@currencyID"),
             reason: format!("{c} differs from the document currency {currency} (BT-5)"),
         }),
-        None => Err(UblError::Missing {
-            path: format!("{path}/@currencyID"),
-        }),
+        None => Err(UblError::Missing { path: format!("{path}/@currencyID") }),
     }
 }
 
-fn req_amount(
-    parent: &El,
-    path: &str,
-    qname: &str,
-    currency: &str,
-) -> Result<(Fen, String), UblError> {
+fn req_amount(parent: &El, path: &str, qname: &str, currency: &str) -> Result<(Fen, String), UblError> {
     let (el, p) = parent.req(path, qname)?;
     Ok((amount(el, &p, currency)?, p))
 }
@@ -315,37 +250,21 @@ fn party(root: &El, path: &str, qname: &str) -> Result<(Party, Option<String>), 
     let (outer, op) = root.req(path, qname)?;
     let (p, pp) = outer.req(&op, "cac:Party")?;
     let legal = p.opt(&pp, "cac:PartyLegalEntity");
-    let name = match legal
-        .as_ref()
-        .and_then(|(l, lp)| l.opt(lp, "cbc:RegistrationName"))
-    {
+    let name = match legal.as_ref().and_then(|(l, lp)| l.opt(lp, "cbc:RegistrationName")) {
         Some((n, _)) if !n.text.trim().is_empty() => n.text.trim().to_string(),
         _ => match p.opt(&pp, "cac:PartyName") {
             Some((pn, pnp)) => pn.req_text(&pnp, "cbc:Name")?.0,
-            None => {
-                return Err(UblError::Missing {
-                    path: format!("{pp}/cac:PartyLegalEntity/cbc:RegistrationName"),
-                })
-            }
+            None => return Err(UblError::Missing { path: format!("{pp}/cac:PartyLegalEntity/cbc:RegistrationName") }),
         },
     };
     let tax = p
         .opt(&pp, "cac:PartyTaxScheme")
         .and_then(|(t, tp)| t.opt(&tp, "cbc:CompanyID"))
-        .or_else(|| {
-            legal
-                .as_ref()
-                .and_then(|(l, lp)| l.opt(lp, "cbc:CompanyID"))
-        });
-    let (tax_el, tax_path) = tax.ok_or_else(|| UblError::Missing {
-        path: format!("{pp}/cac:PartyTaxScheme/cbc:CompanyID"),
-    })?;
+        .or_else(|| legal.as_ref().and_then(|(l, lp)| l.opt(lp, "cbc:CompanyID")));
+    let (tax_el, tax_path) =
+        tax.ok_or_else(|| UblError::Missing { path: format!("{pp}/cac:PartyTaxScheme/cbc:CompanyID") })?;
     let tax_id = tax_el.text.trim().to_string();
-    if !(15..=20).contains(&tax_id.len())
-        || !tax_id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
-    {
+    if !(15..=20).contains(&tax_id.len()) || !tax_id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
         return Err(UblError::Invalid {
             path: tax_path,
             reason: format!("{tax_id:?} is not a 统一社会信用代码 / tax id (15..=20 of 0-9 A-Z)"),
@@ -361,10 +280,7 @@ fn party(root: &El, path: &str, qname: &str) -> Result<(Party, Option<String>), 
 
 fn refuse_present(el: &El, path: &str, qname: &str, what: &str) -> Result<(), UblError> {
     match el.opt(path, qname) {
-        Some((_, p)) => Err(UblError::Unsupported {
-            path: p,
-            reason: what.to_string(),
-        }),
+        Some((_, p)) => Err(UblError::Unsupported { path: p, reason: what.to_string() }),
         None => Ok(()),
     }
 }
@@ -374,10 +290,7 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
     let root = parse_tree(xml)?;
     let r = root.name.clone();
     if root.local() != "Invoice" {
-        return Err(UblError::Invalid {
-            path: r,
-            reason: "root element must be Invoice (UBL 2.1)".into(),
-        });
+        return Err(UblError::Invalid { path: r, reason: "root element must be Invoice (UBL 2.1)".into() });
     }
     let ns_attr = match root.prefix() {
         Some(p) => format!("xmlns:{p}"),
@@ -397,49 +310,30 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         });
     }
     let (date_s, dp) = root.req_text(&r, "cbc:IssueDate")?;
-    let issue_date = Date::parse(&date_s).ok_or_else(|| UblError::Invalid {
-        path: dp,
-        reason: format!("{date_s:?} is not a date YYYY-MM-DD (BT-2)"),
-    })?;
+    let issue_date = Date::parse(&date_s)
+        .ok_or_else(|| UblError::Invalid { path: dp, reason: format!("{date_s:?} is not a date YYYY-MM-DD (BT-2)") })?;
     if let Some((t, tp)) = root.opt(&r, "cbc:InvoiceTypeCode") {
         if t.text.trim() != "380" {
             return Err(UblError::Unsupported {
                 path: tp,
-                reason: format!(
-                    "invoice type {:?} (only 380, commercial invoice)",
-                    t.text.trim()
-                ),
+                reason: format!("invoice type {:?} (only 380, commercial invoice)", t.text.trim()),
             });
         }
     }
     let (currency, cp) = root.req_text(&r, "cbc:DocumentCurrencyCode")?;
     if !money::valid_currency(&currency) {
-        return Err(UblError::Invalid {
-            path: cp,
-            reason: format!("{currency:?} is not an ISO 4217 code (BT-5)"),
-        });
+        return Err(UblError::Invalid { path: cp, reason: format!("{currency:?} is not an ISO 4217 code (BT-5)") });
     }
-    let remarks = root
-        .all(&r, "cbc:Note")
-        .iter()
-        .map(|(n, _)| n.text.trim().to_string())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let remarks =
+        root.all(&r, "cbc:Note").iter().map(|(n, _)| n.text.trim().to_string()).collect::<Vec<_>>().join("\n");
     let (seller, contact) = party(&root, &r, "cac:AccountingSupplierParty")?;
     let (buyer, _) = party(&root, &r, "cac:AccountingCustomerParty")?;
-    refuse_present(
-        &root,
-        &r,
-        "cac:AllowanceCharge",
-        "document-level allowances and charges",
-    )?;
+    refuse_present(&root, &r, "cac:AllowanceCharge", "document-level allowances and charges")?;
 
     // Lines.
     let line_els = root.all(&r, "cac:InvoiceLine");
     if line_els.is_empty() {
-        return Err(UblError::Missing {
-            path: format!("{r}/cac:InvoiceLine"),
-        });
+        return Err(UblError::Missing { path: format!("{r}/cac:InvoiceLine") });
     }
     if line_els.len() > invoice::MAX_LINES {
         return Err(UblError::Invalid {
@@ -457,45 +351,34 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         let spec = item
             .all(&ip, "cac:AdditionalItemProperty")
             .into_iter()
-            .find(|(p, pp)| {
-                p.opt(pp, "cbc:Name")
-                    .map(|(n, _)| n.text.trim() == SPEC_PROPERTY)
-                    .unwrap_or(false)
-            })
-            .and_then(|(p, pp)| {
-                p.opt(&pp, "cbc:Value")
-                    .map(|(v, _)| v.text.trim().to_string())
-            })
+            .find(|(p, pp)| p.opt(pp, "cbc:Name").map(|(n, _)| n.text.trim() == SPEC_PROPERTY).unwrap_or(false))
+            .and_then(|(p, pp)| p.opt(&pp, "cbc:Value").map(|(v, _)| v.text.trim().to_string()))
             .unwrap_or_default();
         let rate = rate_of(item.opt(&ip, "cac:ClassifiedTaxCategory"))?;
         let qty = l.opt(lp, "cbc:InvoicedQuantity");
         let price = l.opt(lp, "cac:Price");
-        let unit = qty
-            .as_ref()
-            .and_then(|(q, _)| q.attr("unitCode"))
-            .unwrap_or("")
-            .to_string();
+        let unit = qty.as_ref().and_then(|(q, _)| q.attr("unitCode")).unwrap_or("").to_string();
         let (quantity, unit_price) = match (qty, price) {
             (Some((q, qp)), Some((p, pp))) => {
                 let qt = q.text.trim().to_string();
                 if invoice::parse_decimal(&qt).is_none() {
-                    return Err(UblError::Invalid { path: qp, reason: format!("{qt:?} is not a non-negative decimal (≤12 integer, ≤6 fraction digits)") });
+                    return Err(UblError::Invalid {
+                        path: qp,
+                        reason: format!("{qt:?} is not a non-negative decimal (≤12 integer, ≤6 fraction digits)"),
+                    });
                 }
                 if let Some((b, bp)) = p.opt(&pp, "cbc:BaseQuantity") {
-                    if invoice::parse_decimal(b.text.trim())
-                        .map(|(m, s)| m != 10u128.pow(s))
-                        .unwrap_or(true)
-                    {
-                        return Err(UblError::Unsupported {
-                            path: bp,
-                            reason: "a base quantity other than 1".into(),
-                        });
+                    if invoice::parse_decimal(b.text.trim()).map(|(m, s)| m != 10u128.pow(s)).unwrap_or(true) {
+                        return Err(UblError::Unsupported { path: bp, reason: "a base quantity other than 1".into() });
                     }
                 }
                 let (pa, pap) = p.req(&pp, "cbc:PriceAmount")?;
                 let pt = pa.text.trim().to_string();
                 if invoice::parse_decimal(&pt).is_none() {
-                    return Err(UblError::Invalid { path: pap, reason: format!("{pt:?} is not a non-negative decimal (≤12 integer, ≤6 fraction digits)") });
+                    return Err(UblError::Invalid {
+                        path: pap,
+                        reason: format!("{pt:?} is not a non-negative decimal (≤12 integer, ≤6 fraction digits)"),
+                    });
                 }
                 if pa.attr("currencyID").is_some_and(|c| c != currency) {
                     return Err(UblError::Invalid {
@@ -522,19 +405,14 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
     let sum_lines = lines
         .iter()
         .try_fold(0u64, |a, l| a.checked_add(l.amount))
-        .ok_or_else(|| UblError::Invalid {
-            path: format!("{r}/cac:InvoiceLine"),
-            reason: "amounts overflow".into(),
-        })?;
+        .ok_or_else(|| UblError::Invalid { path: format!("{r}/cac:InvoiceLine"), reason: "amounts overflow".into() })?;
 
     // VAT breakdown: one subtotal per rate, taxable amount = the rate's lines, tax spread over them.
     let (tt, ttp) = root
         .all(&r, "cac:TaxTotal")
         .into_iter()
         .next()
-        .ok_or_else(|| UblError::Missing {
-            path: format!("{r}/cac:TaxTotal"),
-        })?;
+        .ok_or_else(|| UblError::Missing { path: format!("{r}/cac:TaxTotal") })?;
     let (total_tax, total_tax_path) = req_amount(tt, &ttp, "cbc:TaxAmount", &currency)?;
     let mut by_rate: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, l) in lines.iter().enumerate() {
@@ -574,10 +452,7 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
             let first = group.first().copied().unwrap_or(0);
             return Err(UblError::Mismatch {
                 path: line_paths.get(first).cloned().unwrap_or_default(),
-                reason: format!(
-                    "no VAT breakdown (cac:TaxSubtotal) for rate {}%",
-                    format_percent(*rate)
-                ),
+                reason: format!("no VAT breakdown (cac:TaxSubtotal) for rate {}%", format_percent(*rate)),
             });
         }
     }
@@ -602,30 +477,16 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
     ] {
         if let Some((e, p)) = lmt.opt(&lmtp, q) {
             if money::parse_yuan(e.text.trim()) != Some(0) {
-                return Err(UblError::Unsupported {
-                    path: p,
-                    reason: what.into(),
-                });
+                return Err(UblError::Unsupported { path: p, reason: what.into() });
             }
         }
     }
     let with_tax = sum_lines
         .checked_add(total_tax)
-        .ok_or_else(|| UblError::Invalid {
-            path: lmtp.clone(),
-            reason: "amounts overflow".into(),
-        })?;
+        .ok_or_else(|| UblError::Invalid { path: lmtp.clone(), reason: "amounts overflow".into() })?;
     for (q, expected, what) in [
-        (
-            "cbc:LineExtensionAmount",
-            sum_lines,
-            "the sum of line amounts",
-        ),
-        (
-            "cbc:TaxExclusiveAmount",
-            sum_lines,
-            "the sum of line amounts",
-        ),
+        ("cbc:LineExtensionAmount", sum_lines, "the sum of line amounts"),
+        ("cbc:TaxExclusiveAmount", sum_lines, "the sum of line amounts"),
         ("cbc:TaxInclusiveAmount", with_tax, "lines plus tax"),
         ("cbc:PayableAmount", with_tax, "lines plus tax"),
     ] {
@@ -633,11 +494,7 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         if v != expected {
             return Err(UblError::Mismatch {
                 path: p,
-                reason: format!(
-                    "{} but {what} is {}",
-                    money::format_yuan(v),
-                    money::format_yuan(expected)
-                ),
+                reason: format!("{} but {what} is {}", money::format_yuan(v), money::format_yuan(expected)),
             });
         }
     }
@@ -660,12 +517,7 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
 
 /// Give each line of a rate group its rounded tax, then move the group's total to `tax` one fen per
 /// line at most, so the per-line tax stays within the tax system's rounding tolerance.
-fn spread_tax(
-    lines: &mut [InvoiceLine],
-    group: &[usize],
-    tax: Fen,
-    path: &str,
-) -> Result<(), UblError> {
+fn spread_tax(lines: &mut [InvoiceLine], group: &[usize], tax: Fen, path: &str) -> Result<(), UblError> {
     let mut base_sum = 0u64;
     for &i in group {
         let t = invoice::line_tax(lines[i].amount, lines[i].tax_rate_bp).unwrap_or(u64::MAX);
@@ -778,20 +630,10 @@ impl Out {
 /// Write an invoice (header and lines) as a UBL 2.1 / EN 16931 document. Deterministic: the same
 /// invoice always gives the same bytes. `buyer_org` is a chain concept and is not exported.
 pub fn to_ubl_xml(n: &NewInvoice) -> Result<String, UblError> {
-    let mut o = Out {
-        w: Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2),
-        err: None,
-    };
+    let mut o = Out { w: Writer::new_with_indent(Cursor::new(Vec::new()), b' ', 2), err: None };
     let c = n.currency.as_str();
     o.ev(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
-    o.open(
-        "Invoice",
-        &[
-            ("xmlns", INVOICE_NS),
-            ("xmlns:cac", CAC_NS),
-            ("xmlns:cbc", CBC_NS),
-        ],
-    );
+    o.open("Invoice", &[("xmlns", INVOICE_NS), ("xmlns:cac", CAC_NS), ("xmlns:cbc", CBC_NS)]);
     o.leaf("cbc:CustomizationID", &[], EN16931);
     o.leaf("cbc:ID", &[], &n.number);
     o.leaf("cbc:IssueDate", &[], &n.issue_date.to_string());
@@ -850,22 +692,14 @@ pub fn to_ubl_xml(n: &NewInvoice) -> Result<String, UblError> {
     }
     o.close("Invoice");
     if let Some(e) = o.err {
-        return Err(UblError::Invalid {
-            path: "document".into(),
-            reason: format!("writing failed: {e}"),
-        });
+        return Err(UblError::Invalid { path: "document".into(), reason: format!("writing failed: {e}") });
     }
-    String::from_utf8(o.w.into_inner().into_inner()).map_err(|e| UblError::Invalid {
-        path: "document".into(),
-        reason: e.to_string(),
-    })
+    String::from_utf8(o.w.into_inner().into_inner())
+        .map_err(|e| UblError::Invalid { path: "document".into(), reason: e.to_string() })
 }
 
 /// Export a stored invoice with its lines.
-pub fn invoice_to_ubl(
-    inv: &invoice::Invoice,
-    lines: &invoice::InvoiceLines,
-) -> Result<String, UblError> {
+pub fn invoice_to_ubl(inv: &invoice::Invoice, lines: &invoice::InvoiceLines) -> Result<String, UblError> {
     to_ubl_xml(&NewInvoice {
         number: inv.number.clone(),
         issue_date: inv.issue_date,

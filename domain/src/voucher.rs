@@ -129,10 +129,7 @@ pub struct Voucher {
 impl Voucher {
     /// A voucher that holds value: not split into children, not void.
     pub fn is_live_leaf(&self) -> bool {
-        matches!(
-            self.status,
-            VoucherStatus::Pending | VoucherStatus::Active | VoucherStatus::Settled
-        )
+        matches!(self.status, VoucherStatus::Pending | VoucherStatus::Active | VoucherStatus::Settled)
     }
 }
 
@@ -215,28 +212,17 @@ pub enum VoucherCall {
     /// The holder refuses a pending voucher.
     Reject { voucher_id: String, reason: String },
     /// The holder splits a voucher into children; a part may stay with the holder.
-    Split {
-        voucher_id: String,
-        parts: Vec<SplitPart>,
-    },
+    Split { voucher_id: String, parts: Vec<SplitPart> },
     /// The holder passes the whole voucher on (a split into one child).
     Transfer { voucher_id: String, to: String },
     /// The holder offers the voucher to an approved funder at a discount.
-    OfferFinancing {
-        voucher_id: String,
-        funder: String,
-        discount_rate_bp: u32,
-        agreement_ref: String,
-    },
+    OfferFinancing { voucher_id: String, funder: String, discount_rate_bp: u32, agreement_ref: String },
     /// The holder or the funder withdraws a pending offer.
     CancelFinancingOffer { voucher_id: String, reason: String },
     /// The funder accepts the offer: it becomes the holder.
     AcceptFinancing { voucher_id: String },
     /// The obligor records payment of the root at or after the due date; clears the tree.
-    RecordPayment {
-        root_id: String,
-        payment_ref: String,
-    },
+    RecordPayment { root_id: String, payment_ref: String },
     /// Anyone records that an unpaid tree is past its due date.
     MarkOverdue { root_id: String },
     /// Regulator freezes the whole tree of a voucher.
@@ -263,22 +249,18 @@ pub enum VoucherError {
     DueNotAfterIssue { issue: Date, due: Date },
     #[error("due_date: {due} is more than one year after the issue date {issue}")]
     TermOverOneYear { issue: Date, due: Date },
-    #[error("due_date: {due} is more than six months after the issue date {issue}; set allow_over_six_months to confirm")]
+    #[error(
+        "due_date: {due} is more than six months after the issue date {issue}; set allow_over_six_months to confirm"
+    )]
     TermOverSixMonths { issue: Date, due: Date },
     #[error("to: {org} is not a supplier")]
     RecipientNotSupplier { org: String },
     #[error("invoices: {invoice}: {reason}")]
     TradeBackground { invoice: String, reason: String },
-    #[error(
-        "amount: {amount} fen exceeds the {available} fen the backing invoices can still support"
-    )]
+    #[error("amount: {amount} fen exceeds the {available} fen the backing invoices can still support")]
     ExceedsInvoices { amount: Fen, available: Fen },
     #[error("signer: {org} does not hold voucher {id} (holder: {holder})")]
-    NotHolder {
-        org: String,
-        id: String,
-        holder: String,
-    },
+    NotHolder { org: String, id: String, holder: String },
     #[error("voucher_id: {id} is not waiting for a signature")]
     NotPending { id: String },
     #[error("voucher_id: {id} has not been signed for by its holder")]
@@ -288,11 +270,7 @@ pub enum VoucherError {
     #[error("voucher_id: {id} is settled")]
     Settled { id: String },
     #[error("voucher_id: the tree of {root} is frozen by {by}: {reason}")]
-    Frozen {
-        root: String,
-        by: String,
-        reason: String,
-    },
+    Frozen { root: String, by: String, reason: String },
     #[error("voucher_id: the tree of {root} is not frozen")]
     NotFrozen { root: String },
     #[error("voucher_id: the tree of {root} is already frozen")]
@@ -312,41 +290,21 @@ pub enum VoucherError {
     #[error("funder: {org} is not an approved funder")]
     FunderNotApproved { org: String },
     #[error("signer: {org} is not the funder {funder} the offer on {id} was made to")]
-    NotOfferedFunder {
-        org: String,
-        funder: String,
-        id: String,
-    },
+    NotOfferedFunder { org: String, funder: String, id: String },
     #[error("signer: {org} is not the obligor {issuer} of {root}")]
-    NotObligor {
-        org: String,
-        issuer: String,
-        root: String,
-    },
+    NotObligor { org: String, issuer: String, root: String },
     #[error("root_id: {id} is not a root voucher (its root is {root})")]
     NotRoot { id: String, root: String },
     #[error("root_id: {root} is due on {due}; today is {today}")]
-    NotDue {
-        root: String,
-        due: Date,
-        today: Date,
-    },
+    NotDue { root: String, due: Date, today: Date },
     #[error("root_id: {root} was already paid on {date} ({payment_ref})")]
-    AlreadyPaid {
-        root: String,
-        date: Date,
-        payment_ref: String,
-    },
+    AlreadyPaid { root: String, date: Date, payment_ref: String },
     #[error("root_id: {root} is not overdue: {reason}")]
     NotOverdue { root: String, reason: String },
     #[error("{field}: amount overflows")]
     Overflow { field: &'static str },
     #[error("state: tree {root} breaks conservation: leaves sum to {leaves} fen, root is {root_amount} fen")]
-    Conservation {
-        root: String,
-        leaves: Fen,
-        root_amount: Fen,
-    },
+    Conservation { root: String, leaves: Fen, root_amount: Fen },
 }
 
 impl Rule for VoucherError {
@@ -412,8 +370,7 @@ fn clearing_key(root: &str) -> String {
 fn valid_voucher_no(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 32
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 pub fn load_voucher(state: &dyn StateRead, id: &str) -> Result<Option<Voucher>, StoreError> {
@@ -445,20 +402,14 @@ pub fn lineage(state: &dyn StateRead, root_id: &str) -> Result<Vec<Voucher>, Sto
     let mut out = Vec::new();
     let mut stack = vec![root_id.to_string()];
     while let Some(id) = stack.pop() {
-        let v =
-            kv::get::<Voucher>(state, &voucher_key(&id))?.ok_or_else(|| StoreError::Corrupt {
-                key: voucher_key(&id),
-                reason: "tree member missing".into(),
-            })?;
+        let v = kv::get::<Voucher>(state, &voucher_key(&id))?
+            .ok_or_else(|| StoreError::Corrupt { key: voucher_key(&id), reason: "tree member missing".into() })?;
         for c in v.children.iter().rev() {
             stack.push(c.clone());
         }
         out.push(v);
         if out.len() > MAX_TREE {
-            return Err(StoreError::Corrupt {
-                key: tree_key(root_id),
-                reason: "tree larger than its limit".into(),
-            });
+            return Err(StoreError::Corrupt { key: tree_key(root_id), reason: "tree larger than its limit".into() });
         }
     }
     Ok(out)
@@ -466,16 +417,12 @@ pub fn lineage(state: &dyn StateRead, root_id: &str) -> Result<Vec<Voucher>, Sto
 
 /// Unpaid on a day after the due date (derived on read; `MarkOverdue` only records it as an event).
 pub fn is_overdue(state: &dyn StateRead, root_id: &str, today: Date) -> Result<bool, StoreError> {
-    let (Some(tree), Some(root)) = (load_tree(state, root_id)?, load_voucher(state, root_id)?)
-    else {
+    let (Some(tree), Some(root)) = (load_tree(state, root_id)?, load_voucher(state, root_id)?) else {
         return Ok(false);
     };
     Ok(tree.payment.is_none()
         && today > root.due_date
-        && !matches!(
-            root.status,
-            VoucherStatus::Rejected { .. } | VoucherStatus::Pending
-        ))
+        && !matches!(root.status, VoucherStatus::Rejected { .. } | VoucherStatus::Pending))
 }
 
 /// Whether the tree of a voucher is frozen (the flag lives on the tree).
@@ -483,17 +430,12 @@ pub fn is_frozen(state: &dyn StateRead, voucher_id: &str) -> Result<bool, StoreE
     let Some(v) = load_voucher(state, voucher_id)? else {
         return Ok(false);
     };
-    Ok(load_tree(state, &v.root_id)?
-        .map(|t| t.frozen.is_some())
-        .unwrap_or(false))
+    Ok(load_tree(state, &v.root_id)?.map(|t| t.frozen.is_some()).unwrap_or(false))
 }
 
 /// ACT/360 discount of `face` at `rate_bp` a year over `days`: (interest, net).
 pub fn discount(face: Fen, rate_bp: u32, days: u32) -> Option<(Fen, Fen)> {
-    let interest = (face as u128)
-        .checked_mul(rate_bp as u128)?
-        .checked_mul(days as u128)?
-        / (10_000 * DAY_COUNT_BASIS);
+    let interest = (face as u128).checked_mul(rate_bp as u128)?.checked_mul(days as u128)? / (10_000 * DAY_COUNT_BASIS);
     let interest = u64::try_from(interest).ok()?;
     Some((interest, face.checked_sub(interest)?))
 }
@@ -507,10 +449,7 @@ fn require_voucher(state: &dyn StateRead, id: &str) -> Result<Voucher, VoucherEr
 
 fn require_tree(state: &dyn StateRead, root_id: &str) -> Result<Tree, VoucherError> {
     load_tree(state, root_id)?.ok_or_else(|| {
-        VoucherError::Store(StoreError::Corrupt {
-            key: tree_key(root_id),
-            reason: "tree record missing".into(),
-        })
+        VoucherError::Store(StoreError::Corrupt { key: tree_key(root_id), reason: "tree record missing".into() })
     })
 }
 
@@ -545,16 +484,10 @@ fn change_holder(state: &mut dyn StateWrite, v: &mut Voucher, to: &str) -> Resul
 
 fn text(field: &str, s: &str) -> Result<(), VoucherError> {
     if s.trim().is_empty() {
-        return Err(VoucherError::Invalid {
-            field: field.into(),
-            reason: "must not be empty".into(),
-        });
+        return Err(VoucherError::Invalid { field: field.into(), reason: "must not be empty".into() });
     }
     if s.chars().count() > MAX_TEXT {
-        return Err(VoucherError::Invalid {
-            field: field.into(),
-            reason: format!("at most {MAX_TEXT} characters"),
-        });
+        return Err(VoucherError::Invalid { field: field.into(), reason: format!("at most {MAX_TEXT} characters") });
     }
     Ok(())
 }
@@ -565,11 +498,7 @@ fn today(ctx: &TxContext) -> Date {
 
 fn check_not_frozen(tree: &Tree) -> Result<(), VoucherError> {
     match &tree.frozen {
-        Some(f) => Err(VoucherError::Frozen {
-            root: tree.root_id.clone(),
-            by: f.by.clone(),
-            reason: f.reason.clone(),
-        }),
+        Some(f) => Err(VoucherError::Frozen { root: tree.root_id.clone(), by: f.by.clone(), reason: f.reason.clone() }),
         None => Ok(()),
     }
 }
@@ -579,57 +508,32 @@ fn check_state_for_move(v: &Voucher) -> Result<(), VoucherError> {
         VoucherStatus::Active => Ok(()),
         VoucherStatus::Pending => Err(VoucherError::NotSigned { id: v.id.clone() }),
         VoucherStatus::Settled => Err(VoucherError::Settled { id: v.id.clone() }),
-        VoucherStatus::Split => Err(VoucherError::Inactive {
-            id: v.id.clone(),
-            state: "split",
-        }),
-        VoucherStatus::Rejected { .. } => Err(VoucherError::Inactive {
-            id: v.id.clone(),
-            state: "rejected",
-        }),
+        VoucherStatus::Split => Err(VoucherError::Inactive { id: v.id.clone(), state: "split" }),
+        VoucherStatus::Rejected { .. } => Err(VoucherError::Inactive { id: v.id.clone(), state: "rejected" }),
     }
 }
 
 fn check_not_matured(v: &Voucher, today: Date) -> Result<(), VoucherError> {
     if today >= v.due_date {
-        return Err(VoucherError::Matured {
-            id: v.id.clone(),
-            due: v.due_date,
-            today,
-        });
+        return Err(VoucherError::Matured { id: v.id.clone(), due: v.due_date, today });
     }
     Ok(())
 }
 
 /// Everything that must hold before the holder may move a voucher (split, transfer, offer it).
-fn check_movable(
-    state: &dyn StateRead,
-    v: &Voucher,
-    signer: &str,
-    today: Date,
-) -> Result<Tree, VoucherError> {
+fn check_movable(state: &dyn StateRead, v: &Voucher, signer: &str, today: Date) -> Result<Tree, VoucherError> {
     let tree = require_tree(state, &v.root_id)?;
     check_not_frozen(&tree)?;
     check_state_for_move(v)?;
     if v.holder != signer {
-        return Err(VoucherError::NotHolder {
-            org: signer.to_string(),
-            id: v.id.clone(),
-            holder: v.holder.clone(),
-        });
+        return Err(VoucherError::NotHolder { org: signer.to_string(), id: v.id.clone(), holder: v.holder.clone() });
     }
     check_not_matured(v, today)?;
     if let Some(f) = &v.financing {
-        return Err(VoucherError::Financed {
-            id: v.id.clone(),
-            funder: f.funder.clone(),
-        });
+        return Err(VoucherError::Financed { id: v.id.clone(), funder: f.funder.clone() });
     }
     if let Some(o) = &v.offer {
-        return Err(VoucherError::OfferPending {
-            id: v.id.clone(),
-            funder: o.funder.clone(),
-        });
+        return Err(VoucherError::OfferPending { id: v.id.clone(), funder: o.funder.clone() });
     }
     Ok(tree)
 }
@@ -651,13 +555,7 @@ fn tree_orgs(state: &dyn StateRead, tree: &Tree) -> Result<BTreeSet<String>, Sto
     Ok(orgs)
 }
 
-fn ev(
-    kind: &str,
-    v_ids: &[&str],
-    root: &str,
-    orgs: &BTreeSet<String>,
-    data: &impl Serialize,
-) -> Event {
+fn ev(kind: &str, v_ids: &[&str], root: &str, orgs: &BTreeSet<String>, data: &impl Serialize) -> Event {
     let mut attrs: Vec<(&str, &str)> = v_ids.iter().map(|id| ("voucher", *id)).collect();
     attrs.push(("root", root));
     for o in orgs {
@@ -681,8 +579,7 @@ fn allocate(
     let mut out = Vec::new();
     let mut available_total: Fen = 0;
     for no in invoices {
-        let inv = invoice::load_invoice(state, no)?
-            .ok_or_else(|| InvoiceError::NotFound { number: no.clone() })?;
+        let inv = invoice::load_invoice(state, no)?.ok_or_else(|| InvoiceError::NotFound { number: no.clone() })?;
         if inv.currency != currency {
             return Err(InvoiceError::CurrencyMismatch {
                 number: no.clone(),
@@ -695,10 +592,7 @@ fn allocate(
         available_total = available_total.saturating_add(avail);
         let take = avail.min(left);
         if take > 0 {
-            out.push(InvoiceAllocation {
-                number: no.clone(),
-                amount: take,
-            });
+            out.push(InvoiceAllocation { number: no.clone(), amount: take });
             left -= take;
         }
     }
@@ -737,10 +631,7 @@ fn issue(
         });
     }
     if amount == 0 {
-        return Err(VoucherError::Invalid {
-            field: "amount".into(),
-            reason: "must be positive".into(),
-        });
+        return Err(VoucherError::Invalid { field: "amount".into(), reason: "must be positive".into() });
     }
     if !money::valid_currency(&currency) {
         return Err(VoucherError::Invalid {
@@ -751,25 +642,15 @@ fn issue(
     text("contract_ref", &contract_ref)?;
     let issue_date = today(ctx);
     if due_date <= issue_date {
-        return Err(VoucherError::DueNotAfterIssue {
-            issue: issue_date,
-            due: due_date,
-        });
+        return Err(VoucherError::DueNotAfterIssue { issue: issue_date, due: due_date });
     }
     if due_date > issue_date.add_months(12) {
-        return Err(VoucherError::TermOverOneYear {
-            issue: issue_date,
-            due: due_date,
-        });
+        return Err(VoucherError::TermOverOneYear { issue: issue_date, due: due_date });
     }
     if due_date > issue_date.add_months(6) && !allow_over_six_months {
-        return Err(VoucherError::TermOverSixMonths {
-            issue: issue_date,
-            due: due_date,
-        });
+        return Err(VoucherError::TermOverSixMonths { issue: issue_date, due: due_date });
     }
-    let receiver =
-        org::load_org(state, &to)?.ok_or_else(|| OrgError::UnknownOrg { org: to.clone() })?;
+    let receiver = org::load_org(state, &to)?.ok_or_else(|| OrgError::UnknownOrg { org: to.clone() })?;
     if !receiver.has_role(Role::Supplier) || receiver.id == issuer.id {
         return Err(VoucherError::RecipientNotSupplier { org: to });
     }
@@ -783,13 +664,9 @@ fn issue(
     let mut available: Fen = 0;
     for no in &invoices {
         if !seen.insert(no.as_str()) {
-            return Err(VoucherError::Invalid {
-                field: "invoices".into(),
-                reason: format!("{no} listed twice"),
-            });
+            return Err(VoucherError::Invalid { field: "invoices".into(), reason: format!("{no} listed twice") });
         }
-        let inv = invoice::load_invoice(state, no)?
-            .ok_or_else(|| InvoiceError::NotFound { number: no.clone() })?;
+        let inv = invoice::load_invoice(state, no)?.ok_or_else(|| InvoiceError::NotFound { number: no.clone() })?;
         if inv.seller_org != receiver.id || inv.buyer_org.as_deref() != Some(issuer.id.as_str()) {
             return Err(VoucherError::TradeBackground {
                 invoice: no.clone(),
@@ -800,12 +677,9 @@ fn issue(
             });
         }
         if inv.currency != currency {
-            return Err(InvoiceError::CurrencyMismatch {
-                number: no.clone(),
-                invoice: inv.currency,
-                wanted: currency,
-            }
-            .into());
+            return Err(
+                InvoiceError::CurrencyMismatch { number: no.clone(), invoice: inv.currency, wanted: currency }.into()
+            );
         }
         if inv.fully_reversed() {
             return Err(InvoiceError::Reversed { number: no.clone() }.into());
@@ -851,30 +725,16 @@ fn issue(
     save_voucher(state, &v);
     kv::put(state, &tree_key(&v.id), &tree);
     held_add(state, &v.holder, &v.id)?;
-    Ok(vec![ev(
-        "VoucherIssued",
-        &[&v.id],
-        &v.id,
-        &orgs_of([&issuer.id, &v.holder]),
-        &v,
-    )])
+    Ok(vec![ev("VoucherIssued", &[&v.id], &v.id, &orgs_of([&issuer.id, &v.holder]), &v)])
 }
 
-fn sign_for(
-    ctx: &TxContext,
-    state: &mut dyn StateWrite,
-    voucher_id: String,
-) -> Result<Vec<Event>, VoucherError> {
+fn sign_for(ctx: &TxContext, state: &mut dyn StateWrite, voucher_id: String) -> Result<Vec<Event>, VoucherError> {
     let signer = org::signer_org(state, ctx)?;
     let mut v = require_voucher(state, &voucher_id)?;
     let tree = require_tree(state, &v.root_id)?;
     check_not_frozen(&tree)?;
     if v.holder != signer.id {
-        return Err(VoucherError::NotHolder {
-            org: signer.id,
-            id: v.id,
-            holder: v.holder,
-        });
+        return Err(VoucherError::NotHolder { org: signer.id, id: v.id, holder: v.holder });
     }
     if v.status != VoucherStatus::Pending {
         return Err(VoucherError::NotPending { id: v.id });
@@ -905,11 +765,7 @@ fn reject(
     let tree = require_tree(state, &v.root_id)?;
     check_not_frozen(&tree)?;
     if v.holder != signer.id {
-        return Err(VoucherError::NotHolder {
-            org: signer.id,
-            id: v.id,
-            holder: v.holder,
-        });
+        return Err(VoucherError::NotHolder { org: signer.id, id: v.id, holder: v.holder });
     }
     if v.status != VoucherStatus::Pending {
         return Err(VoucherError::NotPending { id: v.id });
@@ -927,9 +783,7 @@ fn reject(
         // A refused issue voids the tree.
         None => {
             held_remove(state, &v.holder, &v.id)?;
-            v.status = VoucherStatus::Rejected {
-                reason: reason.clone(),
-            };
+            v.status = VoucherStatus::Rejected { reason: reason.clone() };
         }
     }
     save_voucher(state, &v);
@@ -952,22 +806,13 @@ fn split(
     let mut parent = require_voucher(state, &voucher_id)?;
     let mut tree = check_movable(state, &parent, &signer.id, today(ctx))?;
     if parts.is_empty() || parts.len() > MAX_PARTS {
-        return Err(VoucherError::Invalid {
-            field: "parts".into(),
-            reason: format!("1..={MAX_PARTS} parts"),
-        });
+        return Err(VoucherError::Invalid { field: "parts".into(), reason: format!("1..={MAX_PARTS} parts") });
     }
     if parent.depth >= MAX_DEPTH {
-        return Err(VoucherError::Limit {
-            what: "split depth",
-            limit: MAX_DEPTH as usize,
-        });
+        return Err(VoucherError::Limit { what: "split depth", limit: MAX_DEPTH as usize });
     }
     if tree.members.len() + parts.len() > MAX_TREE {
-        return Err(VoucherError::Limit {
-            what: "vouchers in a tree",
-            limit: MAX_TREE,
-        });
+        return Err(VoucherError::Limit { what: "vouchers in a tree", limit: MAX_TREE });
     }
     let mut sum: Fen = 0;
     for (i, p) in parts.iter().enumerate() {
@@ -977,22 +822,16 @@ fn split(
                 reason: "must be positive".into(),
             });
         }
-        sum = sum
-            .checked_add(p.amount)
-            .ok_or(VoucherError::Overflow { field: "parts" })?;
+        sum = sum.checked_add(p.amount).ok_or(VoucherError::Overflow { field: "parts" })?;
         if p.to != signer.id {
-            let o = org::load_org(state, &p.to)?
-                .ok_or_else(|| OrgError::UnknownOrg { org: p.to.clone() })?;
+            let o = org::load_org(state, &p.to)?.ok_or_else(|| OrgError::UnknownOrg { org: p.to.clone() })?;
             if !o.has_role(Role::Supplier) {
                 return Err(VoucherError::RecipientNotSupplier { org: p.to.clone() });
             }
         }
     }
     if sum != parent.amount {
-        return Err(VoucherError::SplitNotConserved {
-            sum,
-            amount: parent.amount,
-        });
+        return Err(VoucherError::SplitNotConserved { sum, amount: parent.amount });
     }
     let created_on = today(ctx);
     let mut children = Vec::with_capacity(parts.len());
@@ -1016,11 +855,7 @@ fn split(
             contract_ref: parent.contract_ref.clone(),
             invoices: parent.invoices.clone(),
             long_term: parent.long_term,
-            status: if own {
-                VoucherStatus::Active
-            } else {
-                VoucherStatus::Pending
-            },
+            status: if own { VoucherStatus::Active } else { VoucherStatus::Pending },
             children: Vec::new(),
             offer: None,
             financing: None,
@@ -1071,12 +906,8 @@ fn offer_financing(
     }
     // Fail early if the trade background cannot carry this financing; locked only on acceptance.
     allocate(state, &v.invoices, &v.currency, v.amount)?;
-    let offer = FinancingOffer {
-        funder: funder.clone(),
-        discount_rate_bp: rate_bp,
-        agreement_ref,
-        offered_on: today(ctx),
-    };
+    let offer =
+        FinancingOffer { funder: funder.clone(), discount_rate_bp: rate_bp, agreement_ref, offered_on: today(ctx) };
     v.offer = Some(offer.clone());
     save_voucher(state, &v);
     Ok(vec![ev(
@@ -1097,16 +928,9 @@ fn cancel_offer(
     let signer = org::signer_org(state, ctx)?;
     text("reason", &reason)?;
     let mut v = require_voucher(state, &voucher_id)?;
-    let offer = v
-        .offer
-        .clone()
-        .ok_or_else(|| VoucherError::NoOffer { id: v.id.clone() })?;
+    let offer = v.offer.clone().ok_or_else(|| VoucherError::NoOffer { id: v.id.clone() })?;
     if signer.id != v.holder && signer.id != offer.funder {
-        return Err(VoucherError::NotHolder {
-            org: signer.id,
-            id: v.id,
-            holder: v.holder,
-        });
+        return Err(VoucherError::NotHolder { org: signer.id, id: v.id, holder: v.holder });
     }
     v.offer = None;
     save_voucher(state, &v);
@@ -1126,16 +950,9 @@ fn accept_financing(
 ) -> Result<Vec<Event>, VoucherError> {
     let funder = org::require_role(state, ctx, Role::Funder)?;
     let mut v = require_voucher(state, &voucher_id)?;
-    let offer = v
-        .offer
-        .clone()
-        .ok_or_else(|| VoucherError::NoOffer { id: v.id.clone() })?;
+    let offer = v.offer.clone().ok_or_else(|| VoucherError::NoOffer { id: v.id.clone() })?;
     if offer.funder != funder.id {
-        return Err(VoucherError::NotOfferedFunder {
-            org: funder.id,
-            funder: offer.funder,
-            id: v.id,
-        });
+        return Err(VoucherError::NotOfferedFunder { org: funder.id, funder: offer.funder, id: v.id });
     }
     if !org::is_approved_funder(state, &funder.id)? {
         return Err(VoucherError::FunderNotApproved { org: funder.id });
@@ -1150,18 +967,14 @@ fn accept_financing(
         due: v.due_date,
         today: date,
     })?;
-    let (interest, net) = discount(v.amount, offer.discount_rate_bp, days)
-        .ok_or(VoucherError::Overflow { field: "discount" })?;
+    let (interest, net) =
+        discount(v.amount, offer.discount_rate_bp, days).ok_or(VoucherError::Overflow { field: "discount" })?;
     let allocations = allocate(state, &v.invoices, &v.currency, v.amount)?;
     for a in &allocations {
         invoice::lock_financing(state, &a.number, &v.currency, a.amount, &v.id, ctx.height)?;
     }
-    let seller_org = org::load_org(state, &v.holder)?.ok_or_else(|| OrgError::UnknownOrg {
-        org: v.holder.clone(),
-    })?;
-    let obligor = org::load_org(state, &v.issuer)?.ok_or_else(|| OrgError::UnknownOrg {
-        org: v.issuer.clone(),
-    })?;
+    let seller_org = org::load_org(state, &v.holder)?.ok_or_else(|| OrgError::UnknownOrg { org: v.holder.clone() })?;
+    let obligor = org::load_org(state, &v.issuer)?.ok_or_else(|| OrgError::UnknownOrg { org: v.issuer.clone() })?;
     let registration_no = format!("REG-{}", v.id);
     let reg = FinancingRegistration {
         registration_no: registration_no.clone(),
@@ -1239,44 +1052,24 @@ fn record_payment(
     text("payment_ref", &payment_ref)?;
     let root = require_voucher(state, &root_id)?;
     if root.parent_id.is_some() {
-        return Err(VoucherError::NotRoot {
-            id: root.id,
-            root: root.root_id,
-        });
+        return Err(VoucherError::NotRoot { id: root.id, root: root.root_id });
     }
     let mut tree = require_tree(state, &root_id)?;
     if obligor.id != tree.issuer {
-        return Err(VoucherError::NotObligor {
-            org: obligor.id,
-            issuer: tree.issuer,
-            root: root_id,
-        });
+        return Err(VoucherError::NotObligor { org: obligor.id, issuer: tree.issuer, root: root_id });
     }
     if let Some(p) = &tree.payment {
-        return Err(VoucherError::AlreadyPaid {
-            root: root_id,
-            date: p.date,
-            payment_ref: p.payment_ref.clone(),
-        });
+        return Err(VoucherError::AlreadyPaid { root: root_id, date: p.date, payment_ref: p.payment_ref.clone() });
     }
     check_not_frozen(&tree)?;
     match &root.status {
         VoucherStatus::Pending => return Err(VoucherError::NotSigned { id: root.id }),
-        VoucherStatus::Rejected { .. } => {
-            return Err(VoucherError::Inactive {
-                id: root.id,
-                state: "rejected",
-            })
-        }
+        VoucherStatus::Rejected { .. } => return Err(VoucherError::Inactive { id: root.id, state: "rejected" }),
         _ => {}
     }
     let date = today(ctx);
     if date < root.due_date {
-        return Err(VoucherError::NotDue {
-            root: root_id,
-            due: root.due_date,
-            today: date,
-        });
+        return Err(VoucherError::NotDue { root: root_id, due: root.due_date, today: date });
     }
     // Clear: every live leaf is settled to its holder (an unsigned transfer to its sender).
     let mut owed: BTreeMap<String, (Fen, Vec<String>)> = BTreeMap::new();
@@ -1293,31 +1086,17 @@ fn record_payment(
         v.status = VoucherStatus::Settled;
         v.offer = None;
         let e = owed.entry(v.holder.clone()).or_default();
-        e.0 =
-            e.0.checked_add(v.amount)
-                .ok_or(VoucherError::Overflow { field: "clearing" })?;
+        e.0 = e.0.checked_add(v.amount).ok_or(VoucherError::Overflow { field: "clearing" })?;
         e.1.push(v.id.clone());
-        total = total
-            .checked_add(v.amount)
-            .ok_or(VoucherError::Overflow { field: "clearing" })?;
+        total = total.checked_add(v.amount).ok_or(VoucherError::Overflow { field: "clearing" })?;
         settled_ids.push(v.id.clone());
         save_voucher(state, &v);
     }
     if total != root.amount {
-        return Err(VoucherError::Conservation {
-            root: root_id,
-            leaves: total,
-            root_amount: root.amount,
-        });
+        return Err(VoucherError::Conservation { root: root_id, leaves: total, root_amount: root.amount });
     }
-    let entries: Vec<ClearingEntry> = owed
-        .into_iter()
-        .map(|(holder, (amount, vouchers))| ClearingEntry {
-            holder,
-            amount,
-            vouchers,
-        })
-        .collect();
+    let entries: Vec<ClearingEntry> =
+        owed.into_iter().map(|(holder, (amount, vouchers))| ClearingEntry { holder, amount, vouchers }).collect();
     let clearing = Clearing {
         root_id: root_id.clone(),
         obligor: obligor.id.clone(),
@@ -1327,13 +1106,7 @@ fn record_payment(
         date,
         entries,
     };
-    tree.payment = Some(Payment {
-        payment_ref,
-        amount: total,
-        date,
-        late: date > root.due_date,
-        height: ctx.height,
-    });
+    tree.payment = Some(Payment { payment_ref, amount: total, date, late: date > root.due_date, height: ctx.height });
     kv::put(state, &tree_key(&root_id), &tree);
     kv::put(state, &clearing_key(&root_id), &clearing);
     let mut orgs: BTreeSet<String> = clearing.entries.iter().map(|e| e.holder.clone()).collect();
@@ -1352,18 +1125,11 @@ fn record_payment(
     Ok(events)
 }
 
-fn mark_overdue(
-    ctx: &TxContext,
-    state: &mut dyn StateWrite,
-    root_id: String,
-) -> Result<Vec<Event>, VoucherError> {
+fn mark_overdue(ctx: &TxContext, state: &mut dyn StateWrite, root_id: String) -> Result<Vec<Event>, VoucherError> {
     let signer = org::signer_org(state, ctx)?;
     let root = require_voucher(state, &root_id)?;
     if root.parent_id.is_some() {
-        return Err(VoucherError::NotRoot {
-            id: root.id,
-            root: root.root_id,
-        });
+        return Err(VoucherError::NotRoot { id: root.id, root: root.root_id });
     }
     let mut tree = require_tree(state, &root_id)?;
     let date = today(ctx);
@@ -1371,21 +1137,12 @@ fn mark_overdue(
         let reason = if tree.payment.is_some() {
             "paid".to_string()
         } else {
-            format!(
-                "due {} and today is {date}, or never signed for",
-                root.due_date
-            )
+            format!("due {} and today is {date}, or never signed for", root.due_date)
         };
-        return Err(VoucherError::NotOverdue {
-            root: root_id,
-            reason,
-        });
+        return Err(VoucherError::NotOverdue { root: root_id, reason });
     }
     if let Some(d) = tree.overdue_marked_on {
-        return Err(VoucherError::NotOverdue {
-            root: root_id,
-            reason: format!("already recorded as overdue on {d}"),
-        });
+        return Err(VoucherError::NotOverdue { root: root_id, reason: format!("already recorded as overdue on {d}") });
     }
     tree.overdue_marked_on = Some(date);
     kv::put(state, &tree_key(&root_id), &tree);
@@ -1417,12 +1174,7 @@ fn freeze(
         _ => {}
     }
     tree.frozen = if on {
-        Some(Freeze {
-            by: reg.id.clone(),
-            reason: reason.clone(),
-            date: today(ctx),
-            height: ctx.height,
-        })
+        Some(Freeze { by: reg.id.clone(), reason: reason.clone(), date: today(ctx), height: ctx.height })
     } else {
         None
     };
@@ -1430,11 +1182,7 @@ fn freeze(
     let mut orgs = tree_orgs(state, &tree)?;
     orgs.insert(reg.id.clone());
     let ids: Vec<&str> = tree.members.iter().map(String::as_str).collect();
-    let kind = if on {
-        "VoucherTreeFrozen"
-    } else {
-        "VoucherTreeUnfrozen"
-    };
+    let kind = if on { "VoucherTreeFrozen" } else { "VoucherTreeUnfrozen" };
     Ok(vec![ev(
         kind,
         &ids,
@@ -1448,11 +1196,7 @@ pub struct VoucherModule;
 
 impl VoucherModule {
     /// Apply one call (public so tests and tools can drive it without encoding).
-    pub fn apply(
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        call: VoucherCall,
-    ) -> Result<Vec<Event>, VoucherError> {
+    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: VoucherCall) -> Result<Vec<Event>, VoucherError> {
         match call {
             VoucherCall::Issue {
                 voucher_no,
@@ -1482,34 +1226,15 @@ impl VoucherModule {
                 let amount = require_voucher(state, &voucher_id)?.amount;
                 split(ctx, state, voucher_id, vec![SplitPart { to, amount }])
             }
-            VoucherCall::OfferFinancing {
-                voucher_id,
-                funder,
-                discount_rate_bp,
-                agreement_ref,
-            } => offer_financing(
-                ctx,
-                state,
-                voucher_id,
-                funder,
-                discount_rate_bp,
-                agreement_ref,
-            ),
-            VoucherCall::CancelFinancingOffer { voucher_id, reason } => {
-                cancel_offer(ctx, state, voucher_id, reason)
+            VoucherCall::OfferFinancing { voucher_id, funder, discount_rate_bp, agreement_ref } => {
+                offer_financing(ctx, state, voucher_id, funder, discount_rate_bp, agreement_ref)
             }
+            VoucherCall::CancelFinancingOffer { voucher_id, reason } => cancel_offer(ctx, state, voucher_id, reason),
             VoucherCall::AcceptFinancing { voucher_id } => accept_financing(ctx, state, voucher_id),
-            VoucherCall::RecordPayment {
-                root_id,
-                payment_ref,
-            } => record_payment(ctx, state, root_id, payment_ref),
+            VoucherCall::RecordPayment { root_id, payment_ref } => record_payment(ctx, state, root_id, payment_ref),
             VoucherCall::MarkOverdue { root_id } => mark_overdue(ctx, state, root_id),
-            VoucherCall::Freeze { voucher_id, reason } => {
-                freeze(ctx, state, voucher_id, reason, true)
-            }
-            VoucherCall::Unfreeze { voucher_id, reason } => {
-                freeze(ctx, state, voucher_id, reason, false)
-            }
+            VoucherCall::Freeze { voucher_id, reason } => freeze(ctx, state, voucher_id, reason, true),
+            VoucherCall::Unfreeze { voucher_id, reason } => freeze(ctx, state, voucher_id, reason, false),
         }
     }
 }
@@ -1518,14 +1243,8 @@ impl Module for VoucherModule {
     fn name(&self) -> &'static str {
         MODULE
     }
-    fn execute(
-        &self,
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        payload: &[u8],
-    ) -> Result<Vec<Event>, ModuleError> {
-        let call: VoucherCall =
-            kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
+    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
+        let call: VoucherCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
         Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

@@ -39,26 +39,12 @@ impl Fx {
         let bank = w.add_org("BANK", &[Role::Funder]);
         let reg = w.add_org("REG", &[Role::Regulator]);
         w.add_org("TAX", &[Role::TaxAuthority]);
-        Fx {
-            w,
-            core,
-            s1,
-            s2,
-            s3,
-            bank,
-            reg,
-        }
+        Fx { w, core, s1, s2, s3, bank, reg }
     }
 
     pub fn party(&self, org_id: &str) -> Party {
-        let o = org::load_org(&self.w.state, org_id)
-            .ok()
-            .flatten()
-            .unwrap_or_else(|| panic!("no org {org_id}"));
-        Party {
-            name: o.name,
-            tax_id: o.credit_code,
-        }
+        let o = org::load_org(&self.w.state, org_id).ok().flatten().unwrap_or_else(|| panic!("no org {org_id}"));
+        Party { name: o.name, tax_id: o.credit_code }
     }
 
     /// A one-line 13 % invoice of `amount` fen before tax (a multiple of 100: 100 units at amount/100).

@@ -30,16 +30,10 @@ fn export_then_import_round_trips() {
     let fx = Fx::new();
     let n = two_rate_invoice(&fx);
     let xml = to_ubl_xml(&n).unwrap();
-    assert!(
-        xml.contains("<cbc:ID>26310000000000000001</cbc:ID>"),
-        "{xml}"
-    );
+    assert!(xml.contains("<cbc:ID>26310000000000000001</cbc:ID>"), "{xml}");
     assert!(xml.contains(r#"<cbc:PayableAmount currencyID="CNY">"#));
     assert!(xml.contains("&amp; 运维 &lt;年度&gt;"));
-    assert!(
-        xml.contains("<cbc:Percent>6</cbc:Percent>")
-            && xml.contains("<cbc:Percent>13</cbc:Percent>")
-    );
+    assert!(xml.contains("<cbc:Percent>6</cbc:Percent>") && xml.contains("<cbc:Percent>13</cbc:Percent>"));
     let back = from_ubl_xml(&xml).unwrap();
     assert_eq!(back, n);
     assert_eq!(to_ubl_xml(&back).unwrap(), xml, "export is deterministic");
@@ -51,35 +45,13 @@ fn issue_from_ubl_on_chain_and_export_stored_invoice() {
     let n = two_rate_invoice(&fx);
     let xml = to_ubl_xml(&n).unwrap();
     let s1 = fx.s1.clone();
-    ok(fx.inv(
-        &s1,
-        InvoiceCall::IssueUbl {
-            xml: xml.clone(),
-            buyer_org: Some("CORE".into()),
-        },
-    ));
-    let inv = invoice::load_invoice(&fx.w.state, &n.number)
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (inv.buyer_org.as_deref(), inv.total_with_tax),
-        (Some("CORE"), n.total_with_tax)
-    );
-    let lines = invoice::load_lines(&fx.w.state, &n.number)
-        .unwrap()
-        .unwrap();
+    ok(fx.inv(&s1, InvoiceCall::IssueUbl { xml: xml.clone(), buyer_org: Some("CORE".into()) }));
+    let inv = invoice::load_invoice(&fx.w.state, &n.number).unwrap().unwrap();
+    assert_eq!((inv.buyer_org.as_deref(), inv.total_with_tax), (Some("CORE"), n.total_with_tax));
+    let lines = invoice::load_lines(&fx.w.state, &n.number).unwrap().unwrap();
     assert_eq!(invoice_to_ubl(&inv, &lines).unwrap(), xml);
     // A bad document is refused by the module with the UBL rule.
-    assert_eq!(
-        code(fx.inv(
-            &s1,
-            InvoiceCall::IssueUbl {
-                xml: "<Invoice".into(),
-                buyer_org: None
-            }
-        )),
-        "UBL_MALFORMED"
-    );
+    assert_eq!(code(fx.inv(&s1, InvoiceCall::IssueUbl { xml: "<Invoice".into(), buyer_org: None })), "UBL_MALFORMED");
 }
 
 fn err(xml: &str) -> UblError {
@@ -98,30 +70,16 @@ fn errors_name_the_element_path() {
     let e = err(&xml.replacen("<cbc:ID>26310000000000000001</cbc:ID>", "", 1));
     assert_eq!(
         (e.code(), e.to_string().as_str()),
-        (
-            "UBL_MISSING_ELEMENT",
-            "Invoice/cbc:ID: required element is missing"
-        )
+        ("UBL_MISSING_ELEMENT", "Invoice/cbc:ID: required element is missing")
     );
 
     // Second line amount with three decimals.
-    let e = err(&xml.replacen(
-        ">500.50</cbc:LineExtensionAmount>",
-        ">500.505</cbc:LineExtensionAmount>",
-        1,
-    ));
+    let e = err(&xml.replacen(">500.50</cbc:LineExtensionAmount>", ">500.505</cbc:LineExtensionAmount>", 1));
     assert_eq!(e.code(), "UBL_INVALID_VALUE");
-    assert!(
-        e.to_string()
-            .starts_with("Invoice/cac:InvoiceLine[2]/cbc:LineExtensionAmount: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("Invoice/cac:InvoiceLine[2]/cbc:LineExtensionAmount: "), "{e}");
 
     let e = err(&xml.replacen("<cbc:IssueDate>2026-01-05", "<cbc:IssueDate>2026-13-05", 1));
-    assert_eq!(
-        e.to_string(),
-        "Invoice/cbc:IssueDate: \"2026-13-05\" is not a date YYYY-MM-DD (BT-2)"
-    );
+    assert_eq!(e.to_string(), "Invoice/cbc:IssueDate: \"2026-13-05\" is not a date YYYY-MM-DD (BT-2)");
 
     let total = money::format_yuan(n.total_with_tax);
     let e = err(&xml.replacen(
@@ -130,56 +88,30 @@ fn errors_name_the_element_path() {
         1,
     ));
     assert_eq!(e.code(), "UBL_TOTALS_MISMATCH");
-    assert!(
-        e.to_string()
-            .starts_with("Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount: "), "{e}");
 
-    let e = err(&xml.replacen(
-        r#"<cbc:PayableAmount currencyID="CNY">"#,
-        r#"<cbc:PayableAmount currencyID="EUR">"#,
-        1,
-    ));
+    let e = err(&xml.replacen(r#"<cbc:PayableAmount currencyID="CNY">"#, r#"<cbc:PayableAmount currencyID="EUR">"#, 1));
     assert_eq!(e.to_string(), "Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount/@currencyID: EUR differs from the document currency CNY (BT-5)");
 
-    let e = err(&xml.replacen(
-        "<cbc:DocumentCurrencyCode>CNY",
-        "<cbc:DocumentCurrencyCode>cny",
-        1,
-    ));
-    assert_eq!(
-        e.to_string(),
-        "Invoice/cbc:DocumentCurrencyCode: \"cny\" is not an ISO 4217 code (BT-5)"
-    );
+    let e = err(&xml.replacen("<cbc:DocumentCurrencyCode>CNY", "<cbc:DocumentCurrencyCode>cny", 1));
+    assert_eq!(e.to_string(), "Invoice/cbc:DocumentCurrencyCode: \"cny\" is not an ISO 4217 code (BT-5)");
 
     let e = err(&xml.replacen("<cbc:InvoiceTypeCode>380", "<cbc:InvoiceTypeCode>381", 1));
     assert_eq!(e.code(), "UBL_UNSUPPORTED");
 
     let e = err(&xml.replacen("<cac:TaxTotal>", "<cac:AllowanceCharge/><cac:TaxTotal>", 1));
-    assert_eq!(
-        e.to_string(),
-        "Invoice/cac:AllowanceCharge: not supported: document-level allowances and charges"
-    );
+    assert_eq!(e.to_string(), "Invoice/cac:AllowanceCharge: not supported: document-level allowances and charges");
 
     let e = err(&xml.replacen(&n.seller.tax_id, "bad id", 1));
     assert!(
-        e.to_string().starts_with(
-            "Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID: "
-        ),
+        e.to_string().starts_with("Invoice/cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID: "),
         "{e}"
     );
 
     let e = err(&xml.replacen(INVOICE_NS, "urn:example", 1));
     assert_eq!(e.code(), "UBL_INVALID_VALUE");
-    assert_eq!(
-        err("<CreditNote/>").to_string(),
-        "CreditNote: root element must be Invoice (UBL 2.1)"
-    );
-    assert_eq!(
-        err("<!DOCTYPE x [<!ENTITY a \"b\">]><Invoice/>").code(),
-        "UBL_UNSUPPORTED"
-    );
+    assert_eq!(err("<CreditNote/>").to_string(), "CreditNote: root element must be Invoice (UBL 2.1)");
+    assert_eq!(err("<!DOCTYPE x [<!ENTITY a \"b\">]><Invoice/>").code(), "UBL_UNSUPPORTED");
     assert_eq!(err("<Invoice><a></b></Invoice>").code(), "UBL_MALFORMED");
     assert_eq!(err("").code(), "UBL_MALFORMED");
     assert_eq!(err(&" ".repeat(MAX_UBL_BYTES + 1)).code(), "UBL_TOO_LARGE");
@@ -197,37 +129,19 @@ fn vat_breakdown_is_checked_against_the_lines() {
         1,
     ));
     assert_eq!(e.code(), "UBL_TOTALS_MISMATCH");
-    assert!(
-        e.to_string()
-            .starts_with("Invoice/cac:TaxTotal/cac:TaxSubtotal[1]/cbc:TaxableAmount: "),
-        "{e}"
-    );
+    assert!(e.to_string().starts_with("Invoice/cac:TaxTotal/cac:TaxSubtotal[1]/cbc:TaxableAmount: "), "{e}");
     // A line at a rate with no breakdown.
     let at = xml.rfind("<cac:InvoiceLine>").unwrap();
     let (head, tail) = xml.split_at(at);
-    let e = err(&format!(
-        "{head}{}",
-        tail.replacen(
-            "<cbc:Percent>6</cbc:Percent>",
-            "<cbc:Percent>9</cbc:Percent>",
-            1
-        )
-    ));
-    assert_eq!(e.to_string(), "Invoice/cac:TaxTotal/cac:TaxSubtotal[1]/cbc:TaxableAmount: 500.50 but the lines at 6% sum to 0.00");
-    // Drop the 6 % breakdown: the 6 % line is named.
-    let (a, b) = (
-        xml.find("<cac:TaxSubtotal>").unwrap(),
-        xml.find("</cac:TaxSubtotal>").unwrap(),
-    );
-    let e = err(&format!(
-        "{}{}",
-        &xml[..a],
-        &xml[b + "</cac:TaxSubtotal>".len()..]
-    ));
+    let e = err(&format!("{head}{}", tail.replacen("<cbc:Percent>6</cbc:Percent>", "<cbc:Percent>9</cbc:Percent>", 1)));
     assert_eq!(
         e.to_string(),
-        "Invoice/cac:InvoiceLine[2]: no VAT breakdown (cac:TaxSubtotal) for rate 6%"
+        "Invoice/cac:TaxTotal/cac:TaxSubtotal[1]/cbc:TaxableAmount: 500.50 but the lines at 6% sum to 0.00"
     );
+    // Drop the 6 % breakdown: the 6 % line is named.
+    let (a, b) = (xml.find("<cac:TaxSubtotal>").unwrap(), xml.find("</cac:TaxSubtotal>").unwrap());
+    let e = err(&format!("{}{}", &xml[..a], &xml[b + "</cac:TaxSubtotal>".len()..]));
+    assert_eq!(e.to_string(), "Invoice/cac:InvoiceLine[2]: no VAT breakdown (cac:TaxSubtotal) for rate 6%");
 }
 
 #[test]
@@ -245,36 +159,18 @@ fn subtotal_tax_is_spread_over_lines_within_one_fen_each() {
     n.total_with_tax = 12;
     let xml = to_ubl_xml(&n).unwrap();
     let one_fen = xml
-        .replace(
-            r#"<cbc:TaxAmount currencyID="CNY">0.02"#,
-            r#"<cbc:TaxAmount currencyID="CNY">0.01"#,
-        )
-        .replace(
-            r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.12"#,
-            r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.11"#,
-        )
-        .replace(
-            r#"<cbc:PayableAmount currencyID="CNY">0.12"#,
-            r#"<cbc:PayableAmount currencyID="CNY">0.11"#,
-        );
+        .replace(r#"<cbc:TaxAmount currencyID="CNY">0.02"#, r#"<cbc:TaxAmount currencyID="CNY">0.01"#)
+        .replace(r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.12"#, r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.11"#)
+        .replace(r#"<cbc:PayableAmount currencyID="CNY">0.12"#, r#"<cbc:PayableAmount currencyID="CNY">0.11"#);
     let got = from_ubl_xml(&one_fen).unwrap();
     assert_eq!(got.total_tax, 1);
     assert_eq!(got.lines.iter().map(|l| l.tax_amount).sum::<u64>(), 1);
     invoice::validate_new_invoice(&got).unwrap();
     // Five fen off over two lines is refused.
     let far = xml
-        .replace(
-            r#"<cbc:TaxAmount currencyID="CNY">0.02"#,
-            r#"<cbc:TaxAmount currencyID="CNY">0.07"#,
-        )
-        .replace(
-            r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.12"#,
-            r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.17"#,
-        )
-        .replace(
-            r#"<cbc:PayableAmount currencyID="CNY">0.12"#,
-            r#"<cbc:PayableAmount currencyID="CNY">0.17"#,
-        );
+        .replace(r#"<cbc:TaxAmount currencyID="CNY">0.02"#, r#"<cbc:TaxAmount currencyID="CNY">0.07"#)
+        .replace(r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.12"#, r#"<cbc:TaxInclusiveAmount currencyID="CNY">0.17"#)
+        .replace(r#"<cbc:PayableAmount currencyID="CNY">0.12"#, r#"<cbc:PayableAmount currencyID="CNY">0.17"#);
     assert_eq!(err(&far).code(), "UBL_TOTALS_MISMATCH");
 }
 

@@ -18,69 +18,20 @@ const INVOICES: u64 = 3;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Issue {
-        to: u8,
-        amount: Fen,
-        inv_mask: u8,
-        due_days: u16,
-        flag: bool,
-    },
-    SignFor {
-        v: u16,
-        signer: u8,
-    },
-    Reject {
-        v: u16,
-        signer: u8,
-    },
-    Split {
-        v: u16,
-        signer: u8,
-        shares: Vec<(u8, u16)>,
-        off_by_one: bool,
-    },
-    Transfer {
-        v: u16,
-        signer: u8,
-        to: u8,
-    },
-    Offer {
-        v: u16,
-        signer: u8,
-        funder: u8,
-        rate: u32,
-    },
-    Accept {
-        v: u16,
-        signer: u8,
-    },
-    Cancel {
-        v: u16,
-        signer: u8,
-    },
-    Pay {
-        v: u16,
-        signer: u8,
-    },
-    MarkOverdue {
-        v: u16,
-        signer: u8,
-    },
-    Freeze {
-        v: u16,
-        on: bool,
-    },
-    Advance {
-        days: u8,
-    },
-    Reverse {
-        inv: u8,
-        amount: Fen,
-    },
-    Book {
-        inv: u8,
-        signer: u8,
-    },
+    Issue { to: u8, amount: Fen, inv_mask: u8, due_days: u16, flag: bool },
+    SignFor { v: u16, signer: u8 },
+    Reject { v: u16, signer: u8 },
+    Split { v: u16, signer: u8, shares: Vec<(u8, u16)>, off_by_one: bool },
+    Transfer { v: u16, signer: u8, to: u8 },
+    Offer { v: u16, signer: u8, funder: u8, rate: u32 },
+    Accept { v: u16, signer: u8 },
+    Cancel { v: u16, signer: u8 },
+    Pay { v: u16, signer: u8 },
+    MarkOverdue { v: u16, signer: u8 },
+    Freeze { v: u16, on: bool },
+    Advance { days: u8 },
+    Reverse { inv: u8, amount: Fen },
+    Book { inv: u8, signer: u8 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -116,12 +67,7 @@ impl Sim {
         fx.issue_invoice(&inv_no(1), "S1", "CORE", 1_000_000);
         fx.issue_invoice(&inv_no(2), "S1", "CORE", 500_000);
         fx.issue_invoice(&inv_no(3), "S2", "CORE", 300_000);
-        Sim {
-            fx,
-            roots: Vec::new(),
-            issued: 0,
-            red: 100,
-        }
+        Sim { fx, roots: Vec::new(), issued: 0, red: 100 }
     }
     fn ids(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -152,17 +98,7 @@ fn snapshot(sim: &Sim) -> Snapshot {
     sim.ids()
         .into_iter()
         .filter_map(|id| load_voucher(&sim.fx.w.state, &id).ok().flatten())
-        .map(|v| {
-            (
-                v.id.clone(),
-                (
-                    v.holder.clone(),
-                    v.status.clone(),
-                    v.children.len(),
-                    v.root_id.clone(),
-                ),
-            )
-        })
+        .map(|v| (v.id.clone(), (v.holder.clone(), v.status.clone(), v.children.len(), v.root_id.clone())))
         .collect()
 }
 
@@ -195,19 +131,9 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
             let holders = listed.get(id).cloned().unwrap_or_default();
             if v.is_live_leaf() {
                 leaves += v.amount;
-                prop_assert_eq!(
-                    holders,
-                    vec![v.holder.clone()],
-                    "{} has exactly one holder",
-                    v.id
-                );
+                prop_assert_eq!(holders, vec![v.holder.clone()], "{} has exactly one holder", v.id);
             } else {
-                prop_assert!(
-                    holders.is_empty(),
-                    "{} is not live but listed for {:?}",
-                    v.id,
-                    holders
-                );
+                prop_assert!(holders.is_empty(), "{} is not live but listed for {:?}", v.id, holders);
             }
             if let Some(f) = &v.financing {
                 prop_assert_eq!(f.invoices.iter().map(|a| a.amount).sum::<Fen>(), v.amount);
@@ -225,19 +151,9 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     }
     for i in 1..=INVOICES {
         let inv = invoice::load_invoice(st, &inv_no(i)).unwrap().unwrap();
-        prop_assert!(
-            inv.financed <= inv.unreversed(),
-            "invoice {} over-financed",
-            inv.number
-        );
-        prop_assert_eq!(
-            inv.financed,
-            inv.locks.iter().map(|l| l.amount).sum::<Fen>()
-        );
-        prop_assert_eq!(
-            inv.financed,
-            financed_by_invoice.get(&inv.number).copied().unwrap_or(0)
-        );
+        prop_assert!(inv.financed <= inv.unreversed(), "invoice {} over-financed", inv.number);
+        prop_assert_eq!(inv.financed, inv.locks.iter().map(|l| l.amount).sum::<Fen>());
+        prop_assert_eq!(inv.financed, financed_by_invoice.get(&inv.number).copied().unwrap_or(0));
         prop_assert!(inv.reversed <= inv.total_with_tax);
     }
     Ok(())
@@ -249,43 +165,23 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
     let frozen_roots: Vec<String> = sim
         .roots
         .iter()
-        .filter(|r| {
-            load_tree(&sim.fx.w.state, r)
-                .ok()
-                .flatten()
-                .map(|t| t.frozen.is_some())
-                .unwrap_or(false)
-        })
+        .filter(|r| load_tree(&sim.fx.w.state, r).ok().flatten().map(|t| t.frozen.is_some()).unwrap_or(false))
         .cloned()
         .collect();
     let matured_roots: Vec<String> = sim
         .roots
         .iter()
-        .filter(|r| {
-            load_voucher(&sim.fx.w.state, r)
-                .ok()
-                .flatten()
-                .map(|v| today >= v.due_date)
-                .unwrap_or(false)
-        })
+        .filter(|r| load_voucher(&sim.fx.w.state, r).ok().flatten().map(|v| today >= v.due_date).unwrap_or(false))
         .cloned()
         .collect();
     let mut is_pay = false;
     let mut is_freeze = false;
     match op.clone() {
-        Op::Issue {
-            to,
-            amount,
-            inv_mask,
-            due_days,
-            flag,
-        } => {
+        Op::Issue { to, amount, inv_mask, due_days, flag } => {
             let no = format!("P{}", sim.issued);
             sim.issued += 1;
-            let invoices: Vec<String> = (0..INVOICES)
-                .filter(|i| inv_mask & (1 << i) != 0)
-                .map(|i| inv_no(i + 1))
-                .collect();
+            let invoices: Vec<String> =
+                (0..INVOICES).filter(|i| inv_mask & (1 << i) != 0).map(|i| inv_no(i + 1)).collect();
             let call = VoucherCall::Issue {
                 voucher_no: no.clone(),
                 to: SUPPLIERS[to as usize].into(),
@@ -305,58 +201,31 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::SignFor { v, signer } => {
             if let Some(id) = sim.pick(v) {
-                sim.vcall(
-                    ORGS[signer as usize],
-                    VoucherCall::SignFor { voucher_id: id },
-                );
+                sim.vcall(ORGS[signer as usize], VoucherCall::SignFor { voucher_id: id });
             }
         }
         Op::Reject { v, signer } => {
             if let Some(id) = sim.pick(v) {
-                sim.vcall(
-                    ORGS[signer as usize],
-                    VoucherCall::Reject {
-                        voucher_id: id,
-                        reason: "r".into(),
-                    },
-                );
+                sim.vcall(ORGS[signer as usize], VoucherCall::Reject { voucher_id: id, reason: "r".into() });
             }
         }
-        Op::Split {
-            v,
-            signer,
-            shares,
-            off_by_one,
-        } => {
+        Op::Split { v, signer, shares, off_by_one } => {
             if let Some(id) = sim.pick(v) {
                 let amount = load_voucher(&sim.fx.w.state, &id).unwrap().unwrap().amount;
                 let total_w: u64 = shares.iter().map(|(_, w)| *w as u64).sum();
                 let mut parts = Vec::new();
                 let mut left = amount;
                 for (i, (to, w)) in shares.iter().enumerate() {
-                    let a = if i + 1 == shares.len() {
-                        left
-                    } else {
-                        amount * *w as u64 / total_w
-                    };
+                    let a = if i + 1 == shares.len() { left } else { amount * *w as u64 / total_w };
                     left -= a;
-                    parts.push(SplitPart {
-                        to: SUPPLIERS[*to as usize].into(),
-                        amount: a,
-                    });
+                    parts.push(SplitPart { to: SUPPLIERS[*to as usize].into(), amount: a });
                 }
                 if off_by_one {
                     if let Some(p) = parts.last_mut() {
                         p.amount += 1;
                     }
                 }
-                let ok = sim.vcall(
-                    ORGS[signer as usize],
-                    VoucherCall::Split {
-                        voucher_id: id,
-                        parts,
-                    },
-                );
+                let ok = sim.vcall(ORGS[signer as usize], VoucherCall::Split { voucher_id: id, parts });
                 prop_assert!(!(ok && off_by_one), "an unconserved split succeeded");
             }
         }
@@ -364,19 +233,11 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
             if let Some(id) = sim.pick(v) {
                 sim.vcall(
                     ORGS[signer as usize],
-                    VoucherCall::Transfer {
-                        voucher_id: id,
-                        to: SUPPLIERS[to as usize].into(),
-                    },
+                    VoucherCall::Transfer { voucher_id: id, to: SUPPLIERS[to as usize].into() },
                 );
             }
         }
-        Op::Offer {
-            v,
-            signer,
-            funder,
-            rate,
-        } => {
+        Op::Offer { v, signer, funder, rate } => {
             if let Some(id) = sim.pick(v) {
                 sim.vcall(
                     ORGS[signer as usize],
@@ -391,20 +252,14 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Accept { v, signer } => {
             if let Some(id) = sim.pick(v) {
-                sim.vcall(
-                    ORGS[signer as usize],
-                    VoucherCall::AcceptFinancing { voucher_id: id },
-                );
+                sim.vcall(ORGS[signer as usize], VoucherCall::AcceptFinancing { voucher_id: id });
             }
         }
         Op::Cancel { v, signer } => {
             if let Some(id) = sim.pick(v) {
                 sim.vcall(
                     ORGS[signer as usize],
-                    VoucherCall::CancelFinancingOffer {
-                        voucher_id: id,
-                        reason: "r".into(),
-                    },
+                    VoucherCall::CancelFinancingOffer { voucher_id: id, reason: "r".into() },
                 );
             }
         }
@@ -412,22 +267,13 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
             is_pay = true;
             if let Some(id) = sim.pick(v) {
                 let root = load_voucher(&sim.fx.w.state, &id).unwrap().unwrap().root_id;
-                let paid_before = load_tree(&sim.fx.w.state, &root)
-                    .unwrap()
-                    .unwrap()
-                    .payment
-                    .is_some();
+                let paid_before = load_tree(&sim.fx.w.state, &root).unwrap().unwrap().payment.is_some();
                 let ok = sim.vcall(
                     ORGS[signer as usize],
-                    VoucherCall::RecordPayment {
-                        root_id: root.clone(),
-                        payment_ref: "p".into(),
-                    },
+                    VoucherCall::RecordPayment { root_id: root.clone(), payment_ref: "p".into() },
                 );
                 prop_assert!(
-                    !(ok && (paid_before
-                        || frozen_roots.contains(&root)
-                        || !matured_roots.contains(&root))),
+                    !(ok && (paid_before || frozen_roots.contains(&root) || !matured_roots.contains(&root))),
                     "payment of {} broke a rule",
                     root
                 );
@@ -436,25 +282,16 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
         Op::MarkOverdue { v, signer } => {
             if let Some(id) = sim.pick(v) {
                 let root = load_voucher(&sim.fx.w.state, &id).unwrap().unwrap().root_id;
-                sim.vcall(
-                    ORGS[signer as usize],
-                    VoucherCall::MarkOverdue { root_id: root },
-                );
+                sim.vcall(ORGS[signer as usize], VoucherCall::MarkOverdue { root_id: root });
             }
         }
         Op::Freeze { v, on } => {
             is_freeze = true;
             if let Some(id) = sim.pick(v) {
                 let call = if on {
-                    VoucherCall::Freeze {
-                        voucher_id: id,
-                        reason: "r".into(),
-                    }
+                    VoucherCall::Freeze { voucher_id: id, reason: "r".into() }
                 } else {
-                    VoucherCall::Unfreeze {
-                        voucher_id: id,
-                        reason: "r".into(),
-                    }
+                    VoucherCall::Unfreeze { voucher_id: id, reason: "r".into() }
                 };
                 sim.vcall("REG", call);
             }
@@ -478,20 +315,10 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
         }
         Op::Book { inv, signer } => {
             let number = inv_no(inv as u64 + 1);
-            let booked = invoice::load_invoice(&sim.fx.w.state, &number)
-                .unwrap()
-                .unwrap()
-                .booking
-                .is_some();
+            let booked = invoice::load_invoice(&sim.fx.w.state, &number).unwrap().unwrap().booking.is_some();
             let ok = sim
                 .fx
-                .inv(
-                    &World::key(ORGS[signer as usize]),
-                    InvoiceCall::Book {
-                        number,
-                        booking_ref: "b".into(),
-                    },
-                )
+                .inv(&World::key(ORGS[signer as usize]), InvoiceCall::Book { number, booking_ref: "b".into() })
                 .is_ok();
             prop_assert!(!(ok && booked), "an invoice was booked twice");
         }
@@ -503,25 +330,13 @@ fn run(sim: &mut Sim, op: &Op) -> Result<(), TestCaseError> {
             return Err(TestCaseError::fail(format!("voucher {id} disappeared")));
         };
         if *status == VoucherStatus::Settled {
-            prop_assert!(
-                h2 == *holder && s2 == *status && c2 == *children,
-                "settled {} changed",
-                id
-            );
+            prop_assert!(h2 == *holder && s2 == *status && c2 == *children, "settled {} changed", id);
         }
         if frozen_roots.contains(root) && !is_freeze {
-            prop_assert!(
-                h2 == *holder && s2 == *status && c2 == *children,
-                "{} changed while its tree was frozen",
-                id
-            );
+            prop_assert!(h2 == *holder && s2 == *status && c2 == *children, "{} changed while its tree was frozen", id);
         }
         if matured_roots.contains(root) && !is_pay {
-            prop_assert!(
-                h2 == *holder && c2 == *children,
-                "{} moved on or after its due date",
-                id
-            );
+            prop_assert!(h2 == *holder && c2 == *children, "{} moved on or after its due date", id);
         }
     }
     check_invariants(sim)
@@ -543,34 +358,14 @@ proptest! {
 fn scripted_sequence_passes_the_checker() {
     let mut sim = Sim::new();
     let script = [
-        Op::Issue {
-            to: 0,
-            amount: 1_000_000,
-            inv_mask: 1,
-            due_days: 90,
-            flag: false,
-        },
+        Op::Issue { to: 0, amount: 1_000_000, inv_mask: 1, due_days: 90, flag: false },
         Op::SignFor { v: 0, signer: 1 },
-        Op::Split {
-            v: 0,
-            signer: 1,
-            shares: vec![(1, 50), (0, 50)],
-            off_by_one: false,
-        },
+        Op::Split { v: 0, signer: 1, shares: vec![(1, 50), (0, 50)], off_by_one: false },
         Op::SignFor { v: 1, signer: 2 },
-        Op::Offer {
-            v: 1,
-            signer: 2,
-            funder: 4,
-            rate: 500,
-        },
+        Op::Offer { v: 1, signer: 2, funder: 4, rate: 500 },
         Op::Accept { v: 1, signer: 4 },
         Op::Freeze { v: 2, on: true },
-        Op::Transfer {
-            v: 2,
-            signer: 1,
-            to: 2,
-        },
+        Op::Transfer { v: 2, signer: 1, to: 2 },
         Op::Freeze { v: 0, on: false },
         Op::Advance { days: 59 },
         Op::Advance { days: 31 },
@@ -585,10 +380,7 @@ fn scripted_sequence_passes_the_checker() {
     }
     let c = load_clearing(&sim.fx.w.state, "P0").unwrap().unwrap();
     assert_eq!(
-        c.entries
-            .iter()
-            .map(|e| (e.holder.as_str(), e.amount))
-            .collect::<Vec<_>>(),
+        c.entries.iter().map(|e| (e.holder.as_str(), e.amount)).collect::<Vec<_>>(),
         [("BANK", 500_000), ("S1", 500_000)]
     );
 }
