@@ -116,9 +116,11 @@ const COMMON: &[&str] = &[
 const ERROR_REASONS_PREFIX: &str = "https://ref.gs1.org/cbv/ER-";
 const ERROR_REASONS: &[&str] = &["did_not_occur", "incorrect_data"];
 
-const METADATA_FIELDS: &[&str] =
+/// Sensor metadata fields in the order GS1 2.0 lists them (validation set and canonical hash order).
+pub(crate) const METADATA_FIELDS: &[&str] =
     &["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"];
-const REPORT_FIELDS: &[&str] = &[
+/// Sensor report fields in the standard order (validation set and canonical hash order).
+pub(crate) const REPORT_FIELDS: &[&str] = &[
     "type",
     "exception",
     "deviceID",

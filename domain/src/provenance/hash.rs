@@ -128,34 +128,6 @@ fn quantity_list(name: &str, v: Option<&Json>) -> R<String> {
     Ok(named(name, join_sorted(vals)))
 }
 
-const METADATA_ORDER: &[&str] =
-    &["time", "startTime", "endTime", "deviceID", "deviceMetadata", "rawData", "dataProcessingMethod", "bizRules"];
-const REPORT_ORDER: &[&str] = &[
-    "type",
-    "exception",
-    "deviceID",
-    "deviceMetadata",
-    "rawData",
-    "dataProcessingMethod",
-    "time",
-    "microorganism",
-    "chemicalSubstance",
-    "value",
-    "component",
-    "stringValue",
-    "booleanValue",
-    "hexBinaryValue",
-    "uriValue",
-    "minValue",
-    "maxValue",
-    "meanValue",
-    "sDev",
-    "percRank",
-    "percValue",
-    "uom",
-    "coordinateReferenceSystem",
-];
-
 fn sensor_elements(v: Option<&Json>) -> R<String> {
     let mut els = Vec::new();
     for (i, el) in occurrences(v) {
@@ -164,12 +136,15 @@ fn sensor_elements(v: Option<&Json>) -> R<String> {
         if let Some(md) = el.get("sensorMetadata") {
             inner.push_str(&named(
                 "sensorMetadata",
-                ordered_leaves(&format!("{p}.sensorMetadata"), md, METADATA_ORDER)?,
+                ordered_leaves(&format!("{p}.sensorMetadata"), md, super::epcis::METADATA_FIELDS)?,
             ));
         }
         let mut reports = Vec::new();
         for (j, r) in occurrences(el.get("sensorReport")) {
-            reports.push(named("sensorReport", ordered_leaves(&sub(&p, "sensorReport", j), r, REPORT_ORDER)?));
+            reports.push(named(
+                "sensorReport",
+                ordered_leaves(&sub(&p, "sensorReport", j), r, super::epcis::REPORT_FIELDS)?,
+            ));
         }
         inner.push_str(&join_sorted(reports));
         els.push(named("sensorElement", inner));
