@@ -1,10 +1,15 @@
 /**
- * The one place the UI talks to the `scf` server: GraphQL over HTTP POST at /graphql.
+ * The one place the UI talks to the `scf` server: GraphQL over HTTP POST at /graphql, subscriptions over
+ * graphql-ws on the same path.
  *
- * The query documents below follow graphql/src/schema (login) and the planned public lot query; once
- * graphql/schema.graphql is checked in they are replaced by typed documents generated from the SDL.
+ * Documents are typed and generated from the checked-in SDL (`npm run codegen` → generated.ts), so an
+ * operation that asks for a field the server does not have fails at codegen time, not in a user's browser.
+ * The public lot query is still hand-written below until the SDL has `lotPage`.
  */
-import type { LotPage, ScfApi, Session } from './types';
+import { createClient, type Client } from 'graphql-ws';
+
+import { LoginDocument, LogoutDocument, OrganisationDocument, type TypedDocumentString } from './generated';
+import type { LotPage, OrgRole, ScfApi, Session, Subscription, SubscriptionSink } from './types';
 
 export type ApiErrorKind = 'network' | 'http' | 'graphql' | 'shape';
 
@@ -13,15 +18,22 @@ export class ApiError extends Error {
     readonly kind: ApiErrorKind,
     readonly detail: string,
     readonly status?: number,
+    /** The server's error code (`extensions.code`: UNAUTHENTICATED, FORBIDDEN, CONFLICT, …). */
+    readonly code?: string,
   ) {
     super(`${kind}: ${detail}`);
     this.name = 'ApiError';
   }
 }
 
+interface GraphqlError {
+  message: string;
+  extensions?: { code?: string; rule?: string } | null;
+}
+
 interface GraphqlResponse<T> {
   data?: T | null;
-  errors?: { message: string }[];
+  errors?: GraphqlError[];
 }
 
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -53,24 +65,17 @@ export async function graphqlRequest<T>(
   } catch {
     throw new ApiError('http', res.statusText || 'not JSON', res.status);
   }
-  if (body.errors && body.errors.length > 0) {
-    throw new ApiError('graphql', body.errors.map((e) => e.message).join('; '), res.status);
-  }
+  if (body.errors && body.errors.length > 0) throw graphqlError(body.errors, res.status);
   if (!res.ok) throw new ApiError('http', res.statusText, res.status);
   if (body.data === undefined || body.data === null) throw new ApiError('shape', 'response has no data');
   return body.data;
 }
 
-const LOGIN = `mutation Login($username: String!, $password: String!) {
-  login(username: $username, password: $password) {
-    token
-    user { id username orgId role }
-  }
-}`;
-
-const ORGANISATION = `query Organisation($id: String!) {
-  organisation(id: $id) { id name roles }
-}`;
+function graphqlError(errors: readonly GraphqlError[], status?: number): ApiError {
+  const first = errors[0];
+  const code = first?.extensions?.rule ?? first?.extensions?.code ?? undefined;
+  return new ApiError('graphql', errors.map((e) => e.message).join('; '), status, code);
+}
 
 const LOT_PAGE = `query LotPage($gtin: String!, $lot: String!) {
   lotPage(gtin: $gtin, lot: $lot) {
@@ -93,8 +98,21 @@ const LOT_PAGE = `query LotPage($gtin: String!, $lot: String!) {
   }
 }`;
 
-interface LoginData {
-  login: { token: string; user: Omit<Session['user'], 'role'> & { role: string } };
+const ORG_ROLES: readonly OrgRole[] = [
+  'core_enterprise',
+  'supplier',
+  'funder',
+  'warehouse_operator',
+  'logistics',
+  'tax_authority',
+  'regulator',
+  'producer',
+  'retailer',
+];
+
+/** The roles the UI knows; a role added on the server later is ignored rather than crashing the shell. */
+function orgRoles(roles: readonly string[]): OrgRole[] {
+  return roles.map((r) => r.toLowerCase()).filter((r): r is OrgRole => (ORG_ROLES as readonly string[]).includes(r));
 }
 
 /** async-graphql serialises enums in SCREAMING_CASE; the UI uses lower case. */
@@ -104,20 +122,76 @@ function userRole(r: string): Session['user']['role'] {
   throw new ApiError('shape', `unknown user role ${r}`);
 }
 
-export function createApi(fetchFn: Fetch = (i, init) => fetch(i, init), endpoint = '/graphql'): ScfApi {
+/** `ws(s)://<host>/graphql` for the page's origin. */
+function defaultSocketUrl(endpoint: string): string {
+  if (/^wss?:/.test(endpoint)) return endpoint;
+  if (typeof location === 'undefined') return `ws://127.0.0.1${endpoint}`;
+  const url = new URL(endpoint, location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.toString();
+}
+
+export interface ApiOptions {
+  /** graphql-ws endpoint; defaults to the HTTP endpoint with a ws(s) scheme. */
+  socketUrl?: string;
+  /** For tests: make the subscription client. */
+  createSocket?: typeof createClient;
+}
+
+export function createApi(
+  fetchFn: Fetch = (i, init) => fetch(i, init),
+  endpoint = '/graphql',
+  options: ApiOptions = {},
+): ScfApi {
+  const request = <R, V>(doc: TypedDocumentString<R, V>, variables: V, token?: string): Promise<R> =>
+    graphqlRequest<R>(fetchFn, endpoint, doc.toString(), (variables ?? {}) as Record<string, unknown>, token);
+
+  // One socket per token: a login or logout in the same tab gets a fresh connection with its own caller.
+  const sockets = new Map<string, Client>();
+  const socketFor = (token: string | undefined): Client => {
+    const key = token ?? '';
+    let c = sockets.get(key);
+    if (!c) {
+      c = (options.createSocket ?? createClient)({
+        url: options.socketUrl ?? defaultSocketUrl(endpoint),
+        connectionParams: token ? { token } : {},
+        lazy: true,
+        retryAttempts: Infinity,
+        shouldRetry: () => true,
+      });
+      sockets.set(key, c);
+    }
+    return c;
+  };
+
   return {
+    request,
+    subscribe<R, V>(doc: TypedDocumentString<R, V>, variables: V, token: string | undefined, sink: SubscriptionSink<R>): Subscription {
+      const client = socketFor(token);
+      return client.subscribe<R>(
+        { query: doc.toString(), variables: (variables ?? {}) as Record<string, unknown> },
+        {
+          next: (msg) => {
+            if (msg.errors && msg.errors.length > 0) {
+              sink.error(graphqlError(msg.errors as GraphqlError[]));
+            } else if (msg.data) {
+              sink.next(msg.data as R);
+            }
+          },
+          error: (e) => sink.error(new ApiError('network', e instanceof Error ? e.message : 'subscription closed')),
+          complete: () => {},
+        },
+      );
+    },
     async login(username, password) {
-      const d = await graphqlRequest<LoginData>(fetchFn, endpoint, LOGIN, { username, password });
+      const d = await request(LoginDocument, { username, password });
       const { token } = d.login;
       const user = { ...d.login.user, role: userRole(d.login.user.role) };
-      const o = await graphqlRequest<{ organisation: Session['organisation'] }>(
-        fetchFn,
-        endpoint,
-        ORGANISATION,
-        { id: user.orgId },
-        token,
-      );
-      return { token, user, organisation: o.organisation };
+      const o = await request(OrganisationDocument, { id: user.orgId }, token);
+      return { token, user, organisation: { ...o.organisation, roles: orgRoles(o.organisation.roles) } };
+    },
+    async logout(token) {
+      await request(LogoutDocument, {}, token);
     },
     async lotPage(gtin, lot) {
       const d = await graphqlRequest<{ lotPage: LotPage | null }>(fetchFn, endpoint, LOT_PAGE, { gtin, lot });

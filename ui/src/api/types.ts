@@ -1,8 +1,9 @@
 /**
- * Data shapes the UI renders. Until the GraphQL SDL (graphql/schema.graphql) is checked in and codegen
- * replaces these, they are the contract between `client.ts` and the pages.
+ * The API as pages see it, and the data shapes not (yet) in the SDL. Shapes that are in the SDL come from
+ * generated.ts (`npm run codegen`); the lot page below is hand-written until the server has `lotPage`.
  */
 import type { EventProofBundle } from '../verify';
+import type { TypedDocumentString } from './generated';
 
 /** Business roles of an organisation (domain/src/org.rs `Role`, snake_case). */
 export type OrgRole =
@@ -92,8 +93,22 @@ export interface LotPage {
   certificates: Certificate[];
 }
 
+export interface SubscriptionSink<R> {
+  next(data: R): void;
+  error(e: unknown): void;
+}
+
+/** Stops a subscription. */
+export type Subscription = () => void;
+
 export interface ScfApi {
+  /** Run a generated query or mutation, as the holder of `token` (anonymous without). */
+  request<R, V>(doc: TypedDocumentString<R, V>, variables: V, token?: string): Promise<R>;
+  /** Subscribe over graphql-ws; the token goes in `connection_init`. */
+  subscribe<R, V>(doc: TypedDocumentString<R, V>, variables: V, token: string | undefined, sink: SubscriptionSink<R>): Subscription;
   login(username: string, password: string): Promise<Session>;
+  /** End the session on the server. */
+  logout(token: string): Promise<void>;
   /** The public page of a lot; `null` if the lot is unknown. */
   lotPage(gtin: string, lot: string): Promise<LotPage | null>;
 }

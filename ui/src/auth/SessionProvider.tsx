@@ -39,13 +39,17 @@ export function SessionProvider({ children, initial }: { children: ReactNode; in
     [api],
   );
   const logout = useCallback(() => {
+    setSession((current) => {
+      // Best effort: the server forgets the token; the tab forgets it regardless.
+      if (current) api.logout(current.token).catch(() => {});
+      return null;
+    });
     try {
       sessionStorage.removeItem(STORAGE_KEY);
     } catch {
       // Nothing stored.
     }
-    setSession(null);
-  }, []);
+  }, [api]);
   const value = useMemo(() => ({ session, login, logout }), [session, login, logout]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ApiProvider } from '../api/ApiProvider';
 import type { LotPage, ScfApi } from '../api/types';
+import { fakeApi } from '../test/fakeApi';
 import { I18nProvider } from '../i18n/I18nProvider';
 import { fixture, fixtureBundle } from '../verify/fixture';
 import { ScanPage } from './ScanPage';
@@ -45,10 +46,8 @@ function renderAt(path: string, api: ScfApi) {
   );
 }
 
-const api = (page: LotPage | null | Error): ScfApi => ({
-  login: () => Promise.reject(new Error('not used')),
-  lotPage: () => (page instanceof Error ? Promise.reject(page) : Promise.resolve(page)),
-});
+const api = (page: LotPage | null | Error): ScfApi =>
+  fakeApi({}, { lotPage: () => (page instanceof Error ? Promise.reject(page) : Promise.resolve(page)) });
 
 describe('consumer scan page', () => {
   it('shows the lot, who recorded each step, and the verified badge computed in the browser', async () => {
@@ -69,13 +68,15 @@ describe('consumer scan page', () => {
 
   it('refuses an invalid Digital Link without calling the API', async () => {
     let called = false;
-    renderAt('/01/06901234000338/10/Y260302', {
-      login: () => Promise.reject(new Error('not used')),
-      lotPage: () => {
-        called = true;
-        return Promise.resolve(null);
-      },
-    });
+    renderAt(
+      '/01/06901234000338/10/Y260302',
+      fakeApi({}, {
+        lotPage: () => {
+          called = true;
+          return Promise.resolve(null);
+        },
+      }),
+    );
     expect(await screen.findByText(/二维码链接无效/)).toBeTruthy();
     expect(called).toBe(false);
   });
