@@ -14,6 +14,10 @@ import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { PortalPage } from './pages/PortalPage';
+import { VoucherPage } from './portal/vouchers/VoucherPage';
+import { BlockPage } from './explorer/BlockPage';
+import { ExplorerPage } from './explorer/ExplorerPage';
+import { TransactionPage } from './explorer/TransactionPage';
 import { ScanPage } from './scan/ScanPage';
 
 export const routes: RouteObject[] = [
@@ -26,7 +30,10 @@ export const routes: RouteObject[] = [
     children: [
       { index: true, element: <HomePage /> },
       ...PORTALS.map((p) => ({ path: p, element: <PortalPage portal={p} /> })),
-      { path: 'explorer', element: <PortalPage portal="explorer" /> },
+      { path: 'vouchers/:id', element: <VoucherPage /> },
+      { path: 'explorer', element: <ExplorerPage /> },
+      { path: 'explorer/blocks/:height', element: <BlockPage /> },
+      { path: 'explorer/tx/:id', element: <TransactionPage /> },
       { path: 'labels', element: <LabelsPage /> },
       { path: '*', element: <NotFoundPage /> },
     ],

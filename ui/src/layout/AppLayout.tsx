@@ -16,6 +16,7 @@ import { Navigate, Outlet, useLocation, useNavigate } from 'react-router-dom';
 import { canPrintLabels, portalsFor, type Portal } from '../auth/portals';
 import { useSession } from '../auth/SessionProvider';
 import { useI18n } from '../i18n/I18nProvider';
+import { OrgDirectoryProvider } from '../portal/OrgDirectory';
 import { LanguageSwitch } from './LanguageSwitch';
 
 const PORTAL_ICONS: Record<Portal, ReactNode> = {
@@ -72,7 +73,9 @@ export function AppLayout() {
         </Layout.Header>
         <Layout.Content style={{ padding: narrow ? 12 : 24 }}>
           <main>
-            <Outlet />
+            <OrgDirectoryProvider>
+              <Outlet />
+            </OrgDirectoryProvider>
           </main>
         </Layout.Content>
       </Layout>

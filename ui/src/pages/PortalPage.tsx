@@ -1,18 +1,22 @@
-import { Result, Typography } from 'antd';
-
 import type { Portal } from '../auth/portals';
-import { useI18n } from '../i18n/I18nProvider';
+import { CorePortal } from '../portal/core/CorePortal';
+import { FunderPortal } from '../portal/funder/FunderPortal';
+import { RegulatorPortal } from '../portal/regulator/RegulatorPortal';
+import { SupplierPortal } from '../portal/supplier/SupplierPortal';
+import { WarehousePortal } from '../portal/warehouse/WarehousePortal';
 
-/** A role portal's frame; its views are wired to the GraphQL API in the next step. */
-export function PortalPage({ portal }: { portal: Portal | 'explorer' }) {
-  const { t } = useI18n();
-  const title = portal === 'explorer' ? t('explorer.title') : t(`nav.${portal}`);
-  return (
-    <section aria-labelledby="portal-title">
-      <Typography.Title id="portal-title" level={2}>
-        {title}
-      </Typography.Title>
-      <Result status="info" title={t('portal.pending')} />
-    </section>
-  );
+/** The role portal for a navigation entry. */
+export function PortalPage({ portal }: { portal: Portal }) {
+  switch (portal) {
+    case 'supplier':
+      return <SupplierPortal />;
+    case 'core_enterprise':
+      return <CorePortal />;
+    case 'funder':
+      return <FunderPortal />;
+    case 'warehouse_operator':
+      return <WarehousePortal />;
+    case 'regulator':
+      return <RegulatorPortal />;
+  }
 }

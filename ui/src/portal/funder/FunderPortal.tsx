@@ -1,0 +1,34 @@
+import { Alert } from 'antd';
+
+import { useSession } from '../../auth/SessionProvider';
+import { useI18n } from '../../i18n/I18nProvider';
+import { PortalTabs } from '../PortalTabs';
+import { VoucherTable } from '../vouchers/VoucherTable';
+
+/**
+ * Funder: the inbox of financing offered to us (approve = accept and become the holder, on the voucher's
+ * page), and the portfolio of vouchers we financed. Pledges and margin calls come with the warehouse API.
+ */
+export function FunderPortal() {
+  const { t } = useI18n();
+  const { session } = useSession();
+  const me = session?.organisation.id ?? '';
+  return (
+    <PortalTabs
+      title={t('nav.funder')}
+      tabs={[
+        {
+          key: 'inbox',
+          label: t('funder.inbox'),
+          children: <VoucherTable label={t('funder.inbox')} base={{ status: 'ACTIVE' }} where={(v) => v.offeredTo === me && !v.financedBy} />,
+        },
+        {
+          key: 'portfolio',
+          label: t('funder.portfolio'),
+          children: <VoucherTable label={t('funder.portfolio')} where={(v) => v.financedBy === me} exportName="portfolio" />,
+        },
+        { key: 'pledges', label: t('funder.pledges'), children: <Alert type="info" showIcon message={t('portal.apiPending')} /> },
+      ]}
+    />
+  );
+}

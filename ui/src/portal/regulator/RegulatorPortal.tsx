@@ -1,0 +1,24 @@
+import { useI18n } from '../../i18n/I18nProvider';
+import { AuditTrail } from '../AuditTrail';
+import { InvoiceTable } from '../invoices/InvoiceTable';
+import { PortalTabs } from '../PortalTabs';
+import { VoucherTable } from '../vouchers/VoucherTable';
+
+/**
+ * Regulator: every voucher (freeze / unfreeze on its page), every invoice, the live audit trail, CSV
+ * exports of each. The other portals are open to the regulator too (navigation).
+ */
+export function RegulatorPortal() {
+  const { t } = useI18n();
+  return (
+    <PortalTabs
+      title={t('nav.regulator')}
+      tabs={[
+        { key: 'vouchers', label: t('regulator.vouchers'), children: <VoucherTable label={t('regulator.vouchers')} exportName="vouchers" /> },
+        { key: 'frozen', label: t('regulator.frozen'), children: <VoucherTable label={t('regulator.frozen')} where={(v) => v.frozen} exportName="vouchers-frozen" /> },
+        { key: 'invoices', label: t('regulator.invoices'), children: <InvoiceTable label={t('regulator.invoices')} exportName="invoices" /> },
+        { key: 'audit', label: t('audit.title'), children: <AuditTrail /> },
+      ]}
+    />
+  );
+}

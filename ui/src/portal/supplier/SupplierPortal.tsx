@@ -1,0 +1,39 @@
+import { Typography } from 'antd';
+
+import { useSession } from '../../auth/SessionProvider';
+import { useI18n } from '../../i18n/I18nProvider';
+import { InvoiceTable } from '../invoices/InvoiceTable';
+import { PortalTabs } from '../PortalTabs';
+import { VoucherTable } from '../vouchers/VoucherTable';
+
+/**
+ * Supplier: my vouchers (filters, detail with lineage, sign-for / reject, split & transfer, financing),
+ * my invoices, and my tasks — vouchers awaiting my signature and my financing offers awaiting a funder.
+ */
+export function SupplierPortal() {
+  const { t } = useI18n();
+  const { session } = useSession();
+  const me = session?.organisation.id ?? '';
+  return (
+    <PortalTabs
+      title={t('nav.supplier')}
+      tabs={[
+        { key: 'vouchers', label: t('supplier.vouchers'), children: <VoucherTable label={t('supplier.vouchers')} base={{ holder: me }} /> },
+        {
+          key: 'tasks',
+          label: t('supplier.tasks'),
+          children: (
+            <>
+              <Typography.Title level={4}>{t('tasks.signFor')}</Typography.Title>
+              <VoucherTable label={t('tasks.signFor')} base={{ holder: me, status: 'PENDING' }} />
+              <Typography.Title level={4}>{t('tasks.offers')}</Typography.Title>
+              <VoucherTable label={t('tasks.offers')} base={{ holder: me, status: 'ACTIVE' }} where={(v) => !!v.offeredTo && !v.financedBy} />
+            </>
+          ),
+        },
+        { key: 'invoices', label: t('supplier.invoices'), children: <InvoiceTable label={t('supplier.invoices')} where={(i) => i.sellerOrg === me} /> },
+        { key: 'all', label: t('supplier.allVisible'), children: <VoucherTable label={t('supplier.allVisible')} /> },
+      ]}
+    />
+  );
+}
