@@ -118,11 +118,13 @@ impl ApiError {
             "NOT_OWN_ACCOUNT",
             "ORG_FROZEN",
             "NOT_A_FUNDER",
+            "WORKFLOW_NOT_PARTY",
+            "GOV_NOT_MEMBER",
         ];
         if forbidden.iter().any(|f| code.ends_with(f)) {
             return ApiError::Forbidden(format!("{code}: {message}"));
         }
-        if code.ends_with("NOT_FOUND") || code == "UNKNOWN_ORG" {
+        if code.ends_with("NOT_FOUND") || code == "UNKNOWN_ORG" || code == "GOV_UNKNOWN_PROPOSAL" {
             return ApiError::NotFound { what: format!("{code}: {message}") };
         }
         if code.contains("INVALID") || code == "BAD_PAYLOAD" || code.starts_with("INVOICE_BAD_NUMBER") {

@@ -151,6 +151,7 @@ impl Indexer {
         voucher_visibility::Entity::delete_many().exec(&txn).await?;
         invoice::Entity::delete_many().exec(&txn).await?;
         invoice_party::Entity::delete_many().exec(&txn).await?;
+        crate::indexer_workflow::clear(&txn).await?;
         indexer_cursor::Entity::delete_many().exec(&txn).await?;
         txn.commit().await?;
         self.indexed.send_replace(None);
@@ -251,6 +252,7 @@ impl Indexer {
         for inv in derived.invoices {
             write_invoice(&txn, inv).await?;
         }
+        crate::indexer_workflow::write(&txn, derived.workflow).await?;
         indexer_cursor::Entity::update(indexer_cursor::ActiveModel {
             id: Set(CURSOR_ID),
             height: Set(height as i64),
@@ -275,7 +277,6 @@ impl Indexer {
 
     /// Everything block `height` changes in the read model, computed before the SQL transaction opens.
     fn derive(&self, height: u64, block: &Block, receipts: &[Receipt]) -> Result<Derived, IndexError> {
-        let _ = block;
         let state = self.chain.state(Some(height))?;
         let state = state.as_ref();
         let mut events = Vec::new();
@@ -332,7 +333,8 @@ impl Indexer {
                 inv_rows.push((inv, funders, height));
             }
         }
-        Ok(Derived { events, orgs: org_rows(state, height, orgs.iter())?, trees, invoices: inv_rows })
+        let workflow = crate::indexer_workflow::derive(state, height, block.header.time_ms, receipts)?;
+        Ok(Derived { events, orgs: org_rows(state, height, orgs.iter())?, trees, invoices: inv_rows, workflow })
     }
 }
 
@@ -341,6 +343,7 @@ struct Derived {
     orgs: Vec<organisation::Model>,
     trees: Vec<TreeRows>,
     invoices: Vec<(dinv::Invoice, BTreeSet<String>, u64)>,
+    workflow: crate::indexer_workflow::WorkflowRows,
 }
 
 struct TreeRows {

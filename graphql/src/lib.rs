@@ -17,6 +17,7 @@ pub mod devchain;
 pub mod error;
 pub mod http;
 pub mod indexer;
+pub mod indexer_workflow;
 pub mod schema;
 pub mod service;
 

@@ -194,3 +194,90 @@ table!(session, "sessions", {
     pub user_id: String,
     pub expires_ms: i64,
 });
+
+table!(workflow_instance, "workflow_instances", {
+    /// Instance id (`APP-1`, a margin call `APP-1#MC1`, a voucher root for maturity).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// `financing`, `pledge`, `margin_call`, `maturity`.
+    #[sea_orm(indexed)]
+    pub process: String,
+    #[sea_orm(indexed)]
+    pub state: String,
+    pub terminal: bool,
+    /// What the process is about: the voucher (financing), the receipt (pledge, margin call), the root
+    /// voucher (maturity).
+    #[sea_orm(indexed)]
+    pub subject: String,
+    /// The pledge application a margin call belongs to.
+    pub parent_id: Option<String>,
+    /// Supplier (financing) or depositor (pledge); obligor for maturity.
+    #[sea_orm(indexed)]
+    pub applicant: String,
+    pub funder: Option<String>,
+    pub warehouse: Option<String>,
+    pub obligor: Option<String>,
+    /// Financed amount or requested loan, fen.
+    pub amount: i64,
+    pub currency: String,
+    #[sea_orm(indexed)]
+    pub waiting_org: Option<String>,
+    /// The party named in the process definition (`supplier`, `funder`, ...).
+    pub waiting_party: Option<String>,
+    /// The on-chain role the waiting organisation acts in, when the party needs one.
+    pub waiting_role: Option<String>,
+    pub deadline_ms: Option<i64>,
+    pub created_height: i64,
+    pub updated_height: i64,
+    pub updated_ms: i64,
+    /// The instance as the last event described it (JSON).
+    pub data: String,
+});
+
+table!(workflow_party, "workflow_parties", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub instance_id: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+});
+
+table!(workflow_audit, "workflow_audit", {
+    /// The event's id (see `indexer::event_id`): one row per workflow event, in chain order.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub event_id: i64,
+    #[sea_orm(indexed)]
+    pub instance_id: String,
+    pub process: String,
+    #[sea_orm(indexed)]
+    pub subject: String,
+    /// Event kind (`FinancingApplied`, ...).
+    pub kind: String,
+    /// The call that made the step (`ApplyFinancing`, `Expire`, ...).
+    pub action: String,
+    /// Organisation that acted.
+    pub actor_org: String,
+    /// Account (address) that signed the transaction.
+    pub signer: String,
+    /// State after the step.
+    pub state: String,
+    pub tx_id: String,
+    pub height: i64,
+    /// Block time, ms since the epoch.
+    pub time_ms: i64,
+});
+
+table!(proposal, "proposals", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i64,
+    pub proposer: String,
+    pub title: String,
+    /// `add_org`, `remove_org`, `set_member`, `add_validator`, ...
+    pub kind: String,
+    /// `open`, `executed`, `failed`, `rejected`, `expired`.
+    #[sea_orm(indexed)]
+    pub status: String,
+    pub created_height: i64,
+    pub updated_height: i64,
+    /// The whole proposal as JSON (kind details, deadline, electorate, votes, status).
+    pub data: String,
+});

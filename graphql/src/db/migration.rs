@@ -11,7 +11,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(WorkflowsAndGovernance)]
     }
 }
 
@@ -62,6 +62,35 @@ impl MigrationTrait for Initial {
             "transactions",
             "blocks",
         ] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Workflow instances, their parties and audit trail, and governance proposals.
+struct WorkflowsAndGovernance;
+
+// `DeriveMigrationName` names a migration after its file, so every migration after `Initial` (whose
+// recorded name, `migration`, must stay) names itself.
+impl MigrationName for WorkflowsAndGovernance {
+    fn name(&self) -> &str {
+        "m0002_workflows_and_governance"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for WorkflowsAndGovernance {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, workflow_instance::Entity).await?;
+        create(manager, workflow_party::Entity).await?;
+        create(manager, workflow_audit::Entity).await?;
+        create(manager, proposal::Entity).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in ["proposals", "workflow_audit", "workflow_parties", "workflow_instances"] {
             manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
         }
         Ok(())

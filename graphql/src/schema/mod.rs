@@ -3,24 +3,37 @@
 //! rules again when a transaction executes.
 
 pub mod access;
+pub mod explorer;
+pub mod governance;
 pub mod mutation;
 pub mod query;
 pub mod subscription;
 pub mod types;
+pub mod workflow;
 
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Context, Schema, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    Context, MergedObject, MergedSubscription, Schema, ServerError, ServerResult, ValidationResult, Variables,
+};
 
 use crate::auth::AuthUser;
 use crate::error::{ensure_code, ApiError, ApiResult, ErrorCode};
 use crate::service::Api;
 
-pub use mutation::Mutation;
-pub use query::Query;
-pub use subscription::Subscription;
+/// Every query, merged from one object per area (add an area by adding its object here).
+#[derive(MergedObject, Default)]
+pub struct Query(query::Query, explorer::ExplorerQuery, workflow::WorkflowQuery, governance::GovernanceQuery);
+
+/// Every mutation, merged from one object per area.
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::Mutation, workflow::WorkflowMutation, governance::GovernanceMutation);
+
+/// Every subscription, merged from one object per area.
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(subscription::Subscription);
 
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -45,7 +58,7 @@ impl Default for Limits {
 }
 
 pub fn build_schema(api: Arc<Api>, limits: &Limits) -> ApiSchema {
-    Schema::build(Query, Mutation, Subscription)
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(api)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -55,7 +68,7 @@ pub fn build_schema(api: Arc<Api>, limits: &Limits) -> ApiSchema {
 
 /// The schema without a backend, for SDL export.
 pub fn sdl() -> String {
-    Schema::build(Query, Mutation, Subscription).finish().sdl()
+    Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
 }
 
 pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<Api>> {

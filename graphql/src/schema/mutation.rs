@@ -169,9 +169,10 @@ pub struct CreateUserInput {
     pub role: UserRole,
 }
 
+#[derive(Default)]
 pub struct Mutation;
 
-#[Object]
+#[Object(name = "CoreMutation")]
 impl Mutation {
     /// Sign in; returns a bearer token.
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> async_graphql::Result<LoginResult> {

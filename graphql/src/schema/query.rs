@@ -37,9 +37,10 @@ pub struct VoucherFilter {
     pub root_id: Option<String>,
 }
 
+#[derive(Default)]
 pub struct Query;
 
-#[Object]
+#[Object(name = "CoreQuery")]
 impl Query {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<UserNode> {
@@ -236,7 +237,11 @@ impl Query {
     async fn transaction(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<TransactionNode> {
         let api = api(ctx)?;
         require_user(ctx)?;
-        let row = transaction::Entity::find_by_id(id.to_lowercase()).one(&api.db).await.map_err(ApiError::from)?;
+        if scf_ledger::crypto::Hash32::from_hex(id.trim()).is_err() {
+            return Err(ApiError::bad_input("id", "a transaction id is 64 hex digits").into());
+        }
+        let row =
+            transaction::Entity::find_by_id(id.trim().to_lowercase()).one(&api.db).await.map_err(ApiError::from)?;
         Ok(row.map(TransactionNode::from).ok_or_else(|| ApiError::not_found(format!("transaction {id}")))?)
     }
 

@@ -8,9 +8,10 @@ use tokio_stream::wrappers::BroadcastStream;
 use super::types::{BlockNode, EventNode};
 use super::{access, api, require_user};
 
+#[derive(Default)]
 pub struct Subscription;
 
-#[SubscriptionDerive]
+#[SubscriptionDerive(name = "CoreSubscription")]
 impl Subscription {
     /// Every newly indexed block.
     async fn new_blocks(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = BlockNode>> {
@@ -30,7 +31,7 @@ impl Subscription {
             let org = org.clone();
             async move {
                 match r {
-                    Ok(n) if all || n.orgs.iter().any(|o| *o == org) => Some(EventNode::from(n)),
+                    Ok(n) if all || n.orgs.contains(&org) => Some(EventNode::from(n)),
                     _ => None,
                 }
             }

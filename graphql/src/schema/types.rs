@@ -289,6 +289,17 @@ impl From<block::Model> for BlockNode {
 
 #[ComplexObject]
 impl BlockNode {
+    /// The commit certificate that made the block final (null on a chain without consensus, such as
+    /// the in-process dev chain).
+    async fn certificate(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::explorer::CertificateNode>> {
+        super::explorer::certificate(ctx, self.height).await
+    }
+
+    /// The header exactly as hashed (from the chain).
+    async fn header(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::explorer::BlockHeaderNode>> {
+        super::explorer::header(ctx, self.height).await
+    }
+
     async fn transactions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TransactionNode>> {
         let api = api(ctx)?;
         let rows = transaction::Entity::find()
@@ -302,7 +313,7 @@ impl BlockNode {
 }
 
 #[derive(SimpleObject, Clone)]
-#[graphql(name = "Transaction")]
+#[graphql(name = "Transaction", complex)]
 pub struct TransactionNode {
     pub id: String,
     pub height: i64,

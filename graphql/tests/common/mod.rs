@@ -45,6 +45,16 @@ pub struct Harness {
 impl Harness {
     /// CORE (core enterprise), S1 and S2 (suppliers), BANK (approved funder), REG (regulator), TAX.
     pub async fn start(database_url: Option<String>) -> Harness {
+        Harness::start_with(database_url, Vec::new(), |_| {}).await
+    }
+
+    /// As [`Harness::start`], with `extra` organisations and a last change to the genesis (e.g. a
+    /// governance committee).
+    pub async fn start_with(
+        database_url: Option<String>,
+        extra: Vec<OrgSpec>,
+        customise: impl FnOnce(&mut scf_ledger::genesis::Genesis),
+    ) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_url =
             database_url.unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.path().join("read.sqlite").display()));
@@ -56,9 +66,13 @@ impl Harness {
             org("BANK", &[Role::Funder], true),
             org("REG", &[Role::Regulator], false),
             org("TAX", &[Role::TaxAuthority], false),
-        ];
-        let (genesis, _validator) =
+        ]
+        .into_iter()
+        .chain(extra)
+        .collect::<Vec<_>>();
+        let (mut genesis, _validator) =
             consortium(&db, &NODE_KEY, "scf-gql-test", day_ms("2026-01-04"), &orgs).await.expect("consortium");
+        customise(&mut genesis);
         drop(db);
         let chain = DevChain::open(&dir.path().join("chain"), &genesis).expect("chain");
         chain.set_time_ms(Some(day_ms("2026-01-05")));

@@ -1,0 +1,564 @@
+//! Committee governance (proposals, votes, tallies, deadlines) and key expiry warnings.
+//!
+//! Proposals are listed from the read model (the indexer re-reads a proposal from state whenever a
+//! governance event names it); the committee and key expiries are read from chain state at the tip.
+//! Only admins of committee members propose and vote — the chain checks the same (`NOT_ORG_ADMIN`,
+//! `GOV_NOT_MEMBER`); anyone may close a decided or ended proposal.
+
+use async_graphql::{Context, Enum, InputObject, Object, OneofObject, SimpleObject};
+use scf_domain::governance::{self as dgov, Ballot, Deadline, GovernanceCall, NewOrg, ProposalKind};
+use scf_domain::kv::encode_call;
+use scf_domain::org::Role;
+use scf_ledger::crypto::{Address, PublicKey};
+use scf_ledger::genesis::Validator;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::types::TxResult;
+use super::{access, api, require_user};
+use crate::auth::{AuthUser, UserRole};
+use crate::db::entities::proposal;
+use crate::error::{ApiError, ApiResult};
+use crate::indexer_workflow::proposal_status;
+use crate::service::Api;
+
+const MAX_LIST: u64 = 500;
+const DAY_MS: u64 = 86_400_000;
+
+fn i(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum ProposalStatusFilter {
+    Open,
+    Executed,
+    Failed,
+    Rejected,
+    Expired,
+}
+
+impl ProposalStatusFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatusFilter::Open => "open",
+            ProposalStatusFilter::Executed => "executed",
+            ProposalStatusFilter::Failed => "failed",
+            ProposalStatusFilter::Rejected => "rejected",
+            ProposalStatusFilter::Expired => "expired",
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProposalFilter {
+    pub status: Option<ProposalStatusFilter>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(name = "Ballot")]
+pub enum BallotInput {
+    Yes,
+    No,
+    Abstain,
+}
+
+impl From<BallotInput> for Ballot {
+    fn from(b: BallotInput) -> Ballot {
+        match b {
+            BallotInput::Yes => Ballot::Yes,
+            BallotInput::No => Ballot::No,
+            BallotInput::Abstain => Ballot::Abstain,
+        }
+    }
+}
+
+impl From<Ballot> for BallotInput {
+    fn from(b: Ballot) -> BallotInput {
+        match b {
+            Ballot::Yes => BallotInput::Yes,
+            Ballot::No => BallotInput::No,
+            Ballot::Abstain => BallotInput::Abstain,
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct CommitteeMember {
+    pub org: String,
+    pub weight: i64,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct VoteNode {
+    pub org: String,
+    pub ballot: BallotInput,
+    pub weight: i64,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct TallyNode {
+    pub yes: i64,
+    pub no: i64,
+    pub abstain: i64,
+    pub not_voted: i64,
+    pub total: i64,
+}
+
+/// When voting ends: at a block height (inclusive) or a block time.
+#[derive(SimpleObject, Clone)]
+pub struct ProposalDeadline {
+    pub height: Option<i64>,
+    pub time_ms: Option<i64>,
+}
+
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Proposal")]
+pub struct ProposalNode {
+    pub id: i64,
+    pub proposer: String,
+    pub title: String,
+    /// `add_org`, `remove_org`, `set_member`, `add_validator`, `remove_validator`, `set_param`,
+    /// `rotate_org_key`, `rotate_validator_key`.
+    pub kind: String,
+    /// What the proposal changes, as JSON.
+    pub kind_detail: String,
+    /// `open`, `executed`, `failed`, `rejected`, `expired`.
+    pub status: String,
+    /// Height the proposal was closed at.
+    pub closed_height: Option<i64>,
+    /// Why a passed proposal could not be applied.
+    pub failure: Option<String>,
+    pub deadline: ProposalDeadline,
+    pub electorate: Vec<CommitteeMember>,
+    pub votes: Vec<VoteNode>,
+    pub tally: TallyNode,
+    pub participation_bp: i32,
+    pub pass_bp: i32,
+    /// The current ballot already decides the proposal (it may be closed before its deadline).
+    pub decided_early: bool,
+    /// What closing now would give: `passed`, `rejected` or `expired`.
+    pub outcome_now: String,
+    pub created_height: i64,
+    pub created_ms: i64,
+}
+
+impl From<dgov::Proposal> for ProposalNode {
+    fn from(p: dgov::Proposal) -> Self {
+        let t = p.tally();
+        let (closed_height, failure) = match &p.status {
+            dgov::ProposalStatus::Open => (None, None),
+            dgov::ProposalStatus::Executed { height }
+            | dgov::ProposalStatus::Rejected { height }
+            | dgov::ProposalStatus::Expired { height } => (Some(i(*height)), None),
+            dgov::ProposalStatus::Failed { height, reason } => (Some(i(*height)), Some(reason.clone())),
+        };
+        let weight = |org: &str| p.electorate.iter().find(|m| m.org == org).map(|m| i(m.weight)).unwrap_or(0);
+        ProposalNode {
+            id: i(p.id),
+            proposer: p.proposer.clone(),
+            title: p.title.clone(),
+            kind: crate::indexer_workflow::proposal_kind(&p.kind).to_string(),
+            kind_detail: serde_json::to_string(&p.kind).unwrap_or_default(),
+            status: proposal_status(&p.status).to_string(),
+            closed_height,
+            failure,
+            deadline: match p.deadline {
+                Deadline::Height { height } => ProposalDeadline { height: Some(i(height)), time_ms: None },
+                Deadline::Time { time_ms } => ProposalDeadline { height: None, time_ms: Some(i(time_ms)) },
+            },
+            electorate: p
+                .electorate
+                .iter()
+                .map(|m| CommitteeMember { org: m.org.clone(), weight: i(m.weight) })
+                .collect(),
+            votes: p
+                .votes
+                .iter()
+                .map(|(org, b)| VoteNode { org: org.clone(), ballot: (*b).into(), weight: weight(org) })
+                .collect(),
+            tally: TallyNode {
+                yes: i(t.yes),
+                no: i(t.no),
+                abstain: i(t.abstain),
+                not_voted: i(t.not_voted),
+                total: i(t.total),
+            },
+            participation_bp: p.participation_bp.min(i32::MAX as u32) as i32,
+            pass_bp: p.pass_bp.min(i32::MAX as u32) as i32,
+            decided_early: p.status == dgov::ProposalStatus::Open && p.decided_early(),
+            outcome_now: match p.outcome_now() {
+                dgov::Outcome::Passed => "passed",
+                dgov::Outcome::Rejected => "rejected",
+                dgov::Outcome::Expired => "expired",
+            }
+            .to_string(),
+            created_height: i(p.created_height),
+            created_ms: i(p.created_ms),
+        }
+    }
+}
+
+fn node_from_row(r: proposal::Model) -> ApiResult<ProposalNode> {
+    serde_json::from_str::<dgov::Proposal>(&r.data)
+        .map(ProposalNode::from)
+        .map_err(|e| ApiError::internal("proposal row", e))
+}
+
+/// The committee and its thresholds.
+#[derive(SimpleObject, Clone)]
+pub struct Committee {
+    pub members: Vec<CommitteeMember>,
+    pub participation_bp: i32,
+    pub pass_bp: i32,
+    pub validator_delay_blocks: i64,
+}
+
+/// An account key that expires soon (or already has).
+#[derive(SimpleObject, Clone)]
+pub struct ExpiringKeyNode {
+    pub address: String,
+    pub org: String,
+    pub label: String,
+    pub expires_at_ms: i64,
+    /// Milliseconds left at the chain's current block time (0 once expired).
+    pub ms_left: i64,
+    pub expired: bool,
+}
+
+#[derive(Default)]
+pub struct GovernanceQuery;
+
+#[Object]
+impl GovernanceQuery {
+    /// Proposals, newest first (any signed-in member may follow governance).
+    async fn proposals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProposalFilter>,
+    ) -> async_graphql::Result<Vec<ProposalNode>> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let mut q = proposal::Entity::find();
+        if let Some(s) = filter.and_then(|f| f.status) {
+            q = q.filter(proposal::Column::Status.eq(s.as_str()));
+        }
+        let rows = q.order_by_desc(proposal::Column::Id).limit(MAX_LIST).all(&api.db).await.map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(node_from_row).collect::<ApiResult<Vec<_>>>()?)
+    }
+
+    async fn proposal(&self, ctx: &Context<'_>, id: i64) -> async_graphql::Result<ProposalNode> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let row = proposal::Entity::find_by_id(id).one(&api.db).await.map_err(ApiError::from)?;
+        match row {
+            Some(r) => Ok(node_from_row(r)?),
+            None => Err(ApiError::not_found(format!("proposal {id}")).into()),
+        }
+    }
+
+    /// The governance committee (from chain state at the tip).
+    async fn committee(&self, ctx: &Context<'_>) -> async_graphql::Result<Committee> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        let members = dgov::committee(state.as_ref()).map_err(ApiError::from)?;
+        let cfg = dgov::config(state.as_ref()).map_err(ApiError::from)?;
+        Ok(Committee {
+            members: members.into_iter().map(|m| CommitteeMember { org: m.org, weight: i(m.weight) }).collect(),
+            participation_bp: cfg.participation_bp.min(i32::MAX as u32) as i32,
+            pass_bp: cfg.pass_bp.min(i32::MAX as u32) as i32,
+            validator_delay_blocks: i(cfg.validator_delay_blocks),
+        })
+    }
+
+    /// Account keys (organisation keys and users' keys) that expire within `withinDays` of the chain's
+    /// current block time, soonest first: the caller's organisation's only, or everyone's for the
+    /// regulator.
+    async fn expiring_keys(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] within_days: i32,
+    ) -> async_graphql::Result<Vec<ExpiringKeyNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let days = match u64::try_from(within_days) {
+            Ok(d) if d <= 3650 => d,
+            _ => return Err(ApiError::bad_input("withinDays", "must be 0..=3650").into()),
+        };
+        let all = access::has_org_role(api, user, "regulator").await?;
+        let tip = api.chain.tip().map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
+        let keys = {
+            let state = api.chain.state(Some(tip.height)).map_err(ApiError::from)?;
+            scf_domain::keys::expiring_keys(state.as_ref(), tip.time_ms, days * DAY_MS).map_err(ApiError::from)?
+        };
+        Ok(keys
+            .into_iter()
+            .filter(|k| all || k.org == user.org_id)
+            .map(|k| ExpiringKeyNode {
+                address: k.address.to_hex(),
+                org: k.org,
+                label: k.label,
+                expires_at_ms: i(k.expires_at_ms),
+                ms_left: i(k.ms_left),
+                expired: k.expired,
+            })
+            .collect())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Mutations.
+
+#[derive(InputObject)]
+pub struct AddOrgInput {
+    pub id: String,
+    pub name: String,
+    pub credit_code: String,
+    /// Role names: `core_enterprise`, `supplier`, `funder`, `warehouse_operator`, `logistics`,
+    /// `tax_authority`, `regulator`, `producer`, `retailer`.
+    pub roles: Vec<String>,
+    /// SM2 public key (hex) of the organisation's first admin account.
+    pub public_key: String,
+    #[graphql(default)]
+    pub committee_weight: i64,
+}
+
+#[derive(InputObject)]
+pub struct OrgIdInput {
+    pub org_id: String,
+}
+
+#[derive(InputObject)]
+pub struct SetMemberInput {
+    pub org_id: String,
+    pub weight: i64,
+}
+
+#[derive(InputObject)]
+pub struct AddValidatorInput {
+    pub name: String,
+    pub public_key: String,
+    pub power: i64,
+    pub peer_id: Option<String>,
+    #[graphql(default)]
+    pub activation_delay: i64,
+}
+
+#[derive(InputObject)]
+pub struct RemoveValidatorInput {
+    pub name: String,
+    #[graphql(default)]
+    pub activation_delay: i64,
+}
+
+#[derive(InputObject)]
+pub struct SetParamInput {
+    pub name: String,
+    pub value: i64,
+}
+
+#[derive(InputObject)]
+pub struct RotateOrgKeyInput {
+    pub org_id: String,
+    pub new_key: String,
+    pub retire_at_height: i64,
+}
+
+#[derive(InputObject)]
+pub struct RotateValidatorKeyInput {
+    pub name: String,
+    pub new_key: String,
+    #[graphql(default)]
+    pub activation_delay: i64,
+}
+
+/// What a proposal changes: exactly one of these.
+#[derive(OneofObject)]
+pub enum ProposalKindInput {
+    AddOrg(AddOrgInput),
+    RemoveOrg(OrgIdInput),
+    SetMember(SetMemberInput),
+    AddValidator(AddValidatorInput),
+    RemoveValidator(RemoveValidatorInput),
+    SetParam(SetParamInput),
+    RotateOrgKey(RotateOrgKeyInput),
+    RotateValidatorKey(RotateValidatorKeyInput),
+}
+
+#[derive(InputObject)]
+pub struct ProposeInput {
+    pub title: String,
+    pub kind: ProposalKindInput,
+    /// Voting is open up to and including this block height...
+    pub deadline_height: Option<i64>,
+    /// ...or in blocks whose time is before this (ms since the epoch). Exactly one of the two.
+    pub deadline_time_ms: Option<i64>,
+}
+
+fn u(field: &str, v: i64) -> ApiResult<u64> {
+    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
+}
+
+fn key(field: &str, hex: &str) -> ApiResult<PublicKey> {
+    PublicKey::from_hex(hex.trim()).map_err(|e| ApiError::bad_input(field, format!("not an SM2 public key: {e}")))
+}
+
+fn role(field: &str, name: &str) -> ApiResult<Role> {
+    let all = [
+        Role::CoreEnterprise,
+        Role::Supplier,
+        Role::Funder,
+        Role::WarehouseOperator,
+        Role::Logistics,
+        Role::TaxAuthority,
+        Role::Regulator,
+        Role::Producer,
+        Role::Retailer,
+    ];
+    all.into_iter()
+        .find(|r| r.as_str() == name)
+        .ok_or_else(|| ApiError::bad_input(field, format!("unknown role {name:?}")))
+}
+
+fn proposal_kind(k: ProposalKindInput) -> ApiResult<ProposalKind> {
+    Ok(match k {
+        ProposalKindInput::AddOrg(o) => ProposalKind::AddOrg {
+            org: NewOrg {
+                roles: o
+                    .roles
+                    .iter()
+                    .enumerate()
+                    .map(|(n, r)| role(&format!("input.kind.addOrg.roles[{n}]"), r))
+                    .collect::<ApiResult<Vec<_>>>()?,
+                public_key: key("input.kind.addOrg.publicKey", &o.public_key)?,
+                id: o.id,
+                name: o.name,
+                credit_code: o.credit_code,
+            },
+            committee_weight: u("input.kind.addOrg.committeeWeight", o.committee_weight)?,
+        },
+        ProposalKindInput::RemoveOrg(o) => ProposalKind::RemoveOrg { org_id: o.org_id },
+        ProposalKindInput::SetMember(m) => {
+            ProposalKind::SetMember { org_id: m.org_id, weight: u("input.kind.setMember.weight", m.weight)? }
+        }
+        ProposalKindInput::AddValidator(v) => ProposalKind::AddValidator {
+            validator: Validator {
+                public_key: key("input.kind.addValidator.publicKey", &v.public_key)?,
+                power: u("input.kind.addValidator.power", v.power)?,
+                name: v.name,
+                peer_id: v.peer_id,
+            },
+            activation_delay: u("input.kind.addValidator.activationDelay", v.activation_delay)?,
+        },
+        ProposalKindInput::RemoveValidator(v) => ProposalKind::RemoveValidator {
+            name: v.name,
+            activation_delay: u("input.kind.removeValidator.activationDelay", v.activation_delay)?,
+        },
+        ProposalKindInput::SetParam(p) => {
+            ProposalKind::SetParam { name: p.name, value: u("input.kind.setParam.value", p.value)? }
+        }
+        ProposalKindInput::RotateOrgKey(r) => ProposalKind::RotateOrgKey {
+            new_key: key("input.kind.rotateOrgKey.newKey", &r.new_key)?,
+            retire_at_height: u("input.kind.rotateOrgKey.retireAtHeight", r.retire_at_height)?,
+            org_id: r.org_id,
+        },
+        ProposalKindInput::RotateValidatorKey(r) => ProposalKind::RotateValidatorKey {
+            new_key: key("input.kind.rotateValidatorKey.newKey", &r.new_key)?,
+            activation_delay: u("input.kind.rotateValidatorKey.activationDelay", r.activation_delay)?,
+            name: r.name,
+        },
+    })
+}
+
+/// Admins of committee members only (checked against the read model's users and the chain's committee).
+async fn require_member_admin<'a>(ctx: &Context<'a>, api: &Api) -> ApiResult<&'a AuthUser> {
+    let user = require_user(ctx)?;
+    if user.role != UserRole::Admin {
+        return Err(ApiError::forbidden("only organisation admins propose and vote"));
+    }
+    let member = {
+        let state = api.chain.state(None)?;
+        dgov::committee(state.as_ref())?.iter().any(|m| m.org == user.org_id)
+    };
+    if !member {
+        return Err(ApiError::forbidden(format!("organisation {} is not a committee member", user.org_id)));
+    }
+    Ok(user)
+}
+
+async fn governance_tx(api: &Api, user: &AuthUser, call: GovernanceCall) -> async_graphql::Result<TxResult> {
+    let receipt = api.submit_as(user, dgov::MODULE, encode_call(&call)).await?;
+    Ok(TxResult { receipt })
+}
+
+#[derive(Default)]
+pub struct GovernanceMutation;
+
+#[Object]
+impl GovernanceMutation {
+    /// An admin of a committee member proposes a change.
+    async fn propose(&self, ctx: &Context<'_>, input: ProposeInput) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_member_admin(ctx, api).await?;
+        let title = input.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > dgov::MAX_TITLE {
+            return Err(
+                ApiError::bad_input("input.title", format!("must be 1..={} characters", dgov::MAX_TITLE)).into()
+            );
+        }
+        let deadline = match (input.deadline_height, input.deadline_time_ms) {
+            (Some(h), None) => Deadline::Height { height: u("input.deadlineHeight", h)? },
+            (None, Some(t)) => Deadline::Time { time_ms: u("input.deadlineTimeMs", t)? },
+            _ => {
+                return Err(ApiError::bad_input(
+                    "input.deadlineHeight",
+                    "give exactly one of deadlineHeight and deadlineTimeMs",
+                )
+                .into())
+            }
+        };
+        let call = GovernanceCall::Propose { title, kind: proposal_kind(input.kind)?, deadline };
+        governance_tx(api, user, call).await
+    }
+
+    /// An admin of a committee member casts (or changes) its organisation's vote.
+    async fn vote(&self, ctx: &Context<'_>, proposal_id: i64, ballot: BallotInput) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_member_admin(ctx, api).await?;
+        let call = GovernanceCall::Vote { proposal_id: u("proposalId", proposal_id)?, ballot: ballot.into() };
+        governance_tx(api, user, call).await
+    }
+
+    /// Anyone closes a proposal after its deadline or once the ballot decides it; a passed proposal is
+    /// applied in the same transaction.
+    async fn close_proposal(&self, ctx: &Context<'_>, proposal_id: i64) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        if user.role == UserRole::Viewer {
+            return Err(ApiError::forbidden("viewers cannot change anything").into());
+        }
+        let call = GovernanceCall::Close { proposal_id: u("proposalId", proposal_id)? };
+        governance_tx(api, user, call).await
+    }
+
+    /// An organisation admin records (or clears, with null) when one of its organisation's keys expires
+    /// (e.g. its certificate's notAfter); expiring keys are then listed by `expiringKeys`.
+    async fn set_key_expiry(
+        &self,
+        ctx: &Context<'_>,
+        address: String,
+        expires_at_ms: Option<i64>,
+    ) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        if user.role != UserRole::Admin {
+            return Err(ApiError::forbidden("only organisation admins manage keys").into());
+        }
+        let address = Address::from_hex(address.trim())
+            .map_err(|e| ApiError::bad_input("address", format!("not an address: {e}")))?;
+        let expires_at_ms = expires_at_ms.map(|t| u("expiresAtMs", t)).transpose()?;
+        let call = scf_domain::keys::KeyCall::SetExpiry { address, expires_at_ms };
+        let receipt = api.submit_as(user, scf_domain::keys::MODULE, encode_call(&call)).await?;
+        Ok(TxResult { receipt })
+    }
+}

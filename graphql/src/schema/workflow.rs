@@ -1,0 +1,983 @@
+//! Multi-party workflows (voucher financing, receipt pledge with margin calls, maturity): "waiting for
+//! me", audit trails, financing applications, and one mutation per `WorkflowCall`.
+//!
+//! Everything here reads the read model the indexer builds from `workflow` events (and the voucher
+//! table for maturity), so it needs neither the timer service nor its store. Who may make a step is
+//! decided by the process table (`scf_domain::workflow::definitions`): the API resolves the step's party
+//! against the instance before signing anything, and the chain checks again.
+
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject};
+use scf_domain::date::Date;
+use scf_domain::kv::encode_call;
+use scf_domain::workflow::definitions::{self, Party, ProcessDef};
+use scf_domain::workflow::{self as dwf, DeadlineKind, Document, IotSnapshot, IotStatus, WorkflowCall};
+use sea_orm::sea_query::Query as SqlQuery;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::types::TxResult;
+use super::{access, api, require_user};
+use crate::auth::{AuthUser, UserRole};
+use crate::db::entities::{voucher, workflow_audit, workflow_instance, workflow_party};
+use crate::error::{ApiError, ApiResult};
+use crate::service::Api;
+
+const MAX_LIST: u64 = 500;
+
+// ---------------------------------------------------------------------------------------------------
+// Output types.
+
+/// One process instance as of the last indexed block.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "WorkflowInstance", complex)]
+pub struct WorkflowInstanceNode {
+    pub id: String,
+    /// `financing`, `pledge`, `margin_call`, `maturity`.
+    pub process: String,
+    pub state: String,
+    pub terminal: bool,
+    /// The voucher (financing), receipt (pledge, margin call) or root voucher (maturity).
+    pub subject: String,
+    /// The pledge application of a margin call.
+    pub parent_id: Option<String>,
+    /// Supplier (financing), depositor (pledge) or obligor (maturity).
+    pub applicant: String,
+    pub funder: Option<String>,
+    pub warehouse: Option<String>,
+    pub obligor: Option<String>,
+    /// Fen.
+    pub amount: i64,
+    pub currency: String,
+    pub waiting_org: Option<String>,
+    pub waiting_party: Option<String>,
+    pub waiting_role: Option<String>,
+    /// Block time (ms) after which the current step expires.
+    pub deadline_ms: Option<i64>,
+    pub created_height: i64,
+    pub updated_height: i64,
+    pub updated_ms: i64,
+    /// The instance as its last event described it (JSON).
+    pub data: String,
+}
+
+impl From<workflow_instance::Model> for WorkflowInstanceNode {
+    fn from(m: workflow_instance::Model) -> Self {
+        WorkflowInstanceNode {
+            id: m.id,
+            process: m.process,
+            state: m.state,
+            terminal: m.terminal,
+            subject: m.subject,
+            parent_id: m.parent_id,
+            applicant: m.applicant,
+            funder: m.funder,
+            warehouse: m.warehouse,
+            obligor: m.obligor,
+            amount: m.amount,
+            currency: m.currency,
+            waiting_org: m.waiting_org,
+            waiting_party: m.waiting_party,
+            waiting_role: m.waiting_role,
+            deadline_ms: m.deadline_ms,
+            created_height: m.created_height,
+            updated_height: m.updated_height,
+            updated_ms: m.updated_ms,
+            data: m.data,
+        }
+    }
+}
+
+#[ComplexObject]
+impl WorkflowInstanceNode {
+    /// Calls the process table allows from the current state (with the party that makes each).
+    async fn next_steps(&self) -> Vec<StepNode> {
+        definitions::process(&self.process).map(|p| steps_from(p, &self.state)).unwrap_or_default()
+    }
+
+    /// Who did what, when, in which transaction — oldest first.
+    async fn audit(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntryNode>> {
+        let api = api(ctx)?;
+        let rows = workflow_audit::Entity::find()
+            .filter(workflow_audit::Column::InstanceId.eq(self.id.clone()))
+            .order_by_asc(workflow_audit::Column::EventId)
+            .limit(MAX_LIST)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(AuditEntryNode::from).collect())
+    }
+}
+
+/// A call allowed from a state.
+#[derive(SimpleObject, Clone)]
+pub struct StepNode {
+    /// The `WorkflowCall` (or voucher call, for maturity) name, e.g. `ApproveFinancing`.
+    pub call: String,
+    /// Who makes it (`supplier`, `funder`, `any member`, ...).
+    pub party: String,
+    /// State after the call.
+    pub to: String,
+    pub effect: String,
+}
+
+fn steps_from(p: &ProcessDef, state: &str) -> Vec<StepNode> {
+    p.transitions
+        .iter()
+        .filter(|t| t.from == state)
+        .map(|t| StepNode {
+            call: t.call.to_string(),
+            party: t.actor.as_str().to_string(),
+            to: t.to.to_string(),
+            effect: t.effect.to_string(),
+        })
+        .collect()
+}
+
+/// One line of an audit trail.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "WorkflowAuditEntry")]
+pub struct AuditEntryNode {
+    pub event_id: String,
+    pub instance_id: String,
+    pub process: String,
+    pub subject: String,
+    /// Event kind, e.g. `FinancingApproved`.
+    pub kind: String,
+    /// The call, e.g. `ApproveFinancing` or `Expire`.
+    pub action: String,
+    /// Organisation that acted.
+    pub actor_org: String,
+    /// Account address that signed.
+    pub signer: String,
+    /// State after the step.
+    pub state: String,
+    pub tx_id: String,
+    pub height: i64,
+    /// Block time, ms since the epoch.
+    pub time_ms: i64,
+}
+
+impl From<workflow_audit::Model> for AuditEntryNode {
+    fn from(m: workflow_audit::Model) -> Self {
+        AuditEntryNode {
+            event_id: m.event_id.to_string(),
+            instance_id: m.instance_id,
+            process: m.process,
+            subject: m.subject,
+            kind: m.kind,
+            action: m.action,
+            actor_org: m.actor_org,
+            signer: m.signer,
+            state: m.state,
+            tx_id: m.tx_id,
+            height: m.height,
+            time_ms: m.time_ms,
+        }
+    }
+}
+
+/// Something waiting for the caller's organisation.
+#[derive(SimpleObject, Clone)]
+pub struct TaskNode {
+    pub instance_id: String,
+    pub process: String,
+    pub process_title: String,
+    pub state: String,
+    pub subject: String,
+    /// The party the caller's organisation acts as.
+    pub party: String,
+    /// Calls the caller's organisation may make now.
+    pub actions: Vec<String>,
+    pub deadline_ms: Option<i64>,
+    /// The deadline passed (at the chain's current block time).
+    pub overdue: bool,
+    /// The caller may act (viewers only see).
+    pub can_act: bool,
+    pub amount: i64,
+    pub currency: String,
+    /// The instance (null for a voucher maturity that has no workflow event yet).
+    pub instance: Option<WorkflowInstanceNode>,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct DocumentNode {
+    pub name: String,
+    pub sm3: String,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InfoExchangeNode {
+    pub question: String,
+    pub asked_ms: i64,
+    pub answer: Option<String>,
+    pub documents: Vec<DocumentNode>,
+    pub answered_ms: Option<i64>,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InvoiceCheckLineNode {
+    pub number: String,
+    /// `authentic`, `not_found` or `reversed`.
+    pub result: String,
+    pub available: i64,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct InvoiceCheckNode {
+    pub passed: bool,
+    pub failure: Option<String>,
+    pub lines: Vec<InvoiceCheckLineNode>,
+    pub checked_ms: i64,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct FinancingApprovalNode {
+    pub discount_rate_bp: i32,
+    pub agreement_ref: String,
+    pub discount_interest: i64,
+    pub net_amount: i64,
+    pub registration_no: String,
+    pub date: String,
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct DisbursementNode {
+    pub payment_ref: String,
+    pub amount: i64,
+    pub date: String,
+}
+
+/// A supplier's application to a funder for financing one voucher.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "FinancingApplication")]
+pub struct FinancingApplicationNode {
+    pub id: String,
+    pub voucher_id: String,
+    pub root_id: String,
+    pub supplier: String,
+    pub funder: String,
+    pub obligor: String,
+    pub amount: i64,
+    pub currency: String,
+    pub due_date: String,
+    pub requested_rate_bp: i32,
+    pub state: String,
+    pub deadline_ms: Option<i64>,
+    pub documents: Vec<DocumentNode>,
+    pub info: Vec<InfoExchangeNode>,
+    pub invoices: Vec<String>,
+    pub invoice_check: Option<InvoiceCheckNode>,
+    pub approval: Option<FinancingApprovalNode>,
+    pub disbursement: Option<DisbursementNode>,
+    pub received_ms: Option<i64>,
+    pub rejection: Option<String>,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+fn i(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+fn docs(d: &[Document]) -> Vec<DocumentNode> {
+    d.iter().map(|d| DocumentNode { name: d.name.clone(), sm3: d.sm3.clone() }).collect()
+}
+
+impl From<dwf::FinancingApplication> for FinancingApplicationNode {
+    fn from(a: dwf::FinancingApplication) -> Self {
+        FinancingApplicationNode {
+            documents: docs(&a.documents),
+            info: a
+                .info
+                .iter()
+                .map(|x| InfoExchangeNode {
+                    question: x.question.clone(),
+                    asked_ms: i(x.asked_ms),
+                    answer: x.answer.clone(),
+                    documents: docs(&x.documents),
+                    answered_ms: x.answered_ms.map(i),
+                })
+                .collect(),
+            invoice_check: a.invoice_check.as_ref().map(|c| InvoiceCheckNode {
+                passed: c.passed,
+                failure: c.failure.clone(),
+                lines: c
+                    .lines
+                    .iter()
+                    .map(|l| InvoiceCheckLineNode {
+                        number: l.number.clone(),
+                        result: l.result.clone(),
+                        available: i(l.available),
+                    })
+                    .collect(),
+                checked_ms: i(c.checked_ms),
+            }),
+            approval: a.approval.as_ref().map(|x| FinancingApprovalNode {
+                discount_rate_bp: x.discount_rate_bp.min(i32::MAX as u32) as i32,
+                agreement_ref: x.agreement_ref.clone(),
+                discount_interest: i(x.discount_interest),
+                net_amount: i(x.net_amount),
+                registration_no: x.registration_no.clone(),
+                date: x.date.to_string(),
+            }),
+            disbursement: a.disbursement.as_ref().map(|x| DisbursementNode {
+                payment_ref: x.payment_ref.clone(),
+                amount: i(x.amount),
+                date: x.date.to_string(),
+            }),
+            id: a.id,
+            voucher_id: a.voucher_id,
+            root_id: a.root_id,
+            supplier: a.supplier,
+            funder: a.funder,
+            obligor: a.obligor,
+            amount: i(a.amount),
+            currency: a.currency,
+            due_date: a.due_date.to_string(),
+            requested_rate_bp: a.requested_rate_bp.min(i32::MAX as u32) as i32,
+            state: a.state,
+            deadline_ms: a.deadline_ms.map(i),
+            invoices: a.invoices,
+            received_ms: a.received_ms.map(i),
+            rejection: a.rejection,
+            created_ms: i(a.created_ms),
+            updated_ms: i(a.updated_ms),
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct FinancingFilter {
+    /// Only applications in this state (`submitted`, `info_requested`, `approved`, ...).
+    pub state: Option<String>,
+    pub supplier: Option<String>,
+    pub funder: Option<String>,
+    pub voucher_id: Option<String>,
+    /// Only applications not yet in a final state.
+    #[graphql(default)]
+    pub open_only: bool,
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Access.
+
+/// Instances the user may see (`None` = all, for the regulator): those their organisation is a party to.
+async fn instance_scope(api: &Api, user: &AuthUser) -> ApiResult<Option<Condition>> {
+    if access::has_org_role(api, user, "regulator").await? {
+        return Ok(None);
+    }
+    let sub = SqlQuery::select()
+        .column(workflow_party::Column::InstanceId)
+        .from(workflow_party::Entity)
+        .and_where(workflow_party::Column::OrgId.eq(user.org_id.clone()))
+        .to_owned();
+    Ok(Some(Condition::all().add(workflow_instance::Column::Id.in_subquery(sub))))
+}
+
+async fn chain_time_ms(api: &Api) -> ApiResult<i64> {
+    Ok(api.chain.tip()?.map(|t| i(t.time_ms)).unwrap_or(0))
+}
+
+#[derive(Default)]
+pub struct WorkflowQuery;
+
+#[Object]
+impl WorkflowQuery {
+    /// "Waiting for me": open steps the caller's organisation must take (in the role the step needs),
+    /// most urgent deadline first, plus voucher trees the organisation owes that are not paid yet.
+    async fn my_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let roles = access::org_roles(api, &user.org_id).await?;
+        let now = chain_time_ms(api).await?;
+        let can_act = user.role != UserRole::Viewer;
+        let rows = workflow_instance::Entity::find()
+            .filter(workflow_instance::Column::Terminal.eq(false))
+            .filter(workflow_instance::Column::WaitingOrg.eq(user.org_id.clone()))
+            .limit(MAX_LIST)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        let mut tasks = Vec::new();
+        let mut escalated_roots = std::collections::BTreeSet::new();
+        for r in rows {
+            if r.waiting_role.as_ref().is_some_and(|role| !roles.contains(role)) {
+                continue;
+            }
+            if r.process == "maturity" {
+                escalated_roots.insert(r.id.clone());
+            }
+            let Some(p) = definitions::process(&r.process) else { continue };
+            let party = r.waiting_party.clone().unwrap_or_default();
+            let actions = p
+                .transitions
+                .iter()
+                .filter(|t| t.from == r.state && t.actor.as_str() == party)
+                .map(|t| t.call.to_string())
+                .collect();
+            tasks.push(TaskNode {
+                instance_id: r.id.clone(),
+                process: r.process.clone(),
+                process_title: p.title.to_string(),
+                state: r.state.clone(),
+                subject: r.subject.clone(),
+                party,
+                actions,
+                deadline_ms: r.deadline_ms,
+                overdue: r.deadline_ms.is_some_and(|d| d < now),
+                can_act,
+                amount: r.amount,
+                currency: r.currency.clone(),
+                instance: Some(WorkflowInstanceNode::from(r)),
+            });
+        }
+        // Maturity: every unpaid root the organisation issued waits for it (as obligor) until paid.
+        if roles.iter().any(|r| r == "core_enterprise") {
+            let roots = voucher::Entity::find()
+                .filter(voucher::Column::Issuer.eq(user.org_id.clone()))
+                .filter(voucher::Column::ParentId.is_null())
+                .filter(voucher::Column::Status.is_in(["pending", "active", "split"]))
+                .limit(MAX_LIST)
+                .all(&api.db)
+                .await
+                .map_err(ApiError::from)?;
+            for v in roots {
+                if escalated_roots.contains(&v.id) {
+                    continue;
+                }
+                let deadline = Date::parse(&v.due_date).map(|d| i(dwf::end_of_day_ms(d)));
+                tasks.push(TaskNode {
+                    instance_id: v.id.clone(),
+                    process: definitions::MATURITY.id.to_string(),
+                    process_title: definitions::MATURITY.title.to_string(),
+                    state: "outstanding".into(),
+                    subject: v.id.clone(),
+                    party: Party::Obligor.as_str().into(),
+                    actions: vec!["voucher.RecordPayment".into()],
+                    deadline_ms: deadline,
+                    overdue: deadline.is_some_and(|d| d < now),
+                    can_act,
+                    amount: v.amount,
+                    currency: v.currency.clone(),
+                    instance: None,
+                });
+            }
+        }
+        tasks.sort_by(|a, b| {
+            (a.deadline_ms.unwrap_or(i64::MAX), &a.instance_id)
+                .cmp(&(b.deadline_ms.unwrap_or(i64::MAX), &b.instance_id))
+        });
+        Ok(tasks)
+    }
+
+    /// One instance the caller's organisation is a party to.
+    async fn workflow_instance(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<WorkflowInstanceNode> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let mut q = workflow_instance::Entity::find_by_id(id.clone());
+        if let Some(scope) = instance_scope(api, user).await? {
+            q = q.filter(scope);
+        }
+        let row = q.one(&api.db).await.map_err(ApiError::from)?;
+        Ok(row.map(WorkflowInstanceNode::from).ok_or_else(|| ApiError::not_found(format!("workflow instance {id}")))?)
+    }
+
+    /// The audit trail of one instance (`instanceId`) or of everything about a voucher, receipt or
+    /// voucher root (`subject`), oldest first, as far as the caller's organisation is a party.
+    async fn workflow_audit(
+        &self,
+        ctx: &Context<'_>,
+        instance_id: Option<String>,
+        subject: Option<String>,
+    ) -> async_graphql::Result<Vec<AuditEntryNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let mut q = workflow_audit::Entity::find();
+        match (&instance_id, &subject) {
+            (Some(id), None) => {
+                // A margin call's trail belongs to its pledge application too.
+                q = q.filter(
+                    Condition::any()
+                        .add(workflow_audit::Column::InstanceId.eq(id.clone()))
+                        .add(workflow_audit::Column::InstanceId.starts_with(format!("{id}#"))),
+                );
+            }
+            (None, Some(s)) => q = q.filter(workflow_audit::Column::Subject.eq(s.clone())),
+            _ => return Err(ApiError::bad_input("instanceId", "give exactly one of instanceId and subject").into()),
+        }
+        if !access::has_org_role(api, user, "regulator").await? {
+            let sub = SqlQuery::select()
+                .column(workflow_party::Column::InstanceId)
+                .from(workflow_party::Entity)
+                .and_where(workflow_party::Column::OrgId.eq(user.org_id.clone()))
+                .to_owned();
+            q = q.filter(workflow_audit::Column::InstanceId.in_subquery(sub));
+        }
+        let rows = q
+            .order_by_asc(workflow_audit::Column::EventId)
+            .limit(MAX_LIST)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows.into_iter().map(AuditEntryNode::from).collect())
+    }
+
+    /// Financing applications the caller's organisation is a party to (all, for the regulator),
+    /// newest first. Details are read from chain state at the tip.
+    async fn financing_applications(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<FinancingFilter>,
+    ) -> async_graphql::Result<Vec<FinancingApplicationNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let f = filter.unwrap_or_default();
+        let mut q = workflow_instance::Entity::find().filter(workflow_instance::Column::Process.eq("financing"));
+        if let Some(scope) = instance_scope(api, user).await? {
+            q = q.filter(scope);
+        }
+        if let Some(s) = f.state {
+            if definitions::FINANCING.state(&s).is_none() {
+                return Err(ApiError::bad_input("filter.state", format!("{s:?} is not a financing state")).into());
+            }
+            q = q.filter(workflow_instance::Column::State.eq(s));
+        }
+        if let Some(s) = f.supplier {
+            q = q.filter(workflow_instance::Column::Applicant.eq(s));
+        }
+        if let Some(s) = f.funder {
+            q = q.filter(workflow_instance::Column::Funder.eq(s));
+        }
+        if let Some(s) = f.voucher_id {
+            q = q.filter(workflow_instance::Column::Subject.eq(s));
+        }
+        if f.open_only {
+            q = q.filter(workflow_instance::Column::Terminal.eq(false));
+        }
+        let rows = q
+            .order_by_desc(workflow_instance::Column::CreatedHeight)
+            .order_by_asc(workflow_instance::Column::Id)
+            .limit(MAX_LIST)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            match serde_json::from_str::<dwf::FinancingApplication>(&r.data) {
+                Ok(a) => out.push(FinancingApplicationNode::from(a)),
+                Err(e) => return Err(ApiError::internal("financing application row", e).into()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Mutations.
+
+#[derive(InputObject, Clone)]
+pub struct DocumentInput {
+    pub name: String,
+    /// SM3 of the document's bytes, 64 lower-case hex digits.
+    pub sm3: String,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum IotStatusInput {
+    Normal,
+    Alert,
+}
+
+#[derive(InputObject, Clone)]
+pub struct IotSnapshotInput {
+    pub status: IotStatusInput,
+    #[graphql(default)]
+    pub devices: Vec<String>,
+    /// Time of the latest reading considered, ms since the epoch.
+    pub observed_ms: i64,
+    #[graphql(default)]
+    pub summary: String,
+}
+
+#[derive(InputObject)]
+pub struct ApplyFinancingInput {
+    /// New application id (A-Z 0-9 - _).
+    pub application_id: String,
+    pub voucher_id: String,
+    pub funder: String,
+    /// Highest annual discount rate accepted, basis points.
+    pub requested_rate_bp: i32,
+    #[graphql(default)]
+    pub documents: Vec<DocumentInput>,
+}
+
+#[derive(InputObject)]
+pub struct ApplyPledgeInput {
+    pub application_id: String,
+    pub receipt: String,
+    pub funder: String,
+    /// Fen.
+    pub requested_amount: i64,
+    #[graphql(default = "CNY")]
+    pub currency: String,
+    #[graphql(default)]
+    pub documents: Vec<DocumentInput>,
+}
+
+fn documents(field: &str, d: Vec<DocumentInput>) -> ApiResult<Vec<Document>> {
+    if d.len() > dwf::MAX_DOCUMENTS {
+        return Err(ApiError::bad_input(field, format!("at most {} documents", dwf::MAX_DOCUMENTS)));
+    }
+    Ok(d.into_iter().map(|d| Document { name: d.name, sm3: d.sm3 }).collect())
+}
+
+fn bp(field: &str, v: i32) -> ApiResult<u32> {
+    u32::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
+}
+
+fn fen(field: &str, v: i64) -> ApiResult<u64> {
+    match u64::try_from(v) {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::bad_input(field, "must be a positive number of fen")),
+    }
+}
+
+fn ms(field: &str, v: i64) -> ApiResult<u64> {
+    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
+}
+
+/// The organisation a party of `row` is.
+fn party_org(row: &workflow_instance::Model, party: Party) -> Option<&str> {
+    match party {
+        Party::Supplier | Party::Depositor => Some(row.applicant.as_str()),
+        Party::Funder => row.funder.as_deref(),
+        Party::Warehouse => row.warehouse.as_deref(),
+        Party::Obligor => row.obligor.as_deref(),
+        Party::Regulator | Party::AnyMember => None,
+    }
+}
+
+/// Which party makes `call` on `row` now: from the instance's own process and state if the table lists
+/// the call there, else from the first process that declares the call (margin calls on a pledge).
+fn step_party(row: &workflow_instance::Model, call: &str) -> Option<Party> {
+    let own = definitions::process(&row.process).and_then(|p| p.transition(&row.state, call)).map(|t| t.actor);
+    own.or_else(|| {
+        definitions::PROCESSES.iter().flat_map(|p| p.transitions.iter()).find(|t| t.call == call).map(|t| t.actor)
+    })
+}
+
+/// API-side check of a step before anything is signed: a signed-in non-viewer whose organisation is
+/// the party the process table names for `call` on the instance (and holds the party's role). An
+/// instance the read model does not know is left to the chain (NOT_FOUND or the rule that applies).
+async fn require_step(api: &Api, user: &AuthUser, instance_id: &str, call: &str) -> ApiResult<()> {
+    let Some(row) = workflow_instance::Entity::find_by_id(instance_id.to_string()).one(&api.db).await? else {
+        return Ok(());
+    };
+    let Some(party) = step_party(&row, call) else { return Ok(()) };
+    if let Some(role) = party.role() {
+        if !access::has_org_role(api, user, role.as_str()).await? {
+            return Err(ApiError::forbidden(format!(
+                "{call} is made by the {}; organisation {} does not have the {} role",
+                party.as_str(),
+                user.org_id,
+                role.as_str()
+            )));
+        }
+    }
+    match party_org(&row, party) {
+        Some(org) if org != user.org_id => Err(ApiError::forbidden(format!(
+            "{call} on {instance_id} is made by the {} ({org}), not {}",
+            party.as_str(),
+            user.org_id
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn require_operator<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+    let user = require_user(ctx)?;
+    if user.role == UserRole::Viewer {
+        return Err(ApiError::forbidden("viewers cannot change anything"));
+    }
+    Ok(user)
+}
+
+async fn workflow_tx(
+    ctx: &Context<'_>,
+    instance_id: &str,
+    call_name: &str,
+    call: WorkflowCall,
+) -> async_graphql::Result<TxResult> {
+    let api = api(ctx)?;
+    let user = require_operator(ctx)?;
+    require_step(api, user, instance_id, call_name).await?;
+    let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
+    Ok(TxResult { receipt })
+}
+
+#[derive(Default)]
+pub struct WorkflowMutation;
+
+#[Object]
+impl WorkflowMutation {
+    /// Supplier (holder of the voucher) applies to an approved funder for financing; the voucher is
+    /// reserved by a financing offer at the requested rate.
+    async fn apply_for_financing(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyFinancingInput,
+    ) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_operator(ctx)?;
+        let requested_rate_bp = bp("input.requestedRateBp", input.requested_rate_bp)?;
+        let documents = documents("input.documents", input.documents)?;
+        if !access::has_org_role(api, user, "supplier").await? {
+            return Err(
+                ApiError::forbidden(format!("organisation {} does not have the supplier role", user.org_id)).into()
+            );
+        }
+        if let Some(v) =
+            voucher::Entity::find_by_id(input.voucher_id.clone()).one(&api.db).await.map_err(ApiError::from)?
+        {
+            if v.holder != user.org_id {
+                return Err(ApiError::forbidden(format!(
+                    "organisation {} does not hold voucher {}",
+                    user.org_id, input.voucher_id
+                ))
+                .into());
+            }
+        }
+        let call = WorkflowCall::ApplyFinancing {
+            application_id: input.application_id,
+            voucher_id: input.voucher_id,
+            funder: input.funder,
+            requested_rate_bp,
+            documents,
+        };
+        let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
+        Ok(TxResult { receipt })
+    }
+
+    /// Funder asks the supplier for more information.
+    async fn request_financing_info(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        question: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::RequestInfo { application_id: application_id.clone(), question };
+        workflow_tx(ctx, &application_id, "RequestInfo", call).await
+    }
+
+    /// Supplier answers the funder's open question.
+    async fn provide_financing_info(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        answer: String,
+        #[graphql(default)] documents: Vec<DocumentInput>,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ProvideInfo {
+            application_id: application_id.clone(),
+            answer,
+            documents: self::documents("documents", documents)?,
+        };
+        workflow_tx(ctx, &application_id, "ProvideInfo", call).await
+    }
+
+    /// Funder runs 查验 on every backing invoice and records the result.
+    async fn check_financing_invoices(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::CheckInvoices { application_id: application_id.clone() };
+        workflow_tx(ctx, &application_id, "CheckInvoices", call).await
+    }
+
+    /// Funder approves at a rate no higher than requested; the voucher is financed in this transaction.
+    async fn approve_financing(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        discount_rate_bp: i32,
+        agreement_ref: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ApproveFinancing {
+            application_id: application_id.clone(),
+            discount_rate_bp: bp("discountRateBp", discount_rate_bp)?,
+            agreement_ref,
+        };
+        workflow_tx(ctx, &application_id, "ApproveFinancing", call).await
+    }
+
+    /// Funder rejects the application.
+    async fn reject_financing(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        reason: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::RejectFinancing { application_id: application_id.clone(), reason };
+        workflow_tx(ctx, &application_id, "RejectFinancing", call).await
+    }
+
+    /// Funder records paying the net amount (the payment itself happens off chain).
+    async fn record_disbursement(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        payment_ref: String,
+        amount: i64,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::RecordDisbursement {
+            application_id: application_id.clone(),
+            payment_ref,
+            amount: fen("amount", amount)?,
+        };
+        workflow_tx(ctx, &application_id, "RecordDisbursement", call).await
+    }
+
+    /// Supplier confirms the money arrived.
+    async fn confirm_financing_receipt(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ConfirmReceipt { application_id: application_id.clone() };
+        workflow_tx(ctx, &application_id, "ConfirmReceipt", call).await
+    }
+
+    /// Receipt holder applies to a funder for a loan against a warehouse receipt (仓单质押).
+    async fn apply_for_pledge(&self, ctx: &Context<'_>, input: ApplyPledgeInput) -> async_graphql::Result<TxResult> {
+        let api = api(ctx)?;
+        let user = require_operator(ctx)?;
+        let call = WorkflowCall::ApplyPledge {
+            application_id: input.application_id,
+            receipt: input.receipt,
+            funder: input.funder,
+            requested_amount: fen("input.requestedAmount", input.requested_amount)?,
+            currency: input.currency,
+            documents: documents("input.documents", input.documents)?,
+        };
+        let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
+        Ok(TxResult { receipt })
+    }
+
+    /// The receipt's warehouse operator confirms the goods, their value and their IoT status.
+    async fn confirm_pledge_goods(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        goods_value: i64,
+        iot: IotSnapshotInput,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ConfirmGoods {
+            application_id: application_id.clone(),
+            goods_value: fen("goodsValue", goods_value)?,
+            iot: IotSnapshot {
+                status: match iot.status {
+                    IotStatusInput::Normal => IotStatus::Normal,
+                    IotStatusInput::Alert => IotStatus::Alert,
+                },
+                devices: iot.devices,
+                observed_ms: ms("iot.observedMs", iot.observed_ms)?,
+                summary: iot.summary,
+            },
+        };
+        workflow_tx(ctx, &application_id, "ConfirmGoods", call).await
+    }
+
+    /// Warehouse (before confirming the goods) or funder (after) refuses the pledge.
+    async fn reject_pledge(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        reason: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::RejectPledge { application_id: application_id.clone(), reason };
+        workflow_tx(ctx, &application_id, "RejectPledge", call).await
+    }
+
+    /// Funder approves the loan (≤ pledge rate × goods value); the receipt is pledged in this transaction.
+    async fn approve_pledge(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        loan_amount: i64,
+        pledge_rate_bp: i32,
+        due: String,
+        agreement_ref: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ApprovePledge {
+            application_id: application_id.clone(),
+            loan_amount: fen("loanAmount", loan_amount)?,
+            pledge_rate_bp: bp("pledgeRateBp", pledge_rate_bp)?,
+            due: Date::parse(&due).ok_or_else(|| ApiError::bad_input("due", "expected a date YYYY-MM-DD"))?,
+            agreement_ref,
+        };
+        workflow_tx(ctx, &application_id, "ApprovePledge", call).await
+    }
+
+    /// Depositor records repaying the loan.
+    async fn record_pledge_repayment(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        payment_ref: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::RecordRepayment { application_id: application_id.clone(), payment_ref };
+        workflow_tx(ctx, &application_id, "RecordRepayment", call).await
+    }
+
+    /// Funder releases the pledge after repayment.
+    async fn release_pledge(&self, ctx: &Context<'_>, application_id: String) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ReleasePledge { application_id: application_id.clone() };
+        workflow_tx(ctx, &application_id, "ReleasePledge", call).await
+    }
+
+    /// Any member opens a margin call once the pledged receipt is flagged by an IoT alert.
+    async fn open_margin_call(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        reason: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::OpenMarginCall { application_id: application_id.clone(), reason };
+        workflow_tx(ctx, &application_id, "OpenMarginCall", call).await
+    }
+
+    /// Funder records how the margin call was settled.
+    async fn resolve_margin_call(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        resolution: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::ResolveMarginCall { application_id: application_id.clone(), resolution };
+        workflow_tx(ctx, &application_id, "ResolveMarginCall", call).await
+    }
+
+    /// Any member escalates an unpaid voucher tree after its due date (once per tree).
+    async fn escalate_overdue(&self, ctx: &Context<'_>, root_id: String) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::EscalateOverdue { root_id: root_id.clone() };
+        workflow_tx(ctx, &root_id, "EscalateOverdue", call).await
+    }
+
+    /// Any member applies a passed deadline: of the instance's current step, or of margin call
+    /// `marginCallSeq`. Refused unless the deadline has passed and the step is still pending.
+    async fn expire_workflow_deadline(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        margin_call_seq: Option<i32>,
+    ) -> async_graphql::Result<TxResult> {
+        let deadline = match margin_call_seq {
+            None => DeadlineKind::Step,
+            Some(s) => DeadlineKind::MarginCall {
+                seq: u32::try_from(s).map_err(|_| ApiError::bad_input("marginCallSeq", "must not be negative"))?,
+            },
+        };
+        let call = WorkflowCall::Expire { application_id: application_id.clone(), deadline };
+        workflow_tx(ctx, &application_id, definitions::EXPIRE, call).await
+    }
+}
