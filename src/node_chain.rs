@@ -188,19 +188,11 @@ impl scf_workflows::chain::Chain for NodeChain {
         height: u64,
     ) -> Result<Option<scf_workflows::chain::CommittedBlock>, scf_workflows::chain::ChainError> {
         use scf_workflows::chain::ChainError;
-        let store = |e: scf_store::StoreError| ChainError::Store(e.to_string());
-        let Some(block) = self.chain.store.block(height).map_err(store)? else { return Ok(None) };
-        let mut receipts = Vec::with_capacity(block.txs.len());
-        for tx in &block.txs {
-            let id = tx.id();
-            let r = self
-                .chain
-                .store
-                .receipt(&id)
-                .map_err(store)?
-                .ok_or_else(|| ChainError::MissingReceipt { height, tx: id.to_hex() })?;
-            receipts.push(r);
-        }
+        let Some(block) = self.chain.store.block(height).map_err(|e| ChainError::Store(e.to_string()))? else {
+            return Ok(None);
+        };
+        let receipts =
+            scf_graphql::Chain::block_receipts(self, &block).map_err(|e| ChainError::Store(e.to_string()))?;
         Ok(Some(scf_workflows::chain::CommittedBlock { height, time_ms: block.header.time_ms, receipts }))
     }
 

@@ -446,7 +446,11 @@ mod tests {
         let seqs = |v: Vec<StoredReading>| v.into_iter().map(|r| (r.device_id, r.seq)).collect::<Vec<_>>();
         let a = |n: u64| ("A".to_string(), n);
         assert_eq!(seqs(s.device_series("A", 250, 600, 100).expect("series")), vec![a(300), a(400), a(500), a(600)]);
-        assert_eq!(seqs(s.device_series("A", 0, u64::MAX, 2).expect("series")), vec![a(900), a(1000)], "newest `limit`");
+        assert_eq!(
+            seqs(s.device_series("A", 0, u64::MAX, 2).expect("series")),
+            vec![a(900), a(1000)],
+            "newest `limit`"
+        );
         assert!(s.device_series("C", 0, u64::MAX, 10).expect("series").is_empty());
         assert_eq!(seqs(s.device_series("B", 0, 1000, 10).expect("series")), vec![("B".to_string(), 450)]);
     }

@@ -81,9 +81,8 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
         println!("created {created} demo users");
     }
 
-    let node = NodeHandle::start(node_config(&data, &chain_home, &genesis_path))
-        .await
-        .map_err(|e| anyhow!("node: {e}"))?;
+    let node =
+        NodeHandle::start(node_config(&data, &chain_home, &genesis_path)).await.map_err(|e| anyhow!("node: {e}"))?;
     let chain = NodeChain::new(node.chain().clone());
 
     let iot = devices::start(&data, &plan, Arc::new(chain.clone())).await?;
@@ -113,7 +112,10 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
 
 fn check_port(listen: SocketAddr) -> anyhow::Result<()> {
     std::net::TcpListener::bind(listen).map(drop).map_err(|e| {
-        anyhow!("--port {}: cannot listen on {listen}: {e} (is another demo running? pick another port with --port)", listen.port())
+        anyhow!(
+            "--port {}: cannot listen on {listen}: {e} (is another demo running? pick another port with --port)",
+            listen.port()
+        )
     })
 }
 

@@ -75,8 +75,8 @@ pub fn seed_store(
     let now = scf_node::chain::now_ms();
     for (i, step) in plan.steps.iter().enumerate().skip(tip.height as usize) {
         let key = seed::org_key(&step.actor);
-        let nonce = account_nonce(&store.state_at(tip.height), &key.address())
-            .map_err(|e| anyhow!("step {i}: nonce: {e}"))?;
+        let nonce =
+            account_nonce(&store.state_at(tip.height), &key.address()).map_err(|e| anyhow!("step {i}: nonce: {e}"))?;
         let tx = TxBody {
             chain_id: plan.genesis.chain_id.clone(),
             sender: *key.public(),

@@ -35,9 +35,12 @@ impl Demo {
             .spawn()
             .expect("spawn scf demo");
         let out = Arc::new(Mutex::new(String::new()));
-        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>), child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let out = out.clone();
             std::thread::spawn(move || {
@@ -130,14 +133,8 @@ struct Snapshot {
 async fn snapshot(client: &reqwest::Client, base: &str) -> Snapshot {
     let regulator = login(client, base, "supervisor").await;
     let users = gql(client, base, Some(&regulator), "{ users { username } }", json!({})).await;
-    let v = gql(
-        client,
-        base,
-        Some(&regulator),
-        "{ vouchers(first: 100) { edges { node { id status } } } }",
-        json!({}),
-    )
-    .await;
+    let v = gql(client, base, Some(&regulator), "{ vouchers(first: 100) { edges { node { id status } } } }", json!({}))
+        .await;
     let mut vouchers: Vec<(String, String)> = v["vouchers"]["edges"]
         .as_array()
         .expect("edges")
@@ -175,7 +172,9 @@ async fn demo_comes_up_seeded_and_restarts_without_seeding_twice() {
 
     // Each role logs in and sees its part of the seeded story.
     let supplier = login(&client, &base, "wang.fang").await;
-    let mine = gql(&client, &base, Some(&supplier), "{ vouchers(first: 50) { edges { node { id holder } } } }", json!({})).await;
+    let mine =
+        gql(&client, &base, Some(&supplier), "{ vouchers(first: 50) { edges { node { id holder } } } }", json!({}))
+            .await;
     let held: Vec<&str> =
         mine["vouchers"]["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["id"].as_str()).collect();
     assert!(held.iter().any(|id| id.starts_with("HSY-2026-000")), "the tier-1 supplier sees seeded vouchers: {held:?}");

@@ -55,7 +55,8 @@ fn seeded_story_runs_on_chain_and_reaches_every_stage() {
     assert!(plan.devices.len() >= 3, "devices bound to bins and a lot");
     let (ingest_org, ingest) = seed::service_key(&plan.consortium.ingest_account).expect("ingest account");
     for d in &plan.devices {
-        let dev = scf_domain::device::load_device(&st, &d.id).expect("read").unwrap_or_else(|| panic!("no device {}", d.id));
+        let dev =
+            scf_domain::device::load_device(&st, &d.id).expect("read").unwrap_or_else(|| panic!("no device {}", d.id));
         assert_eq!(dev.public_key, *seed::device_key(&d.id).public());
         assert!(dev.is_active());
         if d.owner != ingest_org {
