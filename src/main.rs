@@ -58,12 +58,54 @@ enum Command {
 
 #[derive(Args)]
 struct DemoArgs {
+    /// HTTP port of the web UI and GraphQL API.
     #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Data directory (RocksDB, SQLite read model, keys, ingestion store).
     #[arg(long, default_value = "./scf-data")]
     data: PathBuf,
+    /// Delete the data directory first and seed everything anew.
     #[arg(long)]
     reset: bool,
+    /// Seeds directory (consortium.toml, story.toml). Default: ./seeds, else the source tree's.
+    #[arg(long)]
+    seeds: Option<PathBuf>,
+    /// Built web UI. Default: ./ui/dist, else the source tree's.
+    #[arg(long)]
+    ui: Option<PathBuf>,
+    /// Listen on all interfaces instead of 127.0.0.1.
+    #[arg(long)]
+    public: bool,
+}
+
+/// `./rel` if it exists, else `rel` in the source tree this binary was built from.
+fn local_or_source(rel: &str) -> PathBuf {
+    let here = PathBuf::from(rel);
+    if here.exists() {
+        here
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+    }
+}
+
+fn demo(args: &DemoArgs) -> Result<(), String> {
+    // Quiet by default so the banner stays readable; RUST_LOG=info shows the node and services. With one
+    // validator, libp2p reports every gossip publish as having no peers, and the embedded broker logs
+    // each client disconnect as an error: both are expected here.
+    let quiet = "warn,arc_malachitebft_network=off,rumqttd=off";
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| quiet.into()))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let opts = scf::demo::DemoOptions {
+        port: args.port,
+        data: args.data.clone(),
+        reset: args.reset,
+        seeds: args.seeds.clone().unwrap_or_else(|| local_or_source("seeds")),
+        ui: args.ui.clone().unwrap_or_else(|| local_or_source("ui/dist")),
+        public: args.public,
+    };
+    scf::demo::run(opts).map_err(|e| format!("{e:#}"))
 }
 
 #[derive(Args)]
@@ -117,7 +159,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Keygen(args) => keygen(args),
-        Command::Demo(_) => return not_ready("demo"),
+        Command::Demo(args) => demo(args),
         Command::Node { config } => scf_node::cli::node_command(config),
         Command::Genesis { args } => scf_node::cli::genesis_command(args),
         Command::Cluster { args } => scf_node::cli::cluster_command(args),

@@ -31,6 +31,10 @@ pub struct Consortium {
     pub demo_password: String,
     #[serde(default)]
     pub approved_funders: Vec<String>,
+    /// `"ORG/account"`: the machine account the IoT ingestion service signs with.
+    pub ingest_account: String,
+    /// `"ORG/account"`: the machine account the workflow timer service signs with.
+    pub timer_account: String,
     pub org: Vec<SeedOrg>,
 }
 
@@ -44,6 +48,9 @@ pub struct SeedOrg {
     /// (username, role) pairs; role is admin | operator | viewer.
     #[serde(default)]
     pub users: Vec<(String, String)>,
+    /// Accounts of services (no login), keyed like users.
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -53,6 +60,55 @@ struct Story {
     epcis: Vec<EpcisSeed>,
     #[serde(default)]
     step: Vec<StepSeed>,
+    #[serde(default)]
+    device: Vec<DeviceSeed>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceSeed {
+    id: String,
+    owner: String,
+    date: String,
+    kind: scf_domain::device::DeviceKind,
+    binding: scf_domain::device::Binding,
+    #[serde(default)]
+    rules: Vec<scf_domain::device::AlertRule>,
+    simulate: Simulation,
+}
+
+/// How `scf demo` drives a seeded device: nominal values every `every_s` seconds, and optionally one
+/// excursion per start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulation {
+    pub every_s: u64,
+    /// °C.
+    pub temperature: f64,
+    /// %RH.
+    pub humidity: i64,
+    #[serde(default)]
+    pub excursion: Option<Excursion>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Excursion {
+    pub after_s: u64,
+    pub for_s: u64,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub humidity: Option<i64>,
+}
+
+/// A seeded device the demo simulates.
+#[derive(Debug, Clone)]
+pub struct DemoDevice {
+    pub id: String,
+    pub owner: String,
+    pub binding: scf_domain::device::Binding,
+    pub simulate: Simulation,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -99,6 +155,9 @@ pub struct SeedPlan {
     pub users: Vec<SeedUser>,
     /// Steps sorted by date (stable: file order within a date).
     pub steps: Vec<PlannedStep>,
+    pub devices: Vec<DemoDevice>,
+    /// The seeds directory this plan was read from.
+    pub source: PathBuf,
 }
 
 /// The demo key of an organisation.
@@ -109,6 +168,17 @@ pub fn org_key(id: &str) -> KeyPair {
 /// The demo custodial key of a user.
 pub fn user_key(org: &str, username: &str) -> KeyPair {
     KeyPair::from_seed(&format!("demo/user/{org}/{username}"))
+}
+
+/// The demo key of a seeded device (the "firmware" key the simulator signs with).
+pub fn device_key(id: &str) -> KeyPair {
+    KeyPair::from_seed(&format!("demo/device/{id}"))
+}
+
+/// `(org, key)` of a service account named `"ORG/account"`.
+pub fn service_key(account: &str) -> Option<(String, KeyPair)> {
+    let (org, name) = account.split_once('/')?;
+    Some((org.to_string(), user_key(org, name)))
 }
 
 /// Block time (ms) of 10:00 Beijing time on `date`, plus `offset_ms` to order steps within a day.
@@ -162,11 +232,13 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
             let accounts: Vec<serde_json::Value> = o
                 .users
                 .iter()
-                .map(|(u, role)| {
+                .map(|(u, role)| (u, role == "admin"))
+                .chain(o.service_accounts.iter().map(|a| (a, false)))
+                .map(|(u, admin)| {
                     serde_json::json!({
                         "public_key": user_key(&o.id, u).public().to_hex(),
                         "label": u,
-                        "admin": role == "admin",
+                        "admin": admin,
                     })
                 })
                 .collect();
@@ -257,6 +329,58 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
         let payload = encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?;
         steps.push(PlannedStep { date: d, actor: s.actor.clone(), module: s.module.clone(), payload, label });
     }
+    let (ingest_org, ingest) = service_account(&consortium, &cpath, "ingest_account", &consortium.ingest_account)?;
+    let mut authorised = std::collections::BTreeSet::new();
+    let mut devices = Vec::new();
+    for (i, d) in story.device.iter().enumerate() {
+        let field = format!("device[{i}]");
+        let when = date(&spath, &format!("{field}.date"), &d.date)?;
+        if !known.contains(d.owner.as_str()) {
+            return Err(SeedError::Invalid {
+                file: spath.clone(),
+                field: format!("{field}.owner"),
+                reason: format!("no organisation {}", d.owner),
+            });
+        }
+        if d.simulate.every_s == 0 {
+            return Err(SeedError::Invalid {
+                file: spath.clone(),
+                field: format!("{field}.simulate.every_s"),
+                reason: "must be at least 1".into(),
+            });
+        }
+        let register = scf_domain::device::DeviceCall::Register {
+            device_id: d.id.clone(),
+            public_key: *device_key(&d.id).public(),
+            kind: d.kind.clone(),
+            binding: d.binding.clone(),
+            rules: d.rules.clone(),
+        };
+        steps.push(PlannedStep {
+            date: when,
+            actor: d.owner.clone(),
+            module: scf_domain::device::MODULE.into(),
+            payload: scf_domain::kv::encode_call(&register),
+            label: format!("device Register {} by {}", d.id, d.owner),
+        });
+        if d.owner != ingest_org && authorised.insert(d.owner.clone()) {
+            let call = scf_domain::device::DeviceCall::AuthoriseIngestor { address: ingest.address() };
+            steps.push(PlannedStep {
+                date: when,
+                actor: d.owner.clone(),
+                module: scf_domain::device::MODULE.into(),
+                payload: scf_domain::kv::encode_call(&call),
+                label: format!("device AuthoriseIngestor {} by {}", consortium.ingest_account, d.owner),
+            });
+        }
+        devices.push(DemoDevice {
+            id: d.id.clone(),
+            owner: d.owner.clone(),
+            binding: d.binding.clone(),
+            simulate: d.simulate.clone(),
+        });
+    }
+    service_account(&consortium, &cpath, "timer_account", &consortium.timer_account)?;
     steps.sort_by_key(|s| s.date);
     if let Some(first) = steps.first() {
         if first.date <= genesis_date {
@@ -267,7 +391,25 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
             });
         }
     }
-    Ok(SeedPlan { consortium, genesis, users, steps })
+    Ok(SeedPlan { consortium, genesis, users, steps, devices, source: dir.to_path_buf() })
+}
+
+/// Check that `"ORG/account"` names a service account listed under that organisation.
+fn service_account(
+    consortium: &Consortium,
+    file: &Path,
+    field: &str,
+    account: &str,
+) -> Result<(String, KeyPair), SeedError> {
+    let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.into(), reason };
+    let (Some((org, name)), Some(found)) = (account.split_once('/'), service_key(account)) else {
+        return Err(invalid(format!("{account:?} is not ORG/account")));
+    };
+    let listed = consortium.org.iter().any(|o| o.id == org && o.service_accounts.iter().any(|a| a == name));
+    if !listed {
+        return Err(invalid(format!("{account:?}: no service account {name:?} under organisation {org:?}")));
+    }
+    Ok(found)
 }
 
 fn call_name(v: &toml::Value) -> String {

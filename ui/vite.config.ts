@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import { configDefaults } from 'vitest/config';
 
 // The `scf` server serves the built files at `/` and resolves `/01/{gtin}/10/{lot}` to index.html;
 // in development, /graphql is proxied to a running `scf demo`.
@@ -30,6 +31,8 @@ export default defineConfig({
     environment: 'jsdom',
     globals: true,
     setupFiles: ['src/test/setup.ts'],
+    // End-to-end tests need a running demo and chromium: `npm run e2e` (vitest.e2e.config.ts).
+    exclude: [...configDefaults.exclude, 'e2e/**'],
     testTimeout: 20000,
   },
 });

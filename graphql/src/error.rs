@@ -15,8 +15,6 @@ pub enum ErrorCode {
     Conflict,
     NotFound,
     Timeout,
-    /// Too many public requests from one client address; retry later.
-    RateLimited,
     Internal,
     GraphqlParseFailed,
     GraphqlValidationFailed,
@@ -31,7 +29,6 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Timeout => "TIMEOUT",
-            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
@@ -60,10 +57,6 @@ pub enum ApiError {
         what: String,
     },
     Timeout,
-    /// The client address used up its allowance of public requests; `retry_after_ms` until the next one.
-    RateLimited {
-        retry_after_ms: u64,
-    },
     /// Details are logged where the error is made, never sent.
     Internal(String),
 }
@@ -93,9 +86,6 @@ impl ApiError {
             ApiError::Conflict { message, .. } => message.clone(),
             ApiError::NotFound { what } => format!("{what} not found"),
             ApiError::Timeout => "the chain did not commit the transaction in time".into(),
-            ApiError::RateLimited { retry_after_ms } => {
-                format!("too many requests from this address; retry in {retry_after_ms} ms")
-            }
             ApiError::Internal(_) => "internal error".into(),
         }
     }
@@ -108,7 +98,6 @@ impl ApiError {
             ApiError::Conflict { .. } => ErrorCode::Conflict,
             ApiError::NotFound { .. } => ErrorCode::NotFound,
             ApiError::Timeout => ErrorCode::Timeout,
-            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -129,12 +118,6 @@ impl ApiError {
             "NOT_OWN_ACCOUNT",
             "ORG_FROZEN",
             "NOT_A_FUNDER",
-            "NOT_RECEIPT_HOLDER",
-            "NOT_RECEIPT_OPERATOR",
-            "NOT_PLEDGEE",
-            "NOT_DEVICE_OWNER",
-            "NOT_INGESTOR",
-            "NOT_A_RECORDER",
             "WORKFLOW_NOT_PARTY",
             "GOV_NOT_MEMBER",
         ];
@@ -187,7 +170,6 @@ impl From<ApiError> for async_graphql::Error {
             match &e {
                 ApiError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 ApiError::Conflict { rule: Some(rule), .. } => ext.set("rule", rule.as_str()),
-                ApiError::RateLimited { retry_after_ms } => ext.set("retryAfterMs", *retry_after_ms),
                 _ => {}
             }
         })

@@ -240,6 +240,38 @@ impl Store {
         v.map(|v| StoredReading::try_from_slice(v.value()).map_err(se)).transpose()
     }
 
+    /// The device's readings with `from_ms <= time_ms <= to_ms`, oldest first, at most the newest
+    /// `limit` of them. Scans the device's index from its newest reading backwards (sequence numbers
+    /// rise with device time), so the cost follows the answer, not the device's history.
+    pub fn device_series(
+        &self,
+        device_id: &str,
+        from_ms: u64,
+        to_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredReading>, StoreError> {
+        let tx = self.db.begin_read().map_err(se)?;
+        let by_device = tx.open_table(BY_DEVICE).map_err(se)?;
+        let t = tx.open_table(READINGS).map_err(se)?;
+        let mut out = Vec::new();
+        for item in by_device.range((device_id, 0)..=(device_id, u64::MAX)).map_err(se)?.rev() {
+            let (_, idx) = item.map_err(se)?;
+            let Some(v) = t.get(idx.value()).map_err(se)? else { continue };
+            let r = StoredReading::try_from_slice(v.value()).map_err(se)?;
+            if r.time_ms < from_ms {
+                break;
+            }
+            if r.time_ms <= to_ms {
+                out.push(r);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        out.reverse();
+        Ok(out)
+    }
+
     /// `(first index not yet in a batch, next index)`.
     pub fn unbatched(&self) -> Result<(u64, u64), StoreError> {
         let tx = self.db.begin_read().map_err(se)?;
@@ -403,5 +435,23 @@ mod tests {
         assert!(p.verify() && p.batch == 1);
         s.mark_anchored(0, Hash32::ZERO, 5).expect("mark");
         assert_eq!(s.pending_batches().expect("pending").len(), 1);
+    }
+
+    #[test]
+    fn device_series_is_a_time_window_of_one_device() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let s = Store::open(&dir.path().join("r.redb")).expect("open");
+        let cands: Vec<Candidate> = (1..=10).map(|i| cand("A", i * 100)).chain([cand("B", 450)]).collect();
+        s.store(&cands).expect("store");
+        let seqs = |v: Vec<StoredReading>| v.into_iter().map(|r| (r.device_id, r.seq)).collect::<Vec<_>>();
+        let a = |n: u64| ("A".to_string(), n);
+        assert_eq!(seqs(s.device_series("A", 250, 600, 100).expect("series")), vec![a(300), a(400), a(500), a(600)]);
+        assert_eq!(
+            seqs(s.device_series("A", 0, u64::MAX, 2).expect("series")),
+            vec![a(900), a(1000)],
+            "newest `limit`"
+        );
+        assert!(s.device_series("C", 0, u64::MAX, 10).expect("series").is_empty());
+        assert_eq!(seqs(s.device_series("B", 0, 1000, 10).expect("series")), vec![("B".to_string(), 450)]);
     }
 }

@@ -1,0 +1,18 @@
+import type { TestProject } from 'vitest/node';
+
+import { startDemo } from './demo';
+
+/** One demo for the whole run: tests share its chain, in file order (fileParallelism is off). */
+export default async function setup(project: TestProject) {
+  const demo = await startDemo();
+  project.provide('baseUrl', demo.baseUrl);
+  return async () => {
+    await demo.stop();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
