@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use scf_ledger::authenticated::StateProof;
-use scf_ledger::block::{Block, TxInclusionProof};
+use scf_ledger::block::{Block, CommitCertificate, CommitSignature, TxInclusionProof};
 use scf_ledger::codec::encode;
-use scf_ledger::crypto::{Address, Hash32};
+use scf_ledger::crypto::{Address, Hash32, KeyPair};
 use scf_ledger::executor::{account_nonce, chain_params, ChainTip, Executor};
 use scf_ledger::genesis::Genesis;
 use scf_ledger::receipt::Receipt;
@@ -51,6 +51,18 @@ impl DevChain {
     /// Open (or create) the store at `path`, apply `genesis` if the store is new (a different genesis is
     /// refused) and start the block producer on the current tokio runtime.
     pub fn open(path: &Path, genesis: &Genesis) -> Result<DevChain, ChainError> {
+        Self::open_inner(path, genesis, None)
+    }
+
+    /// Like [`DevChain::open`], and every block gets the commit certificate consensus would attach:
+    /// `validator`'s precommit over the block hash (round 0). With the single validator of a dev
+    /// genesis this makes blocks verifiable end to end (header → certificate → validator set), as the
+    /// consumer page's "verified on chain" check needs.
+    pub fn open_with_validator(path: &Path, genesis: &Genesis, validator: KeyPair) -> Result<DevChain, ChainError> {
+        Self::open_inner(path, genesis, Some(validator))
+    }
+
+    fn open_inner(path: &Path, genesis: &Genesis, validator: Option<KeyPair>) -> Result<DevChain, ChainError> {
         let store = Arc::new(Store::open(path).map_err(storage)?);
         let executor = Arc::new(Executor::new(genesis.chain_id.clone(), scf_domain::modules()));
         store.init_genesis(&executor, genesis).map_err(storage)?;
@@ -62,7 +74,8 @@ impl DevChain {
             executor,
             commits: commits.clone(),
             fixed_time_ms: fixed_time_ms.clone(),
-            proposer: Address([0; 20]),
+            proposer: validator.as_ref().map(|k| k.address()).unwrap_or(Address([0; 20])),
+            validator,
         };
         tokio::spawn(producer.run(rx));
         Ok(DevChain {
@@ -142,6 +155,7 @@ struct Producer {
     commits: broadcast::Sender<u64>,
     fixed_time_ms: Arc<AtomicU64>,
     proposer: Address,
+    validator: Option<KeyPair>,
 }
 
 impl Producer {
@@ -223,6 +237,19 @@ impl Producer {
         if let Err(e) = self.store.commit_block(&executed) {
             return answer_all(admitted, storage(e));
         }
+        if let Some(key) = &self.validator {
+            let hash = executed.block.hash();
+            let signature = key.sign(&precommit_signing_bytes(height, 0, &hash, &key.address()));
+            let cert = CommitCertificate {
+                height,
+                round: 0,
+                block_hash: hash,
+                signatures: vec![CommitSignature { validator: key.address(), signature }],
+            };
+            if let Err(e) = self.store.set_certificate(height, cert) {
+                tracing::warn!(height, error = %e, "dev chain: certificate not stored");
+            }
+        }
         let _ = self.commits.send(height);
         for ((_, reply), receipt) in admitted.into_iter().zip(executed.receipts) {
             let _ = reply.send(Ok(receipt));
@@ -235,4 +262,20 @@ fn answer_all(batch: Vec<Pending>, err: ChainError) {
     for (_, reply) in batch {
         let _ = reply.send(Err(err.clone()));
     }
+}
+
+/// Bytes a precommit signature in a commit certificate covers, as `core-chain/node/src/signing.rs`
+/// defines them: `"SCF-VOTE-v1" ‖ borsh(Vote { Precommit, height, Round::Some(round),
+/// NilOrVal::Val(hash), validator })`. Written out here because the API does not link the consensus
+/// stack; `scf-tests`' UI fixture checks the same layout against the browser verifier.
+fn precommit_signing_bytes(height: u64, round: u32, block_hash: &Hash32, validator: &Address) -> Vec<u8> {
+    let mut out = b"SCF-VOTE-v1".to_vec();
+    out.push(1); // VoteType::Precommit
+    out.extend(height.to_le_bytes());
+    out.push(1); // Round::Some
+    out.extend(round.to_le_bytes());
+    out.push(1); // NilOrVal::Val
+    out.extend(block_hash.0);
+    out.extend(validator.0);
+    out
 }

@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Conflict,
     NotFound,
     Timeout,
+    /// Too many public requests from one client address; retry later.
+    RateLimited,
     Internal,
     GraphqlParseFailed,
     GraphqlValidationFailed,
@@ -29,6 +31,7 @@ impl ErrorCode {
             ErrorCode::Conflict => "CONFLICT",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::Internal => "INTERNAL",
             ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
             ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
@@ -57,6 +60,10 @@ pub enum ApiError {
         what: String,
     },
     Timeout,
+    /// The client address used up its allowance of public requests; `retry_after_ms` until the next one.
+    RateLimited {
+        retry_after_ms: u64,
+    },
     /// Details are logged where the error is made, never sent.
     Internal(String),
 }
@@ -86,6 +93,9 @@ impl ApiError {
             ApiError::Conflict { message, .. } => message.clone(),
             ApiError::NotFound { what } => format!("{what} not found"),
             ApiError::Timeout => "the chain did not commit the transaction in time".into(),
+            ApiError::RateLimited { retry_after_ms } => {
+                format!("too many requests from this address; retry in {retry_after_ms} ms")
+            }
             ApiError::Internal(_) => "internal error".into(),
         }
     }
@@ -98,6 +108,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ErrorCode::Conflict,
             ApiError::NotFound { .. } => ErrorCode::NotFound,
             ApiError::Timeout => ErrorCode::Timeout,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -118,6 +129,12 @@ impl ApiError {
             "NOT_OWN_ACCOUNT",
             "ORG_FROZEN",
             "NOT_A_FUNDER",
+            "NOT_RECEIPT_HOLDER",
+            "NOT_RECEIPT_OPERATOR",
+            "NOT_PLEDGEE",
+            "NOT_DEVICE_OWNER",
+            "NOT_INGESTOR",
+            "NOT_A_RECORDER",
             "WORKFLOW_NOT_PARTY",
             "GOV_NOT_MEMBER",
         ];
@@ -170,6 +187,7 @@ impl From<ApiError> for async_graphql::Error {
             match &e {
                 ApiError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 ApiError::Conflict { rule: Some(rule), .. } => ext.set("rule", rule.as_str()),
+                ApiError::RateLimited { retry_after_ms } => ext.set("retryAfterMs", *retry_after_ms),
                 _ => {}
             }
         })

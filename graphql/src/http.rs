@@ -65,10 +65,15 @@ async fn caller_for(api: &Api, token: Option<String>) -> Caller {
     Caller { user, token }
 }
 
-async fn graphql_post(State(s): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+async fn graphql_post(
+    State(s): State<AppState>,
+    client: crate::ratelimit::ClientAddr,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
     let started = std::time::Instant::now();
     let caller = caller_for(&s.api, bearer(&headers)).await;
-    let resp = s.schema.execute(req.into_inner().data(caller)).await;
+    let resp = s.schema.execute(req.into_inner().data(caller).data(client)).await;
     metrics::counter!("scf_graphql_requests_total", "errors" => if resp.errors.is_empty() { "no" } else { "yes" })
         .increment(1);
     metrics::histogram!("scf_graphql_request_seconds").record(started.elapsed().as_secs_f64());

@@ -152,6 +152,7 @@ impl Indexer {
         invoice::Entity::delete_many().exec(&txn).await?;
         invoice_party::Entity::delete_many().exec(&txn).await?;
         crate::indexer_workflow::clear(&txn).await?;
+        crate::indexer_goods::clear(&txn).await?;
         indexer_cursor::Entity::delete_many().exec(&txn).await?;
         txn.commit().await?;
         self.indexed.send_replace(None);
@@ -253,6 +254,7 @@ impl Indexer {
             write_invoice(&txn, inv).await?;
         }
         crate::indexer_workflow::write(&txn, derived.workflow).await?;
+        crate::indexer_goods::write(&txn, derived.goods).await?;
         indexer_cursor::Entity::update(indexer_cursor::ActiveModel {
             id: Set(CURSOR_ID),
             height: Set(height as i64),
@@ -334,7 +336,8 @@ impl Indexer {
             }
         }
         let workflow = crate::indexer_workflow::derive(state, height, block.header.time_ms, receipts)?;
-        Ok(Derived { events, orgs: org_rows(state, height, orgs.iter())?, trees, invoices: inv_rows, workflow })
+        let goods = crate::indexer_goods::derive(state, height, receipts)?;
+        Ok(Derived { events, orgs: org_rows(state, height, orgs.iter())?, trees, invoices: inv_rows, workflow, goods })
     }
 }
 
@@ -344,6 +347,7 @@ struct Derived {
     trees: Vec<TreeRows>,
     invoices: Vec<(dinv::Invoice, BTreeSet<String>, u64)>,
     workflow: crate::indexer_workflow::WorkflowRows,
+    goods: crate::indexer_goods::GoodsRows,
 }
 
 struct TreeRows {

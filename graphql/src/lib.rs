@@ -17,7 +17,10 @@ pub mod devchain;
 pub mod error;
 pub mod http;
 pub mod indexer;
+pub mod indexer_goods;
 pub mod indexer_workflow;
+pub mod ratelimit;
+pub mod readings;
 pub mod schema;
 pub mod service;
 
@@ -29,7 +32,8 @@ use tokio::net::TcpListener;
 
 pub use chain::{Chain, ChainError};
 pub use devchain::DevChain;
-pub use schema::{build_schema, sdl, ApiSchema, Limits};
+pub use readings::{ReadingPoint, Readings};
+pub use schema::{build_schema, build_schema_with_readings, sdl, ApiSchema, Limits};
 pub use service::Api;
 
 /// Everything needed to run the API over an existing chain.
@@ -46,6 +50,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a mutation waits for its transaction to commit.
     pub tx_timeout: Duration,
+    /// Source of accepted sensor readings (the IoT ingestion store) for cold-chain series.
+    pub readings: Option<Arc<dyn Readings>>,
 }
 
 impl std::fmt::Debug for Config {
@@ -57,6 +63,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tx_timeout", &self.tx_timeout)
+            .field("readings", &self.readings.is_some())
             .finish()
     }
 }
@@ -70,6 +77,7 @@ impl Config {
             limits: Limits::default(),
             max_body_bytes: 256 * 1024,
             tx_timeout: Duration::from_secs(10),
+            readings: None,
         }
     }
 }
@@ -115,13 +123,13 @@ pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, Serv
     indexer.catch_up().await?;
     let indexer_task = tokio::spawn(indexer.clone().run());
     let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
-    let schema = build_schema(api.clone(), &config.limits);
+    let schema = build_schema_with_readings(api.clone(), &config.limits, config.readings.clone());
     let app = http::router(http::AppState { schema: schema.clone(), api: api.clone() }, config.max_body_bytes);
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphQL API listening");
     let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await {
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });

@@ -281,3 +281,105 @@ table!(proposal, "proposals", {
     /// The whole proposal as JSON (kind details, deadline, electorate, votes, status).
     pub data: String,
 });
+
+table!(warehouse_receipt, "warehouse_receipts", {
+    /// 仓单编号.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub number: String,
+    /// 保管人: the issuing warehouse operator organisation.
+    #[sea_orm(indexed)]
+    pub operator: String,
+    #[sea_orm(indexed)]
+    pub holder: String,
+    pub depositor: String,
+    pub goods_name: String,
+    pub spec: String,
+    pub unit: String,
+    pub quantity: i64,
+    pub packaging: String,
+    /// Storage location: the physical warehouse code, zone (库区) and bin (货位).
+    pub warehouse: String,
+    pub zone: String,
+    pub bin: String,
+    /// `lot`, `gtin_lot` or `serials`.
+    pub identity_kind: String,
+    pub gtin: Option<String>,
+    #[sea_orm(indexed)]
+    pub lot: Option<String>,
+    /// `active`, `split`, `withdrawn`.
+    #[sea_orm(indexed)]
+    pub status: String,
+    #[sea_orm(indexed)]
+    pub pledgee: Option<String>,
+    pub pledge_fen: Option<i64>,
+    pub pledge_currency: Option<String>,
+    pub pledge_due: Option<String>,
+    pub flagged: bool,
+    pub flag_reason: Option<String>,
+    pub frozen: bool,
+    pub frozen_reason: Option<String>,
+    pub parent: Option<String>,
+    pub issued: String,
+    pub valid_until: String,
+    pub updated_height: i64,
+    /// The whole receipt as the chain stores it (JSON): identity, insurance, endorsements, flag source.
+    pub detail: String,
+});
+
+table!(device, "devices", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Owning organisation.
+    #[sea_orm(indexed)]
+    pub owner: String,
+    /// `temperature`, `humidity`, `temperature_humidity`, `weight`, `location` or the other kind's name.
+    pub kind: String,
+    pub public_key: String,
+    /// `warehouse_location`, `receipt`, `shipment`, `lot`.
+    pub binding_kind: String,
+    /// What the binding names: the receipt number, shipment id, lot key (`device::lot_key`) or
+    /// `warehouse|zone|bin` for a location.
+    #[sea_orm(indexed)]
+    pub binding_ref: String,
+    /// The binding as JSON.
+    pub binding: String,
+    /// Alert rules as JSON.
+    pub rules: String,
+    /// `active` or `revoked`.
+    #[sea_orm(indexed)]
+    pub status: String,
+    pub revoked_reason: Option<String>,
+    pub alerts: i64,
+    pub registered_height: i64,
+    pub updated_height: i64,
+});
+
+table!(device_alert, "device_alerts", {
+    /// `{device_id}#{n}`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    #[sea_orm(indexed)]
+    pub device_id: String,
+    #[sea_orm(indexed)]
+    pub owner: String,
+    pub rule_index: i32,
+    /// The rule that fired, as JSON.
+    pub rule: String,
+    /// The device's binding when the alert was raised, as JSON.
+    pub binding: String,
+    /// The triggering reading, as JSON.
+    pub observation: String,
+    pub detail: String,
+    /// `receipt`, `lot`, `shipment` or `nothing`.
+    pub flagged_kind: String,
+    #[sea_orm(indexed)]
+    pub flagged_ref: Option<String>,
+    /// `open` or `cleared`.
+    #[sea_orm(indexed)]
+    pub status: String,
+    pub cleared_reason: Option<String>,
+    pub cleared_by: Option<String>,
+    pub cleared_height: Option<i64>,
+    pub raised_height: i64,
+    pub raised_time_ms: i64,
+});

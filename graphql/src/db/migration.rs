@@ -11,7 +11,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(WorkflowsAndGovernance)]
+        vec![Box::new(Initial), Box::new(WorkflowsAndGovernance), Box::new(Goods)]
     }
 }
 
@@ -91,6 +91,34 @@ impl MigrationTrait for WorkflowsAndGovernance {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for name in ["proposals", "workflow_audit", "workflow_parties", "workflow_instances"] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Warehouse receipts, IoT devices and their alerts (the "physical goods" side).
+struct Goods;
+
+// `DeriveMigrationName` names a migration after its file, so every migration after `Initial` (whose
+// recorded name, `migration`, must stay) names itself.
+impl MigrationName for Goods {
+    fn name(&self) -> &str {
+        "m0003_goods"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Goods {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, warehouse_receipt::Entity).await?;
+        create(manager, device::Entity).await?;
+        create(manager, device_alert::Entity).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in ["device_alerts", "devices", "warehouse_receipts"] {
             manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
         }
         Ok(())

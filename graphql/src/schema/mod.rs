@@ -3,9 +3,13 @@
 //! rules again when a transaction executes.
 
 pub mod access;
+pub mod devices;
 pub mod explorer;
+pub mod goods;
 pub mod governance;
 pub mod mutation;
+pub mod proof;
+pub mod provenance;
 pub mod query;
 pub mod subscription;
 pub mod types;
@@ -25,15 +29,30 @@ use crate::service::Api;
 
 /// Every query, merged from one object per area (add an area by adding its object here).
 #[derive(MergedObject, Default)]
-pub struct Query(query::Query, explorer::ExplorerQuery, workflow::WorkflowQuery, governance::GovernanceQuery);
+pub struct Query(
+    query::Query,
+    explorer::ExplorerQuery,
+    workflow::WorkflowQuery,
+    governance::GovernanceQuery,
+    goods::GoodsQuery,
+    devices::DeviceQuery,
+    provenance::ProvenanceQuery,
+);
 
 /// Every mutation, merged from one object per area.
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::Mutation, workflow::WorkflowMutation, governance::GovernanceMutation);
+pub struct Mutation(
+    mutation::Mutation,
+    workflow::WorkflowMutation,
+    governance::GovernanceMutation,
+    goods::GoodsMutation,
+    devices::DeviceMutation,
+    provenance::ProvenanceMutation,
+);
 
 /// Every subscription, merged from one object per area.
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(subscription::Subscription);
+pub struct Subscription(subscription::Subscription, devices::DeviceSubscription);
 
 pub type ApiSchema = Schema<Query, Mutation, Subscription>;
 
@@ -49,17 +68,33 @@ pub struct Caller {
 pub struct Limits {
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// Public (unauthenticated) queries such as `lotPage` one client address may make per minute
+    /// (0 = unlimited), refilled continuously ...
+    pub public_requests_per_minute: u32,
+    /// ... up to this many at once.
+    pub public_burst: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 2_000 }
+        Limits { max_depth: 12, max_complexity: 2_000, public_requests_per_minute: 120, public_burst: 30 }
     }
 }
 
 pub fn build_schema(api: Arc<Api>, limits: &Limits) -> ApiSchema {
+    build_schema_with_readings(api, limits, None)
+}
+
+/// The schema with a source of sensor readings (the IoT ingestion store) for cold-chain series.
+pub fn build_schema_with_readings(
+    api: Arc<Api>,
+    limits: &Limits,
+    readings: Option<Arc<dyn crate::readings::Readings>>,
+) -> ApiSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(api)
+        .data(Arc::new(crate::ratelimit::RateLimiter::new(limits.public_requests_per_minute, limits.public_burst)))
+        .data(provenance::ReadingsSource(readings))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)

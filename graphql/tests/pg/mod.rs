@@ -66,7 +66,7 @@ impl Postgres {
         }
     }
 
-    fn spawn(bin: &PathBuf) -> Result<Postgres, String> {
+    fn spawn(bin: &std::path::Path) -> Result<Postgres, String> {
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
         let dir = std::env::temp_dir().join(format!("scf-pg-{}-{port}", std::process::id()));
