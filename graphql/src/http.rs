@@ -52,6 +52,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
+/// The built web UI: files from `dir`, and `index.html` for any other path (client-side routes such
+/// as the Digital Link page `/01/{gtin}/10/{lot}`).
+pub fn static_ui(dir: &std::path::Path) -> tower_http::services::ServeDir<tower_http::services::ServeFile> {
+    tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(dir.join("index.html")))
+}
+
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())

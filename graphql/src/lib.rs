@@ -50,6 +50,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How long a mutation waits for its transaction to commit.
     pub tx_timeout: Duration,
+    /// The built web UI (`ui/dist`), served at `/` with `index.html` for client-side routes.
+    pub ui_dir: Option<std::path::PathBuf>,
     /// Source of accepted sensor readings (the IoT ingestion store) for cold-chain series.
     pub readings: Option<Arc<dyn Readings>>,
 }
@@ -63,6 +65,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("tx_timeout", &self.tx_timeout)
+            .field("ui_dir", &self.ui_dir)
             .field("readings", &self.readings.is_some())
             .finish()
     }
@@ -77,6 +80,7 @@ impl Config {
             limits: Limits::default(),
             max_body_bytes: 256 * 1024,
             tx_timeout: Duration::from_secs(10),
+            ui_dir: None,
             readings: None,
         }
     }
@@ -124,7 +128,10 @@ pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, Serv
     let indexer_task = tokio::spawn(indexer.clone().run());
     let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
     let schema = build_schema_with_readings(api.clone(), &config.limits, config.readings.clone());
-    let app = http::router(http::AppState { schema: schema.clone(), api: api.clone() }, config.max_body_bytes);
+    let mut app = http::router(http::AppState { schema: schema.clone(), api: api.clone() }, config.max_body_bytes);
+    if let Some(dir) = &config.ui_dir {
+        app = app.fallback_service(http::static_ui(dir));
+    }
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphQL API listening");
