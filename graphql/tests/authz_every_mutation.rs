@@ -8,6 +8,7 @@
 //! - by the entitled organisation's admin and operator → past the API's authorisation (never
 //!   FORBIDDEN/UNAUTHENTICATED; the chain may still refuse the generated arguments on business grounds,
 //!   e.g. NOT_FOUND). Admin-only mutations are FORBIDDEN to operators.
+//!
 //! The workflow steps run against a real financing application, so the party checks (the funder acts,
 //! not the supplier) are exercised. End-to-end success of each workflow step by its party is covered in
 //! `workflow_governance.rs`.
