@@ -15,7 +15,8 @@ import * as typescriptOperations from '@graphql-codegen/typescript-operations';
 import { buildSchema, parse, printSchema } from 'graphql';
 
 const ui = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const SDL_PATH = join(ui, '..', 'graphql', 'schema.graphql');
+// SCF_SDL: check the operations against another SDL file (e.g. the committed one: git show HEAD:graphql/schema.graphql).
+export const SDL_PATH = process.env.SCF_SDL ?? join(ui, '..', 'graphql', 'schema.graphql');
 export const OPERATIONS_DIR = join(ui, 'src', 'api', 'operations');
 export const OUTPUT_PATH = join(ui, 'src', 'api', 'generated.ts');
 

@@ -6,6 +6,32 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type ApplyFinancingInput = {
+  /** New application id (A-Z 0-9 - _). */
+  applicationId: string;
+  voucherId: string;
+  funder: string;
+  /** Highest annual discount rate accepted, basis points. */
+  requestedRateBp: number;
+  documents?: Array<DocumentInput>;
+};
+
+export type DocumentInput = {
+  name: string;
+  /** SM3 of the document's bytes, 64 lower-case hex digits. */
+  sm3: string;
+};
+
+export type FinancingFilter = {
+  /** Only applications in this state (`submitted`, `info_requested`, `approved`, ...). */
+  state?: string | null | undefined;
+  supplier?: string | null | undefined;
+  funder?: string | null | undefined;
+  voucherId?: string | null | undefined;
+  /** Only applications not yet in a final state. */
+  openOnly?: boolean;
+};
+
 export type IssueVoucherInput = {
   /** Becomes the root voucher id (A-Z 0-9 - _). */
   voucherNo: string;
@@ -70,14 +96,21 @@ export type BlockQueryVariables = Exact<{
 }>;
 
 
-export type BlockQuery = { block: { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number, transactions: Array<{ id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null }> } };
+export type BlockQuery = { block: { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number, transactions: Array<{ id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null }>, header: { chainId: string, height: number, txRoot: string, receiptsRoot: string, encoded: string } | null, certificate: { height: number, round: number, blockHash: string, signedPower: number, totalPower: number, signatures: Array<{ validator: string, validatorName: string | null, signature: string }> } | null }, validators: Array<{ name: string, address: string, publicKey: string, power: number, peerId: string | null }> };
+
+export type ValidatorFieldsFragment = { name: string, address: string, publicKey: string, power: number, peerId: string | null };
+
+export type ValidatorsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ValidatorsQuery = { validators: Array<{ name: string, address: string, publicKey: string, power: number, peerId: string | null }>, chainStatus: { chainId: string, height: number, blockHash: string, timeMs: number, indexedHeight: number | null, totalPower: number, validatorCount: number } };
 
 export type TransactionQueryVariables = Exact<{
   id: string;
 }>;
 
 
-export type TransactionQuery = { transaction: { id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null } };
+export type TransactionQuery = { transaction: { id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null, events: Array<{ id: string, module: string, kind: string, attributes: Array<{ name: string, value: string }> }> } };
 
 export type NewBlocksSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
@@ -247,6 +280,91 @@ export type UnfreezeVoucherMutationVariables = Exact<{
 
 export type UnfreezeVoucherMutation = { unfreezeVoucher: { txId: string, height: number } };
 
+export type MyTasksQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type MyTasksQuery = { myTasks: Array<{ instanceId: string, process: string, processTitle: string, state: string, subject: string, party: string, actions: Array<string>, deadlineMs: number | null, overdue: boolean, canAct: boolean, amount: number, currency: string }> };
+
+export type FinancingApplicationFieldsFragment = { id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number, agreementRef: string, discountInterest: number, netAmount: number, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number, date: string } | null };
+
+export type FinancingApplicationsQueryVariables = Exact<{
+  filter?: FinancingFilter | null | undefined;
+}>;
+
+
+export type FinancingApplicationsQuery = { financingApplications: Array<{ id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number, agreementRef: string, discountInterest: number, netAmount: number, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number, date: string } | null }> };
+
+export type WorkflowAuditQueryVariables = Exact<{
+  instanceId?: string | null | undefined;
+  subject?: string | null | undefined;
+}>;
+
+
+export type WorkflowAuditQuery = { workflowAudit: Array<{ eventId: string, instanceId: string, process: string, subject: string, kind: string, action: string, actorOrg: string, state: string, txId: string, height: number, timeMs: number }> };
+
+export type ApplyForFinancingMutationVariables = Exact<{
+  input: ApplyFinancingInput;
+}>;
+
+
+export type ApplyForFinancingMutation = { applyForFinancing: { txId: string, height: number } };
+
+export type RequestFinancingInfoMutationVariables = Exact<{
+  applicationId: string;
+  question: string;
+}>;
+
+
+export type RequestFinancingInfoMutation = { requestFinancingInfo: { txId: string, height: number } };
+
+export type ProvideFinancingInfoMutationVariables = Exact<{
+  applicationId: string;
+  answer: string;
+}>;
+
+
+export type ProvideFinancingInfoMutation = { provideFinancingInfo: { txId: string, height: number } };
+
+export type CheckFinancingInvoicesMutationVariables = Exact<{
+  applicationId: string;
+}>;
+
+
+export type CheckFinancingInvoicesMutation = { checkFinancingInvoices: { txId: string, height: number } };
+
+export type ApproveFinancingMutationVariables = Exact<{
+  applicationId: string;
+  discountRateBp: number;
+  agreementRef: string;
+}>;
+
+
+export type ApproveFinancingMutation = { approveFinancing: { txId: string, height: number } };
+
+export type RejectFinancingMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type RejectFinancingMutation = { rejectFinancing: { txId: string, height: number } };
+
+export type RecordDisbursementMutationVariables = Exact<{
+  applicationId: string;
+  paymentRef: string;
+  amount: number;
+}>;
+
+
+export type RecordDisbursementMutation = { recordDisbursement: { txId: string, height: number } };
+
+export type ConfirmFinancingReceiptMutationVariables = Exact<{
+  applicationId: string;
+}>;
+
+
+export type ConfirmFinancingReceiptMutation = { confirmFinancingReceipt: { txId: string, height: number } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -288,6 +406,15 @@ export const TransactionFieldsFragmentDoc = new TypedDocumentString(`
   errorMessage
 }
     `, {"fragmentName":"TransactionFields"}) as unknown as TypedDocumentString<TransactionFieldsFragment, unknown>;
+export const ValidatorFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ValidatorFields on Validator {
+  name
+  address
+  publicKey
+  power
+  peerId
+}
+    `, {"fragmentName":"ValidatorFields"}) as unknown as TypedDocumentString<ValidatorFieldsFragment, unknown>;
 export const InvoiceFieldsFragmentDoc = new TypedDocumentString(`
     fragment InvoiceFields on Invoice {
   number
@@ -350,6 +477,54 @@ export const TxResultFieldsFragmentDoc = new TypedDocumentString(`
   height
 }
     `, {"fragmentName":"TxResultFields"}) as unknown as TypedDocumentString<TxResultFieldsFragment, unknown>;
+export const FinancingApplicationFieldsFragmentDoc = new TypedDocumentString(`
+    fragment FinancingApplicationFields on FinancingApplication {
+  id
+  voucherId
+  rootId
+  supplier
+  funder
+  obligor
+  amount
+  currency
+  dueDate
+  requestedRateBp
+  state
+  deadlineMs
+  documents {
+    name
+    sm3
+  }
+  info {
+    question
+    askedMs
+    answer
+    answeredMs
+  }
+  invoices
+  invoiceCheck {
+    passed
+    failure
+    checkedMs
+  }
+  approval {
+    discountRateBp
+    agreementRef
+    discountInterest
+    netAmount
+    registrationNo
+    date
+  }
+  disbursement {
+    paymentRef
+    amount
+    date
+  }
+  rejection
+  createdMs
+  updatedMs
+}
+    `, {"fragmentName":"FinancingApplicationFields"}) as unknown as TypedDocumentString<FinancingApplicationFieldsFragment, unknown>;
 export const BlocksDocument = new TypedDocumentString(`
     query Blocks($first: Int, $after: String) {
   blocks(first: $first, after: $after) {
@@ -379,6 +554,28 @@ export const BlockDocument = new TypedDocumentString(`
     transactions {
       ...TransactionFields
     }
+    header {
+      chainId
+      height
+      txRoot
+      receiptsRoot
+      encoded
+    }
+    certificate {
+      height
+      round
+      blockHash
+      signedPower
+      totalPower
+      signatures {
+        validator
+        validatorName
+        signature
+      }
+    }
+  }
+  validators(height: $height) {
+    ...ValidatorFields
   }
 }
     fragment BlockFields on Block {
@@ -399,11 +596,49 @@ fragment TransactionFields on Transaction {
   outcome
   errorCode
   errorMessage
+}
+fragment ValidatorFields on Validator {
+  name
+  address
+  publicKey
+  power
+  peerId
 }`) as unknown as TypedDocumentString<BlockQuery, BlockQueryVariables>;
+export const ValidatorsDocument = new TypedDocumentString(`
+    query Validators {
+  validators {
+    ...ValidatorFields
+  }
+  chainStatus {
+    chainId
+    height
+    blockHash
+    timeMs
+    indexedHeight
+    totalPower
+    validatorCount
+  }
+}
+    fragment ValidatorFields on Validator {
+  name
+  address
+  publicKey
+  power
+  peerId
+}`) as unknown as TypedDocumentString<ValidatorsQuery, ValidatorsQueryVariables>;
 export const TransactionDocument = new TypedDocumentString(`
     query Transaction($id: String!) {
   transaction(id: $id) {
     ...TransactionFields
+    events {
+      id
+      module
+      kind
+      attributes {
+        name
+        value
+      }
+    }
   }
 }
     fragment TransactionFields on Transaction {
@@ -746,3 +981,178 @@ export const UnfreezeVoucherDocument = new TypedDocumentString(`
   txId
   height
 }`) as unknown as TypedDocumentString<UnfreezeVoucherMutation, UnfreezeVoucherMutationVariables>;
+export const MyTasksDocument = new TypedDocumentString(`
+    query MyTasks {
+  myTasks {
+    instanceId
+    process
+    processTitle
+    state
+    subject
+    party
+    actions
+    deadlineMs
+    overdue
+    canAct
+    amount
+    currency
+  }
+}
+    `) as unknown as TypedDocumentString<MyTasksQuery, MyTasksQueryVariables>;
+export const FinancingApplicationsDocument = new TypedDocumentString(`
+    query FinancingApplications($filter: FinancingFilter) {
+  financingApplications(filter: $filter) {
+    ...FinancingApplicationFields
+  }
+}
+    fragment FinancingApplicationFields on FinancingApplication {
+  id
+  voucherId
+  rootId
+  supplier
+  funder
+  obligor
+  amount
+  currency
+  dueDate
+  requestedRateBp
+  state
+  deadlineMs
+  documents {
+    name
+    sm3
+  }
+  info {
+    question
+    askedMs
+    answer
+    answeredMs
+  }
+  invoices
+  invoiceCheck {
+    passed
+    failure
+    checkedMs
+  }
+  approval {
+    discountRateBp
+    agreementRef
+    discountInterest
+    netAmount
+    registrationNo
+    date
+  }
+  disbursement {
+    paymentRef
+    amount
+    date
+  }
+  rejection
+  createdMs
+  updatedMs
+}`) as unknown as TypedDocumentString<FinancingApplicationsQuery, FinancingApplicationsQueryVariables>;
+export const WorkflowAuditDocument = new TypedDocumentString(`
+    query WorkflowAudit($instanceId: String, $subject: String) {
+  workflowAudit(instanceId: $instanceId, subject: $subject) {
+    eventId
+    instanceId
+    process
+    subject
+    kind
+    action
+    actorOrg
+    state
+    txId
+    height
+    timeMs
+  }
+}
+    `) as unknown as TypedDocumentString<WorkflowAuditQuery, WorkflowAuditQueryVariables>;
+export const ApplyForFinancingDocument = new TypedDocumentString(`
+    mutation ApplyForFinancing($input: ApplyFinancingInput!) {
+  applyForFinancing(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ApplyForFinancingMutation, ApplyForFinancingMutationVariables>;
+export const RequestFinancingInfoDocument = new TypedDocumentString(`
+    mutation RequestFinancingInfo($applicationId: String!, $question: String!) {
+  requestFinancingInfo(applicationId: $applicationId, question: $question) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RequestFinancingInfoMutation, RequestFinancingInfoMutationVariables>;
+export const ProvideFinancingInfoDocument = new TypedDocumentString(`
+    mutation ProvideFinancingInfo($applicationId: String!, $answer: String!) {
+  provideFinancingInfo(applicationId: $applicationId, answer: $answer) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ProvideFinancingInfoMutation, ProvideFinancingInfoMutationVariables>;
+export const CheckFinancingInvoicesDocument = new TypedDocumentString(`
+    mutation CheckFinancingInvoices($applicationId: String!) {
+  checkFinancingInvoices(applicationId: $applicationId) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<CheckFinancingInvoicesMutation, CheckFinancingInvoicesMutationVariables>;
+export const ApproveFinancingDocument = new TypedDocumentString(`
+    mutation ApproveFinancing($applicationId: String!, $discountRateBp: Int!, $agreementRef: String!) {
+  approveFinancing(
+    applicationId: $applicationId
+    discountRateBp: $discountRateBp
+    agreementRef: $agreementRef
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ApproveFinancingMutation, ApproveFinancingMutationVariables>;
+export const RejectFinancingDocument = new TypedDocumentString(`
+    mutation RejectFinancing($applicationId: String!, $reason: String!) {
+  rejectFinancing(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RejectFinancingMutation, RejectFinancingMutationVariables>;
+export const RecordDisbursementDocument = new TypedDocumentString(`
+    mutation RecordDisbursement($applicationId: String!, $paymentRef: String!, $amount: Int!) {
+  recordDisbursement(
+    applicationId: $applicationId
+    paymentRef: $paymentRef
+    amount: $amount
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RecordDisbursementMutation, RecordDisbursementMutationVariables>;
+export const ConfirmFinancingReceiptDocument = new TypedDocumentString(`
+    mutation ConfirmFinancingReceipt($applicationId: String!) {
+  confirmFinancingReceipt(applicationId: $applicationId) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ConfirmFinancingReceiptMutation, ConfirmFinancingReceiptMutationVariables>;

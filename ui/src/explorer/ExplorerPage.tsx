@@ -7,6 +7,7 @@ import { useQuery, useSubscription } from '../api/hooks';
 import { useI18n } from '../i18n/I18nProvider';
 import { QueryView } from '../portal/QueryView';
 import { formatTime, shortHash } from './format';
+import { ValidatorsCard } from './ValidatorsCard';
 
 const PAGE = 20;
 
@@ -87,6 +88,9 @@ export function ExplorerPage() {
           </>
         )}
       </QueryView>
+      <div style={{ marginTop: 24 }}>
+        <ValidatorsCard />
+      </div>
     </section>
   );
 }

@@ -1,4 +1,4 @@
-import { Card, Descriptions, Typography } from 'antd';
+import { Card, Descriptions, Table, Tag, Typography } from 'antd';
 import { Link, useParams } from 'react-router-dom';
 
 import { TransactionDocument } from '../api/generated';
@@ -38,6 +38,31 @@ export function TransactionPage() {
               {x.errorMessage && <Descriptions.Item label={t('explorer.error')}>{x.errorMessage}</Descriptions.Item>}
             </Descriptions>
           </Card>
+        )}
+      </QueryView>
+      <QueryView query={query}>
+        {({ transaction: x }) => (
+          <>
+            <Typography.Title level={4}>{t('explorer.events')}</Typography.Title>
+            <Table
+              rowKey="id"
+              size="small"
+              pagination={false}
+              dataSource={x.events}
+              scroll={{ x: 'max-content' }}
+              aria-label={t('explorer.events')}
+              locale={{ emptyText: t('state.empty') }}
+              columns={[
+                { title: t('audit.module'), dataIndex: 'module', render: (m: string) => <Tag>{m}</Tag> },
+                { title: t('audit.kind'), dataIndex: 'kind' },
+                {
+                  title: t('audit.attributes'),
+                  key: 'attrs',
+                  render: (_, e) => e.attributes.map((a) => `${a.name}=${a.value}`).join(' · '),
+                },
+              ]}
+            />
+          </>
         )}
       </QueryView>
     </section>

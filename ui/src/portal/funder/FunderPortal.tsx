@@ -1,7 +1,9 @@
-import { Alert } from 'antd';
+import { Alert, Typography } from 'antd';
 
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
+import { FinancingApplications } from '../financing/FinancingApplications';
+import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
 
@@ -20,7 +22,19 @@ export function FunderPortal() {
         {
           key: 'inbox',
           label: t('funder.inbox'),
-          children: <VoucherTable label={t('funder.inbox')} base={{ status: 'ACTIVE' }} where={(v) => v.offeredTo === me && !v.financedBy} />,
+          children: (
+            <>
+              <FinancingApplications label={t('funder.inbox')} filter={{ funder: me, openOnly: true }} />
+              <Typography.Title level={4}>{t('funder.directOffers')}</Typography.Title>
+              <VoucherTable label={t('funder.directOffers')} base={{ status: 'ACTIVE' }} where={(v) => v.offeredTo === me && !v.financedBy} />
+            </>
+          ),
+        },
+        { key: 'tasks', label: t('supplier.tasks'), children: <MyTasks label={t('supplier.tasks')} /> },
+        {
+          key: 'history',
+          label: t('funder.history'),
+          children: <FinancingApplications label={t('funder.history')} filter={{ funder: me, openOnly: false }} />,
         },
         {
           key: 'portfolio',

@@ -1,5 +1,7 @@
 import { useI18n } from '../../i18n/I18nProvider';
 import { AuditTrail } from '../AuditTrail';
+import { FinancingApplications } from '../financing/FinancingApplications';
+import { WorkflowAuditTable } from '../WorkflowAuditTable';
 import { InvoiceTable } from '../invoices/InvoiceTable';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
@@ -18,6 +20,12 @@ export function RegulatorPortal() {
         { key: 'frozen', label: t('regulator.frozen'), children: <VoucherTable label={t('regulator.frozen')} where={(v) => v.frozen} exportName="vouchers-frozen" /> },
         { key: 'invoices', label: t('regulator.invoices'), children: <InvoiceTable label={t('regulator.invoices')} exportName="invoices" /> },
         { key: 'audit', label: t('audit.title'), children: <AuditTrail /> },
+        { key: 'workflow', label: t('audit.workflow'), children: <WorkflowAuditTable /> },
+        {
+          key: 'financing',
+          label: t('regulator.financing'),
+          children: <FinancingApplications label={t('regulator.financing')} filter={{ openOnly: false }} />,
+        },
       ]}
     />
   );

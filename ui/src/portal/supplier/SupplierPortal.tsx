@@ -2,7 +2,9 @@ import { Typography } from 'antd';
 
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
+import { FinancingApplications } from '../financing/FinancingApplications';
 import { InvoiceTable } from '../invoices/InvoiceTable';
+import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
 
@@ -24,12 +26,19 @@ export function SupplierPortal() {
           label: t('supplier.tasks'),
           children: (
             <>
+              <Typography.Title level={4}>{t('tasks.workflow')}</Typography.Title>
+              <MyTasks label={t('tasks.workflow')} />
               <Typography.Title level={4}>{t('tasks.signFor')}</Typography.Title>
               <VoucherTable label={t('tasks.signFor')} base={{ holder: me, status: 'PENDING' }} />
               <Typography.Title level={4}>{t('tasks.offers')}</Typography.Title>
               <VoucherTable label={t('tasks.offers')} base={{ holder: me, status: 'ACTIVE' }} where={(v) => !!v.offeredTo && !v.financedBy} />
             </>
           ),
+        },
+        {
+          key: 'financing',
+          label: t('supplier.financing'),
+          children: <FinancingApplications label={t('supplier.financing')} filter={{ supplier: me, openOnly: false }} />,
         },
         { key: 'invoices', label: t('supplier.invoices'), children: <InvoiceTable label={t('supplier.invoices')} where={(i) => i.sellerOrg === me} /> },
         { key: 'all', label: t('supplier.allVisible'), children: <VoucherTable label={t('supplier.allVisible')} /> },

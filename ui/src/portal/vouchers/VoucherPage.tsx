@@ -1,5 +1,5 @@
 import { ApartmentOutlined } from '@ant-design/icons';
-import { Button, Card, Descriptions, Flex, Form, Input, Modal, Select, Space, Tree, Typography, type TreeDataNode } from 'antd';
+import { Button, Card, Descriptions, Flex, Modal, Space, Tree, Typography, type TreeDataNode } from 'antd';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 
@@ -9,7 +9,7 @@ import {
   FreezeVoucherDocument,
   MarkOverdueDocument,
   MyEventsDocument,
-  OfferFinancingDocument,
+  ApplyForFinancingDocument,
   RecordPaymentDocument,
   RejectVoucherDocument,
   SignForVoucherDocument,
@@ -25,12 +25,18 @@ import { useI18n } from '../../i18n/I18nProvider';
 import { formatMoney, parseYuan, toApiFen } from '../../money/fen';
 import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
+import { FieldsModal } from '../FieldsModal';
 import { QueryView } from '../QueryView';
 import { useTx } from '../useTx';
 import { todayCst, voucherActions, type VoucherAction } from './actions';
 import { lineageTree, type LineageNode } from './lineage';
 import { SplitForm } from './SplitForm';
 import { VoucherStatusTag } from './VoucherStatusTag';
+
+/** A new financing application id (A-Z 0-9 - _): the voucher's id and a time stamp. */
+export function applicationId(voucherId: string, now = Date.now()): string {
+  return `FA-${voucherId.replace(/[^A-Z0-9_-]/gi, '-').toUpperCase()}-${now.toString(36).toUpperCase()}`;
+}
 
 /** One voucher: facts, the lineage tree, and what the signed-in organisation may do with it. */
 export function VoucherPage() {
@@ -159,16 +165,18 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
         onCancel={() => setDialog(null)}
         fields={[
           { name: 'funder', label: t('financing.funder'), kind: 'org', filter: (o) => o.approvedFunder },
-          { name: 'rate', label: t('financing.ratePercent'), kind: 'percent' },
-          { name: 'agreementRef', label: t('financing.agreementRef') },
+          { name: 'rate', label: t('financing.maxRatePercent'), kind: 'percent' },
         ]}
         onSubmit={(f) =>
           submit(label('offerFinancing'), () =>
-            gql(OfferFinancingDocument, {
-              voucherId: v.id,
-              funder: f.funder!,
-              discountRateBp: Number(parseYuan(f.rate!)),
-              agreementRef: f.agreementRef!,
+            gql(ApplyForFinancingDocument, {
+              input: {
+                applicationId: applicationId(v.id),
+                voucherId: v.id,
+                funder: f.funder!,
+                requestedRateBp: Number(parseYuan(f.rate!)),
+                documents: [],
+              },
             }),
           )
         }
@@ -232,72 +240,5 @@ export function LineageTree({ lineage, current }: { lineage: VoucherFieldsFragme
       }}
       aria-label={current}
     />
-  );
-}
-
-interface Field {
-  name: string;
-  label: string;
-  kind?: 'text' | 'org' | 'percent';
-  filter?: (o: { id: string; roles: string[]; approvedFunder: boolean }) => boolean;
-}
-
-/** A small modal form of required fields (text, organisation, or a percentage with two decimals). */
-function FieldsModal({
-  open,
-  title,
-  busy,
-  fields,
-  onSubmit,
-  onCancel,
-}: {
-  open: boolean;
-  title: string;
-  busy: boolean;
-  fields: Field[];
-  onSubmit: (values: Record<string, string | undefined>) => void;
-  onCancel: () => void;
-}) {
-  const { t } = useI18n();
-  const orgs = useOrgs();
-  return (
-    <Modal open={open} title={title} onCancel={onCancel} footer={null} destroyOnHidden>
-      <Form layout="vertical" onFinish={onSubmit} requiredMark={false} aria-label={title}>
-        {fields.map((f) => (
-          <Form.Item
-            key={f.name}
-            name={f.name}
-            label={f.label}
-            rules={[
-              { required: true, whitespace: true, message: t('form.required', { field: f.label }) },
-              ...(f.kind === 'percent'
-                ? [
-                    {
-                      validator: (_: unknown, value: string | undefined) =>
-                        !value || (parseYuan(value) !== null && parseYuan(value)! > 0n && parseYuan(value)! <= 10000n)
-                          ? Promise.resolve()
-                          : Promise.reject(new Error(t('form.percent'))),
-                    },
-                  ]
-                : []),
-            ]}
-          >
-            {f.kind === 'org' ? (
-              <Select
-                showSearch
-                optionFilterProp="label"
-                aria-label={f.label}
-                options={orgs.orgs.filter((o) => (f.filter ? f.filter(o) : true)).map((o) => ({ value: o.id, label: o.name }))}
-              />
-            ) : (
-              <Input aria-label={f.label} inputMode={f.kind === 'percent' ? 'decimal' : 'text'} suffix={f.kind === 'percent' ? '%' : undefined} />
-            )}
-          </Form.Item>
-        ))}
-        <Button type="primary" htmlType="submit" loading={busy} block>
-          {title}
-        </Button>
-      </Form>
-    </Modal>
   );
 }
