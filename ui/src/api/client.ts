@@ -4,12 +4,11 @@
  *
  * Documents are typed and generated from the checked-in SDL (`npm run codegen` → generated.ts), so an
  * operation that asks for a field the server does not have fails at codegen time, not in a user's browser.
- * The public lot query is still hand-written below until the SDL has `lotPage`.
  */
 import { createClient, type Client } from 'graphql-ws';
 
-import { LoginDocument, LogoutDocument, OrganisationDocument, type TypedDocumentString } from './generated';
-import type { LotPage, OrgRole, ScfApi, Session, Subscription, SubscriptionSink } from './types';
+import { LoginDocument, LogoutDocument, LotPageDocument, OrganisationDocument, type TypedDocumentString } from './generated';
+import type { OrgRole, ScfApi, Session, Subscription, SubscriptionSink } from './types';
 
 export type ApiErrorKind = 'network' | 'http' | 'graphql' | 'shape';
 
@@ -77,26 +76,6 @@ function graphqlError(errors: readonly GraphqlError[], status?: number): ApiErro
   return new ApiError('graphql', errors.map((e) => e.message).join('; '), status, code);
 }
 
-const LOT_PAGE = `query LotPage($gtin: String!, $lot: String!) {
-  lotPage(gtin: $gtin, lot: $lot) {
-    product { gtin name brand }
-    lot { number producedOn expiresOn }
-    origin { name region }
-    steps {
-      id bizStep eventTime location eventHash
-      recordedBy { orgId orgName }
-      proof {
-        eventHash receiptHex headerHex
-        receiptProof { index count steps { sibling siblingOnLeft } }
-        txProof { index count steps { sibling siblingOnLeft } }
-        certificate { height round blockHash signatures { validator signature } }
-        validators { name publicKey power }
-      }
-    }
-    sensors { deviceId quantity unit min max readings { timeMs value } }
-    certificates { id name issuer validUntil }
-  }
-}`;
 
 const ORG_ROLES: readonly OrgRole[] = [
   'core_enterprise',
@@ -194,7 +173,7 @@ export function createApi(
       await request(LogoutDocument, {}, token);
     },
     async lotPage(gtin, lot) {
-      const d = await graphqlRequest<{ lotPage: LotPage | null }>(fetchFn, endpoint, LOT_PAGE, { gtin, lot });
+      const d = await request(LotPageDocument, { gtin, lot });
       return d.lotPage;
     },
   };

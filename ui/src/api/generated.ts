@@ -6,6 +6,28 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AlertFilter = {
+  status?: AlertStatus | null | undefined;
+  deviceId?: string | null | undefined;
+  /** Alerts that flagged this warehouse receipt. */
+  receipt?: string | null | undefined;
+  /** Alerts that flagged this lot. */
+  lot?: string | null | undefined;
+  gtin?: string | null | undefined;
+};
+
+export type AlertRuleKind =
+  /** A reading outside `[min, max]` for at least `forMs`. */
+  | 'THRESHOLD'
+  /** A change of more than the limit within `windowMs`. */
+  | 'RATE_OF_CHANGE'
+  /** No reading for `maxGapMs`. */
+  | 'SILENCE';
+
+export type AlertStatus =
+  | 'OPEN'
+  | 'CLEARED';
+
 export type ApplyFinancingInput = {
   /** New application id (A-Z 0-9 - _). */
   applicationId: string;
@@ -15,6 +37,28 @@ export type ApplyFinancingInput = {
   requestedRateBp: number;
   documents?: Array<DocumentInput>;
 };
+
+export type BindingKind =
+  | 'WAREHOUSE_LOCATION'
+  | 'RECEIPT'
+  | 'SHIPMENT'
+  | 'LOT';
+
+export type DeviceFilter = {
+  owner?: string | null | undefined;
+  status?: DeviceStatus | null | undefined;
+  bindingKind?: BindingKind | null | undefined;
+  /** Devices bound to this warehouse receipt. */
+  receipt?: string | null | undefined;
+  /** Devices bound to this lot (with `gtin` when the binding names one). */
+  lot?: string | null | undefined;
+  gtin?: string | null | undefined;
+};
+
+export type DeviceStatus =
+  | 'ACTIVE'
+  /** Revoked for good: its readings are refused. */
+  | 'REVOKED';
 
 export type DocumentInput = {
   name: string;
@@ -31,6 +75,18 @@ export type FinancingFilter = {
   /** Only applications not yet in a final state. */
   openOnly?: boolean;
 };
+
+export type FlaggedKind =
+  | 'RECEIPT'
+  | 'LOT'
+  | 'SHIPMENT'
+  /** The binding had nothing active to flag. */
+  | 'NOTHING';
+
+export type GoodsIdentityKind =
+  | 'LOT'
+  | 'GTIN_LOT'
+  | 'SERIALS';
 
 export type IssueVoucherInput = {
   /** Becomes the root voucher id (A-Z 0-9 - _). */
@@ -79,6 +135,24 @@ export type VoucherStatus =
   | 'SPLIT'
   | 'SETTLED';
 
+/** Filters over warehouse receipts. */
+export type WarehouseReceiptFilter = {
+  /** Organisation id of the current holder. */
+  holder?: string | null | undefined;
+  /** Organisation id of the warehouse operator (保管人). */
+  warehouse?: string | null | undefined;
+  status?: WarehouseReceiptStatus | null | undefined;
+  /** Goods: part of the goods name, or the exact lot. */
+  goods?: string | null | undefined;
+};
+
+export type WarehouseReceiptStatus =
+  | 'ACTIVE'
+  /** Replaced by its children (split by quantity). */
+  | 'SPLIT'
+  /** Goods taken out (提货); the receipt is cancelled. */
+  | 'WITHDRAWN';
+
 export type BlockFieldsFragment = { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number };
 
 export type TransactionFieldsFragment = { id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null };
@@ -122,6 +196,85 @@ export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 export type MyEventsSubscription = { myEvents: { id: string, height: number, txId: string, module: string, kind: string, data: string, attributes: Array<{ name: string, value: string }> } };
 
+export type ReceiptFieldsFragment = { number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number, currency: string, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> };
+
+export type WarehouseReceiptsQueryVariables = Exact<{
+  filter?: WarehouseReceiptFilter | null | undefined;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type WarehouseReceiptsQuery = { warehouseReceipts: { nodes: Array<{ number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number, currency: string, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+
+export type AlertRuleFieldsFragment = { rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null };
+
+export type BindingFieldsFragment = { kind: BindingKind, receipt: string | null, shipment: string | null, gtin: string | null, lot: string | null, location: { warehouse: string, zone: string, bin: string } | null, goods: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null } | null };
+
+export type DevicesQueryVariables = Exact<{
+  filter?: DeviceFilter | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type DevicesQuery = { devices: { nodes: Array<{ id: string, owner: string, kind: string, status: DeviceStatus, alertCount: number, binding: { kind: BindingKind, receipt: string | null, shipment: string | null, gtin: string | null, lot: string | null, location: { warehouse: string, zone: string, bin: string } | null, goods: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null } | null }, rules: Array<{ rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null }> }> } };
+
+export type DeviceReadingsQueryVariables = Exact<{
+  id: string;
+  fromMs: number;
+  toMs: number;
+}>;
+
+
+export type DeviceReadingsQuery = { device: { id: string, readings: Array<{ timeMs: number, readingType: string, value: number, unit: string }> } };
+
+export type AlertFieldsFragment = { id: string, deviceId: string, owner: string, ruleIndex: number, detail: string, flaggedKind: FlaggedKind, flaggedRef: string | null, status: AlertStatus, clearedReason: string | null, raisedHeight: number, raisedTimeMs: number, rule: { rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null }, binding: { kind: BindingKind, receipt: string | null, shipment: string | null, gtin: string | null, lot: string | null, location: { warehouse: string, zone: string, bin: string } | null, goods: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null } | null }, observation: { seq: number, timeMs: number, readingType: string | null, value: number | null } };
+
+export type AlertsQueryVariables = Exact<{
+  filter?: AlertFilter | null | undefined;
+  first?: number | null | undefined;
+}>;
+
+
+export type AlertsQuery = { alerts: { nodes: Array<{ id: string, deviceId: string, owner: string, ruleIndex: number, detail: string, flaggedKind: FlaggedKind, flaggedRef: string | null, status: AlertStatus, clearedReason: string | null, raisedHeight: number, raisedTimeMs: number, rule: { rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null }, binding: { kind: BindingKind, receipt: string | null, shipment: string | null, gtin: string | null, lot: string | null, location: { warehouse: string, zone: string, bin: string } | null, goods: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null } | null }, observation: { seq: number, timeMs: number, readingType: string | null, value: number | null } }> } };
+
+export type IotAlertsSubscriptionVariables = Exact<{ [key: string]: never; }>;
+
+
+export type IotAlertsSubscription = { iotAlerts: { id: string, deviceId: string, owner: string, ruleIndex: number, detail: string, flaggedKind: FlaggedKind, flaggedRef: string | null, status: AlertStatus, clearedReason: string | null, raisedHeight: number, raisedTimeMs: number, rule: { rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null }, binding: { kind: BindingKind, receipt: string | null, shipment: string | null, gtin: string | null, lot: string | null, location: { warehouse: string, zone: string, bin: string } | null, goods: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null } | null }, observation: { seq: number, timeMs: number, readingType: string | null, value: number | null } } };
+
+export type ClearDeviceAlertMutationVariables = Exact<{
+  alertId: string;
+  reason: string;
+}>;
+
+
+export type ClearDeviceAlertMutation = { clearDeviceAlert: { txId: string, height: number } };
+
+export type ClearWarehouseReceiptFlagMutationVariables = Exact<{
+  number: string;
+  reason: string;
+}>;
+
+
+export type ClearWarehouseReceiptFlagMutation = { clearWarehouseReceiptFlag: { txId: string, height: number } };
+
+export type FreezeWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  reason: string;
+}>;
+
+
+export type FreezeWarehouseReceiptMutation = { freezeWarehouseReceipt: { txId: string, height: number } };
+
+export type UnfreezeWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  reason: string;
+}>;
+
+
+export type UnfreezeWarehouseReceiptMutation = { unfreezeWarehouseReceipt: { txId: string, height: number } };
+
 export type InvoiceFieldsFragment = { number: string, issueDate: string, currency: string, sellerOrg: string, buyerOrg: string | null, totalAmount: number, totalTax: number, totalWithTax: number, reversed: number, financed: number, booked: boolean, lineCount: number, seller: { name: string, taxId: string }, buyer: { name: string, taxId: string } };
 
 export type InvoicesQueryVariables = Exact<{
@@ -138,6 +291,14 @@ export type InvoiceQueryVariables = Exact<{
 
 
 export type InvoiceQuery = { invoice: { number: string, issueDate: string, currency: string, sellerOrg: string, buyerOrg: string | null, totalAmount: number, totalTax: number, totalWithTax: number, reversed: number, financed: number, booked: boolean, lineCount: number, lines: Array<{ itemName: string, spec: string, unit: string, quantity: string | null, unitPrice: string | null, amount: number, taxRateBp: number, taxAmount: number }>, seller: { name: string, taxId: string }, buyer: { name: string, taxId: string } } };
+
+export type LotPageQueryVariables = Exact<{
+  gtin: string;
+  lot: string;
+}>;
+
+
+export type LotPageQuery = { lotPage: { product: { gtin: string, name: string, brand: string | null }, lot: { number: string, producedOn: string | null, expiresOn: string | null }, origin: { name: string, region: string | null } | null, steps: Array<{ id: string, bizStep: string, eventTime: string, location: string | null, eventHash: string, recordedBy: { orgId: string, orgName: string }, proof: { eventHash: string, receiptHex: string, headerHex: string, receiptProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> }, txProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> } | null, certificate: { height: number, round: number, blockHash: string, signatures: Array<{ validator: string, signature: string }> } | null, validators: Array<{ name: string, publicKey: string, power: number }> } | null }>, sensors: Array<{ deviceId: string, quantity: string, unit: string, min: number, max: number, readings: Array<{ timeMs: number, value: number }> }>, certificates: Array<{ id: string, name: string, issuer: string, validUntil: string | null }> } | null };
 
 export type LoginMutationVariables = Exact<{
   username: string;
@@ -415,6 +576,149 @@ export const ValidatorFieldsFragmentDoc = new TypedDocumentString(`
   peerId
 }
     `, {"fragmentName":"ValidatorFields"}) as unknown as TypedDocumentString<ValidatorFieldsFragment, unknown>;
+export const ReceiptFieldsFragmentDoc = new TypedDocumentString(`
+    fragment ReceiptFields on WarehouseReceipt {
+  number
+  operator
+  holder
+  depositor
+  goodsName
+  spec
+  unit
+  quantity
+  packaging
+  location {
+    warehouse
+    zone
+    bin
+  }
+  identity {
+    kind
+    gtin
+    lot
+  }
+  insurance {
+    insurer
+    policyNumber
+    insuredAmount
+    currency
+    validUntil
+  }
+  validUntil
+  status
+  parent
+  children
+  pledge {
+    funder
+    amount
+    currency
+    due
+    since
+  }
+  flag {
+    reason
+    source
+    sourceRef
+    since
+  }
+  frozen
+  frozenReason
+  endorsements {
+    from
+    to
+    date
+    note
+  }
+  issued
+  updatedHeight
+}
+    `, {"fragmentName":"ReceiptFields"}) as unknown as TypedDocumentString<ReceiptFieldsFragment, unknown>;
+export const AlertRuleFieldsFragmentDoc = new TypedDocumentString(`
+    fragment AlertRuleFields on DeviceAlertRule {
+  rule
+  readingType
+  min
+  max
+  forMs
+  limitMilli
+  limitPermille
+  windowMs
+  maxGapMs
+}
+    `, {"fragmentName":"AlertRuleFields"}) as unknown as TypedDocumentString<AlertRuleFieldsFragment, unknown>;
+export const BindingFieldsFragmentDoc = new TypedDocumentString(`
+    fragment BindingFields on DeviceBinding {
+  kind
+  location {
+    warehouse
+    zone
+    bin
+  }
+  goods {
+    kind
+    gtin
+    lot
+  }
+  receipt
+  shipment
+  gtin
+  lot
+}
+    `, {"fragmentName":"BindingFields"}) as unknown as TypedDocumentString<BindingFieldsFragment, unknown>;
+export const AlertFieldsFragmentDoc = new TypedDocumentString(`
+    fragment AlertFields on IotAlert {
+  id
+  deviceId
+  owner
+  ruleIndex
+  rule {
+    ...AlertRuleFields
+  }
+  binding {
+    ...BindingFields
+  }
+  observation {
+    seq
+    timeMs
+    readingType
+    value
+  }
+  detail
+  flaggedKind
+  flaggedRef
+  status
+  clearedReason
+  raisedHeight
+  raisedTimeMs
+}
+    fragment AlertRuleFields on DeviceAlertRule {
+  rule
+  readingType
+  min
+  max
+  forMs
+  limitMilli
+  limitPermille
+  windowMs
+  maxGapMs
+}
+fragment BindingFields on DeviceBinding {
+  kind
+  location {
+    warehouse
+    zone
+    bin
+  }
+  goods {
+    kind
+    gtin
+    lot
+  }
+  receipt
+  shipment
+  gtin
+  lot
+}`, {"fragmentName":"AlertFields"}) as unknown as TypedDocumentString<AlertFieldsFragment, unknown>;
 export const InvoiceFieldsFragmentDoc = new TypedDocumentString(`
     fragment InvoiceFields on Invoice {
   number
@@ -682,6 +986,292 @@ export const MyEventsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<MyEventsSubscription, MyEventsSubscriptionVariables>;
+export const WarehouseReceiptsDocument = new TypedDocumentString(`
+    query WarehouseReceipts($filter: WarehouseReceiptFilter, $first: Int, $after: String) {
+  warehouseReceipts(filter: $filter, first: $first, after: $after) {
+    nodes {
+      ...ReceiptFields
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+    fragment ReceiptFields on WarehouseReceipt {
+  number
+  operator
+  holder
+  depositor
+  goodsName
+  spec
+  unit
+  quantity
+  packaging
+  location {
+    warehouse
+    zone
+    bin
+  }
+  identity {
+    kind
+    gtin
+    lot
+  }
+  insurance {
+    insurer
+    policyNumber
+    insuredAmount
+    currency
+    validUntil
+  }
+  validUntil
+  status
+  parent
+  children
+  pledge {
+    funder
+    amount
+    currency
+    due
+    since
+  }
+  flag {
+    reason
+    source
+    sourceRef
+    since
+  }
+  frozen
+  frozenReason
+  endorsements {
+    from
+    to
+    date
+    note
+  }
+  issued
+  updatedHeight
+}`) as unknown as TypedDocumentString<WarehouseReceiptsQuery, WarehouseReceiptsQueryVariables>;
+export const DevicesDocument = new TypedDocumentString(`
+    query Devices($filter: DeviceFilter, $first: Int) {
+  devices(filter: $filter, first: $first) {
+    nodes {
+      id
+      owner
+      kind
+      status
+      alertCount
+      binding {
+        ...BindingFields
+      }
+      rules {
+        ...AlertRuleFields
+      }
+    }
+  }
+}
+    fragment AlertRuleFields on DeviceAlertRule {
+  rule
+  readingType
+  min
+  max
+  forMs
+  limitMilli
+  limitPermille
+  windowMs
+  maxGapMs
+}
+fragment BindingFields on DeviceBinding {
+  kind
+  location {
+    warehouse
+    zone
+    bin
+  }
+  goods {
+    kind
+    gtin
+    lot
+  }
+  receipt
+  shipment
+  gtin
+  lot
+}`) as unknown as TypedDocumentString<DevicesQuery, DevicesQueryVariables>;
+export const DeviceReadingsDocument = new TypedDocumentString(`
+    query DeviceReadings($id: String!, $fromMs: Int!, $toMs: Int!) {
+  device(id: $id) {
+    id
+    readings(fromMs: $fromMs, toMs: $toMs) {
+      timeMs
+      readingType
+      value
+      unit
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<DeviceReadingsQuery, DeviceReadingsQueryVariables>;
+export const AlertsDocument = new TypedDocumentString(`
+    query Alerts($filter: AlertFilter, $first: Int) {
+  alerts(filter: $filter, first: $first) {
+    nodes {
+      ...AlertFields
+    }
+  }
+}
+    fragment AlertRuleFields on DeviceAlertRule {
+  rule
+  readingType
+  min
+  max
+  forMs
+  limitMilli
+  limitPermille
+  windowMs
+  maxGapMs
+}
+fragment BindingFields on DeviceBinding {
+  kind
+  location {
+    warehouse
+    zone
+    bin
+  }
+  goods {
+    kind
+    gtin
+    lot
+  }
+  receipt
+  shipment
+  gtin
+  lot
+}
+fragment AlertFields on IotAlert {
+  id
+  deviceId
+  owner
+  ruleIndex
+  rule {
+    ...AlertRuleFields
+  }
+  binding {
+    ...BindingFields
+  }
+  observation {
+    seq
+    timeMs
+    readingType
+    value
+  }
+  detail
+  flaggedKind
+  flaggedRef
+  status
+  clearedReason
+  raisedHeight
+  raisedTimeMs
+}`) as unknown as TypedDocumentString<AlertsQuery, AlertsQueryVariables>;
+export const IotAlertsDocument = new TypedDocumentString(`
+    subscription IotAlerts {
+  iotAlerts {
+    ...AlertFields
+  }
+}
+    fragment AlertRuleFields on DeviceAlertRule {
+  rule
+  readingType
+  min
+  max
+  forMs
+  limitMilli
+  limitPermille
+  windowMs
+  maxGapMs
+}
+fragment BindingFields on DeviceBinding {
+  kind
+  location {
+    warehouse
+    zone
+    bin
+  }
+  goods {
+    kind
+    gtin
+    lot
+  }
+  receipt
+  shipment
+  gtin
+  lot
+}
+fragment AlertFields on IotAlert {
+  id
+  deviceId
+  owner
+  ruleIndex
+  rule {
+    ...AlertRuleFields
+  }
+  binding {
+    ...BindingFields
+  }
+  observation {
+    seq
+    timeMs
+    readingType
+    value
+  }
+  detail
+  flaggedKind
+  flaggedRef
+  status
+  clearedReason
+  raisedHeight
+  raisedTimeMs
+}`) as unknown as TypedDocumentString<IotAlertsSubscription, IotAlertsSubscriptionVariables>;
+export const ClearDeviceAlertDocument = new TypedDocumentString(`
+    mutation ClearDeviceAlert($alertId: String!, $reason: String!) {
+  clearDeviceAlert(alertId: $alertId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ClearDeviceAlertMutation, ClearDeviceAlertMutationVariables>;
+export const ClearWarehouseReceiptFlagDocument = new TypedDocumentString(`
+    mutation ClearWarehouseReceiptFlag($number: String!, $reason: String!) {
+  clearWarehouseReceiptFlag(number: $number, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ClearWarehouseReceiptFlagMutation, ClearWarehouseReceiptFlagMutationVariables>;
+export const FreezeWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation FreezeWarehouseReceipt($number: String!, $reason: String!) {
+  freezeWarehouseReceipt(number: $number, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<FreezeWarehouseReceiptMutation, FreezeWarehouseReceiptMutationVariables>;
+export const UnfreezeWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation UnfreezeWarehouseReceipt($number: String!, $reason: String!) {
+  unfreezeWarehouseReceipt(number: $number, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<UnfreezeWarehouseReceiptMutation, UnfreezeWarehouseReceiptMutationVariables>;
 export const InvoicesDocument = new TypedDocumentString(`
     query Invoices($first: Int, $after: String) {
   invoices(first: $first, after: $after) {
@@ -754,6 +1344,89 @@ export const InvoiceDocument = new TypedDocumentString(`
   booked
   lineCount
 }`) as unknown as TypedDocumentString<InvoiceQuery, InvoiceQueryVariables>;
+export const LotPageDocument = new TypedDocumentString(`
+    query LotPage($gtin: String!, $lot: String!) {
+  lotPage(gtin: $gtin, lot: $lot) {
+    product {
+      gtin
+      name
+      brand
+    }
+    lot {
+      number
+      producedOn
+      expiresOn
+    }
+    origin {
+      name
+      region
+    }
+    steps {
+      id
+      bizStep
+      eventTime
+      location
+      eventHash
+      recordedBy {
+        orgId
+        orgName
+      }
+      proof {
+        eventHash
+        receiptHex
+        headerHex
+        receiptProof {
+          index
+          count
+          steps {
+            sibling
+            siblingOnLeft
+          }
+        }
+        txProof {
+          index
+          count
+          steps {
+            sibling
+            siblingOnLeft
+          }
+        }
+        certificate {
+          height
+          round
+          blockHash
+          signatures {
+            validator
+            signature
+          }
+        }
+        validators {
+          name
+          publicKey
+          power
+        }
+      }
+    }
+    sensors {
+      deviceId
+      quantity
+      unit
+      min
+      max
+      readings {
+        timeMs
+        value
+      }
+    }
+    certificates {
+      id
+      name
+      issuer
+      validUntil
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<LotPageQuery, LotPageQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($username: String!, $password: String!) {
   login(username: $username, password: $password) {

@@ -1,9 +1,7 @@
 /**
- * The API as pages see it, and the data shapes not (yet) in the SDL. Shapes that are in the SDL come from
- * generated.ts (`npm run codegen`); the lot page below is hand-written until the server has `lotPage`.
+ * The API as pages see it, and names for the generated shapes pages share (generated.ts, `npm run codegen`).
  */
-import type { EventProofBundle } from '../verify';
-import type { TypedDocumentString } from './generated';
+import type { LotPageQuery, TypedDocumentString } from './generated';
 
 /** Business roles of an organisation (domain/src/org.rs `Role`, snake_case). */
 export type OrgRole =
@@ -26,72 +24,19 @@ export interface Session {
   organisation: { id: string; name: string; roles: OrgRole[] };
 }
 
-export interface Product {
-  gtin: string;
-  name: string;
-  brand: string | null;
-}
+type LotPageData = NonNullable<LotPageQuery['lotPage']>;
 
-export interface Lot {
-  number: string;
-  producedOn: string | null;
-  expiresOn: string | null;
-}
-
-export interface Origin {
-  name: string;
-  region: string | null;
-}
-
-export interface Recorder {
-  orgId: string;
-  orgName: string;
-}
-
+/** Everything the public consumer page shows for one lot (generated from the SDL's `lotPage`). */
+export type LotPage = LotPageData;
+export type Product = LotPageData['product'];
+export type Lot = LotPageData['lot'];
+export type Origin = NonNullable<LotPageData['origin']>;
 /** One EPCIS event in the lot's history, with the proof that its hash was anchored on chain. */
-export interface TraceStep {
-  id: string;
-  /** CBV business step, e.g. `commissioning`, `shipping`, `receiving`. */
-  bizStep: string;
-  /** ISO 8601 event time. */
-  eventTime: string;
-  location: string | null;
-  recordedBy: Recorder;
-  /** The anchored event hash (`ni:///sha-256;…`). */
-  eventHash: string;
-  proof: EventProofBundle | null;
-}
-
-export interface Reading {
-  timeMs: number;
-  value: number;
-}
-
-export interface SensorSeries {
-  deviceId: string;
-  quantity: 'temperature' | 'humidity';
-  unit: string;
-  min: number;
-  max: number;
-  readings: Reading[];
-}
-
-export interface Certificate {
-  id: string;
-  name: string;
-  issuer: string;
-  validUntil: string | null;
-}
-
-/** Everything the public consumer page shows for one lot. */
-export interface LotPage {
-  product: Product;
-  lot: Lot;
-  origin: Origin | null;
-  steps: TraceStep[];
-  sensors: SensorSeries[];
-  certificates: Certificate[];
-}
+export type TraceStep = LotPageData['steps'][number];
+export type Recorder = TraceStep['recordedBy'];
+export type SensorSeries = LotPageData['sensors'][number];
+export type Reading = SensorSeries['readings'][number];
+export type Certificate = LotPageData['certificates'][number];
 
 export interface SubscriptionSink<R> {
   next(data: R): void;

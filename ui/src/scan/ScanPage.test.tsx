@@ -16,7 +16,14 @@ function lotPage(tamper = false): LotPage {
     lot: { number: 'Y260302', producedOn: '2026-03-02', expiresOn: '2026-03-23' },
     origin: { name: '示例牧场', region: '内蒙古' },
     steps: fixture.events.map((e, i) => {
-      const proof = fixtureBundle(i);
+      const b = fixtureBundle(i);
+      // As the API serves it: numbers, and null (not absent) for missing parts.
+      const proof = {
+        ...b,
+        txProof: b.txProof ?? null,
+        certificate: b.certificate && { ...b.certificate, height: Number(b.certificate.height) },
+        validators: b.validators.map((v) => ({ ...v, power: Number(v.power) })),
+      };
       return {
         id: e.tx_id,
         bizStep: `step-${i}`,

@@ -1,4 +1,4 @@
-import { Alert, Typography } from 'antd';
+import { Typography } from 'antd';
 
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
@@ -6,10 +6,11 @@ import { FinancingApplications } from '../financing/FinancingApplications';
 import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
+import { ReceiptsTable } from '../warehouse/ReceiptsTable';
 
 /**
  * Funder: the inbox of financing offered to us (approve = accept and become the holder, on the voucher's
- * page), and the portfolio of vouchers we financed. Pledges and margin calls come with the warehouse API.
+ * page), the portfolio of vouchers we financed, receipts pledged to us (margin calls are in the tasks).
  */
 export function FunderPortal() {
   const { t } = useI18n();
@@ -41,7 +42,11 @@ export function FunderPortal() {
           label: t('funder.portfolio'),
           children: <VoucherTable label={t('funder.portfolio')} where={(v) => v.financedBy === me} exportName="portfolio" />,
         },
-        { key: 'pledges', label: t('funder.pledges'), children: <Alert type="info" showIcon message={t('portal.apiPending')} /> },
+        {
+          key: 'pledges',
+          label: t('funder.pledges'),
+          children: <ReceiptsTable label={t('funder.pledges')} where={(r) => r.pledge?.funder === me} />,
+        },
       ]}
     />
   );

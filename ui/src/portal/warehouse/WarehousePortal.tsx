@@ -1,20 +1,37 @@
-import { Alert } from 'antd';
+import { Typography } from 'antd';
 
+import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
+import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
+import { AlertsTable } from './AlertsTable';
+import { BinsView } from './BinsView';
+import { ReceiptsTable } from './ReceiptsTable';
 
-/** Warehouse: receipts, pledges, bins with live IoT readings and alerts — wired when the API has them. */
+/** Warehouse: receipts issued here, pledged receipts and pledge tasks, bins with live IoT readings, alerts. */
 export function WarehousePortal() {
   const { t } = useI18n();
-  const pending = <Alert type="info" showIcon message={t('portal.apiPending')} />;
+  const { session } = useSession();
+  const me = session?.organisation.id ?? '';
+  const regulator = session?.organisation.roles.includes('regulator') ?? false;
   return (
     <PortalTabs
       title={t('nav.warehouse_operator')}
       tabs={[
-        { key: 'receipts', label: t('warehouse.receipts'), children: pending },
-        { key: 'pledges', label: t('warehouse.pledges'), children: pending },
-        { key: 'bins', label: t('warehouse.bins'), children: pending },
-        { key: 'alerts', label: t('warehouse.alerts'), children: pending },
+        { key: 'receipts', label: t('warehouse.receipts'), children: <ReceiptsTable label={t('warehouse.receipts')} filter={regulator ? {} : { warehouse: me }} /> },
+        {
+          key: 'pledges',
+          label: t('warehouse.pledges'),
+          children: (
+            <>
+              <ReceiptsTable label={t('warehouse.pledges')} filter={regulator ? {} : { warehouse: me }} where={(r) => r.pledge !== null} />
+              <Typography.Title level={4}>{t('tasks.workflow')}</Typography.Title>
+              <MyTasks label={t('tasks.workflow')} />
+            </>
+          ),
+        },
+        { key: 'bins', label: t('warehouse.bins'), children: <BinsView {...(regulator ? {} : { owner: me })} /> },
+        { key: 'alerts', label: t('warehouse.alerts'), children: <AlertsTable label={t('warehouse.alerts')} /> },
       ]}
     />
   );
