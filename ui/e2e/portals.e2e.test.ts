@@ -29,83 +29,130 @@ afterEach(async () => {
   await context?.close();
 });
 
-/** Wait for the "committed in block #n" message of a transaction. */
-async function committed(p: Page): Promise<void> {
-  await p.locator('.ant-message').getByText(/已上链（区块 #\d+）/).last().waitFor();
+/**
+ * Wait for the outcome message of the transaction labelled `action`: "「action」已上链（区块 #n）", or fail with
+ * the refusal the UI shows ("「action」失败：…").
+ */
+async function committed(p: Page, action: string): Promise<void> {
+  const done = p.locator('.ant-message').getByText(`「${action}」已上链`);
+  const failed = p.locator('.ant-message').getByText(`「${action}」失败`);
+  await done.or(failed).first().waitFor({ timeout: 60_000 });
+  if (await failed.count()) throw new Error(`${action}: ${await failed.first().innerText()}`);
 }
 
+/** Choose `option` in a searchable select: type it, wait until it is the active option, press Enter. */
 async function pick(p: Page, combobox: string, option: string): Promise<void> {
-  await p.getByRole('combobox', { name: combobox }).click();
-  await p.locator(`.ant-select-dropdown:visible .ant-select-item-option[title="${option}"]`).click();
+  const box = p.getByRole('combobox', { name: combobox });
+  await box.click();
+  await box.fill(option);
+  await p.locator(`.ant-select-dropdown:visible .ant-select-item-option-active[title="${option}"]`).waitFor();
+  await box.press('Enter');
+  await expect.poll(() => box.locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').innerText(), { timeout: 30_000 }).toContain(option);
 }
 
 describe.sequential('portals', () => {
-  it('supplier signs for, splits and transfers a voucher', async () => {
+  it('supplier signs for, splits and transfers a voucher, and applies for financing', async () => {
     await login(page, baseUrl, 'chen.jie');
-    await shot(page, 'supplier-home', false);
     await page.getByRole('menuitem', { name: /供应商门户/ }).click();
     await page.getByRole('tab', { name: '我的待办' }).click();
-    await page.getByRole('link', { name: 'HSY-2026-0004', exact: true }).first().click();
+    await page.getByRole('table', { name: '待我签收' }).getByRole('link', { name: 'HSY-2026-0004', exact: true }).waitFor();
+    await shot(page, 'supplier-tasks');
+    await page.getByRole('table', { name: '待我签收' }).getByRole('link', { name: 'HSY-2026-0004', exact: true }).click();
 
     await page.getByRole('button', { name: /签\s*收/ }).click();
-    await committed(page);
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('有效').count()).toBeGreaterThan(0);
+    await committed(page, '签收');
+    await expect.poll(() => page.locator('.ant-descriptions').getByText('有效', { exact: true }).count(), { timeout: 30_000 }).toBeGreaterThan(0);
 
+    // Split ¥800,000.00 three ways: keep 300,000, give 300,000 to a tier-2 supplier, keep 200,000.
     await page.getByRole('button', { name: '拆分转让' }).click();
     const form = page.getByRole('form', { name: '拆分转让' });
-    await form.getByRole('textbox', { name: '第 1 部分金额（元）' }).fill('500000');
+    await form.getByRole('button', { name: '增加一部分' }).click();
+    await form.getByRole('textbox', { name: '第 1 部分金额（元）' }).fill('300000');
     await pick(page, '第 2 部分接收方', '常州精锻铸造有限公司');
-    await form.getByRole('textbox', { name: '第 2 部分金额（元）' }).fill('299999.99');
-    await expect.poll(() => page.getByTestId('split-sum').innerText()).toContain('少 ¥0.01');
+    await form.getByRole('textbox', { name: '第 2 部分金额（元）' }).fill('300000');
+    await pick(page, '第 3 部分接收方', '江苏恒力制动系统有限公司（自留）');
+    await form.getByRole('textbox', { name: '第 3 部分金额（元）' }).fill('199999.99');
+    await expect.poll(() => page.getByTestId('split-sum').innerText(), { timeout: 30_000 }).toContain('少 ¥0.01');
     expect(await form.getByRole('button', { name: '提交拆分' }).isDisabled()).toBe(true);
-    await form.getByRole('textbox', { name: '第 2 部分金额（元）' }).fill('300000.00');
-    await expect.poll(() => page.getByTestId('split-sum').innerText()).toContain('相等');
+    await shot(page, 'supplier-split-sum-short', false);
+    await form.getByRole('textbox', { name: '第 3 部分金额（元）' }).fill('200,000.00');
+    await expect.poll(() => page.getByTestId('split-sum').innerText(), { timeout: 30_000 }).toContain('相等');
     await shot(page, 'supplier-split-sum-check', false);
     await form.getByRole('button', { name: '提交拆分' }).click();
-    await committed(page);
+    await committed(page, '拆分转让');
 
     const tree = page.getByRole('tree');
-    await tree.getByText('HSY-2026-0004.1').waitFor();
-    await tree.getByText('HSY-2026-0004.2').waitFor();
+    for (const id of ['HSY-2026-0004.1', 'HSY-2026-0004.2', 'HSY-2026-0004.3']) await tree.getByText(id, { exact: true }).waitFor();
     await shot(page, 'supplier-voucher-lineage');
 
-    // The part kept (…0004.1) is transferred whole to a tier-3 supplier.
-    await tree.getByText('HSY-2026-0004.1').click();
+    // The first kept part goes whole to a tier-3 supplier.
+    await tree.getByText('HSY-2026-0004.1', { exact: true }).click();
     await page.getByRole('heading', { name: '电子凭证 HSY-2026-0004.1' }).waitFor();
     await page.getByRole('button', { name: '整笔转让' }).click();
     const dialog = page.getByRole('dialog');
     await pick(page, '转让给', '马鞍山华钢特种材料有限公司');
     await dialog.getByRole('button', { name: '整笔转让' }).click();
-    await committed(page);
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('马鞍山华钢特种材料有限公司').count()).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('待签收').count()).toBeGreaterThan(0);
+    await committed(page, '整笔转让');
+    await expect.poll(() => page.locator('.ant-descriptions').getByText('马鞍山华钢特种材料有限公司').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.ant-descriptions').getByText('待签收').count(), { timeout: 30_000 }).toBeGreaterThan(0);
     await shot(page, 'supplier-transferred');
+
+    // The other kept part: apply to a bank for financing at no more than 4.5 % a year.
+    await page.goto(`${baseUrl}/vouchers/HSY-2026-0004.3`);
+    await page.getByRole('button', { name: '申请融资' }).click();
+    const apply = page.getByRole('dialog');
+    await pick(page, '资金方', '中国工商银行股份有限公司上海市分行');
+    await apply.getByRole('textbox', { name: '可接受的最高年化贴现率（%）' }).fill('4.5');
+    await apply.getByRole('button', { name: '申请融资' }).click();
+    await committed(page, '申请融资');
+    await page.getByRole('menuitem', { name: /供应商门户/ }).click();
+    await page.getByRole('tab', { name: '融资申请' }).click();
+    await page.getByRole('table', { name: '融资申请' }).getByText('待审批').first().waitFor();
+    await shot(page, 'supplier-financing-applied');
   });
 
-  it('funder approves a financing application', async () => {
+  it('funder approves a financing application with a rate, and accepts a direct offer', async () => {
     await login(page, baseUrl, 'xu.jing');
     await page.getByRole('menuitem', { name: /资金方门户/ }).click();
     const inbox = page.getByRole('table', { name: '融资申请' });
-    await inbox.getByRole('link', { name: 'HSY-2026-0003.2' }).waitFor();
+    const row = inbox.getByRole('row').filter({ hasText: 'HSY-2026-0004.3' });
+    await row.waitFor();
     await shot(page, 'funder-inbox');
-    await inbox.getByRole('link', { name: 'HSY-2026-0003.2' }).click();
-    await page.getByRole('button', { name: '批准融资' }).click();
-    await committed(page);
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('已融资').count()).toBeGreaterThan(0);
+    await row.getByRole('button', { name: /^批准/ }).click();
+    const approve = page.getByRole('dialog');
+    await approve.getByRole('textbox', { name: '年化贴现率（%）' }).fill('4.2');
+    await approve.getByRole('textbox', { name: '融资协议编号' }).fill('ICBC-GYL-2026-E2E-01');
+    await approve.getByRole('button', { name: /^批准/ }).click();
+    await committed(page, '批准');
+    await page.getByRole('tab', { name: '全部申请' }).click();
+    await page.getByRole('table', { name: '全部申请' }).getByRole('row').filter({ hasText: 'HSY-2026-0004.3' }).getByText('已批准').waitFor();
     await shot(page, 'funder-approved');
+
+    // The seeded direct offer on HSY-2026-0003.2 (voucher module, no workflow).
+    await page.getByRole('tab', { name: '融资申请' }).click();
+    await page.getByRole('table', { name: '直接融资要约' }).getByRole('link', { name: 'HSY-2026-0003.2' }).click();
+    await page.getByRole('button', { name: '批准融资' }).click();
+    await committed(page, '批准融资');
+    await expect.poll(() => page.locator('.ant-descriptions').getByText('已融资').count(), { timeout: 30_000 }).toBeGreaterThan(0);
 
     await page.getByRole('menuitem', { name: /资金方门户/ }).click();
     await page.getByRole('tab', { name: '融资资产' }).click();
-    await page.getByRole('table', { name: '融资资产' }).getByRole('link', { name: 'HSY-2026-0003.2' }).waitFor();
+    const portfolio = page.getByRole('table', { name: '融资资产' });
+    await portfolio.getByRole('link', { name: 'HSY-2026-0003.2' }).waitFor();
+    await portfolio.getByRole('link', { name: 'HSY-2026-0004.3' }).waitFor();
     await shot(page, 'funder-portfolio');
   });
 
-  it.skipIf(!sdlHas('iotAlerts') && !sdlHas('alerts'))('warehouse sees an excursion alert', async () => {
+  it.skipIf(!sdlHas('iotAlerts'))('warehouse sees an excursion alert and the bin’s readings above the threshold', async () => {
     await login(page, baseUrl, 'lin.xue');
     await page.getByRole('menuitem', { name: /仓储方门户/ }).click();
     await page.getByRole('tab', { name: '告警' }).click();
-    await page.getByRole('table', { name: '告警' }).getByText(/超限/).first().waitFor();
+    // The seeded device CMST-TH-A07 (bin A-07, steel coils) goes above 70 %RH shortly after the demo starts.
+    await page.getByRole('table', { name: '告警' }).getByRole('row').filter({ hasText: 'CMST-TH-A07' }).first().waitFor({ timeout: 120_000 });
     await shot(page, 'warehouse-alerts');
+    await page.getByRole('tab', { name: '库位与实时读数' }).click();
+    await page.getByRole('figure', { name: /CMST-TH-A07 的湿度曲线.*超限 [1-9]/ }).waitFor({ timeout: 60_000 });
+    await shot(page, 'warehouse-bins');
   });
 
   it('regulator sees every voucher and the block explorer shows blocks and a block’s transactions', async () => {

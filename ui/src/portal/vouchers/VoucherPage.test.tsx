@@ -47,10 +47,19 @@ function renderPage(api: FakeApi, id: string) {
 describe('voucher page', () => {
   it('draws the lineage tree and splits with a live sum check, sending integer fen', async () => {
     const v = voucher({ id: 'HSY-2026-0004', amount: 80000000, dueDate: '2099-05-10' });
+    let split = false;
+    const parts = [
+      voucher({ id: 'HSY-2026-0004.1', amount: 50000010 }),
+      voucher({ id: 'HSY-2026-0004.2', amount: 29999990, holder: 'JDCAST', status: 'PENDING', pendingFrom: 'HLBRAKE' }),
+    ];
     const api = fakeApi({
       Organisations: () => ({ organisations: orgs }),
-      Voucher: () => ({ voucher: { ...v, lineage: [v] } }),
-      SplitVoucher: () => ({ splitVoucher: { txId: 'ab', height: 42 } }),
+      Voucher: () =>
+        split ? { voucher: { ...v, status: 'SPLIT', lineage: [{ ...v, status: 'SPLIT' }, ...parts] } } : { voucher: { ...v, lineage: [v] } },
+      SplitVoucher: () => {
+        split = true;
+        return { splitVoucher: { txId: 'ab', height: 42 } };
+      },
     });
     renderPage(api, v.id);
     const toolbar = await screen.findByRole('toolbar', { name: '可执行操作' });
@@ -84,6 +93,8 @@ describe('voucher page', () => {
     });
     expect(call.token).toBe('tok');
     expect(await screen.findByText(/已上链（区块 #42）/)).toBeTruthy();
+    // The lineage tree is redrawn with the new parts, expanded.
+    expect(await within(screen.getByRole('tree')).findByText('HSY-2026-0004.2')).toBeTruthy();
   });
 
   it('shows the error and a retry button when the voucher cannot be loaded', async () => {

@@ -230,6 +230,8 @@ export function LineageTree({ lineage, current }: { lineage: VoucherFieldsFragme
   const data = lineageTree(lineage).map(toData);
   return (
     <Tree
+      // Remount when the tree changes (a split adds children): defaultExpandAll applies on mount only.
+      key={lineage.map((v) => `${v.id}:${v.status}`).join(',')}
       treeData={data}
       defaultExpandAll
       selectedKeys={[current]}
