@@ -445,10 +445,12 @@ fn lot_page_from_state(api: &crate::service::Api, gtin: String, lot: String) -> 
         }
     }
     let origin = steps.first().map(|s| Origin { name: s.recorded_by.org_name.clone(), region: region.clone() });
+    // Readings from the lot's first event up to now (devices stay bound while the goods travel and sit
+    // on shelves), the most recent `MAX_SERIES_SPAN_MS` of them.
     let first_ms = ordered.first().map(|s| s.event_time_ms).unwrap_or(0);
-    let from_ms = u64::try_from(first_ms).unwrap_or(0);
-    let tip_ms = api.chain.tip().map_err(ApiError::from)?.map(|t| t.time_ms).unwrap_or(from_ms);
-    let to_ms = tip_ms.clamp(from_ms, from_ms.saturating_add(MAX_SERIES_SPAN_MS));
+    let first_ms = u64::try_from(first_ms).unwrap_or(0);
+    let to_ms = api.chain.tip().map_err(ApiError::from)?.map(|t| t.time_ms).unwrap_or(first_ms).max(first_ms);
+    let from_ms = first_ms.max(to_ms.saturating_sub(MAX_SERIES_SPAN_MS));
     let page = LotPage {
         product: Product { name: name.unwrap_or_else(|| format!("GTIN {gtin}")), gtin, brand },
         lot: Lot { number: lot, produced_on: produced, expires_on: expires },
