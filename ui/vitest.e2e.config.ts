@@ -9,6 +9,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 300_000,
+    // Stopping the demo (SIGTERM, then SIGKILL after 15 s) is part of the teardown.
+    teardownTimeout: 30_000,
     globalSetup: ['e2e/globalSetup.ts'],
     reporters: ['verbose'],
   },

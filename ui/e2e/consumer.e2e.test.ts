@@ -65,10 +65,14 @@ describe.skipIf(!sdlHas('lotPage'))('consumer scan page', () => {
       const body = route.request().postData() ?? '';
       if (!body.includes('lotPage')) return route.continue();
       const res = await route.fetch();
-      const json = (await res.json()) as { data: { lotPage: { steps: { proof: { receiptHex: string } | null }[] } } };
+      type Proof = { receiptHex: string; receiptProof: { steps: { sibling: string }[] } };
+      const json = (await res.json()) as { data: { lotPage: { steps: { proof: Proof | null }[] } } };
       const step = json.data.lotPage.steps.find((s) => s.proof);
       if (step?.proof) {
-        step.proof.receiptHex = flipHexByte(step.proof.receiptHex);
+        // One byte of the receipt's Merkle proof (or of the receipt itself when the block had one receipt).
+        const sibling = step.proof.receiptProof.steps[0];
+        if (sibling) sibling.sibling = flipHexByte(sibling.sibling);
+        else step.proof.receiptHex = flipHexByte(step.proof.receiptHex);
         tampered = true;
       }
       await route.fulfill({ response: res, json });

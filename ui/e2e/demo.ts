@@ -100,6 +100,9 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
       ]);
       if (!killed) child.kill('SIGKILL');
     }
+    // Let the test runner exit: nothing may keep reading the demo's pipes.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {

@@ -93,8 +93,9 @@ describe.sequential('portals', () => {
     await pick(page, '转让给', '马鞍山华钢特种材料有限公司');
     await dialog.getByRole('button', { name: '整笔转让' }).click();
     await committed(page, '整笔转让');
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('马鞍山华钢特种材料有限公司').count(), { timeout: 30_000 }).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('.ant-descriptions').getByText('待签收').count(), { timeout: 30_000 }).toBeGreaterThan(0);
+    // A transfer is a one-part split: the new child …0004.1.1 waits for the recipient's sign-for.
+    const child = page.locator('.ant-tree-treenode').filter({ hasText: 'HSY-2026-0004.1.1' });
+    await child.filter({ hasText: '马鞍山华钢特种材料有限公司' }).filter({ hasText: '待签收' }).waitFor();
     await shot(page, 'supplier-transferred');
 
     // The other kept part: apply to a bank for financing at no more than 4.5 % a year.
@@ -118,6 +119,9 @@ describe.sequential('portals', () => {
     const row = inbox.getByRole('row').filter({ hasText: 'HSY-2026-0004.3' });
     await row.waitFor();
     await shot(page, 'funder-inbox');
+    // 查验 of the backing invoices first; approval is offered once it passed.
+    await row.getByRole('button', { name: /^查验发票/ }).click();
+    await committed(page, '查验发票');
     await row.getByRole('button', { name: /^批准/ }).click();
     const approve = page.getByRole('dialog');
     await approve.getByRole('textbox', { name: '年化贴现率（%）' }).fill('4.2');
@@ -167,6 +171,8 @@ describe.sequential('portals', () => {
     await shot(page, 'explorer-blocks');
     await blocks.getByRole('link').first().click();
     await page.getByRole('heading', { name: /区块 #\d+/ }).waitFor();
+    // The finality certificate is checked in the browser: header hash and SM2 precommits.
+    await page.getByText('已在浏览器中验证最终性证书').waitFor();
     await shot(page, 'explorer-block');
   });
 });

@@ -15,6 +15,7 @@ import { useMemo } from 'react';
 import type { SensorSeries } from '../api/types';
 import { useI18n } from '../i18n/I18nProvider';
 import { excursions, isOutside } from './excursions';
+import { displayUnit } from './units';
 
 // Only what the chart uses, so the consumer page stays small on a phone.
 echarts.use([
@@ -30,8 +31,10 @@ echarts.use([
 ]);
 
 /** One device's readings with its threshold band; readings outside the band are drawn red. */
-export function ColdChainChart({ series }: { series: SensorSeries }) {
+export function ColdChainChart({ series: raw }: { series: SensorSeries }) {
   const { t, locale } = useI18n();
+  const series = useMemo(() => ({ ...raw, unit: displayUnit(raw.unit) }), [raw]);
+  const quantity = series.quantity === 'humidity' ? t('reading.humidity') : t('reading.temperature');
   const exc = useMemo(() => excursions(series), [series]);
   const option = useMemo(() => {
     const data = [...series.readings].sort((a, b) => a.timeMs - b.timeMs);
@@ -41,7 +44,8 @@ export function ColdChainChart({ series }: { series: SensorSeries }) {
       grid: { left: 40, right: 16, top: 24, bottom: 48 },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0 },
-      xAxis: { type: 'time' },
+      // A phone is narrow: fewer, non-overlapping time labels.
+      xAxis: { type: 'time', splitNumber: 3, axisLabel: { hideOverlap: true, formatter: '{HH}:{mm}' } },
       yAxis: { type: 'value', name: series.unit, scale: true },
       series: [
         {
@@ -73,6 +77,7 @@ export function ColdChainChart({ series }: { series: SensorSeries }) {
     };
   }, [series, exc, t]);
   const label = t('scan.coldChain.chartLabel', {
+    quantity,
     device: series.deviceId,
     min: series.min,
     max: series.max,
@@ -83,7 +88,7 @@ export function ColdChainChart({ series }: { series: SensorSeries }) {
     <figure aria-label={label} style={{ margin: 0 }}>
       <ReactEChartsCore echarts={echarts} key={locale} option={option} style={{ height: 260, width: '100%' }} notMerge lazyUpdate />
       <figcaption>
-        {t('scan.coldChain.device', { device: series.deviceId })} ·{' '}
+        {quantity} · {t('scan.coldChain.device', { device: series.deviceId })} ·{' '}
         {t('scan.coldChain.threshold', { min: series.min, max: series.max, unit: series.unit })} ·{' '}
         {exc.length > 0 ? t('scan.coldChain.excursions', { count: exc.length }) : t('scan.coldChain.noExcursion')}
       </figcaption>

@@ -5,6 +5,7 @@ import { useParams } from 'react-router-dom';
 import { useApi } from '../api/ApiProvider';
 import { describeError } from '../api/errors';
 import type { LotPage, TraceStep } from '../api/types';
+import { formatTime } from '../explorer/format';
 import { useI18n } from '../i18n/I18nProvider';
 import { LanguageSwitch } from '../layout/LanguageSwitch';
 import { ColdChainChart } from './ColdChainChart';
@@ -181,21 +182,30 @@ function stepColor(r: StepVerification | undefined): string {
   return 'gray';
 }
 
+/** Status tags carry sentences: let them wrap on a phone instead of overflowing the card. */
+const WRAP: React.CSSProperties = { whiteSpace: 'normal', maxWidth: '100%' };
+
+/** An EPCIS event time (ISO 8601) in China Standard Time, as the reader's language writes it. */
+export function eventTime(iso: string, locale: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : formatTime(ms, locale);
+}
+
 function StepItem({ step, result }: { step: TraceStep; result: StepVerification | undefined }) {
-  const { t } = useI18n();
+  const { t, locale } = useI18n();
   let status: React.ReactNode = null;
   if (result?.verified === true) {
-    status = <Tag color="success">{t('verify.step.ok', { height: result.height })}</Tag>;
+    status = <Tag color="success" style={WRAP}>{t('verify.step.ok', { height: result.height })}</Tag>;
   } else if (result?.verified === false) {
-    status = <Tag color="error">{t('verify.step.failed', { reason: describeFailure(result.failure, t) })}</Tag>;
+    status = <Tag color="error" style={WRAP}>{t('verify.step.failed', { reason: describeFailure(result.failure, t) })}</Tag>;
   } else if (result?.verified === 'none') {
-    status = <Tag>{t('verify.step.none')}</Tag>;
+    status = <Tag style={WRAP}>{t('verify.step.none')}</Tag>;
   }
   return (
     <article aria-label={`${step.bizStep} ${step.eventTime}`}>
       <Typography.Text strong>{step.bizStep}</Typography.Text>{' '}
       <Typography.Text type="secondary">
-        <time dateTime={step.eventTime}>{step.eventTime}</time>
+        <time dateTime={step.eventTime}>{eventTime(step.eventTime, locale)}</time>
       </Typography.Text>
       <div>{t('scan.recordedBy', { org: step.recordedBy.orgName })}</div>
       {step.location && <div>{t('scan.step.location', { location: step.location })}</div>}

@@ -4,9 +4,16 @@ import { applicationId } from '../vouchers/VoucherPage';
 import { financingActions } from './financingActions';
 
 describe('financing application steps', () => {
-  const app = (state: string) => ({ state, funder: 'ICBC-SH', supplier: 'HLBRAKE' });
-  it('gives the funder check / approve / ask / reject while submitted, then disbursement', () => {
-    expect(financingActions(app('submitted'), 'ICBC-SH')).toEqual(['check', 'approve', 'ask', 'reject']);
+  const app = (state: string, passed: boolean | null = null) => ({
+    state,
+    funder: 'ICBC-SH',
+    supplier: 'HLBRAKE',
+    invoiceCheck: passed === null ? null : { passed },
+  });
+  it('gives the funder 查验 first, then approve; ask and reject while submitted; then disbursement', () => {
+    expect(financingActions(app('submitted'), 'ICBC-SH')).toEqual(['check', 'ask', 'reject']);
+    expect(financingActions(app('submitted', false), 'ICBC-SH')).toEqual(['check', 'ask', 'reject']);
+    expect(financingActions(app('submitted', true), 'ICBC-SH')).toEqual(['approve', 'ask', 'reject']);
     expect(financingActions(app('info_requested'), 'ICBC-SH')).toEqual(['reject']);
     expect(financingActions(app('approved'), 'ICBC-SH')).toEqual(['disburse']);
     expect(financingActions(app('completed'), 'ICBC-SH')).toEqual([]);

@@ -6,9 +6,13 @@ export type FinancingAction = 'check' | 'approve' | 'ask' | 'reject' | 'disburse
  * What the signed-in organisation may do with a financing application in its current state
  * (domain/src/workflow/definitions.rs FINANCING). The chain enforces the same table.
  */
-export function financingActions(a: Pick<FinancingApplicationFieldsFragment, 'state' | 'funder' | 'supplier'>, org: string): FinancingAction[] {
+export function financingActions(
+  a: Pick<FinancingApplicationFieldsFragment, 'state' | 'funder' | 'supplier'> & { invoiceCheck: { passed: boolean } | null },
+  org: string,
+): FinancingAction[] {
   if (a.funder === org) {
-    if (a.state === 'submitted') return ['check', 'approve', 'ask', 'reject'];
+    // Approval needs a passed 查验 of the backing invoices (WORKFLOW_INVOICES_NOT_CHECKED otherwise).
+    if (a.state === 'submitted') return a.invoiceCheck?.passed ? ['approve', 'ask', 'reject'] : ['check', 'ask', 'reject'];
     if (a.state === 'info_requested') return ['reject'];
     if (a.state === 'approved') return ['disburse'];
   }

@@ -94,7 +94,7 @@ export function ReadingsChart({ device, band }: { device: string; band: Band }) 
       grid: { left: 44, right: 16, top: 24, bottom: 40 },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0 },
-      xAxis: { type: 'time' },
+      xAxis: { type: 'time', splitNumber: 4, axisLabel: { hideOverlap: true, formatter: '{HH}:{mm}:{ss}' } },
       yAxis: { type: 'value', name: band.unit, scale: true },
       series: [
         {

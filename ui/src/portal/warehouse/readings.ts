@@ -1,4 +1,5 @@
 import type { AlertRuleFieldsFragment, DeviceReadingsQuery } from '../../api/generated';
+import { displayUnit } from '../../scan/units';
 
 type Reading = DeviceReadingsQuery['device']['readings'][number];
 
@@ -23,7 +24,7 @@ export function bands(readings: readonly Reading[], rules: readonly AlertRuleFie
       const rule = rules.find((x) => x.rule === 'THRESHOLD' && x.readingType === r.readingType);
       b = {
         readingType: r.readingType,
-        unit: r.unit,
+        unit: displayUnit(r.unit),
         min: rule?.min != null ? rule.min / 1000 : null,
         max: rule?.max != null ? rule.max / 1000 : null,
         readings: [],
