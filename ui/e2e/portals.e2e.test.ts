@@ -159,20 +159,46 @@ describe.sequential('portals', () => {
     await shot(page, 'warehouse-bins');
   });
 
-  it('regulator sees every voucher and the block explorer shows blocks and a block’s transactions', async () => {
+  it('regulator freezes and unfreezes a voucher tree; the explorer updates live and verifies a finality certificate', async () => {
     await login(page, baseUrl, 'supervisor');
     await page.getByRole('menuitem', { name: /监管门户/ }).click();
-    await page.getByRole('table', { name: '全部凭证' }).getByRole('link', { name: 'HSY-2026-0001', exact: true }).waitFor();
+    const all = page.getByRole('table', { name: '全部凭证' });
+    await all.getByRole('link', { name: 'HSY-2026-0001', exact: true }).waitFor();
     await shot(page, 'regulator-vouchers');
+
+    await all.getByRole('link', { name: 'HSY-2026-0002', exact: true }).click();
+    await page.getByRole('button', { name: /冻\s*结/ }).click();
+    const freeze = page.getByRole('dialog');
+    await freeze.getByRole('textbox', { name: '原因' }).fill('逾期未付，监管调查');
+    await freeze.getByRole('button', { name: /冻\s*结/ }).click();
+    await committed(page, '冻结');
+    await page.locator('.ant-descriptions').getByText('已冻结').waitFor();
+    await shot(page, 'regulator-frozen');
+    await page.getByRole('button', { name: /解\s*冻/ }).click();
+    const unfreeze = page.getByRole('dialog');
+    await unfreeze.getByRole('textbox', { name: '原因' }).fill('调查结束');
+    await unfreeze.getByRole('button', { name: /解\s*冻/ }).click();
+    await committed(page, '解冻');
+    await page.getByRole('button', { name: /冻\s*结/ }).waitFor();
 
     await page.getByRole('menuitem', { name: /区块浏览器/ }).click();
     const blocks = page.getByRole('table', { name: '区块列表' });
+    const newest = async () => Number((await blocks.getByRole('link').first().innerText()).replace('#', ''));
     await blocks.getByRole('link').first().waitFor();
+    const first = await newest();
+    // New blocks arrive over the newBlocks subscription, without a reload.
+    await expect.poll(newest, { timeout: 60_000 }).toBeGreaterThan(first);
     await shot(page, 'explorer-blocks');
     await blocks.getByRole('link').first().click();
     await page.getByRole('heading', { name: /区块 #\d+/ }).waitFor();
     // The finality certificate is checked in the browser: header hash and SM2 precommits.
     await page.getByText('已在浏览器中验证最终性证书').waitFor();
     await shot(page, 'explorer-block');
+
+    // English switch.
+    await page.getByRole('button', { name: '切换语言为英文' }).click();
+    await page.getByText('Finality certificate verified in your browser').waitFor();
+    await page.getByRole('menuitem', { name: /Regulator portal/ }).waitFor();
+    await shot(page, 'explorer-block-en');
   });
 });
