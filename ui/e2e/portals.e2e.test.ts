@@ -147,6 +147,37 @@ describe.sequential('portals', () => {
     await shot(page, 'funder-portfolio');
   });
 
+  it('core enterprise issues a voucher against an invoice and sees maturities and outstanding by tier', async () => {
+    await login(page, baseUrl, 'li.na');
+    await page.getByRole('menuitem', { name: /核心企业门户/ }).click();
+    await page.getByRole('table', { name: '近期到期' }).waitFor();
+    await page.getByRole('tab', { name: '各级未兑付余额' }).click();
+    await page.getByRole('table', { name: '各级未兑付余额' }).getByText('合计').waitFor();
+    await shot(page, 'core-outstanding-by-tier');
+
+    await page.getByRole('tab', { name: '开立凭证', exact: true }).click();
+    const form = page.getByRole('form', { name: '开立凭证' });
+    await form.getByLabel('凭证编号').fill('HSY-2026-0005');
+    await pick(page, '一级供应商', '江苏恒力制动系统有限公司');
+    const invoices = page.getByRole('combobox', { name: '关联发票' });
+    await invoices.click();
+    await invoices.fill('26312000000000180004');
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option-active', { hasText: '26312000000000180004' }).waitFor();
+    await invoices.press('Enter');
+    await invoices.press('Escape');
+    await form.getByText(/所选发票可用金额/).waitFor();
+    await form.getByLabel('金额（元）').fill('100000');
+    await form.getByLabel('到期日').fill('2027-03-01');
+    await form.getByLabel('到期日').press('Enter');
+    await form.getByLabel('合同编号').fill('HS-CG-2026-0800');
+    await shot(page, 'core-issue-voucher', false);
+    await form.getByRole('button', { name: '开立凭证' }).click();
+    await committed(page, '开立凭证');
+    await page.getByRole('heading', { name: '电子凭证 HSY-2026-0005' }).waitFor();
+    await page.locator('.ant-descriptions').getByText('待签收').waitFor();
+    await shot(page, 'core-issued');
+  });
+
   it.skipIf(!sdlHas('iotAlerts'))('warehouse sees an excursion alert and the bin’s readings above the threshold', async () => {
     await login(page, baseUrl, 'lin.xue');
     await page.getByRole('menuitem', { name: /仓储方门户/ }).click();
