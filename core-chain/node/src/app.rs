@@ -73,6 +73,8 @@ pub(crate) struct App {
     /// Blocks this node proposed and not yet committed, on disk: after a crash the engine may ask for
     /// the value of a (height, round) it already proposed, and must get the very same block back.
     proposed_dir: PathBuf,
+    /// The validator set last handed to the engine (to log changes).
+    active_set: Option<Vec<ValidatorAddress>>,
 }
 
 fn block_error_is_tx(e: &BlockError) -> Option<usize> {
@@ -96,11 +98,25 @@ impl App {
             future_parts: Vec::new(),
             stream_seq: 0,
             commit_failed: false,
+            active_set: None,
         }
     }
 
-    fn height_params(&self) -> eyre::Result<HeightParams<ScfContext>> {
-        let set = ValidatorSet::from_ledger(&self.chain.validators()?);
+    /// Consensus parameters of `height` (the tip + 1): its validator set comes from committed state,
+    /// so a set scheduled by governance takes effect at its activation height.
+    fn height_params(&mut self, height: Height) -> eyre::Result<HeightParams<ScfContext>> {
+        let validators = self.chain.validators_at(height.0)?;
+        if validators.is_empty() {
+            eyre::bail!("validator set of height {height}: empty");
+        }
+        let set = ValidatorSet::from_ledger(&validators);
+        let addresses: Vec<ValidatorAddress> = set.validators.iter().map(|v| v.address).collect();
+        if self.active_set.as_ref() != Some(&addresses) {
+            let names: Vec<&str> = validators.iter().map(|v| v.name.as_str()).collect();
+            let member = self.signer.as_ref().map(|s| addresses.contains(&s.address()));
+            info!(%height, validators = ?names, voting = ?member, "validator set in effect");
+            self.active_set = Some(addresses);
+        }
         Ok(HeightParams::new(set, self.cfg.timeouts, None))
     }
 
@@ -141,7 +157,7 @@ impl App {
                 let tip = self.tip()?;
                 let start = Height(tip.height + 1);
                 info!(%start, "consensus ready");
-                let _ = reply.send((start, self.height_params()?));
+                let _ = reply.send((start, self.height_params(start)?));
             }
             AppMsg::StartedRound { height, round, proposer, role, reply_value } => {
                 debug!(%height, %round, %proposer, ?role, "started round");
@@ -211,11 +227,12 @@ impl App {
             }
             AppMsg::Finalized { reply, .. } => {
                 let tip = self.tip()?;
-                let params = self.height_params()?;
+                let next_height = Height(tip.height + 1);
+                let params = self.height_params(next_height)?;
                 let next = if self.commit_failed {
-                    Next::Restart(Height(tip.height + 1), params)
+                    Next::Restart(next_height, params)
                 } else {
-                    Next::Start(Height(tip.height + 1), params)
+                    Next::Start(next_height, params)
                 };
                 let _ = reply.send(next);
             }
@@ -346,7 +363,7 @@ impl App {
             }
             return None;
         }
-        let set = ValidatorSet::from_ledger(&self.chain.validators().ok()?);
+        let set = ValidatorSet::from_ledger(&self.chain.validators_at(part.height.0).ok()?);
         let proposer = set.get(&part.proposer.0)?;
         if part.block.header.proposer != part.proposer.0 || part.block.header.height != part.height.0 {
             return Some(self.remember(

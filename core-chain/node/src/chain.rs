@@ -102,6 +102,15 @@ impl Chain {
         Ok(scf_ledger::executor::validator_set(&state)?)
     }
 
+    /// The validator set that validates block `height`, read from the committed tip's state: the
+    /// current set, replaced by a governance-scheduled set whose activation height is `<= height`
+    /// ([`scf_ledger::validators::validator_set_at`]). Every node reads the same committed state, so a
+    /// change takes effect at exactly its activation height everywhere, without a restart.
+    pub fn validators_at(&self, height: u64) -> Result<Vec<Validator>, StoreError> {
+        let state = self.store.latest_state()?;
+        Ok(scf_ledger::validators::validator_set_at(&state, height)?)
+    }
+
     /// Decode and admit wire-encoded transactions (one batch: signatures verified in parallel) and
     /// relay the admitted ones to peers unless they came from a peer.
     pub fn submit_raw(&self, raws: Vec<Vec<u8>>, relay: bool) -> Vec<Result<Hash32, SubmitError>> {

@@ -95,17 +95,6 @@ impl NodeHandle {
             Some(p) => Some(Sm2Signer::new(read_consensus_key(p)?)),
             None => None,
         };
-        if let Some(s) = &signer {
-            if !genesis.validators.iter().any(|v| v.public_key == s.public_key()) {
-                return Err(NodeError::Invalid {
-                    field: "consensus_key".into(),
-                    reason: format!(
-                        "{} is not a validator in the genesis file; remove consensus_key to run an observer",
-                        s.address()
-                    ),
-                });
-            }
-        }
         let p2p = read_p2p_key(&cfg.p2p_key)?;
         std::fs::create_dir_all(&cfg.home)
             .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
@@ -113,6 +102,22 @@ impl NodeHandle {
         let executor = Arc::new(Executor::new(genesis.chain_id.clone(), scf_domain::modules()));
         let tip = store.init_genesis(&executor, &genesis)?;
         info!(chain = %genesis.chain_id, height = tip.height, "store open");
+        if let Some(s) = &signer {
+            // A key outside the set is allowed: a validator joining by governance runs its node first and
+            // starts voting at the activation height. Say so, in case it is a misconfiguration.
+            let state = store.latest_state()?;
+            let current = scf_ledger::validators::current_set(&state).map_err(scf_store::StoreError::from)?;
+            let scheduled =
+                scf_ledger::validators::latest_scheduled_set(&state).map_err(scf_store::StoreError::from)?;
+            let key = s.public_key();
+            if !current.iter().chain(&scheduled).any(|v| v.public_key == key) {
+                warn!(
+                    address = %s.address(),
+                    "consensus_key is in no current or scheduled validator set: this node follows the chain and \
+                     votes only once governance adds it (remove consensus_key to run a plain observer)"
+                );
+            }
+        }
         let chain = Arc::new(Chain::new(store, executor, Mempool::new(cfg.mempool.clone()), genesis));
 
         let listen: Multiaddr = cfg
