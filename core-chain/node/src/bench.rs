@@ -2,6 +2,13 @@
 //! cluster (real node processes on loopback), read against the SM2-verify ceiling measured in the same
 //! run on all cores.
 //!
+//! The transactions are real business transactions (quality.md: "signed voucher transfers"): the genesis
+//! holds a core enterprise and `--senders` suppliers; an untimed set-up has each supplier issue an
+//! e-invoice, the core enterprise issue each supplier a voucher backed by it, and each supplier sign
+//! for it and split it into parts it keeps. The timed transactions then move those parts between
+//! suppliers — alternately a whole `Transfer` and a `Split` passing half on — and every one must succeed
+//! (checked on a sample after the timed phase).
+//!
 //! Transactions are generated and signed before the timed phase (signing is the clients' cost). The
 //! timed phase runs from the first submission to the commit of the last transaction; latency is from a
 //! transaction's submission to the moment its block is seen committed.
@@ -14,13 +21,18 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use rayon::prelude::*;
+use scf_domain::date::Date;
+use scf_domain::invoice::{InvoiceCall, InvoiceLine, NewInvoice, Party};
+use scf_domain::voucher::{SplitPart, VoucherCall};
 use scf_ledger::crypto::{Hash32, KeyPair};
+use scf_ledger::genesis::Genesis;
+use scf_ledger::receipt::TxOutcome;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::cli::{cluster_down, cluster_up, ClusterDownArgs, ClusterUpArgs};
-use crate::client::NodeClient;
+use crate::client::{NodeClient, RemoteTxStatus};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchChainArgs {
@@ -73,26 +85,260 @@ pub fn sm2_verify_ceiling(txs: &[SignedTx]) -> f64 {
     (rounds * txs.len()) as f64 / start.elapsed().as_secs_f64()
 }
 
-fn make_txs(chain_id: &str, n: usize, senders: usize) -> Vec<SignedTx> {
-    let senders = senders.max(1);
-    let keys: Vec<KeyPair> = (0..senders).map(|i| KeyPair::from_seed(&format!("bench-sender-{i}"))).collect();
-    // Interleaved: transaction k belongs to sender k % senders, nonce k / senders.
+/// Most children a split may create (the voucher module's `MAX_PARTS`).
+const PARTS: usize = scf_domain::voucher::MAX_PARTS;
+/// Each supplier's root voucher (fen): 50 parts of 500,000, or 2,500 parts of 10,000 after a second split.
+const ROOT_AMOUNT: u64 = 25_000_000;
+/// The invoice backing a root (fen, before tax).
+const INVOICE_AMOUNT: u64 = 100_000_000;
+const CORE: &str = "CE";
+
+fn supplier_id(i: usize) -> String {
+    format!("S{i:04}")
+}
+
+fn org_key(id: &str) -> KeyPair {
+    KeyPair::from_seed(&format!("bench-org-{id}"))
+}
+
+/// A unique 18-character 统一社会信用代码 for a benchmark organisation.
+fn credit_code(id: &str) -> String {
+    let h = scf_ledger::crypto::sm3(id.as_bytes());
+    format!("9131{}", h[..7].iter().map(|x| format!("{x:02X}")).collect::<String>())
+}
+
+/// One signer with locally tracked nonces.
+struct Account {
+    key: KeyPair,
+    nonce: u64,
+}
+
+impl Account {
+    fn new(id: &str) -> Self {
+        Account { key: org_key(id), nonce: 0 }
+    }
+    fn tx<C: borsh::BorshSerialize>(&mut self, chain_id: &str, module: &str, call: &C) -> SignedTx {
+        let tx = body(chain_id, &self.key, self.nonce, module, call).sign(&self.key);
+        self.nonce += 1;
+        tx
+    }
+}
+
+fn body<C: borsh::BorshSerialize>(chain_id: &str, key: &KeyPair, nonce: u64, module: &str, call: &C) -> TxBody {
+    TxBody {
+        chain_id: chain_id.to_string(),
+        sender: *key.public(),
+        nonce,
+        expiry_height: 50_000,
+        call: Call { module: module.into(), payload: scf_domain::kv::encode_call(call) },
+    }
+}
+
+/// The benchmark consortium: a core enterprise and `senders` suppliers.
+fn bench_orgs(senders: usize) -> serde_json::Value {
+    let org = |id: &str, role: scf_domain::org::Role| {
+        serde_json::json!({
+            "id": id, "name": format!("{id} 有限公司"), "credit_code": credit_code(id),
+            "roles": [role], "public_key": org_key(id).public(),
+        })
+    };
+    let mut orgs = vec![org(CORE, scf_domain::org::Role::CoreEnterprise)];
+    orgs.extend((0..senders).map(|i| org(&supplier_id(i), scf_domain::org::Role::Supplier)));
+    serde_json::json!({ "orgs": orgs })
+}
+
+/// How a supplier's root is cut before the timed phase so it holds at least `per_sender` leaves:
+/// the root into 50 parts kept by the supplier, then the first `k` of those into 50 parts each.
+fn second_splits(per_sender: usize) -> anyhow::Result<usize> {
+    let k = per_sender.saturating_sub(PARTS).div_ceil(PARTS - 1);
+    // Tree members: root + 50 + 50k from the set-up, up to two per timed transaction.
+    let members = 1 + PARTS + PARTS * k + 2 * per_sender;
+    if k > PARTS || members > scf_domain::voucher::MAX_TREE {
+        bail!(
+            "--txs / --senders = {per_sender} transactions per sender is too many for one voucher tree; add --senders"
+        );
+    }
+    Ok(k)
+}
+
+/// The voucher ids supplier `root` holds after the set-up, in the order the timed phase uses them.
+fn leaves(root: &str, k: usize) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = (k + 1..=PARTS).map(|c| (format!("{root}.{c}"), ROOT_AMOUNT / 50)).collect();
+    for c in 1..=k {
+        out.extend((1..=PARTS).map(|m| (format!("{root}.{c}.{m}"), ROOT_AMOUNT / 2500)));
+    }
+    out
+}
+
+/// Set-up transactions in three dependent phases (each must commit before the next is submitted):
+/// invoices by the suppliers; vouchers by the core enterprise backed by them; the suppliers sign for
+/// their vouchers and split them into the leaves the timed phase moves.
+fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Vec<SignedTx>> {
+    let mut core = Account::new(CORE);
+    let mut suppliers: Vec<Account> = (0..senders).map(|i| Account::new(&supplier_id(i))).collect();
+    let party = |id: &str| Party { name: format!("{id} 有限公司"), tax_id: credit_code(id) };
+    let mut invoices = Vec::new();
+    let mut issues = Vec::new();
+    let mut cuts = Vec::new();
+    for (i, s) in suppliers.iter_mut().enumerate() {
+        let id = supplier_id(i);
+        let number = format!("{:020}", 44_000_000_000_000_000_000u128 + i as u128);
+        let tax = INVOICE_AMOUNT * 13 / 100;
+        let inv = NewInvoice {
+            number: number.clone(),
+            issue_date: today.add_days(-1),
+            currency: "CNY".into(),
+            seller: party(&id),
+            buyer: party(CORE),
+            buyer_org: Some(CORE.into()),
+            lines: vec![InvoiceLine {
+                item_name: "*汽车零部件*制动盘".into(),
+                spec: "BD-320".into(),
+                unit: "件".into(),
+                quantity: Some("1000".into()),
+                unit_price: Some(format!("{}.{:02}", INVOICE_AMOUNT / 100_000, (INVOICE_AMOUNT / 1000) % 100)),
+                amount: INVOICE_AMOUNT,
+                tax_rate_bp: 1300,
+                tax_amount: tax,
+            }],
+            total_amount: INVOICE_AMOUNT,
+            total_tax: tax,
+            total_with_tax: INVOICE_AMOUNT + tax,
+            remarks: "bench".into(),
+            issuer: "bench".into(),
+        };
+        invoices.push(s.tx(chain_id, "invoice", &InvoiceCall::Issue(inv)));
+        let root = format!("V{i:04}");
+        issues.push(core.tx(
+            chain_id,
+            "voucher",
+            &VoucherCall::Issue {
+                voucher_no: root.clone(),
+                to: id.clone(),
+                amount: ROOT_AMOUNT,
+                currency: "CNY".into(),
+                due_date: today.add_days(90),
+                contract_ref: "HT-BENCH".into(),
+                invoices: vec![number],
+                allow_over_six_months: false,
+            },
+        ));
+        let own = |amount: u64| (0..PARTS).map(|_| SplitPart { to: id.clone(), amount }).collect::<Vec<_>>();
+        cuts.push(s.tx(chain_id, "voucher", &VoucherCall::SignFor { voucher_id: root.clone() }));
+        cuts.push(s.tx(
+            chain_id,
+            "voucher",
+            &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) },
+        ));
+        for c in 1..=k {
+            let voucher_id = format!("{root}.{c}");
+            cuts.push(s.tx(chain_id, "voucher", &VoucherCall::Split { voucher_id, parts: own(ROOT_AMOUNT / 2500) }));
+        }
+    }
+    vec![invoices, issues, cuts]
+}
+
+/// The timed transactions: each supplier moves its leaves to the next supplier, alternating a whole
+/// transfer and a split that passes half on and keeps half. Interleaved across senders (transaction
+/// `k` belongs to sender `k % senders`), each sender's in nonce order.
+fn timed_txs(chain_id: &str, n: usize, senders: usize, k: usize) -> Vec<SignedTx> {
+    let first_nonce = 3 + k as u64;
+    let plan: Vec<Vec<(String, u64)>> = (0..senders).map(|i| leaves(&format!("V{i:04}"), k)).collect();
     (0..n)
         .into_par_iter()
-        .map(|k| {
-            let key = &keys[k % senders];
-            TxBody {
-                chain_id: chain_id.to_string(),
-                sender: *key.public(),
-                nonce: (k / senders) as u64,
-                expiry_height: 50_000,
-                // A call the executor runs end to end (the org module refuses the empty payload
-                // deterministically; the transaction is still ordered, executed, receipted and stored).
-                call: Call { module: "org".into(), payload: vec![] },
-            }
-            .sign(key)
+        .map(|j| {
+            let i = j % senders;
+            let step = j / senders;
+            let me = supplier_id(i);
+            let next = supplier_id((i + 1) % senders);
+            let (voucher_id, amount) = plan[i][step].clone();
+            let call = if step.is_multiple_of(2) {
+                VoucherCall::Transfer { voucher_id, to: next }
+            } else {
+                VoucherCall::Split {
+                    voucher_id,
+                    parts: vec![
+                        SplitPart { to: next, amount: amount / 2 },
+                        SplitPart { to: me.clone(), amount: amount / 2 },
+                    ],
+                }
+            };
+            let key = org_key(&me);
+            body(chain_id, &key, first_nonce + step as u64, "voucher", &call).sign(&key)
         })
         .collect()
+}
+
+/// Submit `txs` (spread across `clients`) and wait until each is committed with a successful receipt.
+async fn run_setup_phase(clients: &[NodeClient], txs: &[SignedTx], deadline: Instant) -> anyhow::Result<()> {
+    for (i, chunk) in txs.chunks(500).enumerate() {
+        let c = &clients[i % clients.len()];
+        let mut pending = chunk.to_vec();
+        while !pending.is_empty() {
+            let results = c.submit_batch(&pending).await?;
+            if let Some(e) = results.iter().filter_map(|r| r.error.as_ref()).find(|e| !e.retryable) {
+                bail!("a set-up transaction was refused: {} ({})", e.message, e.kind);
+            }
+            pending = pending
+                .into_iter()
+                .zip(results)
+                .filter(|(_, r)| r.error.as_ref().is_some_and(|e| e.retryable))
+                .map(|(t, _)| t)
+                .collect();
+            if !pending.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    let watcher = &clients[0];
+    for tx in txs {
+        let id = tx.id();
+        loop {
+            match watcher.tx_status(&id).await? {
+                RemoteTxStatus::Committed { receipt, .. } => {
+                    if let TxOutcome::Failed { code, message } = receipt.outcome {
+                        bail!("set-up transaction {id} ({}) failed: {code}: {message}", tx.body.call.module);
+                    }
+                    break;
+                }
+                _ if Instant::now() > deadline => bail!("set-up transaction {id} not committed in time"),
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After the timed phase: every `step`-th benchmark transaction (and each sender's last) succeeded.
+async fn check_outcomes(client: &NodeClient, txs: &[SignedTx], senders: usize) -> anyhow::Result<()> {
+    let step = 10;
+    let ids: Vec<Hash32> = txs
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| j % step == 0 || *j + senders >= txs.len())
+        .map(|(_, t)| t.id())
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for part in ids.chunks(ids.len().div_ceil(8).max(1)) {
+        let (c, part) = (client.clone(), part.to_vec());
+        tasks.spawn(async move {
+            for id in part {
+                match c.tx_status(&id).await? {
+                    RemoteTxStatus::Committed { receipt, .. } => {
+                        if let TxOutcome::Failed { code, message } = receipt.outcome {
+                            bail!("benchmark transaction {id} failed: {code}: {message}");
+                        }
+                    }
+                    other => bail!("benchmark transaction {id}: {other:?}"),
+                }
+            }
+            Ok::<(), anyhow::Error>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.context("outcome check")??;
+    }
+    Ok(())
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -115,17 +361,29 @@ pub fn bench_chain(args: &BenchChainArgs) -> anyhow::Result<ChainBenchResult> {
             tmp.path().to_path_buf()
         }
     };
-    let up = ClusterUpArgs {
+    let per_sender = args.txs.div_ceil(args.senders.max(1));
+    let k = second_splits(per_sender)?;
+    let mut up = ClusterUpArgs {
         nodes: args.validators,
         observers: 0,
         dir: dir.clone(),
         base_port: args.base_port,
         chain_id: "scf-bench".into(),
-        only: vec![],
+        // Generate keys, genesis and configs first (no node index matches), then add the consortium.
+        only: vec![usize::MAX],
         wait_secs: 60,
     };
+    let fresh = !dir.join("cluster.json").exists();
+    cluster_up(&up)?;
+    if fresh {
+        let path = dir.join("genesis.json");
+        let mut g = Genesis::from_json(&std::fs::read_to_string(&path).context("genesis.json")?)?;
+        g.app_state.insert("org".into(), bench_orgs(args.senders.max(1)));
+        std::fs::write(&path, g.to_json()).context("genesis.json")?;
+    }
+    up.only = vec![];
     let cluster = cluster_up(&up)?;
-    let result = run_bench(args, &cluster);
+    let result = run_bench(args, &cluster, k);
     let _ = cluster_down(&ClusterDownArgs { dir: dir.clone(), only: vec![], kill: false });
     let r = result?;
     if args.json {
@@ -136,14 +394,21 @@ pub fn bench_chain(args: &BenchChainArgs) -> anyhow::Result<ChainBenchResult> {
     Ok(r)
 }
 
-fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile) -> anyhow::Result<ChainBenchResult> {
-    let txs = make_txs(&cluster.chain_id, args.txs, args.senders);
+fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize) -> anyhow::Result<ChainBenchResult> {
+    let senders = args.senders.max(1);
+    let today = Date::from_time_ms(crate::chain::now_ms());
+    let setup = setup_phases(&cluster.chain_id, senders, k, today);
+    let txs = timed_txs(&cluster.chain_id, args.txs, senders, k);
     let ceiling = sm2_verify_ceiling(&txs[..txs.len().min(4000)]);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     rt.block_on(async {
         let clients: Vec<NodeClient> =
             cluster.nodes.iter().filter(|n| n.validator).map(|n| NodeClient::new(n.api.clone())).collect();
         let watcher = clients.first().cloned().ok_or_else(|| anyhow!("no validator"))?;
+        let setup_deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
+        for phase in &setup {
+            run_setup_phase(&clients, phase, setup_deadline).await.context("benchmark set-up")?;
+        }
         let start_height = watcher.status().await?.height;
         let submitted: Arc<Mutex<HashMap<Hash32, Instant>>> = Arc::new(Mutex::new(HashMap::new()));
         let deadline = Instant::now() + Duration::from_secs(args.timeout_secs);
@@ -211,6 +476,7 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile) -> anyhow
             }
         }
         sub.await.context("submitter")??;
+        check_outcomes(&watcher, &txs, senders).await?;
         let elapsed = last_commit.duration_since(t0).as_secs_f64().max(1e-9);
         latencies.sort_by(|a, b| a.total_cmp(b));
         let tps = txs.len() as f64 / elapsed;
