@@ -72,6 +72,7 @@ const RULES: &[(&str, Who, &str)] = &[
     ("checkFinancingInvoices", org("BANK", "S2"), r#"{"applicationId":"APP-AZ"}"#),
     ("approveFinancing", org("BANK", "S2"), r#"{"applicationId":"APP-AZ"}"#),
     ("rejectFinancing", org("BANK", "S1"), r#"{"applicationId":"APP-AZ"}"#),
+    ("withdrawFinancing", org("S1", "BANK"), r#"{"applicationId":"APP-AZ"}"#),
     ("recordDisbursement", org("BANK", "CORE"), r#"{"applicationId":"APP-AZ"}"#),
     ("confirmFinancingReceipt", org("S1", "BANK"), r#"{"applicationId":"APP-AZ"}"#),
     ("applyForPledge", member("S1"), "{}"),

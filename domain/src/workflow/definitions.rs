@@ -155,6 +155,7 @@ pub const FINANCING: ProcessDef = ProcessDef {
         state("disbursed", Some(Party::Supplier), None),
         end("completed"),
         end("rejected"),
+        end("withdrawn"),
         end("expired"),
     ],
     transitions: &[
@@ -171,6 +172,8 @@ pub const FINANCING: ProcessDef = ProcessDef {
         ),
         t("submitted", "rejected", "RejectFinancing", Party::Funder, "financing offer withdrawn"),
         t("info_requested", "rejected", "RejectFinancing", Party::Funder, "financing offer withdrawn"),
+        t("submitted", "withdrawn", "WithdrawFinancing", Party::Supplier, "applicant withdraws; offer withdrawn"),
+        t("info_requested", "withdrawn", "WithdrawFinancing", Party::Supplier, "applicant withdraws; offer withdrawn"),
         t("submitted", "expired", EXPIRE, Party::AnyMember, "after the deadline; offer withdrawn"),
         t("info_requested", "expired", EXPIRE, Party::AnyMember, "after the deadline; offer withdrawn"),
         t(

@@ -235,6 +235,11 @@ pub(super) fn check_invoices(ctx: &TxContext, state: &mut dyn StateWrite, id: St
     Ok(vec![commit(state, ctx, a, "FinancingInvoicesChecked", tr.call, &actor)])
 }
 
+/// Whether the voucher still carries this application's financing offer.
+fn is_reserved(state: &dyn StateRead, a: &FinancingApplication) -> Result<bool> {
+    Ok(voucher::load_voucher(state, &a.voucher_id)?.and_then(|v| v.offer).is_some_and(|o| o.funder == a.funder))
+}
+
 /// Withdraw the voucher reservation if it is still this application's.
 fn release_reservation(
     ctx: &TxContext,
@@ -242,9 +247,7 @@ fn release_reservation(
     a: &FinancingApplication,
     reason: &str,
 ) -> Result<Vec<Event>> {
-    let reserved =
-        voucher::load_voucher(state, &a.voucher_id)?.and_then(|v| v.offer).is_some_and(|o| o.funder == a.funder);
-    if !reserved {
+    if !is_reserved(state, a)? {
         return Ok(Vec::new());
     }
     Ok(VoucherModule::apply(
@@ -274,6 +277,11 @@ pub(super) fn approve(
     if let Some(f) = &now.failure {
         let (number, reason) = f.split_once(": ").unwrap_or((f.as_str(), ""));
         return Err(WorkflowError::InvoiceCheckFailed { number: number.to_string(), reason: reason.to_string() });
+    }
+    // The application stands on the voucher's reservation: if the offer was withdrawn meanwhile (in the
+    // voucher module), approving would finance a voucher its holder no longer offers.
+    if !is_reserved(state, &a)? {
+        return Err(WorkflowError::ReservationWithdrawn { id, voucher_id: a.voucher_id.clone() });
     }
     // Re-offer at the approved rate on behalf of the supplier, then accept as the funder: voucher to
     // the funder, invoices locked, registration record — all in this transaction.
@@ -316,6 +324,16 @@ pub(super) fn reject(ctx: &TxContext, state: &mut dyn StateWrite, id: String, re
     a.rejection = Some(reason);
     advance(ctx, &mut a, tr.to);
     events.push(commit(state, ctx, a, "FinancingRejected", tr.call, &actor));
+    Ok(events)
+}
+
+pub(super) fn withdraw(ctx: &TxContext, state: &mut dyn StateWrite, id: String, reason: String) -> Result<Vec<Event>> {
+    let (mut a, tr, actor) = step(ctx, state, &id, "WithdrawFinancing")?;
+    text("reason", &reason)?;
+    let mut events = release_reservation(ctx, state, &a, &reason)?;
+    a.rejection = Some(format!("withdrawn by the applicant: {reason}"));
+    advance(ctx, &mut a, tr.to);
+    events.push(commit(state, ctx, a, "FinancingWithdrawn", tr.call, &actor));
     Ok(events)
 }
 

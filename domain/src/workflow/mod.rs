@@ -306,6 +306,10 @@ pub enum WorkflowCall {
     /// Anyone (the timer service) applies the expiry of a passed deadline. Refused unless the deadline
     /// has passed and the step is still pending, so the effect happens once.
     Expire { application_id: String, deadline: DeadlineKind },
+
+    /// Supplier withdraws its financing application (from `submitted` or `info_requested`); the
+    /// voucher's reservation is released. (Appended last: Borsh numbers variants in order.)
+    WithdrawFinancing { application_id: String, reason: String },
 }
 
 impl WorkflowCall {
@@ -330,6 +334,7 @@ impl WorkflowCall {
             WorkflowCall::ResolveMarginCall { .. } => "ResolveMarginCall",
             WorkflowCall::EscalateOverdue { .. } => "EscalateOverdue",
             WorkflowCall::Expire { .. } => definitions::EXPIRE,
+            WorkflowCall::WithdrawFinancing { .. } => "WithdrawFinancing",
         }
     }
 }
@@ -386,6 +391,11 @@ pub enum WorkflowError {
     AlreadyEscalated { root: String, date: Date },
     #[error("{field}: {got} fen does not equal the {expected} fen expected")]
     AmountMismatch { field: &'static str, expected: Fen, got: Fen },
+    #[error(
+        "application_id: {id}: voucher {voucher_id} is no longer reserved for this application (its financing \
+         offer was withdrawn); the application can only be rejected, withdrawn or expire"
+    )]
+    ReservationWithdrawn { id: String, voucher_id: String },
 }
 
 impl Rule for WorkflowError {
@@ -415,6 +425,7 @@ impl Rule for WorkflowError {
             WorkflowError::NotOverdue { .. } => "WORKFLOW_NOT_OVERDUE",
             WorkflowError::AlreadyEscalated { .. } => "WORKFLOW_ALREADY_ESCALATED",
             WorkflowError::AmountMismatch { .. } => "WORKFLOW_AMOUNT_MISMATCH",
+            WorkflowError::ReservationWithdrawn { .. } => "WORKFLOW_RESERVATION_WITHDRAWN",
         }
     }
 }
@@ -630,6 +641,9 @@ impl WorkflowModule {
             }
             WorkflowCall::RejectFinancing { application_id, reason } => {
                 financing::reject(ctx, state, application_id, reason)
+            }
+            WorkflowCall::WithdrawFinancing { application_id, reason } => {
+                financing::withdraw(ctx, state, application_id, reason)
             }
             WorkflowCall::RecordDisbursement { application_id, payment_ref, amount } => {
                 financing::record_disbursement(ctx, state, application_id, payment_ref, amount)

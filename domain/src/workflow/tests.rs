@@ -159,6 +159,35 @@ fn expiry_only_after_the_deadline_and_only_once_and_it_beats_late_answers() {
 }
 
 #[test]
+fn a_withdrawn_offer_cannot_be_financed_and_the_supplier_can_withdraw_the_application() {
+    let mut fx = world();
+    let (s1, bank) = (fx.s1.clone(), fx.bank.clone());
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    ok(wf(&mut fx, &bank, WorkflowCall::CheckInvoices { application_id: "FA-1".into() }));
+    // The holder withdraws the offer in the voucher module, outside the process...
+    ok(fx.v(&s1, VoucherCall::CancelFinancingOffer { voucher_id: "V1".into(), reason: "不再融资".into() }));
+    let approve = || WorkflowCall::ApproveFinancing {
+        application_id: "FA-1".into(),
+        discount_rate_bp: 400,
+        agreement_ref: "BL-1".into(),
+    };
+    // ...so the funder can no longer finance it.
+    assert_eq!(code(wf(&mut fx, &bank, approve())), "WORKFLOW_RESERVATION_WITHDRAWN");
+    assert_eq!(voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("v").holder, "S1");
+
+    // The proper way out: the supplier withdraws the application; only the applicant may.
+    let mut fx = world();
+    ok(wf(&mut fx, &s1, apply_call(500)));
+    let withdraw = || WorkflowCall::WithdrawFinancing { application_id: "FA-1".into(), reason: "资金已到位".into() };
+    assert_eq!(code(wf(&mut fx, &bank, withdraw())), "WORKFLOW_NOT_PARTY");
+    let ev = ok(wf(&mut fx, &s1, withdraw()));
+    assert!(ev.iter().any(|e| e.kind == "FinancingWithdrawn"));
+    assert_eq!(app(&fx).state, "withdrawn");
+    assert!(voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("v").offer.is_none(), "reservation released");
+    assert_eq!(code(wf(&mut fx, &bank, approve())), "WORKFLOW_TRANSITION_NOT_ALLOWED");
+}
+
+#[test]
 fn information_round_trip_resets_the_funder_deadline() {
     let mut fx = world();
     let (s1, bank) = (fx.s1.clone(), fx.bank.clone());

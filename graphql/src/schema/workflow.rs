@@ -440,8 +440,16 @@ impl WorkflowQuery {
                 .all(&api.db)
                 .await
                 .map_err(ApiError::from)?;
+            // A split root keeps its `split` status after the tree is paid: its clearing record says paid.
+            let state = api.chain.state(None).map_err(ApiError::from)?;
             for v in roots {
                 if escalated_roots.contains(&v.id) {
+                    continue;
+                }
+                let paid = scf_domain::voucher::load_clearing(state.as_ref(), &v.id)
+                    .map_err(|e| ApiError::internal("clearing", e))?
+                    .is_some();
+                if paid {
                     continue;
                 }
                 let deadline = Date::parse(&v.due_date).map(|d| i(dwf::end_of_day_ms(d)));
@@ -819,6 +827,17 @@ impl WorkflowMutation {
     ) -> async_graphql::Result<TxResult> {
         let call = WorkflowCall::RejectFinancing { application_id: application_id.clone(), reason };
         workflow_tx(ctx, &application_id, "RejectFinancing", call).await
+    }
+
+    /// Supplier withdraws its own application; the voucher's reservation is released.
+    async fn withdraw_financing(
+        &self,
+        ctx: &Context<'_>,
+        application_id: String,
+        reason: String,
+    ) -> async_graphql::Result<TxResult> {
+        let call = WorkflowCall::WithdrawFinancing { application_id: application_id.clone(), reason };
+        workflow_tx(ctx, &application_id, "WithdrawFinancing", call).await
     }
 
     /// Funder records paying the net amount (the payment itself happens off chain).
