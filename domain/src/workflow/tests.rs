@@ -178,12 +178,16 @@ fn a_withdrawn_offer_cannot_be_financed_and_the_supplier_can_withdraw_the_applic
     // The proper way out: the supplier withdraws the application; only the applicant may.
     let mut fx = world();
     ok(wf(&mut fx, &s1, apply_call(500)));
-    let withdraw = || WorkflowCall::WithdrawFinancing { application_id: "FA-1".into(), reason: "资金已到位".into() };
+    let withdraw =
+        || WorkflowCall::WithdrawFinancing { application_id: "FA-1".into(), reason: "资金已到位".into() };
     assert_eq!(code(wf(&mut fx, &bank, withdraw())), "WORKFLOW_NOT_PARTY");
     let ev = ok(wf(&mut fx, &s1, withdraw()));
     assert!(ev.iter().any(|e| e.kind == "FinancingWithdrawn"));
     assert_eq!(app(&fx).state, "withdrawn");
-    assert!(voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("v").offer.is_none(), "reservation released");
+    assert!(
+        voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("v").offer.is_none(),
+        "reservation released"
+    );
     assert_eq!(code(wf(&mut fx, &bank, approve())), "WORKFLOW_TRANSITION_NOT_ALLOWED");
 }
 
