@@ -53,6 +53,8 @@ async function pick(p: Page, combobox: string, option: string): Promise<void> {
 describe.sequential('portals', () => {
   it('supplier signs for, splits and transfers a voucher, and applies for financing', async () => {
     await login(page, baseUrl, 'chen.jie');
+    await page.getByRole('link', { name: '供应商门户' }).waitFor();
+    await shot(page, 'supplier-home', false);
     await page.getByRole('menuitem', { name: /供应商门户/ }).click();
     await page.getByRole('tab', { name: '我的待办' }).click();
     await page.getByRole('table', { name: '待我签收' }).getByRole('link', { name: 'HSY-2026-0004', exact: true }).waitFor();
@@ -110,6 +112,12 @@ describe.sequential('portals', () => {
     await page.getByRole('tab', { name: '融资申请' }).click();
     await page.getByRole('table', { name: '融资申请' }).getByText('待审批').first().waitFor();
     await shot(page, 'supplier-financing-applied');
+
+    // The same portal on a phone: navigation folds away, tables scroll sideways.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${baseUrl}/supplier?tab=vouchers`);
+    await page.getByRole('table', { name: '我的凭证' }).getByRole('link', { name: 'HSY-2026-0003.2' }).waitFor();
+    await shot(page, 'supplier-phone', false);
   });
 
   it('funder approves a financing application with a rate, and accepts a direct offer', async () => {

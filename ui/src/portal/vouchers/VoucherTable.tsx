@@ -1,11 +1,11 @@
 import { DownloadOutlined, ReloadOutlined } from '@ant-design/icons';
 import { Button, DatePicker, Flex, Input, Select, Table, type TableColumnsType } from 'antd';
 import type { Dayjs } from 'dayjs';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link } from 'react-router-dom';
 
 import { MyEventsDocument, VouchersDocument, type VoucherFieldsFragment, type VoucherFilter, type VoucherStatus } from '../../api/generated';
-import { useQuery, useSubscription } from '../../api/hooks';
+import { useGql, useQuery, useSubscription } from '../../api/hooks';
 import { useI18n } from '../../i18n/I18nProvider';
 import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
@@ -40,6 +40,22 @@ export function VoucherTable({ base, where, label, exportName, pageSize = 100 }:
     ...(due?.[1] ? { dueTo: due[1].format('YYYY-MM-DD') } : {}),
   };
   const query = useQuery(VouchersDocument, { filter, first: pageSize });
+  const gql = useGql();
+  // Pages after the first (the API serves at most 100 per page); reset whenever the first page reloads.
+  const [more, setMore] = useState<{ rows: VoucherFieldsFragment[]; endCursor: string | null; hasNextPage: boolean } | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  useEffect(() => setMore(null), [query.data]);
+  const pageInfo = more ?? query.data?.vouchers.pageInfo;
+  const loadMore = () => {
+    if (!pageInfo?.endCursor) return;
+    setLoadingMore(true);
+    gql(VouchersDocument, { filter, first: pageSize, after: pageInfo.endCursor })
+      .then((d) =>
+        setMore((m) => ({ rows: [...(m?.rows ?? []), ...d.vouchers.nodes], endCursor: d.vouchers.pageInfo.endCursor, hasNextPage: d.vouchers.pageInfo.hasNextPage })),
+      )
+      .catch(() => {})
+      .finally(() => setLoadingMore(false));
+  };
   useSubscription(MyEventsDocument, {}, (e) => {
     if (e.myEvents.module === 'voucher') query.refetch();
   });
@@ -66,7 +82,7 @@ export function VoucherTable({ base, where, label, exportName, pageSize = 100 }:
     ],
     [t, orgs],
   );
-  const rows = (query.data?.vouchers.nodes ?? []).filter((v) => (where ? where(v) : true)).filter((v) => v.id.toLowerCase().includes(search.trim().toLowerCase()));
+  const rows = [...(query.data?.vouchers.nodes ?? []), ...(more?.rows ?? [])].filter((v) => (where ? where(v) : true)).filter((v) => v.id.toLowerCase().includes(search.trim().toLowerCase()));
   return (
     <section aria-label={label}>
       <Flex wrap gap={8} style={{ marginBottom: 12 }} role="search" aria-label={t('filter.label')}>
@@ -123,6 +139,11 @@ export function VoucherTable({ base, where, label, exportName, pageSize = 100 }:
           />
         )}
       </QueryView>
+      {pageInfo?.hasNextPage && (
+        <Button onClick={loadMore} loading={loadingMore} style={{ marginTop: 8 }}>
+          {t('action.loadMore')}
+        </Button>
+      )}
     </section>
   );
 }
