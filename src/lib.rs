@@ -5,3 +5,4 @@
 pub mod seed;
 pub mod demo;
 pub mod node_chain;
+pub mod serve;

@@ -22,11 +22,15 @@ struct Cli {
 enum Command {
     /// Start the all-in-one demo: one validator, embedded MQTT broker, simulated devices, GraphQL + UI.
     Demo(DemoArgs),
-    /// Run one node of a consortium.
+    /// Run one node of a consortium, optionally with the GraphQL API (and web UI) beside it.
     Node {
         #[arg(long)]
         config: PathBuf,
+        #[command(flatten)]
+        api: scf::serve::ApiArgs,
     },
+    /// Run the IoT ingestion service against a node's client API.
+    Ingest(scf_iot_ingest::IngestArgs),
     /// Build a genesis file from organisations, validators and parameters.
     Genesis {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -86,6 +90,13 @@ fn local_or_source(rel: &str) -> PathBuf {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
     }
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn demo(args: &DemoArgs) -> Result<(), String> {
@@ -160,7 +171,15 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Keygen(args) => keygen(args),
         Command::Demo(args) => demo(args),
-        Command::Node { config } => scf_node::cli::node_command(config),
+        Command::Node { config, api } if api.listen.is_some() => {
+            init_logging();
+            scf::serve::node_with_api(config, api).map_err(|e| format!("{e:#}"))
+        }
+        Command::Node { config, .. } => scf_node::cli::node_command(config),
+        Command::Ingest(args) => {
+            init_logging();
+            scf_iot_ingest::run_ingest(args.clone()).map_err(|e| format!("{e:#}"))
+        }
         Command::Genesis { args } => scf_node::cli::genesis_command(args),
         Command::Cluster { args } => scf_node::cli::cluster_command(args),
         Command::VerifyCert { args } => scf_node::cli::verify_cert_command(args),

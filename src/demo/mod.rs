@@ -167,18 +167,21 @@ impl DemoKeys {
             scf_node::keys::generate(dir, "demo-validator", true).map_err(|e| anyhow!("keys: {e}"))?;
         }
         let validator = scf_node::keys::read_consensus_key(&consensus).map_err(|e| anyhow!("keys: {e}"))?;
-        let node_key_path = dir.join("node.key");
-        if !node_key_path.is_file() {
-            let mut k = [0u8; 16];
-            getrandom::fill(&mut k).map_err(|e| anyhow!("node key: no randomness: {e}"))?;
-            write_private(&node_key_path, hex::encode(k).as_bytes())?;
-        }
-        let text = std::fs::read_to_string(&node_key_path).with_context(|| node_key_path.display().to_string())?;
-        let raw = hex::decode(text.trim()).map_err(|_| anyhow!("{}: not hex", node_key_path.display()))?;
-        let node_key: [u8; 16] =
-            raw.try_into().map_err(|_| anyhow!("{}: must be 16 bytes of hex", node_key_path.display()))?;
+        let node_key = load_or_create_node_key(&dir.join("node.key"))?;
         Ok(DemoKeys { validator, node_key })
     }
+}
+
+/// The SM4 node key that seals custodial keys: 32 hex digits in `path`, created (mode 0600) if missing.
+pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<[u8; 16]> {
+    if !path.is_file() {
+        let mut k = [0u8; 16];
+        getrandom::fill(&mut k).map_err(|e| anyhow!("node key: no randomness: {e}"))?;
+        write_private(path, hex::encode(k).as_bytes())?;
+    }
+    let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+    let raw = hex::decode(text.trim()).map_err(|_| anyhow!("{}: not hex", path.display()))?;
+    raw.try_into().map_err(|_| anyhow!("{}: must be 16 bytes (32 hex digits)", path.display()))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
@@ -313,7 +316,8 @@ fn print_banner(addr: SocketAddr, plan: &SeedPlan, genesis: &Genesis) {
     println!("Stop with Ctrl-C; start again with the same command (nothing is seeded twice); --reset starts over.");
 }
 
-async fn wait_for_shutdown() {
+/// Until Ctrl-C or SIGTERM.
+pub async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
