@@ -215,6 +215,26 @@ impl Executor {
         txs: Vec<SignedTx>,
         known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
     ) -> Result<ExecutedBlock, BlockError> {
+        self.execute_block_bounded(reader, tip, time_ms, proposer, txs, None, known_valid, &|_| true)
+    }
+
+    /// [`Self::execute_block`] for a proposer that must finish in time: before executing transaction
+    /// `index > 0` it asks `keep_going(index)`, and on `false` the block ends there (the remaining
+    /// transactions are left out, not refused). `tx_ids`, when given, are the ids of `txs` in order
+    /// (computed once by the caller); otherwise they are computed here, once, in parallel.
+    /// The ledger reads no clock: a time budget lives in the caller's `keep_going`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn execute_block_bounded<R: TreeReader>(
+        &self,
+        reader: &R,
+        tip: &ChainTip,
+        time_ms: u64,
+        proposer: Address,
+        mut txs: Vec<SignedTx>,
+        tx_ids: Option<Vec<Hash32>>,
+        known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
+        keep_going: &dyn Fn(usize) -> bool,
+    ) -> Result<ExecutedBlock, BlockError> {
         let height = tip.height + 1;
         if time_ms <= tip.time_ms {
             return Err(BlockError::TimeNotIncreasing { parent: tip.time_ms, got: time_ms });
@@ -224,20 +244,38 @@ impl Executor {
         if txs.len() > params.max_block_txs as usize {
             return Err(BlockError::TooManyTxs { count: txs.len(), limit: params.max_block_txs as usize });
         }
-        let sigs = verify_signatures(&txs, known_valid);
+        let ids = match tx_ids {
+            Some(ids) if ids.len() == txs.len() => ids,
+            _ => txs.par_iter().map(SignedTx::id).collect(),
+        };
+        // Signatures on all cores, each skipped when this node verified it before (mempool admission).
+        let sigs: Vec<Result<(), CryptoError>> = txs
+            .par_iter()
+            .zip(ids.par_iter())
+            .map(|(tx, id)| if known_valid(id) { Ok(()) } else { tx.verify_signature() })
+            .collect();
         let mut block_overlay = Overlay::new(&base);
         // A validator set scheduled (by governance) for this height becomes the current set first.
         crate::validators::promote_due(&mut block_overlay, height)?;
         let mut receipts = Vec::with_capacity(txs.len());
-        let mut tx_ids = Vec::with_capacity(txs.len());
-        for (index, (tx, sig)) in txs.iter().zip(sigs).enumerate() {
-            let tx_id = tx.id();
+        let mut included = txs.len();
+        for (index, ((tx, sig), tx_id)) in txs.iter().zip(sigs).zip(ids.iter().copied()).enumerate() {
+            if index > 0 && !keep_going(index) {
+                included = index;
+                break;
+            }
             let invalid = |reason| BlockError::InvalidTx { index, tx_id, reason };
             sig.map_err(|e| invalid(TxRejection::BadSignature(e)))?;
-            let len = encode(tx).len();
+            // The encoded size without encoding (a counting writer cannot fail).
+            let len = borsh::object_length(tx).unwrap_or(usize::MAX);
             self.check_stateless(tx, len, height, &params).map_err(invalid)?;
-            Self::check_nonce(&block_overlay, tx).map_err(invalid)?;
             let sender_address = tx.sender_address();
+            let expected = account_nonce(&block_overlay, &sender_address)?;
+            match tx.body.nonce {
+                n if n < expected => return Err(invalid(TxRejection::NonceUsed { expected, got: n })),
+                n if n > expected => return Err(invalid(TxRejection::NonceGap { expected, got: n })),
+                _ => {}
+            }
             let next = tx.body.nonce + 1;
             let ctx = TxContext {
                 chain_id: self.chain_id.clone(),
@@ -270,15 +308,16 @@ impl Executor {
                 outcome,
                 events,
             });
-            tx_ids.push(tx_id);
         }
+        txs.truncate(included);
+        let tx_ids = &ids[..included];
         let writes = block_overlay.into_writes();
         let state = commit_writes(reader, height, &writes)?;
         let header = BlockHeader {
             chain_id: self.chain_id.clone(),
             height,
             parent_hash: tip.hash,
-            tx_root: merkle_root(&tx_ids),
+            tx_root: merkle_root(tx_ids),
             receipts_root: merkle_root(&receipts.iter().map(Receipt::hash).collect::<Vec<_>>()),
             state_root: state.root,
             time_ms,
@@ -295,6 +334,18 @@ impl Executor {
         block: &Block,
         known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
     ) -> Result<ExecutedBlock, BlockError> {
+        self.validate_block_with_ids(reader, tip, block, None, known_valid)
+    }
+
+    /// [`Self::validate_block`] with the block's transaction ids already computed by the caller.
+    pub fn validate_block_with_ids<R: TreeReader>(
+        &self,
+        reader: &R,
+        tip: &ChainTip,
+        block: &Block,
+        tx_ids: Option<Vec<Hash32>>,
+        known_valid: &(dyn Fn(&Hash32) -> bool + Sync),
+    ) -> Result<ExecutedBlock, BlockError> {
         let h = &block.header;
         if h.height != tip.height + 1 {
             return Err(BlockError::WrongHeight { expected: tip.height + 1, got: h.height });
@@ -302,7 +353,16 @@ impl Executor {
         if h.parent_hash != tip.hash {
             return Err(BlockError::WrongParent);
         }
-        let mut exec = self.execute_block(reader, tip, h.time_ms, h.proposer, block.txs.clone(), known_valid)?;
+        let mut exec = self.execute_block_bounded(
+            reader,
+            tip,
+            h.time_ms,
+            h.proposer,
+            block.txs.clone(),
+            tx_ids,
+            known_valid,
+            &|_| true,
+        )?;
         let e = &exec.block.header;
         let field = if e.chain_id != h.chain_id {
             Some("chain_id")

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use malachitebft_app_channel::app::engine::host::{Next, SyncedValueOutcome};
@@ -23,6 +23,7 @@ use malachitebft_app_channel::app::types::sync::RawDecidedValue;
 use malachitebft_app_channel::app::types::{LocallyProposedValue, ProposedValue};
 use malachitebft_app_channel::{AppMsg, Channels, NetworkMsg, NetworkRequest};
 use malachitebft_core_types::{HeightParams, LinearTimeouts, Round, Validity};
+use rayon::prelude::*;
 use scf_ledger::block::Block;
 use scf_ledger::codec::encode;
 use scf_ledger::executor::{BlockError, ChainTip, ExecutedBlock};
@@ -266,13 +267,21 @@ impl App {
         timeout: Duration,
     ) -> eyre::Result<scf_ledger::Hash32> {
         let signer = self.signer.clone().ok_or_else(|| eyre::eyre!("asked to propose without a consensus key"))?;
+        let started = Instant::now();
         if self.chain.mempool.is_empty() {
             let wait = self.cfg.empty_block_wait.min(timeout / 2);
             let _ = tokio::time::timeout(wait, self.chain.mempool.admitted.notified()).await;
         }
+        // Leave most of the propose timeout for publishing the block and for the other validators to
+        // re-execute it before they prevote.
+        let deadline = Instant::now() + timeout.saturating_sub(started.elapsed()) / 3;
         let chain = self.chain.clone();
         let cfg = self.cfg.clone();
-        let exec = tokio::task::spawn_blocking(move || build_executed(&chain, &cfg, &signer, height)).await??;
+        let build_started = Instant::now();
+        let exec =
+            tokio::task::spawn_blocking(move || build_executed(&chain, &cfg, &signer, height, deadline)).await??;
+        let build_ms = build_started.elapsed().as_millis() as u64;
+        let waited_ms = build_started.duration_since(started).as_millis() as u64;
         let hash = exec.block.hash();
         let signer = self.signer.clone().ok_or_else(|| eyre::eyre!("no signer"))?;
         let part = ProposalPart {
@@ -283,7 +292,7 @@ impl App {
             block: exec.block.clone(),
             signature: signer.sign_part(height, round, hash),
         };
-        info!(%height, %round, txs = exec.block.txs.len(), hash = %hash, "proposing block");
+        info!(%height, %round, txs = exec.block.txs.len(), waited_ms, build_ms, hash = %hash, "proposing block");
         let file = self.proposed_file(height, round);
         let bytes = exec.block.to_bytes();
         tokio::task::block_in_place(|| {
@@ -398,14 +407,22 @@ impl App {
         if block.header.time_ms > now_ms() + 30_000 {
             return false;
         }
-        let ids: Vec<_> = block.txs.iter().map(SignedTx::id).collect();
-        let known = self.chain.mempool.verified_among(&ids);
-        let known_valid = |id: &scf_ledger::Hash32| known.contains(id);
+        let started = Instant::now();
         let result = tokio::task::block_in_place(|| {
-            self.chain.executor.validate_block(self.chain.store.as_ref(), tip, block, &known_valid)
+            // Ids once, on all cores; signatures this node admitted to its mempool are not verified again.
+            let ids: Vec<_> = block.txs.par_iter().map(SignedTx::id).collect();
+            let known = self.chain.mempool.verified_among(&ids);
+            let known_valid = |id: &scf_ledger::Hash32| known.contains(id);
+            self.chain.executor.validate_block_with_ids(self.chain.store.as_ref(), tip, block, Some(ids), &known_valid)
         });
         match result {
             Ok(mut exec) => {
+                debug!(
+                    height = block.header.height,
+                    txs = block.txs.len(),
+                    validate_ms = started.elapsed().as_millis() as u64,
+                    "validated block from peer"
+                );
                 exec.block.certificate = None;
                 self.candidates.insert(hash, Candidate { exec, part });
                 true
@@ -428,10 +445,12 @@ impl App {
             .ok_or_else(|| eyre::eyre!("decided block {} was never received", certificate.value_id))?;
         let mut exec = cand.exec;
         exec.block.certificate = Some(to_ledger(certificate)?);
+        let started = Instant::now();
         let new_tip = tokio::task::block_in_place(|| self.chain.store.commit_block(&exec))?;
-        let tx_ids = exec.block.tx_ids();
+        let store_ms = started.elapsed().as_millis() as u64;
+        let tx_ids: Vec<scf_ledger::Hash32> = exec.receipts.iter().map(|r| r.tx_id).collect();
         self.chain.mempool.remove(&tx_ids);
-        info!(height = new_tip.height, txs = tx_ids.len(), state_root = %new_tip.state_root, "committed block");
+        info!(height = new_tip.height, txs = tx_ids.len(), store_ms, state_root = %new_tip.state_root, "committed block");
         self.chain.announce(CommittedBlock {
             height: new_tip.height,
             hash: new_tip.hash,
@@ -501,11 +520,16 @@ impl App {
 }
 
 /// Select and execute transactions into a block, dropping any the executor refuses (and retrying).
+///
+/// Execution stops taking transactions at `deadline` (the block ends there; the rest stay pending), so
+/// a proposal is ready within the round's propose timeout however expensive the pending transactions
+/// are — otherwise an oversized block would be proposed too late in every round and the chain would stall.
 fn build_executed(
     chain: &Chain,
     cfg: &ProduceConfig,
     signer: &Sm2Signer,
     height: Height,
+    deadline: Instant,
 ) -> eyre::Result<ExecutedBlock> {
     let tip = chain.tip()?;
     if tip.height + 1 != height.0 {
@@ -514,33 +538,41 @@ fn build_executed(
     let state = chain.store.latest_state()?;
     let params = scf_ledger::executor::chain_params(&state)?;
     let max_txs = cfg.max_block_txs.min(params.max_block_txs as usize);
-    let mut txs = chain.mempool.select(&state, height.0, max_txs, cfg.max_block_bytes);
+    let (mut txs, mut ids) = chain.mempool.select_with_ids(&state, height.0, max_txs, cfg.max_block_bytes);
     let time_ms = now_ms().max(tip.time_ms + 1);
+    let keep_going = |_: usize| Instant::now() < deadline;
     loop {
-        let ids: Vec<_> = txs.iter().map(SignedTx::id).collect();
+        // Everything selected from the mempool was verified at admission; no signature is checked again.
         let known = chain.mempool.verified_among(&ids);
         let known_valid = |id: &scf_ledger::Hash32| known.contains(id);
-        match chain.executor.execute_block(
+        match chain.executor.execute_block_bounded(
             chain.store.as_ref(),
             &tip,
             time_ms,
             signer.address().0,
             txs.clone(),
+            Some(ids.clone()),
             &known_valid,
+            &keep_going,
         ) {
-            Ok(exec) => return Ok(exec),
+            Ok(exec) => {
+                if exec.block.txs.len() < txs.len() {
+                    debug!(%height, included = exec.block.txs.len(), selected = txs.len(), "block cut at the build deadline");
+                }
+                return Ok(exec);
+            }
             Err(e) => match block_error_is_tx(&e) {
                 Some(index) if index < txs.len() => {
                     warn!("dropping inadmissible transaction from proposal: {e}");
-                    chain.mempool.remove(&[txs[index].id()]);
+                    chain.mempool.remove(&[ids[index]]);
                     // Later transactions of the same sender depend on this one's nonce.
-                    let sender = txs[index].sender_address();
-                    txs = txs
-                        .into_iter()
-                        .enumerate()
-                        .filter(|(i, t)| *i < index || t.sender_address() != sender)
-                        .map(|(_, t)| t)
-                        .collect();
+                    let sender = txs[index].body.sender;
+                    let keep: Vec<bool> =
+                        txs.iter().enumerate().map(|(i, t)| i < index || t.body.sender != sender).collect();
+                    let mut k = keep.iter();
+                    txs.retain(|_| k.next().copied().unwrap_or(false));
+                    let mut k = keep.iter();
+                    ids.retain(|_| k.next().copied().unwrap_or(false));
                 }
                 _ => return Err(e.into()),
             },

@@ -255,6 +255,17 @@ impl Mempool {
     /// account nonce; across senders, round-robin in order of each sender's oldest pending transaction.
     /// Transactions that can no longer be included (used nonce, expired) are dropped on the way.
     pub fn select(&self, state: &dyn StateRead, height: u64, max_txs: usize, max_bytes: usize) -> Vec<SignedTx> {
+        self.select_with_ids(state, height, max_txs, max_bytes).0
+    }
+
+    /// [`Self::select`], with the selected transactions' ids (already known to the pool) in the same order.
+    pub fn select_with_ids(
+        &self,
+        state: &dyn StateRead,
+        height: u64,
+        max_txs: usize,
+        max_bytes: usize,
+    ) -> (Vec<SignedTx>, Vec<Hash32>) {
         let mut g = self.lock();
         let mut stale = Vec::new();
         let mut queues: Vec<(u64, VecDeque<Hash32>)> = Vec::new();
@@ -284,6 +295,7 @@ impl Mempool {
         }
         queues.sort_by_key(|(oldest, _)| *oldest);
         let mut out = Vec::new();
+        let mut out_ids = Vec::new();
         let mut bytes = 0usize;
         'outer: loop {
             let mut progressed = false;
@@ -298,6 +310,7 @@ impl Mempool {
                 }
                 bytes += p.len;
                 out.push(p.tx.clone());
+                out_ids.push(id);
                 q.pop_front();
                 progressed = true;
             }
@@ -305,7 +318,7 @@ impl Mempool {
                 break;
             }
         }
-        out
+        (out, out_ids)
     }
 
     /// Forget transactions that a committed block included (or that a proposer found inadmissible).
