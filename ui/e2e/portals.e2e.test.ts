@@ -196,6 +196,18 @@ describe.sequential('portals', () => {
     await page.getByRole('tab', { name: '库位与实时读数' }).click();
     await page.getByRole('figure', { name: /CMST-TH-A07 的湿度曲线.*超限 [1-9]/ }).waitFor({ timeout: 60_000 });
     await shot(page, 'warehouse-bins');
+
+    // The alert flagged the receipt on those goods; the operator inspects and clears the flag.
+    await page.getByRole('tab', { name: '仓单' }).click();
+    const receipt = page.getByRole('table', { name: '仓单' }).getByRole('row').filter({ hasText: 'CMST-WR-2026-0001' });
+    await receipt.getByText('异常标记', { exact: true }).waitFor();
+    await shot(page, 'warehouse-receipts');
+    await receipt.getByRole('button', { name: /解除异常标记/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('textbox', { name: '原因' }).fill('已检查：除湿后钢卷无锈蚀');
+    await dialog.getByRole('button', { name: /解除异常标记/ }).click();
+    await committed(page, '解除异常标记');
+    await expect.poll(() => receipt.getByText('异常标记', { exact: true }).count(), { timeout: 30_000 }).toBe(0);
   });
 
   it('regulator freezes and unfreezes a voucher tree; the explorer updates live and verifies a finality certificate', async () => {

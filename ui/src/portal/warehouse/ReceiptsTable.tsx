@@ -1,8 +1,20 @@
-import { Descriptions, Table, Tag, type TableColumnsType } from 'antd';
+import { Button, Descriptions, Flex, Table, Tag, type TableColumnsType } from 'antd';
+import { useState } from 'react';
 
-import { MyEventsDocument, WarehouseReceiptsDocument, type ReceiptFieldsFragment, type WarehouseReceiptFilter } from '../../api/generated';
-import { useQuery, useSubscription } from '../../api/hooks';
+import {
+  ClearWarehouseReceiptFlagDocument,
+  FreezeWarehouseReceiptDocument,
+  MyEventsDocument,
+  UnfreezeWarehouseReceiptDocument,
+  WarehouseReceiptsDocument,
+  type ReceiptFieldsFragment,
+  type WarehouseReceiptFilter,
+} from '../../api/generated';
+import { useGql, useQuery, useSubscription } from '../../api/hooks';
+import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
+import { FieldsModal } from '../FieldsModal';
+import { useTx } from '../useTx';
 import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
 import { QueryView } from '../QueryView';
@@ -18,6 +30,21 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
     if (e.myEvents.module === 'warehouse' || e.myEvents.module === 'device' || e.myEvents.module === 'workflow') query.refetch();
   });
   const rows = (query.data?.warehouseReceipts.nodes ?? []).filter((r) => (where ? where(r) : true));
+  const gql = useGql();
+  const { session } = useSession();
+  const me = session?.organisation.id ?? '';
+  const regulator = session?.organisation.roles.includes('regulator') ?? false;
+  const canAct = session?.user.role !== 'viewer';
+  const { run, busy } = useTx();
+  const [dialog, setDialog] = useState<{ action: ReceiptAction; receipt: ReceiptFieldsFragment } | null>(null);
+  const actionsFor = (r: ReceiptFieldsFragment): ReceiptAction[] => {
+    if (!canAct || r.status !== 'ACTIVE') return [];
+    const out: ReceiptAction[] = [];
+    if (r.flag && r.operator === me) out.push('clearFlag');
+    if (regulator) out.push(r.frozen ? 'unfreeze' : 'freeze');
+    return out;
+  };
+  const label_ = (a: ReceiptAction) => t(`receipt.action.${a}`);
   const columns: TableColumnsType<ReceiptFieldsFragment> = [
     { title: t('receipt.number'), dataIndex: 'number' },
     { title: t('receipt.goods'), key: 'goods', render: (_, r) => `${r.goodsName} · ${r.spec}` },
@@ -48,8 +75,22 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
         </span>
       ),
     },
+    {
+      title: t('voucher.actions'),
+      key: 'actions',
+      render: (_, r) => (
+        <Flex gap={4} wrap>
+          {actionsFor(r).map((a) => (
+            <Button key={a} size="small" danger={a === 'freeze'} aria-label={`${label_(a)} ${r.number}`} onClick={() => setDialog({ action: a, receipt: r })}>
+              {label_(a)}
+            </Button>
+          ))}
+        </Flex>
+      ),
+    },
   ];
   return (
+    <>
     <QueryView query={query}>
       {() => (
         <Table<ReceiptFieldsFragment>
@@ -66,8 +107,34 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
         />
       )}
     </QueryView>
+    {dialog && (
+      <FieldsModal
+        open
+        title={`${label_(dialog.action)} · ${dialog.receipt.number}`}
+        busy={busy !== null}
+        onCancel={() => setDialog(null)}
+        fields={[{ name: 'reason', label: t('form.reason'), kind: 'textarea' }]}
+        onSubmit={async (f) => {
+          const number = dialog.receipt.number;
+          const reason = f.reason!.trim();
+          const submit = (): Promise<object> =>
+            dialog.action === 'clearFlag'
+              ? gql(ClearWarehouseReceiptFlagDocument, { number, reason })
+              : dialog.action === 'freeze'
+                ? gql(FreezeWarehouseReceiptDocument, { number, reason })
+                : gql(UnfreezeWarehouseReceiptDocument, { number, reason });
+          if (await run(label_(dialog.action), submit)) {
+            setDialog(null);
+            query.refetch();
+          }
+        }}
+      />
+    )}
+    </>
   );
 }
+
+type ReceiptAction = 'clearFlag' | 'freeze' | 'unfreeze';
 
 function ReceiptDetails({ receipt: r }: { receipt: ReceiptFieldsFragment }) {
   const { t } = useI18n();
