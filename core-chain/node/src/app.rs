@@ -272,9 +272,7 @@ impl App {
             let wait = self.cfg.empty_block_wait.min(timeout / 2);
             let _ = tokio::time::timeout(wait, self.chain.mempool.admitted.notified()).await;
         }
-        // Leave most of the propose timeout for publishing the block and for the other validators to
-        // re-execute it before they prevote.
-        let deadline = Instant::now() + timeout.saturating_sub(started.elapsed()) / 3;
+        let deadline = Instant::now() + build_budget(self.cfg.timeouts.propose, timeout, started.elapsed(), round);
         let chain = self.chain.clone();
         let cfg = self.cfg.clone();
         let build_started = Instant::now();
@@ -413,7 +411,18 @@ impl App {
             let ids: Vec<_> = block.txs.par_iter().map(SignedTx::id).collect();
             let known = self.chain.mempool.verified_among(&ids);
             let known_valid = |id: &scf_ledger::Hash32| known.contains(id);
-            self.chain.executor.validate_block_with_ids(self.chain.store.as_ref(), tip, block, Some(ids), &known_valid)
+            let r = self.chain.executor.validate_block_with_ids(
+                self.chain.store.as_ref(),
+                tip,
+                block,
+                Some(ids.clone()),
+                &known_valid,
+            );
+            if r.is_ok() && known.len() < ids.len() {
+                // The executor verified the others: a late relay of them is not verified again.
+                self.chain.mempool.mark_verified(&ids);
+            }
+            r
         });
         match result {
             Ok(mut exec) => {
@@ -517,6 +526,16 @@ impl App {
             validity,
         })
     }
+}
+
+/// How long a proposer may spend executing transactions into its block. Most of the propose timeout is
+/// left for publishing the block and for the other validators to re-execute it before they prevote
+/// (on one machine they share the cores). The budget comes from the *base* propose timeout and shrinks
+/// in later rounds: a round that failed because the block was too slow to validate must not be followed
+/// by a bigger block (later rounds have longer timeouts).
+fn build_budget(base: Duration, timeout: Duration, waited: Duration, round: Round) -> Duration {
+    let attempt = round.as_u32().unwrap_or(0).saturating_add(1);
+    (base / 4 / attempt).min(timeout.saturating_sub(waited) / 3)
 }
 
 /// Select and execute transactions into a block, dropping any the executor refuses (and retrying).

@@ -182,13 +182,41 @@ impl Mempool {
             Ok(p) => p,
             Err(e) => return batch.iter().map(|_| Err(SubmitError::Internal(e.to_string()))).collect(),
         };
-        let ids: Vec<Hash32> = batch.iter().map(|c| c.tx.id()).collect();
+        let ids: Vec<Hash32> = batch.par_iter().map(|c| c.tx.id()).collect();
         let known = self.verified_among(&ids);
+        // Account nonces, read once per sender of the batch. A transaction whose nonce is already used
+        // (typically a peer's relay arriving after the block that included it) or that is already
+        // pending is refused before its signature is verified: that verification would be wasted.
+        let mut nonces: HashMap<Address, u64> = HashMap::new();
+        let mut expected = Vec::with_capacity(batch.len());
+        for c in &batch {
+            let sender = c.tx.sender_address();
+            let n = match nonces.get(&sender) {
+                Some(n) => Ok(*n),
+                None => account_nonce(state, &sender).map(|n| {
+                    nonces.insert(sender, n);
+                    n
+                }),
+            };
+            expected.push((sender, n.map_err(|e| SubmitError::Internal(e.to_string()))));
+        }
+        let pending: Vec<bool> = {
+            let g = self.lock();
+            ids.iter().map(|id| g.txs.contains_key(id)).collect()
+        };
         // Stateless checks and signatures in parallel, outside the lock.
         let pre: Vec<Result<(), SubmitError>> = batch
             .par_iter()
             .zip(ids.par_iter())
-            .map(|(c, id)| {
+            .zip(expected.par_iter().zip(pending.par_iter()))
+            .map(|((c, id), ((_, nonce), pending))| {
+                let nonce = nonce.clone()?;
+                if *pending {
+                    return Err(SubmitError::Duplicate { tx_id: *id });
+                }
+                if c.tx.body.nonce < nonce {
+                    return Err(TxRejection::NonceUsed { expected: nonce, got: c.tx.body.nonce }.into());
+                }
                 executor.check_stateless(&c.tx, c.len, next_height, &params)?;
                 if !known.contains(id) {
                     c.tx.verify_signature().map_err(TxRejection::BadSignature)?;
@@ -199,10 +227,10 @@ impl Mempool {
         let mut out = Vec::with_capacity(batch.len());
         let mut any = false;
         let mut g = self.lock();
-        for ((c, id), pre) in batch.into_iter().zip(ids).zip(pre) {
+        for (((c, id), pre), (sender, nonce)) in batch.into_iter().zip(ids).zip(pre).zip(expected) {
             let r = pre.and_then(|()| {
                 g.remember_verified(id, self.cfg.verified_cache);
-                self.insert_checked(&mut g, state, c, id)
+                self.insert_checked(&mut g, c, id, sender, nonce.unwrap_or(0))
             });
             any |= r.is_ok();
             out.push(r);
@@ -215,18 +243,26 @@ impl Mempool {
         out
     }
 
+    /// Remember signatures verified elsewhere on this node (a peer's block checked by the executor), so
+    /// the same transactions relayed later are not verified again.
+    pub fn mark_verified(&self, ids: &[Hash32]) {
+        let mut g = self.lock();
+        for id in ids {
+            g.remember_verified(*id, self.cfg.verified_cache);
+        }
+    }
+
     fn insert_checked(
         &self,
         g: &mut Inner,
-        state: &dyn StateRead,
         c: Candidate,
         id: Hash32,
+        sender: Address,
+        expected: u64,
     ) -> Result<Hash32, SubmitError> {
         if g.txs.contains_key(&id) {
             return Err(SubmitError::Duplicate { tx_id: id });
         }
-        let sender = c.tx.sender_address();
-        let expected = account_nonce(state, &sender).map_err(|e| SubmitError::Internal(e.to_string()))?;
         let nonce = c.tx.body.nonce;
         if nonce < expected {
             return Err(TxRejection::NonceUsed { expected, got: nonce }.into());
