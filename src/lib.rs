@@ -3,6 +3,7 @@
 //! do the work.
 
 pub mod seed;
+pub mod bench_api;
 pub mod demo;
 pub mod node_chain;
 pub mod serve;

@@ -92,6 +92,42 @@ fn local_or_source(rel: &str) -> PathBuf {
     }
 }
 
+fn bench_api(argv: &[String]) -> Result<(), String> {
+    #[derive(Parser)]
+    #[command(name = "scf bench api")]
+    struct Wrap {
+        #[command(flatten)]
+        args: scf::bench_api::BenchApiArgs,
+    }
+    let it = std::iter::once("scf bench api".to_string()).chain(argv.iter().cloned());
+    let w = match Wrap::try_parse_from(it) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Err("invalid arguments".into()) } else { Ok(()) };
+        }
+    };
+    let seeds = w.args.seeds.clone().unwrap_or_else(|| local_or_source("seeds"));
+    let r = scf::bench_api::run(&w.args, &seeds).map_err(|e| format!("{e:#}"))?;
+    if w.args.json {
+        println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
+    } else {
+        println!(
+            "{} clients, {} requests ({} errors): {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; {} steps per answer; \
+             SM2-verify ceiling {:.0}/s",
+            r.clients,
+            r.requests,
+            r.errors,
+            r.requests_per_s,
+            r.p50_ms,
+            r.p99_ms,
+            r.steps_per_answer,
+            r.sm2_verify_ceiling_per_s
+        );
+    }
+    Ok(())
+}
+
 fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
@@ -124,11 +160,6 @@ struct KeygenArgs {
     /// Directory to write `key.pem` (private, mode 0600) and `key.pub.pem` into.
     #[arg(long)]
     out: PathBuf,
-}
-
-fn not_ready(what: &str) -> ExitCode {
-    eprintln!("scf {what}: not implemented yet in this build (tracked in the project's issues)");
-    ExitCode::from(2)
 }
 
 fn keygen(args: &KeygenArgs) -> Result<(), String> {
@@ -187,7 +218,7 @@ fn main() -> ExitCode {
         Command::Bench { args } => match args.first().map(String::as_str) {
             Some("ingest") => scf_iot_ingest::cli::bench_ingest_command(&args[1..]),
             Some("chain") => scf_node::cli::bench_chain_command(&args[1..]),
-            Some("api") => return not_ready(&format!("bench {}", args[0])),
+            Some("api") => bench_api(&args[1..]),
             _ => Err("usage: scf bench chain|ingest|api [OPTIONS] --json".to_string()),
         },
     };

@@ -238,7 +238,7 @@ async fn seed_users(db_url: &str, node_key: &[u8; 16], plan: &SeedPlan) -> anyho
     Ok(created)
 }
 
-fn node_config(data: &Path, home: &Path, genesis: &Path) -> NodeConfig {
+pub(crate) fn node_config(data: &Path, home: &Path, genesis: &Path) -> NodeConfig {
     NodeConfig {
         moniker: "demo-validator".into(),
         home: home.to_path_buf(),

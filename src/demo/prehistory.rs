@@ -44,9 +44,9 @@ pub fn seed_chain(home: &Path, plan: &SeedPlan, validator: &KeyPair) -> anyhow::
         );
     }
     if tip.height > 0 {
-        println!("resuming seeding at step {} of {total}", tip.height + 1);
+        eprintln!("resuming seeding at step {} of {total}", tip.height + 1);
     } else {
-        println!("seeding the consortium's history from {}: {total} dated steps", plan.source.display());
+        eprintln!("seeding the consortium's history from {}: {total} dated steps", plan.source.display());
     }
     let bar = indicatif::ProgressBar::new(total).with_style(
         indicatif::ProgressStyle::with_template("seeding the consortium's history {bar:30} {pos}/{len} {wide_msg}")

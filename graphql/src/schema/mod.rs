@@ -95,6 +95,7 @@ pub fn build_schema_with_readings(
         .data(api)
         .data(Arc::new(crate::ratelimit::RateLimiter::new(limits.public_requests_per_minute, limits.public_burst)))
         .data(provenance::ReadingsSource(readings))
+        .data(Arc::new(provenance::LotPageCache::default()))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)

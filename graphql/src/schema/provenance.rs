@@ -34,6 +34,42 @@ use crate::readings::Readings;
 #[derive(Clone, Default)]
 pub struct ReadingsSource(pub Option<Arc<dyn Readings>>);
 
+/// Recently built lot pages. A page changes only with a new block (events, proofs) or new readings, so
+/// one built at the current tip is served again for [`PAGE_TTL`]: a popular product's QR code scanned by
+/// many phones at once costs one build per block, not one per scan. Rate limiting still applies per
+/// request (it runs before the cache).
+#[derive(Default)]
+pub struct LotPageCache(std::sync::Mutex<HashMap<(String, String), CachedPage>>);
+
+struct CachedPage {
+    height: u64,
+    built: std::time::Instant,
+    page: Option<LotPage>,
+}
+
+/// How long a built lot page is served at the same tip (bounds how stale cold-chain readings may be).
+const PAGE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most lot pages kept.
+const PAGE_CACHE_MAX: usize = 1024;
+
+impl LotPageCache {
+    fn get(&self, key: &(String, String), height: u64) -> Option<Option<LotPage>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).filter(|c| c.height == height && c.built.elapsed() < PAGE_TTL).map(|c| c.page.clone())
+    }
+
+    fn put(&self, key: (String, String), height: u64, page: Option<LotPage>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= PAGE_CACHE_MAX {
+            map.retain(|_, c| c.built.elapsed() < PAGE_TTL);
+            if map.len() >= PAGE_CACHE_MAX {
+                map.clear();
+            }
+        }
+        map.insert(key, CachedPage { height, built: std::time::Instant::now(), page });
+    }
+}
+
 /// Longest GS1 lot number (AI 10).
 const MAX_LOT: usize = 20;
 /// Most serialised units of a lot whose journeys a lot page follows.
@@ -487,12 +523,24 @@ impl ProvenanceQuery {
         let api = api(ctx)?;
         let gtin = gtin14("gtin", &gtin)?;
         check_lot("lot", &lot)?;
+        let height = api.chain.tip().map_err(ApiError::from)?.map(|t| t.height).unwrap_or(0);
+        let key = (gtin.clone(), lot.clone());
+        let cache = ctx.data_opt::<Arc<LotPageCache>>();
+        if let Some(hit) = cache.and_then(|c| c.get(&key, height)) {
+            return Ok(hit);
+        }
         // Chain state is not `Sync`: read everything from it before the first await.
-        let Some((mut page, from_ms, to_ms)) = lot_page_from_state(api, gtin.clone(), lot.clone())? else {
-            return Ok(None);
+        let page = match lot_page_from_state(api, gtin.clone(), lot.clone())? {
+            None => None,
+            Some((mut page, from_ms, to_ms)) => {
+                page.sensors = sensor_series(ctx, &gtin, &lot, from_ms, to_ms).await?;
+                Some(page)
+            }
         };
-        page.sensors = sensor_series(ctx, &gtin, &lot, from_ms, to_ms).await?;
-        Ok(Some(page))
+        if let Some(c) = cache {
+            c.put(key, height, page.clone());
+        }
+        Ok(page)
     }
 
     /// Trace what a GS1 Digital Link names (`https://host/01/{gtin}/10/{lot}`, or just the path
