@@ -8,17 +8,14 @@ import type { ScfApi } from './api/types';
 import { PORTALS } from './auth/portals';
 import { SessionProvider } from './auth/SessionProvider';
 import { I18nProvider, useI18n } from './i18n/I18nProvider';
-import { LabelsPage } from './labels/LabelsPage';
 import { AppLayout } from './layout/AppLayout';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
-import { PortalPage } from './pages/PortalPage';
-import { VoucherPage } from './portal/vouchers/VoucherPage';
-import { BlockPage } from './explorer/BlockPage';
-import { ExplorerPage } from './explorer/ExplorerPage';
-import { TransactionPage } from './explorer/TransactionPage';
 import { ScanPage } from './scan/ScanPage';
+
+// Portals, the explorer and labels load on first use: a consumer scanning a QR code on a phone downloads
+// the scan page, not the back office.
 
 export const routes: RouteObject[] = [
   // Public: the GS1 Digital Link a lot's QR code encodes.
@@ -29,12 +26,18 @@ export const routes: RouteObject[] = [
     element: <AppLayout />,
     children: [
       { index: true, element: <HomePage /> },
-      ...PORTALS.map((p) => ({ path: p, element: <PortalPage portal={p} /> })),
-      { path: 'vouchers/:id', element: <VoucherPage /> },
-      { path: 'explorer', element: <ExplorerPage /> },
-      { path: 'explorer/blocks/:height', element: <BlockPage /> },
-      { path: 'explorer/tx/:id', element: <TransactionPage /> },
-      { path: 'labels', element: <LabelsPage /> },
+      ...PORTALS.map((p) => ({
+        path: p,
+        lazy: async () => {
+          const { PortalPage } = await import('./pages/PortalPage');
+          return { element: <PortalPage portal={p} /> };
+        },
+      })),
+      { path: 'vouchers/:id', lazy: async () => ({ Component: (await import('./portal/vouchers/VoucherPage')).VoucherPage }) },
+      { path: 'explorer', lazy: async () => ({ Component: (await import('./explorer/ExplorerPage')).ExplorerPage }) },
+      { path: 'explorer/blocks/:height', lazy: async () => ({ Component: (await import('./explorer/BlockPage')).BlockPage }) },
+      { path: 'explorer/tx/:id', lazy: async () => ({ Component: (await import('./explorer/TransactionPage')).TransactionPage }) },
+      { path: 'labels', lazy: async () => ({ Component: (await import('./labels/LabelsPage')).LabelsPage }) },
       { path: '*', element: <NotFoundPage /> },
     ],
   },

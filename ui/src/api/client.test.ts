@@ -52,3 +52,40 @@ describe('login', () => {
     expect(calls[1]!.body.variables).toEqual({ id: 'SUP1' });
   });
 });
+
+describe('subscriptions', () => {
+  it('open one graphql-ws socket per token, send the token in connection_init, and deliver data and errors', async () => {
+    const { NewBlocksDocument } = await import('./generated');
+    const made: { url: string; params: unknown }[] = [];
+    const sinks: { next: (v: unknown) => void; error: (e: unknown) => void }[] = [];
+    let disposed = 0;
+    const createSocket = ((opts: { url: string; connectionParams?: unknown }) => {
+      made.push({ url: opts.url, params: opts.connectionParams });
+      return {
+        subscribe: (payload: { query: string }, sink: { next: (v: unknown) => void; error: (e: unknown) => void }) => {
+          expect(payload.query).toContain('newBlocks');
+          sinks.push(sink);
+          return () => {
+            disposed += 1;
+          };
+        },
+      };
+    }) as never;
+    const api = createApi(undefined, '/graphql', { socketUrl: 'ws://x/graphql', createSocket });
+    const got: unknown[] = [];
+    const errors: unknown[] = [];
+    const stop = api.subscribe(NewBlocksDocument, {}, 'tok', { next: (d) => got.push(d), error: (e) => errors.push(e) });
+    api.subscribe(NewBlocksDocument, {}, 'tok', { next: () => {}, error: () => {} });
+    api.subscribe(NewBlocksDocument, {}, undefined, { next: () => {}, error: () => {} });
+    expect(made).toEqual([
+      { url: 'ws://x/graphql', params: { token: 'tok' } },
+      { url: 'ws://x/graphql', params: {} },
+    ]);
+    sinks[0]!.next({ data: { newBlocks: { height: 7 } } });
+    sinks[0]!.next({ errors: [{ message: 'authentication required', extensions: { code: 'UNAUTHENTICATED' } }] });
+    expect(got).toEqual([{ newBlocks: { height: 7 } }]);
+    expect(errors[0]).toMatchObject({ kind: 'graphql', code: 'UNAUTHENTICATED' });
+    stop();
+    expect(disposed).toBe(1);
+  });
+});
