@@ -24,6 +24,7 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod context;
+pub mod key_watch;
 pub mod keys;
 pub mod mempool;
 pub mod node;

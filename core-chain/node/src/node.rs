@@ -187,6 +187,7 @@ impl NodeHandle {
                 warn!("consensus app stopped: {e:#}");
             }
         }));
+        tasks.push(crate::key_watch::spawn(chain.clone()));
         if !cfg.api.relay_to.is_empty() {
             tasks.push(crate::relay::spawn(chain.clone(), cfg.api.relay_to.clone()));
         }
