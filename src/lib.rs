@@ -1,9 +1,10 @@
-//! The `scf` package: the command-line binary and the pieces of wiring it shares with its tests
-//! (demo seeds, the demo, the adapter from the node to in-process services). The crates under `core-chain/`, `domain/`, `iot-ingest/`, `graphql/` and `workflows/`
-//! do the work.
+//! The `scf` package: the command-line binary and the wiring it shares with its tests — demo seeds, the
+//! demo, the adapter from a node to the services beside it, the API beside a member's node, the API
+//! benchmark. The crates under `core-chain/`, `domain/`, `iot-ingest/`, `graphql/` and `workflows/` do the
+//! work.
 
-pub mod seed;
 pub mod bench_api;
 pub mod demo;
 pub mod node_chain;
+pub mod seed;
 pub mod serve;
