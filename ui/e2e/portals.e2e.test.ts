@@ -232,6 +232,10 @@ describe.sequential('portals', () => {
     await committed(page, '解冻');
     await page.getByRole('button', { name: /冻\s*结/ }).waitFor();
 
+    await page.getByRole('menuitem', { name: /联盟治理/ }).click();
+    await page.getByText('治理委员会').waitFor();
+    await shot(page, 'governance');
+
     await page.getByRole('menuitem', { name: /区块浏览器/ }).click();
     const blocks = page.getByRole('table', { name: '区块列表' });
     const newest = async () => Number((await blocks.getByRole('link').first().innerText()).replace('#', ''));

@@ -37,6 +37,7 @@ export const routes: RouteObject[] = [
       { path: 'explorer', lazy: async () => ({ Component: (await import('./explorer/ExplorerPage')).ExplorerPage }) },
       { path: 'explorer/blocks/:height', lazy: async () => ({ Component: (await import('./explorer/BlockPage')).BlockPage }) },
       { path: 'explorer/tx/:id', lazy: async () => ({ Component: (await import('./explorer/TransactionPage')).TransactionPage }) },
+      { path: 'governance', lazy: async () => ({ Component: (await import('./governance/GovernancePage')).GovernancePage }) },
       { path: 'labels', lazy: async () => ({ Component: (await import('./labels/LabelsPage')).LabelsPage }) },
       { path: '*', element: <NotFoundPage /> },
     ],

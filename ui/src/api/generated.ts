@@ -38,6 +38,11 @@ export type ApplyFinancingInput = {
   documents?: Array<DocumentInput>;
 };
 
+export type Ballot =
+  | 'YES'
+  | 'NO'
+  | 'ABSTAIN';
+
 export type BindingKind =
   | 'WAREHOUSE_LOCATION'
   | 'RECEIPT'
@@ -100,6 +105,17 @@ export type IssueVoucherInput = {
   invoices: Array<string>;
   allowOverSixMonths?: boolean;
 };
+
+export type ProposalFilter = {
+  status?: ProposalStatusFilter | null | undefined;
+};
+
+export type ProposalStatusFilter =
+  | 'OPEN'
+  | 'EXECUTED'
+  | 'FAILED'
+  | 'REJECTED'
+  | 'EXPIRED';
 
 export type SplitPartInput = {
   to: string;
@@ -274,6 +290,28 @@ export type UnfreezeWarehouseReceiptMutationVariables = Exact<{
 
 
 export type UnfreezeWarehouseReceiptMutation = { unfreezeWarehouseReceipt: { txId: string, height: number } };
+
+export type GovernanceQueryVariables = Exact<{
+  filter?: ProposalFilter | null | undefined;
+}>;
+
+
+export type GovernanceQuery = { proposals: Array<{ id: number, proposer: string, title: string, kind: string, kindDetail: string, status: string, closedHeight: number | null, failure: string | null, participationBp: number, passBp: number, decidedEarly: boolean, outcomeNow: string, createdHeight: number, createdMs: number, deadline: { height: number | null, timeMs: number | null }, votes: Array<{ org: string, ballot: Ballot, weight: number }>, tally: { yes: number, no: number, abstain: number, notVoted: number, total: number } }>, committee: { participationBp: number, passBp: number, validatorDelayBlocks: number, members: Array<{ org: string, weight: number }> } };
+
+export type VoteMutationVariables = Exact<{
+  proposalId: number;
+  ballot: Ballot;
+}>;
+
+
+export type VoteMutation = { vote: { txId: string, height: number } };
+
+export type CloseProposalMutationVariables = Exact<{
+  proposalId: number;
+}>;
+
+
+export type CloseProposalMutation = { closeProposal: { txId: string, height: number } };
 
 export type InvoiceFieldsFragment = { number: string, issueDate: string, currency: string, sellerOrg: string, buyerOrg: string | null, totalAmount: number, totalTax: number, totalWithTax: number, reversed: number, financed: number, booked: boolean, lineCount: number, seller: { name: string, taxId: string }, buyer: { name: string, taxId: string } };
 
@@ -1272,6 +1310,71 @@ export const UnfreezeWarehouseReceiptDocument = new TypedDocumentString(`
   txId
   height
 }`) as unknown as TypedDocumentString<UnfreezeWarehouseReceiptMutation, UnfreezeWarehouseReceiptMutationVariables>;
+export const GovernanceDocument = new TypedDocumentString(`
+    query Governance($filter: ProposalFilter) {
+  proposals(filter: $filter) {
+    id
+    proposer
+    title
+    kind
+    kindDetail
+    status
+    closedHeight
+    failure
+    deadline {
+      height
+      timeMs
+    }
+    votes {
+      org
+      ballot
+      weight
+    }
+    tally {
+      yes
+      no
+      abstain
+      notVoted
+      total
+    }
+    participationBp
+    passBp
+    decidedEarly
+    outcomeNow
+    createdHeight
+    createdMs
+  }
+  committee {
+    members {
+      org
+      weight
+    }
+    participationBp
+    passBp
+    validatorDelayBlocks
+  }
+}
+    `) as unknown as TypedDocumentString<GovernanceQuery, GovernanceQueryVariables>;
+export const VoteDocument = new TypedDocumentString(`
+    mutation Vote($proposalId: Int!, $ballot: Ballot!) {
+  vote(proposalId: $proposalId, ballot: $ballot) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<VoteMutation, VoteMutationVariables>;
+export const CloseProposalDocument = new TypedDocumentString(`
+    mutation CloseProposal($proposalId: Int!) {
+  closeProposal(proposalId: $proposalId) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<CloseProposalMutation, CloseProposalMutationVariables>;
 export const InvoicesDocument = new TypedDocumentString(`
     query Invoices($first: Int, $after: String) {
   invoices(first: $first, after: $after) {

@@ -5,6 +5,7 @@ import {
   HomeOutlined,
   LogoutOutlined,
   QrcodeOutlined,
+  SafetyCertificateOutlined,
   ShopOutlined,
   ShoppingCartOutlined,
   TeamOutlined,
@@ -41,6 +42,7 @@ export function AppLayout() {
     { key: '/', icon: <HomeOutlined />, label: t('nav.home') },
     ...portalsFor(roles).map((p) => ({ key: `/${p}`, icon: PORTAL_ICONS[p], label: t(`nav.${p}`) })),
     { key: '/explorer', icon: <BlockOutlined />, label: t('nav.explorer') },
+    { key: '/governance', icon: <SafetyCertificateOutlined />, label: t('nav.governance') },
     ...(canPrintLabels(roles) ? [{ key: '/labels', icon: <QrcodeOutlined />, label: t('nav.labels') }] : []),
   ];
   const selected = `/${location.pathname.split('/')[1] ?? ''}`;

@@ -19,6 +19,7 @@ export function HomePage() {
   const entries: { path: string; title: MessageKey; hint: MessageKey }[] = [
     ...portalsFor(roles).map((p) => ({ path: `/${p}`, title: `nav.${p}` as MessageKey, hint: `home.hint.${p}` as MessageKey })),
     { path: '/explorer', title: 'nav.explorer', hint: 'home.hint.explorer' },
+    { path: '/governance', title: 'nav.governance', hint: 'home.hint.governance' },
     ...(canPrintLabels(roles) ? [{ path: '/labels', title: 'nav.labels' as MessageKey, hint: 'home.hint.labels' as MessageKey }] : []),
   ];
   return (
