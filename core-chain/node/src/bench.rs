@@ -47,6 +47,10 @@ pub struct BenchChainArgs {
     /// Transactions per submission request.
     #[arg(long, default_value_t = 500)]
     pub batch: usize,
+    /// Submit at this sustained rate (transactions per second, in `--batch`-sized requests); 0 submits
+    /// as fast as the nodes admit (the mempool queues the excess, so latency then measures the queue).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate: f64,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -418,8 +422,13 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize)
             let submitted = submitted.clone();
             let chunks: Vec<Vec<SignedTx>> = txs.chunks(args.batch.max(1)).map(|c| c.to_vec()).collect();
             let clients = clients.clone();
+            let (rate, batch) = (args.rate, args.batch.max(1));
             tokio::spawn(async move {
                 for (i, chunk) in chunks.into_iter().enumerate() {
+                    if rate > 0.0 {
+                        let due = t0 + Duration::from_secs_f64((i * batch) as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
                     let c = &clients[i % clients.len()];
                     let mut pending = chunk;
                     while !pending.is_empty() {
