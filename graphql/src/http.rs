@@ -23,6 +23,8 @@ use crate::service::Api;
 pub struct AppState {
     pub schema: ApiSchema,
     pub api: Arc<Api>,
+    /// Recent answers to anonymous queries (see [`crate::public_cache`]).
+    pub public: Arc<crate::public_cache::PublicAnswers>,
 }
 
 /// One Prometheus recorder per process (the `metrics` facade is global).
@@ -76,14 +78,36 @@ async fn graphql_post(
     client: crate::ratelimit::ClientAddr,
     headers: HeaderMap,
     req: GraphQLRequest,
-) -> GraphQLResponse {
+) -> Response {
     let started = std::time::Instant::now();
-    let caller = caller_for(&s.api, bearer(&headers)).await;
-    let resp = s.schema.execute(req.into_inner().data(caller).data(client)).await;
-    metrics::counter!("scf_graphql_requests_total", "errors" => if resp.errors.is_empty() { "no" } else { "yes" })
-        .increment(1);
+    let token = bearer(&headers);
+    let req = req.into_inner();
+    // Anonymous queries read only public data: serve a recent identical answer at the same tip.
+    let cacheable = match token {
+        None => crate::public_cache::PublicAnswers::key(&req)
+            .map(|k| (k, s.api.chain.tip().ok().flatten().map(|t| t.height).unwrap_or(0))),
+        Some(_) => None,
+    };
+    if let Some((key, height)) = &cacheable {
+        if let Some(body) = s.public.get(key, *height, client.0) {
+            metrics::counter!("scf_graphql_requests_total", "errors" => "no", "cached" => "yes").increment(1);
+            metrics::histogram!("scf_graphql_request_seconds").record(started.elapsed().as_secs_f64());
+            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
+    }
+    let caller = caller_for(&s.api, token).await;
+    let resp = s.schema.execute(req.data(caller).data(client)).await;
+    let ok = resp.errors.is_empty();
+    metrics::counter!("scf_graphql_requests_total", "errors" => if ok { "no" } else { "yes" }).increment(1);
     metrics::histogram!("scf_graphql_request_seconds").record(started.elapsed().as_secs_f64());
-    resp.into()
+    if let (Some((key, height)), true) = (cacheable, ok) {
+        if let Ok(body) = serde_json::to_vec(&resp) {
+            let body = axum::body::Bytes::from(body);
+            s.public.put(key, height, body.clone());
+            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
+    }
+    GraphQLResponse::from(resp).into_response()
 }
 
 async fn graphql_get(

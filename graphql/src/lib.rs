@@ -19,6 +19,7 @@ pub mod http;
 pub mod indexer;
 pub mod indexer_goods;
 pub mod indexer_workflow;
+pub mod public_cache;
 pub mod ratelimit;
 pub mod readings;
 pub mod schema;
@@ -127,8 +128,12 @@ pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, Serv
     indexer.catch_up().await?;
     let indexer_task = tokio::spawn(indexer.clone().run());
     let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
-    let schema = build_schema_with_readings(api.clone(), &config.limits, config.readings.clone());
-    let mut app = http::router(http::AppState { schema: schema.clone(), api: api.clone() }, config.max_body_bytes);
+    let limiter =
+        Arc::new(ratelimit::RateLimiter::new(config.limits.public_requests_per_minute, config.limits.public_burst));
+    let schema = schema::build_schema_with(api.clone(), &config.limits, config.readings.clone(), limiter.clone());
+    let public = Arc::new(public_cache::PublicAnswers::new(limiter));
+    let mut app =
+        http::router(http::AppState { schema: schema.clone(), api: api.clone(), public }, config.max_body_bytes);
     if let Some(dir) = &config.ui_dir {
         app = app.fallback_service(http::static_ui(dir));
     }

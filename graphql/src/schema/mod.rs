@@ -91,9 +91,20 @@ pub fn build_schema_with_readings(
     limits: &Limits,
     readings: Option<Arc<dyn crate::readings::Readings>>,
 ) -> ApiSchema {
+    let limiter = Arc::new(crate::ratelimit::RateLimiter::new(limits.public_requests_per_minute, limits.public_burst));
+    build_schema_with(api, limits, readings, limiter)
+}
+
+/// The schema with its public-request limiter supplied (shared with the HTTP layer's answer cache).
+pub fn build_schema_with(
+    api: Arc<Api>,
+    limits: &Limits,
+    readings: Option<Arc<dyn crate::readings::Readings>>,
+    limiter: Arc<crate::ratelimit::RateLimiter>,
+) -> ApiSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(api)
-        .data(Arc::new(crate::ratelimit::RateLimiter::new(limits.public_requests_per_minute, limits.public_burst)))
+        .data(limiter)
         .data(provenance::ReadingsSource(readings))
         .data(Arc::new(provenance::LotPageCache::default()))
         .limit_depth(limits.max_depth)
