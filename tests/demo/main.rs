@@ -188,6 +188,16 @@ async fn demo_comes_up_seeded_and_restarts_without_seeding_twice() {
         );
     }
     assert_eq!(before.first_block_hash.len(), 64);
+    let overdue = gql(
+        &client,
+        &base,
+        Some(&login(&client, &base, "supervisor").await),
+        r#"{ a: voucher(id: "HSY-2026-0002") { overdue } b: voucher(id: "HSY-2026-0001.1.1") { overdue } }"#,
+        json!({}),
+    )
+    .await;
+    assert_eq!(overdue["a"]["overdue"], true, "the seeded unpaid tree past its due date shows as overdue");
+    assert_eq!(overdue["b"]["overdue"], false, "a paid tree is not overdue");
 
     // A second demo on the same port fails fast and names the port.
     let busy = Command::new(env!("CARGO_BIN_EXE_scf"))

@@ -144,6 +144,17 @@ impl From<voucher::Model> for VoucherNode {
 
 #[ComplexObject]
 impl VoucherNode {
+    /// Past its tree's due date and unpaid, by the business date of the latest block (the same rule the
+    /// chain applies before an escalation). Status stays `ACTIVE`/`SPLIT`: overdue is a condition of the
+    /// tree, not a state of the voucher.
+    async fn overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let api = api(ctx)?;
+        let Some(tip) = api.chain.tip().map_err(ApiError::from)? else { return Ok(false) };
+        let state = api.chain.state(Some(tip.height)).map_err(ApiError::from)?;
+        let today = scf_domain::date::Date::from_time_ms(tip.time_ms);
+        Ok(scf_domain::voucher::is_overdue(state.as_ref(), &self.root_id, today).map_err(ApiError::from)?)
+    }
+
     /// The voucher's lineage tree (root first, depth first) as far as the caller may see it.
     async fn lineage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VoucherNode>> {
         let api = api(ctx)?;

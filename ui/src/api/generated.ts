@@ -365,7 +365,7 @@ export type OrganisationsQueryVariables = Exact<{ [key: string]: never; }>;
 
 export type OrganisationsQuery = { organisations: Array<{ id: string, name: string, creditCode: string, roles: Array<string>, status: string, approvedFunder: boolean }> };
 
-export type VoucherFieldsFragment = { id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, updatedHeight: number };
+export type VoucherFieldsFragment = { id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, overdue: boolean, updatedHeight: number };
 
 export type VouchersQueryVariables = Exact<{
   filter?: VoucherFilter | null | undefined;
@@ -374,14 +374,14 @@ export type VouchersQueryVariables = Exact<{
 }>;
 
 
-export type VouchersQuery = { vouchers: { nodes: Array<{ id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, updatedHeight: number }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type VouchersQuery = { vouchers: { nodes: Array<{ id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, overdue: boolean, updatedHeight: number }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type VoucherQueryVariables = Exact<{
   id: string;
 }>;
 
 
-export type VoucherQuery = { voucher: { id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, updatedHeight: number, lineage: Array<{ id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, updatedHeight: number }> } };
+export type VoucherQuery = { voucher: { id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, overdue: boolean, updatedHeight: number, lineage: Array<{ id: string, rootId: string, parentId: string | null, depth: number, issuer: string, holder: string, pendingFrom: string | null, amount: number, currency: string, issueDate: string, dueDate: string, status: VoucherStatus, contractRef: string, invoices: Array<string>, offeredTo: string | null, financedBy: string | null, frozen: boolean, overdue: boolean, updatedHeight: number }> } };
 
 export type TxResultFieldsFragment = { txId: string, height: number };
 
@@ -810,6 +810,7 @@ export const VoucherFieldsFragmentDoc = new TypedDocumentString(`
   offeredTo
   financedBy
   frozen
+  overdue
   updatedHeight
 }
     `, {"fragmentName":"VoucherFields"}) as unknown as TypedDocumentString<VoucherFieldsFragment, unknown>;
@@ -1601,6 +1602,7 @@ export const VouchersDocument = new TypedDocumentString(`
   offeredTo
   financedBy
   frozen
+  overdue
   updatedHeight
 }`) as unknown as TypedDocumentString<VouchersQuery, VouchersQueryVariables>;
 export const VoucherDocument = new TypedDocumentString(`
@@ -1630,6 +1632,7 @@ export const VoucherDocument = new TypedDocumentString(`
   offeredTo
   financedBy
   frozen
+  overdue
   updatedHeight
 }`) as unknown as TypedDocumentString<VoucherQuery, VoucherQueryVariables>;
 export const IssueVoucherDocument = new TypedDocumentString(`

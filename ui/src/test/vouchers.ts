@@ -19,6 +19,7 @@ export function voucher(p: Partial<VoucherFieldsFragment> & { id: string }): Vou
     offeredTo: null,
     financedBy: null,
     frozen: false,
+    overdue: false,
     updatedHeight: 7,
     ...p,
   };

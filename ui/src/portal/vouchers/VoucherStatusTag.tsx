@@ -11,11 +11,12 @@ const COLORS: Record<VoucherFieldsFragment['status'], string> = {
   SETTLED: 'blue',
 };
 
-export function VoucherStatusTag({ voucher }: { voucher: Pick<VoucherFieldsFragment, 'status' | 'frozen' | 'offeredTo' | 'financedBy'> }) {
+export function VoucherStatusTag({ voucher }: { voucher: Pick<VoucherFieldsFragment, 'status' | 'frozen' | 'offeredTo' | 'financedBy'> & { overdue?: boolean } }) {
   const { t } = useI18n();
   return (
     <span>
       <Tag color={COLORS[voucher.status]}>{t(`voucher.status.${voucher.status}`)}</Tag>
+      {voucher.overdue && <Tag color="red">{t('voucher.overdue')}</Tag>}
       {voucher.frozen && <Tag color="magenta">{t('voucher.frozen')}</Tag>}
       {voucher.offeredTo && !voucher.financedBy && <Tag color="purple">{t('voucher.offered')}</Tag>}
       {voucher.financedBy && <Tag color="cyan">{t('voucher.financed')}</Tag>}
