@@ -564,6 +564,14 @@ export type ConfirmFinancingReceiptMutationVariables = Exact<{
 
 export type ConfirmFinancingReceiptMutation = { confirmFinancingReceipt: { txId: string, height: number } };
 
+export type WithdrawFinancingMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type WithdrawFinancingMutation = { withdrawFinancing: { txId: string, height: number } };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -1935,3 +1943,13 @@ export const ConfirmFinancingReceiptDocument = new TypedDocumentString(`
   txId
   height
 }`) as unknown as TypedDocumentString<ConfirmFinancingReceiptMutation, ConfirmFinancingReceiptMutationVariables>;
+export const WithdrawFinancingDocument = new TypedDocumentString(`
+    mutation WithdrawFinancing($applicationId: String!, $reason: String!) {
+  withdrawFinancing(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<WithdrawFinancingMutation, WithdrawFinancingMutationVariables>;

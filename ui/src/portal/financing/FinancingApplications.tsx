@@ -11,6 +11,7 @@ import {
   ProvideFinancingInfoDocument,
   RecordDisbursementDocument,
   RejectFinancingDocument,
+  WithdrawFinancingDocument,
   RequestFinancingInfoDocument,
   type FinancingApplicationFieldsFragment,
   type FinancingFilter,
@@ -85,7 +86,7 @@ export function FinancingApplications({ filter, label }: { filter: FinancingFilt
                 key={x}
                 size="small"
                 type={x === 'approve' || x === 'confirm' ? 'primary' : 'default'}
-                danger={x === 'reject'}
+                danger={x === 'reject' || x === 'withdraw'}
                 loading={busy === label_(x)}
                 aria-label={`${label_(x)} ${a.id}`}
                 onClick={() => {
@@ -151,6 +152,7 @@ export function FinancingApplications({ filter, label }: { filter: FinancingFilt
             else if (d.action === 'answer') void act('answer', () => gql(ProvideFinancingInfoDocument, { applicationId: id, answer: f.text!.trim() }));
             else if (d.action === 'disburse')
               void act('disburse', () => gql(RecordDisbursementDocument, { applicationId: id, paymentRef: f.paymentRef!.trim(), amount: toApiFen(parseYuan(f.amount!)!) }));
+            else if (d.action === 'withdraw') void act('withdraw', () => gql(WithdrawFinancingDocument, { applicationId: id, reason: f.text!.trim() }));
             else void act('reject', () => gql(RejectFinancingDocument, { applicationId: id, reason: f.text!.trim() }));
           }}
         />
@@ -167,6 +169,7 @@ function stateLabel(t: ReturnType<typeof useI18n>['t'], s: string): string {
     case 'disbursed':
     case 'completed':
     case 'rejected':
+    case 'withdrawn':
     case 'expired':
       return t(`financing.state.${s}`);
     default:

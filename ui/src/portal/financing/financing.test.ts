@@ -18,9 +18,11 @@ describe('financing application steps', () => {
     expect(financingActions(app('approved'), 'ICBC-SH')).toEqual(['disburse']);
     expect(financingActions(app('completed'), 'ICBC-SH')).toEqual([]);
   });
-  it('gives the supplier the answer to a question and the receipt confirmation', () => {
-    expect(financingActions(app('submitted'), 'HLBRAKE')).toEqual([]);
-    expect(financingActions(app('info_requested'), 'HLBRAKE')).toEqual(['answer']);
+  it('gives the supplier the answer to a question, withdrawal before a decision, and the receipt confirmation', () => {
+    expect(financingActions(app('submitted'), 'HLBRAKE')).toEqual(['withdraw']);
+    expect(financingActions(app('info_requested'), 'HLBRAKE')).toEqual(['answer', 'withdraw']);
+    expect(financingActions(app('approved'), 'HLBRAKE')).toEqual([]);
+    expect(financingActions(app('withdrawn'), 'HLBRAKE')).toEqual([]);
     expect(financingActions(app('disbursed'), 'HLBRAKE')).toEqual(['confirm']);
   });
   it('makes application ids the chain accepts (A-Z 0-9 - _)', () => {

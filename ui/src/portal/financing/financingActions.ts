@@ -1,6 +1,6 @@
 import type { FinancingApplicationFieldsFragment } from '../../api/generated';
 
-export type FinancingAction = 'check' | 'approve' | 'ask' | 'reject' | 'disburse' | 'answer' | 'confirm';
+export type FinancingAction = 'check' | 'approve' | 'ask' | 'reject' | 'disburse' | 'answer' | 'confirm' | 'withdraw';
 
 /**
  * What the signed-in organisation may do with a financing application in its current state
@@ -17,11 +17,13 @@ export function financingActions(
     if (a.state === 'approved') return ['disburse'];
   }
   if (a.supplier === org) {
-    if (a.state === 'info_requested') return ['answer'];
+    // The applicant may withdraw while the funder has not decided (WithdrawFinancing).
+    if (a.state === 'submitted') return ['withdraw'];
+    if (a.state === 'info_requested') return ['answer', 'withdraw'];
     if (a.state === 'disbursed') return ['confirm'];
   }
   return [];
 }
 
 /** Financing states that need no further step. */
-export const FINAL_STATES = ['completed', 'rejected', 'expired'];
+export const FINAL_STATES = ['completed', 'rejected', 'withdrawn', 'expired'];
