@@ -203,7 +203,7 @@ function StepItem({ step, result }: { step: TraceStep; result: StepVerification 
   }
   return (
     <article aria-label={`${step.bizStep} ${step.eventTime}`}>
-      <Typography.Text strong>{step.bizStep}</Typography.Text>{' '}
+      <Typography.Text strong>{bizStepName(step.bizStep, locale)}</Typography.Text>{' '}
       <Typography.Text type="secondary">
         <time dateTime={step.eventTime}>{eventTime(step.eventTime, locale)}</time>
       </Typography.Text>
@@ -212,4 +212,33 @@ function StepItem({ step, result }: { step: TraceStep; result: StepVerification 
       <div>{status}</div>
     </article>
   );
+}
+
+/** CBV 2.0 business steps as a consumer reads them; unknown steps are shown as recorded. */
+const CBV_STEPS: Record<string, [zh: string, en: string]> = {
+  commissioning: ['生产赋码', 'Produced'],
+  receiving: ['收货', 'Received'],
+  accepting: ['验收', 'Accepted'],
+  inspecting: ['检验', 'Inspected'],
+  packing: ['包装', 'Packed'],
+  unpacking: ['拆包', 'Unpacked'],
+  assembling: ['装托', 'Palletised'],
+  disassembling: ['拆托', 'De-palletised'],
+  loading: ['装车', 'Loaded'],
+  unloading: ['卸车', 'Unloaded'],
+  shipping: ['发货', 'Shipped'],
+  departing: ['出发', 'Departed'],
+  arriving: ['到达', 'Arrived'],
+  transporting: ['冷链运输', 'In transit'],
+  storing: ['入库存储', 'Stored'],
+  stocking: ['上架', 'Stocked'],
+  retail_selling: ['零售', 'Sold'],
+  sensor_reporting: ['传感器记录', 'Sensor report'],
+  creating_class_instance: ['批次生产', 'Lot produced'],
+};
+
+export function bizStepName(bizStep: string, locale: string): string {
+  const names = CBV_STEPS[bizStep];
+  if (!names) return bizStep;
+  return locale === 'en' ? names[1] : names[0];
 }

@@ -61,3 +61,12 @@ describe('badge summary', () => {
     expect(summarise([])).toBe('none');
   });
 });
+
+describe('bizStepName', () => {
+  it('names CBV business steps for consumers in either language and keeps unknown ones as recorded', async () => {
+    const { bizStepName } = await import('./ScanPage');
+    expect(bizStepName('commissioning', 'zh-CN')).toBe('生产赋码');
+    expect(bizStepName('shipping', 'en')).toBe('Shipped');
+    expect(bizStepName('urn:example:custom-step', 'zh-CN')).toBe('urn:example:custom-step');
+  });
+});
