@@ -32,6 +32,7 @@ enum Command {
     /// Run the IoT ingestion service against a node's client API.
     Ingest(scf_iot_ingest::IngestArgs),
     /// Build a genesis file from organisations, validators and parameters.
+    #[command(disable_help_flag = true)]
     Genesis {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -39,21 +40,25 @@ enum Command {
     /// Generate an SM2 key pair (PKCS#8 PEM); never overwrites an existing key.
     Keygen(KeygenArgs),
     /// Start or stop a local multi-process cluster on loopback.
+    #[command(disable_help_flag = true)]
     Cluster {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Verify a block's commit certificate (2f+1 SM2 precommits) against the genesis validator set.
+    #[command(disable_help_flag = true)]
     VerifyCert {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// IoT devices that sign readings at the source.
+    #[command(disable_help_flag = true)]
     Device {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
     /// Benchmarks printing one JSON object (chain | ingest | api).
+    #[command(disable_help_flag = true)]
     Bench {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,

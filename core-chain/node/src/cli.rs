@@ -463,7 +463,19 @@ fn parse_args<T: clap::Args>(name: &str, argv: &[String]) -> Result<T, String> {
         inner: T,
     }
     let it = std::iter::once(name.to_string()).chain(argv.iter().cloned());
-    <Wrap<T> as clap::Parser>::try_parse_from(it).map(|w| w.inner).map_err(|e| e.to_string())
+    <Wrap<T> as clap::Parser>::try_parse_from(it).map(|w| w.inner).map_err(clap_error)
+}
+
+/// `--help` and `--version` print and end the process successfully; real errors become the message the
+/// caller prints after its own `error: ` (without clap's, so it is not said twice).
+fn clap_error(e: clap::Error) -> String {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        std::process::exit(0);
+    }
+    let text = e.to_string();
+    text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
 }
 
 fn init_logging() {
@@ -494,7 +506,7 @@ pub fn cluster_command(argv: &[String]) -> Result<(), String> {
         cmd: ClusterCmd,
     }
     let it = std::iter::once("scf cluster".to_string()).chain(argv.iter().cloned());
-    let w = <Wrap as clap::Parser>::try_parse_from(it).map_err(|e| e.to_string())?;
+    let w = <Wrap as clap::Parser>::try_parse_from(it).map_err(clap_error)?;
     match w.cmd {
         ClusterCmd::Up(a) => cluster_up(&a).map(|c| {
             for n in c.nodes {
