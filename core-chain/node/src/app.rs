@@ -528,14 +528,15 @@ impl App {
     }
 }
 
-/// How long a proposer may spend executing transactions into its block. Most of the propose timeout is
-/// left for publishing the block and for the other validators to re-execute it before they prevote
-/// (on one machine they share the cores). The budget comes from the *base* propose timeout and shrinks
+/// How long a proposer may spend executing transactions into its block: a sixth of the base propose
+/// timeout. Most of it is left for publishing the block and for the other validators to re-execute it
+/// before they prevote (on one machine four validators share the cores, so re-execution takes them
+/// about twice as long as building took the proposer). The budget comes from the *base* propose timeout and shrinks
 /// in later rounds: a round that failed because the block was too slow to validate must not be followed
 /// by a bigger block (later rounds have longer timeouts).
 fn build_budget(base: Duration, timeout: Duration, waited: Duration, round: Round) -> Duration {
     let attempt = round.as_u32().unwrap_or(0).saturating_add(1);
-    (base / 4 / attempt).min(timeout.saturating_sub(waited) / 3)
+    (base / 6 / attempt).min(timeout.saturating_sub(waited) / 3)
 }
 
 /// Select and execute transactions into a block, dropping any the executor refuses (and retrying).
