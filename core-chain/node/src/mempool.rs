@@ -193,9 +193,8 @@ impl Mempool {
             let sender = c.tx.sender_address();
             let n = match nonces.get(&sender) {
                 Some(n) => Ok(*n),
-                None => account_nonce(state, &sender).map(|n| {
-                    nonces.insert(sender, n);
-                    n
+                None => account_nonce(state, &sender).inspect(|n| {
+                    nonces.insert(sender, *n);
                 }),
             };
             expected.push((sender, n.map_err(|e| SubmitError::Internal(e.to_string()))));
