@@ -5,6 +5,7 @@
 
 pub mod bench_api;
 pub mod demo;
+pub mod files;
 pub mod node_chain;
 pub mod seed;
 pub mod serve;

@@ -133,13 +133,6 @@ fn bench_api(argv: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 fn demo(args: &DemoArgs) -> Result<(), String> {
     // Quiet by default so the banner stays readable; RUST_LOG=info shows the node and services. With one
     // validator, libp2p reports every gossip publish as having no peers, and the embedded broker logs
@@ -178,28 +171,13 @@ fn keygen(args: &KeygenArgs) -> Result<(), String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
     let key = KeyPair::generate().map_err(|e| e.to_string())?;
     let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
-    write_new(&private, pem.as_bytes(), true)?;
-    write_new(&public, key.public().to_pem().map_err(|e| e.to_string())?.as_bytes(), false)?;
+    scf::files::write_new(&private, pem.as_bytes(), true).map_err(|e| e.to_string())?;
+    scf::files::write_new(&public, key.public().to_pem().map_err(|e| e.to_string())?.as_bytes(), false)
+        .map_err(|e| e.to_string())?;
     println!("address    {}", key.address());
     println!("public key {}", key.public().to_hex());
     println!("wrote      {} and {}", private.display(), public.display());
     Ok(())
-}
-
-/// Create a file that must not exist yet (O_EXCL), private keys with mode 0600.
-fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), String> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    if secret {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let _ = secret;
-    let mut f = opts.open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.write_all(bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-    f.sync_all().map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn main() -> ExitCode {
@@ -208,12 +186,12 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen(args),
         Command::Demo(args) => demo(args),
         Command::Node { config, api } if api.listen.is_some() => {
-            init_logging();
+            scf_node::cli::init_logging();
             scf::serve::node_with_api(config, api).map_err(|e| format!("{e:#}"))
         }
         Command::Node { config, .. } => scf_node::cli::node_command(config),
         Command::Ingest(args) => {
-            init_logging();
+            scf_node::cli::init_logging();
             scf_iot_ingest::run_ingest(args.clone()).map_err(|e| format!("{e:#}"))
         }
         Command::Genesis { args } => scf_node::cli::genesis_command(args),

@@ -177,25 +177,11 @@ pub fn load_or_create_node_key(path: &Path) -> anyhow::Result<[u8; 16]> {
     if !path.is_file() {
         let mut k = [0u8; 16];
         getrandom::fill(&mut k).map_err(|e| anyhow!("node key: no randomness: {e}"))?;
-        write_private(path, hex::encode(k).as_bytes())?;
+        crate::files::write_new(path, hex::encode(k).as_bytes(), true)?;
     }
     let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
     let raw = hex::decode(text.trim()).map_err(|_| anyhow!("{}: not hex", path.display()))?;
     raw.try_into().map_err(|_| anyhow!("{}: must be 16 bytes (32 hex digits)", path.display()))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).with_context(|| path.display().to_string())?;
-    f.write_all(bytes).with_context(|| path.display().to_string())?;
-    f.sync_all().with_context(|| path.display().to_string())
 }
 
 /// Write the genesis on first start; later, refuse seeds that no longer match the chain.

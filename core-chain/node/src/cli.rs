@@ -478,7 +478,8 @@ fn clap_error(e: clap::Error) -> String {
     text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
 }
 
-fn init_logging() {
+/// Log to stderr at `RUST_LOG` (default `info`); a no-op if logging is already set up.
+pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
