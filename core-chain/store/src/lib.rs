@@ -10,12 +10,16 @@
 //! a crash (even `kill -9` mid-write) sees either the whole block or none of it.
 
 pub mod audit;
+mod cache;
 
 use std::path::Path;
+use std::sync::RwLock;
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Version};
-use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
+};
 use scf_ledger::authenticated::{prove, StateProof, VersionedState};
 use scf_ledger::block::{Block, TxInclusionProof};
 use scf_ledger::codec::encode;
@@ -69,7 +73,20 @@ fn corrupt(what: impl Into<String>, e: impl std::fmt::Display) -> StoreError {
 /// The node's database.
 pub struct Store {
     db: DB,
+    /// The committed tip, kept in memory (every writer of `meta/tip` goes through this struct).
+    tip: RwLock<Option<ChainTip>>,
+    /// State values as of the tip, in front of the versioned reads ([`cache`]).
+    values: cache::LatestValues,
+    /// State-tree nodes recently written or read.
+    nodes: cache::NodeCache,
 }
+
+/// Entries per generation of the latest-value cache (two generations; values are small records).
+const VALUE_CACHE_ENTRIES: usize = 250_000;
+/// Entries per generation of the tree-node cache.
+const NODE_CACHE_ENTRIES: usize = 250_000;
+/// RocksDB's block cache, shared by all column families.
+const BLOCK_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 fn value_key(key_hash: &KeyHash, version: Version) -> [u8; 40] {
     let mut k = [0u8; 40];
@@ -93,9 +110,53 @@ impl Store {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+        // Point reads (tree nodes, receipts, transaction locations) dominate: bloom filters let a miss
+        // skip files, and one block cache serves every column family.
+        let block_cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
+        let cf_opts = || {
+            let mut table = BlockBasedOptions::default();
+            table.set_block_cache(&block_cache);
+            table.set_bloom_filter(10.0, false);
+            table.set_cache_index_and_filter_blocks(true);
+            let mut o = Options::default();
+            o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            o.set_block_based_table_factory(&table);
+            o
+        };
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_opts()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        Ok(Store { db })
+        let store = Store {
+            db,
+            tip: RwLock::new(None),
+            values: cache::LatestValues::new(VALUE_CACHE_ENTRIES),
+            nodes: cache::NodeCache::new(NODE_CACHE_ENTRIES),
+        };
+        let tip = store.read_tip()?;
+        if let Some(t) = &tip {
+            store.values.committed(t.height, std::iter::empty());
+        }
+        store.set_tip(tip);
+        Ok(store)
+    }
+
+    fn set_tip(&self, tip: Option<ChainTip>) {
+        if let Ok(mut t) = self.tip.write() {
+            *t = tip;
+        }
+    }
+
+    fn read_tip(&self) -> Result<Option<ChainTip>, StoreError> {
+        match self.get_cf(CF_META, META_TIP)? {
+            None => Ok(None),
+            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("meta/tip", e)),
+        }
+    }
+
+    /// After a successful write of version `version`: the tip and the caches move with it.
+    fn committed(&self, tip: &ChainTip, commit: &scf_ledger::authenticated::StateCommit) {
+        self.nodes.insert_all(commit.node_batch.nodes().iter());
+        self.values.committed(tip.height, commit.node_batch.values().iter().map(|((_, kh), v)| (kh, v)));
+        self.set_tip(Some(tip.clone()));
     }
 
     fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily, StoreError> {
@@ -115,9 +176,9 @@ impl Store {
 
     /// The last committed block's tip (or the genesis tip), `None` before genesis.
     pub fn tip(&self) -> Result<Option<ChainTip>, StoreError> {
-        match self.get_cf(CF_META, META_TIP)? {
-            None => Ok(None),
-            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("meta/tip", e)),
+        match self.tip.read() {
+            Ok(t) => Ok(t.clone()),
+            Err(_) => self.read_tip(),
         }
     }
 
@@ -161,6 +222,7 @@ impl Store {
         batch.put_cf(self.cf(CF_META)?, META_GENESIS_TIP, encode(&tip));
         batch.put_cf(self.cf(CF_META)?, META_TIP, encode(&tip));
         self.write(batch)?;
+        self.committed(&tip, &commit);
         Ok(tip)
     }
 
@@ -210,6 +272,7 @@ impl Store {
         self.put_state(&mut batch, &exec.state)?;
         batch.put_cf(self.cf(CF_META)?, META_TIP, encode(&new_tip));
         self.write(batch)?;
+        self.committed(&new_tip, &exec.state);
         Ok(new_tip)
     }
 
@@ -337,21 +400,33 @@ impl Store {
 
 impl TreeReader for Store {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        if let Some(n) = self.nodes.get(node_key) {
+            return Ok(Some(n));
+        }
         match self.get_cf(CF_JMT_NODES, &encode(node_key)).map_err(|e| anyhow::anyhow!(e.to_string()))? {
             None => Ok(None),
-            Some(b) => Ok(Some(borsh::from_slice(&b)?)),
+            Some(b) => {
+                let node: Node = borsh::from_slice(&b)?;
+                self.nodes.insert(node_key.clone(), node.clone());
+                Ok(Some(node))
+            }
         }
     }
 
     fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+        if let Some(v) = self.values.get(max_version, &key_hash) {
+            return Ok(v);
+        }
         let cf = self.cf(CF_JMT_VALUES).map_err(|e| anyhow::anyhow!(e.to_string()))?;
         let seek = value_key(&key_hash, max_version);
         let mut it = self.db.iterator_cf(cf, IteratorMode::From(&seek, Direction::Reverse));
-        match it.next() {
-            Some(Ok((k, v))) if k.len() == 40 && k[..32] == key_hash.0 => Ok(borsh::from_slice::<Option<Vec<u8>>>(&v)?),
-            Some(Err(e)) => Err(anyhow::anyhow!(e.to_string())),
-            _ => Ok(None),
-        }
+        let value = match it.next() {
+            Some(Ok((k, v))) if k.len() == 40 && k[..32] == key_hash.0 => borsh::from_slice::<Option<Vec<u8>>>(&v)?,
+            Some(Err(e)) => return Err(anyhow::anyhow!(e.to_string())),
+            _ => None,
+        };
+        self.values.fill(max_version, key_hash, value.clone());
+        Ok(value)
     }
 
     fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {

@@ -1,0 +1,192 @@
+//! In-memory caches in front of RocksDB for the reads block execution does most: the latest value of a
+//! state key and the state tree's nodes.
+//!
+//! - [`LatestValues`] holds values *as of one version* (the tip). Committing version `v + 1` applies
+//!   that version's writes, so every other cached entry stays true at `v + 1`. A read at any other
+//!   version bypasses it. Misses are filled from RocksDB only if the tip has not moved meanwhile.
+//! - [`NodeCache`] holds tree nodes, which are immutable once written (a node key names a version), so
+//!   an entry never goes stale; nodes the last blocks wrote are the ones the next block reads.
+//!
+//! Both are bounded by two generations of at most `cap` entries each: when the current generation is
+//! full it becomes the previous one and the older is dropped, and a hit in the previous generation
+//! moves the entry back into the current one — a cheap approximation of least-recently-used.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+
+use jmt::storage::{Node, NodeKey};
+use jmt::{KeyHash, OwnedValue, Version};
+
+/// A bounded map of two generations.
+struct Generations<K, V> {
+    cur: HashMap<K, V>,
+    prev: HashMap<K, V>,
+    cap: usize,
+}
+
+impl<K: Hash + Eq, V: Clone> Generations<K, V> {
+    fn new(cap: usize) -> Self {
+        Generations { cur: HashMap::new(), prev: HashMap::new(), cap: cap.max(1) }
+    }
+
+    fn get(&mut self, k: &K) -> Option<V> {
+        if let Some(v) = self.cur.get(k) {
+            return Some(v.clone());
+        }
+        let (k, v) = self.prev.remove_entry(k)?;
+        let out = v.clone();
+        self.insert(k, v);
+        Some(out)
+    }
+
+    fn insert(&mut self, k: K, v: V) {
+        if self.cur.len() >= self.cap && !self.cur.contains_key(&k) {
+            self.prev = std::mem::take(&mut self.cur);
+        }
+        self.prev.remove(&k);
+        self.cur.insert(k, v);
+    }
+
+    fn clear(&mut self) {
+        self.cur.clear();
+        self.prev.clear();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.cur.len() + self.prev.len()
+    }
+}
+
+/// The version the entries are true at, and the entries.
+type Versioned = (Option<Version>, Generations<KeyHash, Option<OwnedValue>>);
+
+/// Latest values by key hash (`None`: the key has no value at that version).
+pub(crate) struct LatestValues {
+    inner: Mutex<Versioned>,
+}
+
+impl LatestValues {
+    pub(crate) fn new(cap: usize) -> Self {
+        LatestValues { inner: Mutex::new((None, Generations::new(cap))) }
+    }
+
+    /// The cached value of `key` at `version`; `None` when not cached (or cached for another version).
+    pub(crate) fn get(&self, version: Version, key: &KeyHash) -> Option<Option<OwnedValue>> {
+        let mut g = self.inner.lock().ok()?;
+        if g.0 != Some(version) {
+            return None;
+        }
+        g.1.get(key)
+    }
+
+    /// Remember what RocksDB returned for `key` at `version`, if `version` is still the cached one.
+    pub(crate) fn fill(&self, version: Version, key: KeyHash, value: Option<OwnedValue>) {
+        if let Ok(mut g) = self.inner.lock() {
+            if g.0 == Some(version) {
+                g.1.insert(key, value);
+            }
+        }
+    }
+
+    /// `version` was committed with these writes. Cached entries of `version - 1` stay true (the writes
+    /// are the only changes); otherwise the cache starts over at `version`.
+    pub(crate) fn committed<'a>(
+        &self,
+        version: Version,
+        writes: impl Iterator<Item = (&'a KeyHash, &'a Option<OwnedValue>)>,
+    ) {
+        if let Ok(mut g) = self.inner.lock() {
+            let follows = matches!((g.0, version.checked_sub(1)), (Some(cached), Some(prev)) if cached == prev);
+            if !follows {
+                g.1.clear();
+            }
+            g.0 = Some(version);
+            for (k, v) in writes {
+                g.1.insert(*k, v.clone());
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.lock().map(|g| g.1.len()).unwrap_or(0)
+    }
+}
+
+/// Immutable state-tree nodes by node key.
+pub(crate) struct NodeCache {
+    inner: Mutex<Generations<NodeKey, Node>>,
+}
+
+impl NodeCache {
+    pub(crate) fn new(cap: usize) -> Self {
+        NodeCache { inner: Mutex::new(Generations::new(cap)) }
+    }
+
+    pub(crate) fn get(&self, key: &NodeKey) -> Option<Node> {
+        self.inner.lock().ok()?.get(key)
+    }
+
+    pub(crate) fn insert(&self, key: NodeKey, node: Node) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.insert(key, node);
+        }
+    }
+
+    pub(crate) fn insert_all<'a>(&self, nodes: impl Iterator<Item = (&'a NodeKey, &'a Node)>) {
+        if let Ok(mut g) = self.inner.lock() {
+            for (k, n) in nodes {
+                g.insert(k.clone(), n.clone());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kh(i: u8) -> KeyHash {
+        KeyHash([i; 32])
+    }
+
+    #[test]
+    fn generations_stay_bounded_and_keep_recent_entries() {
+        let mut g = Generations::new(3);
+        for i in 0..10u8 {
+            g.insert(i, i);
+            assert!(g.len() <= 6);
+        }
+        assert_eq!(g.get(&9), Some(9));
+        assert_eq!(g.get(&0), None, "the oldest entries are dropped");
+        // A hit in the previous generation survives the next rotation.
+        let older = (0..10u8).find(|i| g.prev.contains_key(i)).expect("a previous generation");
+        assert_eq!(g.get(&older), Some(older));
+        assert!(g.cur.contains_key(&older));
+    }
+
+    #[test]
+    fn latest_values_answer_only_for_their_version() {
+        let c = LatestValues::new(100);
+        c.fill(5, kh(1), Some(b"a".to_vec()));
+        assert_eq!(c.get(5, &kh(1)), None, "nothing is cached before a version is committed");
+        c.committed(5, [(&kh(1), &Some(b"a".to_vec()))].into_iter());
+        assert_eq!(c.get(5, &kh(1)), Some(Some(b"a".to_vec())));
+        assert_eq!(c.get(4, &kh(1)), None, "older versions read RocksDB");
+        c.fill(5, kh(2), None);
+        assert_eq!(c.get(5, &kh(2)), Some(None), "absence is cached too");
+        // Version 6 changes key 2 only: key 1 is still true at 6.
+        c.committed(6, [(&kh(2), &Some(b"b".to_vec()))].into_iter());
+        assert_eq!(c.get(6, &kh(1)), Some(Some(b"a".to_vec())));
+        assert_eq!(c.get(6, &kh(2)), Some(Some(b"b".to_vec())));
+        // A fill for a version that is no longer the tip is ignored.
+        c.fill(5, kh(3), Some(b"stale".to_vec()));
+        assert_eq!(c.get(6, &kh(3)), None);
+        // A gap (version 8 after 6) starts over.
+        c.committed(8, [(&kh(4), &None)].into_iter());
+        assert_eq!(c.get(8, &kh(1)), None);
+        assert_eq!(c.len(), 1);
+    }
+}
