@@ -156,8 +156,9 @@ pub struct Payment {
 pub struct Tree {
     pub root_id: String,
     pub issuer: String,
-    /// Every voucher of the tree in creation order.
-    pub members: Vec<String>,
+    /// How many vouchers the tree has (root included); the vouchers themselves are reached through
+    /// `children` ([`lineage`]), so a movement does not rewrite a list of the whole tree.
+    pub member_count: u32,
     pub frozen: Option<Freeze>,
     pub payment: Option<Payment>,
     /// When `MarkOverdue` recorded the default.
@@ -358,8 +359,28 @@ fn voucher_key(id: &str) -> String {
 fn tree_key(root: &str) -> String {
     format!("voucher/t/{root}")
 }
+/// What an organisation holds: its voucher ids joined by `\n` (ids are ASCII without newlines), so
+/// reading, appending and removing one id are byte operations on one value, not the decoding and
+/// re-encoding of a list of strings on every movement.
 fn held_key(org: &str) -> String {
     format!("voucher/h/{org}")
+}
+
+fn held_bytes(state: &dyn StateRead, org: &str) -> Result<Vec<u8>, StoreError> {
+    Ok(state.get(held_key(org).as_bytes()).map_err(|e| StoreError::Backend(e.0))?.unwrap_or_default())
+}
+
+/// Byte range of `id` in a holding value, if held.
+fn held_find(bytes: &[u8], id: &str) -> Option<std::ops::Range<usize>> {
+    let mut start = 0;
+    for part in bytes.split(|b| *b == b'\n') {
+        let end = start + part.len();
+        if part == id.as_bytes() {
+            return Some(start..end);
+        }
+        start = end + 1;
+    }
+    None
 }
 fn clearing_key(root: &str) -> String {
     format!("voucher/c/{root}")
@@ -394,7 +415,13 @@ pub fn load_clearing(state: &dyn StateRead, root_id: &str) -> Result<Option<Clea
 
 /// Ids of the vouchers an organisation holds (pending, active, financed or settled; not split or void).
 pub fn vouchers_held_by(state: &dyn StateRead, org: &str) -> Result<Vec<String>, StoreError> {
-    Ok(kv::get(state, &held_key(org))?.unwrap_or_default())
+    let bytes = held_bytes(state, org)?;
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| StoreError::Corrupt { key: held_key(org), reason: format!("not UTF-8: {e}") })?;
+    Ok(text.split('\n').map(str::to_string).collect())
 }
 
 /// The lineage tree of a root, depth first (each parent before its children, children in split order).
@@ -458,20 +485,24 @@ fn save_voucher(state: &mut dyn StateWrite, v: &Voucher) {
 }
 
 fn held_add(state: &mut dyn StateWrite, org: &str, id: &str) -> Result<(), StoreError> {
-    let mut ids = vouchers_held_by(state, org)?;
-    if !ids.iter().any(|x| x == id) {
-        ids.push(id.to_string());
-        kv::put(state, &held_key(org), &ids);
+    let mut bytes = held_bytes(state, org)?;
+    if held_find(&bytes, id).is_none() {
+        if !bytes.is_empty() {
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(id.as_bytes());
+        state.set(held_key(org).as_bytes(), bytes);
     }
     Ok(())
 }
 
 fn held_remove(state: &mut dyn StateWrite, org: &str, id: &str) -> Result<(), StoreError> {
-    let mut ids = vouchers_held_by(state, org)?;
-    let before = ids.len();
-    ids.retain(|x| x != id);
-    if ids.len() != before {
-        kv::put(state, &held_key(org), &ids);
+    let mut bytes = held_bytes(state, org)?;
+    if let Some(r) = held_find(&bytes, id) {
+        // Take the separator on one side with the id.
+        let cut = if r.end < bytes.len() { r.start..r.end + 1 } else { r.start.saturating_sub(1)..r.end };
+        bytes.drain(cut);
+        state.set(held_key(org).as_bytes(), bytes);
     }
     Ok(())
 }
@@ -542,13 +573,11 @@ fn check_movable(state: &dyn StateRead, v: &Voucher, signer: &str, today: Date) 
 fn tree_orgs(state: &dyn StateRead, tree: &Tree) -> Result<BTreeSet<String>, StoreError> {
     let mut orgs = BTreeSet::new();
     orgs.insert(tree.issuer.clone());
-    for id in &tree.members {
-        if let Some(v) = load_voucher(state, id)? {
-            if v.is_live_leaf() {
-                orgs.insert(v.holder.clone());
-                if let Some(p) = &v.pending_from {
-                    orgs.insert(p.clone());
-                }
+    for v in lineage(state, &tree.root_id)? {
+        if v.is_live_leaf() {
+            orgs.insert(v.holder.clone());
+            if let Some(p) = &v.pending_from {
+                orgs.insert(p.clone());
             }
         }
     }
@@ -717,7 +746,7 @@ fn issue(
     let tree = Tree {
         root_id: v.id.clone(),
         issuer: issuer.id.clone(),
-        members: vec![v.id.clone()],
+        member_count: 1,
         frozen: None,
         payment: None,
         overdue_marked_on: None,
@@ -811,7 +840,7 @@ fn split(
     if parent.depth >= MAX_DEPTH {
         return Err(VoucherError::Limit { what: "split depth", limit: MAX_DEPTH as usize });
     }
-    if tree.members.len() + parts.len() > MAX_TREE {
+    if tree.member_count as usize + parts.len() > MAX_TREE {
         return Err(VoucherError::Limit { what: "vouchers in a tree", limit: MAX_TREE });
     }
     let mut sum: Fen = 0;
@@ -864,7 +893,7 @@ fn split(
         };
         save_voucher(state, &child);
         held_add(state, &child.holder, &id)?;
-        tree.members.push(id.clone());
+        tree.member_count += 1;
         children.push(child);
     }
     held_remove(state, &parent.holder, &parent.id)?;
@@ -1075,8 +1104,7 @@ fn record_payment(
     let mut owed: BTreeMap<String, (Fen, Vec<String>)> = BTreeMap::new();
     let mut total: Fen = 0;
     let mut settled_ids = Vec::new();
-    for id in &tree.members {
-        let mut v = require_voucher(state, id)?;
+    for mut v in lineage(state, &tree.root_id)? {
         if !matches!(v.status, VoucherStatus::Active | VoucherStatus::Pending) {
             continue;
         }
@@ -1181,14 +1209,15 @@ fn freeze(
     kv::put(state, &tree_key(&tree.root_id), &tree);
     let mut orgs = tree_orgs(state, &tree)?;
     orgs.insert(reg.id.clone());
-    let ids: Vec<&str> = tree.members.iter().map(String::as_str).collect();
+    let members: Vec<String> = lineage(state, &tree.root_id)?.into_iter().map(|v| v.id).collect();
+    let ids: Vec<&str> = members.iter().map(String::as_str).collect();
     let kind = if on { "VoucherTreeFrozen" } else { "VoucherTreeUnfrozen" };
     Ok(vec![ev(
         kind,
         &ids,
         &tree.root_id,
         &orgs,
-        &serde_json::json!({ "root": tree.root_id, "by": reg.id, "reason": reason, "vouchers": tree.members }),
+        &serde_json::json!({ "root": tree.root_id, "by": reg.id, "reason": reason, "vouchers": members }),
     )])
 }
 

@@ -9,14 +9,15 @@
 //!
 //! Both are bounded by two generations of at most `cap` entries each: when the current generation is
 //! full it becomes the previous one and the older is dropped, and a hit in the previous generation
-//! moves the entry back into the current one — a cheap approximation of least-recently-used.
+//! moves the entry back into the current one — a cheap approximation of least-recently-used. Keys are
+//! SM3 outputs or tree positions, so the fast non-cryptographic Fx hash is enough.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
 
 use jmt::storage::{Node, NodeKey};
 use jmt::{KeyHash, OwnedValue, Version};
+use rustc_hash::FxHashMap as HashMap;
 
 /// A bounded map of two generations.
 struct Generations<K, V> {
@@ -27,7 +28,13 @@ struct Generations<K, V> {
 
 impl<K: Hash + Eq, V: Clone> Generations<K, V> {
     fn new(cap: usize) -> Self {
-        Generations { cur: HashMap::new(), prev: HashMap::new(), cap: cap.max(1) }
+        let cap = cap.max(1);
+        Generations { cur: Self::map(cap), prev: HashMap::default(), cap }
+    }
+
+    /// Sized for a whole generation up front: growing a map of this size rehashes it several times.
+    fn map(cap: usize) -> HashMap<K, V> {
+        HashMap::with_capacity_and_hasher(cap, Default::default())
     }
 
     fn get(&mut self, k: &K) -> Option<V> {
@@ -42,7 +49,7 @@ impl<K: Hash + Eq, V: Clone> Generations<K, V> {
 
     fn insert(&mut self, k: K, v: V) {
         if self.cur.len() >= self.cap && !self.cur.contains_key(&k) {
-            self.prev = std::mem::take(&mut self.cur);
+            self.prev = std::mem::replace(&mut self.cur, Self::map(self.cap));
         }
         self.prev.remove(&k);
         self.cur.insert(k, v);

@@ -154,7 +154,8 @@ impl Store {
 
     /// After a successful write of version `version`: the tip and the caches move with it.
     fn committed(&self, tip: &ChainTip, commit: &scf_ledger::authenticated::StateCommit) {
-        self.nodes.insert_all(commit.node_batch.nodes().iter());
+        // Internal nodes: the next block's paths start from them. Leaves are cached when read.
+        self.nodes.insert_all(commit.node_batch.nodes().iter().filter(|(_, n)| !matches!(n, Node::Leaf(_))));
         self.values.committed(tip.height, commit.node_batch.values().iter().map(|((_, kh), v)| (kh, v)));
         self.set_tip(Some(tip.clone()));
     }

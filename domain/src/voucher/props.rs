@@ -72,8 +72,8 @@ impl Sim {
     fn ids(&self) -> Vec<String> {
         let mut out = Vec::new();
         for r in &self.roots {
-            if let Ok(Some(t)) = load_tree(&self.fx.w.state, r) {
-                out.extend(t.members);
+            if let Ok(lineage) = lineage(&self.fx.w.state, r) {
+                out.extend(lineage.into_iter().map(|v| v.id));
             }
         }
         out
@@ -115,8 +115,9 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
         let tree = load_tree(st, root_id).unwrap().unwrap();
         let root = load_voucher(st, root_id).unwrap().unwrap();
         let mut leaves: Fen = 0;
-        for id in &tree.members {
-            let v = load_voucher(st, id).unwrap().unwrap();
+        let members = lineage(st, root_id).unwrap();
+        prop_assert_eq!(members.len(), tree.member_count as usize);
+        for v in &members {
             prop_assert_eq!(&v.root_id, root_id);
             if v.status == VoucherStatus::Split {
                 let mut sum = 0;
@@ -128,7 +129,7 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
                 }
                 prop_assert_eq!(sum, v.amount, "children of {} must sum to it", v.id);
             }
-            let holders = listed.get(id).cloned().unwrap_or_default();
+            let holders = listed.get(&v.id).cloned().unwrap_or_default();
             if v.is_live_leaf() {
                 leaves += v.amount;
                 prop_assert_eq!(holders, vec![v.holder.clone()], "{} has exactly one holder", v.id);

@@ -544,3 +544,32 @@ fn full_story() {
         ]
     );
 }
+
+/// The holding index (dense array + positions) against a plain set, over adds and removes in an
+/// order that exercises moving the last entry into a freed place, removing the last entry, removing
+/// what is not held and adding twice.
+#[test]
+fn holding_index_matches_a_set_model() {
+    use std::collections::BTreeSet;
+    let mut state = scf_ledger::state::MemState::default();
+    let mut model: BTreeSet<String> = BTreeSet::new();
+    for step in 0u32..400 {
+        let id = format!("V{}", (step * 7919) % 37);
+        let org = if step % 3 == 0 { "S1" } else { "S2" };
+        if (step * 31) % 5 < 3 {
+            held_add(&mut state, org, &id).unwrap();
+            model.insert(format!("{org}|{id}"));
+        } else {
+            held_remove(&mut state, org, &id).unwrap();
+            model.remove(&format!("{org}|{id}"));
+        }
+        for org in ["S1", "S2"] {
+            let mut got = vouchers_held_by(&state, org).unwrap();
+            got.sort();
+            let mut want: Vec<String> =
+                model.iter().filter_map(|k| k.strip_prefix(&format!("{org}|")).map(str::to_string)).collect();
+            want.sort();
+            assert_eq!(got, want, "step {step}, {org}");
+        }
+    }
+}
