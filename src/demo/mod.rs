@@ -232,7 +232,8 @@ pub(crate) fn node_config(data: &Path, home: &Path, genesis: &Path) -> NodeConfi
         consensus_key: Some(data.join("keys").join("consensus.pem")),
         p2p_key: data.join("keys").join("p2p.key"),
         // One validator: no peers; libp2p still listens (loopback, any free port).
-        p2p: P2pSection { listen: "/ip4/127.0.0.1/tcp/0".into(), persistent_peers: Vec::new() },
+        // No transaction gossip either: there is nobody to gossip with.
+        p2p: P2pSection::new("/ip4/127.0.0.1/tcp/0", Vec::new()),
         api: ApiSection::default(),
         // An idle demo chain proposes an empty block every ~3 s rather than every second (the wait is
         // capped at half the propose timeout; with one validator that timeout never expires otherwise).

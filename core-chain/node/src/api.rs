@@ -1,11 +1,10 @@
 //! The node's small client API (HTTP/JSON), used by the GraphQL layer, the ingestion service, the
-//! benchmark and peers' transaction relay. Typed responses live in [`crate::client`].
+//! benchmark and tests. Typed responses live in [`crate::client`].
 //!
 //! - `POST /tx` — body: raw wire bytes (`application/octet-stream`) or hex text → `{"tx_id"}`, or a
 //!   typed rejection `{"error":{"kind","message","retryable"}}` (400; 503 when the mempool is full).
 //! - `POST /txs` — body: JSON `["hex", …]` → one result per transaction (batch admission, signatures
 //!   verified in parallel).
-//! - `POST /relay` — the same batch from a peer (not relayed further).
 //! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
 //! - `GET /block/{height}` — the block with its certificate and hash.
 //! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
@@ -75,7 +74,6 @@ pub fn router(chain: Arc<Chain>) -> Router {
     Router::new()
         .route("/tx", post(submit_one))
         .route("/txs", post(submit_batch))
-        .route("/relay", post(relay_batch))
         .route("/tx/{id}", get(tx_status))
         .route("/block/{height}", get(block))
         .route("/proof/tx/{id}", get(tx_proof))
@@ -130,9 +128,12 @@ fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {
         .collect()
 }
 
-async fn batch(chain: Arc<Chain>, list: Vec<String>, relay: bool) -> Result<Json<Vec<SubmitResult>>, ApiError> {
+async fn submit_batch(
+    State(chain): State<Arc<Chain>>,
+    Json(list): Json<Vec<String>>,
+) -> Result<Json<Vec<SubmitResult>>, ApiError> {
     let raws = decode_hex_list(list)?;
-    let results = blocking(move || chain.submit_raw(raws, relay)).await?;
+    let results = blocking(move || chain.submit_raw(raws, true)).await?;
     Ok(Json(
         results
             .into_iter()
@@ -149,20 +150,6 @@ async fn batch(chain: Arc<Chain>, list: Vec<String>, relay: bool) -> Result<Json
             })
             .collect(),
     ))
-}
-
-async fn submit_batch(
-    State(chain): State<Arc<Chain>>,
-    Json(list): Json<Vec<String>>,
-) -> Result<Json<Vec<SubmitResult>>, ApiError> {
-    batch(chain, list, true).await
-}
-
-async fn relay_batch(
-    State(chain): State<Arc<Chain>>,
-    Json(list): Json<Vec<String>>,
-) -> Result<Json<Vec<SubmitResult>>, ApiError> {
-    batch(chain, list, false).await
 }
 
 async fn tx_status(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Response, ApiError> {

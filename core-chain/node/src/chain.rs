@@ -53,7 +53,7 @@ pub struct Chain {
     pub mempool: Mempool,
     pub genesis: Genesis,
     commits: broadcast::Sender<CommittedBlock>,
-    relay: RwLock<Option<mpsc::Sender<Vec<u8>>>>,
+    gossip: RwLock<Option<mpsc::Sender<Vec<u8>>>>,
     pub progress: RwLock<ConsensusProgress>,
 }
 
@@ -71,13 +71,14 @@ impl Chain {
             mempool,
             genesis,
             commits,
-            relay: RwLock::new(None),
+            gossip: RwLock::new(None),
             progress: RwLock::new(ConsensusProgress::default()),
         }
     }
 
-    pub(crate) fn set_relay(&self, tx: mpsc::Sender<Vec<u8>>) {
-        if let Ok(mut r) = self.relay.write() {
+    /// Where locally admitted transactions go to be gossiped ([`crate::gossip`]).
+    pub(crate) fn set_gossip(&self, tx: mpsc::Sender<Vec<u8>>) {
+        if let Ok(mut r) = self.gossip.write() {
             *r = Some(tx);
         }
     }
@@ -111,9 +112,9 @@ impl Chain {
         Ok(scf_ledger::validators::validator_set_at(&state, height)?)
     }
 
-    /// Decode and admit wire-encoded transactions (one batch: signatures verified in parallel) and
-    /// relay the admitted ones to peers unless they came from a peer.
-    pub fn submit_raw(&self, raws: Vec<Vec<u8>>, relay: bool) -> Vec<Result<Hash32, SubmitError>> {
+    /// Decode and admit wire-encoded transactions (one batch: signatures verified in parallel) and,
+    /// if `publish` (they were submitted here, not gossiped from a peer), gossip the admitted ones.
+    pub fn submit_raw(&self, raws: Vec<Vec<u8>>, publish: bool) -> Vec<Result<Hash32, SubmitError>> {
         let mut results: Vec<Option<Result<Hash32, SubmitError>>> = Vec::with_capacity(raws.len());
         let mut batch = Vec::new();
         let mut slots = Vec::new();
@@ -134,8 +135,8 @@ impl Chain {
                 (Ok(None), _) => batch.iter().map(|_| Err(SubmitError::Internal("no genesis".into()))).collect(),
             };
             for (slot, r) in slots.into_iter().zip(admitted) {
-                if relay && r.is_ok() {
-                    self.relay_tx(raws[slot].clone());
+                if publish && r.is_ok() {
+                    self.gossip_tx(raws[slot].clone());
                 }
                 results[slot] = Some(r);
             }
@@ -150,10 +151,10 @@ impl Chain {
             .unwrap_or_else(|| Err(SubmitError::Internal("no result".into())))
     }
 
-    fn relay_tx(&self, raw: Vec<u8>) {
-        if let Ok(r) = self.relay.read() {
+    fn gossip_tx(&self, raw: Vec<u8>) {
+        if let Ok(r) = self.gossip.read() {
             if let Some(tx) = r.as_ref() {
-                // Relay is best effort: a full queue only delays inclusion until this node proposes.
+                // Gossip is best effort: a full queue only delays inclusion until this node proposes.
                 let _ = tx.try_send(raw);
             }
         }

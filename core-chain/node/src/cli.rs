@@ -173,7 +173,8 @@ pub struct ClusterUpArgs {
     pub observers: usize,
     #[arg(long)]
     pub dir: PathBuf,
-    /// libp2p ports are BASE+i, client API ports BASE+1000+i (loopback).
+    /// libp2p ports are BASE+i, client API ports BASE+1000+i, transaction gossip ports BASE+2000+i
+    /// (loopback).
     #[arg(long, default_value_t = 27000)]
     pub base_port: u16,
     #[arg(long, default_value = "scf-local")]
@@ -200,6 +201,9 @@ pub struct ClusterNode {
     pub config: PathBuf,
     pub api: String,
     pub p2p: String,
+    /// Transaction gossip listen address (`p2p.tx_listen`).
+    #[serde(default)]
+    pub tx_p2p: String,
     pub validator: bool,
 }
 
@@ -318,6 +322,10 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path) -> anyhow::Result<ClusterF
     std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
     let p2p_port = |i: usize| args.base_port as usize + i;
     let api_port = |i: usize| args.base_port as usize + 1000 + i;
+    let tx_port = |i: usize| args.base_port as usize + 2000 + i;
+    if tx_port(total) > u16::MAX as usize {
+        bail!("--base-port: {} + 2000 + {total} nodes exceeds the highest port", args.base_port);
+    }
     let mut nodes = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let nd = dir.join(name);
@@ -326,19 +334,25 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path) -> anyhow::Result<ClusterF
             .filter(|j| *j != i)
             .map(|j| format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", p2p_port(j), peer_ids[j]))
             .collect();
-        let relay: Vec<String> =
-            (0..args.nodes).filter(|j| *j != i).map(|j| format!("http://127.0.0.1:{}", api_port(j))).collect();
+        // Every node, observers included, gossips transactions with every other node, so a transaction
+        // submitted anywhere reaches every proposer.
+        let tx_peers: Vec<String> = (0..total)
+            .filter(|j| *j != i)
+            .map(|j| format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", tx_port(j), peer_ids[j]))
+            .collect();
         let cfg = NodeConfig {
             moniker: name.clone(),
             home: PathBuf::from("data"),
             genesis: PathBuf::from("../genesis.json"),
             consensus_key: validator.then(|| PathBuf::from("consensus.pem")),
             p2p_key: PathBuf::from("p2p.key"),
-            p2p: P2pSection { listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(i)), persistent_peers: peers },
-            api: ApiSection {
-                listen: Some(format!("127.0.0.1:{}", api_port(i)).parse()?),
-                relay_to: if validator { relay } else { vec![] },
+            p2p: P2pSection {
+                listen: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(i)),
+                persistent_peers: peers,
+                tx_listen: Some(format!("/ip4/127.0.0.1/tcp/{}", tx_port(i))),
+                tx_peers,
             },
+            api: ApiSection { listen: Some(format!("127.0.0.1:{}", api_port(i)).parse()?) },
             consensus: ConsensusSection { timeout_propose_ms: 1500, ..ConsensusSection::default() },
             sync: SyncSection::default(),
             mempool: MempoolConfig::default(),
@@ -351,6 +365,7 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path) -> anyhow::Result<ClusterF
             config: cfg_path,
             api: format!("http://127.0.0.1:{}", api_port(i)),
             p2p: format!("/ip4/127.0.0.1/tcp/{}", p2p_port(i)),
+            tx_p2p: format!("/ip4/127.0.0.1/tcp/{}", tx_port(i)),
             validator,
         });
     }
@@ -511,7 +526,7 @@ pub fn cluster_command(argv: &[String]) -> Result<(), String> {
     match w.cmd {
         ClusterCmd::Up(a) => cluster_up(&a).map(|c| {
             for n in c.nodes {
-                println!("{} api={} p2p={} validator={}", n.name, n.api, n.p2p, n.validator);
+                println!("{} api={} p2p={} tx={} validator={}", n.name, n.api, n.p2p, n.tx_p2p, n.validator);
             }
         }),
         ClusterCmd::Down(a) => cluster_down(&a),

@@ -166,12 +166,4 @@ impl NodeClient {
         let resp = self.http.get(format!("{}/status", self.base)).send().await?;
         Self::decode(resp).await
     }
-
-    /// Forward transactions admitted by another node (internal: not relayed further).
-    pub async fn relay(&self, raws: &[Vec<u8>]) -> Result<(), ClientError> {
-        let body: Vec<String> = raws.iter().map(hex::encode).collect();
-        let resp = self.http.post(format!("{}/relay", self.base)).json(&body).send().await?;
-        let _: Vec<SubmitResult> = Self::decode(resp).await?;
-        Ok(())
-    }
 }

@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 use malachitebft_core_types::LinearTimeouts;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +56,29 @@ pub struct P2pSection {
     /// The only peers this node connects to or accepts (`/ip4/…/tcp/…/p2p/<peer id>`).
     #[serde(default)]
     pub persistent_peers: Vec<String>,
+    /// Transaction gossip listen multiaddr (its own libp2p swarm and port, see [`crate::gossip`]),
+    /// e.g. `/ip4/0.0.0.0/tcp/27100`. Absent (and no `tx_peers`): no transaction gossip.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_listen: Option<String>,
+    /// Transaction gossip peers (`/ip4/…/tcp/…/p2p/<peer id>`), dialled and redialled with backoff.
+    /// Only these peers and the peer ids in `persistent_peers` may connect to the gossip port.
+    #[serde(default)]
+    pub tx_peers: Vec<String>,
+}
+
+impl P2pSection {
+    /// Listen on `listen` with the given persistent peers and no transaction gossip.
+    pub fn new(listen: impl Into<String>, persistent_peers: Vec<String>) -> Self {
+        P2pSection { listen: listen.into(), persistent_peers, tx_listen: None, tx_peers: Vec::new() }
+    }
+}
+
+/// The peer id a multiaddr ends in (`…/p2p/<peer id>`), if any.
+pub fn peer_id_of(addr: &Multiaddr) -> Option<PeerId> {
+    match addr.iter().last() {
+        Some(Protocol::P2p(id)) => Some(id),
+        _ => None,
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -61,9 +86,6 @@ pub struct P2pSection {
 pub struct ApiSection {
     /// Client API address (loopback recommended); absent: no HTTP API.
     pub listen: Option<SocketAddr>,
-    /// Client API base URLs of peers to forward admitted transactions to, so they reach every
-    /// proposer's mempool (Malachite's channel API has no application gossip topic).
-    pub relay_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -146,12 +168,27 @@ impl NodeConfig {
         if self.moniker.is_empty() {
             return bad("moniker", "must not be empty");
         }
-        if self.p2p.listen.parse::<malachitebft_app_channel::app::net::Multiaddr>().is_err() {
+        if self.p2p.listen.parse::<Multiaddr>().is_err() {
             return bad("p2p.listen", "not a multiaddr (e.g. /ip4/127.0.0.1/tcp/27000)");
         }
         for (i, p) in self.p2p.persistent_peers.iter().enumerate() {
-            if p.parse::<malachitebft_app_channel::app::net::Multiaddr>().is_err() {
+            if p.parse::<Multiaddr>().is_err() {
                 return bad(&format!("p2p.persistent_peers[{i}]"), "not a multiaddr");
+            }
+        }
+        if let Some(l) = &self.p2p.tx_listen {
+            if l.parse::<Multiaddr>().is_err() {
+                return bad("p2p.tx_listen", "not a multiaddr (e.g. /ip4/127.0.0.1/tcp/27100)");
+            }
+            if *l == self.p2p.listen {
+                return bad("p2p.tx_listen", "must differ from p2p.listen (transaction gossip has its own port)");
+            }
+        }
+        for (i, p) in self.p2p.tx_peers.iter().enumerate() {
+            let field = format!("p2p.tx_peers[{i}]");
+            let Ok(addr) = p.parse::<Multiaddr>() else { return bad(&field, "not a multiaddr") };
+            if peer_id_of(&addr).is_none() {
+                return bad(&field, "must end in /p2p/<peer id> (e.g. /ip4/10.0.0.12/tcp/27100/p2p/12D3KooW…)");
             }
         }
         let c = &self.consensus;
@@ -166,11 +203,6 @@ impl NodeConfig {
         }
         if self.mempool.max_txs == 0 || self.mempool.max_per_sender == 0 {
             return bad("mempool", "max_txs and max_per_sender must be positive");
-        }
-        for (i, u) in self.api.relay_to.iter().enumerate() {
-            if !u.starts_with("http://") {
-                return bad(&format!("api.relay_to[{i}]"), "must be an http:// URL");
-            }
         }
         Ok(())
     }
@@ -231,5 +263,39 @@ listen = "/ip4/127.0.0.1/tcp/27000"
         std::fs::write(&p, MINIMAL.replace("/ip4/127.0.0.1/tcp/27000", "localhost:1")).expect("write");
         let e = NodeConfig::load(&p).expect_err("bad multiaddr").to_string();
         assert!(e.contains("p2p.listen"), "{e}");
+    }
+
+    #[test]
+    fn transaction_gossip_fields_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("node.toml");
+        let peer = "12D3KooWEbGntN8YxrodoGmta8bk9UqFdaVBDE3n7mKaSmeCtuN4";
+        let with = |extra: &str| MINIMAL.replace("[p2p]\n", &format!("[p2p]\n{extra}\n"));
+        std::fs::write(
+            &p,
+            with(&format!(
+                "tx_listen = \"/ip4/127.0.0.1/tcp/27100\"\ntx_peers = [\"/ip4/10.0.0.12/tcp/27100/p2p/{peer}\"]"
+            )),
+        )
+        .expect("write");
+        let cfg = NodeConfig::load(&p).expect("load");
+        assert_eq!(cfg.p2p.tx_peers.len(), 1);
+        let tx_peer: Multiaddr = cfg.p2p.tx_peers[0].parse().expect("multiaddr");
+        assert_eq!(peer_id_of(&tx_peer).map(|p| p.to_base58()).as_deref(), Some(peer));
+
+        for (extra, field) in [
+            ("tx_listen = \"127.0.0.1:27100\"", "p2p.tx_listen"),
+            ("tx_listen = \"/ip4/127.0.0.1/tcp/27000\"", "p2p.tx_listen"),
+            ("tx_peers = [\"/ip4/10.0.0.12/tcp/27100\"]", "p2p.tx_peers[0]"),
+            ("tx_peers = [\"nonsense\"]", "p2p.tx_peers[0]"),
+        ] {
+            std::fs::write(&p, with(extra)).expect("write");
+            let e = NodeConfig::load(&p).expect_err(extra).to_string();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+        // The HTTP relay is gone: an old config says so at start-up rather than silently not relaying.
+        std::fs::write(&p, format!("{MINIMAL}[api]\nrelay_to = [\"http://10.0.0.12:26658\"]\n")).expect("write");
+        let e = NodeConfig::load(&p).expect_err("relay_to").to_string();
+        assert!(e.contains("relay_to"), "{e}");
     }
 }

@@ -8,7 +8,7 @@
 //! offline. Nodes that were down, and observers, catch up through Malachite's value sync.
 //!
 //! Around it: the TOML [`config`], key files and validator bundles ([`keys`]), genesis building and
-//! local clusters ([`cli`]), the HTTP client API ([`api`], typed client in [`client`]), the in-process
+//! local clusters ([`cli`]), transaction gossip over its own libp2p swarm ([`gossip`]), the HTTP client API ([`api`], typed client in [`client`]), the in-process
 //! [`NodeHandle`] used by `scf demo`, and `scf bench chain` ([`bench`]).
 //!
 //! Architecture invariant: nothing here decides — consensus is Malachite's; business rules are the
@@ -24,11 +24,11 @@ pub mod client;
 pub mod codec;
 pub mod config;
 pub mod context;
+pub mod gossip;
 pub mod key_watch;
 pub mod keys;
 pub mod mempool;
 pub mod node;
-pub(crate) mod relay;
 pub mod signing;
 
 pub use app::ProduceConfig;

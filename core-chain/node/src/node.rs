@@ -1,5 +1,5 @@
 //! Starting a node: open the store, apply genesis, start Malachite (consensus, libp2p, WAL, sync), the
-//! app loop, the transaction relay and the client API. [`NodeHandle`] is the in-process API.
+//! app loop, transaction gossip and the client API. [`NodeHandle`] is the in-process API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +73,8 @@ pub enum NodeError {
     Engine(String),
     #[error("client API: cannot listen on {addr}: {reason}")]
     Api { addr: String, reason: String },
+    #[error(transparent)]
+    Gossip(#[from] crate::gossip::GossipError),
 }
 
 /// A running node, in this process.
@@ -81,6 +83,7 @@ pub struct NodeHandle {
     engine: Option<EngineHandle>,
     tasks: Vec<JoinHandle<()>>,
     api_addr: Option<std::net::SocketAddr>,
+    tx_listen_addrs: Vec<Multiaddr>,
     address: Option<ValidatorAddress>,
 }
 
@@ -96,6 +99,9 @@ impl NodeHandle {
             None => None,
         };
         let p2p = read_p2p_key(&cfg.p2p_key)?;
+        let gossip_settings = crate::gossip::GossipSettings::from_config(&cfg.p2p)
+            .map_err(|(field, reason)| NodeError::Invalid { field, reason })?;
+        let gossip_key = p2p.clone();
         std::fs::create_dir_all(&cfg.home)
             .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
         let store = Arc::new(Store::open(&cfg.home.join("db"))?);
@@ -168,7 +174,15 @@ impl NodeHandle {
             Some(s) => ConsensusContext::new_validator(address, Box::new(Sm2Verifier), Box::new(s.clone())),
             None => ConsensusContext::new_full_node(address, Box::new(Sm2Verifier)),
         };
-        let (channels, engine) = start_engine(
+        // Transaction gossip before consensus: a taken `tx_listen` port fails the start early.
+        let mut tasks = Vec::new();
+        let mut tx_listen_addrs = Vec::new();
+        if let Some(settings) = gossip_settings {
+            let gossip = crate::gossip::start(chain.clone(), gossip_key, settings).await?;
+            tasks.extend(gossip.tasks);
+            tx_listen_addrs = gossip.listen_addrs;
+        }
+        let started = start_engine(
             ScfContext,
             engine_cfg,
             WalContext::new(cfg.home.join("wal").join("consensus.wal"), ScfCodec),
@@ -178,9 +192,15 @@ impl NodeHandle {
             RequestContext::new(100),
         )
         .await
-        .map_err(|e| NodeError::Engine(format!("{e:#}")))?;
+        .map_err(|e| NodeError::Engine(format!("{e:#}")));
+        let (channels, engine) = match started {
+            Ok(s) => s,
+            Err(e) => {
+                tasks.iter().for_each(JoinHandle::abort);
+                return Err(e);
+            }
+        };
 
-        let mut tasks = Vec::new();
         let app = App::new(chain.clone(), signer.clone(), cfg.produce(), cfg.home.join("proposed"));
         tasks.push(tokio::spawn(async move {
             if let Err(e) = app.run(channels).await {
@@ -188,9 +208,6 @@ impl NodeHandle {
             }
         }));
         tasks.push(crate::key_watch::spawn(chain.clone()));
-        if !cfg.api.relay_to.is_empty() {
-            tasks.push(crate::relay::spawn(chain.clone(), cfg.api.relay_to.clone()));
-        }
         let mut api_addr = None;
         if let Some(addr) = cfg.api.listen {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -205,7 +222,14 @@ impl NodeHandle {
             }));
             info!(addr = ?api_addr, "client API listening");
         }
-        Ok(NodeHandle { chain, engine: Some(engine), tasks, api_addr, address: signer.map(|s| s.address()) })
+        Ok(NodeHandle {
+            chain,
+            engine: Some(engine),
+            tasks,
+            api_addr,
+            tx_listen_addrs,
+            address: signer.map(|s| s.address()),
+        })
     }
 
     /// The shared ledger (store, executor, mempool) for embedding code such as the GraphQL layer.
@@ -225,6 +249,10 @@ impl NodeHandle {
     /// Where the client API listens, if enabled.
     pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
         self.api_addr
+    }
+    /// Where transaction gossip listens (`p2p.tx_listen` with the port bound), if enabled.
+    pub fn tx_listen_addrs(&self) -> &[Multiaddr] {
+        &self.tx_listen_addrs
     }
     pub fn submit(&self, tx: &SignedTx) -> Result<Hash32, SubmitError> {
         self.chain.submit(tx)

@@ -1,7 +1,8 @@
 //! Four validator processes and one observer on loopback, driven through `cluster up/down` and the
 //! client API: commits from several senders with identical state roots everywhere, kill -9 of a
 //! validator under load, catch-up after restart, a halt (no blocks, no divergence) with two of four
-//! down, recovery when one comes back, and no committed transaction lost.
+//! down, recovery when one comes back, and no committed transaction lost. Transactions reach the
+//! proposers over libp2p transaction gossip, including ones submitted only to the observer.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -156,6 +157,12 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     assert_same_at(&all, h).await;
     let block = c[0].block(h).await.expect("req").expect("block");
     scf_node::verify_certificate(&block.block, &genesis.validators).expect("certificate from the cluster verifies");
+
+    // 1b. Transactions submitted only to the observer (which never proposes) reach the validators over
+    // libp2p transaction gossip and commit everywhere.
+    let via_observer: Vec<SignedTx> = (0..3).map(|n| tx(&KeyPair::from_seed("cluster-observer-sender"), n)).collect();
+    let ids = submit_round_robin(&[all[4]], &via_observer).await;
+    wait_committed(&all, &ids, t).await;
 
     // 2. kill -9 validator 3 under load: the other three keep committing.
     let load = batch(5, &mut nonce);

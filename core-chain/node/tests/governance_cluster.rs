@@ -130,19 +130,17 @@ fn edit_config(cluster: &ClusterFile, i: usize, f: impl FnOnce(&mut NodeConfig))
     std::fs::write(path, cfg.to_toml()).expect("write config");
 }
 
-/// Give node `JOINER` (generated as an observer) a consensus key of its own, and make it part of the
-/// transaction relay both ways. Returns the validator entry a proposal adds.
+/// Give node `JOINER` (generated as an observer) a consensus key of its own. `cluster up` already made
+/// it a transaction gossip peer of every node (observers gossip too). Returns the validator entry a
+/// proposal adds.
 fn prepare_joiner(cluster: &ClusterFile) -> Validator {
     let node = &cluster.nodes[JOINER];
     let key = KeyPair::from_seed("gov-cluster/validator-joiner");
     write_consensus_key(&node.dir.join("consensus.pem"), &key).expect("write key");
     edit_config(cluster, JOINER, |c| {
         c.consensus_key = Some(PathBuf::from("consensus.pem"));
-        c.api.relay_to = (0..4).map(|j| cluster.nodes[j].api.clone()).collect();
+        assert_eq!(c.p2p.tx_peers.len(), cluster.nodes.len() - 1, "the joiner gossips with every node");
     });
-    for j in 0..4 {
-        edit_config(cluster, j, |c| c.api.relay_to.push(node.api.clone()));
-    }
     let peer_id = read_p2p_key(&node.dir.join("p2p.key")).expect("p2p key").public().to_peer_id().to_base58();
     Validator { name: "validator-4".into(), public_key: *key.public(), power: 1, peer_id: Some(peer_id) }
 }

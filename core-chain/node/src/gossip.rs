@@ -1,0 +1,698 @@
+//! Transaction gossip between nodes over libp2p, so that whichever validator proposes next has the
+//! transactions any node admitted.
+//!
+//! Malachite 0.8.2's network actor carries only its own channels (consensus, proposal parts, liveness,
+//! sync) and exposes no application topic, so transactions travel on a small swarm of their own:
+//!
+//! - **Own port, same identity.** The swarm listens on `p2p.tx_listen` with the node's libp2p key
+//!   (`p2p_key`), over TCP + Noise + Yamux.
+//! - **Allow-listed peers only.** It dials the peers in `p2p.tx_peers` (redialling dropped ones with
+//!   exponential backoff, 0.5 s up to 30 s) and accepts connections only from peer ids listed there or
+//!   in `p2p.persistent_peers` ([`libp2p::allow_block_list`]): a stranger's connection is closed before
+//!   any gossip is exchanged.
+//! - **One topic per chain:** `scf/tx/<chain id>/<genesis hash>` ([`topic`]); other topics are not
+//!   even recorded for a peer (whitelist subscription filter).
+//! - **Batches.** Locally admitted transactions (`Chain::submit_raw(_, true)`) are gathered for up to
+//!   5 ms, [`MAX_BATCH_TXS`] transactions or [`MAX_BATCH_BYTES`] bytes and published as one message in
+//!   the [batch format](encode_batch). Messages are signed by their author (`ValidationMode::Strict`)
+//!   and identified by the SM3 hash of their content, so a batch already seen is neither delivered nor
+//!   forwarded again.
+//! - **Received batches** are checked for shape (a malformed one is rejected — not forwarded — and
+//!   logged at debug) and admitted with `Chain::submit_raw(_, false)` on a blocking thread: signatures
+//!   are verified once per node, in parallel, and nothing received is published again by this node
+//!   (gossipsub itself forwards accepted messages to peers that have not seen them).
+//!
+//! Gossip is best effort, like the mempool: a transaction a peer misses is still included when the
+//! node holding it proposes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId, TopicHash, ValidationMode};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{allow_block_list, identity, noise, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
+use scf_ledger::genesis::Genesis;
+use scf_ledger::tx::MAX_TX_BYTES;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::chain::Chain;
+
+/// Most transactions in one gossip message.
+pub const MAX_BATCH_TXS: usize = 2000;
+/// Most bytes of one encoded batch (a single transaction is at most [`MAX_TX_BYTES`], so it always fits).
+pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+/// Room for gossipsub's envelope around a batch: topic, author, sequence number, signature, key.
+const ENVELOPE_BYTES: usize = 64 * 1024;
+/// How long the batcher waits for more transactions after the first.
+const BATCH_WINDOW: Duration = Duration::from_millis(5);
+/// Admitted transactions waiting to be batched; beyond this they are not gossiped (best effort).
+const QUEUE: usize = 100_000;
+/// Encoded batches waiting for the swarm.
+const OUTBOX: usize = 64;
+/// Received batches waiting for admission; beyond this a batch is dropped (and counted).
+const INBOX: usize = 64;
+const MIN_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A connection that lasted this long resets the peer's redial backoff.
+const STABLE: Duration = Duration::from_secs(10);
+const REDIAL_TICK: Duration = Duration::from_millis(250);
+
+const LEN: usize = 4;
+
+/// Why a received batch was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("batch of {len} bytes exceeds {MAX_BATCH_BYTES}")]
+    TooLarge { len: usize },
+    #[error("batch of {count} transactions: must be 1..={MAX_BATCH_TXS}")]
+    Count { count: usize },
+    #[error("transaction {index}: {len} bytes, must be 1..={MAX_TX_BYTES}")]
+    TxSize { index: usize, len: usize },
+    #[error("truncated at byte {at}")]
+    Truncated { at: usize },
+    #[error("{extra} bytes after the last transaction")]
+    Trailing { extra: usize },
+}
+
+/// Encode a batch: `count: u32 LE`, then per transaction `len: u32 LE` and its wire bytes.
+/// Fails on an empty or oversized batch, exactly when [`decode_batch`] would refuse the result.
+pub fn encode_batch(raws: &[Vec<u8>]) -> Result<Vec<u8>, BatchError> {
+    if raws.is_empty() || raws.len() > MAX_BATCH_TXS {
+        return Err(BatchError::Count { count: raws.len() });
+    }
+    let mut len = LEN;
+    for (index, r) in raws.iter().enumerate() {
+        if r.is_empty() || r.len() > MAX_TX_BYTES {
+            return Err(BatchError::TxSize { index, len: r.len() });
+        }
+        len += LEN + r.len();
+    }
+    if len > MAX_BATCH_BYTES {
+        return Err(BatchError::TooLarge { len });
+    }
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&(raws.len() as u32).to_le_bytes());
+    for r in raws {
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(r);
+    }
+    Ok(out)
+}
+
+/// Decode a batch written by [`encode_batch`], checking every bound before allocating.
+pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Vec<u8>>, BatchError> {
+    if bytes.len() > MAX_BATCH_BYTES {
+        return Err(BatchError::TooLarge { len: bytes.len() });
+    }
+    let mut at = 0usize;
+    let read_len = |at: &mut usize| -> Result<usize, BatchError> {
+        let b = bytes.get(*at..*at + LEN).ok_or(BatchError::Truncated { at: *at })?;
+        *at += LEN;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let count = read_len(&mut at)?;
+    if count == 0 || count > MAX_BATCH_TXS {
+        return Err(BatchError::Count { count });
+    }
+    let mut out = Vec::with_capacity(count);
+    for index in 0..count {
+        let len = read_len(&mut at)?;
+        if len == 0 || len > MAX_TX_BYTES {
+            return Err(BatchError::TxSize { index, len });
+        }
+        let tx = bytes.get(at..at + len).ok_or(BatchError::Truncated { at })?;
+        out.push(tx.to_vec());
+        at += len;
+    }
+    if at != bytes.len() {
+        return Err(BatchError::Trailing { extra: bytes.len() - at });
+    }
+    Ok(out)
+}
+
+/// The chain's transaction topic: `scf/tx/<chain id>/<genesis hash>`.
+pub fn topic(genesis: &Genesis) -> IdentTopic {
+    IdentTopic::new(format!("scf/tx/{}/{}", genesis.chain_id, genesis.hash().to_hex()))
+}
+
+#[derive(NetworkBehaviour)]
+pub(crate) struct Behaviour {
+    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    gossipsub: gossipsub::Behaviour<gossipsub::IdentityTransform, gossipsub::WhitelistSubscriptionFilter>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GossipError {
+    #[error("transaction gossip: {0}")]
+    Swarm(String),
+    #[error("p2p.tx_listen: cannot listen on {addr}: {reason}")]
+    Listen { addr: Multiaddr, reason: String },
+}
+
+fn swarm_err(e: impl std::fmt::Display) -> GossipError {
+    GossipError::Swarm(e.to_string())
+}
+
+/// Content-addressed message ids: the same batch is the same message, whoever forwards it.
+fn message_id(m: &gossipsub::Message) -> MessageId {
+    MessageId::new(&scf_ledger::crypto::sm3(&m.data))
+}
+
+/// A swarm on `topic` that accepts connections only from `allowed` peers.
+pub(crate) fn build_swarm(
+    key: identity::Keypair,
+    topic: &IdentTopic,
+    allowed: impl IntoIterator<Item = PeerId>,
+) -> Result<Swarm<Behaviour>, GossipError> {
+    let config = gossipsub::ConfigBuilder::default()
+        .max_transmit_size(MAX_BATCH_BYTES + ENVELOPE_BYTES)
+        .validation_mode(ValidationMode::Strict)
+        .validate_messages()
+        .message_id_fn(message_id)
+        // Messages can be MiBs: a slow peer gets a short send queue (beyond it, batches to that peer
+        // are dropped — best effort), not gossipsub's default of 5000 messages.
+        .connection_handler_queue_len(OUTBOX * 2)
+        .build()
+        .map_err(swarm_err)?;
+    let filter = gossipsub::WhitelistSubscriptionFilter(HashSet::from([topic.hash()]));
+    let mut gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
+        gossipsub::MessageAuthenticity::Signed(key.clone()),
+        config,
+        filter,
+    )
+    .map_err(swarm_err)?;
+    gossipsub.subscribe(topic).map_err(swarm_err)?;
+    let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+    for p in allowed {
+        allow.allow_peer(p);
+    }
+    let behaviour = Behaviour { allow, gossipsub };
+    Ok(SwarmBuilder::with_existing_identity(key)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(swarm_err)?
+        .with_behaviour(|_| behaviour)
+        .map_err(swarm_err)?
+        // Connections are to allow-listed consortium members only: keep them open while idle.
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX)))
+        .build())
+}
+
+/// What the gossip swarm is started with (from `[p2p]` in the node config).
+#[derive(Clone, Debug, Default)]
+pub struct GossipSettings {
+    pub listen: Option<Multiaddr>,
+    /// Peers to dial, each with the peer id its address ends in.
+    pub peers: Vec<(PeerId, Multiaddr)>,
+    /// Peers allowed to connect besides `peers` (e.g. from `persistent_peers`).
+    pub also_allowed: Vec<PeerId>,
+}
+
+impl GossipSettings {
+    /// From `[p2p]`; `None` when neither `tx_listen` nor `tx_peers` is set (no gossip).
+    pub fn from_config(p2p: &crate::config::P2pSection) -> Result<Option<Self>, (String, String)> {
+        if p2p.tx_listen.is_none() && p2p.tx_peers.is_empty() {
+            return Ok(None);
+        }
+        let listen = match &p2p.tx_listen {
+            Some(l) => Some(l.parse().map_err(|_| ("p2p.tx_listen".to_string(), "not a multiaddr".to_string()))?),
+            None => None,
+        };
+        let mut peers = Vec::new();
+        for (i, p) in p2p.tx_peers.iter().enumerate() {
+            let field = || format!("p2p.tx_peers[{i}]");
+            let addr: Multiaddr = p.parse().map_err(|_| (field(), "not a multiaddr".to_string()))?;
+            let id = crate::config::peer_id_of(&addr).ok_or_else(|| (field(), "must end in /p2p/<peer id>".into()))?;
+            peers.push((id, addr));
+        }
+        let also_allowed = p2p
+            .persistent_peers
+            .iter()
+            .filter_map(|p| p.parse::<Multiaddr>().ok())
+            .filter_map(|a| crate::config::peer_id_of(&a))
+            .collect();
+        Ok(Some(GossipSettings { listen, peers, also_allowed }))
+    }
+}
+
+/// A started gossip swarm: its tasks and the addresses it listens on.
+pub struct Gossip {
+    pub tasks: Vec<JoinHandle<()>>,
+    pub listen_addrs: Vec<Multiaddr>,
+}
+
+/// Start the swarm: listen (waiting until the address is bound), subscribe, dial the peers, and hook
+/// into `chain` so locally admitted transactions are published and received ones admitted.
+pub async fn start(chain: Arc<Chain>, key: identity::Keypair, settings: GossipSettings) -> Result<Gossip, GossipError> {
+    let topic = topic(&chain.genesis);
+    let me = key.public().to_peer_id();
+    let allowed = settings.peers.iter().map(|(p, _)| *p).chain(settings.also_allowed.iter().copied());
+    let mut swarm = build_swarm(key, &topic, allowed.filter(|p| *p != me))?;
+    let mut listen_addrs = Vec::new();
+    if let Some(addr) = &settings.listen {
+        swarm.listen_on(addr.clone()).map_err(|e| GossipError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+        let bound = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match swarm.select_next_some().await {
+                    SwarmEvent::NewListenAddr { address, .. } => return Ok(address),
+                    SwarmEvent::ListenerClosed { reason: Err(e), .. } | SwarmEvent::ListenerError { error: e, .. } => {
+                        return Err(e.to_string())
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .map_err(|_| GossipError::Listen { addr: addr.clone(), reason: "not bound within 10 s".into() })?
+        .map_err(|reason| GossipError::Listen { addr: addr.clone(), reason })?;
+        info!(addr = %bound, peers = settings.peers.len(), topic = %topic, "transaction gossip listening");
+        listen_addrs.push(bound);
+    }
+
+    let (queue_tx, queue_rx) = mpsc::channel::<Vec<u8>>(QUEUE);
+    let (out_tx, out_rx) = mpsc::channel::<(usize, Vec<u8>)>(OUTBOX);
+    let (in_tx, in_rx) = mpsc::channel::<Vec<Vec<u8>>>(INBOX);
+    chain.set_gossip(queue_tx);
+    let now = Instant::now();
+    let peers = settings
+        .peers
+        .into_iter()
+        .filter(|(p, _)| *p != me)
+        .map(|(p, addr)| (p, Redial { addr, connected: false, since: now, backoff: MIN_BACKOFF, next: now }))
+        .collect();
+    let event_loop = EventLoop { swarm, topic: topic.hash(), peers, inbox: in_tx };
+    let tasks = vec![
+        tokio::spawn(batcher(queue_rx, out_tx)),
+        tokio::spawn(event_loop.run(out_rx)),
+        tokio::spawn(admit(chain, in_rx)),
+    ];
+    Ok(Gossip { tasks, listen_addrs })
+}
+
+/// Gather admitted transactions into batches (up to [`MAX_BATCH_TXS`] / [`MAX_BATCH_BYTES`], or
+/// whatever arrives within [`BATCH_WINDOW`] of the first) and hand them to the swarm encoded.
+async fn batcher(mut rx: mpsc::Receiver<Vec<u8>>, out: mpsc::Sender<(usize, Vec<u8>)>) {
+    let mut carry: Option<Vec<u8>> = None;
+    loop {
+        let first = match carry.take() {
+            Some(raw) => raw,
+            None => match rx.recv().await {
+                Some(raw) => raw,
+                None => return,
+            },
+        };
+        let mut bytes = LEN + LEN + first.len();
+        let mut batch = vec![first];
+        let deadline = Instant::now() + BATCH_WINDOW;
+        while batch.len() < MAX_BATCH_TXS {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(raw)) if bytes + LEN + raw.len() > MAX_BATCH_BYTES => {
+                    carry = Some(raw);
+                    break;
+                }
+                Ok(Some(raw)) => {
+                    bytes += LEN + raw.len();
+                    batch.push(raw);
+                }
+                _ => break,
+            }
+        }
+        match encode_batch(&batch) {
+            Ok(data) => {
+                if out.send((batch.len(), data)).await.is_err() {
+                    return;
+                }
+            }
+            // Admitted transactions are at most MAX_TX_BYTES, so this does not happen; never panic.
+            Err(e) => warn!("transaction gossip: batch not encoded: {e}"),
+        }
+    }
+}
+
+/// Admit received batches one at a time on a blocking thread (signature checks are CPU-heavy and
+/// already parallel inside one batch).
+async fn admit(chain: Arc<Chain>, mut rx: mpsc::Receiver<Vec<Vec<u8>>>) {
+    while let Some(raws) = rx.recv().await {
+        let chain = chain.clone();
+        match tokio::task::spawn_blocking(move || chain.submit_raw(raws, false)).await {
+            Ok(results) => {
+                let admitted = results.iter().filter(|r| r.is_ok()).count();
+                metrics::counter!("scf_gossip_txs_admitted_total").increment(admitted as u64);
+                if admitted < results.len() {
+                    debug!(admitted, refused = results.len() - admitted, "gossiped transactions admitted");
+                }
+            }
+            Err(e) => warn!("transaction gossip: admission task failed: {e}"),
+        }
+    }
+}
+
+struct Redial {
+    addr: Multiaddr,
+    connected: bool,
+    since: Instant,
+    backoff: Duration,
+    next: Instant,
+}
+
+struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    topic: TopicHash,
+    peers: HashMap<PeerId, Redial>,
+    inbox: mpsc::Sender<Vec<Vec<u8>>>,
+}
+
+impl EventLoop {
+    async fn run(mut self, mut outbox: mpsc::Receiver<(usize, Vec<u8>)>) {
+        let mut tick = tokio::time::interval(REDIAL_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                ev = self.swarm.select_next_some() => self.on_event(ev),
+                batch = outbox.recv() => match batch {
+                    Some((count, data)) => self.publish(count, data),
+                    None => return,
+                },
+                _ = tick.tick() => self.redial(),
+            }
+        }
+    }
+
+    fn publish(&mut self, count: usize, data: Vec<u8>) {
+        match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), data) {
+            Ok(_) => metrics::counter!("scf_gossip_txs_published_total").increment(count as u64),
+            // No peer yet, or the same batch already went out: best effort, the proposer still has it.
+            Err(e) => debug!(count, "transaction batch not published: {e}"),
+        }
+    }
+
+    fn redial(&mut self) {
+        let now = Instant::now();
+        for (peer, r) in self.peers.iter_mut() {
+            if r.connected || now < r.next {
+                continue;
+            }
+            let opts = DialOpts::peer_id(*peer)
+                .addresses(vec![r.addr.clone()])
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                debug!(%peer, "transaction gossip: dial: {e}");
+            }
+            r.next = now + r.backoff;
+            r.backoff = (r.backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    fn peers_gauge(&self) {
+        metrics::gauge!("scf_gossip_peers").set(self.swarm.connected_peers().count() as f64);
+    }
+
+    fn on_event(&mut self, ev: SwarmEvent<BehaviourEvent>) {
+        match ev {
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let verdict = if message.topic != self.topic {
+                    MessageAcceptance::Reject
+                } else {
+                    match decode_batch(&message.data) {
+                        Ok(raws) => {
+                            metrics::counter!("scf_gossip_txs_received_total").increment(raws.len() as u64);
+                            if self.inbox.try_send(raws).is_err() {
+                                metrics::counter!("scf_gossip_batches_dropped_total").increment(1);
+                                debug!(peer = %propagation_source, "transaction batch dropped: admission is behind");
+                            }
+                            MessageAcceptance::Accept
+                        }
+                        Err(e) => {
+                            metrics::counter!("scf_gossip_batches_rejected_total").increment(1);
+                            debug!(peer = %propagation_source, author = ?message.source, "malformed transaction batch: {e}");
+                            MessageAcceptance::Reject
+                        }
+                    }
+                };
+                self.swarm.behaviour_mut().gossipsub.report_message_validation_result(
+                    &message_id,
+                    &propagation_source,
+                    verdict,
+                );
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. } => {
+                if num_established.get() == 1 {
+                    debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "transaction gossip peer connected");
+                    if let Some(r) = self.peers.get_mut(&peer_id) {
+                        r.connected = true;
+                        r.since = Instant::now();
+                    }
+                }
+                self.peers_gauge();
+            }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
+                debug!(peer = %peer_id, ?cause, "transaction gossip peer disconnected");
+                if let Some(r) = self.peers.get_mut(&peer_id) {
+                    r.connected = false;
+                    if r.since.elapsed() >= STABLE {
+                        r.backoff = MIN_BACKOFF;
+                    }
+                    r.next = Instant::now() + r.backoff;
+                }
+                self.peers_gauge();
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                debug!(peer = ?peer_id, "transaction gossip: dial failed: {error}");
+            }
+            SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+                debug!(from = %send_back_addr, "transaction gossip: incoming connection refused: {error}");
+            }
+            SwarmEvent::NewListenAddr { address, .. } => debug!(%address, "transaction gossip listening"),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raws(n: usize, len: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| vec![(i % 251) as u8 + 1; len]).collect()
+    }
+
+    #[test]
+    fn batch_round_trips() {
+        for (n, len) in [(1, 1), (3, 200), (MAX_BATCH_TXS, 100), (15, MAX_TX_BYTES)] {
+            let b = raws(n, len);
+            let enc = encode_batch(&b).expect("encode");
+            assert_eq!(enc.len(), LEN + n * (LEN + len));
+            assert_eq!(decode_batch(&enc).expect("decode"), b);
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_batches_are_refused() {
+        let enc = encode_batch(&raws(3, 50)).expect("encode");
+        for cut in 0..enc.len() {
+            assert!(decode_batch(&enc[..cut]).is_err(), "prefix of {cut} bytes accepted");
+        }
+        let mut padded = enc.clone();
+        padded.push(0);
+        assert_eq!(decode_batch(&padded), Err(BatchError::Trailing { extra: 1 }));
+    }
+
+    #[test]
+    fn oversized_batches_are_refused() {
+        // Too many transactions, or a count claiming more than the bound (checked before allocating).
+        assert!(matches!(encode_batch(&raws(MAX_BATCH_TXS + 1, 1)), Err(BatchError::Count { .. })));
+        assert!(matches!(encode_batch(&[]), Err(BatchError::Count { count: 0 })));
+        let mut claim = u32::MAX.to_le_bytes().to_vec();
+        claim.extend_from_slice(&[0; 16]);
+        assert!(matches!(decode_batch(&claim), Err(BatchError::Count { .. })));
+        assert!(matches!(decode_batch(&0u32.to_le_bytes()), Err(BatchError::Count { count: 0 })));
+        // A transaction longer than any transaction may be, or empty.
+        let mut big = 1u32.to_le_bytes().to_vec();
+        big.extend_from_slice(&((MAX_TX_BYTES + 1) as u32).to_le_bytes());
+        big.extend(std::iter::repeat_n(7u8, MAX_TX_BYTES + 1));
+        assert!(matches!(decode_batch(&big), Err(BatchError::TxSize { index: 0, .. })));
+        assert!(matches!(encode_batch(&[vec![]]), Err(BatchError::TxSize { index: 0, len: 0 })));
+        // A batch beyond the total bound.
+        assert!(matches!(encode_batch(&raws(17, MAX_TX_BYTES)), Err(BatchError::TooLarge { .. })));
+        assert!(matches!(decode_batch(&vec![1; MAX_BATCH_BYTES + 1]), Err(BatchError::TooLarge { .. })));
+    }
+
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use scf_ledger::crypto::KeyPair;
+    use scf_ledger::executor::Executor;
+    use scf_ledger::tx::{Call, SignedTx, TxBody};
+    use scf_store::Store;
+
+    use crate::mempool::{Mempool, MempoolConfig};
+
+    const CHAIN: &str = "gossip-test";
+
+    fn test_chain(dir: &std::path::Path) -> Arc<Chain> {
+        let kd = dir.join("keys");
+        crate::keys::generate(&kd, "v", true).expect("keygen");
+        let genesis = crate::cli::build_genesis(&crate::cli::GenesisArgs {
+            chain_id: CHAIN.into(),
+            validators: vec![kd.join("validator.json")],
+            orgs: vec![],
+            app_state: None,
+            genesis_time_ms: None,
+            max_block_txs: None,
+            out: dir.join("genesis.json"),
+        })
+        .expect("genesis");
+        let store = Arc::new(Store::open(&dir.join("db")).expect("store"));
+        let executor = Arc::new(Executor::new(CHAIN, scf_domain::modules()));
+        store.init_genesis(&executor, &genesis).expect("init genesis");
+        Arc::new(Chain::new(store, executor, Mempool::new(MempoolConfig::default()), genesis))
+    }
+
+    fn tx(seed: &str) -> SignedTx {
+        let key = KeyPair::from_seed(seed);
+        TxBody {
+            chain_id: CHAIN.into(),
+            sender: *key.public(),
+            nonce: 0,
+            expiry_height: 1000,
+            call: Call { module: "org".into(), payload: vec![] },
+        }
+        .sign(&key)
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        /// A connection was closed (by the remote, for the stranger) after it was set up.
+        closed: AtomicBool,
+        subscribed: AtomicBool,
+        published: AtomicBool,
+        received: std::sync::Mutex<Vec<Vec<u8>>>,
+    }
+
+    /// Drive a bare swarm: (re)dial `dial` and publish `data` every 200 ms; record whether the node
+    /// ever told it about a subscription, whether any publish went out and what it received.
+    async fn drive(
+        mut swarm: Swarm<Behaviour>,
+        topic: TopicHash,
+        data: Vec<u8>,
+        dial: Option<Multiaddr>,
+        seen: Arc<Seen>,
+    ) {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                ev = swarm.select_next_some() => {
+                    match ev {
+                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { .. })) => {
+                            seen.subscribed.store(true, Ordering::SeqCst);
+                        }
+                        SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message { message, .. })) => {
+                            if let Ok(mut r) = seen.received.lock() {
+                                r.push(message.data);
+                            }
+                        }
+                        SwarmEvent::ConnectionClosed { .. } => seen.closed.store(true, Ordering::SeqCst),
+                        _ => {}
+                    }
+                }
+                _ = tick.tick() => {
+                    if let Some(a) = &dial {
+                        if swarm.connected_peers().count() == 0 {
+                            let _ = swarm.dial(a.clone());
+                        }
+                    }
+                    if swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_ok() {
+                        seen.published.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A peer in `tx_peers` gets its gossiped transaction admitted; a stranger (an identity in no list)
+    /// that dials the gossip port and publishes on the right topic gets nowhere: its connection is
+    /// closed before gossip starts, so it never sees the node's subscription and nothing it sends is
+    /// admitted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_allow_listed_peers_get_transactions_admitted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = test_chain(dir.path());
+        let topic = topic(&chain.genesis);
+        let node_key = identity::Keypair::generate_ed25519();
+        let node_id = node_key.public().to_peer_id();
+        let friend_key = identity::Keypair::generate_ed25519();
+        let friend_id = friend_key.public().to_peer_id();
+        let stranger_key = identity::Keypair::generate_ed25519();
+
+        // The friend listens; the node dials it (it is in the node's tx_peers).
+        let mut friend = build_swarm(friend_key, &topic, [node_id]).expect("friend swarm");
+        friend.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("addr")).expect("listen");
+        let friend_addr = loop {
+            if let SwarmEvent::NewListenAddr { address, .. } = friend.select_next_some().await {
+                break address.with(libp2p::multiaddr::Protocol::P2p(friend_id));
+            }
+        };
+        let settings = GossipSettings {
+            listen: Some("/ip4/127.0.0.1/tcp/0".parse().expect("addr")),
+            peers: vec![(friend_id, friend_addr)],
+            also_allowed: vec![],
+        };
+        let gossip = start(chain.clone(), node_key, settings).await.expect("gossip starts");
+        let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
+
+        // The stranger dials the node and keeps publishing, from the start.
+        let stranger_tx = tx("stranger");
+        let stranger_seen = Arc::new(Seen::default());
+        let stranger = build_swarm(stranger_key, &topic, [node_id]).expect("stranger swarm");
+        let stranger_batch = encode_batch(&[stranger_tx.to_bytes()]).expect("encode");
+        let stranger_task =
+            tokio::spawn(drive(stranger, topic.hash(), stranger_batch, Some(node_addr), stranger_seen.clone()));
+
+        let friend_tx = tx("friend");
+        let friend_seen = Arc::new(Seen::default());
+        let friend_batch = encode_batch(&[friend_tx.to_bytes()]).expect("encode");
+        let friend_task = tokio::spawn(drive(friend, topic.hash(), friend_batch, None, friend_seen.clone()));
+
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !chain.mempool.contains(&friend_tx.id()) {
+            assert!(Instant::now() < deadline, "the allow-listed peer's transaction was not admitted");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(friend_seen.subscribed.load(Ordering::SeqCst));
+        // Give the stranger a while longer (it has been dialling and publishing all along).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(!chain.mempool.contains(&stranger_tx.id()), "a stranger's transaction was admitted");
+        assert!(stranger_seen.closed.load(Ordering::SeqCst), "the stranger reached the node and was shut out");
+        assert!(!stranger_seen.subscribed.load(Ordering::SeqCst), "the stranger saw the node's subscription");
+        assert!(!stranger_seen.published.load(Ordering::SeqCst), "the stranger found a subscribed peer");
+        assert_eq!(chain.mempool.len(), 1);
+
+        // A locally submitted transaction is published to the peer (and not to the stranger); one
+        // received from a peer is not published again.
+        let local = tx("local");
+        assert!(chain.submit_raw(vec![local.to_bytes()], true)[0].is_ok());
+        let want = encode_batch(&[local.to_bytes()]).expect("encode");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !friend_seen.received.lock().expect("lock").contains(&want) {
+            assert!(Instant::now() < deadline, "the local transaction was not gossiped to the peer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(friend_seen.received.lock().expect("lock").len(), 1, "only the local batch came back");
+        assert!(stranger_seen.received.lock().expect("lock").is_empty());
+        stranger_task.abort();
+        friend_task.abort();
+        for t in gossip.tasks {
+            t.abort();
+        }
+    }
+}
