@@ -3,10 +3,12 @@
 //!
 //! - `POST /tx` — body: raw wire bytes (`application/octet-stream`) or hex text → `{"tx_id"}`, or a
 //!   typed rejection `{"error":{"kind","message","retryable"}}` (400; 503 when the mempool is full).
-//! - `POST /txs` — body: JSON `["hex", …]` → one result per transaction (batch admission, signatures
+//! - `POST /txs` — body: JSON `["hex", …]`, or `application/octet-stream` in the gossip batch format
+//!   ([`crate::gossip::encode_batch`]) → one result per transaction (batch admission, signatures
 //!   verified in parallel).
 //! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
 //! - `GET /block/{height}` — the block with its certificate and hash.
+//! - `GET /block/{height}/tx_ids` — only the ids of its transactions, in order.
 //! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
 //! - `GET /proof/state?key=HEX&height=N` — JMT proof of a state key against the block's state root.
 //! - `GET /status` — chain id, height, tip hash, state root, consensus round, peers, mempool size.
@@ -24,7 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
-use crate::client::{ApiErrorBody, BlockResponse, StatusResponse, SubmitResult, TxProofResponse};
+use crate::client::{ApiErrorBody, BlockResponse, BlockTxIdsResponse, StatusResponse, SubmitResult, TxProofResponse};
 use crate::mempool::SubmitError;
 
 /// A client API error: status code plus a machine-readable kind.
@@ -76,6 +78,7 @@ pub fn router(chain: Arc<Chain>) -> Router {
         .route("/txs", post(submit_batch))
         .route("/tx/{id}", get(tx_status))
         .route("/block/{height}", get(block))
+        .route("/block/{height}/tx_ids", get(block_tx_ids))
         .route("/proof/tx/{id}", get(tx_proof))
         .route("/proof/state", get(state_proof))
         .route("/status", get(status))
@@ -130,9 +133,20 @@ fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {
 
 async fn submit_batch(
     State(chain): State<Arc<Chain>>,
-    Json(list): Json<Vec<String>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Json<Vec<SubmitResult>>, ApiError> {
-    let raws = decode_hex_list(list)?;
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let raws = if ct.starts_with("application/octet-stream") {
+        // The binary batch format transactions are gossiped in: no hex, no JSON to parse.
+        crate::gossip::decode_batch(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body: {e}")))?
+    } else {
+        let list: Vec<String> = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body: not a JSON list of hex strings: {e}"))
+        })?;
+        decode_hex_list(list)?
+    };
     let results = blocking(move || chain.submit_raw(raws, true)).await?;
     Ok(Json(
         results
@@ -162,6 +176,16 @@ async fn block(State(chain): State<Arc<Chain>>, Path(height): Path<u64>) -> Resu
     let b = blocking(move || chain.block(height)).await?.map_err(ApiError::internal)?;
     let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
     Ok(Json(BlockResponse { hash: b.hash().to_hex(), block: b }))
+}
+
+/// Just the ids of a block's transactions, in order (what a watcher needs to time its submissions).
+async fn block_tx_ids(
+    State(chain): State<Arc<Chain>>,
+    Path(height): Path<u64>,
+) -> Result<Json<BlockTxIdsResponse>, ApiError> {
+    let b = blocking(move || chain.block(height)).await?.map_err(ApiError::internal)?;
+    let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
+    Ok(Json(BlockTxIdsResponse { height, tx_ids: b.txs.iter().map(|t| t.id().to_hex()).collect() }))
 }
 
 async fn tx_proof(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Json<TxProofResponse>, ApiError> {

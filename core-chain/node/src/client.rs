@@ -35,6 +35,12 @@ pub struct BlockResponse {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockTxIdsResponse {
+    pub height: u64,
+    pub tx_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TxProofResponse {
     pub proof: TxInclusionProof,
     pub certificate: Option<CommitCertificate>,
@@ -80,6 +86,8 @@ pub enum ClientError {
     Api { status: u16, body: ApiErrorBody },
     #[error("node API: unexpected answer: {0}")]
     Unexpected(String),
+    #[error("request not sent: {0}")]
+    Request(String),
 }
 
 /// Client for one node's API.
@@ -135,10 +143,24 @@ impl NodeClient {
     }
 
     /// Submit many transactions in one request (admitted with parallel signature verification).
+    /// Submit transactions in the binary batch format (requests of at most
+    /// [`crate::gossip::MAX_BATCH_TXS`]); one result per transaction, in order.
     pub async fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<SubmitResult>, ClientError> {
-        let body: Vec<String> = txs.iter().map(|t| hex::encode(t.to_bytes())).collect();
-        let resp = self.http.post(format!("{}/txs", self.base)).json(&body).send().await?;
-        Self::decode(resp).await
+        let mut out = Vec::with_capacity(txs.len());
+        for chunk in txs.chunks(crate::gossip::MAX_BATCH_TXS) {
+            let raws: Vec<Vec<u8>> = chunk.iter().map(SignedTx::to_bytes).collect();
+            let body = crate::gossip::encode_batch(&raws).map_err(|e| ClientError::Request(e.to_string()))?;
+            let resp = self
+                .http
+                .post(format!("{}/txs", self.base))
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await?;
+            let results: Vec<SubmitResult> = Self::decode(resp).await?;
+            out.extend(results);
+        }
+        Ok(out)
     }
 
     pub async fn tx_status(&self, id: &Hash32) -> Result<RemoteTxStatus, ClientError> {
@@ -152,6 +174,21 @@ impl NodeClient {
             return Ok(None);
         }
         Self::decode(resp).await.map(Some)
+    }
+
+    /// The ids of a committed block's transactions, `None` if the block does not exist yet.
+    pub async fn block_tx_ids(&self, height: u64) -> Result<Option<Vec<Hash32>>, ClientError> {
+        let resp = self.http.get(format!("{}/block/{height}/tx_ids", self.base)).send().await?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let r: BlockTxIdsResponse = Self::decode(resp).await?;
+        let ids = r
+            .tx_ids
+            .iter()
+            .map(|h| Hash32::from_hex(h).map_err(|e| ClientError::Unexpected(format!("tx_ids: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ids))
     }
 
     pub async fn tx_proof(&self, id: &Hash32) -> Result<Option<TxProofResponse>, ClientError> {

@@ -114,5 +114,27 @@ async fn single_validator_commits_with_verifiable_certificates() {
     }
     assert!(api.block(1).await.expect("block").is_some());
     assert!(api.block(1_000_000).await.expect("block").is_none());
+    // A batch in the binary format: one result per transaction, the bad one refused by itself.
+    let good = tx("solo-chain", &keys[2], 6);
+    let stale = tx("solo-chain", &keys[0], 0);
+    let results = api.submit_batch(&[good.clone(), stale]).await.expect("binary batch");
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].tx_id.as_deref(), Some(good.id().to_hex().as_str()));
+    assert_eq!(results[1].error.as_ref().map(|e| e.kind.as_str()), Some("nonce_used"), "{results:?}");
+    // A truncated binary batch is a typed 400 naming the body.
+    let resp = reqwest::Client::new()
+        .post(format!("http://{}/txs", node.api_addr().expect("api addr")))
+        .header("content-type", "application/octet-stream")
+        .body(vec![2u8, 0, 0, 0, 9, 0])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(resp.status().as_u16(), 400);
+    assert!(resp.text().await.expect("body").contains("body:"));
+    // Block transaction ids match the block.
+    let block_at = |h| node.block(h).expect("read").expect("block");
+    let ids_1 = api.block_tx_ids(1).await.expect("ids").expect("block 1");
+    assert_eq!(ids_1, block_at(1).txs.iter().map(SignedTx::id).collect::<Vec<_>>());
+    assert!(api.block_tx_ids(1_000_000).await.expect("ids").is_none());
     node.shutdown().await;
 }
