@@ -1,21 +1,20 @@
-//! In-memory caches in front of RocksDB for the reads block execution does most: the latest value of a
-//! state key and the state tree's nodes.
+//! An in-memory cache in front of RocksDB for the reads block execution does most: the latest value
+//! of a state key.
 //!
-//! - [`LatestValues`] holds values *as of one version* (the tip). Committing version `v + 1` applies
-//!   that version's writes, so every other cached entry stays true at `v + 1`. A read at any other
-//!   version bypasses it. Misses are filled from RocksDB only if the tip has not moved meanwhile.
-//! - [`NodeCache`] holds tree nodes, which are immutable once written (a node key names a version), so
-//!   an entry never goes stale; nodes the last blocks wrote are the ones the next block reads.
+//! [`LatestValues`] holds values *as of one version* (the tip). Committing version `v + 1` applies
+//! that version's writes, so every other cached entry stays true at `v + 1`. A read at any other
+//! version bypasses it. Misses are filled from RocksDB only if the tip has not moved meanwhile.
+//! (Tree nodes are not cached here: measured, copying every new node into a map at commit cost more
+//! than reading the few the next block needs from RocksDB's memtable and block cache.)
 //!
-//! Both are bounded by two generations of at most `cap` entries each: when the current generation is
+//! It is bounded by two generations of at most `cap` entries each: when the current generation is
 //! full it becomes the previous one and the older is dropped, and a hit in the previous generation
 //! moves the entry back into the current one — a cheap approximation of least-recently-used. Keys are
-//! SM3 outputs or tree positions, so the fast non-cryptographic Fx hash is enough.
+//! SM3 outputs, so the fast non-cryptographic Fx hash is enough.
 
 use std::hash::Hash;
 use std::sync::Mutex;
 
-use jmt::storage::{Node, NodeKey};
 use jmt::{KeyHash, OwnedValue, Version};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -119,35 +118,6 @@ impl LatestValues {
     #[cfg(test)]
     fn len(&self) -> usize {
         self.inner.lock().map(|g| g.1.len()).unwrap_or(0)
-    }
-}
-
-/// Immutable state-tree nodes by node key.
-pub(crate) struct NodeCache {
-    inner: Mutex<Generations<NodeKey, Node>>,
-}
-
-impl NodeCache {
-    pub(crate) fn new(cap: usize) -> Self {
-        NodeCache { inner: Mutex::new(Generations::new(cap)) }
-    }
-
-    pub(crate) fn get(&self, key: &NodeKey) -> Option<Node> {
-        self.inner.lock().ok()?.get(key)
-    }
-
-    pub(crate) fn insert(&self, key: NodeKey, node: Node) {
-        if let Ok(mut g) = self.inner.lock() {
-            g.insert(key, node);
-        }
-    }
-
-    pub(crate) fn insert_all<'a>(&self, nodes: impl Iterator<Item = (&'a NodeKey, &'a Node)>) {
-        if let Ok(mut g) = self.inner.lock() {
-            for (k, n) in nodes {
-                g.insert(k.clone(), n.clone());
-            }
-        }
     }
 }
 

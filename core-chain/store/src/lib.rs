@@ -77,14 +77,10 @@ pub struct Store {
     tip: RwLock<Option<ChainTip>>,
     /// State values as of the tip, in front of the versioned reads ([`cache`]).
     values: cache::LatestValues,
-    /// State-tree nodes recently written or read.
-    nodes: cache::NodeCache,
 }
 
 /// Entries per generation of the latest-value cache (two generations; values are small records).
 const VALUE_CACHE_ENTRIES: usize = 250_000;
-/// Entries per generation of the tree-node cache.
-const NODE_CACHE_ENTRIES: usize = 250_000;
 /// RocksDB's block cache, shared by all column families.
 const BLOCK_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
@@ -129,7 +125,6 @@ impl Store {
             db,
             tip: RwLock::new(None),
             values: cache::LatestValues::new(VALUE_CACHE_ENTRIES),
-            nodes: cache::NodeCache::new(NODE_CACHE_ENTRIES),
         };
         let tip = store.read_tip()?;
         if let Some(t) = &tip {
@@ -154,8 +149,6 @@ impl Store {
 
     /// After a successful write of version `version`: the tip and the caches move with it.
     fn committed(&self, tip: &ChainTip, commit: &scf_ledger::authenticated::StateCommit) {
-        // Internal nodes: the next block's paths start from them. Leaves are cached when read.
-        self.nodes.insert_all(commit.node_batch.nodes().iter().filter(|(_, n)| !matches!(n, Node::Leaf(_))));
         self.values.committed(tip.height, commit.node_batch.values().iter().map(|((_, kh), v)| (kh, v)));
         self.set_tip(Some(tip.clone()));
     }
@@ -401,16 +394,9 @@ impl Store {
 
 impl TreeReader for Store {
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        if let Some(n) = self.nodes.get(node_key) {
-            return Ok(Some(n));
-        }
         match self.get_cf(CF_JMT_NODES, &encode(node_key)).map_err(|e| anyhow::anyhow!(e.to_string()))? {
             None => Ok(None),
-            Some(b) => {
-                let node: Node = borsh::from_slice(&b)?;
-                self.nodes.insert(node_key.clone(), node.clone());
-                Ok(Some(node))
-            }
+            Some(b) => Ok(Some(borsh::from_slice(&b)?)),
         }
     }
 
