@@ -93,7 +93,7 @@ fn run_blocks(store: &Store, exec: &Executor, senders: &[KeyPair], blocks: u64, 
             let base = scf_ledger::executor::account_nonce(&state, &sender.address()).expect("nonce");
             let nonce = base + (i / senders.len()) as u64;
             // Every 50th transfer overdraws and fails: failed receipts are part of the history too.
-            let amount = if (tip.height as usize + i) % 50 == 0 { 10_000_000 } else { (i as u64 % 97) + 1 };
+            let amount = if (tip.height as usize + i).is_multiple_of(50) { 10_000_000 } else { (i as u64 % 97) + 1 };
             txs.push(transfer(sender, nonce, (i % 13) as u32, amount));
         }
         let out = exec.execute_block(store, &tip, tip.time_ms + 1_000, proposer, txs, &never).expect("execute");

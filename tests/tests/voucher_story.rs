@@ -41,7 +41,6 @@ fn full_voucher_story_on_chain() {
     let date = Date::parse("2026-01-05").expect("date");
     assert_eq!(invoice::verify_invoice(&st, inv_no, date, 113_000_000).expect("verify"), VerifyResult::Authentic);
     assert_eq!(invoice::verify_invoice(&st, inv_no, date, 113_000_001).expect("verify"), VerifyResult::NotFound);
-    drop(st);
 
     // A supplier cannot issue a voucher; the core enterprise can.
     let issue = VoucherCall::Issue {
