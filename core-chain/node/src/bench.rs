@@ -398,6 +398,49 @@ pub fn bench_chain(args: &BenchChainArgs) -> anyhow::Result<ChainBenchResult> {
     Ok(r)
 }
 
+/// Requests of the timed phase in flight at once at a sustained `--rate`.
+const IN_FLIGHT: usize = 32;
+
+/// Submit one request's transactions, resubmitting those refused for a transient reason: back-pressure,
+/// or a nonce gap (with requests in flight concurrently, a sender's next transaction can reach a node
+/// before the previous one has arrived there by gossip).
+async fn submit_until_admitted(
+    c: &NodeClient,
+    mut pending: Vec<(SignedTx, Hash32)>,
+    submitted: &Mutex<HashMap<Hash32, Instant>>,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    while !pending.is_empty() {
+        let now = Instant::now();
+        {
+            let mut s = submitted.lock().await;
+            for (_, id) in &pending {
+                s.entry(*id).or_insert(now);
+            }
+        }
+        let batch: Vec<SignedTx> = pending.iter().map(|(t, _)| t.clone()).collect();
+        let results = c.submit_batch(&batch).await?;
+        let transient = |e: &crate::client::ApiErrorBody| e.retryable || e.kind == "nonce_gap";
+        if let Some(e) = results.iter().filter_map(|r| r.error.as_ref()).find(|e| !transient(e)) {
+            bail!("a benchmark transaction was refused: {} ({})", e.message, e.kind);
+        }
+        let retry: Vec<(SignedTx, Hash32)> = pending
+            .into_iter()
+            .zip(results)
+            .filter(|(_, r)| r.error.as_ref().is_some_and(transient))
+            .map(|(t, _)| t)
+            .collect();
+        if !retry.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pending = retry;
+        if Instant::now() > deadline {
+            bail!("submission did not finish in time");
+        }
+    }
+    Ok(())
+}
+
 fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize) -> anyhow::Result<ChainBenchResult> {
     let senders = args.senders.max(1);
     let today = Date::from_time_ms(crate::chain::now_ms());
@@ -425,41 +468,32 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize)
                 txs.chunks(args.batch.max(1)).map(|c| c.iter().map(|t| (t.clone(), t.id())).collect()).collect();
             let clients = clients.clone();
             let (rate, batch) = (args.rate, args.batch.max(1));
+            // Unpaced, one request at a time (as fast as the nodes admit): flooding admission with
+            // concurrent requests starves block building and measured lower throughput.
+            let in_flight = Arc::new(tokio::sync::Semaphore::new(if rate > 0.0 { IN_FLIGHT } else { 1 }));
             tokio::spawn(async move {
+                // Requests are sent on schedule without waiting for earlier answers (up to IN_FLIGHT
+                // at once), as independent clients would; a sequential submitter caps the offered rate
+                // at one request per round trip.
+                let mut requests = tokio::task::JoinSet::new();
                 for (i, chunk) in chunks.into_iter().enumerate() {
                     if rate > 0.0 {
                         let due = t0 + Duration::from_secs_f64((i * batch) as f64 / rate);
                         tokio::time::sleep_until(due.into()).await;
                     }
-                    let c = &clients[i % clients.len()];
-                    let mut pending = chunk;
-                    while !pending.is_empty() {
-                        let now = Instant::now();
-                        {
-                            let mut s = submitted.lock().await;
-                            for (_, id) in &pending {
-                                s.entry(*id).or_insert(now);
-                            }
-                        }
-                        let batch: Vec<SignedTx> = pending.iter().map(|(t, _)| t.clone()).collect();
-                        let results = c.submit_batch(&batch).await?;
-                        if let Some(e) = results.iter().filter_map(|r| r.error.as_ref()).find(|e| !e.retryable) {
-                            bail!("a benchmark transaction was refused: {} ({})", e.message, e.kind);
-                        }
-                        let retry: Vec<(SignedTx, Hash32)> = pending
-                            .into_iter()
-                            .zip(results)
-                            .filter(|(_, r)| r.error.as_ref().is_some_and(|e| e.retryable))
-                            .map(|(t, _)| t)
-                            .collect();
-                        if !retry.is_empty() {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                        pending = retry;
-                        if Instant::now() > deadline {
-                            bail!("submission did not finish in time");
-                        }
+                    let permit = in_flight.clone().acquire_owned().await?;
+                    let c = clients[i % clients.len()].clone();
+                    let submitted = submitted.clone();
+                    requests.spawn(async move {
+                        let _permit = permit;
+                        submit_until_admitted(&c, chunk, &submitted, deadline).await
+                    });
+                    while let Some(done) = requests.try_join_next() {
+                        done??;
                     }
+                }
+                while let Some(done) = requests.join_next().await {
+                    done??;
                 }
                 Ok::<(), anyhow::Error>(())
             })

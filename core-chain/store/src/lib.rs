@@ -121,11 +121,7 @@ impl Store {
         };
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_opts()));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
-        let store = Store {
-            db,
-            tip: RwLock::new(None),
-            values: cache::LatestValues::new(VALUE_CACHE_ENTRIES),
-        };
+        let store = Store { db, tip: RwLock::new(None), values: cache::LatestValues::new(VALUE_CACHE_ENTRIES) };
         let tip = store.read_tip()?;
         if let Some(t) = &tip {
             store.values.committed(t.height, std::iter::empty());
