@@ -33,6 +33,10 @@ use crate::seed::{self, SeedPlan};
 
 /// Marker file naming a directory as an `scf demo` data directory (only those are ever deleted).
 const MARKER: &str = "scf-demo.json";
+/// Format of the data directory; bumped when the chain's state layout changes (2: voucher trees keep a
+/// member count and holdings are newline-joined ids), so an older directory is refused with a clear
+/// message instead of failing on the first read.
+const DATA_VERSION: u64 = 2;
 
 /// What `scf demo` was asked to do.
 #[derive(Clone, Debug)]
@@ -139,12 +143,23 @@ fn prepare_data_dir(dir: &Path, reset: bool) -> anyhow::Result<()> {
         if reset && ours {
             println!("--reset: deleting {}", dir.display());
             std::fs::remove_dir_all(dir).map_err(bad)?;
+        } else if ours {
+            let text = std::fs::read_to_string(dir.join(MARKER)).map_err(bad)?;
+            let version = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["version"].as_u64());
+            if version != Some(DATA_VERSION) {
+                bail!(
+                    "--data {}: holds demo data of format {} but this scf writes format {DATA_VERSION} (the \
+                     state layout changed); start with --reset to recreate it",
+                    dir.display(),
+                    version.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
+                );
+            }
         }
     }
     std::fs::create_dir_all(dir).map_err(bad)?;
     let marker = dir.join(MARKER);
     if !marker.is_file() {
-        let text = serde_json::json!({ "kind": "scf demo data directory", "version": 1 }).to_string();
+        let text = serde_json::json!({ "kind": "scf demo data directory", "version": DATA_VERSION }).to_string();
         std::fs::write(&marker, text).map_err(bad)?;
     }
     // Writable? (a read-only mount fails here with a clear message rather than deep inside RocksDB).

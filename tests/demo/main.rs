@@ -249,4 +249,18 @@ fn unusable_data_dir_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not an scf demo data directory"), "{err}");
     assert!(foreign.join("holiday.jpg").is_file(), "--reset must not delete a foreign directory");
+
+    // Demo data of an older format is refused with the way out, not read into a failure.
+    let old = dir.path().join("old-demo");
+    std::fs::create_dir(&old).expect("mkdir");
+    std::fs::write(old.join("scf-demo.json"), r#"{"kind":"scf demo data directory","version":1}"#).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_scf"))
+        .args(["demo", "--port", &free_port().to_string(), "--data"])
+        .arg(&old)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("format 1") && err.contains("--reset"), "{err}");
+    assert!(old.join("scf-demo.json").is_file(), "nothing deleted without --reset");
 }
