@@ -56,24 +56,31 @@ fn backend(e: impl std::fmt::Display) -> StateError {
 }
 
 /// Apply `writes` on top of `version - 1` (or an empty tree for version 0) and return the new root.
+/// Takes the writes by value: values move into the tree update and keys into the preimages, each key
+/// hashed once.
 pub fn commit_writes<R: TreeReader>(
     reader: &R,
     version: Version,
-    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 ) -> Result<StateCommit, StateError> {
     let tree = StateTree::new(reader);
-    let (root, batch) = if !writes.is_empty() && writes.values().all(Option::is_some) {
+    let no_deletion = !writes.is_empty() && writes.values().all(Option::is_some);
+    let mut preimages = Vec::with_capacity(writes.len());
+    let mut set: Vec<(KeyHash, Option<OwnedValue>)> = Vec::with_capacity(writes.len());
+    for (k, v) in writes {
+        let kh = key_hash(&k);
+        set.push((kh, v));
+        preimages.push((kh, k));
+    }
+    let (root, batch) = if no_deletion {
         // No deletion: jmt's batch insertion hashes each touched node once, where `put_value_set`
         // re-hashes the path to the root for every key. Same tree, same root (tested below).
-        let set: Vec<(KeyHash, OwnedValue)> =
-            writes.iter().filter_map(|(k, v)| v.as_ref().map(|v| (key_hash(k), v.clone()))).collect();
+        let set: Vec<(KeyHash, OwnedValue)> = set.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
         let (mut roots, batch) = tree.batch_put_value_sets(vec![set], None, version).map_err(backend)?;
         (roots.pop().ok_or_else(|| StateError("state tree: batch insertion returned no root".into()))?, batch)
     } else {
-        let set: Vec<(KeyHash, Option<OwnedValue>)> = writes.iter().map(|(k, v)| (key_hash(k), v.clone())).collect();
         tree.put_value_set(set, version).map_err(backend)?
     };
-    let preimages = writes.keys().map(|k| (key_hash(k), k.clone())).collect();
     Ok(StateCommit { version, root: Hash32(root.0), node_batch: batch.node_batch, preimages })
 }
 
@@ -188,7 +195,7 @@ mod batch_tests {
         let single = MemTreeStore::new();
         for version in 0..6u64 {
             let w = writes(version, 40 + version as usize * 13, version == 4);
-            let a = commit_writes(&batched, version, &w).expect("batched");
+            let a = commit_writes(&batched, version, w.clone()).expect("batched");
             batched.apply(&a);
             // The reference: always per key.
             let tree = StateTree::new(&single);

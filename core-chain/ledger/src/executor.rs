@@ -198,7 +198,7 @@ impl Executor {
             }
         }
         let writes = overlay.into_writes();
-        let commit = commit_writes(reader, 0, &writes)?;
+        let commit = commit_writes(reader, 0, writes)?;
         let tip =
             ChainTip { height: 0, hash: genesis.hash(), time_ms: genesis.genesis_time_ms, state_root: commit.root };
         Ok((commit, tip))
@@ -312,7 +312,7 @@ impl Executor {
         txs.truncate(included);
         let tx_ids = &ids[..included];
         let writes = block_overlay.into_writes();
-        let state = commit_writes(reader, height, &writes)?;
+        let state = commit_writes(reader, height, writes)?;
         let header = BlockHeader {
             chain_id: self.chain_id.clone(),
             height,

@@ -14,8 +14,11 @@
 //!   even recorded for a peer (whitelist subscription filter).
 //! - **Batches.** Locally admitted transactions (`Chain::submit_raw(_, true)`) are gathered for up to
 //!   5 ms, [`MAX_BATCH_TXS`] transactions or [`MAX_BATCH_BYTES`] bytes and published as one message in
-//!   the [batch format](encode_batch). Messages are signed by their author (`ValidationMode::Strict`)
-//!   and identified by the SM3 hash of their content, so a batch already seen is neither delivered nor
+//!   the [batch format](encode_batch). Messages carry no gossipsub signature (`ValidationMode::Anonymous`):
+//!   every transaction inside is SM2-signed and verified at admission, and the sending peer is
+//!   authenticated by the transport (noise) and the allow-list, so an ed25519 signature per message
+//!   would add a signature and a verification per batch and per node and prove nothing more. Messages
+//!   are identified by the SM3 hash of their content, so a batch already seen is neither delivered nor
 //!   forwarded again.
 //! - **Received batches** are checked for shape (a malformed one is rejected — not forwarded — and
 //!   logged at debug) and admitted with `Chain::submit_raw(_, false)` on a blocking thread: signatures
@@ -172,7 +175,7 @@ pub(crate) fn build_swarm(
 ) -> Result<Swarm<Behaviour>, GossipError> {
     let config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_BATCH_BYTES + ENVELOPE_BYTES)
-        .validation_mode(ValidationMode::Strict)
+        .validation_mode(ValidationMode::Anonymous)
         .validate_messages()
         .message_id_fn(message_id)
         // Messages can be MiBs: a slow peer gets a short send queue (beyond it, batches to that peer
@@ -181,12 +184,9 @@ pub(crate) fn build_swarm(
         .build()
         .map_err(swarm_err)?;
     let filter = gossipsub::WhitelistSubscriptionFilter(HashSet::from([topic.hash()]));
-    let mut gossipsub = gossipsub::Behaviour::new_with_subscription_filter(
-        gossipsub::MessageAuthenticity::Signed(key.clone()),
-        config,
-        filter,
-    )
-    .map_err(swarm_err)?;
+    let mut gossipsub =
+        gossipsub::Behaviour::new_with_subscription_filter(gossipsub::MessageAuthenticity::Anonymous, config, filter)
+            .map_err(swarm_err)?;
     gossipsub.subscribe(topic).map_err(swarm_err)?;
     let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
     for p in allowed {
