@@ -53,24 +53,15 @@ impl NodeChain {
     /// Admit `tx` and wait until it is committed (or `timeout` passes).
     async fn submit_and_wait(&self, tx: SignedTx, timeout: Duration) -> Result<Receipt, scf_graphql::ChainError> {
         use scf_graphql::ChainError;
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut commits = self.chain.subscribe();
         let id = self.chain.submit(&tx).map_err(graphql_submit_error)?;
-        loop {
-            match self.chain.tx_status(&id).map_err(|e| ChainError::Storage(e.to_string()))? {
-                TxStatus::Committed { receipt, .. } => return Ok(receipt),
-                TxStatus::Pending => {}
-                TxStatus::Unknown => {
-                    return Err(ChainError::Unavailable(format!("transaction {id} left the mempool uncommitted")))
-                }
+        match self.chain.wait_committed(&id, timeout, true).await {
+            Ok(TxStatus::Committed { receipt, .. }) => Ok(receipt),
+            Ok(TxStatus::Pending) => Err(ChainError::Timeout(timeout)),
+            Ok(TxStatus::Unknown) => {
+                Err(ChainError::Unavailable(format!("transaction {id} left the mempool uncommitted")))
             }
-            match tokio::time::timeout_at(deadline, commits.recv()).await {
-                Err(_) => return Err(ChainError::Timeout(timeout)),
-                Ok(Err(broadcast::error::RecvError::Closed)) => {
-                    return Err(ChainError::Unavailable("the node stopped".into()))
-                }
-                Ok(_) => {}
-            }
+            Err(scf_node::WaitError::Stopped) => Err(ChainError::Unavailable("the node stopped".into())),
+            Err(scf_node::WaitError::Store(e)) => Err(ChainError::Storage(e.to_string())),
         }
     }
 }

@@ -38,6 +38,15 @@ pub enum TxStatus {
     Unknown,
 }
 
+/// Why [`Chain::wait_committed`] could not tell.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the node stopped")]
+    Stopped,
+}
+
 /// Consensus progress, updated by the app loop.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ConsensusProgress {
@@ -156,6 +165,36 @@ impl Chain {
             if let Some(tx) = r.as_ref() {
                 // Gossip is best effort: a full queue only delays inclusion until this node proposes.
                 let _ = tx.try_send(raw);
+            }
+        }
+    }
+
+    /// Wait until `id` is committed, or `timeout` passes, and return the last status seen (committed,
+    /// or pending / unknown at the deadline). With `unknown_is_final` it also returns as soon as the
+    /// transaction is neither pending nor committed (it left the mempool uncommitted) — for callers
+    /// that submitted it just before. Wakes on each committed block, not by polling.
+    pub async fn wait_committed(
+        &self,
+        id: &Hash32,
+        timeout: std::time::Duration,
+        unknown_is_final: bool,
+    ) -> Result<TxStatus, WaitError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut commits = self.subscribe();
+        loop {
+            let status = self.tx_status(id)?;
+            let done = match status {
+                TxStatus::Committed { .. } => true,
+                TxStatus::Unknown => unknown_is_final,
+                TxStatus::Pending => false,
+            };
+            if done || tokio::time::Instant::now() >= deadline {
+                return Ok(status);
+            }
+            match tokio::time::timeout_at(deadline, commits.recv()).await {
+                Ok(Err(broadcast::error::RecvError::Closed)) => return Err(WaitError::Stopped),
+                // A commit, lagging behind commits, or the deadline: look at the status again.
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) | Err(_) => {}
             }
         }
     }

@@ -33,7 +33,7 @@ pub mod signing;
 
 pub use app::ProduceConfig;
 pub use certificate::{verify_certificate, CertificateCheck, CertificateError};
-pub use chain::{Chain, CommittedBlock, TxStatus};
+pub use chain::{Chain, CommittedBlock, TxStatus, WaitError};
 pub use client::NodeClient;
 pub use config::NodeConfig;
 pub use mempool::{MempoolConfig, SubmitError};

@@ -280,17 +280,9 @@ impl NodeHandle {
         self.chain.subscribe()
     }
 
-    /// Wait until `id` is committed (or `timeout` passes).
-    pub async fn wait_committed(&self, id: &Hash32, timeout: Duration) -> Result<TxStatus, scf_store::StoreError> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut rx = self.subscribe();
-        loop {
-            let s = self.tx_status(id)?;
-            if matches!(s, TxStatus::Committed { .. }) || tokio::time::Instant::now() >= deadline {
-                return Ok(s);
-            }
-            let _ = tokio::time::timeout_at(deadline, rx.recv()).await;
-        }
+    /// Wait until `id` is committed (or `timeout` passes); the last status seen.
+    pub async fn wait_committed(&self, id: &Hash32, timeout: Duration) -> Result<TxStatus, crate::WaitError> {
+        self.chain.wait_committed(id, timeout, false).await
     }
 
     /// Stop consensus, networking and the API.
