@@ -481,6 +481,15 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize)
                         let due = t0 + Duration::from_secs_f64((i * batch) as f64 / rate);
                         tokio::time::sleep_until(due.into()).await;
                     }
+                    {
+                        // Latency runs from the scheduled submission, also if the request has to wait
+                        // for a free slot.
+                        let mut s = submitted.lock().await;
+                        let now = Instant::now();
+                        for (_, id) in &chunk {
+                            s.entry(*id).or_insert(now);
+                        }
+                    }
                     let permit = in_flight.clone().acquire_owned().await?;
                     let c = clients[i % clients.len()].clone();
                     let submitted = submitted.clone();
