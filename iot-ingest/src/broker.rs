@@ -39,6 +39,8 @@ pub enum BrokerError {
     Ca(String),
     #[error("embedded broker: {0}")]
     Embedded(String),
+    #[error("mosquitto: {0}")]
+    Mosquitto(String),
 }
 
 /// `(tls, host, port)` of a broker URL.
@@ -142,6 +144,52 @@ pub fn start_embedded(listen: SocketAddr, auth: Option<HashMap<String, String>>)
         return Err(BrokerError::Embedded(format!("not listening on {listen} after 10 s")));
     }
     Ok(())
+}
+
+/// A Mosquitto process (Debian's `/usr/sbin/mosquitto`) on a free loopback port with a generated
+/// config (anonymous, no persistence, deep queues), stopped on drop. For tests and local trials that
+/// want a real external broker rather than the embedded one.
+pub struct MosquittoProcess {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl MosquittoProcess {
+    pub fn start() -> Result<MosquittoProcess, BrokerError> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| BrokerError::Mosquitto(format!("{what}: {e}"));
+        let dir = tempfile::tempdir().map_err(|e| fail("temp dir", &e))?;
+        let port = free_port().map_err(|e| fail("free port", &e))?;
+        let conf = dir.path().join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
+            ),
+        )
+        .map_err(|e| fail("config", &e))?;
+        let child = std::process::Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| fail("start /usr/sbin/mosquitto", &e))?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut broker = MosquittoProcess { child, addr, _dir: dir };
+        if !wait_for_port(addr, Duration::from_secs(10)) {
+            let _ = broker.child.kill();
+            return Err(BrokerError::Mosquitto(format!("not listening on {addr} after 10 s")));
+        }
+        Ok(broker)
+    }
+}
+
+impl Drop for MosquittoProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A free loopback port (bind to port 0 and release it).

@@ -3,7 +3,6 @@
 //! the in-process one running the real domain modules.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use scf_domain::device::{self, Binding, DeviceCall};
 use scf_domain::kv::encode_call;
 use scf_domain::org::Role;
 use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
-use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, wait_for_port, BrokerArgs};
+use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs, MosquittoProcess};
 use scf_iot_ingest::chain::{self, failure_code, now_ms, org_key, InProcessChain, Signer};
 use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
 use scf_iot_ingest::service::{self, IngestConfig};
@@ -21,45 +20,6 @@ use scf_iot_ingest::sim::{cold_chain_rule, register, sim_devices, Publisher, Sim
 use scf_iot_ingest::store::{BatchStatus, Store};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A Mosquitto on a free loopback port with a generated config; killed on drop.
-struct Mosquitto {
-    child: Child,
-    addr: std::net::SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Mosquitto {
-    fn start() -> Mosquitto {
-        let dir = tempfile::tempdir().expect("tmp");
-        let port = free_port().expect("port");
-        let conf = dir.path().join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
-            ),
-        )
-        .expect("conf");
-        let child = Command::new("/usr/sbin/mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start /usr/sbin/mosquitto");
-        let addr = ([127, 0, 0, 1], port).into();
-        assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not listen on {addr}");
-        Mosquitto { child, addr, _dir: dir }
-    }
-}
-
-impl Drop for Mosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn embedded() -> std::net::SocketAddr {
     let addr = ([127, 0, 0, 1], free_port().expect("port")).into();
@@ -265,7 +225,7 @@ async fn warehouse_flag(chain: &Arc<InProcessChain>) -> Option<warehouse::Flag> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_full_story() {
-    let m = Mosquitto::start();
+    let m = MosquittoProcess::start().expect("mosquitto");
     full_story(m.addr, "M").await;
 }
 
@@ -278,7 +238,7 @@ async fn embedded_broker_full_story() {
 /// store: every reading is stored exactly once and every batch anchored exactly once.
 #[test]
 fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
-    let m = Mosquitto::start();
+    let m = MosquittoProcess::start().expect("mosquitto");
     let addr = m.addr;
     let chain = InProcessChain::with_orgs("scf-iot-restart", &[("WH-A", &[Role::WarehouseOperator])]).expect("chain");
     let wh = org_key("WH-A");

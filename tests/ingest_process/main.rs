@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use scf_domain::device::{self, Binding};
-use scf_iot_ingest::broker::{free_port, mqtt_options, wait_for_port, BrokerArgs};
+use scf_iot_ingest::broker::{free_port, mqtt_options, BrokerArgs, MosquittoProcess};
 use scf_iot_ingest::chain::{self as ichain, HttpChain};
 use scf_iot_ingest::sim::{register, sim_devices, Publisher};
 use scf_iot_ingest::store::{BatchStatus, Store};
@@ -32,28 +32,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn mosquitto(dir: &Path) -> (Proc, std::net::SocketAddr) {
-    let port = free_port().expect("port");
-    let conf = dir.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
-        ),
-    )
-    .expect("conf");
-    let child = Command::new("/usr/sbin/mosquitto")
-        .arg("-c")
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start /usr/sbin/mosquitto");
-    let addr = ([127, 0, 0, 1], port).into();
-    assert!(wait_for_port(addr, Duration::from_secs(10)), "mosquitto did not listen on {addr}");
-    (Proc(child), addr)
 }
 
 fn ingest(dir: &Path, node_api: &str, key: &Path, broker: std::net::SocketAddr) -> Proc {
@@ -109,7 +87,8 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
             .expect("spawn scf node"),
     );
     let api = format!("http://127.0.0.1:{}", base + 1000);
-    let (_broker, broker) = mosquitto(d);
+    let mosquitto = MosquittoProcess::start().expect("mosquitto");
+    let broker = mosquitto.addr;
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let chain = HttpChain::new(&api).expect("client");

@@ -87,9 +87,15 @@ pub fn router(chain: Arc<Chain>) -> Router {
 }
 
 /// Raw bytes, or hex text when the content type says text/JSON or the body is all hex digits.
+fn is_octet_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/octet-stream"))
+}
+
 fn body_to_tx_bytes(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    if ct.starts_with("application/octet-stream") {
+    if is_octet_stream(headers) {
         return Ok(body.to_vec());
     }
     let text = std::str::from_utf8(body).map_err(|_| {
@@ -136,8 +142,7 @@ async fn submit_batch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Vec<SubmitResult>>, ApiError> {
-    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let raws = if ct.starts_with("application/octet-stream") {
+    let raws = if is_octet_stream(&headers) {
         // The binary batch format transactions are gossiped in: no hex, no JSON to parse.
         crate::gossip::decode_batch(&body)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("body: {e}")))?

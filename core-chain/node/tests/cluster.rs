@@ -13,6 +13,9 @@ use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
 use scf_node::client::{NodeClient, RemoteTxStatus};
 
+mod support;
+use support::{height, wait_height};
+
 const BASE_PORT: u16 = 31_400;
 
 fn exe() -> &'static Path {
@@ -65,21 +68,6 @@ fn tx(key: &KeyPair, nonce: u64) -> SignedTx {
         call: Call { module: "org".into(), payload: vec![] },
     }
     .sign(key)
-}
-
-async fn height(c: &NodeClient) -> Option<u64> {
-    c.status().await.ok().map(|s| s.height)
-}
-
-async fn wait_height(c: &NodeClient, h: u64, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if height(c).await.is_some_and(|x| x >= h) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{} did not reach height {h} (at {:?})", c.base(), height(c).await);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn wait_committed(nodes: &[&NodeClient], ids: &[Hash32], timeout: Duration) {

@@ -37,6 +37,9 @@ use scf_node::config::NodeConfig;
 use scf_node::keys::{read_consensus_key, read_p2p_key, write_consensus_key};
 use scf_node::verify_certificate;
 
+mod support;
+use support::{height, wait_height};
+
 const BASE_PORT: u16 = 31_700;
 const CHAIN_ID: &str = "gov-cluster-test";
 /// Node indexes in the cluster: 0–3 genesis validators, 4 the joining validator, 5 the late observer.
@@ -166,21 +169,6 @@ impl Signer {
         .sign(&self.key);
         self.nonce += 1;
         tx
-    }
-}
-
-async fn height(c: &NodeClient) -> Option<u64> {
-    c.status().await.ok().map(|s| s.height)
-}
-
-async fn wait_height(c: &NodeClient, h: u64, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if height(c).await.is_some_and(|x| x >= h) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{} did not reach height {h} (at {:?})", c.base(), height(c).await);
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
