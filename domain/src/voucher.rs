@@ -908,7 +908,13 @@ fn split(
         &ids,
         &parent.root_id,
         &orgs,
-        &serde_json::json!({ "parent": parent.id, "children": children }),
+        // The children in brief (the full records are in state): what a reader of the event needs.
+        &serde_json::json!({
+            "parent": parent.id,
+            "children": children.iter().map(|c| serde_json::json!({
+                "id": c.id, "holder": c.holder, "amount": c.amount, "status": c.status,
+            })).collect::<Vec<_>>(),
+        }),
     )])
 }
 

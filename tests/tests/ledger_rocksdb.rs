@@ -267,4 +267,12 @@ fn cached_tip_reads_agree_with_history_and_with_a_cold_open() {
     // And the chain continues from the reopened store with the same rules.
     let next = run_blocks(&store, &exec, &senders, 1, 40);
     assert_eq!(next.height, tip.height + 1);
+    // Every key ever written maps back from its tree key (preimages are written for new keys only).
+    let written = keys[..13].iter().cloned().chain(senders.iter().map(|s| format!("bank/{}", s.address())));
+    for k in written {
+        let kh = scf_ledger::authenticated::key_hash(k.as_bytes());
+        assert_eq!(store.state_key(&kh).expect("preimage"), Some(k.clone().into_bytes()), "{k}");
+    }
+    let never_written = scf_ledger::authenticated::key_hash(b"bank/nobody");
+    assert_eq!(store.state_key(&never_written).expect("preimage"), None);
 }

@@ -46,6 +46,11 @@ impl<K: Hash + Eq, V: Clone> Generations<K, V> {
         Some(out)
     }
 
+    /// Look `k` up without copying or promoting it.
+    fn peek(&self, k: &K) -> Option<&V> {
+        self.cur.get(k).or_else(|| self.prev.get(k))
+    }
+
     fn insert(&mut self, k: K, v: V) {
         if self.cur.len() >= self.cap && !self.cur.contains_key(&k) {
             self.prev = std::mem::replace(&mut self.cur, Self::map(self.cap));
@@ -85,6 +90,15 @@ impl LatestValues {
             return None;
         }
         g.1.get(key)
+    }
+
+    /// Whether `key` has a value at `version`; `None` when the cache cannot tell.
+    pub(crate) fn has_value(&self, version: Version, key: &KeyHash) -> Option<bool> {
+        let g = self.inner.lock().ok()?;
+        if g.0 != Some(version) {
+            return None;
+        }
+        g.1.peek(key).map(Option::is_some)
     }
 
     /// Remember what RocksDB returned for `key` at `version`, if `version` is still the cached one.
@@ -154,6 +168,10 @@ mod tests {
         assert_eq!(c.get(4, &kh(1)), None, "older versions read RocksDB");
         c.fill(5, kh(2), None);
         assert_eq!(c.get(5, &kh(2)), Some(None), "absence is cached too");
+        assert_eq!(c.has_value(5, &kh(1)), Some(true));
+        assert_eq!(c.has_value(5, &kh(2)), Some(false));
+        assert_eq!(c.has_value(5, &kh(9)), None, "not cached: unknown");
+        assert_eq!(c.has_value(4, &kh(1)), None, "another version: unknown");
         // Version 6 changes key 2 only: key 1 is still true at 6.
         c.committed(6, [(&kh(2), &Some(b"b".to_vec()))].into_iter());
         assert_eq!(c.get(6, &kh(1)), Some(Some(b"a".to_vec())));

@@ -109,17 +109,22 @@ impl Store {
         // Point reads (tree nodes, receipts, transaction locations) dominate: bloom filters let a miss
         // skip files, and one block cache serves every column family.
         let block_cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
-        let cf_opts = || {
+        let cf_opts = |name: &str| {
             let mut table = BlockBasedOptions::default();
             table.set_block_cache(&block_cache);
             table.set_bloom_filter(10.0, false);
             table.set_cache_index_and_filter_blocks(true);
             let mut o = Options::default();
-            o.set_compression_type(rocksdb::DBCompressionType::Lz4);
+            // Tree nodes are mostly SM3 hashes, which do not compress: LZ4 would only cost CPU.
+            o.set_compression_type(if name == CF_JMT_NODES {
+                rocksdb::DBCompressionType::None
+            } else {
+                rocksdb::DBCompressionType::Lz4
+            });
             o.set_block_based_table_factory(&table);
             o
         };
-        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_opts()));
+        let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_opts(n)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Store { db, tip: RwLock::new(None), values: cache::LatestValues::new(VALUE_CACHE_ENTRIES) };
         let tip = store.read_tip()?;
@@ -229,9 +234,14 @@ impl Store {
         for ((version, kh), v) in commit.node_batch.values() {
             batch.put_cf(values, value_key(kh, *version), encode(v));
         }
+        // A key's preimage never changes: write it when the key may be new, skipping keys the value
+        // cache knows had a value before this version (most writes update existing keys).
         let pre = self.cf(CF_PREIMAGES)?;
+        let before = commit.version.checked_sub(1);
         for (kh, key) in &commit.preimages {
-            batch.put_cf(pre, kh.0, key);
+            if before.and_then(|v| self.values.has_value(v, kh)) != Some(true) {
+                batch.put_cf(pre, kh.0, key);
+            }
         }
         Ok(())
     }
@@ -370,6 +380,12 @@ impl Store {
     /// Read the current value of a state key.
     pub fn get_state(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.latest_state()?.get(key)?)
+    }
+
+    /// The state key whose tree key is `key_hash` (keys are stored hashed in the state tree), if that
+    /// key was ever written.
+    pub fn state_key(&self, key_hash: &KeyHash) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_cf(CF_PREIMAGES, &key_hash.0)
     }
 
     /// Flush memtables to disk (used before backups).
