@@ -25,18 +25,29 @@
 //!   are verified once per node, in parallel, and nothing received is published again by this node
 //!   (gossipsub itself forwards accepted messages to peers that have not seen them).
 //!
-//! Gossip is best effort, like the mempool: a transaction a peer misses is still included when the
-//! node holding it proposes.
+//! - **Catching up.** When a peer subscribes (it connected, or came back), the node sends *that peer*
+//!   its pending transactions (up to [`RESEND_MAX`], each sender's in nonce order, in batches) on a
+//!   request-response protocol of the same swarm (`/scf/tx-catchup/1`), so a transaction admitted
+//!   while the node had no peers, or while that peer was down, still reaches it. Transactions the peer
+//!   already holds are refused as duplicates before any signature check.
+//!
+//! Beyond that gossip is best effort, like the mempool: a transaction a peer misses is still included
+//! when the node holding it proposes.
 
 use std::collections::{HashMap, HashSet};
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use libp2p::futures::StreamExt;
+use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId, TopicHash, ValidationMode};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{allow_block_list, identity, noise, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
+use libp2p::{
+    allow_block_list, identity, noise, request_response, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm,
+    SwarmBuilder,
+};
 use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::MAX_TX_BYTES;
 use tokio::sync::mpsc;
@@ -65,6 +76,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A connection that lasted this long resets the peer's redial backoff.
 const STABLE: Duration = Duration::from_secs(10);
 const REDIAL_TICK: Duration = Duration::from_millis(250);
+/// Most pending transactions sent to a peer that subscribes.
+pub const RESEND_MAX: usize = 20_000;
+/// The catch-up protocol (pending transactions for a peer that just subscribed).
+const CATCHUP_PROTOCOL: &str = "/scf/tx-catchup/1";
 
 const LEN: usize = 4;
 
@@ -148,6 +163,59 @@ pub fn topic(genesis: &Genesis) -> IdentTopic {
 pub(crate) struct Behaviour {
     allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
     gossipsub: gossipsub::Behaviour<gossipsub::IdentityTransform, gossipsub::WhitelistSubscriptionFilter>,
+    catchup: request_response::Behaviour<CatchupCodec>,
+}
+
+/// Catch-up requests carry one encoded batch (`len: u32 LE` then the [batch](encode_batch)); the
+/// response is one byte (received).
+#[derive(Clone, Default)]
+pub(crate) struct CatchupCodec;
+
+#[async_trait::async_trait]
+impl request_response::Codec for CatchupCodec {
+    type Protocol = StreamProtocol;
+    type Request = Vec<u8>;
+    type Response = ();
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Vec<u8>> {
+        let mut len = [0u8; LEN];
+        io.read_exact(&mut len).await?;
+        let len = u32::from_le_bytes(len) as usize;
+        if len > MAX_BATCH_BYTES {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, BatchError::TooLarge { len }));
+        }
+        let mut data = vec![0u8; len];
+        io.read_exact(&mut data).await?;
+        Ok(data)
+    }
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<()> {
+        let mut ack = [0u8; 1];
+        io.read_exact(&mut ack).await
+    }
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        data: Vec<u8>,
+    ) -> io::Result<()> {
+        let len = u32::try_from(data.len()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        io.write_all(&len.to_le_bytes()).await?;
+        io.write_all(&data).await?;
+        io.close().await
+    }
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        (): (),
+    ) -> io::Result<()> {
+        io.write_all(&[1]).await?;
+        io.close().await
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +260,11 @@ pub(crate) fn build_swarm(
     for p in allowed {
         allow.allow_peer(p);
     }
-    let behaviour = Behaviour { allow, gossipsub };
+    let catchup = request_response::Behaviour::new(
+        [(StreamProtocol::new(CATCHUP_PROTOCOL), request_response::ProtocolSupport::Full)],
+        request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+    );
+    let behaviour = Behaviour { allow, gossipsub, catchup };
     Ok(SwarmBuilder::with_existing_identity(key)
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
@@ -286,7 +358,7 @@ pub async fn start(chain: Arc<Chain>, key: identity::Keypair, settings: GossipSe
         .filter(|(p, _)| *p != me)
         .map(|(p, addr)| (p, Redial { addr, connected: false, since: now, backoff: MIN_BACKOFF, next: now }))
         .collect();
-    let event_loop = EventLoop { swarm, topic: topic.hash(), peers, inbox: in_tx };
+    let event_loop = EventLoop { swarm, topic: topic.hash(), peers, inbox: in_tx, chain: chain.clone() };
     let tasks = vec![
         tokio::spawn(batcher(queue_rx, out_tx)),
         tokio::spawn(event_loop.run(out_rx)),
@@ -366,6 +438,7 @@ struct EventLoop {
     topic: TopicHash,
     peers: HashMap<PeerId, Redial>,
     inbox: mpsc::Sender<Vec<Vec<u8>>>,
+    chain: Arc<Chain>,
 }
 
 impl EventLoop {
@@ -387,9 +460,48 @@ impl EventLoop {
     fn publish(&mut self, count: usize, data: Vec<u8>) {
         match self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), data) {
             Ok(_) => metrics::counter!("scf_gossip_txs_published_total").increment(count as u64),
-            // No peer yet, or the same batch already went out: best effort, the proposer still has it.
+            // No peer yet, or the same batch already went out: best effort (pending transactions are
+            // sent to each peer that subscribes later).
             Err(e) => debug!(count, "transaction batch not published: {e}"),
         }
+    }
+
+    /// Send `peer` (which just subscribed) the pending transactions, in batches as the batcher cuts them.
+    fn send_pending(&mut self, peer: PeerId) {
+        let raws = self.chain.mempool.pending_raw(RESEND_MAX);
+        if raws.is_empty() {
+            return;
+        }
+        debug!(%peer, txs = raws.len(), "peer subscribed: sending it the pending transactions");
+        metrics::counter!("scf_gossip_txs_resent_total").increment(raws.len() as u64);
+        let mut start = 0;
+        while start < raws.len() {
+            let mut end = start;
+            let mut bytes = LEN;
+            while end < raws.len() && end - start < MAX_BATCH_TXS && bytes + LEN + raws[end].len() <= MAX_BATCH_BYTES {
+                bytes += LEN + raws[end].len();
+                end += 1;
+            }
+            let end = end.max(start + 1);
+            match encode_batch(&raws[start..end]) {
+                Ok(data) => {
+                    self.swarm.behaviour_mut().catchup.send_request(&peer, data);
+                }
+                Err(e) => warn!("transaction gossip: batch not encoded: {e}"),
+            }
+            start = end;
+        }
+    }
+
+    /// A batch from a peer (gossiped or sent for catching up): admit it unless admission is behind.
+    fn received(&mut self, peer: PeerId, data: &[u8]) -> Result<(), BatchError> {
+        let raws = decode_batch(data)?;
+        metrics::counter!("scf_gossip_txs_received_total").increment(raws.len() as u64);
+        if self.inbox.try_send(raws).is_err() {
+            metrics::counter!("scf_gossip_batches_dropped_total").increment(1);
+            debug!(%peer, "transaction batch dropped: admission is behind");
+        }
+        Ok(())
     }
 
     fn redial(&mut self) {
@@ -424,15 +536,8 @@ impl EventLoop {
                 let verdict = if message.topic != self.topic {
                     MessageAcceptance::Reject
                 } else {
-                    match decode_batch(&message.data) {
-                        Ok(raws) => {
-                            metrics::counter!("scf_gossip_txs_received_total").increment(raws.len() as u64);
-                            if self.inbox.try_send(raws).is_err() {
-                                metrics::counter!("scf_gossip_batches_dropped_total").increment(1);
-                                debug!(peer = %propagation_source, "transaction batch dropped: admission is behind");
-                            }
-                            MessageAcceptance::Accept
-                        }
+                    match self.received(propagation_source, &message.data) {
+                        Ok(()) => MessageAcceptance::Accept,
                         Err(e) => {
                             metrics::counter!("scf_gossip_batches_rejected_total").increment(1);
                             debug!(peer = %propagation_source, author = ?message.source, "malformed transaction batch: {e}");
@@ -446,6 +551,27 @@ impl EventLoop {
                     verdict,
                 );
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Subscribed { peer_id, topic }))
+                if topic == self.topic =>
+            {
+                self.send_pending(peer_id);
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Catchup(request_response::Event::Message {
+                peer,
+                message: request_response::Message::Request { request, channel, .. },
+                ..
+            })) => {
+                if let Err(e) = self.received(peer, &request) {
+                    metrics::counter!("scf_gossip_batches_rejected_total").increment(1);
+                    debug!(%peer, "malformed catch-up batch: {e}");
+                }
+                let _ = self.swarm.behaviour_mut().catchup.send_response(channel, ());
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Catchup(request_response::Event::OutboundFailure {
+                peer,
+                error,
+                ..
+            })) => debug!(%peer, "catch-up batch not delivered: {error}"),
             SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. } => {
                 if num_established.get() == 1 {
                     debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "transaction gossip peer connected");
@@ -577,9 +703,11 @@ mod tests {
         subscribed: AtomicBool,
         published: AtomicBool,
         received: std::sync::Mutex<Vec<Vec<u8>>>,
+        /// Batches the node sent it on the catch-up protocol.
+        caught_up: std::sync::Mutex<Vec<Vec<u8>>>,
     }
 
-    /// Drive a bare swarm: (re)dial `dial` and publish `data` every 200 ms; record whether the node
+    /// Drive a bare swarm: (re)dial `dial` and publish `data` (if any) every 200 ms; record whether the node
     /// ever told it about a subscription, whether any publish went out and what it received.
     async fn drive(
         mut swarm: Swarm<Behaviour>,
@@ -601,6 +729,15 @@ mod tests {
                                 r.push(message.data);
                             }
                         }
+                        SwarmEvent::Behaviour(BehaviourEvent::Catchup(request_response::Event::Message {
+                            message: request_response::Message::Request { request, channel, .. },
+                            ..
+                        })) => {
+                            if let Ok(mut r) = seen.caught_up.lock() {
+                                r.push(request);
+                            }
+                            let _ = swarm.behaviour_mut().catchup.send_response(channel, ());
+                        }
                         SwarmEvent::ConnectionClosed { .. } => seen.closed.store(true, Ordering::SeqCst),
                         _ => {}
                     }
@@ -611,7 +748,7 @@ mod tests {
                             let _ = swarm.dial(a.clone());
                         }
                     }
-                    if swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_ok() {
+                    if !data.is_empty() && swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_ok() {
                         seen.published.store(true, Ordering::SeqCst);
                     }
                 }
@@ -688,9 +825,80 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(friend_seen.received.lock().expect("lock").len(), 1, "only the local batch came back");
+        assert!(friend_seen.caught_up.lock().expect("lock").is_empty(), "nothing was pending when it joined");
         assert!(stranger_seen.received.lock().expect("lock").is_empty());
         stranger_task.abort();
         friend_task.abort();
+        for t in gossip.tasks {
+            t.abort();
+        }
+    }
+
+    /// Transactions admitted while the node had no peer reach each peer that joins later, also a second
+    /// one when nothing changed in between (gossipsub would refuse to publish the same batch twice), in
+    /// each sender's nonce order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pending_transactions_reach_peers_that_join_later() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let chain = test_chain(dir.path());
+        let topic = topic(&chain.genesis);
+        let node_key = identity::Keypair::generate_ed25519();
+        let node_id = node_key.public().to_peer_id();
+        let keys: Vec<identity::Keypair> = (0..2).map(|_| identity::Keypair::generate_ed25519()).collect();
+        let settings = GossipSettings {
+            listen: Some("/ip4/127.0.0.1/tcp/0".parse().expect("addr")),
+            peers: vec![],
+            also_allowed: keys.iter().map(|k| k.public().to_peer_id()).collect(),
+        };
+        let gossip = start(chain.clone(), node_key, settings).await.expect("gossip starts");
+        let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
+
+        // Two transactions of one sender and one of another, admitted with nobody to gossip them to.
+        let key = KeyPair::from_seed("early");
+        let body = |nonce| TxBody {
+            chain_id: CHAIN.into(),
+            sender: *key.public(),
+            nonce,
+            expiry_height: 1000,
+            call: Call { module: "org".into(), payload: vec![] },
+        };
+        let early = [body(0).sign(&key), body(1).sign(&key), tx("other")];
+        for t in &early {
+            assert!(chain.submit_raw(vec![t.to_bytes()], true)[0].is_ok());
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let mut tasks = Vec::new();
+        for k in keys {
+            let seen = Arc::new(Seen::default());
+            let peer = build_swarm(k, &topic, [node_id]).expect("peer swarm");
+            tasks.push(tokio::spawn(drive(peer, topic.hash(), vec![], Some(node_addr.clone()), seen.clone())));
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let got = loop {
+                let got: Vec<Vec<u8>> = seen
+                    .caught_up
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .flat_map(|b| decode_batch(b).expect("a well-formed batch"))
+                    .collect();
+                if got.len() >= early.len() {
+                    break got;
+                }
+                assert!(Instant::now() < deadline, "the pending transactions did not reach the joining peer");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
+            assert_eq!(got.len(), early.len(), "each pending transaction once");
+            for t in &early {
+                assert!(got.contains(&t.to_bytes()));
+            }
+            let pos = |t: &SignedTx| got.iter().position(|r| *r == t.to_bytes());
+            assert!(pos(&early[0]) < pos(&early[1]), "a sender's transactions in nonce order");
+            assert!(seen.received.lock().expect("lock").is_empty(), "nothing was gossiped meanwhile");
+        }
+        for t in tasks {
+            t.abort();
+        }
         for t in gossip.tasks {
             t.abort();
         }

@@ -356,6 +356,27 @@ impl Mempool {
         (out, out_ids)
     }
 
+    /// Up to `max` pending transactions in wire form, each sender's in nonce order, senders in order
+    /// of their oldest pending transaction (what a peer that just joined needs to catch up).
+    pub fn pending_raw(&self, max: usize) -> Vec<Vec<u8>> {
+        let g = self.lock();
+        let mut senders: Vec<(u64, &BTreeMap<u64, Hash32>)> = g
+            .by_sender
+            .values()
+            .map(|by_nonce| {
+                (by_nonce.values().filter_map(|id| g.txs.get(id)).map(|p| p.seq).min().unwrap_or(0), by_nonce)
+            })
+            .collect();
+        senders.sort_by_key(|(oldest, _)| *oldest);
+        senders
+            .into_iter()
+            .flat_map(|(_, by_nonce)| by_nonce.values())
+            .filter_map(|id| g.txs.get(id))
+            .take(max)
+            .map(|p| p.tx.to_bytes())
+            .collect()
+    }
+
     /// Forget transactions that a committed block included (or that a proposer found inadmissible).
     pub fn remove(&self, ids: &[Hash32]) {
         let mut g = self.lock();
