@@ -262,7 +262,10 @@ pub(crate) fn build_swarm(
     }
     let catchup = request_response::Behaviour::new(
         [(StreamProtocol::new(CATCHUP_PROTOCOL), request_response::ProtocolSupport::Full)],
-        request_response::Config::default().with_request_timeout(Duration::from_secs(30)),
+        // A catch-up request holds up to one 4 MiB batch in memory: few at a time per connection.
+        request_response::Config::default()
+            .with_request_timeout(Duration::from_secs(30))
+            .with_max_concurrent_streams(8),
     );
     let behaviour = Behaviour { allow, gossipsub, catchup };
     Ok(SwarmBuilder::with_existing_identity(key)
