@@ -262,10 +262,11 @@ pub(crate) fn build_swarm(
     }
     let catchup = request_response::Behaviour::new(
         [(StreamProtocol::new(CATCHUP_PROTOCOL), request_response::ProtocolSupport::Full)],
-        // A catch-up request holds up to one 4 MiB batch in memory: few at a time per connection.
+        // Each catch-up request holds up to one 4 MiB batch in memory; one catch-up is at most
+        // RESEND_MAX / MAX_BATCH_TXS = 10 requests (streams beyond the limit fail, they do not queue).
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(30))
-            .with_max_concurrent_streams(8),
+            .with_max_concurrent_streams(32),
     );
     let behaviour = Behaviour { allow, gossipsub, catchup };
     Ok(SwarmBuilder::with_existing_identity(key)
