@@ -26,15 +26,15 @@
 //!   (gossipsub itself forwards accepted messages to peers that have not seen them).
 //!
 //! - **Catching up.** When a peer subscribes (it connected, or came back), the node sends *that peer*
-//!   its pending transactions (up to [`RESEND_MAX`], each sender's in nonce order, in batches) on a
-//!   request-response protocol of the same swarm (`/scf/tx-catchup/1`), so a transaction admitted
-//!   while the node had no peers, or while that peer was down, still reaches it. Transactions the peer
-//!   already holds are refused as duplicates before any signature check.
+//!   its pending transactions (up to [`RESEND_MAX`], each sender's in nonce order, in batches sent one
+//!   at a time) on a request-response protocol of the same swarm (`/scf/tx-catchup/1`), so a
+//!   transaction admitted while the node had no peers, or while that peer was down, still reaches it.
+//!   Transactions the peer already holds are refused as duplicates before any signature check.
 //!
 //! Beyond that gossip is best effort, like the mempool: a transaction a peer misses is still included
 //! when the node holding it proposes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -262,11 +262,11 @@ pub(crate) fn build_swarm(
     }
     let catchup = request_response::Behaviour::new(
         [(StreamProtocol::new(CATCHUP_PROTOCOL), request_response::ProtocolSupport::Full)],
-        // Each catch-up request holds up to one 4 MiB batch in memory; one catch-up is at most
-        // RESEND_MAX / MAX_BATCH_TXS = 10 requests (streams beyond the limit fail, they do not queue).
+        // Each catch-up request holds up to one 4 MiB batch in memory; a node sends one at a time per
+        // peer (streams beyond the limit fail, they do not queue).
         request_response::Config::default()
             .with_request_timeout(Duration::from_secs(30))
-            .with_max_concurrent_streams(32),
+            .with_max_concurrent_streams(8),
     );
     let behaviour = Behaviour { allow, gossipsub, catchup };
     Ok(SwarmBuilder::with_existing_identity(key)
@@ -362,7 +362,8 @@ pub async fn start(chain: Arc<Chain>, key: identity::Keypair, settings: GossipSe
         .filter(|(p, _)| *p != me)
         .map(|(p, addr)| (p, Redial { addr, connected: false, since: now, backoff: MIN_BACKOFF, next: now }))
         .collect();
-    let event_loop = EventLoop { swarm, topic: topic.hash(), peers, inbox: in_tx, chain: chain.clone() };
+    let event_loop =
+        EventLoop { swarm, topic: topic.hash(), peers, inbox: in_tx, chain: chain.clone(), catchup: HashMap::new() };
     let tasks = vec![
         tokio::spawn(batcher(queue_rx, out_tx)),
         tokio::spawn(event_loop.run(out_rx)),
@@ -443,6 +444,8 @@ struct EventLoop {
     peers: HashMap<PeerId, Redial>,
     inbox: mpsc::Sender<Vec<Vec<u8>>>,
     chain: Arc<Chain>,
+    /// Catch-up batches still to send, per peer (sent one at a time, in order).
+    catchup: HashMap<PeerId, VecDeque<Vec<u8>>>,
 }
 
 impl EventLoop {
@@ -470,7 +473,9 @@ impl EventLoop {
         }
     }
 
-    /// Send `peer` (which just subscribed) the pending transactions, in batches as the batcher cuts them.
+    /// Send `peer` (which just subscribed) the pending transactions, in batches as the batcher cuts them,
+    /// one request at a time: a sender's transactions may span two batches, and the peer must admit
+    /// them in nonce order.
     fn send_pending(&mut self, peer: PeerId) {
         let raws = self.chain.mempool.pending_raw(RESEND_MAX);
         if raws.is_empty() {
@@ -478,6 +483,7 @@ impl EventLoop {
         }
         debug!(%peer, txs = raws.len(), "peer subscribed: sending it the pending transactions");
         metrics::counter!("scf_gossip_txs_resent_total").increment(raws.len() as u64);
+        let mut queue = VecDeque::new();
         let mut start = 0;
         while start < raws.len() {
             let mut end = start;
@@ -488,12 +494,25 @@ impl EventLoop {
             }
             let end = end.max(start + 1);
             match encode_batch(&raws[start..end]) {
-                Ok(data) => {
-                    self.swarm.behaviour_mut().catchup.send_request(&peer, data);
-                }
+                Ok(data) => queue.push_back(data),
                 Err(e) => warn!("transaction gossip: batch not encoded: {e}"),
             }
             start = end;
+        }
+        // A catch-up still running for this peer is replaced by this newer one.
+        self.catchup.insert(peer, queue);
+        self.send_next_catchup(peer);
+    }
+
+    /// Send `peer` the next batch of its catch-up, if any is left.
+    fn send_next_catchup(&mut self, peer: PeerId) {
+        match self.catchup.get_mut(&peer).and_then(VecDeque::pop_front) {
+            Some(data) => {
+                self.swarm.behaviour_mut().catchup.send_request(&peer, data);
+            }
+            None => {
+                self.catchup.remove(&peer);
+            }
         }
     }
 
@@ -571,11 +590,20 @@ impl EventLoop {
                 }
                 let _ = self.swarm.behaviour_mut().catchup.send_response(channel, ());
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Catchup(request_response::Event::Message {
+                peer,
+                message: request_response::Message::Response { .. },
+                ..
+            })) => self.send_next_catchup(peer),
             SwarmEvent::Behaviour(BehaviourEvent::Catchup(request_response::Event::OutboundFailure {
                 peer,
                 error,
                 ..
-            })) => debug!(%peer, "catch-up batch not delivered: {error}"),
+            })) => {
+                // Best effort: the rest of this catch-up is dropped (the next subscription starts anew).
+                debug!(%peer, "catch-up batch not delivered: {error}");
+                self.catchup.remove(&peer);
+            }
             SwarmEvent::ConnectionEstablished { peer_id, num_established, endpoint, .. } => {
                 if num_established.get() == 1 {
                     debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "transaction gossip peer connected");
@@ -866,10 +894,18 @@ mod tests {
             expiry_height: 1000,
             call: Call { module: "org".into(), payload: vec![] },
         };
-        let early = [body(0).sign(&key), body(1).sign(&key), tx("other")];
-        for t in &early {
-            assert!(chain.submit_raw(vec![t.to_bytes()], true)[0].is_ok());
+        let mut early = vec![body(0).sign(&key), body(1).sign(&key), tx("other")];
+        // And more than one batch's worth from four more senders, so the catch-up takes two requests.
+        for b in 0..4 {
+            let k = KeyPair::from_seed(&format!("bulk-{b}"));
+            for nonce in 0..(MAX_BATCH_TXS as u64 / 4 + 100) {
+                let mut t = body(nonce);
+                t.sender = *k.public();
+                early.push(t.sign(&k));
+            }
         }
+        let results = chain.submit_raw(early.iter().map(SignedTx::to_bytes).collect(), true);
+        assert!(results.iter().all(Result::is_ok), "all admitted");
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         let mut tasks = Vec::new();
@@ -896,8 +932,11 @@ mod tests {
             for t in &early {
                 assert!(got.contains(&t.to_bytes()));
             }
+            assert!(seen.caught_up.lock().expect("lock").len() >= 2, "more than one batch");
             let pos = |t: &SignedTx| got.iter().position(|r| *r == t.to_bytes());
-            assert!(pos(&early[0]) < pos(&early[1]), "a sender's transactions in nonce order");
+            for pair in early.windows(2).filter(|p| p[0].body.sender == p[1].body.sender) {
+                assert!(pos(&pair[0]) < pos(&pair[1]), "a sender's transactions in nonce order");
+            }
             assert!(seen.received.lock().expect("lock").is_empty(), "nothing was gossiped meanwhile");
         }
         for t in tasks {
