@@ -780,7 +780,8 @@ mod tests {
                             let _ = swarm.dial(a.clone());
                         }
                     }
-                    if !data.is_empty() && swarm.behaviour_mut().gossipsub.publish(topic.clone(), data.clone()).is_ok() {
+                    let gossipsub = &mut swarm.behaviour_mut().gossipsub;
+                    if !data.is_empty() && gossipsub.publish(topic.clone(), data.clone()).is_ok() {
                         seen.published.store(true, Ordering::SeqCst);
                     }
                 }
