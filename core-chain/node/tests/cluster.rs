@@ -2,7 +2,8 @@
 //! client API: commits from several senders with identical state roots everywhere, kill -9 of a
 //! validator under load, catch-up after restart, a halt (no blocks, no divergence) with two of four
 //! down, recovery when one comes back, and no committed transaction lost. Transactions reach the
-//! proposers over libp2p transaction gossip, including ones submitted only to the observer.
+//! proposers over libp2p transaction gossip, including ones submitted only to the observer — also
+//! before any of its peers was up (a one-validator cluster whose observer starts first).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -200,5 +201,45 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
         wait_height(n, h_end, t).await;
     }
     assert_same_at(&live, h_end).await;
+    down(&dir, vec![], false).await;
+}
+
+/// A transaction submitted to an observer while none of its peers is up is kept in its mempool and,
+/// once the validator starts and subscribes, sent to it (catch-up on the gossip port), so it commits.
+/// Without the catch-up it would wait forever: an observer never proposes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_starts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    let args = |only: Vec<usize>| ClusterUpArgs {
+        nodes: 1,
+        observers: 1,
+        dir: dir.clone(),
+        base_port: 31_600,
+        chain_id: "cluster-test".into(),
+        only,
+        wait_secs: 60,
+    };
+    let start = |only: Vec<usize>| {
+        let a = args(only);
+        tokio::task::spawn_blocking(move || cluster_up_with(&a, exe()).expect("cluster up"))
+    };
+    // Node 1 is the observer; it starts alone.
+    let cluster = start(vec![1]).await.expect("join");
+    let _cleanup = Cleanup(&dir);
+    let validator = NodeClient::new(cluster.nodes[0].api.clone());
+    let observer = NodeClient::new(cluster.nodes[1].api.clone());
+    assert!(!cluster.nodes[1].validator, "node 1 is the observer");
+    assert!(validator.status().await.is_err(), "the validator is not running yet");
+
+    let key = KeyPair::from_seed("lone-observer-sender");
+    let ids = submit_round_robin(&[&observer], &[tx(&key, 0), tx(&key, 1)]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in &ids {
+        assert!(!matches!(observer.tx_status(id).await, Ok(RemoteTxStatus::Committed { .. })));
+    }
+
+    start(vec![0]).await.expect("join");
+    wait_committed(&[&validator, &observer], &ids, Duration::from_secs(60)).await;
     down(&dir, vec![], false).await;
 }
