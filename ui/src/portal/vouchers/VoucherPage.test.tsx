@@ -93,8 +93,9 @@ describe('voucher page', () => {
     });
     expect(call.token).toBe('tok');
     expect(await screen.findByText(/已上链（区块 #42）/)).toBeTruthy();
-    // The lineage tree is redrawn with the new parts, expanded.
-    expect(await within(screen.getByRole('tree')).findByText('HSY-2026-0004.2')).toBeTruthy();
+    // The lineage tree is redrawn with the new parts, expanded. It is remounted (a new element), so
+    // look it up afresh on every attempt: an element taken before the refetch lands never changes.
+    await waitFor(() => expect(within(screen.getByRole('tree')).getByText('HSY-2026-0004.2')).toBeTruthy());
   });
 
   it('shows the error and a retry button when the voucher cannot be loaded', async () => {
