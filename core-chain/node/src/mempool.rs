@@ -459,4 +459,22 @@ mod tests {
         let limited = pool.select(&st, 1, 2, usize::MAX);
         assert_eq!(limited.len(), 2);
     }
+
+    #[test]
+    fn pending_raw_lists_senders_oldest_first_each_in_nonce_order() {
+        let ex = executor();
+        let st = MemState::default();
+        let pool = Mempool::new(MempoolConfig::default());
+        let a = KeyPair::from_seed("a");
+        let b = KeyPair::from_seed("b");
+        let b0 = tx(&b, 0);
+        let (a0, a1, a2) = (tx(&a, 0), tx(&a, 1), tx(&a, 2));
+        let want: Vec<Vec<u8>> = [&b0, &a0, &a1, &a2].iter().map(|c| c.tx.to_bytes()).collect();
+        // b first; a's arrive out of nonce order.
+        assert!(pool.admit(&ex, &st, 1, vec![b0]).iter().all(Result::is_ok));
+        assert!(pool.admit(&ex, &st, 1, vec![a0, a2, a1]).iter().all(Result::is_ok));
+        assert_eq!(pool.pending_raw(10), want);
+        assert_eq!(pool.pending_raw(2), want[..2].to_vec(), "at most `max`");
+        assert!(pool.pending_raw(0).is_empty());
+    }
 }
