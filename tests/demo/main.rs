@@ -56,6 +56,19 @@ impl Demo {
         self.out.lock().expect("lock").clone()
     }
 
+    /// The output once it contains `needle`: the demo prints its banner just after it starts serving,
+    /// and the output arrives through a reader thread, so /healthz can answer before the banner is here.
+    async fn output_with(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let out = self.output();
+            if out.contains(needle) || start.elapsed() > Duration::from_secs(30) {
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn wait_healthy(&mut self, client: &reqwest::Client) {
         let start = Instant::now();
         loop {
@@ -164,7 +177,8 @@ async fn demo_comes_up_seeded_and_restarts_without_seeding_twice() {
     let mut demo = Demo::start(&data, port);
     demo.wait_healthy(&client).await;
     let base = demo.base.clone();
-    let banner = demo.output();
+    // The logins are the banner's last part.
+    let banner = demo.output_with("Stop with Ctrl-C").await;
     assert!(banner.contains(&format!("http://127.0.0.1:{port}/")), "prints the URL:\n{banner}");
     for user in ["zhang.wei", "wang.fang", "wu.hao", "guo.qiang", "supervisor"] {
         assert!(banner.contains(user), "prints the {user} login:\n{banner}");
