@@ -86,7 +86,7 @@ pub fn router(chain: Arc<Chain>) -> Router {
         .with_state(chain)
 }
 
-/// Raw bytes, or hex text when the content type says text/JSON or the body is all hex digits.
+/// Whether the request says its body is raw bytes.
 fn is_octet_stream(headers: &HeaderMap) -> bool {
     headers
         .get("content-type")
@@ -94,6 +94,7 @@ fn is_octet_stream(headers: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.starts_with("application/octet-stream"))
 }
 
+/// Raw bytes, or hex text when the content type says text/JSON or the body is all hex digits.
 fn body_to_tx_bytes(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     if is_octet_stream(headers) {
         return Ok(body.to_vec());

@@ -404,20 +404,13 @@ const IN_FLIGHT: usize = 32;
 /// Submit one request's transactions, resubmitting those refused for a transient reason: back-pressure,
 /// or a nonce gap (with requests in flight concurrently, a sender's next transaction can reach a node
 /// before the previous one has arrived there by gossip).
+/// (The submission times were recorded when the request was scheduled.)
 async fn submit_until_admitted(
     c: &NodeClient,
     mut pending: Vec<(SignedTx, Hash32)>,
-    submitted: &Mutex<HashMap<Hash32, Instant>>,
     deadline: Instant,
 ) -> anyhow::Result<()> {
     while !pending.is_empty() {
-        let now = Instant::now();
-        {
-            let mut s = submitted.lock().await;
-            for (_, id) in &pending {
-                s.entry(*id).or_insert(now);
-            }
-        }
         let batch: Vec<SignedTx> = pending.iter().map(|(t, _)| t.clone()).collect();
         let results = c.submit_batch(&batch).await?;
         let transient = |e: &crate::client::ApiErrorBody| e.retryable || e.kind == "nonce_gap";
@@ -492,10 +485,9 @@ fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize)
                     }
                     let permit = in_flight.clone().acquire_owned().await?;
                     let c = clients[i % clients.len()].clone();
-                    let submitted = submitted.clone();
                     requests.spawn(async move {
                         let _permit = permit;
-                        submit_until_admitted(&c, chunk, &submitted, deadline).await
+                        submit_until_admitted(&c, chunk, deadline).await
                     });
                     while let Some(done) = requests.try_join_next() {
                         done??;

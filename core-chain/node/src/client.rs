@@ -142,8 +142,7 @@ impl NodeClient {
         r.tx_id.and_then(|h| Hash32::from_hex(&h).ok()).ok_or_else(|| ClientError::Unexpected("no tx_id".into()))
     }
 
-    /// Submit many transactions in one request (admitted with parallel signature verification).
-    /// Submit transactions in the binary batch format (requests of at most
+    /// Submit many transactions (admitted with parallel signature verification) in the binary batch format (requests of at most
     /// [`crate::gossip::MAX_BATCH_TXS`]); one result per transaction, in order.
     pub async fn submit_batch(&self, txs: &[SignedTx]) -> Result<Vec<SubmitResult>, ClientError> {
         let mut out = Vec::with_capacity(txs.len());

@@ -176,20 +176,10 @@ impl NodeConfig {
                 return bad(&format!("p2p.persistent_peers[{i}]"), "not a multiaddr");
             }
         }
-        if let Some(l) = &self.p2p.tx_listen {
-            if l.parse::<Multiaddr>().is_err() {
-                return bad("p2p.tx_listen", "not a multiaddr (e.g. /ip4/127.0.0.1/tcp/27100)");
-            }
-            if *l == self.p2p.listen {
-                return bad("p2p.tx_listen", "must differ from p2p.listen (transaction gossip has its own port)");
-            }
-        }
-        for (i, p) in self.p2p.tx_peers.iter().enumerate() {
-            let field = format!("p2p.tx_peers[{i}]");
-            let Ok(addr) = p.parse::<Multiaddr>() else { return bad(&field, "not a multiaddr") };
-            if peer_id_of(&addr).is_none() {
-                return bad(&field, "must end in /p2p/<peer id> (e.g. /ip4/10.0.0.12/tcp/27100/p2p/12D3KooW…)");
-            }
+        // `tx_listen` / `tx_peers` are parsed (and refused, naming the field) where the node reads them.
+        crate::gossip::GossipSettings::from_config(&self.p2p)?;
+        if self.p2p.tx_listen.as_ref() == Some(&self.p2p.listen) {
+            return bad("p2p.tx_listen", "must differ from p2p.listen (transaction gossip has its own port)");
         }
         let c = &self.consensus;
         if c.timeout_propose_ms == 0 || c.timeout_prevote_ms == 0 || c.timeout_precommit_ms == 0 {

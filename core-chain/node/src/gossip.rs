@@ -297,14 +297,18 @@ impl GossipSettings {
             return Ok(None);
         }
         let listen = match &p2p.tx_listen {
-            Some(l) => Some(l.parse().map_err(|_| ("p2p.tx_listen".to_string(), "not a multiaddr".to_string()))?),
+            Some(l) => Some(l.parse().map_err(|_| {
+                ("p2p.tx_listen".to_string(), "not a multiaddr (e.g. /ip4/127.0.0.1/tcp/27100)".to_string())
+            })?),
             None => None,
         };
         let mut peers = Vec::new();
         for (i, p) in p2p.tx_peers.iter().enumerate() {
             let field = || format!("p2p.tx_peers[{i}]");
             let addr: Multiaddr = p.parse().map_err(|_| (field(), "not a multiaddr".to_string()))?;
-            let id = crate::config::peer_id_of(&addr).ok_or_else(|| (field(), "must end in /p2p/<peer id>".into()))?;
+            let id = crate::config::peer_id_of(&addr).ok_or_else(|| {
+                (field(), "must end in /p2p/<peer id> (e.g. /ip4/10.0.0.12/tcp/27100/p2p/12D3KooW…)".into())
+            })?;
             peers.push((id, addr));
         }
         let also_allowed = p2p
