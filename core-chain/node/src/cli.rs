@@ -207,6 +207,13 @@ pub struct ClusterNode {
     pub validator: bool,
 }
 
+/// One line per node, as `cluster up` prints it.
+impl std::fmt::Display for ClusterNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} api={} p2p={} tx={} validator={}", self.name, self.api, self.p2p, self.tx_p2p, self.validator)
+    }
+}
+
 impl ClusterFile {
     pub fn read(dir: &Path) -> anyhow::Result<ClusterFile> {
         let p = dir.join("cluster.json");
@@ -526,7 +533,7 @@ pub fn cluster_command(argv: &[String]) -> Result<(), String> {
     match w.cmd {
         ClusterCmd::Up(a) => cluster_up(&a).map(|c| {
             for n in c.nodes {
-                println!("{} api={} p2p={} tx={} validator={}", n.name, n.api, n.p2p, n.tx_p2p, n.validator);
+                println!("{n}");
             }
         }),
         ClusterCmd::Down(a) => cluster_down(&a),

@@ -57,7 +57,7 @@ fn main() -> anyhow::Result<()> {
         Cmd::Genesis(a) => scf_node::cli::genesis_cmd(&a),
         Cmd::Cluster(ClusterCmd::Up(a)) => scf_node::cli::cluster_up(&a).map(|c| {
             for n in c.nodes {
-                println!("{} api={} p2p={} tx={} validator={}", n.name, n.api, n.p2p, n.tx_p2p, n.validator);
+                println!("{n}");
             }
         }),
         Cmd::Cluster(ClusterCmd::Down(a)) => scf_node::cli::cluster_down(&a),
