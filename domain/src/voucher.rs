@@ -832,7 +832,30 @@ fn split(
     parts: Vec<SplitPart>,
 ) -> Result<Vec<Event>, VoucherError> {
     let signer = org::signer_org(state, ctx)?;
-    let mut parent = require_voucher(state, &voucher_id)?;
+    let parent = require_voucher(state, &voucher_id)?;
+    split_loaded(ctx, state, signer, parent, parts)
+}
+
+/// A whole transfer: a split into one part for `to` (the voucher is read once).
+fn transfer(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    voucher_id: String,
+    to: String,
+) -> Result<Vec<Event>, VoucherError> {
+    let parent = require_voucher(state, &voucher_id)?;
+    let signer = org::signer_org(state, ctx)?;
+    let amount = parent.amount;
+    split_loaded(ctx, state, signer, parent, vec![SplitPart { to, amount }])
+}
+
+fn split_loaded(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    signer: org::Org,
+    mut parent: Voucher,
+    parts: Vec<SplitPart>,
+) -> Result<Vec<Event>, VoucherError> {
     let mut tree = check_movable(state, &parent, &signer.id, today(ctx))?;
     if parts.is_empty() || parts.len() > MAX_PARTS {
         return Err(VoucherError::Invalid { field: "parts".into(), reason: format!("1..={MAX_PARTS} parts") });
@@ -1257,10 +1280,7 @@ impl VoucherModule {
             VoucherCall::SignFor { voucher_id } => sign_for(ctx, state, voucher_id),
             VoucherCall::Reject { voucher_id, reason } => reject(ctx, state, voucher_id, reason),
             VoucherCall::Split { voucher_id, parts } => split(ctx, state, voucher_id, parts),
-            VoucherCall::Transfer { voucher_id, to } => {
-                let amount = require_voucher(state, &voucher_id)?.amount;
-                split(ctx, state, voucher_id, vec![SplitPart { to, amount }])
-            }
+            VoucherCall::Transfer { voucher_id, to } => transfer(ctx, state, voucher_id, to),
             VoucherCall::OfferFinancing { voucher_id, funder, discount_rate_bp, agreement_ref } => {
                 offer_financing(ctx, state, voucher_id, funder, discount_rate_bp, agreement_ref)
             }
