@@ -36,7 +36,7 @@ const MARKER: &str = "scf-demo.json";
 /// Format of the data directory; bumped when the chain's state layout changes (2: voucher trees keep a
 /// member count and holdings are newline-joined ids), so an older directory is refused with a clear
 /// message instead of failing on the first read.
-const DATA_VERSION: u64 = 2;
+const DATA_VERSION: u64 = 3;
 
 /// What `scf demo` was asked to do.
 #[derive(Clone, Debug)]

@@ -3,10 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use jmt::storage::TreeReader;
 use rayon::prelude::*;
 
-use crate::authenticated::{commit_writes, StateCommit, VersionedState};
+use crate::authenticated::{commit_writes, StateCommit, TreeReader, VersionedState};
 use crate::block::{Block, BlockHeader};
 use crate::codec::encode;
 use crate::crypto::{Address, CryptoError, Hash32};

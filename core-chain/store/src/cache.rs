@@ -15,8 +15,8 @@
 use std::hash::Hash;
 use std::sync::Mutex;
 
-use jmt::{KeyHash, OwnedValue, Version};
 use rustc_hash::FxHashMap as HashMap;
+use scf_ledger::authenticated::{KeyHash, Version};
 
 /// A bounded map of two generations.
 struct Generations<K, V> {
@@ -71,7 +71,7 @@ impl<K: Hash + Eq, V: Clone> Generations<K, V> {
 }
 
 /// The version the entries are true at, and the entries.
-type Versioned = (Option<Version>, Generations<KeyHash, Option<OwnedValue>>);
+type Versioned = (Option<Version>, Generations<KeyHash, Option<Vec<u8>>>);
 
 /// Latest values by key hash (`None`: the key has no value at that version).
 pub(crate) struct LatestValues {
@@ -84,7 +84,7 @@ impl LatestValues {
     }
 
     /// The cached value of `key` at `version`; `None` when not cached (or cached for another version).
-    pub(crate) fn get(&self, version: Version, key: &KeyHash) -> Option<Option<OwnedValue>> {
+    pub(crate) fn get(&self, version: Version, key: &KeyHash) -> Option<Option<Vec<u8>>> {
         let mut g = self.inner.lock().ok()?;
         if g.0 != Some(version) {
             return None;
@@ -102,7 +102,7 @@ impl LatestValues {
     }
 
     /// Remember what RocksDB returned for `key` at `version`, if `version` is still the cached one.
-    pub(crate) fn fill(&self, version: Version, key: KeyHash, value: Option<OwnedValue>) {
+    pub(crate) fn fill(&self, version: Version, key: KeyHash, value: Option<Vec<u8>>) {
         if let Ok(mut g) = self.inner.lock() {
             if g.0 == Some(version) {
                 g.1.insert(key, value);
@@ -115,7 +115,7 @@ impl LatestValues {
     pub(crate) fn committed<'a>(
         &self,
         version: Version,
-        writes: impl Iterator<Item = (&'a KeyHash, &'a Option<OwnedValue>)>,
+        writes: impl Iterator<Item = (&'a KeyHash, &'a Option<Vec<u8>>)>,
     ) {
         if let Ok(mut g) = self.inner.lock() {
             let follows = matches!((g.0, version.checked_sub(1)), (Some(cached), Some(prev)) if cached == prev);

@@ -1,8 +1,8 @@
 //! `scf-store`: the ledger on disk (RocksDB).
 //!
 //! Column families: `meta` (tip, genesis), `blocks` (height → block), `block_hashes` (hash → height),
-//! `txs` (tx id → height, index), `receipts` (tx id → receipt), `jmt_nodes` / `jmt_values` (the
-//! authenticated state tree and its versioned values), `preimages` (key hash → state key) and `indexes`
+//! `txs` (tx id → height, index), `receipts` (tx id → receipt), `state_nodes` / `state_values` (the
+//! authenticated state tree's internal nodes and the versioned values), `preimages` (key hash → state key) and `indexes`
 //! (secondary lookups such as transactions by sender).
 //!
 //! Invariant: a block and everything it changes — its transactions, receipts, state nodes and values,
@@ -15,12 +15,14 @@ mod cache;
 use std::path::Path;
 use std::sync::RwLock;
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
-use jmt::{KeyHash, OwnedValue, Version};
+use std::sync::Arc;
+
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,
 };
-use scf_ledger::authenticated::{prove, StateProof, VersionedState};
+use scf_ledger::authenticated::{
+    prove, InternalNode, KeyHash, NodeKey, StateCommit, StateProof, TreeReader, Version, VersionedState,
+};
 use scf_ledger::block::{Block, TxInclusionProof};
 use scf_ledger::codec::encode;
 use scf_ledger::crypto::{Address, Hash32};
@@ -35,12 +37,21 @@ const CF_BLOCKS: &str = "blocks";
 const CF_BLOCK_HASHES: &str = "block_hashes";
 const CF_TXS: &str = "txs";
 const CF_RECEIPTS: &str = "receipts";
-const CF_JMT_NODES: &str = "jmt_nodes";
-const CF_JMT_VALUES: &str = "jmt_values";
+const CF_STATE_NODES: &str = "state_nodes";
+const CF_STATE_VALUES: &str = "state_values";
 const CF_PREIMAGES: &str = "preimages";
 const CF_INDEXES: &str = "indexes";
-const ALL_CFS: [&str; 9] =
-    [CF_META, CF_BLOCKS, CF_BLOCK_HASHES, CF_TXS, CF_RECEIPTS, CF_JMT_NODES, CF_JMT_VALUES, CF_PREIMAGES, CF_INDEXES];
+const ALL_CFS: [&str; 9] = [
+    CF_META,
+    CF_BLOCKS,
+    CF_BLOCK_HASHES,
+    CF_TXS,
+    CF_RECEIPTS,
+    CF_STATE_NODES,
+    CF_STATE_VALUES,
+    CF_PREIMAGES,
+    CF_INDEXES,
+];
 
 const META_TIP: &[u8] = b"tip";
 const META_GENESIS: &[u8] = b"genesis";
@@ -116,7 +127,7 @@ impl Store {
             table.set_cache_index_and_filter_blocks(true);
             let mut o = Options::default();
             // Tree nodes are mostly SM3 hashes, which do not compress: LZ4 would only cost CPU.
-            o.set_compression_type(if name == CF_JMT_NODES {
+            o.set_compression_type(if name == CF_STATE_NODES {
                 rocksdb::DBCompressionType::None
             } else {
                 rocksdb::DBCompressionType::Lz4
@@ -149,8 +160,8 @@ impl Store {
     }
 
     /// After a successful write of version `version`: the tip and the caches move with it.
-    fn committed(&self, tip: &ChainTip, commit: &scf_ledger::authenticated::StateCommit) {
-        self.values.committed(tip.height, commit.node_batch.values().iter().map(|((_, kh), v)| (kh, v)));
+    fn committed(&self, tip: &ChainTip, commit: &StateCommit) {
+        self.values.committed(tip.height, commit.values.iter().map(|(kh, v)| (kh, v)));
         self.set_tip(Some(tip.clone()));
     }
 
@@ -221,18 +232,14 @@ impl Store {
         Ok(tip)
     }
 
-    fn put_state(
-        &self,
-        batch: &mut WriteBatch,
-        commit: &scf_ledger::authenticated::StateCommit,
-    ) -> Result<(), StoreError> {
-        let nodes = self.cf(CF_JMT_NODES)?;
-        for (k, n) in commit.node_batch.nodes() {
-            batch.put_cf(nodes, encode(k), encode(n));
+    fn put_state(&self, batch: &mut WriteBatch, commit: &StateCommit) -> Result<(), StoreError> {
+        let nodes = self.cf(CF_STATE_NODES)?;
+        for (k, n) in &commit.nodes {
+            batch.put_cf(nodes, k.to_bytes(), n.to_bytes());
         }
-        let values = self.cf(CF_JMT_VALUES)?;
-        for ((version, kh), v) in commit.node_batch.values() {
-            batch.put_cf(values, value_key(kh, *version), encode(v));
+        let values = self.cf(CF_STATE_VALUES)?;
+        for (kh, v) in &commit.values {
+            batch.put_cf(values, value_key(kh, commit.version), encode(v));
         }
         // A key's preimage never changes: write it when the key may be new, skipping keys the value
         // cache knows had a value before this version (most writes update existing keys).
@@ -404,32 +411,33 @@ impl Store {
     }
 }
 
+fn backend(e: impl std::fmt::Display) -> StateError {
+    StateError(e.to_string())
+}
+
 impl TreeReader for Store {
-    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        match self.get_cf(CF_JMT_NODES, &encode(node_key)).map_err(|e| anyhow::anyhow!(e.to_string()))? {
+    fn get_node_option(&self, key: &NodeKey) -> Result<Option<Arc<InternalNode>>, StateError> {
+        match self.get_cf(CF_STATE_NODES, &key.to_bytes()).map_err(backend)? {
             None => Ok(None),
-            Some(b) => Ok(Some(borsh::from_slice(&b)?)),
+            Some(b) => Ok(Some(Arc::new(InternalNode::from_bytes(&b)?))),
         }
     }
 
-    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> anyhow::Result<Option<OwnedValue>> {
+    fn get_value_option(&self, max_version: Version, key_hash: KeyHash) -> Result<Option<Vec<u8>>, StateError> {
         if let Some(v) = self.values.get(max_version, &key_hash) {
             return Ok(v);
         }
-        let cf = self.cf(CF_JMT_VALUES).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+        let cf = self.cf(CF_STATE_VALUES).map_err(backend)?;
         let seek = value_key(&key_hash, max_version);
         let mut it = self.db.iterator_cf(cf, IteratorMode::From(&seek, Direction::Reverse));
         let value = match it.next() {
-            Some(Ok((k, v))) if k.len() == 40 && k[..32] == key_hash.0 => borsh::from_slice::<Option<Vec<u8>>>(&v)?,
-            Some(Err(e)) => return Err(anyhow::anyhow!(e.to_string())),
+            Some(Ok((k, v))) if k.len() == 40 && k[..32] == key_hash.0 => {
+                borsh::from_slice::<Option<Vec<u8>>>(&v).map_err(|e| backend(corrupt("state_values", e)))?
+            }
+            Some(Err(e)) => return Err(backend(e)),
             _ => None,
         };
         self.values.fill(max_version, key_hash, value.clone());
         Ok(value)
-    }
-
-    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
-        // Only jmt's restore path uses this; the node never restores from chunks.
-        Ok(None)
     }
 }
