@@ -51,7 +51,7 @@ pub trait Chain: Send + Sync + 'static {
     fn receipt(&self, tx_id: &Hash32) -> Result<Option<Receipt>, ChainError>;
     /// Merkle proof that a transaction is in its block.
     fn tx_proof(&self, tx_id: &Hash32) -> Result<Option<TxInclusionProof>, ChainError>;
-    /// Jellyfish Merkle proof of a state key after block `height`.
+    /// Sparse Merkle proof of a state key after block `height`.
     fn state_proof(&self, key: &[u8], height: u64) -> Result<StateProof, ChainError>;
     /// Read-only state after block `height` (`None` = the tip), for the domain's read helpers.
     fn state(&self, height: Option<u64>) -> Result<Box<dyn StateRead + Send + '_>, ChainError>;

@@ -1,7 +1,7 @@
 //! Provenance on the chain: a realistic EPCIS 2.0 document (all five event types, sensor data) is
 //! anchored by the parties that recorded each event, in real blocks on RocksDB; a consumer's trace of a
 //! finished cup reaches its ingredients, and every step's proof checks offline: the transaction is in
-//! its block (SM3 Merkle proof against the header) and the stored event is in the state (JMT proof
+//! its block (SM3 Merkle proof against the header) and the stored event is in the state (state proof
 //! against the header's state root).
 
 use scf_domain::org::Role;

@@ -509,11 +509,14 @@ pub fn root_at<R: TreeReader + ?Sized>(reader: &R, version: Version) -> Result<H
     Ok(get_node(reader, &NodeKey::new(&KeyHash::default(), 0, version))?.hash())
 }
 
+/// Every value ever written, by (key hash, version); `None`: deleted at that version.
+type VersionedValues = BTreeMap<(KeyHash, Version), Option<Vec<u8>>>;
+
 /// An in-memory tree store (tests, tools, light replays).
 #[derive(Default)]
 pub struct MemTreeStore {
     nodes: RwLock<HashMap<NodeKey, Arc<InternalNode>>>,
-    values: RwLock<BTreeMap<(KeyHash, Version), Option<Vec<u8>>>>,
+    values: RwLock<VersionedValues>,
 }
 
 impl MemTreeStore {

@@ -1,6 +1,6 @@
 //! `scf-ledger`: the ledger half of the chain — what transactions, blocks and state are, how they are
 //! signed (SM2), hashed (SM3), encrypted at rest (SM4-GCM), executed through domain [`module::Module`]s
-//! and proven (SM3 Merkle proofs for transactions, Jellyfish Merkle proofs for state).
+//! and proven (SM3 Merkle proofs for transactions, sparse Merkle proofs for state).
 //!
 //! No IO lives here: storage (RocksDB) is `scf-store`, consensus and networking sit above. Anything a
 //! light client needs to check a fact offline is in this crate.

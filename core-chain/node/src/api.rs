@@ -10,7 +10,8 @@
 //! - `GET /block/{height}` — the block with its certificate and hash.
 //! - `GET /block/{height}/tx_ids` — only the ids of its transactions, in order.
 //! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
-//! - `GET /proof/state?key=HEX&height=N` — JMT proof of a state key against the block's state root.
+//! - `GET /proof/state?key=HEX&height=N` — a state key's value or absence, proven against the block's
+//!   state root (sparse Merkle proof, as JSON and as borsh).
 //! - `GET /status` — chain id, height, tip hash, state root, consensus round, peers, mempool size.
 
 use std::sync::Arc;
@@ -26,7 +27,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
-use crate::client::{ApiErrorBody, BlockResponse, BlockTxIdsResponse, StatusResponse, SubmitResult, TxProofResponse};
+use crate::client::{
+    ApiErrorBody, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse, SubmitResult, TxProofResponse,
+};
 use crate::mempool::SubmitError;
 
 /// A client API error: status code plus a machine-readable kind.
@@ -207,10 +210,20 @@ struct StateQuery {
     height: Option<u64>,
 }
 
-async fn state_proof(State(chain): State<Arc<Chain>>, Query(q): Query<StateQuery>) -> Result<Response, ApiError> {
+async fn state_proof(
+    State(chain): State<Arc<Chain>>,
+    Query(q): Query<StateQuery>,
+) -> Result<Json<StateProofResponse>, ApiError> {
     let key = hex::decode(&q.key)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("key: not hex: {e}")))?;
-    let r = blocking(move || -> Result<serde_json::Value, ApiError> {
+    if key.len() > scf_ledger::state::MAX_KEY_BYTES {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("key: {} bytes, at most {}", key.len(), scf_ledger::state::MAX_KEY_BYTES),
+        ));
+    }
+    let r = blocking(move || -> Result<StateProofResponse, ApiError> {
         let tip = chain.tip().map_err(ApiError::internal)?;
         let height = q.height.unwrap_or(tip.height);
         if height > tip.height {
@@ -223,19 +236,35 @@ async fn state_proof(State(chain): State<Arc<Chain>>, Query(q): Query<StateQuery
         let header =
             if height == 0 { None } else { chain.block(height).map_err(ApiError::internal)?.map(|b| b.header) };
         let proof = chain.store.state_proof(&key, height).map_err(ApiError::internal)?;
-        // The JMT proof has no JSON form: clients decode `proof_borsh` (borsh `StateProof`) and call
-        // `verify(header.state_root)`.
-        Ok(json!({
-            "height": height,
-            "header": header,
-            "root": proof.root.to_hex(),
-            "key": hex::encode(&proof.key),
-            "value": proof.value.as_ref().map(hex::encode),
-            "proof_borsh": hex::encode(scf_ledger::codec::encode(&proof)),
-        }))
+        Ok(StateProofResponse {
+            height,
+            header,
+            root: proof.root.to_hex(),
+            key: hex::encode(&proof.key),
+            value: proof.value.as_ref().map(hex::encode),
+            proof: proof_json(&proof.proof),
+            proof_borsh: hex::encode(scf_ledger::codec::encode(&proof)),
+        })
     })
     .await??;
-    Ok(Json(r).into_response())
+    Ok(Json(r))
+}
+
+/// A state proof as JSON: each level's child bitmap and sibling hashes, root first, and the path's end.
+fn proof_json(p: &scf_ledger::authenticated::SparseProof) -> serde_json::Value {
+    use scf_ledger::authenticated::ProofEnd;
+    let levels: Vec<serde_json::Value> = p
+        .levels
+        .iter()
+        .map(|l| json!({ "bitmap": l.bitmap, "siblings": l.siblings.iter().map(|h| h.to_hex()).collect::<Vec<_>>() }))
+        .collect();
+    let end = match &p.end {
+        ProofEnd::Empty => json!({ "kind": "empty" }),
+        ProofEnd::Leaf { key, value_hash } => {
+            json!({ "kind": "leaf", "key_hash": hex::encode(key.0), "value_hash": value_hash.to_hex() })
+        }
+    };
+    json!({ "levels": levels, "end": end })
 }
 
 async fn status(State(chain): State<Arc<Chain>>) -> Result<Json<StatusResponse>, ApiError> {

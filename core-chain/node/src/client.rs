@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use scf_ledger::block::{Block, CommitCertificate, TxInclusionProof};
+use scf_ledger::authenticated::StateProof;
+use scf_ledger::block::{Block, BlockHeader, CommitCertificate, TxInclusionProof};
 use scf_ledger::crypto::Hash32;
 use scf_ledger::tx::SignedTx;
 use serde::{Deserialize, Serialize};
@@ -32,6 +33,32 @@ pub struct SubmitResult {
 pub struct BlockResponse {
     pub hash: String,
     pub block: Block,
+}
+
+/// `GET /proof/state`: a state key's value (or its absence) after block `height`, with a proof against
+/// that block's state root.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StateProofResponse {
+    pub height: u64,
+    /// The block's header, whose `state_root` the proof is against (`None` for the genesis state).
+    pub header: Option<BlockHeader>,
+    pub root: String,
+    pub key: String,
+    pub value: Option<String>,
+    /// The proof as JSON, for verifiers in other languages: `levels` from the root down
+    /// (`bitmap`, `siblings`) and the `end` of the path (docs/ledger-format.md).
+    pub proof: serde_json::Value,
+    /// The same proof as a borsh `StateProof` (hex).
+    pub proof_borsh: String,
+}
+
+impl StateProofResponse {
+    /// The decoded proof (check it with `StateProof::verify(&header.state_root)`).
+    pub fn state_proof(&self) -> Result<StateProof, ClientError> {
+        let bytes = hex::decode(&self.proof_borsh)
+            .map_err(|e| ClientError::Unexpected(format!("proof_borsh: not hex: {e}")))?;
+        borsh::from_slice(&bytes).map_err(|e| ClientError::Unexpected(format!("proof_borsh: {e}")))
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -196,6 +223,16 @@ impl NodeClient {
             return Ok(None);
         }
         Self::decode(resp).await.map(Some)
+    }
+
+    /// The value of state key `key` after block `height` (the tip when `None`) with its proof.
+    pub async fn state_proof(&self, key: &[u8], height: Option<u64>) -> Result<StateProofResponse, ClientError> {
+        let mut url = format!("{}/proof/state?key={}", self.base, hex::encode(key));
+        if let Some(h) = height {
+            url.push_str(&format!("&height={h}"));
+        }
+        let resp = self.http.get(url).send().await?;
+        Self::decode(resp).await
     }
 
     pub async fn status(&self) -> Result<StatusResponse, ClientError> {

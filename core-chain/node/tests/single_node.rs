@@ -105,6 +105,28 @@ async fn single_validator_commits_with_verifiable_certificates() {
         }
         other => panic!("expected committed, got {other:?}"),
     }
+    // State proofs: a sender's nonce is proven against the block header's state root, and so is the
+    // absence of a key nobody wrote; the JSON form has the same path as the borsh one.
+    let nonce_key = [b"sys/nonce/".as_slice(), &keys[0].address().0].concat();
+    let r = api.state_proof(&nonce_key, Some(tip.height)).await.expect("state proof");
+    let header = r.header.clone().expect("header of a block");
+    let proof = r.state_proof().expect("decodes");
+    assert!(proof.verify(&header.state_root), "nonce proof against the header's state root");
+    assert_eq!(proof.value.as_deref(), Some(5u64.to_le_bytes().as_slice()), "five transactions from keys[0]");
+    assert_eq!(r.proof["levels"].as_array().map(Vec::len), Some(proof.proof.levels.len()));
+    let mut tampered = proof.clone();
+    tampered.value = Some(6u64.to_le_bytes().to_vec());
+    assert!(!tampered.verify(&header.state_root), "another value does not verify");
+    let absent = api.state_proof(b"sys/nobody", None).await.expect("absence proof");
+    let p = absent.state_proof().expect("decodes");
+    assert!(p.value.is_none());
+    let root_now = node.block(absent.height).expect("read").expect("block").header.state_root;
+    assert!(p.verify(&root_now), "absence proof");
+    match api.state_proof(b"k", Some(1_000_000)).await {
+        Err(scf_node::client::ClientError::Api { status: 404, .. }) => {}
+        other => panic!("expected 404 above the tip, got {other:?}"),
+    }
+
     let late = tx("solo-chain", &keys[2], 5);
     let id = api.submit(&late).await.expect("submit over HTTP");
     assert_eq!(id, late.id());
