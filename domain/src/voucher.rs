@@ -931,14 +931,30 @@ fn split_loaded(
         &ids,
         &parent.root_id,
         &orgs,
-        // The children in brief (the full records are in state): what a reader of the event needs.
-        &serde_json::json!({
-            "parent": parent.id,
-            "children": children.iter().map(|c| serde_json::json!({
-                "id": c.id, "holder": c.holder, "amount": c.amount, "status": c.status,
-            })).collect::<Vec<_>>(),
-        }),
+        &SplitEvent {
+            children: children
+                .iter()
+                .map(|c| ChildBrief { amount: c.amount, holder: &c.holder, id: &c.id, status: &c.status })
+                .collect(),
+            parent: &parent.id,
+        },
     )])
+}
+
+/// A split's event data: the children in brief (the full records are in state), what a reader of the
+/// event needs. Serialized directly (fields in key order, as a JSON object's keys are written).
+#[derive(Serialize)]
+struct SplitEvent<'a> {
+    children: Vec<ChildBrief<'a>>,
+    parent: &'a str,
+}
+
+#[derive(Serialize)]
+struct ChildBrief<'a> {
+    amount: Fen,
+    holder: &'a str,
+    id: &'a str,
+    status: &'a VoucherStatus,
 }
 
 fn offer_financing(

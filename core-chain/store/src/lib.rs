@@ -110,6 +110,16 @@ fn sender_index_key(sender: &Address, height: u64, index: u32) -> Vec<u8> {
     k
 }
 
+/// Bytes a block's receipts, indexes and state changes take in a write batch (an upper estimate).
+fn batch_estimate(exec: &ExecutedBlock) -> usize {
+    let state = &exec.state;
+    let nodes: usize = state.nodes.iter().map(|(_, n)| 64 + n.children().len() * 112).sum();
+    let values: usize = state.values.iter().map(|(_, v)| 64 + v.as_ref().map_or(0, Vec::len)).sum();
+    let receipts: usize =
+        exec.receipts.iter().map(|r| 256 + r.events.iter().map(|e| 256 + e.data.len()).sum::<usize>()).sum();
+    nodes + values + receipts + state.preimages.iter().map(|(_, k)| 64 + k.len()).sum::<usize>() + 256
+}
+
 impl Store {
     /// Open (or create) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -264,9 +274,11 @@ impl Store {
             return Err(StoreError::WrongParent { height: header.height });
         }
         let new_tip = ChainTip::of(header);
-        let mut batch = WriteBatch::default();
+        let block_bytes = exec.block.to_bytes();
+        // Sized up front: the batch of a full block is megabytes, and growing it doubles and copies.
+        let mut batch = WriteBatch::with_capacity_bytes(block_bytes.len() + batch_estimate(exec));
         let h = header.height.to_be_bytes();
-        batch.put_cf(self.cf(CF_BLOCKS)?, h, exec.block.to_bytes());
+        batch.put_cf(self.cf(CF_BLOCKS)?, h, block_bytes);
         batch.put_cf(self.cf(CF_BLOCK_HASHES)?, new_tip.hash.0, h);
         let txs = self.cf(CF_TXS)?;
         let receipts = self.cf(CF_RECEIPTS)?;

@@ -161,6 +161,18 @@ fn split_conserves_amount_and_records_lineage() {
     let ev = ok(fx.v(&s1, split(&[("S2", 600_000), ("S1", 400_000)])));
     let orgs: Vec<&str> = ev[0].attributes.iter().filter(|(k, _)| k == "org").map(|(_, v)| v.as_str()).collect();
     assert_eq!(orgs, ["CORE", "S1", "S2"]);
+    // The event carries the children in brief.
+    let data: serde_json::Value = serde_json::from_str(&ev[0].data).expect("event data is JSON");
+    assert_eq!(
+        data,
+        serde_json::json!({
+            "parent": "V1",
+            "children": [
+                { "id": "V1.1", "holder": "S2", "amount": 600_000, "status": { "state": "pending" } },
+                { "id": "V1.2", "holder": "S1", "amount": 400_000, "status": { "state": "active" } },
+            ],
+        })
+    );
 
     let (p, a, b) = (voucher(&fx, "V1"), voucher(&fx, "V1.1"), voucher(&fx, "V1.2"));
     assert_eq!(p.status, VoucherStatus::Split);
