@@ -4,8 +4,9 @@
 //! [`LatestValues`] holds values *as of one version* (the tip). Committing version `v + 1` applies
 //! that version's writes, so every other cached entry stays true at `v + 1`. A read at any other
 //! version bypasses it. Misses are filled from RocksDB only if the tip has not moved meanwhile.
-//! (Tree nodes are not cached here: measured, copying every new node into a map at commit cost more
-//! than reading the few the next block needs from RocksDB's memtable and block cache.)
+//! (Tree nodes are not cached here: measured twice, with copies and with shared `Arc`s of each
+//! committed node, a node cache cost more than reading the nodes the next block needs from RocksDB's
+//! memtable and block cache.)
 //!
 //! It is bounded by two generations of at most `cap` entries each: when the current generation is
 //! full it becomes the previous one and the older is dropped, and a hit in the previous generation
