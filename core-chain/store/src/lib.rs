@@ -2,8 +2,8 @@
 //!
 //! Column families: `meta` (tip, genesis), `blocks` (height → block), `block_hashes` (hash → height),
 //! `txs` (tx id → height, index), `receipts` (tx id → receipt), `state_nodes` / `state_values` (the
-//! authenticated state tree's internal nodes and the versioned values), `preimages` (key hash → state key) and `indexes`
-//! (secondary lookups such as transactions by sender).
+//! authenticated state tree's internal nodes and the versioned values), `preimages` (key hash → state
+//! key) and `indexes` (secondary lookups such as transactions by sender).
 //!
 //! Invariant: a block and everything it changes — its transactions, receipts, state nodes and values,
 //! indexes and the new tip — are written in one RocksDB `WriteBatch` with a synced WAL, so a reader after
@@ -13,9 +13,7 @@ pub mod audit;
 mod cache;
 
 use std::path::Path;
-use std::sync::RwLock;
-
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch, WriteOptions, DB,

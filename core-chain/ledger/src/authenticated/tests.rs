@@ -130,17 +130,20 @@ proptest! {
     /// version's key set (the shape is canonical); every key, present or not, has a proof that verifies
     /// and that shows nothing else; and older versions stay readable and provable.
     #[test]
-    fn roots_are_canonical_and_proofs_hold(versions in prop::collection::vec(prop::collection::vec(step(), 0..60), 1..8)) {
+    fn roots_are_canonical_and_proofs_hold(
+        versions in prop::collection::vec(prop::collection::vec(step(), 0..60), 1..8),
+    ) {
         let store = MemTreeStore::new();
         let mut state: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut history = Vec::new();
         for (version, steps) in versions.iter().enumerate() {
             let mut w: Writes = BTreeMap::new();
             for s in steps {
-                match s {
-                    Step::Put(k, v) => { w.insert(format!("key/{k}").into_bytes(), Some(vec![*v; 1 + *k as usize % 40])); }
-                    Step::Delete(k) => { w.insert(format!("key/{k}").into_bytes(), None); }
-                }
+                let (k, v) = match s {
+                    Step::Put(k, v) => (k, Some(vec![*v; 1 + *k as usize % 40])),
+                    Step::Delete(k) => (k, None),
+                };
+                w.insert(format!("key/{k}").into_bytes(), v);
             }
             for (k, v) in &w {
                 match v { Some(v) => { state.insert(k.clone(), v.clone()); } None => { state.remove(k); } }
