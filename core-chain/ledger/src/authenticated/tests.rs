@@ -161,3 +161,45 @@ proptest! {
         }
     }
 }
+
+/// Two keys whose hashes share their first seven nibbles (found by search, deterministic).
+fn deep_pair() -> (Vec<u8>, Vec<u8>) {
+    let mut seen: HashMap<[u8; 4], Vec<u8>> = HashMap::new();
+    for i in 0u32.. {
+        let k = format!("deep/{i}").into_bytes();
+        let h = key_hash(&k).0;
+        let prefix = [h[0], h[1], h[2], h[3] & 0xf0];
+        if let Some(other) = seen.insert(prefix, k.clone()) {
+            return (other, k);
+        }
+    }
+    unreachable!("u32 keys exhausted")
+}
+
+#[test]
+fn long_shared_paths_build_deep_nodes_and_collapse_back() {
+    let (a, b) = deep_pair();
+    let store = MemTreeStore::new();
+    let c0 = commit(&store, 0, BTreeMap::from([(b"other".to_vec(), Some(b"x".to_vec()))]));
+    let c1 = commit(&store, 1, BTreeMap::from([(a.clone(), Some(b"A".to_vec())), (b.clone(), Some(b"B".to_vec()))]));
+    // The two keys sit below a chain of single-child nodes down to where their hashes differ.
+    let depth = prove(&store, &a, 1).expect("proof").proof.levels.len();
+    assert!(depth >= 8, "paths share seven nibbles: {depth} levels");
+    proves(&store, &c1.root, 1, &a, Some(b"A"));
+    proves(&store, &c1.root, 1, &b, Some(b"B"));
+    // Deleting one collapses the chain: the other key is a leaf under the root again, and the root is
+    // what a tree of the remaining keys has.
+    let c2 = commit(&store, 2, BTreeMap::from([(a.clone(), None)]));
+    assert_eq!(prove(&store, &b, 2).expect("proof").proof.levels.len(), 1);
+    let state = BTreeMap::from([(b"other".to_vec(), b"x".to_vec()), (b.clone(), b"B".to_vec())]);
+    assert_eq!(c2.root, fresh_root(&state));
+    // The deleted key's path ends at the other key's leaf: that leaf proves it absent.
+    let gone = prove(&store, &a, 2).expect("proof");
+    assert!(matches!(gone.proof.end, ProofEnd::Leaf { key, .. } if key == key_hash(&b)));
+    proves(&store, &c2.root, 2, &a, None);
+    let c3 = commit(&store, 3, BTreeMap::from([(b.clone(), None)]));
+    assert_eq!(c3.root, c0.root);
+    // The older versions still prove what they held.
+    proves(&store, &c1.root, 1, &a, Some(b"A"));
+    proves(&store, &c2.root, 2, &b, Some(b"B"));
+}
