@@ -69,6 +69,12 @@ pub enum StoreError {
     GenesisMismatch { stored: String, stored_hash: Hash32, given: String, given_hash: Hash32 },
     #[error("store: no genesis has been applied yet")]
     NoGenesis,
+    #[error(
+        "store: {path} was written in an older layout (it has column family {found:?}); this build stores \
+         state in another tree: move the directory away and start the node with an empty one, which catches \
+         up from the other nodes (for the demo: --reset)"
+    )]
+    OldLayout { path: String, found: String },
     #[error(transparent)]
     Genesis(#[from] GenesisError),
     #[error(transparent)]
@@ -121,6 +127,13 @@ fn batch_estimate(exec: &ExecutedBlock) -> usize {
 impl Store {
     /// Open (or create) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        // Column families of layouts this build cannot read (the state tree was `jmt` before).
+        const OLD_CFS: [&str; 2] = ["jmt_nodes", "jmt_values"];
+        if let Ok(existing) = DB::list_cf(&Options::default(), path) {
+            if let Some(found) = existing.into_iter().find(|cf| OLD_CFS.contains(&cf.as_str())) {
+                return Err(StoreError::OldLayout { path: path.display().to_string(), found });
+            }
+        }
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
@@ -449,5 +462,27 @@ impl TreeReader for Store {
         };
         self.values.fill(max_version, key_hash, value.clone());
         Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_the_older_layout_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        drop(DB::open_cf(&opts, dir.path(), ["meta", "jmt_nodes"]).expect("old layout"));
+        match Store::open(dir.path()) {
+            Err(StoreError::OldLayout { found, .. }) => assert_eq!(found, "jmt_nodes"),
+            Err(e) => panic!("expected OldLayout, got {e}"),
+            Ok(_) => panic!("expected OldLayout, the store opened"),
+        }
+        // A fresh directory opens.
+        let fresh = tempfile::tempdir().expect("tempdir");
+        assert!(Store::open(fresh.path()).is_ok());
     }
 }
