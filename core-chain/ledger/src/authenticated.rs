@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::crypto::{sm3, Hash32};
+use crate::crypto::{sm3, sm3_parts, Hash32};
 use crate::state::{StateError, StateRead};
 
 /// A tree version (the block height).
@@ -56,24 +56,22 @@ pub fn key_hash(key: &[u8]) -> KeyHash {
 
 /// The hash of a leaf holding `value_hash` under `key`.
 pub fn leaf_hash(key: &KeyHash, value_hash: &Hash32) -> Hash32 {
-    let mut buf = [0u8; 65];
-    buf[0] = LEAF_TAG;
-    buf[1..33].copy_from_slice(&key.0);
-    buf[33..].copy_from_slice(&value_hash.0);
-    Hash32(sm3(&buf))
+    Hash32(sm3_parts(&[&[LEAF_TAG], &key.0, &value_hash.0]))
 }
 
-/// The hash of an internal node with children `bitmap` whose hashes are `hashes` (in nibble order).
-fn node_hash(bitmap: u16, hashes: &[Hash32]) -> Hash32 {
-    let mut buf = [0u8; 3 + 16 * 32];
-    buf[0] = NODE_TAG;
-    buf[1..3].copy_from_slice(&bitmap.to_be_bytes());
-    let mut end = 3;
-    for h in hashes.iter().take(16) {
-        buf[end..end + 32].copy_from_slice(&h.0);
-        end += 32;
+/// The hash of an internal node with children `bitmap` whose hashes are `hashes` (in nibble order; at
+/// most 16).
+fn node_hash<'a>(bitmap: u16, hashes: impl IntoIterator<Item = &'a Hash32>) -> Hash32 {
+    let bitmap = bitmap.to_be_bytes();
+    let mut parts: [&[u8]; 18] = [&[]; 18];
+    parts[0] = &[NODE_TAG];
+    parts[1] = &bitmap;
+    let mut n = 2;
+    for (part, h) in parts[2..].iter_mut().zip(hashes) {
+        *part = &h.0;
+        n += 1;
     }
-    Hash32(sm3(&buf[..end]))
+    Hash32(sm3_parts(&parts[..n]))
 }
 
 /// One child of an internal node.
@@ -134,11 +132,7 @@ impl InternalNode {
     }
 
     pub fn hash(&self) -> Hash32 {
-        let mut hashes = [Hash32::ZERO; 16];
-        for (slot, (_, c)) in hashes.iter_mut().zip(&self.children) {
-            *slot = *c.hash();
-        }
-        node_hash(self.bitmap(), &hashes[..self.children.len().min(16)])
+        node_hash(self.bitmap(), self.children.iter().map(|(_, c)| c.hash()))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -268,17 +262,19 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
                 self.descend(depth, &mut slots, ops)?;
                 self.finish(depth, &path, &slots)
             }
-            Some(Child::Leaf { key, value_hash, .. }) if !ops.iter().any(|o| o.key == key) => {
+            Some(Child::Leaf { key, value_hash, .. }) => match ops.binary_search_by_key(&key, |o| o.key) {
+                // The writes replace or delete the leaf.
+                Ok(_) => self.fresh(depth, ops),
                 // The leaf stays: it joins the writes so it lands wherever the new shape puts it.
-                let at = ops.partition_point(|o| o.key < key);
-                let mut merged = Vec::with_capacity(ops.len() + 1);
-                merged.extend_from_slice(&ops[..at]);
-                merged.push(Op { key, value_hash: Some(value_hash) });
-                merged.extend_from_slice(&ops[at..]);
-                self.fresh(depth, &merged)
-            }
-            // A leaf the writes replace or delete, or an empty slot.
-            Some(Child::Leaf { .. }) | None => self.fresh(depth, ops),
+                Err(at) => {
+                    let mut merged = Vec::with_capacity(ops.len() + 1);
+                    merged.extend_from_slice(&ops[..at]);
+                    merged.push(Op { key, value_hash: Some(value_hash) });
+                    merged.extend_from_slice(&ops[at..]);
+                    self.fresh(depth, &merged)
+                }
+            },
+            None => self.fresh(depth, ops),
         }
     }
 
