@@ -359,29 +359,6 @@ fn voucher_key(id: &str) -> String {
 fn tree_key(root: &str) -> String {
     format!("voucher/t/{root}")
 }
-/// What an organisation holds: its voucher ids joined by `\n` (ids are ASCII without newlines), so
-/// reading, appending and removing one id are byte operations on one value, not the decoding and
-/// re-encoding of a list of strings on every movement.
-fn held_key(org: &str) -> String {
-    format!("voucher/h/{org}")
-}
-
-fn held_bytes(state: &dyn StateRead, org: &str) -> Result<Vec<u8>, StoreError> {
-    Ok(state.get(held_key(org).as_bytes()).map_err(|e| StoreError::Backend(e.0))?.unwrap_or_default())
-}
-
-/// Byte range of `id` in a holding value, if held.
-fn held_find(bytes: &[u8], id: &str) -> Option<std::ops::Range<usize>> {
-    let mut start = 0;
-    for part in bytes.split(|b| *b == b'\n') {
-        let end = start + part.len();
-        if part == id.as_bytes() {
-            return Some(start..end);
-        }
-        start = end + 1;
-    }
-    None
-}
 fn clearing_key(root: &str) -> String {
     format!("voucher/c/{root}")
 }
@@ -411,17 +388,6 @@ pub fn load_tree(state: &dyn StateRead, root_id: &str) -> Result<Option<Tree>, S
 /// The clearing of a paid tree.
 pub fn load_clearing(state: &dyn StateRead, root_id: &str) -> Result<Option<Clearing>, StoreError> {
     kv::get(state, &clearing_key(root_id))
-}
-
-/// Ids of the vouchers an organisation holds (pending, active, financed or settled; not split or void).
-pub fn vouchers_held_by(state: &dyn StateRead, org: &str) -> Result<Vec<String>, StoreError> {
-    let bytes = held_bytes(state, org)?;
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let text = String::from_utf8(bytes)
-        .map_err(|e| StoreError::Corrupt { key: held_key(org), reason: format!("not UTF-8: {e}") })?;
-    Ok(text.split('\n').map(str::to_string).collect())
 }
 
 /// The lineage tree of a root, depth first (each parent before its children, children in split order).
@@ -482,35 +448,6 @@ fn require_tree(state: &dyn StateRead, root_id: &str) -> Result<Tree, VoucherErr
 
 fn save_voucher(state: &mut dyn StateWrite, v: &Voucher) {
     kv::put(state, &voucher_key(&v.id), v);
-}
-
-fn held_add(state: &mut dyn StateWrite, org: &str, id: &str) -> Result<(), StoreError> {
-    let mut bytes = held_bytes(state, org)?;
-    if held_find(&bytes, id).is_none() {
-        if !bytes.is_empty() {
-            bytes.push(b'\n');
-        }
-        bytes.extend_from_slice(id.as_bytes());
-        state.set(held_key(org).as_bytes(), bytes);
-    }
-    Ok(())
-}
-
-fn held_remove(state: &mut dyn StateWrite, org: &str, id: &str) -> Result<(), StoreError> {
-    let mut bytes = held_bytes(state, org)?;
-    if let Some(r) = held_find(&bytes, id) {
-        // Take the separator on one side with the id.
-        let cut = if r.end < bytes.len() { r.start..r.end + 1 } else { r.start.saturating_sub(1)..r.end };
-        bytes.drain(cut);
-        state.set(held_key(org).as_bytes(), bytes);
-    }
-    Ok(())
-}
-
-fn change_holder(state: &mut dyn StateWrite, v: &mut Voucher, to: &str) -> Result<(), StoreError> {
-    held_remove(state, &v.holder, &v.id)?;
-    v.holder = to.to_string();
-    held_add(state, to, &v.id)
 }
 
 fn text(field: &str, s: &str) -> Result<(), VoucherError> {
@@ -753,7 +690,6 @@ fn issue(
     };
     save_voucher(state, &v);
     kv::put(state, &tree_key(&v.id), &tree);
-    held_add(state, &v.holder, &v.id)?;
     Ok(vec![ev("VoucherIssued", &[&v.id], &v.id, &orgs_of([&issuer.id, &v.holder]), &v)])
 }
 
@@ -806,12 +742,11 @@ fn reject(
         // A transferred child goes back, active, to the sender: the tree keeps its value.
         Some(from) => {
             orgs.insert(from.clone());
-            change_holder(state, &mut v, &from)?;
+            v.holder = from;
             v.status = VoucherStatus::Active;
         }
         // A refused issue voids the tree.
         None => {
-            held_remove(state, &v.holder, &v.id)?;
             v.status = VoucherStatus::Rejected { reason: reason.clone() };
         }
     }
@@ -915,11 +850,9 @@ fn split_loaded(
             created_height: ctx.height,
         };
         save_voucher(state, &child);
-        held_add(state, &child.holder, &id)?;
         tree.member_count += 1;
         children.push(child);
     }
-    held_remove(state, &parent.holder, &parent.id)?;
     parent.status = VoucherStatus::Split;
     parent.children = children.iter().map(|c| c.id.clone()).collect();
     save_voucher(state, &parent);
@@ -1099,7 +1032,7 @@ fn accept_financing(
         invoices: allocations,
         registration_no,
     };
-    change_holder(state, &mut v, &funder.id)?;
+    v.holder = funder.id.clone();
     v.offer = None;
     v.financing = Some(financing.clone());
     save_voucher(state, &v);
@@ -1154,7 +1087,7 @@ fn record_payment(
             continue;
         }
         if let Some(from) = v.pending_from.take() {
-            change_holder(state, &mut v, &from)?;
+            v.holder = from;
         }
         v.status = VoucherStatus::Settled;
         v.offer = None;

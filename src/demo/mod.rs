@@ -34,9 +34,9 @@ use crate::seed::{self, SeedPlan};
 /// Marker file naming a directory as an `scf demo` data directory (only those are ever deleted).
 const MARKER: &str = "scf-demo.json";
 /// Format of the data directory; bumped when the chain's state layout changes (2: voucher trees keep a
-/// member count and holdings are newline-joined ids), so an older directory is refused with a clear
-/// message instead of failing on the first read.
-const DATA_VERSION: u64 = 3;
+/// member count; 3: own state tree; 4: no holdings list in state), so an older directory is refused
+/// with a clear message instead of failing on the first read.
+const DATA_VERSION: u64 = 4;
 
 /// What `scf demo` was asked to do.
 #[derive(Clone, Debug)]

@@ -104,12 +104,6 @@ fn snapshot(sim: &Sim) -> Snapshot {
 
 fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
     let st = &sim.fx.w.state;
-    let mut listed: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for org in ORGS {
-        for id in vouchers_held_by(st, org).unwrap() {
-            listed.entry(id).or_default().push(org.to_string());
-        }
-    }
     let mut financed_by_invoice: BTreeMap<String, Fen> = BTreeMap::new();
     for root_id in &sim.roots {
         let tree = load_tree(st, root_id).unwrap().unwrap();
@@ -129,12 +123,9 @@ fn check_invariants(sim: &Sim) -> Result<(), TestCaseError> {
                 }
                 prop_assert_eq!(sum, v.amount, "children of {} must sum to it", v.id);
             }
-            let holders = listed.get(&v.id).cloned().unwrap_or_default();
             if v.is_live_leaf() {
                 leaves += v.amount;
-                prop_assert_eq!(holders, vec![v.holder.clone()], "{} has exactly one holder", v.id);
-            } else {
-                prop_assert!(holders.is_empty(), "{} is not live but listed for {:?}", v.id, holders);
+                prop_assert!(ORGS.contains(&v.holder.as_str()), "{} is held by {:?}", v.id, v.holder);
             }
             if let Some(f) = &v.financing {
                 prop_assert_eq!(f.invoices.iter().map(|a| a.amount).sum::<Fen>(), v.amount);
