@@ -186,6 +186,7 @@ fn keygen(args: &KeygenArgs) -> Result<(), String> {
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    scf_node::cli::disable_transparent_huge_pages();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Keygen(args) => keygen(args),

@@ -500,6 +500,22 @@ fn clap_error(e: clap::Error) -> String {
     text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
 }
 
+/// Turn transparent huge pages off for this process (Linux; elsewhere a no-op). Call first in `main`.
+///
+/// mimalloc asks the kernel for huge pages on its arenas, so the first touch of each 2 MiB page has
+/// the kernel zero all of it, also where the allocator goes on to use a few KiB. Under load that
+/// zeroing was 5–15 % of a node's CPU samples (`clear_page_erms` in perf); with THP off the node used
+/// ~10 % less CPU for the same benchmark (docs/benchmarks.md). RocksDB's own tuning guide advises the
+/// same. The flag is inherited by threads and child processes and only changes how memory is backed.
+pub fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    {
+        // Best effort: it cannot fail on a kernel with PR_SET_THP_DISABLE (3.15+); without it the
+        // process simply keeps the system's setting.
+        let _ = nix::sys::prctl::set_thp_disable(true);
+    }
+}
+
 /// Log to stderr at `RUST_LOG` (default `info`); a no-op if logging is already set up.
 pub fn init_logging() {
     let _ = tracing_subscriber::fmt()

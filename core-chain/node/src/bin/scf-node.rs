@@ -47,6 +47,7 @@ enum BenchCmd {
 }
 
 fn main() -> anyhow::Result<()> {
+    scf_node::cli::disable_transparent_huge_pages();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
