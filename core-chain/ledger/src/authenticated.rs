@@ -77,18 +77,15 @@ fn node_hash<'a>(bitmap: u16, hashes: impl IntoIterator<Item = &'a Hash32>) -> H
 /// One child of an internal node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Child {
-    /// A key with its value hash (and the leaf hash, kept so a parent is rehashed without rehashing
-    /// its leaves).
-    Leaf { key: KeyHash, value_hash: Hash32, hash: Hash32 },
+    /// A key with its leaf hash ([`leaf_hash`]). The value hash is not kept: a parent is rehashed
+    /// from its children's hashes, and a proof reads the value from the value store (a third fewer
+    /// bytes per leaf in every node a block rewrites).
+    Leaf { key: KeyHash, hash: Hash32 },
     /// An internal node one level down, written at `version`.
     Node { version: Version, hash: Hash32 },
 }
 
 impl Child {
-    fn leaf(key: KeyHash, value_hash: Hash32) -> Child {
-        Child::Leaf { key, value_hash, hash: leaf_hash(&key, &value_hash) }
-    }
-
     pub fn hash(&self) -> &Hash32 {
         match self {
             Child::Leaf { hash, .. } | Child::Node { hash, .. } => hash,
@@ -235,8 +232,8 @@ pub struct StateCommit {
 #[derive(Clone, Copy)]
 struct Op {
     key: KeyHash,
-    /// `None`: delete.
-    value_hash: Option<Hash32>,
+    /// The new leaf hash; `None`: delete.
+    leaf: Option<Hash32>,
 }
 
 /// Applies one version's writes, collecting the nodes it writes.
@@ -262,14 +259,14 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
                 self.descend(depth, &mut slots, ops)?;
                 self.finish(depth, &path, &slots)
             }
-            Some(Child::Leaf { key, value_hash, .. }) => match ops.binary_search_by_key(&key, |o| o.key) {
+            Some(Child::Leaf { key, hash }) => match ops.binary_search_by_key(&key, |o| o.key) {
                 // The writes replace or delete the leaf.
                 Ok(_) => self.fresh(depth, ops),
                 // The leaf stays: it joins the writes so it lands wherever the new shape puts it.
                 Err(at) => {
                     let mut merged = Vec::with_capacity(ops.len() + 1);
                     merged.extend_from_slice(&ops[..at]);
-                    merged.push(Op { key, value_hash: Some(value_hash) });
+                    merged.push(Op { key, leaf: Some(hash) });
                     merged.extend_from_slice(&ops[at..]);
                     self.fresh(depth, &merged)
                 }
@@ -281,10 +278,10 @@ impl<R: TreeReader + ?Sized> Updater<'_, R> {
     /// A slot built from `ops` alone (deletions of absent keys are no-ops).
     fn fresh(&mut self, depth: usize, ops: &[Op]) -> Result<Option<Child>, StateError> {
         if depth > 0 {
-            let mut puts = ops.iter().filter_map(|o| o.value_hash.map(|v| (o.key, v)));
+            let mut puts = ops.iter().filter_map(|o| o.leaf.map(|hash| Child::Leaf { key: o.key, hash }));
             match (puts.next(), puts.next()) {
                 (None, _) => return Ok(None),
-                (Some((key, value_hash)), None) => return Ok(Some(Child::leaf(key, value_hash))),
+                (Some(leaf), None) => return Ok(Some(leaf)),
                 _ => {}
             }
         }
@@ -342,8 +339,10 @@ pub fn commit_writes<R: TreeReader + ?Sized>(
     if entries.windows(2).any(|w| w[0].0 == w[1].0) {
         return Err(StateError("state tree: two state keys have the same SM3 hash".into()));
     }
-    let ops: Vec<Op> =
-        entries.iter().map(|(key, _, v)| Op { key: *key, value_hash: v.as_deref().map(|v| Hash32(sm3(v))) }).collect();
+    let ops: Vec<Op> = entries
+        .iter()
+        .map(|(key, _, v)| Op { key: *key, leaf: v.as_deref().map(|v| leaf_hash(key, &Hash32(sm3(v)))) })
+        .collect();
     let mut values = Vec::with_capacity(entries.len());
     let mut preimages = Vec::with_capacity(entries.len());
     for (key, k, v) in entries {
@@ -476,7 +475,20 @@ pub fn prove<R: TreeReader + ?Sized>(reader: &R, key: &[u8], version: Version) -
         levels.push(ProofLevel { bitmap: node.bitmap(), siblings });
         match node.child(n).copied() {
             None => break ProofEnd::Empty,
-            Some(Child::Leaf { key, value_hash, .. }) => break ProofEnd::Leaf { key, value_hash },
+            Some(Child::Leaf { key, hash }) => {
+                // The leaf keeps only its hash: the value hash comes from the value store, and must
+                // give the same leaf.
+                let value = reader.get_value_option(version, key)?.ok_or_else(|| {
+                    StateError(format!("state tree: the leaf of {key:?} at {version} has no stored value"))
+                })?;
+                let value_hash = Hash32(sm3(&value));
+                if leaf_hash(&key, &value_hash) != hash {
+                    return Err(StateError(format!(
+                        "state tree: the leaf of {key:?} and its stored value disagree at {version}"
+                    )));
+                }
+                break ProofEnd::Leaf { key, value_hash };
+            }
             Some(Child::Node { version: v, .. }) => {
                 depth += 1;
                 if depth >= MAX_DEPTH {

@@ -79,7 +79,7 @@ fn stored_nodes_decode_and_bad_ones_are_refused() {
     for (_, n) in &c.nodes {
         assert_eq!(&InternalNode::from_bytes(&n.to_bytes()).expect("decodes"), n.as_ref());
     }
-    let leaf = Child::leaf(KeyHash([1; 32]), Hash32([2; 32]));
+    let leaf = Child::Leaf { key: KeyHash([1; 32]), hash: Hash32([2; 32]) };
     let unordered = crate::codec::encode(&vec![(3u8, leaf), (2u8, leaf)]);
     assert!(InternalNode::from_bytes(&unordered).is_err());
     let out_of_range = crate::codec::encode(&vec![(16u8, leaf)]);
