@@ -505,8 +505,8 @@ fn clap_error(e: clap::Error) -> String {
 /// mimalloc asks the kernel for huge pages on its arenas, so the first touch of each 2 MiB page has
 /// the kernel zero all of it, also where the allocator goes on to use a few KiB. Under load that
 /// zeroing was 5–15 % of a node's CPU samples (`clear_page_erms` in perf); with THP off the node used
-/// ~10 % less CPU for the same benchmark (docs/benchmarks.md). RocksDB's own tuning guide advises the
-/// same. The flag is inherited by threads and child processes and only changes how memory is backed.
+/// ~7 % less CPU for the same benchmark (docs/benchmarks.md). The flag is inherited by threads and
+/// child processes and only changes how memory is backed.
 pub fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     {

@@ -143,8 +143,8 @@ impl Store {
         // and flush at the same moment; at normal priority those flushes took the cores from consensus
         // and commits (4 validators on 2 cores: one 64 MiB flush took 1.8 s, block store time rose from
         // ~30 ms to ~250 ms, p99 1.2–1.6 s). Four write buffers let a starved flush wait (about 20 s of
-        // writes at that load) before writes stall. Writing back 1 MiB at a time keeps a flush's dirty
-        // pages from queueing in front of the WAL's fsync.
+        // writes at that load) before writes stall. A flush's pages are written back 1 MiB at a time as
+        // it goes rather than all at once behind the WAL's next fsync.
         let mut env = rocksdb::Env::new()?;
         env.lower_high_priority_thread_pool_cpu_priority();
         env.lower_thread_pool_cpu_priority();
