@@ -469,12 +469,13 @@ pub fn prove<R: TreeReader + ?Sized>(reader: &R, key: &[u8], version: Version) -
     let root = node.hash();
     let mut levels = Vec::new();
     let mut depth = 0;
-    let end = loop {
+    // The path's end, and the value read for its leaf (the key's own value when the leaf is the key's).
+    let (end, leaf_value) = loop {
         let n = kh.nibble(depth);
         let siblings = node.children.iter().filter(|(i, _)| usize::from(*i) != n).map(|(_, c)| *c.hash()).collect();
         levels.push(ProofLevel { bitmap: node.bitmap(), siblings });
         match node.child(n).copied() {
-            None => break ProofEnd::Empty,
+            None => break (ProofEnd::Empty, None),
             Some(Child::Leaf { key, hash }) => {
                 // The leaf keeps only its hash: the value hash comes from the value store, and must
                 // give the same leaf.
@@ -487,7 +488,7 @@ pub fn prove<R: TreeReader + ?Sized>(reader: &R, key: &[u8], version: Version) -
                         "state tree: the leaf of {key:?} and its stored value disagree at {version}"
                     )));
                 }
-                break ProofEnd::Leaf { key, value_hash };
+                break (ProofEnd::Leaf { key, value_hash }, Some((key, value)));
             }
             Some(Child::Node { version: v, .. }) => {
                 depth += 1;
@@ -498,7 +499,10 @@ pub fn prove<R: TreeReader + ?Sized>(reader: &R, key: &[u8], version: Version) -
             }
         }
     };
-    let value = reader.get_value_option(version, kh)?;
+    let value = match leaf_value {
+        Some((key, value)) if key == kh => Some(value),
+        _ => reader.get_value_option(version, kh)?,
+    };
     // The tree and the value store must agree.
     let agrees = match (&end, &value) {
         (ProofEnd::Leaf { key, value_hash }, Some(v)) if *key == kh => *value_hash == Hash32(sm3(v)),

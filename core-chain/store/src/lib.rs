@@ -54,6 +54,11 @@ const ALL_CFS: [&str; 9] = [
 const META_TIP: &[u8] = b"tip";
 const META_GENESIS: &[u8] = b"genesis";
 const META_GENESIS_TIP: &[u8] = b"genesis_tip";
+/// The storage layout a database was written in (u32 LE), recorded when it is created.
+const META_LAYOUT: &[u8] = b"layout";
+/// This build's layout. 2: leaf children keep key hash and leaf hash (no value hash). Databases of
+/// layout 1 (the first own state tree) recorded no layout; `jmt` databases are refused by name.
+const LAYOUT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -75,6 +80,13 @@ pub enum StoreError {
          up from the other nodes (for the demo: --reset)"
     )]
     OldLayout { path: String, found: String },
+    #[error(
+        "store: {path} was written in storage layout {}, this build reads layout {expected}: move the \
+         directory away and start the node with an empty one, which catches up from the other nodes (for \
+         the demo: --reset)",
+        stored.map_or_else(|| "1 (recorded no layout)".to_string(), |v| v.to_string())
+    )]
+    LayoutVersion { path: String, stored: Option<u32>, expected: u32 },
     #[error(transparent)]
     Genesis(#[from] GenesisError),
     #[error(transparent)]
@@ -172,12 +184,33 @@ impl Store {
         let cfs = ALL_CFS.iter().map(|n| ColumnFamilyDescriptor::new(*n, cf_opts(n)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Store { db, tip: RwLock::new(None), values: cache::LatestValues::new(VALUE_CACHE_ENTRIES) };
+        store.check_layout(path)?;
         let tip = store.read_tip()?;
         if let Some(t) = &tip {
             store.values.committed(t.height, std::iter::empty());
         }
         store.set_tip(tip);
         Ok(store)
+    }
+
+    /// Refuse a database of another layout; record this build's in a new one.
+    fn check_layout(&self, path: &Path) -> Result<(), StoreError> {
+        let stored = match self.get_cf(CF_META, META_LAYOUT)? {
+            Some(b) => Some(u32::from_le_bytes(b.as_slice().try_into().map_err(|_| StoreError::Corrupt {
+                what: "meta/layout".into(),
+                reason: format!("{} bytes, not 4", b.len()),
+            })?)),
+            // Written before layouts were recorded, or new.
+            None if self.get_cf(CF_META, META_TIP)?.is_some() => None,
+            None => {
+                self.db.put_cf(self.cf(CF_META)?, META_LAYOUT, LAYOUT.to_le_bytes())?;
+                return Ok(());
+            }
+        };
+        if stored == Some(LAYOUT) {
+            return Ok(());
+        }
+        Err(StoreError::LayoutVersion { path: path.display().to_string(), stored, expected: LAYOUT })
     }
 
     fn set_tip(&self, tip: Option<ChainTip>) {
@@ -496,6 +529,35 @@ mod tests {
         }
         // A fresh directory opens.
         let fresh = tempfile::tempdir().expect("tempdir");
+        assert!(Store::open(fresh.path()).is_ok());
+    }
+
+    #[test]
+    fn a_database_of_another_recorded_or_unrecorded_layout_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("new store");
+        let meta = store.cf(CF_META).expect("meta");
+        store.db.put_cf(meta, META_LAYOUT, 1u32.to_le_bytes()).expect("put");
+        drop(store);
+        match Store::open(dir.path()) {
+            Err(StoreError::LayoutVersion { stored, expected, .. }) => {
+                assert_eq!((stored, expected), (Some(1), LAYOUT))
+            }
+            Err(e) => panic!("expected LayoutVersion, got {e}"),
+            Ok(_) => panic!("expected LayoutVersion, the store opened"),
+        }
+        // A chain written before layouts were recorded: a tip, no layout.
+        let old = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(old.path()).expect("new store");
+        let meta = store.cf(CF_META).expect("meta");
+        store.db.delete_cf(meta, META_LAYOUT).expect("delete");
+        store.db.put_cf(meta, META_TIP, b"tip").expect("put");
+        drop(store);
+        let err = Store::open(old.path()).err().expect("refused");
+        assert!(err.to_string().contains("layout 1 (recorded no layout)"), "{err}");
+        // This build's own database reopens.
+        let fresh = tempfile::tempdir().expect("tempdir");
+        drop(Store::open(fresh.path()).expect("new store"));
         assert!(Store::open(fresh.path()).is_ok());
     }
 }
