@@ -12,7 +12,7 @@
 //! then stores only ciphertext, commitment and wrapped keys, never the plaintext lines.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -768,9 +768,15 @@ fn reverse(
 
 pub struct InvoiceModule;
 
-impl InvoiceModule {
-    /// Apply one call (public so other modules' tests and tools can drive it without encoding).
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
+impl ModuleCall for InvoiceCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for InvoiceModule {
+    type Call = InvoiceCall;
+    type Error = InvoiceError;
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
         match call {
             InvoiceCall::Issue(n) => issue(ctx, state, n, None),
             InvoiceCall::IssueUbl { xml, buyer_org } => {
@@ -784,16 +790,6 @@ impl InvoiceModule {
                 reverse(ctx, state, number, red_number, amount_with_tax, reason)
             }
         }
-    }
-}
-
-impl Module for InvoiceModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: InvoiceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

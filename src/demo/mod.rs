@@ -28,7 +28,6 @@ use scf_ledger::genesis::Genesis;
 use scf_node::config::{ApiSection, ConsensusSection, P2pSection, SyncSection};
 use scf_node::{MempoolConfig, NodeConfig, NodeHandle};
 
-use crate::node_chain::NodeChain;
 use crate::seed::{self, SeedPlan};
 
 /// Marker file naming a directory as an `scf demo` data directory (only those are ever deleted).
@@ -85,11 +84,13 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
         println!("created {created} demo users");
     }
 
-    let node =
-        NodeHandle::start(node_config(&data, &chain_home, &genesis_path)).await.map_err(|e| anyhow!("node: {e}"))?;
-    let chain = NodeChain::new(node.chain().clone());
+    let node = NodeHandle::start(node_config(&data, &chain_home, &genesis_path), scf_domain::modules())
+        .await
+        .map_err(|e| anyhow!("node: {e}"))?;
+    let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
+    let watch = crate::key_watch::spawn(chain.clone());
 
-    let iot = devices::start(&data, &plan, Arc::new(chain.clone())).await?;
+    let iot = devices::start(&data, &plan, chain.clone()).await?;
     let mut api_cfg = scf_graphql::Config::new(listen, db_url, keys.node_key);
     api_cfg.readings = Some(iot.readings());
     if opts.ui.join("index.html").is_file() {
@@ -100,7 +101,7 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
             opts.ui.display()
         );
     }
-    let server = scf_graphql::start(api_cfg, Arc::new(chain.clone())).await.map_err(|e| anyhow!("API: {e}"))?;
+    let server = scf_graphql::start(api_cfg, chain.clone()).await.map_err(|e| anyhow!("API: {e}"))?;
 
     let timers = start_timers(&data, &plan, chain.clone())?;
 
@@ -110,6 +111,7 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
     timers.store(true, Ordering::SeqCst);
     iot.shutdown().await;
     server.abort();
+    watch.abort();
     node.shutdown().await;
     Ok(())
 }

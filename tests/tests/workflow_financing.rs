@@ -40,7 +40,7 @@ fn financing_with_information_request_invoice_check_approval_disbursement_and_re
     assert_eq!(wf_refused(&mut chain, "S2", apply("FA-1", "YX-1", 500)), "WORKFLOW_NOT_PARTY");
     let applied = wf(&mut chain, "S1", apply("FA-1", "YX-1", 500));
     assert_eq!(
-        chain.refused(&key("S1"), "voucher", &VoucherCall::Transfer { voucher_id: "YX-1".into(), to: "S2".into() }),
+        chain.refused(&key("S1"), &VoucherCall::Transfer { voucher_id: "YX-1".into(), to: "S2".into() }),
         "VOUCHER_FINANCING_PENDING"
     );
     timer.poll(&mut chain);
@@ -171,7 +171,6 @@ fn rejection_and_a_reversed_invoice_block_approval_and_free_the_voucher() {
     // chain for everyone to see, and approval is refused.
     chain.ok(
         &key("S1"),
-        "invoice",
         &InvoiceCall::Reverse {
             number: INV.into(),
             red_number: "26312000000000000099".into(),
@@ -212,7 +211,7 @@ fn rejection_and_a_reversed_invoice_block_approval_and_free_the_voucher() {
     assert!(timer.store().inbox_for_org("BANK").expect("inbox").is_empty());
     assert!(timer.store().instance("FA-2").expect("read").expect("view").terminal);
     // The supplier is free to move the voucher again.
-    chain.ok(&key("S1"), "voucher", &VoucherCall::Transfer { voucher_id: "YX-1".into(), to: "S2".into() });
+    chain.ok(&key("S1"), &VoucherCall::Transfer { voucher_id: "YX-1".into(), to: "S2".into() });
 }
 
 #[test]
@@ -241,7 +240,7 @@ fn the_funders_deadline_expires_once_by_block_time() {
     // Past the deadline: the funder can no longer act, the timer fires Expire once.
     chain.set_date("2026-03-08");
     chain.block(vec![]);
-    assert!(chain.tip.time_ms > deadline);
+    assert!(chain.tip().time_ms > deadline);
     assert_eq!(
         wf_refused(&mut chain, "BANK", WorkflowCall::CheckInvoices { application_id: "FA-3".into() }),
         "WORKFLOW_DEADLINE_PASSED"

@@ -19,7 +19,6 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
     // S1 passes half of YX-M1 to S2, who sells it to BANK.
     chain.ok(
         &key("S1"),
-        "voucher",
         &VoucherCall::Split {
             voucher_id: "YX-M1".into(),
             parts: vec![
@@ -28,10 +27,9 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
             ],
         },
     );
-    chain.ok(&key("S2"), "voucher", &VoucherCall::SignFor { voucher_id: "YX-M1.1".into() });
+    chain.ok(&key("S2"), &VoucherCall::SignFor { voucher_id: "YX-M1.1".into() });
     chain.ok(
         &key("S2"),
-        "voucher",
         &VoucherCall::OfferFinancing {
             voucher_id: "YX-M1.1".into(),
             funder: "BANK".into(),
@@ -39,7 +37,7 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
             agreement_ref: "BL-M".into(),
         },
     );
-    chain.ok(&key("BANK"), "voucher", &VoucherCall::AcceptFinancing { voucher_id: "YX-M1.1".into() });
+    chain.ok(&key("BANK"), &VoucherCall::AcceptFinancing { voucher_id: "YX-M1.1".into() });
     timer.poll(&mut chain);
     let tasks: Vec<String> = timer.store().tasks().expect("tasks").into_iter().map(|t| t.id).collect();
     assert!(
@@ -78,7 +76,6 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
     chain.set_date("2026-05-29");
     let paid = chain.ok(
         &key("CORE"),
-        "voucher",
         &VoucherCall::RecordPayment { root_id: "YX-M2".into(), payment_ref: "PAY-M2".into() },
     );
     assert!(paid.events.iter().any(|e| e.kind == "ClearingOwed"));
@@ -117,7 +114,6 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
     // Late payment clears it and empties the obligor's inbox.
     chain.ok(
         &key("CORE"),
-        "voucher",
         &VoucherCall::RecordPayment { root_id: "YX-M1".into(), payment_ref: "PAY-M1".into() },
     );
     timer.poll(&mut chain);

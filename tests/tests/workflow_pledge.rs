@@ -50,8 +50,8 @@ fn iot(status: IotStatus) -> IotSnapshot {
 
 fn setup(dir: &std::path::Path) -> (TestChain, Timer) {
     let mut chain = TestChain::new(&dir.join("chain"), "2026-03-02", ORGS);
-    chain.ok(&key("WH"), "warehouse", &WarehouseCall::Issue { terms: terms("WR-1", "07") });
-    chain.ok(&key("WH"), "warehouse", &WarehouseCall::Issue { terms: terms("WR-2", "08") });
+    chain.ok(&key("WH"), &WarehouseCall::Issue { terms: terms("WR-1", "07") });
+    chain.ok(&key("WH"), &WarehouseCall::Issue { terms: terms("WR-2", "08") });
     (chain, Timer::start(dir.join("timers.redb"), "OPS"))
 }
 
@@ -107,7 +107,6 @@ fn pledge_approved_within_the_rate_margin_call_on_alert_then_repaid_and_released
     chain.set_date("2026-04-01");
     chain.ok(
         &key("WH"),
-        "warehouse",
         &WarehouseCall::Flag { number: "WR-1".into(), reason: "称重下降 3 %（DEV-W-07 告警）".into() },
     );
     let (fired, receipts) = timer.poll(&mut chain);
@@ -219,7 +218,7 @@ fn an_unanswered_margin_call_is_escalated_to_the_regulator() {
             agreement_ref: "ZY-4".into(),
         },
     );
-    chain.ok(&key("WH"), "warehouse", &WarehouseCall::Flag { number: "WR-1".into(), reason: "温度超限".into() });
+    chain.ok(&key("WH"), &WarehouseCall::Flag { number: "WR-1".into(), reason: "温度超限".into() });
     timer.poll(&mut chain);
     // Three days on without an answer: the timer escalates it once.
     chain.set_date("2026-03-10");

@@ -9,12 +9,10 @@
 //! Architecture invariant: nothing here decides a business rule; a timer only submits a call the
 //! chain accepts once. Nothing here knows HTTP.
 
-pub mod chain;
 pub mod diagram;
 mod inbox;
 pub mod service;
 pub mod store;
 
-pub use chain::{Chain, ChainError, CommittedBlock, Head, Mempool, StoreChain, TipState};
 pub use service::{PollReport, TimerService};
 pub use store::{Action, AuditEntry, InstanceView, Notice, Task, TaskState, WorkflowStore, WorkflowsError};

@@ -10,17 +10,14 @@
 use std::collections::BTreeSet;
 
 use redb::{ReadableTable, WriteTransaction};
+use scf_client::{Chain, CommittedBlock, Signer};
 use scf_domain::date::Date;
-use scf_domain::kv;
 use scf_domain::voucher;
 use scf_domain::workflow::{self, definitions, end_of_day_ms, DeadlineKind, WorkflowCall};
 use scf_ledger::crypto::{Hash32, KeyPair};
-use scf_ledger::executor::account_nonce;
 use scf_ledger::module::Event;
 use scf_ledger::receipt::{Receipt, TxOutcome};
-use scf_ledger::tx::{Call, TxBody};
 
-use crate::chain::{Chain, CommittedBlock, TipState};
 use crate::store::*;
 
 /// Blocks a fired transaction stays valid for.
@@ -39,15 +36,13 @@ pub struct PollReport {
 
 pub struct TimerService {
     store: WorkflowStore,
-    key: KeyPair,
-    /// Next nonce to use for our own transactions not yet committed.
-    next_nonce: u64,
+    signer: Signer,
 }
 
 impl TimerService {
     /// `key` is an account of a member organisation: it signs the timer transactions.
     pub fn new(store: WorkflowStore, key: KeyPair) -> Self {
-        TimerService { store, key, next_nonce: 0 }
+        TimerService { store, signer: Signer::new(key).with_expiry(TX_VALIDITY_BLOCKS) }
     }
 
     pub fn store(&self) -> &WorkflowStore {
@@ -60,20 +55,32 @@ impl TimerService {
     }
 
     /// Catch up with the chain, then fire every timer whose deadline the tip's block time has passed.
-    pub fn poll(&mut self, chain: &dyn Chain) -> Result<PollReport, WorkflowsError> {
-        let head = chain.head()?;
+    pub async fn poll(&mut self, chain: &dyn Chain) -> Result<PollReport, WorkflowsError> {
+        let head = chain.tip().await?.ok_or(WorkflowsError::NoGenesis)?;
         let mut h = self.store.last_height()?;
         while h < head.height {
             h += 1;
-            if let Some(block) = chain.block(h)? {
-                self.apply_block(&block)?;
-            } else {
-                self.set_height(h)?;
+            match chain.block(h).await? {
+                Some(block) => self.apply_block(&block)?,
+                None => self.set_height(h)?,
             }
         }
         let mut report = PollReport { processed_to: h, ..PollReport::default() };
-        self.fire_due(chain, head.height, head.time_ms, &mut report)?;
+        self.fire_due(chain, head.height, head.time_ms, &mut report).await?;
         Ok(report)
+    }
+
+    /// Poll once a `period` until `stop` is set (a member process runs this as a task).
+    pub async fn run(mut self, chain: std::sync::Arc<dyn Chain>, period: std::time::Duration) {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match self.poll(chain.as_ref()).await {
+                Ok(r) if !r.fired.is_empty() => tracing::info!(fired = ?r.fired, "workflow deadlines applied"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("workflow timers: {e}"),
+            }
+        }
     }
 
     fn set_height(&self, h: u64) -> Result<(), WorkflowsError> {
@@ -91,11 +98,11 @@ impl TimerService {
                 apply_receipt(&w, block, r)?;
             }
         }
-        w.open_table(META).map_err(db_err)?.insert(META_HEIGHT, block.height).map_err(db_err)?;
+        w.open_table(META).map_err(db_err)?.insert(META_HEIGHT, block.height()).map_err(db_err)?;
         w.commit().map_err(db_err)
     }
 
-    fn fire_due(
+    async fn fire_due(
         &mut self,
         chain: &dyn Chain,
         height: u64,
@@ -127,19 +134,12 @@ impl TimerService {
                         TaskState::Fired { attempts, .. } => attempts + 1,
                         _ => 1,
                     };
-                    let state = TipState(chain);
-                    let chain_nonce =
-                        account_nonce(&state, &self.key.address()).map_err(|e| WorkflowsError::State(e.to_string()))?;
-                    let nonce = chain_nonce.max(self.next_nonce);
-                    let expiry_height = height + TX_VALIDITY_BLOCKS;
-                    let tx = TxBody {
-                        chain_id: chain.chain_id().to_string(),
-                        sender: *self.key.public(),
-                        nonce,
-                        expiry_height,
-                        call: Call { module: workflow::MODULE.into(), payload: kv::encode_call(&call) },
+                    if attempts > 1 {
+                        // The earlier transaction can no longer be included: its nonce is free again.
+                        self.signer.resync().await;
                     }
-                    .sign(&self.key);
+                    let tx = self.signer.sign(chain, &call).await?;
+                    let expiry_height = tx.body.expiry_height;
                     let tx_id = tx.id();
                     // Record "fired" durably first: a crash after this never fires the task again.
                     let w = self.store.db.begin_write().map_err(db_err)?;
@@ -150,8 +150,11 @@ impl TimerService {
                         .insert(tx_id.to_hex().as_str(), task.id.as_str())
                         .map_err(db_err)?;
                     w.commit().map_err(db_err)?;
-                    self.next_nonce = nonce + 1;
-                    chain.submit(tx)?;
+                    if let Err(e) = chain.submit(tx).await {
+                        // Recorded as fired: it is fired anew once past its expiry height.
+                        self.signer.resync().await;
+                        return Err(e.into());
+                    }
                     report.fired.push(task.id);
                     report.submitted.push(tx_id);
                 }
@@ -259,7 +262,7 @@ fn apply_receipt(w: &WriteTransaction, block: &CommittedBlock, r: &Receipt) -> R
                 height: r.height,
                 tx_index: r.index,
                 tx_id: r.tx_id.to_hex(),
-                time_ms: block.time_ms,
+                time_ms: block.time_ms(),
                 sender: r.sender.to_hex(),
                 actor_org: e.attribute("actor").map(str::to_string),
                 module: e.module.clone(),
@@ -296,8 +299,8 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
         root: e.attribute("root").map(str::to_string),
         receipt: e.attribute("receipt").map(str::to_string),
         application: e.attribute("application").map(str::to_string),
-        updated_height: block.height,
-        updated_ms: block.time_ms,
+        updated_height: block.height(),
+        updated_ms: block.time_ms(),
     };
     put(w, INSTANCES, id, &view)?;
     // Tell parties who are not the one waiting, for the steps they should know of.
@@ -311,8 +314,8 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
                         kind: e.kind.clone(),
                         subject: id.to_string(),
                         message: format!("{} {}: {}", process, id, e.kind),
-                        time_ms: block.time_ms,
-                        height: block.height,
+                        time_ms: block.time_ms(),
+                        height: block.height(),
                     };
                     put(w, NOTICES, &format!("{org}\0{}", n.id), &n)?;
                 }
@@ -337,7 +340,7 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
                 task_id.clone(),
                 d,
                 Action::Submit { call: WorkflowCall::Expire { application_id, deadline } },
-                block.height,
+                block.height(),
             )?;
             Some(task_id)
         }
@@ -381,7 +384,7 @@ fn margin_call_alert(
             Action::Submit {
                 call: WorkflowCall::OpenMarginCall { application_id: app.id.clone(), reason: reason.clone() },
             },
-            block.height,
+            block.height(),
         )?;
     }
     Ok(())
@@ -410,8 +413,8 @@ fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Res
                 root: Some(root.clone()),
                 receipt: None,
                 application: None,
-                updated_height: block.height,
-                updated_ms: block.time_ms,
+                updated_height: block.height(),
+                updated_ms: block.time_ms(),
             };
             put(w, INSTANCES, &root, &view)?;
             for &days in definitions::MATURITY.reminders_days_before {
@@ -421,7 +424,7 @@ fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Res
                     format!("remind/{root}/{days:03}"),
                     at,
                     Action::Remind { root: root.clone(), due_date: due.to_string(), days_before: days },
-                    block.height,
+                    block.height(),
                 )?;
             }
             schedule(
@@ -429,7 +432,7 @@ fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Res
                 format!("escalate/{root}"),
                 end_of_day_ms(due),
                 Action::Submit { call: WorkflowCall::EscalateOverdue { root_id: root.clone() } },
-                block.height,
+                block.height(),
             )?;
             Ok(Some(root))
         }
@@ -443,8 +446,8 @@ fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Res
                 view.waiting_party = None;
                 view.waiting_role = None;
                 view.deadline_ms = None;
-                view.updated_height = block.height;
-                view.updated_ms = block.time_ms;
+                view.updated_height = block.height();
+                view.updated_ms = block.time_ms();
                 put(w, INSTANCES, &root, &view)?;
             }
             Ok(Some(root))
@@ -463,14 +466,15 @@ fn remind(
     height: u64,
     now_ms: u64,
 ) -> Result<(), WorkflowsError> {
-    let state = TipState(chain);
-    let tree = voucher::load_tree(&state, root).map_err(|e| WorkflowsError::State(e.to_string()))?;
+    let state = chain.state(None)?;
+    let state = state.as_ref();
+    let tree = voucher::load_tree(state, root).map_err(|e| WorkflowsError::State(e.to_string()))?;
     let Some(tree) = tree else { return Ok(()) };
     if tree.payment.is_some() {
         return Ok(());
     }
     let mut holders = BTreeSet::new();
-    for v in voucher::lineage(&state, root).map_err(|e| WorkflowsError::State(e.to_string()))? {
+    for v in voucher::lineage(state, root).map_err(|e| WorkflowsError::State(e.to_string()))? {
         if v.is_live_leaf() {
             holders.insert(v.holder);
         }

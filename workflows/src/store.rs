@@ -29,7 +29,9 @@ pub enum WorkflowsError {
     #[error("schedule database: record {key:?} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
     #[error(transparent)]
-    Chain(#[from] crate::chain::ChainError),
+    Chain(#[from] scf_client::ChainError),
+    #[error("chain: no genesis yet")]
+    NoGenesis,
     #[error("chain state: {0}")]
     State(String),
 }

@@ -37,6 +37,22 @@ pub enum TxRejection {
     UnknownModule { module: String },
 }
 
+impl TxRejection {
+    /// A stable machine-readable kind (the node API's error kinds).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TxRejection::WrongChainId { .. } => "wrong_chain_id",
+            TxRejection::BadSignature(_) => "bad_signature",
+            TxRejection::NonceUsed { .. } => "nonce_used",
+            TxRejection::NonceGap { .. } => "nonce_gap",
+            TxRejection::Expired { .. } => "expired",
+            TxRejection::ExpiryTooFar { .. } => "expiry_too_far",
+            TxRejection::Oversize { .. } => "oversize",
+            TxRejection::UnknownModule { .. } => "unknown_module",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
     #[error("block: transaction {index} ({tx_id}): {reason}")]
@@ -76,7 +92,8 @@ pub struct ExecutedBlock {
 
 const NONCE_PREFIX: &[u8] = b"sys/nonce/";
 
-fn nonce_key(addr: &Address) -> Vec<u8> {
+/// The state key of an account's next nonce: `sys/nonce/` ‖ address.
+pub fn nonce_key(addr: &Address) -> Vec<u8> {
     let mut k = NONCE_PREFIX.to_vec();
     k.extend_from_slice(&addr.0);
     k

@@ -1,5 +1,5 @@
 //! The node's small client API (HTTP/JSON), used by the GraphQL layer, the ingestion service, the
-//! benchmark and tests. Typed responses live in [`crate::client`].
+//! benchmark and tests. Typed responses live in [`scf_client::wire`], shared with the client.
 //!
 //! - `POST /tx` — body: raw wire bytes (`application/octet-stream`) or hex text → `{"tx_id"}`, or a
 //!   typed rejection `{"error":{"kind","message","retryable"}}` (400; 503 when the mempool is full).
@@ -9,6 +9,7 @@
 //! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
 //! - `GET /block/{height}` — the block with its certificate and hash.
 //! - `GET /block/{height}/tx_ids` — only the ids of its transactions, in order.
+//! - `GET /block/{height}/receipts` — the receipts of its transactions, in order.
 //! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
 //! - `GET /proof/state?key=HEX&height=N` — a state key's value or absence, proven against the block's
 //!   state root (sparse Merkle proof, as JSON and as borsh).
@@ -27,8 +28,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
-use crate::client::{
-    ApiErrorBody, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse, SubmitResult, TxProofResponse,
+use scf_client::wire::{
+    ApiErrorBody, BlockReceiptsResponse, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse,
+    SubmitResult, TxProofResponse,
 };
 use crate::mempool::SubmitError;
 
@@ -58,11 +60,14 @@ impl From<SubmitError> for ApiError {
             SubmitError::Duplicate { .. } => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError {
-            status,
-            body: ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() },
-        }
+        ApiError { status, body: error_body(&e) }
     }
+}
+
+/// The answer's error body: the kind, the whole message (`tx: …` for admission refusals) and whether a
+/// retry may succeed.
+fn error_body(e: &SubmitError) -> ApiErrorBody {
+    ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() }
 }
 
 impl IntoResponse for ApiError {
@@ -82,6 +87,7 @@ pub fn router(chain: Arc<Chain>) -> Router {
         .route("/tx/{id}", get(tx_status))
         .route("/block/{height}", get(block))
         .route("/block/{height}/tx_ids", get(block_tx_ids))
+        .route("/block/{height}/receipts", get(block_receipts))
         .route("/proof/tx/{id}", get(tx_proof))
         .route("/proof/state", get(state_proof))
         .route("/status", get(status))
@@ -162,14 +168,7 @@ async fn submit_batch(
             .into_iter()
             .map(|r| match r {
                 Ok(id) => SubmitResult { tx_id: Some(id.to_hex()), error: None },
-                Err(e) => SubmitResult {
-                    tx_id: None,
-                    error: Some(ApiErrorBody {
-                        kind: e.kind().into(),
-                        message: e.to_string(),
-                        retryable: e.is_retryable(),
-                    }),
-                },
+                Err(e) => SubmitResult { tx_id: None, error: Some(error_body(&e)) },
             })
             .collect(),
     ))
@@ -195,6 +194,16 @@ async fn block_tx_ids(
     let b = blocking(move || chain.block(height)).await?.map_err(ApiError::internal)?;
     let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
     Ok(Json(BlockTxIdsResponse { height, tx_ids: b.txs.iter().map(|t| t.id().to_hex()).collect() }))
+}
+
+/// The receipts of a block's transactions, in order (what a follower of the chain indexes).
+async fn block_receipts(
+    State(chain): State<Arc<Chain>>,
+    Path(height): Path<u64>,
+) -> Result<Json<BlockReceiptsResponse>, ApiError> {
+    let b = blocking(move || chain.committed_block(height)).await?.map_err(ApiError::internal)?;
+    let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
+    Ok(Json(BlockReceiptsResponse { height, receipts: b.receipts }))
 }
 
 async fn tx_proof(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Json<TxProofResponse>, ApiError> {

@@ -13,8 +13,8 @@ use scf_domain::voucher::VoucherCall;
 use scf_domain::workflow::{self, Instance, WorkflowCall};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::receipt::Receipt;
-use scf_tests::{org_key, TestChain, CHAIN_ID};
-use scf_workflows::{Mempool, PollReport, StoreChain, TimerService, WorkflowStore};
+use scf_tests::{org_key, TestChain};
+use scf_workflows::{PollReport, TimerService, WorkflowStore};
 
 pub const ORGS: &[(&str, &[Role])] = &[
     ("CORE", &[Role::CoreEnterprise]),
@@ -42,10 +42,9 @@ pub fn invoice(number: &str, seller: &str, buyer: &str, amount: u64, day: &str) 
 /// CORE issues voucher `no` (backed by a fresh invoice from S1) to S1, who signs for it.
 pub fn signed_voucher(chain: &mut TestChain, no: &str, inv: &str, amount: u64, due: &str) {
     let today = chain_date(chain);
-    chain.ok(&key("S1"), "invoice", &InvoiceCall::Issue(invoice(inv, "S1", "CORE", amount, &today)));
+    chain.ok(&key("S1"), &InvoiceCall::Issue(invoice(inv, "S1", "CORE", amount, &today)));
     chain.ok(
         &key("CORE"),
-        "voucher",
         &VoucherCall::Issue {
             voucher_no: no.into(),
             to: "S1".into(),
@@ -57,20 +56,20 @@ pub fn signed_voucher(chain: &mut TestChain, no: &str, inv: &str, amount: u64, d
             allow_over_six_months: false,
         },
     );
-    chain.ok(&key("S1"), "voucher", &VoucherCall::SignFor { voucher_id: no.into() });
+    chain.ok(&key("S1"), &VoucherCall::SignFor { voucher_id: no.into() });
 }
 
 /// The business date of the next block.
 pub fn chain_date(chain: &TestChain) -> String {
-    Date::from_time_ms(chain.tip.time_ms).to_string()
+    Date::from_time_ms(chain.tip().time_ms).to_string()
 }
 
 pub fn wf(chain: &mut TestChain, org: &str, call: WorkflowCall) -> Receipt {
-    chain.ok(&key(org), workflow::MODULE, &call)
+    chain.ok(&key(org), &call)
 }
 
 pub fn wf_refused(chain: &mut TestChain, org: &str, call: WorkflowCall) -> String {
-    chain.refused(&key(org), workflow::MODULE, &call)
+    chain.refused(&key(org), &call)
 }
 
 pub fn instance(chain: &TestChain, id: &str) -> Instance {
@@ -84,10 +83,14 @@ pub fn state_of(chain: &TestChain, id: &str) -> String {
     }
 }
 
+/// Runs a future of the timer service (the in-process chain answers at once: no IO to wait for).
+pub fn run<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+}
+
 /// A timer service "process": its database file survives `restart`.
 pub struct Timer {
     pub path: PathBuf,
-    pub mempool: Mempool,
     service: Option<TimerService>,
     signer: String,
 }
@@ -95,12 +98,7 @@ pub struct Timer {
 impl Timer {
     pub fn start(path: PathBuf, signer: &str) -> Timer {
         let store = WorkflowStore::open(&path).expect("open schedule");
-        Timer {
-            path,
-            mempool: Mempool::default(),
-            service: Some(TimerService::new(store, key(signer))),
-            signer: signer.into(),
-        }
+        Timer { path, service: Some(TimerService::new(store, key(signer))), signer: signer.into() }
     }
 
     pub fn service(&self) -> &TimerService {
@@ -118,16 +116,13 @@ impl Timer {
         let mut fired = Vec::new();
         let mut receipts = Vec::new();
         for _ in 0..10 {
-            let report: PollReport = {
-                let view = StoreChain::new(&chain.store, CHAIN_ID, self.mempool.clone());
-                self.service.as_mut().expect("service running").poll(&view).expect("poll")
-            };
+            let service = self.service.as_mut().expect("service running");
+            let report: PollReport = run(service.poll(&chain.chain)).expect("poll");
             fired.extend(report.fired);
-            let txs = self.mempool.take();
-            if txs.is_empty() {
-                return (fired, receipts);
+            match chain.chain.produce().expect("block") {
+                None => return (fired, receipts),
+                Some(block) => receipts.extend(block.receipts.iter().cloned()),
             }
-            receipts.extend(chain.block(txs));
         }
         panic!("timer service did not settle");
     }

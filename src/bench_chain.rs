@@ -31,8 +31,10 @@ use scf_ledger::tx::{Call, SignedTx, TxBody};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::cli::{cluster_down, cluster_up, ClusterDownArgs, ClusterUpArgs};
-use crate::client::{NodeClient, RemoteTxStatus};
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
+use scf_ledger::module::ModuleCall;
+use scf_node::cli::{cluster_down, ClusterDownArgs, ClusterUpArgs};
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchChainArgs {
@@ -121,20 +123,20 @@ impl Account {
     fn new(id: &str) -> Self {
         Account { key: org_key(id), nonce: 0 }
     }
-    fn tx<C: borsh::BorshSerialize>(&mut self, chain_id: &str, module: &str, call: &C) -> SignedTx {
-        let tx = body(chain_id, &self.key, self.nonce, module, call).sign(&self.key);
+    fn tx<C: ModuleCall>(&mut self, chain_id: &str, call: &C) -> SignedTx {
+        let tx = body(chain_id, &self.key, self.nonce, call).sign(&self.key);
         self.nonce += 1;
         tx
     }
 }
 
-fn body<C: borsh::BorshSerialize>(chain_id: &str, key: &KeyPair, nonce: u64, module: &str, call: &C) -> TxBody {
+fn body<C: ModuleCall>(chain_id: &str, key: &KeyPair, nonce: u64, call: &C) -> TxBody {
     TxBody {
         chain_id: chain_id.to_string(),
         sender: *key.public(),
         nonce,
         expiry_height: 50_000,
-        call: Call { module: module.into(), payload: scf_domain::kv::encode_call(call) },
+        call: Call { module: C::MODULE.into(), payload: call.encode_payload() },
     }
 }
 
@@ -211,12 +213,9 @@ fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Ve
             remarks: "bench".into(),
             issuer: "bench".into(),
         };
-        invoices.push(s.tx(chain_id, "invoice", &InvoiceCall::Issue(inv)));
+        invoices.push(s.tx(chain_id, &InvoiceCall::Issue(inv)));
         let root = format!("V{i:04}");
-        issues.push(core.tx(
-            chain_id,
-            "voucher",
-            &VoucherCall::Issue {
+        issues.push(core.tx(chain_id, &VoucherCall::Issue {
                 voucher_no: root.clone(),
                 to: id.clone(),
                 amount: ROOT_AMOUNT,
@@ -228,15 +227,12 @@ fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Ve
             },
         ));
         let own = |amount: u64| (0..PARTS).map(|_| SplitPart { to: id.clone(), amount }).collect::<Vec<_>>();
-        cuts.push(s.tx(chain_id, "voucher", &VoucherCall::SignFor { voucher_id: root.clone() }));
-        cuts.push(s.tx(
-            chain_id,
-            "voucher",
-            &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) },
+        cuts.push(s.tx(chain_id, &VoucherCall::SignFor { voucher_id: root.clone() }));
+        cuts.push(s.tx(chain_id, &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) },
         ));
         for c in 1..=k {
             let voucher_id = format!("{root}.{c}");
-            cuts.push(s.tx(chain_id, "voucher", &VoucherCall::Split { voucher_id, parts: own(ROOT_AMOUNT / 2500) }));
+            cuts.push(s.tx(chain_id, &VoucherCall::Split { voucher_id, parts: own(ROOT_AMOUNT / 2500) }));
         }
     }
     vec![invoices, issues, cuts]
@@ -268,7 +264,7 @@ fn timed_txs(chain_id: &str, n: usize, senders: usize, k: usize) -> Vec<SignedTx
                 }
             };
             let key = org_key(&me);
-            body(chain_id, &key, first_nonce + step as u64, "voucher", &call).sign(&key)
+            body(chain_id, &key, first_nonce + step as u64, &call).sign(&key)
         })
         .collect()
 }
@@ -378,6 +374,8 @@ pub fn bench_chain(args: &BenchChainArgs) -> anyhow::Result<ChainBenchResult> {
         wait_secs: 60,
     };
     let fresh = !dir.join("cluster.json").exists();
+    let exe = std::env::current_exe().context("path of the scf executable")?;
+    let cluster_up = |up: &ClusterUpArgs| scf_node::cli::cluster_up_with(up, &exe, scf_domain::modules());
     cluster_up(&up)?;
     if fresh {
         let path = dir.join("genesis.json");

@@ -1,4 +1,4 @@
-//! Expiring keys are warned about well before they expire: every node checks the chain's key registry
+//! Expiring keys are warned about well before they expire: every member process checks the chain's key registry
 //! (`scf_domain::keys::expiring_keys`) against committed block time once a minute and logs each key
 //! entering the warning window, each day it gets closer, and when it expires; the gauges
 //! `scf_keys_expiring` / `scf_keys_expired` count them (on `/metrics` where the process serves it). The
@@ -12,7 +12,7 @@ use scf_domain::keys::ExpiringKey;
 use tokio::task::JoinHandle;
 use tracing::{error, warn};
 
-use crate::chain::Chain;
+use scf_client::Chain;
 
 /// How far ahead keys are warned about.
 pub const WARN_WINDOW_MS: u64 = 30 * DAY_MS;
@@ -22,21 +22,22 @@ const CHECK_EVERY: Duration = Duration::from_secs(60);
 /// What was last logged per key (days left, or `None` once expired), so each change is logged once.
 type Logged = BTreeMap<scf_ledger::Address, Option<u64>>;
 
-pub fn spawn(chain: Arc<Chain>) -> JoinHandle<()> {
+pub fn spawn(chain: Arc<dyn Chain>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut logged = Logged::new();
         let mut tick = tokio::time::interval(CHECK_EVERY);
         loop {
             tick.tick().await;
-            check(&chain, &mut logged);
+            check(chain.as_ref(), &mut logged).await;
         }
     })
 }
 
 /// One check: log keys whose status changed since the last check. Returns how many keys are in the window.
-pub fn check(chain: &Chain, logged: &mut Logged) -> usize {
-    let (Ok(tip), Ok(state)) = (chain.tip(), chain.store.latest_state()) else { return 0 };
-    let keys = match scf_domain::keys::expiring_keys(&state, tip.time_ms, WARN_WINDOW_MS) {
+pub async fn check(chain: &dyn Chain, logged: &mut Logged) -> usize {
+    let Ok(Some(tip)) = chain.tip().await else { return 0 };
+    let Ok(state) = chain.state(Some(tip.height)) else { return 0 };
+    let keys = match scf_domain::keys::expiring_keys(state.as_ref(), tip.time_ms, WARN_WINDOW_MS) {
         Ok(k) => k,
         Err(e) => {
             warn!("key expiry check: {e}");

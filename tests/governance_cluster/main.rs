@@ -32,13 +32,12 @@ use scf_ledger::receipt::Receipt;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::certificate::CertificateError;
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
-use scf_node::client::{NodeClient, RemoteTxStatus};
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
 use scf_node::config::NodeConfig;
 use scf_node::keys::{read_consensus_key, read_p2p_key, write_consensus_key};
 use scf_node::verify_certificate;
 
-mod support;
-use support::{height, wait_height};
 
 const BASE_PORT: u16 = 31_700;
 const CHAIN_ID: &str = "gov-cluster-test";
@@ -49,7 +48,7 @@ const REMOVED: usize = 1;
 const ROTATED: usize = 3;
 
 fn exe() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_scf-node"))
+    Path::new(env!("CARGO_BIN_EXE_scf"))
 }
 
 fn cluster_args(dir: &Path, only: Vec<usize>) -> ClusterUpArgs {
@@ -67,7 +66,7 @@ fn cluster_args(dir: &Path, only: Vec<usize>) -> ClusterUpArgs {
 /// `cluster up` builds its own runtime to wait for the nodes, so it runs on a blocking thread.
 async fn up(dir: &Path, only: Vec<usize>) -> ClusterFile {
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || cluster_up_with(&cluster_args(&dir, only), exe()).expect("cluster up"))
+    tokio::task::spawn_blocking(move || cluster_up_with(&cluster_args(&dir, only), exe(), scf_domain::modules()).expect("cluster up"))
         .await
         .expect("join")
 }
@@ -277,7 +276,7 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
     let t = Duration::from_secs(120);
     for n in &c[..=JOINER] {
-        wait_height(n, 2, t).await;
+        n.wait_height(2, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", n.base(), 2));
     }
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -321,24 +320,24 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     .await;
     assert!(rotate_at > remove_at);
     // Past the rotation, validators 0, 2 and 4 (3 of 4) keep the chain going on their own.
-    wait_height(&c[0], rotate_at + 2, t).await;
+    c[0].wait_height(rotate_at + 2, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), rotate_at + 2));
     let rotated_dir = &cluster.nodes[ROTATED].dir;
     down(&dir, vec![ROTATED]).await;
     std::fs::copy(rotated_dir.join("consensus.pem"), rotated_dir.join("consensus.pem.retired")).expect("keep old key");
     write_consensus_key(&rotated_dir.join("consensus.pem"), &new_key).expect("write rotated key");
     up(&dir, vec![ROTATED]).await;
     let sent_before = sent.load(Ordering::Relaxed);
-    let h_mid = height(&c[0]).await.expect("height");
-    wait_height(&c[0], h_mid + 12, t).await;
+    let h_mid = c[0].height().await.expect("height");
+    c[0].wait_height(h_mid + 12, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_mid + 12));
     assert!(sent.load(Ordering::Relaxed) > sent_before, "load kept flowing");
     stop.store(true, Ordering::Relaxed);
     load.await.expect("load task");
 
     // 3. Check every certificate against the set of its height, on every live node.
-    let h_end = height(&c[0]).await.expect("height");
+    let h_end = c[0].height().await.expect("height");
     let live: Vec<&NodeClient> = c[..=JOINER].iter().collect();
     for n in &live {
-        wait_height(n, h_end, t).await;
+        n.wait_height(h_end, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", n.base(), h_end));
     }
     assert_same(&live, 1..=h_end).await;
     let names: Vec<String> = genesis.validators.iter().map(|v| v.name.clone()).collect();
@@ -422,13 +421,13 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     // 4. A late observer: value sync from genesis across every set change, then it follows.
     up(&dir, vec![LATE_OBSERVER]).await;
     let obs = &c[LATE_OBSERVER];
-    wait_height(obs, h_end, t).await;
+    obs.wait_height(h_end, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", obs.base(), h_end));
     let mut all = live.clone();
     all.push(obs);
     assert_same(&all, 1..=h_end).await;
-    let h_follow = height(&c[0]).await.expect("height") + 3;
-    wait_height(&c[0], h_follow, t).await;
-    wait_height(obs, h_follow, t).await;
+    let h_follow = c[0].height().await.expect("height") + 3;
+    c[0].wait_height(h_follow, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_follow));
+    obs.wait_height(h_follow, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", obs.base(), h_follow));
     assert_same(&all, h_end..=h_follow).await;
     let status = obs.status().await.expect("status");
     let leader = c[0].block(status.height).await.expect("req").expect("block");
