@@ -92,7 +92,7 @@ fn run_in(args: &BenchApiArgs, seeds: &Path, dir: &Path) -> anyhow::Result<ApiBe
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
-        let node = scf_node::NodeHandle::start(crate::demo::node_config(dir, &home, &genesis))
+        let node = scf_node::NodeHandle::start(crate::demo::node_config(dir, &home, &genesis), scf_domain::modules())
             .await
             .map_err(|e| anyhow!("node: {e}"))?;
         let chain: Arc<dyn scf_client::Chain> = node.chain().clone();

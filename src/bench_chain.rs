@@ -215,7 +215,9 @@ fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Ve
         };
         invoices.push(s.tx(chain_id, &InvoiceCall::Issue(inv)));
         let root = format!("V{i:04}");
-        issues.push(core.tx(chain_id, &VoucherCall::Issue {
+        issues.push(core.tx(
+            chain_id,
+            &VoucherCall::Issue {
                 voucher_no: root.clone(),
                 to: id.clone(),
                 amount: ROOT_AMOUNT,
@@ -228,8 +230,7 @@ fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Ve
         ));
         let own = |amount: u64| (0..PARTS).map(|_| SplitPart { to: id.clone(), amount }).collect::<Vec<_>>();
         cuts.push(s.tx(chain_id, &VoucherCall::SignFor { voucher_id: root.clone() }));
-        cuts.push(s.tx(chain_id, &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) },
-        ));
+        cuts.push(s.tx(chain_id, &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) }));
         for c in 1..=k {
             let voucher_id = format!("{root}.{c}");
             cuts.push(s.tx(chain_id, &VoucherCall::Split { voucher_id, parts: own(ROOT_AMOUNT / 2500) }));
@@ -416,7 +417,7 @@ async fn submit_until_admitted(
     while !pending.is_empty() {
         let batch: Vec<SignedTx> = pending.iter().map(|(t, _)| t.clone()).collect();
         let results = c.submit_batch(&batch).await?;
-        let transient = |e: &crate::client::ApiErrorBody| e.retryable || e.kind == "nonce_gap";
+        let transient = |e: &scf_client::wire::ApiErrorBody| e.retryable || e.kind == "nonce_gap";
         if let Some(e) = results.iter().filter_map(|r| r.error.as_ref()).find(|e| !transient(e)) {
             bail!("a benchmark transaction was refused: {} ({})", e.message, e.kind);
         }
@@ -437,9 +438,13 @@ async fn submit_until_admitted(
     Ok(())
 }
 
-fn run_bench(args: &BenchChainArgs, cluster: &crate::cli::ClusterFile, k: usize) -> anyhow::Result<ChainBenchResult> {
+fn run_bench(
+    args: &BenchChainArgs,
+    cluster: &scf_node::cli::ClusterFile,
+    k: usize,
+) -> anyhow::Result<ChainBenchResult> {
     let senders = args.senders.max(1);
-    let today = Date::from_time_ms(crate::chain::now_ms());
+    let today = Date::from_time_ms(scf_client::now_ms());
     let setup = setup_phases(&cluster.chain_id, senders, k, today);
     let txs = timed_txs(&cluster.chain_id, args.txs, senders, k);
     let ceiling = sm2_verify_ceiling(&txs[..txs.len().min(4000)]);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
 
-
 /// The API options of `scf node`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct ApiArgs {

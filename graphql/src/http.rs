@@ -83,10 +83,10 @@ async fn graphql_post(
     let token = bearer(&headers);
     let req = req.into_inner();
     // Anonymous queries read only public data: serve a recent identical answer at the same tip.
-    let cacheable = match token {
-        None => crate::public_cache::PublicAnswers::key(&req)
-            .map(|k| (k, s.api.chain.tip().await.ok().flatten().map(|t| t.height).unwrap_or(0))),
-        Some(_) => None,
+    let public_key = if token.is_none() { crate::public_cache::PublicAnswers::key(&req) } else { None };
+    let cacheable = match public_key {
+        Some(k) => Some((k, s.api.chain.tip().await.ok().flatten().map(|t| t.height).unwrap_or(0))),
+        None => None,
     };
     if let Some((key, height)) = &cacheable {
         if let Some(body) = s.public.get(key, *height, client.0) {

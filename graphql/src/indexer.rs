@@ -14,7 +14,7 @@ use scf_domain::{invoice as dinv, org as dorg, voucher as dvou};
 use scf_ledger::block::Block;
 use scf_ledger::receipt::{Receipt, TxOutcome};
 use scf_ledger::state::StateRead;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -23,8 +23,8 @@ use crate::schema::input::to_i64;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use scf_client::{Chain, ChainError, CommittedBlock, Follower};
 use crate::db::entities::*;
+use scf_client::{Chain, ChainError, CommittedBlock, Follower};
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]

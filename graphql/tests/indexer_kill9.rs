@@ -10,16 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use scf_client::{Chain, InProcessChain, Production};
 use scf_domain::kv::encode_call;
 use scf_domain::org::{OrgCall, Role};
 use scf_graphql::bootstrap::consortium;
 use scf_graphql::db::entities::{block, event, indexer_cursor, transaction, user};
 use scf_graphql::indexer::Indexer;
-use scf_client::{Chain, InProcessChain, Production};
-use scf_store::Store;
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::{Call, TxBody};
+use scf_store::Store;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 const BLOCKS: u64 = 400;

@@ -15,10 +15,10 @@ use scf_domain::org::Role;
 use serde::Serialize;
 
 use crate::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
-use scf_client::now_ms;
 use crate::service::{self, IngestConfig};
 use crate::sim::{in_process_chain, org_key, register, sim_devices, Publisher};
 use crate::wire;
+use scf_client::now_ms;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct BenchResult {

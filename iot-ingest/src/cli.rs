@@ -12,9 +12,9 @@ use scf_domain::device::Binding;
 use scf_ledger::crypto::KeyPair;
 
 use crate::broker::{mqtt_options, start_embedded, BrokerArgs};
-use scf_client::{now_ms, Chain, HttpChain};
 use crate::service::{self, IngestConfig};
 use crate::sim::{cold_chain_rule, register, sim_devices, Publisher};
+use scf_client::{now_ms, Chain, HttpChain};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)

@@ -31,11 +31,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::broker::{mqtt_options, BrokerArgs};
-use scf_client::{now_ms, Chain, ChainError, Signer};
 use crate::metrics::{RejectReason, Stats};
 use crate::rules::{self, RuleState};
 use crate::store::{BatchRecord, Candidate, Store, StoreOutcome};
 use crate::wire::{self, Reading, TELEMETRY_FILTER};
+use scf_client::{now_ms, Chain, ChainError, Signer};
 
 /// Service configuration (the CLI's `IngestArgs` build one).
 #[derive(Clone, Debug)]
@@ -188,7 +188,7 @@ pub async fn start(cfg: IngestConfig, chain: Arc<dyn Chain>, key: KeyPair) -> Re
     let store = Arc::new(Store::open(&cfg.data_dir.join("readings.redb"))?);
     let stats = Arc::new(Stats::default());
     let signer = Arc::new(Signer::new(key));
-    let anchorer = signer.key.address();
+    let anchorer = signer.address();
     let registry = Arc::new(Registry::new(chain.clone(), cfg.registry_ttl));
 
     let mut opts = mqtt_options(&cfg.broker, &cfg.client_id)?;
@@ -449,7 +449,9 @@ impl Anchorer {
     /// Anchor `b` unless the chain already has it (a restart after the transaction committed).
     async fn anchor(&self, b: &BatchRecord) -> Result<(), IngestError> {
         let me = self.signer.address();
-        if let Some(a) = scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
+        if let Some(a) =
+            scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await?
+        {
             return self.reconcile(b, &a);
         }
         let call = DeviceCall::AnchorBatch {
@@ -467,16 +469,15 @@ impl Anchorer {
                 Ok(())
             }
             Some("ANCHOR_EXISTS") => {
-                match scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
+                match scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await?
+                {
                     Some(a) => self.reconcile(b, &a),
                     None => {
                         Err(IngestError::Anchor(format!("batch {}: chain says anchored but has no record", b.batch)))
                     }
                 }
             }
-            Some(code) => {
-                Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, r.outcome)))
-            }
+            Some(code) => Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, r.outcome))),
         }
     }
 

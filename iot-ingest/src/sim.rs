@@ -10,8 +10,8 @@ use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use scf_domain::device::{AlertRule, Binding, DeviceCall, DeviceKind};
 use scf_ledger::crypto::KeyPair;
 
-use scf_client::{now_ms, Chain, ChainError, InProcessChain, Production, Signer};
 use crate::wire::{telemetry_topic, DeviceReading, WireValue};
+use scf_client::{now_ms, Chain, ChainError, InProcessChain, Production, Signer};
 
 /// One simulated device.
 #[derive(Clone)]

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumqttc::AsyncClient;
+use scf_client::{now_ms, Chain, Signer};
 use scf_domain::date::Date;
 use scf_domain::device::{self, Binding, DeviceCall};
 use scf_domain::org::Role;
 use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
 use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs, MosquittoProcess};
-use scf_client::{now_ms, Chain, Signer};
 use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
 use scf_iot_ingest::service::{self, IngestConfig};
 use scf_iot_ingest::sim::{cold_chain_rule, in_process_chain, org_key, register, sim_devices, Publisher, SimDevice};
@@ -72,8 +72,9 @@ fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConf
 /// and counted by reason; an excursion flags the bound warehouse receipt on chain.
 async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let prom = init_prometheus(None).expect("prometheus");
-    let chain = in_process_chain("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
-        .expect("chain");
+    let chain =
+        in_process_chain("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
+            .expect("chain");
     let wh = org_key("WH-A");
     let wh_signer = Signer::new(wh.clone());
     let c = wh_signer
@@ -88,7 +89,11 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     register(chain.as_ref(), &wh, &devs, &cold, &[cold_chain_rule(2_000)]).await.expect("register");
     let revoked_id = devs[1].id.clone();
     let c = wh_signer
-        .call(chain.as_ref(), &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() }, TIMEOUT)
+        .call(
+            chain.as_ref(),
+            &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() },
+            TIMEOUT,
+        )
         .await
         .expect("revoke");
     assert_eq!(c.failure_code(), None);
@@ -192,8 +197,10 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let flag = flagged.expect("receipt WR-1 flagged by the alert");
     assert_eq!(flag.source, FlagSource::Alert { module: "device".into(), alert_id: format!("{}#1", devs[0].id) });
     assert_eq!(h.stats.alerts_raised.load(std::sync::atomic::Ordering::Relaxed), 1);
-    let alert: device::Alert =
-        scf_client::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id)).await.expect("chain").expect("alert");
+    let alert: device::Alert = scf_client::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id))
+        .await
+        .expect("chain")
+        .expect("alert");
     assert_eq!(alert.observation.value, Some(12_500));
 
     p.stop().await;

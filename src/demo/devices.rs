@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use rumqttc::AsyncClient;
-use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
 use scf_client::Chain;
+use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
 use scf_iot_ingest::sim::Publisher;
 use scf_iot_ingest::wire::{telemetry_topic, DeviceReading, WireValue};
 use scf_iot_ingest::{IngestConfig, IngestHandle};

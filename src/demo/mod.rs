@@ -18,7 +18,6 @@ pub mod prehistory;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,7 +107,7 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
     print_banner(server.addr, &plan, &genesis);
     wait_for_shutdown().await;
     println!("stopping …");
-    timers.store(true, Ordering::SeqCst);
+    timers.abort();
     iot.shutdown().await;
     server.abort();
     watch.abort();
@@ -265,28 +264,17 @@ pub(crate) fn node_config(data: &Path, home: &Path, genesis: &Path) -> NodeConfi
 }
 
 /// The workflow timer service: applies deadlines by committed block time, once.
-fn start_timers(data: &Path, plan: &SeedPlan, chain: NodeChain) -> anyhow::Result<Arc<AtomicBool>> {
+fn start_timers(
+    data: &Path,
+    plan: &SeedPlan,
+    chain: Arc<dyn scf_client::Chain>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (_, key) = seed::service_key(&plan.consortium.timer_account)
         .ok_or_else(|| anyhow!("seeds: timer_account {:?} is not ORG/account", plan.consortium.timer_account))?;
     let store = scf_workflows::WorkflowStore::open(&data.join("workflows.redb"))
         .map_err(|e| anyhow!("workflows store: {e}"))?;
-    let mut service = scf_workflows::TimerService::new(store, key);
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::Builder::new()
-        .name("scf-timers".into())
-        .spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match service.poll(&chain) {
-                    Ok(r) if !r.fired.is_empty() => tracing::info!(fired = ?r.fired, "workflow deadlines applied"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("workflow timers: {e}"),
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-        .context("timer thread")?;
-    Ok(stop)
+    let service = scf_workflows::TimerService::new(store, key);
+    Ok(tokio::spawn(service.run(chain, Duration::from_secs(1))))
 }
 
 fn print_banner(addr: SocketAddr, plan: &SeedPlan, genesis: &Genesis) {

@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
 use scf_domain::governance::{Ballot, Deadline, GovernanceCall, ProposalKind};
 use scf_domain::org::Role;
 use scf_ledger::block::{Block, CommitSignature};
@@ -32,12 +34,9 @@ use scf_ledger::receipt::Receipt;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::certificate::CertificateError;
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
-use scf_client::wire::TxStatus as RemoteTxStatus;
-use scf_client::NodeClient;
 use scf_node::config::NodeConfig;
 use scf_node::keys::{read_consensus_key, read_p2p_key, write_consensus_key};
 use scf_node::verify_certificate;
-
 
 const BASE_PORT: u16 = 31_700;
 const CHAIN_ID: &str = "gov-cluster-test";
@@ -66,9 +65,11 @@ fn cluster_args(dir: &Path, only: Vec<usize>) -> ClusterUpArgs {
 /// `cluster up` builds its own runtime to wait for the nodes, so it runs on a blocking thread.
 async fn up(dir: &Path, only: Vec<usize>) -> ClusterFile {
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || cluster_up_with(&cluster_args(&dir, only), exe(), scf_domain::modules()).expect("cluster up"))
-        .await
-        .expect("join")
+    tokio::task::spawn_blocking(move || {
+        cluster_up_with(&cluster_args(&dir, only), exe(), scf_domain::modules()).expect("cluster up")
+    })
+    .await
+    .expect("join")
 }
 
 async fn down(dir: &Path, only: Vec<usize>) {
@@ -320,7 +321,9 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     .await;
     assert!(rotate_at > remove_at);
     // Past the rotation, validators 0, 2 and 4 (3 of 4) keep the chain going on their own.
-    c[0].wait_height(rotate_at + 2, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), rotate_at + 2));
+    c[0].wait_height(rotate_at + 2, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), rotate_at + 2));
     let rotated_dir = &cluster.nodes[ROTATED].dir;
     down(&dir, vec![ROTATED]).await;
     std::fs::copy(rotated_dir.join("consensus.pem"), rotated_dir.join("consensus.pem.retired")).expect("keep old key");
@@ -328,7 +331,9 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     up(&dir, vec![ROTATED]).await;
     let sent_before = sent.load(Ordering::Relaxed);
     let h_mid = c[0].height().await.expect("height");
-    c[0].wait_height(h_mid + 12, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_mid + 12));
+    c[0].wait_height(h_mid + 12, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_mid + 12));
     assert!(sent.load(Ordering::Relaxed) > sent_before, "load kept flowing");
     stop.store(true, Ordering::Relaxed);
     load.await.expect("load task");
@@ -426,8 +431,12 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     all.push(obs);
     assert_same(&all, 1..=h_end).await;
     let h_follow = c[0].height().await.expect("height") + 3;
-    c[0].wait_height(h_follow, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_follow));
-    obs.wait_height(h_follow, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", obs.base(), h_follow));
+    c[0].wait_height(h_follow, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_follow));
+    obs.wait_height(h_follow, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", obs.base(), h_follow));
     assert_same(&all, h_end..=h_follow).await;
     let status = obs.status().await.expect("status");
     let leader = c[0].block(status.height).await.expect("req").expect("block");

@@ -55,7 +55,8 @@ impl TestChain {
         edit: impl FnOnce(&mut Genesis),
     ) -> TestChain {
         let validator = KeyPair::from_seed("it/validator");
-        let validators = vec![Validator { name: "v0".into(), public_key: *validator.public(), power: 1, peer_id: None }];
+        let validators =
+            vec![Validator { name: "v0".into(), public_key: *validator.public(), power: 1, peer_id: None }];
         let mut genesis =
             OrgGenesis::of(orgs, |id| *org_key(id).public()).genesis(CHAIN_ID, time_of(start) - 3_600_000, validators);
         edit(&mut genesis);

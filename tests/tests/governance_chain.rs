@@ -124,10 +124,7 @@ fn a_proposal_without_quorum_expires() {
     let id =
         propose(&mut chain, "A", ProposalKind::SetParam { name: "chain.max_block_txs".into(), value: 100 }, deadline);
     vote_yes(&mut chain, id, &["A"]);
-    assert_eq!(
-        chain.refused(&org_key("B"), &GovernanceCall::Close { proposal_id: id }),
-        "GOV_NOT_DECIDED"
-    );
+    assert_eq!(chain.refused(&org_key("B"), &GovernanceCall::Close { proposal_id: id }), "GOV_NOT_DECIDED");
     chain.block(vec![]);
     chain.block(vec![]);
     assert_eq!(
@@ -159,10 +156,7 @@ fn a_rotated_key_is_refused_after_its_announced_height_and_expiring_keys_are_lis
     // Until the announced height both keys sign; after it the old one is refused.
     let user = KeyPair::from_seed("it/B/user");
     let expiry = scf_tests::time_of("2026-03-01");
-    chain.ok(
-        &org_key("B"),
-        &OrgCall::AddAccount { public_key: *user.public(), label: "clerk".into(), admin: false },
-    );
+    chain.ok(&org_key("B"), &OrgCall::AddAccount { public_key: *user.public(), label: "clerk".into(), admin: false });
     chain.ok(&new_b, &KeyCall::SetExpiry { address: user.address(), expires_at_ms: Some(expiry) });
     while chain.tip().height < retire {
         chain.block(vec![]);
@@ -257,15 +251,9 @@ fn frozen_objects_refuse_every_movement_and_the_regulator_exports_the_audit_trai
 
     // A frozen account signs nothing, whatever the module.
     let clerk = KeyPair::from_seed("it/C/clerk");
-    chain.ok(
-        &org_key("C"),
-        &OrgCall::AddAccount { public_key: *clerk.public(), label: "clerk".into(), admin: true },
-    );
+    chain.ok(&org_key("C"), &OrgCall::AddAccount { public_key: *clerk.public(), label: "clerk".into(), admin: true });
     chain.ok(&reg, &OrgCall::FreezeAccount { address: clerk.address(), reason: "异常操作".into() });
-    assert_eq!(
-        chain.refused(&clerk, &VoucherCall::SignFor { voucher_id: "YX-F-1.1".into() }),
-        "ACCOUNT_INACTIVE"
-    );
+    assert_eq!(chain.refused(&clerk, &VoucherCall::SignFor { voucher_id: "YX-F-1.1".into() }), "ACCOUNT_INACTIVE");
     let vote = GovernanceCall::Propose {
         title: "t".into(),
         kind: ProposalKind::SetParam { name: "chain.max_block_txs".into(), value: 9 },

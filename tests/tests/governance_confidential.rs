@@ -90,10 +90,7 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
     let number = "26312000000000000777";
 
     // Recipients are checked on chain: a competitor cannot be sealed for, the regulator must be.
-    let code = chain.refused(
-        &t1,
-        &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO", "REG", "RIVAL"])),
-    );
+    let code = chain.refused(&t1, &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO", "REG", "RIVAL"])));
     assert_eq!(code, "CONFIDENTIAL_NOT_ENTITLED");
     let code = chain.refused(&t1, &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO"])));
     assert_eq!(code, "CONFIDENTIAL_RECIPIENT_MISSING");

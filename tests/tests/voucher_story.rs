@@ -185,10 +185,7 @@ fn full_voucher_story_on_chain() {
     assert_eq!(owed.iter().map(|(_, a)| a).sum::<u64>(), 100_000_000, "clearing conserves the root amount");
     // Nothing moves after settlement.
     assert_eq!(
-        chain.refused(
-            &t2,
-            &VoucherCall::Transfer { voucher_id: "YX-2026-0001.1.2".into(), to: "T3".into() }
-        ),
+        chain.refused(&t2, &VoucherCall::Transfer { voucher_id: "YX-2026-0001.1.2".into(), to: "T3".into() }),
         "VOUCHER_SETTLED"
     );
     // The unpaid second voucher is overdue the day after its due date.
@@ -197,10 +194,7 @@ fn full_voucher_story_on_chain() {
 
     // The buyer books the invoice once; a second booking names the first.
     chain.ok(&auto, &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-001".into() });
-    let again = chain.call(
-        &auto,
-        &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-002".into() },
-    );
+    let again = chain.call(&auto, &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-002".into() });
     match again.outcome {
         scf_ledger::receipt::TxOutcome::Failed { code, message } => {
             assert_eq!(code, "INVOICE_ALREADY_BOOKED");

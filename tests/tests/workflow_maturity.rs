@@ -74,10 +74,8 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
     );
     // On the due date the obligor pays YX-M2: clearing, and its escalation is cancelled.
     chain.set_date("2026-05-29");
-    let paid = chain.ok(
-        &key("CORE"),
-        &VoucherCall::RecordPayment { root_id: "YX-M2".into(), payment_ref: "PAY-M2".into() },
-    );
+    let paid =
+        chain.ok(&key("CORE"), &VoucherCall::RecordPayment { root_id: "YX-M2".into(), payment_ref: "PAY-M2".into() });
     assert!(paid.events.iter().any(|e| e.kind == "ClearingOwed"));
     timer.poll(&mut chain);
     let esc2 = timer.store().task("escalate/YX-M2").expect("read").expect("task");
@@ -112,10 +110,7 @@ fn reminders_then_overdue_escalation_to_funder_and_regulator_and_payment_cancels
     assert!(timer.poll(&mut chain).0.is_empty());
 
     // Late payment clears it and empties the obligor's inbox.
-    chain.ok(
-        &key("CORE"),
-        &VoucherCall::RecordPayment { root_id: "YX-M1".into(), payment_ref: "PAY-M1".into() },
-    );
+    chain.ok(&key("CORE"), &VoucherCall::RecordPayment { root_id: "YX-M1".into(), payment_ref: "PAY-M1".into() });
     timer.poll(&mut chain);
     assert!(timer.store().inbox_for_org("CORE").expect("inbox").is_empty());
     let trail = timer.store().audit_trail("YX-M1").expect("audit");

@@ -105,10 +105,8 @@ fn pledge_approved_within_the_rate_margin_call_on_alert_then_repaid_and_released
     // An IoT alert flags the pledged receipt: the warehouse module emits MarginCall; the timer service
     // opens the margin-call task for the funder and the depositor is notified.
     chain.set_date("2026-04-01");
-    chain.ok(
-        &key("WH"),
-        &WarehouseCall::Flag { number: "WR-1".into(), reason: "称重下降 3 %（DEV-W-07 告警）".into() },
-    );
+    chain
+        .ok(&key("WH"), &WarehouseCall::Flag { number: "WR-1".into(), reason: "称重下降 3 %（DEV-W-07 告警）".into() });
     let (fired, receipts) = timer.poll(&mut chain);
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert!(receipts[0].is_success(), "{:?}", receipts[0].outcome);

@@ -9,7 +9,8 @@ pub const MAX_BATCH_TXS: usize = 2000;
 /// Most bytes of one encoded batch (a single transaction is at most [`MAX_TX_BYTES`], so it always fits).
 pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
-const LEN: usize = 4;
+/// Bytes of a length prefix (`u32` little-endian).
+pub const LEN: usize = 4;
 
 /// Why a received batch was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,3 +83,52 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Vec<Vec<u8>>, BatchError> {
     Ok(out)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raws(n: usize, len: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| vec![(i % 251) as u8 + 1; len]).collect()
+    }
+
+    #[test]
+    fn batch_round_trips() {
+        for (n, len) in [(1, 1), (3, 200), (MAX_BATCH_TXS, 100), (15, MAX_TX_BYTES)] {
+            let b = raws(n, len);
+            let enc = encode_batch(&b).expect("encode");
+            assert_eq!(enc.len(), LEN + n * (LEN + len));
+            assert_eq!(decode_batch(&enc).expect("decode"), b);
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_batches_are_refused() {
+        let enc = encode_batch(&raws(3, 50)).expect("encode");
+        for cut in 0..enc.len() {
+            assert!(decode_batch(&enc[..cut]).is_err(), "prefix of {cut} bytes accepted");
+        }
+        let mut padded = enc.clone();
+        padded.push(0);
+        assert_eq!(decode_batch(&padded), Err(BatchError::Trailing { extra: 1 }));
+    }
+
+    #[test]
+    fn oversized_batches_are_refused() {
+        // Too many transactions, or a count claiming more than the bound (checked before allocating).
+        assert!(matches!(encode_batch(&raws(MAX_BATCH_TXS + 1, 1)), Err(BatchError::Count { .. })));
+        assert!(matches!(encode_batch(&[]), Err(BatchError::Count { count: 0 })));
+        let mut claim = u32::MAX.to_le_bytes().to_vec();
+        claim.extend_from_slice(&[0; 16]);
+        assert!(matches!(decode_batch(&claim), Err(BatchError::Count { .. })));
+        assert!(matches!(decode_batch(&0u32.to_le_bytes()), Err(BatchError::Count { count: 0 })));
+        // A transaction longer than any transaction may be, or empty.
+        let mut big = 1u32.to_le_bytes().to_vec();
+        big.extend_from_slice(&((MAX_TX_BYTES + 1) as u32).to_le_bytes());
+        big.extend(std::iter::repeat_n(7u8, MAX_TX_BYTES + 1));
+        assert!(matches!(decode_batch(&big), Err(BatchError::TxSize { index: 0, .. })));
+        assert!(matches!(encode_batch(&[vec![]]), Err(BatchError::TxSize { index: 0, len: 0 })));
+        // A batch beyond the total bound.
+        assert!(matches!(encode_batch(&raws(17, MAX_TX_BYTES)), Err(BatchError::TooLarge { .. })));
+        assert!(matches!(decode_batch(&vec![1; MAX_BATCH_BYTES + 1]), Err(BatchError::TooLarge { .. })));
+    }
+}

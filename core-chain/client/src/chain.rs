@@ -163,7 +163,8 @@ impl Follower {
                 Ok(b) if b.height() == self.next => return Ok(self.advance(b)),
                 // Older than wanted: already consumed. Newer: one was missed; read it back below.
                 Ok(b) if b.height() < self.next => continue,
-                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) | Err(broadcast::error::TryRecvError::Empty) => {}
+                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) | Err(broadcast::error::TryRecvError::Empty) => {
+                }
                 Err(broadcast::error::TryRecvError::Closed) => self.live = self.chain.subscribe(),
             }
             if let Some(b) = self.chain.block(self.next).await? {
@@ -193,7 +194,9 @@ pub struct RemoteState<'a> {
 
 impl StateRead for RemoteState<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        block_on(self.chain.state_get(key, self.height)).map_err(|e| StateError(e.to_string()))?.map_err(|e| StateError(e.to_string()))
+        block_on(self.chain.state_get(key, self.height))
+            .map_err(|e| StateError(e.to_string()))?
+            .map_err(|e| StateError(e.to_string()))
     }
 }
 

@@ -21,7 +21,6 @@ use crate::chain::{Chain, CommittedBlock, RemoteState};
 use crate::error::{ChainError, Rejection};
 use crate::wire::*;
 
-
 /// How often [`HttpChain`] asks the node for its tip while someone follows its blocks.
 const TIP_POLL: Duration = Duration::from_millis(200);
 
@@ -105,7 +104,8 @@ impl NodeClient {
         let mut out = Vec::with_capacity(txs.len());
         for chunk in txs.chunks(MAX_BATCH_TXS) {
             let raws: Vec<Vec<u8>> = chunk.iter().map(SignedTx::to_bytes).collect();
-            let body = encode_batch(&raws).map_err(|e| ChainError::Rejected(Rejection::new("batch", e.to_string(), false)))?;
+            let body =
+                encode_batch(&raws).map_err(|e| ChainError::Rejected(Rejection::new("batch", e.to_string(), false)))?;
             let resp = self
                 .http
                 .post(format!("{}/txs", self.base))

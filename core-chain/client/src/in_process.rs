@@ -91,7 +91,12 @@ impl InProcessChain<MemLedger> {
 
 impl<S: BlockStore> InProcessChain<S> {
     /// Apply `genesis` to `store` if it is new (a store of another genesis is refused).
-    pub fn open(store: S, genesis: &Genesis, modules: ModuleRegistry, production: Production) -> Result<Self, ChainError> {
+    pub fn open(
+        store: S,
+        genesis: &Genesis,
+        modules: ModuleRegistry,
+        production: Production,
+    ) -> Result<Self, ChainError> {
         Self::open_with(store, genesis, modules, production, None)
     }
 
@@ -254,7 +259,6 @@ impl<S: BlockStore> InProcessChain<S> {
         let _ = inner.commits.send(committed.clone());
         Ok(committed)
     }
-
 }
 
 /// The automatic producer: a block whenever something was admitted. It holds the chain only while

@@ -53,8 +53,8 @@ pub struct StateProofResponse {
 impl StateProofResponse {
     /// The decoded proof (check it with `StateProof::verify(&header.state_root)`).
     pub fn state_proof(&self) -> Result<StateProof, ChainError> {
-        let bytes = hex::decode(&self.proof_borsh)
-            .map_err(|e| ChainError::Protocol(format!("proof_borsh: not hex: {e}")))?;
+        let bytes =
+            hex::decode(&self.proof_borsh).map_err(|e| ChainError::Protocol(format!("proof_borsh: not hex: {e}")))?;
         borsh::from_slice(&bytes).map_err(|e| ChainError::Protocol(format!("proof_borsh: {e}")))
     }
 

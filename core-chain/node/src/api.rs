@@ -28,11 +28,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
+use crate::mempool::SubmitError;
 use scf_client::wire::{
     ApiErrorBody, BlockReceiptsResponse, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse,
     SubmitResult, TxProofResponse,
 };
-use crate::mempool::SubmitError;
 
 /// A client API error: status code plus a machine-readable kind.
 pub struct ApiError {

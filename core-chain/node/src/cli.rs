@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
-use scf_ledger::module::ModuleRegistry;
 use scf_ledger::block::Block;
 use scf_ledger::genesis::{ChainParams, Genesis, Validator};
+use scf_ledger::module::ModuleRegistry;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ApiSection, ConsensusSection, NodeConfig, P2pSection, SyncSection};
@@ -318,12 +318,12 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
     }
     let genesis = build_genesis(
         &GenesisArgs {
-        chain_id: args.chain_id.clone(),
-        validators: bundles,
-        orgs: vec![],
-        app_state: None,
-        genesis_time_ms: None,
-        max_block_txs: None,
+            chain_id: args.chain_id.clone(),
+            validators: bundles,
+            orgs: vec![],
+            app_state: None,
+            genesis_time_ms: None,
+            max_block_txs: None,
             out: dir.join("genesis.json"),
         },
         modules,
@@ -493,8 +493,3 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .try_init();
 }
-
-
-
-
-

@@ -8,13 +8,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
 use scf_ledger::crypto::{Hash32, KeyPair};
 use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
-use scf_client::wire::TxStatus as RemoteTxStatus;
-use scf_client::NodeClient;
-
 
 const BASE_PORT: u16 = 31_400;
 
@@ -45,7 +44,10 @@ fn up_blocking(dir: &Path, only: Vec<usize>) -> ClusterFile {
             chain_id: "cluster-test".into(),
             only,
             wait_secs: 60,
-        }, exe(), scf_node::kv_module::modules())
+        },
+        exe(),
+        scf_node::kv_module::modules(),
+    )
     .expect("cluster up")
 }
 
@@ -163,7 +165,9 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
 
     // 3. Restart it: it catches up to the same chain.
     up(&dir, vec![3]).await;
-    c[3].wait_height(h_live, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[3].base(), h_live));
+    c[3].wait_height(h_live, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[3].base(), h_live));
     assert_same_at(&all, h_live).await;
     wait_committed(&[&c[3]], &committed, t).await;
 
@@ -187,7 +191,9 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
 
     // 5. Bring one back: progress resumes and the waiting transactions commit.
     up(&dir, vec![2]).await;
-    c[0].wait_height(h_stop + 1, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_stop + 1));
+    c[0].wait_height(h_stop + 1, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_stop + 1));
     committed.extend(stalled_ids);
     let live = [all[0], all[1], all[2], all[4]];
     wait_committed(&live, &committed, t).await;
@@ -219,7 +225,9 @@ async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_s
     };
     let start = |only: Vec<usize>| {
         let a = args(only);
-        tokio::task::spawn_blocking(move || cluster_up_with(&a, exe(), scf_node::kv_module::modules()).expect("cluster up"))
+        tokio::task::spawn_blocking(move || {
+            cluster_up_with(&a, exe(), scf_node::kv_module::modules()).expect("cluster up")
+        })
     };
     // Node 1 is the observer; it starts alone.
     let cluster = start(vec![1]).await.expect("join");

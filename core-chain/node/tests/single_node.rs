@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use scf_ledger::crypto::KeyPair;
-use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_client::wire::TxStatus as RemoteTxStatus;
 use scf_client::NodeClient;
+use scf_ledger::crypto::KeyPair;
+use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::config::{ApiSection, ConsensusSection, NodeConfig, P2pSection, SyncSection};
 use scf_node::{verify_certificate, MempoolConfig, NodeHandle, SubmitError, TxStatus};
 

@@ -249,7 +249,9 @@ pub enum DeadlineKind {
 }
 
 /// Calls of the `workflow` module.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, strum::IntoStaticStr)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 pub enum WorkflowCall {
     /// Supplier (voucher holder) applies to an approved funder; the voucher is reserved by a financing
     /// offer at the requested rate until the application ends.
@@ -342,7 +344,6 @@ impl WorkflowCall {
     pub fn name(&self) -> &'static str {
         self.into()
     }
-
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

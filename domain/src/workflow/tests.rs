@@ -2,10 +2,10 @@
 //! whole processes across organisations on a real chain are in `tests/tests/workflow_*.rs`.
 
 use super::*;
-use scf_ledger::module::ModuleError;
 use crate::invoice::fixture::{code, date, inv_no, ok, Fx};
 use crate::invoice::InvoiceCall;
 use crate::voucher::{self, VoucherCall};
+use scf_ledger::module::ModuleError;
 
 fn wf(
     fx: &mut Fx,

@@ -9,20 +9,13 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
 use scf_domain::device::{self as ddev, AlertRule, Binding, ChangeLimit, DeviceCall, DeviceKind, Observation};
-use scf_domain::kv::encode_call;
 use scf_ledger::crypto::{Address, Hash32, PublicKey};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio_stream::wrappers::BroadcastStream;
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
+use super::goods::{receipt_visible, GoodsIdentityInput, GoodsIdentityNode, StorageLocation, StorageLocationInput};
 use super::input::*;
-use super::goods::{
-    receipt_visible, GoodsIdentityInput, GoodsIdentityNode, StorageLocation,
-    StorageLocationInput,
-};
 use super::provenance::ReadingsSource;
 use super::types::TxResult;
 use super::{access, api, require_user};
@@ -284,7 +277,12 @@ impl DeviceNode {
         let points = read_series(ctx, &self.0.id, from, to).await?;
         Ok(points
             .into_iter()
-            .map(|p| ReadingNode { time_ms: to_i64(p.time_ms), reading_type: p.reading_type, value: p.value, unit: p.unit })
+            .map(|p| ReadingNode {
+                time_ms: to_i64(p.time_ms),
+                reading_type: p.reading_type,
+                value: p.value,
+                unit: p.unit,
+            })
             .collect())
     }
 }

@@ -11,9 +11,6 @@ use scf_ledger::codec::encode;
 use scf_ledger::crypto::Hash32;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
 use super::input::*;
 use super::types::{BlockNode, EventNode, TransactionNode};
 use super::{access, api, require_user};

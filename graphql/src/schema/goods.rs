@@ -5,24 +5,18 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use scf_domain::date::Date;
-use scf_domain::kv::encode_call;
 use scf_domain::money::Money;
 use scf_domain::warehouse::{self as dwh, FlagSource, GoodsIdentity, ReceiptStatus, WarehouseCall};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
-use super::input::*;
 use super::access;
+use super::input::*;
 use super::types::TxResult;
 use super::{api, require_user};
-use crate::auth::{AuthUser, UserRole};
+use crate::auth::AuthUser;
 use crate::db::entities::warehouse_receipt;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
-
 
 /// Receipts the user may see (`None` = no restriction): operator, current holder, pledgee; the
 /// regulator sees all.

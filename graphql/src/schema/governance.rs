@@ -7,15 +7,11 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, OneofObject, SimpleObject};
 use scf_domain::governance::{self as dgov, Ballot, Deadline, GovernanceCall, NewOrg, ProposalKind};
-use scf_domain::kv::encode_call;
 use scf_domain::org::Role;
 use scf_ledger::crypto::{Address, PublicKey};
 use scf_ledger::genesis::Validator;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
 use super::input::*;
 use super::types::TxResult;
 use super::{access, api, require_user};
@@ -516,7 +512,8 @@ impl GovernanceMutation {
     async fn vote(&self, ctx: &Context<'_>, proposal_id: i64, ballot: BallotInput) -> async_graphql::Result<TxResult> {
         let api = api(ctx)?;
         let user = require_member_admin(ctx, api).await?;
-        let call = GovernanceCall::Vote { proposal_id: non_negative("proposalId", proposal_id)?, ballot: ballot.into() };
+        let call =
+            GovernanceCall::Vote { proposal_id: non_negative("proposalId", proposal_id)?, ballot: ballot.into() };
         Ok(TxResult { receipt: api.submit(user, &call).await? })
     }
 

@@ -18,12 +18,12 @@ pub mod workflow;
 
 use std::sync::Arc;
 
-use scf_ledger::module::ModuleCall;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Context, MergedObject, MergedSubscription, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
+use scf_ledger::module::ModuleCall;
 
 use crate::auth::AuthUser;
 use crate::error::{ensure_code, ApiError, ApiResult, ErrorCode};

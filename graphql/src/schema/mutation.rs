@@ -3,20 +3,16 @@
 //! and the chain checks everything again. Clients with their own keys use `submitSignedTransaction`.
 
 use async_graphql::{Context, InputObject, Object};
-use scf_domain::date::Date;
 use scf_domain::invoice::{InvoiceCall, InvoiceLine as DLine, NewInvoice, Party as DParty};
-use scf_domain::kv::encode_call;
 use scf_domain::org::OrgCall;
 use scf_domain::voucher::{SplitPart, VoucherCall};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::tx::SignedTx;
 
-#[allow(unused_imports)]
 use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
 use super::input::*;
 use super::types::*;
-use super::{access, api, caller, require_user, Caller};
+use super::{api, caller, require_user, Caller};
 use crate::auth::{self, AuthUser, NewUser, UserRole};
 use crate::db::entities::voucher;
 use crate::error::{ApiError, ApiResult};

@@ -19,8 +19,8 @@ use scf_ledger::merkle::{merkle_proof, MerkleProof};
 use scf_ledger::validators::validator_set_at;
 
 use super::explorer::ValidatorNode;
-use scf_client::Chain;
 use crate::error::{ApiError, ApiResult};
+use scf_client::Chain;
 
 /// One step up an SM3 Merkle proof.
 #[derive(SimpleObject, Clone, Debug)]

@@ -13,19 +13,17 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, SimpleObject};
+use scf_client::Chain;
 use scf_domain::date::Date;
 use scf_domain::provenance::{self as dprov, gs1, ProvenanceCall, Relation, StoredEvent};
-use scf_client::Chain;
 use scf_ledger::crypto::Hash32;
 use scf_ledger::state::StateRead;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
-use super::input::*;
+use super::access::require_operator;
 use super::devices::read_series;
+use super::input::*;
 
 use super::proof::{EventProofBundle, ProofBuilder};
 use super::types::TxResult;
@@ -434,6 +432,9 @@ async fn sensor_series(
 
 /// Everything of a lot page but its sensor series (which need an await), and the time range the
 /// series should cover.
+/// A lot page without proofs and sensor series, the series' time range, and its steps' anchors.
+type LotPageParts = (LotPage, u64, u64, Vec<(Hash32, String)>);
+
 /// Everything of a lot page read from state (no proofs, no sensor series: they need awaits) and the
 /// time range the series should cover, with the anchors of its steps.
 fn lot_page_from_state(
@@ -441,7 +442,7 @@ fn lot_page_from_state(
     gtin: String,
     lot: String,
     tip_ms: u64,
-) -> ApiResult<Option<(LotPage, u64, u64, Vec<(Hash32, String)>)>> {
+) -> ApiResult<Option<LotPageParts>> {
     let state = api.chain.state(None).map_err(ApiError::from)?;
     let state: &dyn StateRead = state.as_ref();
     let trace = dprov::trace_lot(state, &gtin, &lot).map_err(|e| match e {

@@ -4,15 +4,11 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-#[allow(unused_imports)]
-use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
 use super::input::*;
 use super::types::*;
 use super::{access, api, require_user};
 use crate::db::entities::{block, invoice, organisation, transaction, user, voucher};
 use crate::error::{ApiError, ApiResult};
-
 
 fn check_date(field: &str, s: &str) -> ApiResult<()> {
     scf_domain::date::Date::parse(s).map(|_| ()).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))

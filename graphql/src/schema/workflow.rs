@@ -8,15 +8,12 @@
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject};
 use scf_domain::date::Date;
-use scf_domain::kv::encode_call;
 use scf_domain::workflow::definitions::{self, Party, ProcessDef};
 use scf_domain::workflow::{self as dwf, DeadlineKind, Document, IotSnapshot, IotStatus, WorkflowCall};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-#[allow(unused_imports)]
 use super::access::{require_operator, require_org_role};
-#[allow(unused_imports)]
 use super::input::*;
 use super::types::TxResult;
 use super::{access, api, require_user};
@@ -294,7 +291,7 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
                     asked_ms: to_i64(x.asked_ms),
                     answer: x.answer.clone(),
                     documents: docs(&x.documents),
-                    answered_ms: x.answered_ms.map(i),
+                    answered_ms: x.answered_ms.map(to_i64),
                 })
                 .collect(),
             invoice_check: a.invoice_check.as_ref().map(|c| InvoiceCheckNode {
@@ -335,9 +332,9 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
             due_date: a.due_date.to_string(),
             requested_rate_bp: a.requested_rate_bp.min(i32::MAX as u32) as i32,
             state: a.state,
-            deadline_ms: a.deadline_ms.map(i),
+            deadline_ms: a.deadline_ms.map(to_i64),
             invoices: a.invoices,
-            received_ms: a.received_ms.map(i),
+            received_ms: a.received_ms.map(to_i64),
             rejection: a.rejection,
             created_ms: to_i64(a.created_ms),
             updated_ms: to_i64(a.updated_ms),

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use scf_client::{InProcessChain, Production};
 use scf_domain::org::Role;
 use scf_graphql::bootstrap::{consortium, OrgSpec};
-use scf_client::{InProcessChain, Production};
 use scf_graphql::{Config, Server};
 use scf_store::Store;
 use serde_json::{json, Value};
