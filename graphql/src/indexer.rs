@@ -39,6 +39,24 @@ pub enum IndexError {
     MissingBlock(u64),
 }
 
+/// Delete every row derived from the chain, and the cursor (users and sessions stay).
+pub async fn clear_derived<C: sea_orm::ConnectionTrait>(db: &C) -> Result<(), sea_orm::DbErr> {
+    block::Entity::delete_many().exec(db).await?;
+    transaction::Entity::delete_many().exec(db).await?;
+    event::Entity::delete_many().exec(db).await?;
+    event_org::Entity::delete_many().exec(db).await?;
+    organisation::Entity::delete_many().exec(db).await?;
+    voucher::Entity::delete_many().exec(db).await?;
+    voucher_party::Entity::delete_many().exec(db).await?;
+    voucher_visibility::Entity::delete_many().exec(db).await?;
+    invoice::Entity::delete_many().exec(db).await?;
+    invoice_party::Entity::delete_many().exec(db).await?;
+    crate::indexer_workflow::clear(db).await?;
+    crate::indexer_goods::clear(db).await?;
+    indexer_cursor::Entity::delete_many().exec(db).await?;
+    Ok(())
+}
+
 /// A committed block, as subscriptions see it.
 #[derive(Clone, Debug, Serialize)]
 pub struct BlockNotice {
@@ -154,19 +172,7 @@ impl Indexer {
     /// Drop every row derived from the chain and index again from genesis. Users and sessions stay.
     pub async fn rebuild(&self) -> Result<u64, IndexError> {
         let txn = self.db.begin().await?;
-        block::Entity::delete_many().exec(&txn).await?;
-        transaction::Entity::delete_many().exec(&txn).await?;
-        event::Entity::delete_many().exec(&txn).await?;
-        event_org::Entity::delete_many().exec(&txn).await?;
-        organisation::Entity::delete_many().exec(&txn).await?;
-        voucher::Entity::delete_many().exec(&txn).await?;
-        voucher_party::Entity::delete_many().exec(&txn).await?;
-        voucher_visibility::Entity::delete_many().exec(&txn).await?;
-        invoice::Entity::delete_many().exec(&txn).await?;
-        invoice_party::Entity::delete_many().exec(&txn).await?;
-        crate::indexer_workflow::clear(&txn).await?;
-        crate::indexer_goods::clear(&txn).await?;
-        indexer_cursor::Entity::delete_many().exec(&txn).await?;
+        clear_derived(&txn).await?;
         txn.commit().await?;
         self.indexed.send_replace(None);
         self.catch_up().await
@@ -260,6 +266,12 @@ impl Indexer {
             upsert_org(&txn, r).await?;
         }
         write_vouchers(&txn, derived.vouchers).await?;
+        let prev_ms = match block::Entity::find_by_id(to_i64(height - 1)).one(&txn).await? {
+            Some(b) => u64::try_from(b.time_ms).unwrap_or(0),
+            None => committed.time_ms().saturating_sub(1),
+        };
+        let reminders = crate::indexer_maturity::reminders(&txn, prev_ms, committed.time_ms(), height).await?;
+        crate::indexer_workflow::write_notices(&txn, reminders).await?;
         for inv in derived.invoices {
             write_invoice(&txn, inv).await?;
         }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod http;
 pub mod indexer;
 pub mod indexer_goods;
+pub mod indexer_maturity;
 pub mod indexer_workflow;
 pub mod public_cache;
 pub mod ratelimit;

@@ -1,13 +1,11 @@
-//! The timer service: consumes committed blocks in order, keeps the schedule and the read model up to
-//! date, and fires due timers by **committed block time** (never the wall clock).
+//! The timer service: consumes committed blocks in order, keeps the schedule up to date, and fires due
+//! timers by **committed block time** (never the wall clock).
 //!
 //! Exactly once: a timer is recorded as fired (with its transaction id) in the schedule *before* the
 //! transaction is handed to the mempool, so a restart never fires it again; it is fired anew only if
 //! that transaction can no longer be included (past its expiry height) without a receipt. On chain,
 //! `Expire`/`EscalateOverdue` succeed only while the step is still pending, so even several services
 //! (one per node) firing the same deadline change the state once.
-
-use std::collections::BTreeSet;
 
 use redb::{ReadableTable, WriteTransaction};
 use scf_client::{Chain, CommittedBlock, Signer};
@@ -121,14 +119,6 @@ impl TimerService {
             .collect();
         for mut task in due {
             match task.action.clone() {
-                Action::Remind { root, due_date, days_before } => {
-                    let w = self.store.db.begin_write().map_err(db_err)?;
-                    remind(&w, chain, &root, &due_date, days_before, height, now_ms)?;
-                    task.state = TaskState::Done { height, outcome: "reminded".into() };
-                    put(&w, TASKS, &task.id, &task)?;
-                    w.commit().map_err(db_err)?;
-                    report.fired.push(task.id);
-                }
                 Action::Submit { call } => {
                     let attempts = match &task.state {
                         TaskState::Fired { attempts, .. } => attempts + 1,
@@ -139,6 +129,20 @@ impl TimerService {
                         self.signer.resync().await;
                     }
                     let tx = self.signer.sign(chain, &call).await?;
+                    // Another member's timer may have applied the deadline already (every member runs
+                    // timers): ask the chain what the call would do before sending it. A race between
+                    // two members is still settled by the chain, which refuses the second.
+                    if let Ok(r) = chain.dry_run(&tx).await {
+                        if let Some(code) = r.failure_code() {
+                            tracing::info!(task = %task.id, code, "deadline already applied or no longer due");
+                            self.signer.resync().await;
+                            let w = self.store.db.begin_write().map_err(db_err)?;
+                            task.state = TaskState::Done { height, outcome: format!("not needed: {code}") };
+                            put(&w, TASKS, &task.id, &task)?;
+                            w.commit().map_err(db_err)?;
+                            continue;
+                        }
+                    }
                     let expiry_height = tx.body.expiry_height;
                     let tx_id = tx.id();
                     // Record "fired" durably first: a crash after this never fires the task again.
@@ -234,102 +238,43 @@ fn cancel_prefix(w: &WriteTransaction, prefix: &str, keep: Option<&str>, reason:
     Ok(())
 }
 
-fn attr_all<'a>(e: &'a Event, name: &str) -> Vec<&'a str> {
-    e.attributes.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
-}
-
 fn apply_receipt(w: &WriteTransaction, block: &CommittedBlock, r: &Receipt) -> Result<(), WorkflowsError> {
-    let mut touched: BTreeSet<String> = BTreeSet::new();
     for e in &r.events {
         if e.module == workflow::MODULE {
             if let Some(id) = e.attribute("instance") {
                 workflow_event(w, block, e, id)?;
-                touched.insert(id.to_string());
             }
         } else if e.kind == "MarginCall" {
             margin_call_alert(w, block, r, e)?;
         } else if e.module == voucher::MODULE {
-            if let Some(root) = voucher_event(w, block, e)? {
-                touched.insert(root);
-            }
-        }
-    }
-    // The audit trail: every event of the transaction, under each instance it touched.
-    for id in &touched {
-        for (n, e) in r.events.iter().enumerate() {
-            let entry = AuditEntry {
-                instance: id.clone(),
-                height: r.height,
-                tx_index: r.index,
-                tx_id: r.tx_id.to_hex(),
-                time_ms: block.time_ms(),
-                sender: r.sender.to_hex(),
-                actor_org: e.attribute("actor").map(str::to_string),
-                module: e.module.clone(),
-                kind: e.kind.clone(),
-                action: e.attribute("action").map(str::to_string),
-                state: e.attribute("state").filter(|_| e.attribute("instance") == Some(id)).map(str::to_string),
-                data: e.data.clone(),
-            };
-            let key = format!("{id}\0{:020}{:06}{:04}", r.height, r.index, n);
-            put(w, AUDIT, &key, &entry)?;
+            voucher_event(w, block, e)?;
         }
     }
     Ok(())
 }
 
-/// A workflow event: update the instance's view and its deadline timer.
+/// A workflow event: keep the instance's deadline timer (one per step, cancelled when the step moves
+/// on) and, for a pledge, whether its receipt is pledged under it.
 fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &str) -> Result<(), WorkflowsError> {
-    let process = e.attribute("process").unwrap_or_default().to_string();
-    let state = e.attribute("state").unwrap_or_default().to_string();
-    let terminal = definitions::process(&process).and_then(|p| p.state(&state)).is_some_and(|s| s.terminal);
+    let process = e.attribute("process").unwrap_or_default();
+    let state = e.attribute("state").unwrap_or_default();
+    let terminal = definitions::process(process).and_then(|p| p.state(state)).is_some_and(|s| s.terminal);
     let deadline_ms = e.attribute("deadline_ms").and_then(|d| d.parse::<u64>().ok());
-    let previous: Option<InstanceView> = get(w, INSTANCES, id)?;
-    let view = InstanceView {
-        id: id.to_string(),
-        process: process.clone(),
-        state: state.clone(),
-        terminal,
-        waiting_org: e.attribute("waiting_org").map(str::to_string),
-        waiting_party: e.attribute("waiting_party").map(str::to_string),
-        waiting_role: e.attribute("waiting_role").map(str::to_string),
-        deadline_ms,
-        orgs: attr_all(e, "org").into_iter().map(str::to_string).collect(),
-        voucher: e.attribute("voucher").map(str::to_string).or(previous.as_ref().and_then(|p| p.voucher.clone())),
-        root: e.attribute("root").map(str::to_string),
-        receipt: e.attribute("receipt").map(str::to_string),
-        application: e.attribute("application").map(str::to_string),
-        updated_height: block.height(),
-        updated_ms: block.time_ms(),
-    };
-    put(w, INSTANCES, id, &view)?;
-    // Tell parties who are not the one waiting, for the steps they should know of.
-    match e.kind.as_str() {
-        "MarginCallOpened" | "MarginCallEscalated" | "PledgeLoanOverdue" | "OverdueEscalated" => {
-            for org in &view.orgs {
-                if Some(org) != view.waiting_org.as_ref() {
-                    let n = Notice {
-                        id: format!("{}/{}", e.kind, id),
-                        org: org.clone(),
-                        kind: e.kind.clone(),
-                        subject: id.to_string(),
-                        message: format!("{} {}: {}", process, id, e.kind),
-                        time_ms: block.time_ms(),
-                        height: block.height(),
-                    };
-                    put(w, NOTICES, &format!("{org}\0{}", n.id), &n)?;
-                }
+    if process == "pledge" {
+        if let Some(receipt) = e.attribute("receipt") {
+            let key = format!("{receipt}\0{id}");
+            let mut t = w.open_table(PLEDGES).map_err(db_err)?;
+            if matches!(state, "pledged" | "overdue") {
+                t.insert(key.as_str(), state).map_err(db_err)?;
+            } else {
+                t.remove(key.as_str()).map_err(db_err)?;
             }
         }
-        _ => {}
-    }
-    if process == "maturity" {
-        return Ok(());
     }
     let prefix = format!("expire/{id}/");
     let keep = match (deadline_ms, terminal) {
         (Some(d), false) => {
-            let deadline = match (process.as_str(), e.attribute("margin_call").and_then(|s| s.parse().ok())) {
+            let deadline = match (process, e.attribute("margin_call").and_then(|s| s.parse().ok())) {
                 ("margin_call", Some(seq)) => DeadlineKind::MarginCall { seq },
                 _ => DeadlineKind::Step,
             };
@@ -349,7 +294,7 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
     cancel_prefix(w, &prefix, keep.as_deref(), &format!("{id} moved to {state}"))
 }
 
-/// An IoT alert flagged a pledged receipt: open a margin call on the pledge application at once.
+/// An IoT alert flagged a pledged receipt: open a margin call on each pledge application holding it.
 fn margin_call_alert(
     w: &WriteTransaction,
     block: &CommittedBlock,
@@ -361,17 +306,14 @@ fn margin_call_alert(
         .ok()
         .and_then(|v| v.get("reason").and_then(|x| x.as_str()).map(str::to_string))
         .unwrap_or_else(|| "IoT alert on pledged goods".into());
-    let apps: Vec<InstanceView> = {
-        let t = w.open_table(INSTANCES).map_err(db_err)?;
+    let apps: Vec<String> = {
+        let t = w.open_table(PLEDGES).map_err(db_err)?;
+        let (from, to) = (format!("{receipt}\0"), format!("{receipt}\u{1}"));
         let mut out = Vec::new();
-        for item in t.iter().map_err(db_err)? {
-            let (k, v) = item.map_err(db_err)?;
-            let i: InstanceView = decode(k.value(), v.value())?;
-            if i.process == "pledge"
-                && i.receipt.as_deref() == Some(receipt)
-                && matches!(i.state.as_str(), "pledged" | "overdue")
-            {
-                out.push(i);
+        for item in t.range(from.as_str()..to.as_str()).map_err(db_err)? {
+            let (k, _) = item.map_err(db_err)?;
+            if let Some((_, app)) = k.value().split_once('\0') {
+                out.push(app.to_string());
             }
         }
         out
@@ -379,124 +321,32 @@ fn margin_call_alert(
     for app in apps {
         schedule(
             w,
-            format!("margin/{}/{:020}-{:06}", app.id, r.height, r.index),
+            format!("margin/{app}/{:020}-{:06}", r.height, r.index),
             0,
-            Action::Submit {
-                call: WorkflowCall::OpenMarginCall { application_id: app.id.clone(), reason: reason.clone() },
-            },
+            Action::Submit { call: WorkflowCall::OpenMarginCall { application_id: app, reason: reason.clone() } },
             block.height(),
         )?;
     }
     Ok(())
 }
 
-/// Voucher events drive the maturity process: reminders and the overdue escalation are scheduled at
-/// issue and cancelled by payment. Returns the root whose maturity trail the event belongs to.
-fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Result<Option<String>, WorkflowsError> {
-    let Some(root) = e.attribute("root").map(str::to_string) else { return Ok(None) };
+/// Voucher events drive the maturity process: the overdue escalation is scheduled at issue (end of the
+/// due date) and cancelled by payment.
+fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Result<(), WorkflowsError> {
+    let Some(root) = e.attribute("root") else { return Ok(()) };
     match e.kind.as_str() {
         "VoucherIssued" => {
             let v: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-            let due = v.get("due_date").and_then(|d| d.as_str()).and_then(Date::parse);
-            let Some(due) = due else { return Ok(None) };
-            let view = InstanceView {
-                id: root.clone(),
-                process: "maturity".into(),
-                state: "outstanding".into(),
-                terminal: false,
-                waiting_org: None,
-                waiting_party: None,
-                waiting_role: None,
-                deadline_ms: Some(end_of_day_ms(due)),
-                orgs: attr_all(e, "org").into_iter().map(str::to_string).collect(),
-                voucher: Some(root.clone()),
-                root: Some(root.clone()),
-                receipt: None,
-                application: None,
-                updated_height: block.height(),
-                updated_ms: block.time_ms(),
-            };
-            put(w, INSTANCES, &root, &view)?;
-            for &days in definitions::MATURITY.reminders_days_before {
-                let at = end_of_day_ms(due.add_days(-(days as i32) - 1));
-                schedule(
-                    w,
-                    format!("remind/{root}/{days:03}"),
-                    at,
-                    Action::Remind { root: root.clone(), due_date: due.to_string(), days_before: days },
-                    block.height(),
-                )?;
-            }
+            let Some(due) = v.get("due_date").and_then(|d| d.as_str()).and_then(Date::parse) else { return Ok(()) };
             schedule(
                 w,
                 format!("escalate/{root}"),
                 end_of_day_ms(due),
-                Action::Submit { call: WorkflowCall::EscalateOverdue { root_id: root.clone() } },
+                Action::Submit { call: WorkflowCall::EscalateOverdue { root_id: root.to_string() } },
                 block.height(),
-            )?;
-            Ok(Some(root))
+            )
         }
-        "VoucherPaid" => {
-            cancel_prefix(w, &format!("remind/{root}/"), None, "paid")?;
-            cancel_prefix(w, &format!("escalate/{root}"), None, "paid")?;
-            if let Some(mut view) = get::<InstanceView>(w, INSTANCES, &root)? {
-                view.state = "cleared".into();
-                view.terminal = true;
-                view.waiting_org = None;
-                view.waiting_party = None;
-                view.waiting_role = None;
-                view.deadline_ms = None;
-                view.updated_height = block.height();
-                view.updated_ms = block.time_ms();
-                put(w, INSTANCES, &root, &view)?;
-            }
-            Ok(Some(root))
-        }
-        _ => Ok(get::<InstanceView>(w, INSTANCES, &root)?.map(|_| root)),
+        "VoucherPaid" => cancel_prefix(w, &format!("escalate/{root}"), None, "paid"),
+        _ => Ok(()),
     }
-}
-
-/// A maturity reminder: the obligor's inbox shows the tree until it is paid; holders get a notice.
-fn remind(
-    w: &WriteTransaction,
-    chain: &dyn Chain,
-    root: &str,
-    due_date: &str,
-    days_before: u32,
-    height: u64,
-    now_ms: u64,
-) -> Result<(), WorkflowsError> {
-    let state = chain.state(None)?;
-    let state = state.as_ref();
-    let tree = voucher::load_tree(state, root).map_err(|e| WorkflowsError::State(e.to_string()))?;
-    let Some(tree) = tree else { return Ok(()) };
-    if tree.payment.is_some() {
-        return Ok(());
-    }
-    let mut holders = BTreeSet::new();
-    for v in voucher::lineage(state, root).map_err(|e| WorkflowsError::State(e.to_string()))? {
-        if v.is_live_leaf() {
-            holders.insert(v.holder);
-        }
-    }
-    if let Some(mut view) = get::<InstanceView>(w, INSTANCES, root)? {
-        view.waiting_org = Some(tree.issuer.clone());
-        view.waiting_party = Some("obligor".into());
-        view.waiting_role = Some("core_enterprise".into());
-        view.updated_ms = now_ms;
-        put(w, INSTANCES, root, &view)?;
-    }
-    for org in std::iter::once(tree.issuer.clone()).chain(holders) {
-        let n = Notice {
-            id: format!("remind/{root}/{days_before:03}"),
-            org: org.clone(),
-            kind: "MaturityReminder".into(),
-            subject: root.to_string(),
-            message: format!("voucher {root} is due on {due_date} ({days_before} day(s) left)"),
-            time_ms: now_ms,
-            height,
-        };
-        put(w, NOTICES, &format!("{org}\0{}", n.id), &n)?;
-    }
-    Ok(())
 }

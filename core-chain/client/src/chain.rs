@@ -97,6 +97,10 @@ pub trait Chain: Send + Sync + 'static {
         self.wait(&id, timeout).await
     }
 
+    /// The receipt `tx` would have if it were the next transaction committed, computed on the tip's
+    /// state without writing anything. Admission refusals are [`ChainError::Rejected`].
+    async fn dry_run(&self, tx: &SignedTx) -> Result<Receipt, ChainError>;
+
     /// The committed tip (height 0 = genesis only), `None` before genesis.
     async fn tip(&self) -> Result<Option<ChainTip>, ChainError>;
 

@@ -74,6 +74,15 @@ impl ChainError {
     }
 }
 
+impl From<scf_ledger::executor::DryRunError> for ChainError {
+    fn from(e: scf_ledger::executor::DryRunError) -> ChainError {
+        match e {
+            scf_ledger::executor::DryRunError::Rejected(r) => r.into(),
+            scf_ledger::executor::DryRunError::State(e) => ChainError::Storage(e.to_string()),
+        }
+    }
+}
+
 impl From<TxRejection> for ChainError {
     fn from(r: TxRejection) -> ChainError {
         ChainError::Rejected(r.into())

@@ -120,6 +120,19 @@ impl NodeClient {
         Ok(out)
     }
 
+    /// The receipt `tx` would have if committed next (`POST /tx/dry-run`); nothing is submitted.
+    pub async fn dry_run(&self, tx: &SignedTx) -> Result<Receipt, ChainError> {
+        let resp = self
+            .http
+            .post(format!("{}/tx/dry-run", self.base))
+            .header("content-type", "application/octet-stream")
+            .body(tx.to_bytes())
+            .send()
+            .await
+            .map_err(http_error)?;
+        Self::decode(resp).await
+    }
+
     pub async fn tx_status(&self, id: &Hash32) -> Result<TxStatus, ChainError> {
         let resp = self.http.get(format!("{}/tx/{}", self.base, id.to_hex())).send().await.map_err(http_error)?;
         Self::decode(resp).await
@@ -264,6 +277,10 @@ impl Chain for HttpChain {
 
     async fn is_pending(&self, id: &Hash32) -> Result<bool, ChainError> {
         Ok(matches!(self.client.tx_status(id).await?, TxStatus::Pending))
+    }
+
+    async fn dry_run(&self, tx: &SignedTx) -> Result<Receipt, ChainError> {
+        self.client.dry_run(tx).await
     }
 
     async fn tip(&self) -> Result<Option<ChainTip>, ChainError> {

@@ -320,6 +320,15 @@ impl<S: BlockStore> Chain for InProcessChain<S> {
         Ok(self.inner.pool.lock().unwrap_or_else(|p| p.into_inner()).ids.contains(id))
     }
 
+    async fn dry_run(&self, tx: &SignedTx) -> Result<Receipt, ChainError> {
+        let tip = self.tip_now()?;
+        let time_ms = match self.inner.fixed_time_ms.load(Ordering::SeqCst) {
+            0 => now_ms(),
+            t => t,
+        };
+        Ok(self.inner.executor.dry_run(self.inner.store.as_ref(), &tip, time_ms, tx)?)
+    }
+
     async fn tip(&self) -> Result<Option<ChainTip>, ChainError> {
         self.inner.store.tip().map_err(storage)
     }

@@ -6,6 +6,8 @@
 //! - `POST /txs` — body: JSON `["hex", …]`, or `application/octet-stream` in the gossip batch format
 //!   ([`crate::gossip::encode_batch`]) → one result per transaction (batch admission, signatures
 //!   verified in parallel).
+//! - `POST /tx/dry-run` — body as `POST /tx` → the receipt the transaction would have if committed
+//!   next, computed on the tip's state (nothing is written or gossiped), or a typed rejection (400).
 //! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
 //! - `GET /block/{height}` — the block with its certificate and hash.
 //! - `GET /block/{height}/tx_ids` — only the ids of its transactions, in order.
@@ -84,6 +86,7 @@ pub fn router(chain: Arc<Chain>) -> Router {
     Router::new()
         .route("/tx", post(submit_one))
         .route("/txs", post(submit_batch))
+        .route("/tx/dry-run", post(dry_run))
         .route("/tx/{id}", get(tx_status))
         .route("/block/{height}", get(block))
         .route("/block/{height}/tx_ids", get(block_tx_ids))
@@ -132,6 +135,24 @@ async fn submit_one(
         Some(Err(e)) => Err(e.into()),
         None => Err(ApiError::internal("no result")),
     }
+}
+
+async fn dry_run(
+    State(chain): State<Arc<Chain>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<scf_ledger::receipt::Receipt>, ApiError> {
+    let raw = body_to_tx_bytes(&headers, &body)?;
+    let tx = scf_ledger::tx::SignedTx::from_bytes(&raw).map_err(|e| ApiError::from(SubmitError::Decode(e)))?;
+    let r = blocking(move || -> Result<_, ApiError> {
+        let tip = chain.tip().map_err(ApiError::internal)?;
+        chain.executor.dry_run(chain.store.as_ref(), &tip, scf_client::now_ms(), &tx).map_err(|e| match e {
+            scf_ledger::executor::DryRunError::Rejected(r) => ApiError::from(SubmitError::Rejected(r)),
+            scf_ledger::executor::DryRunError::State(e) => ApiError::internal(e),
+        })
+    })
+    .await??;
+    Ok(Json(r))
 }
 
 fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {

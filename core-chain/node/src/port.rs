@@ -71,6 +71,12 @@ impl scf_client::Chain for Chain {
         }
     }
 
+    async fn dry_run(&self, tx: &SignedTx) -> Result<Receipt, ChainError> {
+        let tip = self.tip().map_err(storage)?;
+        let store = self.store.as_ref();
+        Ok(tokio::task::block_in_place(|| self.executor.dry_run(store, &tip, scf_client::now_ms(), tx))?)
+    }
+
     async fn tip(&self) -> Result<Option<ChainTip>, ChainError> {
         self.store.tip().map_err(storage)
     }

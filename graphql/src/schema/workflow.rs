@@ -18,7 +18,7 @@ use super::input::*;
 use super::types::TxResult;
 use super::{access, api, require_user};
 use crate::auth::{AuthUser, UserRole};
-use crate::db::entities::{voucher, workflow_audit, workflow_instance, workflow_party};
+use crate::db::entities::{notice, voucher, workflow_audit, workflow_instance, workflow_party};
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
 
@@ -377,8 +377,50 @@ async fn chain_time_ms(api: &Api) -> ApiResult<i64> {
 #[derive(Default)]
 pub struct WorkflowQuery;
 
+/// Something an organisation should know without having to act on it.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Notice")]
+pub struct NoticeNode {
+    /// `remind/<root>/<days>` or `<kind>/<instance>`.
+    pub id: String,
+    /// `MaturityReminder`, `MarginCallOpened`, `MarginCallEscalated`, `PledgeLoanOverdue`, `OverdueEscalated`.
+    pub kind: String,
+    /// The instance or voucher tree it is about.
+    pub subject: String,
+    pub message: String,
+    /// Block time of the block that made it.
+    pub time_ms: i64,
+    pub height: i64,
+}
+
 #[Object]
 impl WorkflowQuery {
+    /// Notices for the caller's organisation, newest first: maturity reminders of voucher trees it owes
+    /// or holds, and workflow steps it is a party of without being the one to act.
+    async fn my_notices(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<NoticeNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let rows = notice::Entity::find()
+            .filter(notice::Column::OrgId.eq(user.org_id.clone()))
+            .order_by_desc(notice::Column::Height)
+            .order_by_asc(notice::Column::Id)
+            .limit(page_size(first)?)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|n| NoticeNode {
+                id: n.id,
+                kind: n.kind,
+                subject: n.subject,
+                message: n.message,
+                time_ms: n.time_ms,
+                height: n.height,
+            })
+            .collect())
+    }
+
     /// "Waiting for me": open steps the caller's organisation must take (in the role the step needs),
     /// most urgent deadline first, plus voucher trees the organisation owes that are not paid yet.
     async fn my_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskNode>> {

@@ -11,6 +11,7 @@ use scf_domain::invoice::{InvoiceCall, NewInvoice};
 use scf_domain::org::Role;
 use scf_domain::voucher::VoucherCall;
 use scf_domain::workflow::{self, Instance, WorkflowCall};
+use scf_graphql::db::entities::{notice, workflow_audit, workflow_instance};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::receipt::Receipt;
 use scf_tests::{org_key, TestChain};
@@ -137,5 +138,103 @@ impl Timer {
         self.service = None;
         let store = WorkflowStore::open(&self.path).expect("reopen schedule");
         self.service = Some(TimerService::new(store, key(&self.signer)));
+    }
+}
+
+/// What users read about the processes: the API's SQL read model (SQLite), indexed from the test chain
+/// by the API's own indexer, caught up before every read.
+pub struct ReadModel {
+    rt: tokio::runtime::Runtime,
+    indexer: std::sync::Arc<scf_graphql::indexer::Indexer>,
+    db: sea_orm::DatabaseConnection,
+    _dir: tempfile::TempDir,
+}
+
+impl ReadModel {
+    pub fn new(chain: &TestChain) -> ReadModel {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("read.sqlite").display());
+        let chain: std::sync::Arc<dyn scf_client::Chain> = std::sync::Arc::new(chain.chain.clone());
+        let (db, indexer) = rt.block_on(async {
+            let db = scf_graphql::db::connect(&url).await.expect("read model");
+            let indexer = scf_graphql::indexer::Indexer::new(db.clone(), chain).await.expect("indexer");
+            (db, indexer)
+        });
+        ReadModel { rt, indexer, db, _dir: dir }
+    }
+
+    fn sync(&self) {
+        self.rt.block_on(self.indexer.catch_up()).expect("index");
+    }
+
+    /// Open instances waiting for `org`, most urgent deadline first (no deadline last).
+    pub fn inbox_for_org(&self, org: &str) -> Vec<workflow_instance::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        self.sync();
+        let mut rows = self
+            .rt
+            .block_on(
+                workflow_instance::Entity::find()
+                    .filter(workflow_instance::Column::Terminal.eq(false))
+                    .filter(workflow_instance::Column::WaitingOrg.eq(org))
+                    .all(&self.db),
+            )
+            .expect("inbox");
+        rows.sort_by_key(|i| (i.deadline_ms.unwrap_or(i64::MAX), i.id.clone()));
+        rows
+    }
+
+    /// Open instances waiting for `org` acting in `role`.
+    pub fn inbox_for_role(&self, org: &str, role: &str) -> Vec<workflow_instance::Model> {
+        self.inbox_for_org(org).into_iter().filter(|i| i.waiting_role.as_deref().is_none_or(|r| r == role)).collect()
+    }
+
+    /// Open instances waiting for the organisation of the account `address`, in the roles it holds.
+    pub fn inbox_for_user(
+        &self,
+        state: &dyn scf_ledger::state::StateRead,
+        address: &scf_ledger::crypto::Address,
+    ) -> Vec<workflow_instance::Model> {
+        let Ok((_, o)) = scf_domain::org::signer(state, address) else { return Vec::new() };
+        self.inbox_for_org(&o.id)
+            .into_iter()
+            .filter(|i| i.waiting_role.as_deref().is_none_or(|r| o.roles.iter().any(|x| x.as_str() == r)))
+            .collect()
+    }
+
+    pub fn instance(&self, id: &str) -> Option<workflow_instance::Model> {
+        use sea_orm::EntityTrait;
+        self.sync();
+        self.rt.block_on(workflow_instance::Entity::find_by_id(id.to_string()).one(&self.db)).expect("instance")
+    }
+
+    /// The audit trail of an instance, in chain order.
+    pub fn audit_trail(&self, id: &str) -> Vec<workflow_audit::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        self.sync();
+        self.rt
+            .block_on(
+                workflow_audit::Entity::find()
+                    .filter(workflow_audit::Column::InstanceId.eq(id))
+                    .order_by_asc(workflow_audit::Column::EventId)
+                    .all(&self.db),
+            )
+            .expect("audit")
+    }
+
+    /// Notices for an organisation, oldest first.
+    pub fn notices(&self, org: &str) -> Vec<notice::Model> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        self.sync();
+        self.rt
+            .block_on(
+                notice::Entity::find()
+                    .filter(notice::Column::OrgId.eq(org))
+                    .order_by_asc(notice::Column::Height)
+                    .order_by_asc(notice::Column::Id)
+                    .all(&self.db),
+            )
+            .expect("notices")
     }
 }
