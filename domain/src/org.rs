@@ -347,7 +347,7 @@ pub fn approve_funder(state: &mut dyn StateWrite, org_id: &str, height: u64) -> 
 pub struct OrgGenesis {
     #[serde(default)]
     pub orgs: Vec<GenesisOrg>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approved_funders: Vec<String>,
 }
 
@@ -359,7 +359,7 @@ pub struct GenesisOrg {
     pub credit_code: String,
     pub roles: Vec<Role>,
     pub public_key: PublicKey,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<GenesisAccount>,
 }
 

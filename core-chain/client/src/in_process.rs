@@ -203,22 +203,26 @@ impl<S: BlockStore> InProcessChain<S> {
     /// Make a block of everything admitted so far (up to [`MAX_BLOCK_TXS`]); `None` if nothing waits.
     pub fn produce(&self) -> Result<Option<Arc<CommittedBlock>>, ChainError> {
         let _one = self.inner.producing.lock().unwrap_or_else(|p| p.into_inner());
+        // The block's transactions stay "pending" (their ids in the pool) until it is committed, so a
+        // waiter never sees one as neither pending nor committed.
         let txs = {
             let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
             let n = pool.txs.len().min(MAX_BLOCK_TXS);
-            let txs: Vec<SignedTx> = pool.txs.drain(..n).collect();
-            for tx in &txs {
-                pool.ids.remove(&tx.id());
-            }
-            if pool.txs.is_empty() {
-                pool.next_nonce.clear();
-            }
-            txs
+            pool.txs.drain(..n).collect::<Vec<SignedTx>>()
         };
         if txs.is_empty() {
             return Ok(None);
         }
-        self.commit(txs).map(Some)
+        let ids: Vec<Hash32> = txs.iter().map(SignedTx::id).collect();
+        let result = self.commit(txs);
+        let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
+        for id in &ids {
+            pool.ids.remove(id);
+        }
+        if pool.txs.is_empty() {
+            pool.next_nonce.clear();
+        }
+        result.map(Some)
     }
 
     /// Execute `txs` as the next block, as given (the caller answers for their admissibility; an

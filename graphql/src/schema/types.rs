@@ -62,7 +62,8 @@ impl UserNode {
     }
 }
 
-/// The domain's voucher states (`remote`: the compiler checks this list against the domain's).
+/// A voucher's status.
+// `remote`: the compiler checks this list against the domain's `VoucherState`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "scf_domain::voucher::VoucherState")]
 pub enum VoucherStatus {

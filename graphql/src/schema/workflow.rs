@@ -94,10 +94,16 @@ impl WorkflowInstanceNode {
         definitions::process(&self.process).map(|p| steps_from(p, &self.state)).unwrap_or_default()
     }
 
-    /// Who did what, when, in which transaction — oldest first.
-    async fn audit(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntryNode>> {
+    /// Who did what, when, in which transaction — oldest first. The instance's own steps; with
+    /// `allEvents`, also every other event of their transactions (the voucher financed, the receipt
+    /// pledged) and, for a maturity instance, every event of its voucher tree.
+    async fn audit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] all_events: bool,
+    ) -> async_graphql::Result<Vec<AuditEntryNode>> {
         let api = api(ctx)?;
-        let rows = workflow_audit::Entity::find()
+        let rows = steps_only(workflow_audit::Entity::find(), all_events)
             .filter(workflow_audit::Column::InstanceId.eq(self.id.clone()))
             .order_by_asc(workflow_audit::Column::EventId)
             .limit(MAX_LIST)
@@ -105,6 +111,15 @@ impl WorkflowInstanceNode {
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(AuditEntryNode::from).collect())
+    }
+}
+
+/// Only the instances' own steps (rows with the call that made them), unless `all` events are asked for.
+fn steps_only(q: sea_orm::Select<workflow_audit::Entity>, all: bool) -> sea_orm::Select<workflow_audit::Entity> {
+    if all {
+        q
+    } else {
+        q.filter(workflow_audit::Column::Action.ne(""))
     }
 }
 
@@ -529,16 +544,18 @@ impl WorkflowQuery {
     }
 
     /// The audit trail of one instance (`instanceId`) or of everything about a voucher, receipt or
-    /// voucher root (`subject`), oldest first, as far as the caller's organisation is a party.
+    /// voucher root (`subject`), oldest first, as far as the caller's organisation is a party. The
+    /// processes' own steps; with `allEvents`, also the other events of their transactions.
     async fn workflow_audit(
         &self,
         ctx: &Context<'_>,
         instance_id: Option<String>,
         subject: Option<String>,
+        #[graphql(default)] all_events: bool,
     ) -> async_graphql::Result<Vec<AuditEntryNode>> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
-        let mut q = workflow_audit::Entity::find();
+        let mut q = steps_only(workflow_audit::Entity::find(), all_events);
         match (&instance_id, &subject) {
             (Some(id), None) => {
                 // A margin call's trail belongs to its pledge application too.

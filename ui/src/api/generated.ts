@@ -144,6 +144,7 @@ export type VoucherFilter = {
   rootId?: string | null | undefined;
 };
 
+/** A voucher's status. */
 export type VoucherStatus =
   | 'PENDING'
   | 'ACTIVE'
