@@ -5,9 +5,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use scf_sm2_verify::{verify, verify_batch, BatchItem, KeyCache, VerifyingKey, DEFAULT_DIST_ID};
 use sm2::dsa::signature::{Signer, Verifier};
 use sm2::elliptic_curve::sec1::ToSec1Point;
-use scf_sm2_verify::{verify, verify_batch, BatchItem, KeyCache, VerifyingKey, DEFAULT_DIST_ID};
 
 const BATCH: usize = 64;
 

@@ -5,9 +5,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use scf_sm2_verify::{verify, verify_batch, BatchItem, KeyCache, VerifyingKey, DEFAULT_DIST_ID};
 use sm2::dsa::signature::{Signer, Verifier};
 use sm2::elliptic_curve::sec1::ToSec1Point;
-use scf_sm2_verify::{verify, verify_batch, BatchItem, KeyCache, VerifyingKey, DEFAULT_DIST_ID};
 
 const KEYS: usize = 64;
 const SIGS: usize = 256;
@@ -77,7 +77,12 @@ fn main() {
             cache.preload(&VerifyingKey::from_sec1_bytes(k).expect("key"));
         }
         let items: Vec<BatchItem> = (0..SIGS)
-            .map(|j| BatchItem { key: &fx.keys[fx.owner[j]], dist_id: DEFAULT_DIST_ID, msg: &fx.msgs[j], sig: &fx.sigs[j] })
+            .map(|j| BatchItem {
+                key: &fx.keys[fx.owner[j]],
+                dist_id: DEFAULT_DIST_ID,
+                msg: &fx.msgs[j],
+                sig: &fx.sigs[j],
+            })
             .collect();
 
         let rc_ledger = rate(secs, |j| {

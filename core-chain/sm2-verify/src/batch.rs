@@ -10,6 +10,9 @@ use crate::table::{odd_multiples_jacobian, KEY_WNAF_WIDTH};
 use crate::verify::{check_x, mul_cold_affine, scalars, Scalars};
 use crate::{Error, VerifyingKey};
 
+/// Z_A per (distinct key, distinguishing id) within one batch.
+type ZaByKeyAndId<'a> = HashMap<(usize, &'a [u8]), Result<[u8; 32], Error>>;
+
 /// One signature to check, in the wire formats of [`crate::verify`].
 #[derive(Clone, Copy, Debug)]
 pub struct BatchItem<'a> {
@@ -39,7 +42,7 @@ pub(crate) fn verify_cold_subset(items: &[BatchItem<'_>], which: &[usize]) -> Ve
     // Distinct keys in first-seen order, each parsed once.
     let mut slot_of: HashMap<&[u8], usize> = HashMap::new();
     let mut keys: Vec<Result<VerifyingKey, Error>> = Vec::new();
-    let mut z_a: HashMap<(usize, &[u8]), Result<[u8; 32], Error>> = HashMap::new();
+    let mut z_a: ZaByKeyAndId<'_> = HashMap::new();
     // Items still to check, with where their key's odd multiples start in `jacobian`.
     let mut pending: Vec<(usize, usize, Scalars)> = Vec::new();
     let mut table_start: HashMap<usize, usize> = HashMap::new();

@@ -18,11 +18,14 @@ use crate::{Error, VerifyingKey, DEFAULT_DIST_ID};
 /// Non-default distinguishing ids whose Z_A a cached key remembers; the protocol uses only the default.
 const OTHER_IDS_PER_KEY: usize = 4;
 
+/// A distinguishing id and the Z_A it gives with one key.
+type IdDigest = (Box<[u8]>, [u8; 32]);
+
 struct Entry {
     table: FixedBaseTable,
     key: VerifyingKey,
     z_a_default: [u8; 32],
-    z_a_other: Mutex<Vec<(Box<[u8]>, [u8; 32])>>,
+    z_a_other: Mutex<Vec<IdDigest>>,
     last_used: AtomicU64,
 }
 

@@ -9,7 +9,8 @@
 //! Nothing here is constant-time: the values are public (keys, signatures, messages).
 
 /// The field prime, little-endian limbs.
-pub(crate) const P: [u64; 4] = [0xffff_ffff_ffff_ffff, 0xffff_ffff_0000_0000, 0xffff_ffff_ffff_ffff, 0xffff_fffe_ffff_ffff];
+pub(crate) const P: [u64; 4] =
+    [0xffff_ffff_ffff_ffff, 0xffff_ffff_0000_0000, 0xffff_ffff_ffff_ffff, 0xffff_fffe_ffff_ffff];
 
 /// 2^512 mod p: multiplying by it (Montgomery) converts into Montgomery form.
 const R2: [u64; 4] = [0x0000_0002_0000_0003, 0x0000_0002_ffff_ffff, 0x0000_0001_0000_0001, 0x0000_0004_0000_0002];
@@ -47,7 +48,12 @@ const fn sub_p_if_needed(a: [u64; 4], hi: u64) -> [u64; 4] {
     let (_, b) = sbb(hi, 0, b);
     // b = 1: the subtraction went negative, keep a. Select without a branch (the outcome is data-random).
     let keep = 0u64.wrapping_sub(b);
-    [(a[0] & keep) | (r0 & !keep), (a[1] & keep) | (r1 & !keep), (a[2] & keep) | (r2 & !keep), (a[3] & keep) | (r3 & !keep)]
+    [
+        (a[0] & keep) | (r0 & !keep),
+        (a[1] & keep) | (r1 & !keep),
+        (a[2] & keep) | (r2 & !keep),
+        (a[3] & keep) | (r3 & !keep),
+    ]
 }
 
 /// Montgomery reduction of a 512-bit value t < p·2^256: returns t·2^−256 mod p.
@@ -99,7 +105,7 @@ impl Fe {
     }
 
     /// The canonical (non-Montgomery) little-endian limbs.
-    pub(crate) const fn to_canonical(&self) -> [u64; 4] {
+    pub(crate) const fn to_canonical(self) -> [u64; 4] {
         montgomery_reduce([self.0[0], self.0[1], self.0[2], self.0[3], 0, 0, 0, 0])
     }
 

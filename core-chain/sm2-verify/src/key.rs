@@ -96,10 +96,22 @@ mod tests {
     #[test]
     fn curve_constants_serialise_to_the_published_values() {
         let a = Fe::ZERO.sub(&Fe::ONE.double().add(&Fe::ONE));
-        assert_eq!(hex::encode_upper(a.to_be_bytes()), "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC");
-        assert_eq!(hex::encode_upper(B.to_be_bytes()), "28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93");
-        assert_eq!(hex::encode_upper(G.x.to_be_bytes()), "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7");
-        assert_eq!(hex::encode_upper(G.y.to_be_bytes()), "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0");
+        assert_eq!(
+            hex::encode_upper(a.to_be_bytes()),
+            "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC"
+        );
+        assert_eq!(
+            hex::encode_upper(B.to_be_bytes()),
+            "28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93"
+        );
+        assert_eq!(
+            hex::encode_upper(G.x.to_be_bytes()),
+            "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"
+        );
+        assert_eq!(
+            hex::encode_upper(G.y.to_be_bytes()),
+            "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0"
+        );
     }
 
     #[test]

@@ -11,7 +11,8 @@
 use crate::field::Fe;
 
 /// b of the curve equation, in Montgomery form.
-pub(crate) const B: Fe = Fe::from_canonical([0xddbc_bd41_4d94_0e93, 0xf397_89f5_15ab_8f92, 0x4d5a_9e4b_cf65_09a7, 0x28e9_fa9e_9d9f_5e34]);
+pub(crate) const B: Fe =
+    Fe::from_canonical([0xddbc_bd41_4d94_0e93, 0xf397_89f5_15ab_8f92, 0x4d5a_9e4b_cf65_09a7, 0x28e9_fa9e_9d9f_5e34]);
 
 /// The base point G, in Montgomery form.
 pub(crate) const G: Affine = Affine {
@@ -132,7 +133,7 @@ impl Jacobian {
 
     /// The affine form; `None` for infinity. One inversion: use [`normalize_batch`] for many points.
     #[cfg(test)]
-    pub(crate) fn to_affine(&self) -> Option<Affine> {
+    pub(crate) fn to_affine(self) -> Option<Affine> {
         if self.is_identity() {
             return None;
         }

@@ -2,7 +2,8 @@
 //! r − e. None of them multiplies, so plain 256-bit additions and subtractions suffice.
 
 /// The group order n, little-endian limbs.
-pub(crate) const N: [u64; 4] = [0x53bb_f409_39d5_4123, 0x7203_df6b_21c6_052b, 0xffff_ffff_ffff_ffff, 0xffff_fffe_ffff_ffff];
+pub(crate) const N: [u64; 4] =
+    [0x53bb_f409_39d5_4123, 0x7203_df6b_21c6_052b, 0xffff_ffff_ffff_ffff, 0xffff_fffe_ffff_ffff];
 
 /// `a + b` with the carry out.
 #[inline(always)]
@@ -86,7 +87,8 @@ mod tests {
 
     #[test]
     fn order_is_the_published_one() {
-        let n = BigUint::parse_bytes(b"FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16).expect("hex");
+        let n =
+            BigUint::parse_bytes(b"FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16).expect("hex");
         assert_eq!(big(&N), n);
         assert!(!in_signature_range(&N));
         assert!(!in_signature_range(&[0; 4]));

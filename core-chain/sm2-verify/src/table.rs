@@ -56,7 +56,7 @@ pub(crate) fn wnaf(k: &[u64; 4], w: u32) -> [i8; WNAF_LEN] {
 
 /// Number of signed windows of width `w` that cover any scalar below 2^256 including the final carry.
 pub(crate) const fn window_count(w: u32) -> usize {
-    (257 + w as usize - 1) / w as usize
+    257usize.div_ceil(w as usize)
 }
 
 /// Signed radix-2^w digits of `k`, least significant first, each in [−2^(w−1), 2^(w−1)).

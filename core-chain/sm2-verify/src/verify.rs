@@ -125,3 +125,73 @@ pub(crate) fn mul_warm(s: &[u64; 4], t: &[u64; 4], q_table: &FixedBaseTable) -> 
     let acc = table::g_fixed().accumulate(Jacobian::IDENTITY, s);
     q_table.accumulate(acc, t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::limbs_to_be_bytes;
+    use crate::point::B;
+    use num_bigint::BigUint;
+
+    fn pow(x: &Fe, e: &BigUint) -> Fe {
+        let mut acc = Fe::ONE;
+        for i in (0..e.bits()).rev() {
+            acc = acc.square();
+            if e.bit(i) {
+                acc = acc.mul(x);
+            }
+        }
+        acc
+    }
+
+    /// A curve point whose x is `x` (canonical limbs), if x³ − 3x + b is a square (p ≡ 3 mod 4).
+    fn point_with_x(x: [u64; 4]) -> Option<Affine> {
+        let x = Fe::from_canonical(x);
+        let rhs = x.square().mul(&x).sub(&x.double().add(&x)).add(&B);
+        let p = BigUint::from_bytes_be(&limbs_to_be_bytes(&P));
+        let y = pow(&rhs, &((p + 1u8) >> 2));
+        (y.square() == rhs).then_some(Affine { x, y })
+    }
+
+    /// Projective representatives of `q` with several Z, as the multiplication would hand them over.
+    fn scaled(q: &Affine, z: u64) -> Jacobian {
+        let z = Fe::from_canonical([z, 3, 5, 7]);
+        let z2 = z.square();
+        Jacobian { x: q.x.mul(&z2), y: q.y.mul(&z2).mul(&z), z }
+    }
+
+    /// x₁ in [n, p): only x₁ − n is accepted, which the `v + n` branch decides. Signatures cannot reach
+    /// this case on purpose (about 2^−128 of points), so the comparison is tested on its own.
+    #[test]
+    fn x_at_or_above_n_is_compared_modulo_n() {
+        let mut found = 0;
+        for k in 0..64u64 {
+            let x = scalar::add(&N, &[k, 0, 0, 0]).0;
+            assert!(lt(&x, &P));
+            let Some(q) = point_with_x(x) else { continue };
+            assert!(q.is_on_curve());
+            for z in [1, 2, 0xdead_beef] {
+                let j = scaled(&q, z);
+                assert_eq!(check_x(&j, &[k, 0, 0, 0]), Ok(()), "x = n + {k}");
+                assert_eq!(check_x(&j, &[k + 1, 0, 0, 0]), Err(Error::Mismatch));
+            }
+            found += 1;
+        }
+        assert!(found > 10, "about half of all x are on the curve");
+    }
+
+    /// x₁ below n: v is accepted, v + n (when below p) is not a second answer for the same point.
+    #[test]
+    fn x_below_n_is_compared_directly() {
+        let mut found = 0;
+        for k in 1..64u64 {
+            let Some(q) = point_with_x([k, 0, 0, 0]) else { continue };
+            let j = scaled(&q, 77);
+            assert_eq!(check_x(&j, &[k, 0, 0, 0]), Ok(()));
+            assert_eq!(check_x(&j, &[k - 1, 0, 0, 0]), Err(Error::Mismatch));
+            found += 1;
+        }
+        assert!(found > 10);
+        assert_eq!(check_x(&Jacobian::IDENTITY, &[0; 4]), Err(Error::IdentityPoint));
+    }
+}

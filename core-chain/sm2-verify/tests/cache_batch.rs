@@ -37,7 +37,9 @@ fn capacity_bounds_the_cache_and_the_least_recently_used_key_goes() {
     assert_eq!(cache.verify(&signers[0].public, DEFAULT_DIST_ID, b"m", &sigs[0]), Ok(()));
     assert_eq!(cache.verify(&signers[3].public, DEFAULT_DIST_ID, b"m", &sigs[3]), Ok(()));
     assert_eq!(cache.len(), 3);
-    assert!(cache.contains(&signers[0].public) && cache.contains(&signers[2].public) && cache.contains(&signers[3].public));
+    assert!(
+        cache.contains(&signers[0].public) && cache.contains(&signers[2].public) && cache.contains(&signers[3].public)
+    );
     assert!(!cache.contains(&signers[1].public));
     // Evicted keys still verify (cold).
     assert_eq!(cache.verify(&signers[1].public, DEFAULT_DIST_ID, b"m", &sigs[1]), Ok(()));
@@ -84,7 +86,11 @@ fn threads_share_one_cache_and_get_the_single_answers() {
             scope.spawn(move || {
                 for round in 0..3 {
                     for (j, (k, m, s)) in work.iter().enumerate().skip(t) {
-                        assert_eq!(cache.verify(k, DEFAULT_DIST_ID, m, s), expected[j], "thread {t} round {round} item {j}");
+                        assert_eq!(
+                            cache.verify(k, DEFAULT_DIST_ID, m, s),
+                            expected[j],
+                            "thread {t} round {round} item {j}"
+                        );
                     }
                 }
             });

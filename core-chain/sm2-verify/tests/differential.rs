@@ -153,7 +153,7 @@ fn millions_of_random_inputs_agree_with_rustcrypto() {
         let mut sig = signer.sign(&msg);
         let mut key = signer.public;
         match rng.below(8) {
-            0 | 1 | 2 => {}
+            0..=2 => {}
             3 => sig[rng.below(64) as usize] ^= 1 << rng.below(8),
             4 => msg.push(rng.next_u64() as u8),
             5 => key[1 + rng.below(64) as usize] ^= 1 << rng.below(8),

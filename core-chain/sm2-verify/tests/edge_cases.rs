@@ -72,43 +72,235 @@ fn cases() -> Vec<Case> {
 
     let mut v = vec![
         Case { name: "valid", key: key.clone(), msg: msg.clone(), sig: good.to_vec(), expect: Ok(()) },
-        Case { name: "empty message signed", key: key.clone(), msg: vec![], sig: signer.sign(b"").to_vec(), expect: Ok(()) },
-        Case { name: "tampered message", key: key.clone(), msg: flipped_msg, sig: good.to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "tampered r", key: key.clone(), msg: msg.clone(), sig: flipped_r.to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "tampered s", key: key.clone(), msg: msg.clone(), sig: flipped_s.to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "other key", key: other.public.to_vec(), msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "r = 0", key: key.clone(), msg: msg.clone(), sig: with_r(&good, &zero).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "s = 0", key: key.clone(), msg: msg.clone(), sig: with_s(&good, &zero).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "s" }) },
-        Case { name: "r = n", key: key.clone(), msg: msg.clone(), sig: with_r(&good, &n).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "s = n", key: key.clone(), msg: msg.clone(), sig: with_s(&good, &n).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "s" }) },
-        Case { name: "r = n + 1", key: key.clone(), msg: msg.clone(), sig: with_r(&good, &(&n + &one)).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "s > n", key: key.clone(), msg: msg.clone(), sig: with_s(&good, &(&n + 5u8)).to_vec(), expect: Err(Error::ScalarOutOfRange { scalar: "s" }) },
-        Case { name: "r = 2^256 − 1", key: key.clone(), msg: msg.clone(), sig: [[0xff; 32], [1; 32]].concat(), expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "r = n − 1 (in range)", key: key.clone(), msg: msg.clone(), sig: with_r(&good, &(&n - &one)).to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "s = n − 1 (in range)", key: key.clone(), msg: msg.clone(), sig: with_s(&good, &(&n - &one)).to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "r = 1, s = 1 (in range)", key: key.clone(), msg: msg.clone(), sig: sig_of(&one, &one).to_vec(), expect: Err(Error::Mismatch) },
-        Case { name: "t = r + s = n", key: key.clone(), msg: msg.clone(), sig: with_s(&good, &s_zero_sum).to_vec(), expect: Err(Error::ZeroSum) },
-        Case { name: "all-zero signature", key: key.clone(), msg: msg.clone(), sig: vec![0; 64], expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "all-ones signature", key: key.clone(), msg: msg.clone(), sig: vec![0xff; 64], expect: Err(Error::ScalarOutOfRange { scalar: "r" }) },
-        Case { name: "signature 63 bytes", key: key.clone(), msg: msg.clone(), sig: good[..63].to_vec(), expect: Err(Error::SignatureLength { len: 63 }) },
-        Case { name: "signature 65 bytes", key: key.clone(), msg: msg.clone(), sig: [&good[..], &[0]].concat(), expect: Err(Error::SignatureLength { len: 65 }) },
-        Case { name: "key not on curve", key: off_curve, msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyNotOnCurve) },
-        Case { name: "key (0, 0)", key: [&[4u8][..], &[0; 64]].concat(), msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyNotOnCurve) },
-        Case { name: "key x = p", key: x_plus_p, msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "x" }) },
-        Case { name: "key y = p", key: y_is_p, msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "y" }) },
-        Case { name: "key all 0xff", key: vec![0xff; 65], msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyPrefix { prefix: 0xff }) },
-        Case { name: "key 0x04 then 0xff", key: [&[4u8][..], &[0xff; 64]].concat(), msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "x" }) },
-        Case { name: "key hybrid prefix 0x06/0x07", key: hybrid.clone(), msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyPrefix { prefix: hybrid[0] }) },
-        Case { name: "key identity encoding 0x00", key: vec![0], msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyLength { len: 1 }) },
-        Case { name: "key empty", key: vec![], msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyLength { len: 0 }) },
-        Case { name: "key 64 bytes (no prefix)", key: key[1..].to_vec(), msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyLength { len: 64 }) },
+        Case {
+            name: "empty message signed",
+            key: key.clone(),
+            msg: vec![],
+            sig: signer.sign(b"").to_vec(),
+            expect: Ok(()),
+        },
+        Case {
+            name: "tampered message",
+            key: key.clone(),
+            msg: flipped_msg,
+            sig: good.to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "tampered r",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: flipped_r.to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "tampered s",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: flipped_s.to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "other key",
+            key: other.public.to_vec(),
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "r = 0",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_r(&good, &zero).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "s = 0",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_s(&good, &zero).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "s" }),
+        },
+        Case {
+            name: "r = n",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_r(&good, &n).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "s = n",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_s(&good, &n).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "s" }),
+        },
+        Case {
+            name: "r = n + 1",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_r(&good, &(&n + &one)).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "s > n",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_s(&good, &(&n + 5u8)).to_vec(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "s" }),
+        },
+        Case {
+            name: "r = 2^256 − 1",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: [[0xff; 32], [1; 32]].concat(),
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "r = n − 1 (in range)",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_r(&good, &(&n - &one)).to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "s = n − 1 (in range)",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_s(&good, &(&n - &one)).to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "r = 1, s = 1 (in range)",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: sig_of(&one, &one).to_vec(),
+            expect: Err(Error::Mismatch),
+        },
+        Case {
+            name: "t = r + s = n",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: with_s(&good, &s_zero_sum).to_vec(),
+            expect: Err(Error::ZeroSum),
+        },
+        Case {
+            name: "all-zero signature",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: vec![0; 64],
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "all-ones signature",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: vec![0xff; 64],
+            expect: Err(Error::ScalarOutOfRange { scalar: "r" }),
+        },
+        Case {
+            name: "signature 63 bytes",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: good[..63].to_vec(),
+            expect: Err(Error::SignatureLength { len: 63 }),
+        },
+        Case {
+            name: "signature 65 bytes",
+            key: key.clone(),
+            msg: msg.clone(),
+            sig: [&good[..], &[0]].concat(),
+            expect: Err(Error::SignatureLength { len: 65 }),
+        },
+        Case {
+            name: "key not on curve",
+            key: off_curve,
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyNotOnCurve),
+        },
+        Case {
+            name: "key (0, 0)",
+            key: [&[4u8][..], &[0; 64]].concat(),
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyNotOnCurve),
+        },
+        Case {
+            name: "key x = p",
+            key: x_plus_p,
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "x" }),
+        },
+        Case {
+            name: "key y = p",
+            key: y_is_p,
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "y" }),
+        },
+        Case {
+            name: "key all 0xff",
+            key: vec![0xff; 65],
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyPrefix { prefix: 0xff }),
+        },
+        Case {
+            name: "key 0x04 then 0xff",
+            key: [&[4u8][..], &[0xff; 64]].concat(),
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "x" }),
+        },
+        Case {
+            name: "key hybrid prefix 0x06/0x07",
+            key: hybrid.clone(),
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyPrefix { prefix: hybrid[0] }),
+        },
+        Case {
+            name: "key identity encoding 0x00",
+            key: vec![0],
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyLength { len: 1 }),
+        },
+        Case {
+            name: "key empty",
+            key: vec![],
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyLength { len: 0 }),
+        },
+        Case {
+            name: "key 64 bytes (no prefix)",
+            key: key[1..].to_vec(),
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyLength { len: 64 }),
+        },
     ];
     if y_noncanonical_fits {
-        v.push(Case { name: "key y + p (non-canonical)", key: y_noncanonical, msg: msg.clone(), sig: good.to_vec(), expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "y" }) });
+        v.push(Case {
+            name: "key y + p (non-canonical)",
+            key: y_noncanonical,
+            msg: msg.clone(),
+            sig: good.to_vec(),
+            expect: Err(Error::KeyCoordinateOutOfRange { coordinate: "y" }),
+        });
     }
     // Compressed keys: refused by design (the wire format is uncompressed); RustCrypto's parser would take
     // them, the ledger's PublicKey::from_bytes refuses them as we do. Checked apart below.
-    v.push(Case { name: "compressed key", key: compressed, msg, sig: good.to_vec(), expect: Err(Error::KeyLength { len: 33 }) });
+    v.push(Case {
+        name: "compressed key",
+        key: compressed,
+        msg,
+        sig: good.to_vec(),
+        expect: Err(Error::KeyLength { len: 33 }),
+    });
     v
 }
 
@@ -123,7 +315,12 @@ fn every_edge_case_gets_its_typed_answer_and_rustcrypto_agrees() {
         // The cached path answers the same, cold then warm.
         if let Ok(sig) = <[u8; 64]>::try_from(c.sig.as_slice()) {
             for round in 0..2 {
-                assert_eq!(cache.verify(&c.key, DEFAULT_DIST_ID, &c.msg, &sig), c.expect, "{} (cache round {round})", c.name);
+                assert_eq!(
+                    cache.verify(&c.key, DEFAULT_DIST_ID, &c.msg, &sig),
+                    c.expect,
+                    "{} (cache round {round})",
+                    c.name
+                );
             }
         }
     }
