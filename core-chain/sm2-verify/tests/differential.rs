@@ -133,17 +133,30 @@ proptest! {
 }
 
 /// Millions of inputs against RustCrypto, in release: `cargo test --release -p scf-sm2-verify --test
-/// differential -- --ignored` (SM2_DIFF_CASES sets the count, SM2_DIFF_SEED the seed).
+/// differential -- --ignored --nocapture` (SM2_DIFF_CASES sets the count, default 1,000,000; SM2_DIFF_SEED
+/// the seed). Two threads, each with its own generator and cache.
 #[test]
 #[ignore = "long: run explicitly in release"]
 fn millions_of_random_inputs_agree_with_rustcrypto() {
     let cases: u64 = std::env::var("SM2_DIFF_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let seed: u64 = std::env::var("SM2_DIFF_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5eed);
+    let threads = 2u64;
+    let totals: Vec<(u64, u64)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| scope.spawn(move || run_random_cases(seed + t, cases / threads + u64::from(t < cases % threads))))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("worker")).collect()
+    });
+    let accepted: u64 = totals.iter().map(|t| t.0).sum();
+    let refused: u64 = totals.iter().map(|t| t.1).sum();
+    assert_eq!(accepted + refused, cases);
+    println!("{cases} cases agreed with RustCrypto: {accepted} accepted, {refused} refused");
+}
+
+/// `cases` random inputs from `seed`: (accepted, refused), panicking on the first disagreement.
+fn run_random_cases(seed: u64, cases: u64) -> (u64, u64) {
     let mut rng = SplitMix(seed);
-    let mut signers = Vec::new();
-    for i in 0..64 {
-        signers.push(RefSigner::from_label(&format!("long/{seed}/{i}")));
-    }
+    let signers: Vec<RefSigner> = (0..64).map(|i| RefSigner::from_label(&format!("long/{seed}/{i}"))).collect();
     let cache = KeyCache::with_warm_after(32, 1);
     let (mut accepted, mut refused) = (0u64, 0u64);
     for case in 0..cases {
@@ -166,12 +179,15 @@ fn millions_of_random_inputs_agree_with_rustcrypto() {
         let reference = rustcrypto_accepts(&key, ID, &msg, &sig);
         let ours = verify(&key, DEFAULT_DIST_ID, &msg, &sig);
         assert_eq!(ours.is_ok(), reference, "case {case} (seed {seed}): ours {ours:?}");
-        assert_eq!(cache.verify(&key, DEFAULT_DIST_ID, &msg, &sig), ours, "cached, case {case}");
+        assert_eq!(cache.verify(&key, DEFAULT_DIST_ID, &msg, &sig), ours, "cached, case {case} (seed {seed})");
         if reference {
             accepted += 1;
         } else {
             refused += 1;
         }
+        if (case + 1) % 100_000 == 0 {
+            println!("seed {seed}: {} cases agree", case + 1);
+        }
     }
-    println!("{cases} cases agreed with RustCrypto: {accepted} accepted, {refused} refused");
+    (accepted, refused)
 }
