@@ -58,8 +58,9 @@ pub struct KeyCache {
 }
 
 impl KeyCache {
-    /// Valid signatures a key must produce before its table is built. A table costs about as much as
-    /// this many cold verifications and makes each later one several times cheaper (README: numbers).
+    /// Valid signatures a key must produce before its table is built. Building costs about five cold
+    /// verifications and each later verification then costs about a third of a cold one (README), so a
+    /// key pays its table back after a handful of signatures; one that signs once never pays for one.
     pub const DEFAULT_WARM_AFTER: u32 = 4;
 
     /// Heap bytes one cached key holds (its table dominates).
