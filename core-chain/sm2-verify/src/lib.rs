@@ -4,7 +4,7 @@
 //! (RustCrypto `sm2`, constant-time, generic over curves) leaves a large factor on the table. This crate
 //! does one thing — verify — specialised to the SM2 curve:
 //!
-//! - field arithmetic on four 64-bit limbs with a Montgomery reduction that exploits p's shape;
+//! - field arithmetic on four 64-bit limbs, Montgomery reduction and small multiples exploiting p's shape;
 //! - Jacobian coordinates with mixed additions of precomputed affine points;
 //! - s·G + t·P by interleaved wNAF over one chain of doublings (cold keys), or, for keys held in a
 //!   [`KeyCache`], by two fixed-window tables that need no doubling at all (warm keys);
@@ -16,8 +16,9 @@
 //!
 //! Inputs are the ledger's wire formats: a 65-byte SEC1 uncompressed key (`0x04 ‖ x ‖ y`), a 64-byte
 //! signature `r ‖ s` (big-endian, each in [1, n − 1]), a distinguishing id ([`DEFAULT_DIST_ID`] in the
-//! protocol) and the message. Each refusal is a typed [`Error`] naming the field and the reason; the
-//! accept/refuse decision equals RustCrypto `sm2`'s on every input (tests and a fuzz target check it).
+//! protocol) and the message. Each refusal is a typed [`Error`] naming the field and the reason. The
+//! accept/refuse decision equals RustCrypto `sm2`'s on every input (tests and a fuzz target check it),
+//! except compressed keys, which the wire format excludes and this crate refuses, as the ledger does.
 
 #![forbid(unsafe_code)]
 
