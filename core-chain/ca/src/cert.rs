@@ -87,6 +87,10 @@ impl SmCertificate {
     pub fn subject(&self) -> String {
         self.cert.tbs_certificate().subject().to_string()
     }
+    /// The subject name as DER, e.g. for the CA hints a TLS server sends when asking for a client certificate.
+    pub fn subject_der(&self) -> Result<Vec<u8>, CaError> {
+        self.cert.tbs_certificate().subject().to_der().map_err(|e| CaError::encoding("subject", e))
+    }
     pub fn issuer(&self) -> String {
         self.cert.tbs_certificate().issuer().to_string()
     }
