@@ -89,7 +89,11 @@ pub fn server_config(
         ClientAuth::Required => builder.with_client_cert_verifier(Arc::new(verifier)),
         ClientAuth::None => builder.with_no_client_auth(),
     };
-    let config = builder.with_cert_resolver(Arc::new(SingleCert(identity.key.clone())));
+    let mut config = builder.with_cert_resolver(Arc::new(SingleCert(identity.key.clone())));
+    // A resumed session skips certificate verification, so a revoked peer could come back on an old ticket:
+    // every connection makes a full handshake and consults the revocation check.
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 
@@ -107,10 +111,12 @@ pub fn client_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ServerVerifier::new(trust, check_server_name)));
-    let config = match identity {
+    let mut config = match identity {
         Some(id) => builder.with_client_cert_resolver(Arc::new(SingleClientCert(id.key.clone()))),
         None => builder.with_no_client_auth(),
     };
+    // See server_config: no resumption, so the server's revocation status is checked at every connection.
+    config.resumption = rustls::client::Resumption::disabled();
     Ok(Arc::new(config))
 }
 

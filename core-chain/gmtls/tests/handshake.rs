@@ -147,3 +147,47 @@ async fn a_client_offering_only_international_suites_cannot_connect() {
     let server_err = next_seen(&mut seen).await.unwrap_err();
     assert!(server_err.contains("NoCipherSuitesInCommon") || server_err.contains("NoKxGroupsInCommon"), "{server_err}");
 }
+
+/// A client that reconnects with the same configuration gets no resumed session: a resumption would skip
+/// certificate checks and let a revoked certificate back in.
+#[tokio::test]
+async fn reconnecting_with_the_same_configuration_is_a_full_handshake_that_sees_revocation() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bank = Org::new(tmp.path(), "Bank A");
+    let (server_id, _) = bank.identity(CertKind::Node, "node-a", &["127.0.0.1"]);
+    let (client_id, _) = bank.identity(CertKind::Node, "node-b", &[]);
+    let (t, revocations) = trust(&[&bank]);
+    let (addr, mut seen) = echo_server(&server_id, t.clone(), ClientAuth::Required).await;
+    let connector =
+        scf_gmtls::tokio_rustls::TlsConnector::from(scf_gmtls::client_config(Some(&client_id), t, true).unwrap());
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let talk = |line: &'static str| {
+        let connector = connector.clone();
+        let name = name.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+            let mut tls = connector.connect(name, tcp).await.map_err(|e| e.to_string())?;
+            tls.write_all(line.as_bytes()).await.map_err(|e| e.to_string())?;
+            tls.flush().await.map_err(|e| e.to_string())?;
+            let mut answer = String::new();
+            tokio::io::BufReader::new(tls).read_line(&mut answer).await.map_err(|e| e.to_string())?;
+            if answer.is_empty() {
+                return Err("closed without an answer".to_string());
+            }
+            Ok::<_, String>(answer)
+        }
+    };
+    assert_eq!(talk("first\n").await.unwrap(), "echo: first\n");
+    assert!(next_seen(&mut seen).await.is_ok());
+    revocations.update(|r| {
+        r.insert(
+            &bank.ca.authority().certificate().subject(),
+            client_id.certificate().serial(),
+            RevocationReason::KeyCompromise,
+        )
+    });
+    assert!(talk("second\n").await.is_err());
+    let refused = next_seen(&mut seen).await.unwrap_err();
+    assert!(refused.contains("Revoked"), "{refused}");
+}

@@ -35,11 +35,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server_task = tokio::spawn(async move {
         for _ in 0..HANDSHAKES {
             let (tcp, _) = listener.accept().await?;
+            tcp.set_nodelay(true)?;
             let mut tls = acceptor.accept(tcp).await?;
             let ping = tls.read_application_data().await?;
             tls.write_application_data(&ping).await?;
         }
         let (tcp, _) = listener.accept().await?;
+            tcp.set_nodelay(true)?;
         let mut tls = acceptor.accept(tcp).await?;
         let mut got = 0usize;
         while got < BULK_BYTES {
@@ -53,6 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..HANDSHAKES {
         let start = Instant::now();
         let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
         let mut tls = connector.connect(tcp).await?;
         tls.write_application_data(b"ping").await?;
         let pong = tls.read_application_data().await?;
@@ -60,6 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         times.push(start.elapsed().as_secs_f64() * 1e3);
     }
     let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
     let mut tls = connector.connect(tcp).await?;
     let chunk = vec![0x5au8; CHUNK];
     let start = Instant::now();
