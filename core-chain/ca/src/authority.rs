@@ -58,7 +58,7 @@ pub struct IssueRequest {
     pub subject: String,
     pub public_key: PublicKey,
     pub validity: Validity,
-    /// DNS names, IP addresses, `scheme://` URIs or e-mail addresses.
+    /// DNS names, IP addresses, `scheme://` or `urn:` URIs (e.g. a node's libp2p peer id) or e-mail addresses.
     pub subject_alt_names: Vec<String>,
 }
 
@@ -275,7 +275,7 @@ fn parse_sans(sans: &[String]) -> Result<Vec<GeneralName>, CaError> {
                 |v: &str| Ia5String::new(v).map_err(|e| CaError::input("san", format!("{v:?} is not ASCII text: {e}")));
             if let Ok(ip) = IpAddr::from_str(s) {
                 Ok(GeneralName::from(ip))
-            } else if s.contains("://") {
+            } else if s.contains("://") || s.starts_with("urn:") {
                 Ok(GeneralName::UniformResourceIdentifier(ia5(s)?))
             } else if s.contains('@') {
                 Ok(GeneralName::Rfc822Name(ia5(s)?))

@@ -4,7 +4,7 @@
 # run its tls13_server / tls13_client against scf-gmtls.
 #
 # The binary is cached under ${SCF_GMSSL_CACHE:-$HOME/.cache/scf-gmssl}; a cold build (download + cmake +
-# compile of the gmssl target) took 51 s on the project's 2-core machine, a warm call returns at once.
+# compile of the gmssl target) took 23–51 s on the project's 2-core machine, a warm call returns at once.
 # Prints the path of the binary on its last line. Needs pip, cmake and a C compiler.
 set -euo pipefail
 
