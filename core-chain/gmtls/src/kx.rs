@@ -1,4 +1,4 @@
-//! curveSM2 (0x0029) key exchange for TLS 1.3 (RFC 8998 §3.2.2): ephemeral ECDH on the SM2 curve, key
+//! curveSM2 (0x0029) key exchange for TLS 1.3 (RFC 8998): ephemeral ECDH on the SM2 curve, key
 //! shares as uncompressed points, the shared secret is the x-coordinate — exactly like secp256r1 in RFC 8446,
 //! not the SM2 key agreement protocol of GM/T 0003.3.
 

@@ -1,4 +1,4 @@
-//! sm2sig_sm3 (0x0708) for TLS 1.3 CertificateVerify. RFC 8998 §3.2.1 fixes the SM2 distinguishing ID inside
+//! sm2sig_sm3 (0x0708) for TLS 1.3 CertificateVerify. RFC 8998 fixes the SM2 distinguishing ID inside
 //! TLS 1.3 to "TLSv1.3+GM+Cipher+Suite" — not the 1234567812345678 that certificates and the chain use — and
 //! the signature travels DER-encoded like ECDSA.
 
@@ -14,7 +14,7 @@ use sm2::pkcs8::DecodePrivateKey;
 
 /// sm2sig_sm3, 0x0708.
 pub const SM2SIG_SM3_ID: u16 = 0x0708;
-/// The SM2 identifier for signatures inside TLS 1.3 (RFC 8998 §3.2.1).
+/// The SM2 identifier for signatures inside TLS 1.3 (RFC 8998).
 pub const TLS13_SM2_ID: &str = "TLSv1.3+GM+Cipher+Suite";
 
 pub fn sm2sig_sm3() -> SignatureScheme {

@@ -1,4 +1,4 @@
-//! TLS_SM4_GCM_SM3 (RFC 8998 §2): SM3 for the transcript hash and the HKDF of the TLS 1.3 key schedule,
+//! TLS_SM4_GCM_SM3 (RFC 8998): SM3 for the transcript hash and the HKDF of the TLS 1.3 key schedule,
 //! SM4 in GCM mode with a 12-byte nonce for records. rustls does the protocol; this file only supplies the
 //! primitives, all from RustCrypto crates.
 
