@@ -9,8 +9,6 @@
 
 use crate::date::Date;
 
-use super::gs1;
-
 /// Python's `str.strip()` whitespace (Unicode White_Space plus the information separators).
 pub fn py_strip(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
@@ -218,46 +216,292 @@ pub fn web_vocabulary(s: &str) -> String {
         .replace("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-")
 }
 
-/// The characters a constrained canonical Digital Link may carry in a lot / serial / extension.
-fn dl_char(c: u8) -> bool {
-    matches!(c, 0x22 | 0x27 | 0x2D | 0x2E | 0x30..=0x39 | 0x3B..=0x3F | 0x41..=0x5A | 0x5F | 0x61..=0x7A)
+// --- Constrained canonical Digital Link (a port of the reference's `dl_normaliser`) ---------------
+//
+// The patterns are the reference's own, applied with the same anchoring (Python `re.match` anchors at
+// the start only) so that every identifier normalises exactly as there; an identifier no pattern
+// recognises is kept as written.
+
+/// A percent-escape or a character the EPC URN grammar allows in a serial-like component.
+const X: &str = r"(\%2[125-9A-Fa-f]|\%3[0-9A-Fa-f]|\%4[1-9A-Fa-f]|\%5[0-9AaFf]|\%6[1-9A-Fa-f]|\%7[0-9Aa]|[!')(*+,.0-9:;=A-Za-z_-])";
+/// Same for CPI part references.
+const XC: &str = r"(\%2[3dfDF]|\%3[0-9]|\%4[1-9A-Fa-f]|\%5[0-9Aa]|[0-9A-Z-])";
+/// The characters of a constrained canonical Digital Link's alphanumeric component.
+const DLC: &str = r"[\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]";
+
+/// Company prefix + reference with a fixed total of `total` digits (`(\d{6}\.\d{n-6})|...`).
+fn cp_ref(total: usize) -> String {
+    (6..=12).map(|cp| format!(r"(\d{{{cp}}}\.\d{{{}}})", total - cp)).collect::<Vec<_>>().join("|")
 }
 
-/// `s` starts with `pat`, where `.` in `pat` matches any one character (regex semantics the reference
-/// relies on for `id.gs1.org`).
-fn starts_with_dotted(s: &str, pat: &str) -> bool {
-    let (sb, pb) = (s.as_bytes(), pat.as_bytes());
-    sb.len() >= pb.len() && pb.iter().zip(sb).all(|(p, c)| *p == b'.' || p == c)
+/// Like [`cp_ref`] but a 12-digit prefix is followed by an empty reference and one more `.`
+/// (the reference's `(\d{12}\.\.)` spelling for GRAI / GDTI / SGCN patterns).
+fn cp_ref_dd(total: usize, last: &str) -> String {
+    let mut v: Vec<String> = (6..=11).map(|cp| format!(r"(\d{{{cp}}}\.\d{{{}}})", total - cp)).collect();
+    v.push(last.to_string());
+    v.join("|")
 }
 
-const CANON: &str = "https://id.gs1.org/";
-const DL_PRIMARY: [&str; 14] =
-    ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"];
-/// Primary-key path names the reference's entry pattern recognises (AIs and their short names).
-const DL_GATE_NAMES: [&str; 28] = [
-    "01", "gtin", "8006", "itip", "8010", "cpid", "414", "gln", "417", "party", "8017", "gsrnp", "8018", "gsrn", "255",
-    "gcn", "00", "sscc", "253", "gdti", "401", "ginc", "402", "gsin", "8003", "grai", "8004", "giai",
-];
-const DL_SUPPORTED: [&str; 5] = ["00", "01", "414", "417", "8004"];
+/// Company prefix + variable reference of at most `max - cp` characters from `class`.
+fn cp_var(max: usize, class: &str) -> String {
+    (6..=12).map(|cp| format!(r"(\d{{{cp}}}\.{class}{{1,{}}})", max - cp)).collect::<Vec<_>>().join("|")
+}
 
-/// Constrained canonical GS1 Digital Link of an identifier value, as the GS1 reference hash
-/// implementation computes it: `Ok(None)` when the value is not a GS1 identifier (kept as is), `Err`
-/// for a GS1 identifier scheme this platform does not support (so it cannot promise the same hash).
+struct Patterns {
+    urn: Vec<(UrnKind, regex::Regex)>,
+    gate: regex::Regex,
+    canonical_start: regex::Regex,
+    gtin14: regex::Regex,
+    gtin13: regex::Regex,
+    gtin12: regex::Regex,
+    gtin8: regex::Regex,
+    cpv_plain: [regex::Regex; 2],
+    cpv_slash: [regex::Regex; 2],
+    lot_serial: [regex::Regex; 2],
+    finals: Vec<regex::Regex>,
+}
+
+#[derive(Clone, Copy)]
+enum UrnKind {
+    Sgtin,
+    Sscc,
+    Sgln,
+    Grai,
+    Giai,
+    Gsrn,
+    Gsrnp,
+    Gdti,
+    Cpi,
+    Sgcn,
+    Ginc,
+    Gsin,
+    Itip,
+    Upui,
+    Pgln,
+    Lgtin,
+    PatSgtin,
+    PatGrai,
+    PatGdti,
+    PatSgcn,
+    PatCpi,
+    PatItip,
+    PatUpui,
+}
+
+fn anchored(p: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&format!("^(?:{p})"))
+}
+
+fn build_patterns() -> Result<Patterns, regex::Error> {
+    use UrnKind::*;
+    let gtin = cp_ref(13);
+    let twelve = cp_ref_dd(12, r"(\d{12}\.)");
+    let twelve_dd = cp_ref_dd(12, r"(\d{12}\.\.)");
+    let seventeen = cp_ref(17);
+    let urn = vec![
+        (Sgtin, format!(r"^urn:epc:id:sgtin:({gtin})\.{X}{{1,20}}$")),
+        (Sscc, format!(r"^urn:epc:id:sscc:({})$", cp_ref(17))),
+        (Sgln, format!(r"^urn:epc:id:sgln:({twelve})\.{X}{{1,20}}$")),
+        (Grai, format!(r"^urn:epc:id:grai:({twelve_dd})\.{X}{{1,16}}$")),
+        (Giai, format!(r"^urn:epc:id:giai:({})$", cp_var(30, X))),
+        (Gsrn, format!(r"^urn:epc:id:gsrn:({seventeen})$")),
+        (Gsrnp, format!(r"^urn:epc:id:gsrnp:({seventeen})$")),
+        (Gdti, format!(r"^urn:epc:id:gdti:({twelve_dd}){X}{{1,20}}$")),
+        (Cpi, format!(r"^urn:epc:id:cpi:({})\.\d{{1,12}}$", cp_var(30, XC))),
+        (Sgcn, format!(r"^urn:epc:id:sgcn:({twelve})\.\d{{1,12}}$")),
+        (Ginc, format!(r"^urn:epc:id:ginc:({})$", cp_var(30, X))),
+        (Gsin, format!(r"^urn:epc:id:gsin:({})$", cp_ref(16))),
+        (Itip, format!(r"^urn:epc:id:itip:({gtin})\.\d{{2}}\.\d{{2}}\.{X}{{1,20}}$")),
+        (Upui, format!(r"^urn:epc:id:upui:({gtin})\.{X}{{1,28}}$")),
+        (Pgln, format!(r"^urn:epc:id:pgln:({twelve})$")),
+        (Lgtin, format!(r"^urn:epc:class:lgtin:({gtin})\.{X}{{1,20}}$")),
+        (PatSgtin, format!(r"^urn:epc:idpat:sgtin:({gtin})\.\*$")),
+        (PatGrai, format!(r"^urn:epc:idpat:grai:({twelve_dd})\.\*$")),
+        (PatGdti, format!(r"^urn:epc:idpat:gdti:({twelve_dd})\.\*$")),
+        (PatSgcn, format!(r"^urn:epc:idpat:sgcn:({twelve_dd})\.\*$")),
+        (PatCpi, format!(r"^urn:epc:idpat:cpi:({})\.\*$", cp_var(30, XC))),
+        (PatItip, format!(r"^urn:epc:idpat:itip:({gtin})\.\d{{2}}\.\d{{2}}\.\*$")),
+        (PatUpui, format!(r"^urn:epc:idpat:upui:({gtin})\.\*$")),
+    ];
+    let urn = urn.into_iter().map(|(k, p)| anchored(&p).map(|r| (k, r))).collect::<Result<Vec<_>, _>>()?;
+    let keys = "01|gtin|8006|itip|8010|cpid|414|gln|417|party|8017|gsrnp|8018|gsrn|255|gcn|00|sscc|253|gdti|401|ginc|402|gsin|8003|grai|8004|giai";
+    let gate = anchored(&format!(
+        r"^https?:(//((([^/?#]*)@)?([^/?#:]*)(:([^/?#]*))?))?((([^?#]*)(/({keys})/)(\d{{4}}[^/]+)(/[^/]+/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?)|(/[A-Za-z_-]{{10}}$))"
+    ))?;
+    let canonical_start = anchored(
+        r"^https://id.gs1.org/(01|8006|8010|414|417|8017|8018|255|00|253|401|402|8003|8004)/(\d{4}[^/]+)(/[^/]+/[^/]+)?[/]?(\?([^?\n]*))?(#([^\n]*))?|(/[A-Za-z_-]{10}$)",
+    )?;
+    let finals = [
+        r"https://id.gs1.org/00/(\d{18})$".to_string(),
+        format!(r"https://id.gs1.org/01/(\d{{14}})/21/({DLC}{{0,20}})$"),
+        format!(r"https://id.gs1.org/01/(\d{{14}})/10/({DLC}{{0,20}})$"),
+        r"https://id.gs1.org/01/(\d{14})$".to_string(),
+        format!(r"https://id.gs1.org/01/(\d{{14}})/235/({DLC}{{0,28}})$"),
+        format!(r"https://id.gs1.org/253/(\d{{13}})({DLC}{{0,17}})$"),
+        r"https://id.gs1.org/255/(\d{13})(\d{0,12})$".to_string(),
+        format!(r"https://id.gs1.org/401/({DLC}{{0,30}})$"),
+        r"https://id.gs1.org/402/(\d{17})$".to_string(),
+        r"https://id.gs1.org/414/(\d{13})$".to_string(),
+        format!(r"https://id.gs1.org/414/(\d{{13}})/254/({DLC}{{0,20}})$"),
+        r"https://id.gs1.org/417/(\d{13})$".to_string(),
+        format!(r"https://id.gs1.org/8003/(\d{{14}})({DLC}{{0,16}})$"),
+        format!(r"https://id.gs1.org/8004/({DLC}{{0,30}})$"),
+        format!(r"https://id.gs1.org/8006/(\d{{18}})/21/({DLC}{{0,20}})$"),
+        format!(r"https://id.gs1.org/8006/(\d{{18}})/10/({DLC}{{0,20}})$"),
+        r"https://id.gs1.org/8006/(\d{18})$".to_string(),
+        r"https://id.gs1.org/8010/([\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30})/8011/(\d{0,12})$".to_string(),
+        r"https://id.gs1.org/8010/([\x23\x2D\x2F\x30-\x39\x41-\x5A]{0,30})$".to_string(),
+        r"https://id.gs1.org/8017/(\d{18})$".to_string(),
+        r"https://id.gs1.org/8018/(\d{18})$".to_string(),
+    ];
+    let finals = finals.iter().map(|p| anchored(p)).collect::<Result<Vec<_>, _>>()?;
+    let dlc_slash = r"[\x2F\x22\x27\x2D\x2E\x30-\x39\x3B-\x3F\x41-\x5A\x5F\x61-\x7A]";
+    Ok(Patterns {
+        urn,
+        gate,
+        canonical_start,
+        gtin14: anchored(r"^https://id.gs1.org/01/\d{14}")?,
+        gtin13: anchored(r"^https://id.gs1.org/01/\d{13}")?,
+        gtin12: anchored(r"^https://id.gs1.org/01/\d{12}")?,
+        gtin8: anchored(r"^https://id.gs1.org/01/\d{8}")?,
+        cpv_plain: [
+            anchored(&format!(r"https://id.gs1.org/8006/\d{{18}}/22/({DLC}{{0,20}})$"))?,
+            anchored(&format!(r"https://id.gs1.org/01/\d{{14}}/22/({DLC}{{0,20}})$"))?,
+        ],
+        cpv_slash: [
+            anchored(&format!(r"https://id.gs1.org/8006/\d{{18}}/22/({dlc_slash}{{0,20}})$"))?,
+            anchored(&format!(r"https://id.gs1.org/01/\d{{14}}/22/({dlc_slash}{{0,20}})$"))?,
+        ],
+        lot_serial: [
+            anchored(&format!(r"https://id.gs1.org/8006/\d{{18}}/10/({DLC}{{0,20}})/21/({DLC}{{0,20}})$"))?,
+            anchored(&format!(r"https://id.gs1.org/01/(\d{{14}})/10/({DLC}{{0,20}})/21/({DLC}{{0,20}})$"))?,
+        ],
+        finals,
+    })
+}
+
+static PATTERNS: std::sync::LazyLock<Result<Patterns, String>> =
+    std::sync::LazyLock::new(|| build_patterns().map_err(|e| e.to_string()));
+
+/// The reference's check digit (GS1 mod-10) of a digit string.
+fn ref_check_digit(body: &str) -> u32 {
+    let sum: u32 = body
+        .chars()
+        .rev()
+        .enumerate()
+        .map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    (10 - sum % 10) % 10
+}
+
+/// The reference's percent-encoding of URL-unsafe characters left in an EPC URN component.
+fn web_uri_percent_encode(s: &str) -> String {
+    s.replace('!', "%21")
+        .replace('(', "%28")
+        .replace(')', "%29")
+        .replace('*', "%2A")
+        .replace('+', "%2B")
+        .replace(',', "%2C")
+        .replace(':', "%3A")
+}
+
+fn urn_to_dl(kind: UrnKind, uri: &str, partition: usize) -> String {
+    use UrnKind::*;
+    let at = |a: usize, b: usize| uri.get(a.min(uri.len())..b.min(uri.len())).unwrap_or("");
+    let from = |a: usize| uri.get(a.min(uri.len())..).unwrap_or("");
+    let gtin_of = |start: usize| {
+        let cp = at(start, partition);
+        let item = at(partition + 1, partition + 1 + (13 - cp.len()));
+        let raw = format!("{}{cp}{}", item.get(..1).unwrap_or(""), item.get(1..).unwrap_or(""));
+        format!("{raw}{}", ref_check_digit(&raw))
+    };
+    let twelve_of = |start: usize| {
+        let cp = at(start, partition);
+        let r = at(partition + 1, partition + 1 + (12 - cp.len()));
+        let raw = format!("{cp}{r}");
+        format!("{raw}{}", ref_check_digit(&raw))
+    };
+    let d = "https://id.gs1.org/";
+    match kind {
+        Sgtin => format!("{d}01/{}/21/{}", gtin_of(17), web_uri_percent_encode(from(32))),
+        Sscc => {
+            let cp = at(16, partition);
+            let raw = format!("{}{cp}{}", at(partition + 1, partition + 2), from(partition + 2));
+            format!("{d}00/{raw}{}", ref_check_digit(&raw))
+        }
+        Sgln => {
+            let gln = twelve_of(16);
+            let ext = from(30);
+            if ext == "0" {
+                format!("{d}414/{gln}")
+            } else {
+                format!("{d}414/{gln}/254/{}", web_uri_percent_encode(ext))
+            }
+        }
+        Grai => {
+            let cp = at(16, partition);
+            let r = at(partition + 1, partition + 1 + (12 - cp.len()));
+            let raw = format!("0{cp}{r}");
+            format!("{d}8003/{raw}{}{}", ref_check_digit(&raw), web_uri_percent_encode(from(30)))
+        }
+        Giai => format!("{d}8004/{}{}", at(16, partition), web_uri_percent_encode(from(partition + 1))),
+        Gsrn => {
+            let raw = format!("{}{}", at(16, partition), from(partition + 1));
+            format!("{d}8018/{raw}{}", ref_check_digit(&raw))
+        }
+        Gsrnp => {
+            let raw = format!("{}{}", at(17, partition), from(partition + 1));
+            format!("{d}8017/{raw}{}", ref_check_digit(&raw))
+        }
+        Gdti => format!("{d}253/{}{}", twelve_of(16), web_uri_percent_encode(from(30))),
+        Cpi => {
+            let sep = uri.rfind('.').unwrap_or(partition);
+            let raw = format!("{}{}", at(15, partition), at(partition + 1, sep));
+            format!("{d}8010/{}/8011/{}", web_uri_percent_encode(&raw), from(sep + 1))
+        }
+        Sgcn => format!("{d}255/{}{}", twelve_of(16), from(30)),
+        Ginc => format!("{d}401/{}{}", at(16, partition), web_uri_percent_encode(from(partition + 1))),
+        Gsin => {
+            let raw = format!("{}{}", at(16, partition), from(partition + 1));
+            format!("{d}402/{raw}{}", ref_check_digit(&raw))
+        }
+        Itip => format!("{d}8006/{}{}{}/21/{}", gtin_of(16), at(31, 33), at(34, 36), web_uri_percent_encode(from(37))),
+        Upui => format!("{d}01/{}/235/{}", gtin_of(16), web_uri_percent_encode(from(31))),
+        Pgln => format!("{d}417/{}", twelve_of(16)),
+        Lgtin => format!("{d}01/{}/10/{}", gtin_of(20), web_uri_percent_encode(from(35))),
+        PatSgtin => format!("{d}01/{}", gtin_of(20)),
+        PatGrai => {
+            let cp = at(19, partition);
+            let r = at(partition + 1, partition + 1 + (12 - cp.len()));
+            let raw = format!("0{cp}{r}");
+            format!("{d}8003/{raw}{}", ref_check_digit(&raw))
+        }
+        PatGdti => format!("{d}253/{}", twelve_of(19)),
+        PatSgcn => format!("{d}255/{}", twelve_of(19)),
+        PatCpi => {
+            let sep = uri.rfind('.').unwrap_or(partition);
+            let raw = format!("{}{}", at(18, partition), at(partition + 1, sep));
+            format!("{d}8010/{}", web_uri_percent_encode(&raw))
+        }
+        PatItip => format!("{d}8006/{}{}{}", gtin_of(19), at(34, 36), at(37, 39)),
+        PatUpui => format!("{d}01/{}", gtin_of(19)),
+    }
+}
+
+/// Constrained canonical GS1 Digital Link of an identifier value, exactly as the GS1 reference hash
+/// implementation computes it: `Ok(None)` when the value is not a GS1 identifier it recognises (the
+/// value is then hashed as written). `Err` only if the patterns themselves failed to build.
 pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
-    if !uri.contains('.') {
+    let Some(partition) = uri.find('.') else {
         return Ok(None);
+    };
+    let p = PATTERNS.as_ref().map_err(|e| format!("identifier patterns: {e}"))?;
+    if uri.starts_with("urn:") {
+        if let Some((kind, _)) = p.urn.iter().find(|(_, r)| r.is_match(uri)) {
+            return Ok(Some(urn_to_dl(*kind, uri, partition)));
+        }
     }
-    if let Some(scheme) = ["urn:epc:id:", "urn:epc:class:", "urn:epc:idpat:"].iter().find(|p| uri.starts_with(**p)) {
-        let _ = scheme;
-        return match gs1::parse_epc_urn(uri) {
-            Ok(k) => Ok(Some(k.digital_link())),
-            Err(e) => Err(e.to_string()),
-        };
-    }
-    if !(uri.starts_with("https:") || uri.starts_with("http:")) {
-        return Ok(None);
-    }
-    if !dl_gate(uri) {
+    if !p.gate.is_match(uri) {
         return Ok(None);
     }
     let mut u = match uri.find('?') {
@@ -285,136 +529,56 @@ pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
     ] {
         u = u.replace(from, to);
     }
-    let already = DL_PRIMARY.iter().any(|ai| {
-        let p = format!("https://id.gs1.org/{ai}/");
-        starts_with_dotted(&u, &p) && {
-            let rest = &u[p.len()..];
-            rest.len() > 4
-                && rest.as_bytes()[..4].iter().all(|c| c.is_ascii_digit())
-                && !rest.as_bytes()[4..].starts_with(b"/")
-        }
-    });
-    if !already {
-        if let Some(i) = DL_PRIMARY.iter().find_map(|ai| u.find(&format!("/{ai}/"))) {
-            u = format!("https://id.gs1.org{}", &u[i..]);
+    if !p.canonical_start.is_match(&u) {
+        for ai in ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"] {
+            if let Some(i) = u.find(&format!("/{ai}/")) {
+                u = format!("https://id.gs1.org{}", &u[i..]);
+                break;
+            }
         }
     }
-    // The AI the canonical form is about.
-    let ai = DL_PRIMARY.iter().find(|ai| starts_with_dotted(&u, &format!("https://id.gs1.org/{ai}/")));
-    if let Some(ai) = ai {
-        if !DL_SUPPORTED.contains(ai) {
-            return Err(format!("{uri:?}: GS1 Digital Link with AI {ai} is not supported"));
+    if !p.gtin14.is_match(&u) {
+        if p.gtin13.is_match(&u) {
+            u = u.replace("/01/", "/01/0");
+        } else if p.gtin12.is_match(&u) {
+            u = u.replace("/01/", "/01/00");
+        } else if p.gtin8.is_match(&u) {
+            u = u.replace("/01/", "/01/000000");
         }
     }
-    // Pad GTINs to 14 digits.
-    let after01 = |u: &str| -> Option<usize> {
-        if !starts_with_dotted(u, "https://id.gs1.org/01/") {
-            return None;
-        }
-        Some(u[22..].bytes().take_while(|c| c.is_ascii_digit()).count())
+    // Python's find() is -1 when absent, so the slice then starts at 3.
+    let x = match u.find("/22/") {
+        Some(i) => u[i + 4..].to_string(),
+        None => u.get(3..).unwrap_or("").to_string(),
     };
-    if let Some(n) = after01(&u) {
-        if n < 14 {
-            if n >= 13 {
-                u = u.replace("/01/", "/01/0");
-            } else if n >= 12 {
-                u = u.replace("/01/", "/01/00");
-            } else if n >= 8 {
-                u = u.replace("/01/", "/01/000000");
-            }
-        }
-    }
-    // Drop a CPV (AI 22) when it is the last qualifier or followed by at most 20 more characters.
-    if let Some(p) = u.find("/22/") {
-        let head_ok = (starts_with_dotted(&u, "https://id.gs1.org/01/")
-            && p == 36
-            && u.get(22..36).is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit())))
-            || (starts_with_dotted(&u, "https://id.gs1.org/8006/") && p == 42);
-        let x = u[p + 4..].to_string();
-        if head_ok && x.len() <= 20 && x.bytes().all(dl_char) {
-            u = u[..p].to_string();
-        } else if head_ok && x.len() <= 20 && x.bytes().all(|c| c == b'/' || dl_char(c)) {
-            let tail = x.find('/').map(|i| x[i..].to_string()).unwrap_or_default();
-            u = format!("{}{}", &u[..p], tail);
-        }
-    }
-    // Keep only the finest level: a serial wins over a lot.
-    if starts_with_dotted(&u, "https://id.gs1.org/01/")
-        && u.len() > 36
-        && u.get(22..36).is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()))
-    {
-        let rest = u.get(36..).unwrap_or("");
-        if let Some(r) = rest.strip_prefix("/10/") {
-            if let Some((lot, serial)) = r.split_once("/21/") {
-                if lot.len() <= 20 && lot.bytes().all(dl_char) && serial.len() <= 20 && serial.bytes().all(dl_char) {
-                    u = format!("{}/21/{serial}", &u[..36]);
-                }
-            }
-        }
-    }
-    Ok(if final_form_ok(&u) { Some(u) } else { None })
-}
-
-/// The reference's entry pattern for Digital Links: an http(s) URI whose path (before `?`/`#`) has
-/// `/{primary AI}/` followed by four digits and at least one more non-slash character.
-fn dl_gate(uri: &str) -> bool {
-    let end = uri.find(['?', '#']).unwrap_or(uri.len());
-    let path = &uri[..end];
-    let mut from = 0;
-    while let Some(i) = path[from..].find('/') {
-        let at = from + i;
-        for ai in DL_GATE_NAMES {
-            let pat = format!("/{ai}/");
-            if path[at..].starts_with(&pat) {
-                let rest = &uri[at + pat.len()..];
-                let rb = rest.as_bytes();
-                if rb.len() > 4 && rb[..4].iter().all(|c| c.is_ascii_digit()) && rb[4] != b'/' {
-                    return true;
-                }
-            }
-        }
-        from = at + 1;
-    }
-    false
-}
-
-fn final_form_ok(u: &str) -> bool {
-    let seg_ok = |s: &str, max: usize| s.len() <= max && s.bytes().all(dl_char);
-    let digits_n = |s: &str, n: usize| s.len() == n && s.bytes().all(|c| c.is_ascii_digit());
-    let strip = |p: &str| -> Option<&str> { starts_with_dotted(u, p).then(|| &u[p.len()..]) };
-    if let Some(r) = strip(&format!("{CANON}00/")) {
-        return digits_n(r, 18);
-    }
-    if let Some(r) = strip(&format!("{CANON}01/")) {
-        let (Some(gtin), Some(q)) = (r.get(..14), r.get(14..)) else {
-            return false;
+    if p.cpv_plain.iter().any(|r| r.is_match(&u)) {
+        let cut = u.find("/22/").unwrap_or(u.len());
+        // x[x.find('/'):-1]: x has no '/', so the slice is x[-1:-1], empty.
+        let tail = match x.find('/') {
+            Some(i) => x.get(i..x.len().saturating_sub(1)).unwrap_or("").to_string(),
+            None => String::new(),
         };
-        if !digits_n(gtin, 14) {
-            return false;
-        }
-        if q.is_empty() {
-            return true;
-        }
-        return q.strip_prefix("/21/").is_some_and(|v| seg_ok(v, 20))
-            || q.strip_prefix("/10/").is_some_and(|v| seg_ok(v, 20))
-            || q.strip_prefix("/235/").is_some_and(|v| seg_ok(v, 28));
+        u = format!("{}{tail}", &u[..cut]);
     }
-    if let Some(r) = strip(&format!("{CANON}414/")) {
-        let (Some(gln), Some(q)) = (r.get(..13), r.get(13..)) else {
-            return false;
+    if p.cpv_slash.iter().any(|r| r.is_match(&u)) {
+        let cut = u.find("/22/").unwrap_or(u.len());
+        let tail = match x.find('/') {
+            Some(i) => x[i..].to_string(),
+            None => x.chars().last().map(String::from).unwrap_or_default(),
         };
-        if !digits_n(gln, 13) {
-            return false;
+        u = format!("{}{tail}", &u[..cut]);
+    }
+    if p.lot_serial.iter().any(|r| r.is_match(&u)) {
+        if let Some(i) = u.find("/10/") {
+            let y = u[i + 4..].to_string();
+            let tail = match y.find('/') {
+                Some(j) => y[j..].to_string(),
+                None => y.chars().last().map(String::from).unwrap_or_default(),
+            };
+            u = format!("{}{tail}", &u[..i]);
         }
-        return q.is_empty() || q.strip_prefix("/254/").is_some_and(|v| seg_ok(v, 20));
     }
-    if let Some(r) = strip(&format!("{CANON}417/")) {
-        return digits_n(r, 13);
-    }
-    if let Some(r) = strip(&format!("{CANON}8004/")) {
-        return seg_ok(r, 30);
-    }
-    false
+    Ok(if p.finals.iter().any(|r| r.is_match(&u)) { Some(u) } else { None })
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ pub(crate) const REPORT_FIELDS: &[&str] = &[
     "deviceMetadata",
     "rawData",
     "dataProcessingMethod",
+    "bizRules",
     "time",
     "microorganism",
     "chemicalSubstance",
@@ -289,15 +290,20 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     if events.len() > MAX_EVENTS {
         return Err(err(&base, format!("more than {MAX_EVENTS} events")));
     }
-    // The reference expands bare terms against the whole document's vocabulary; do the same so a
-    // document hashes as it does there (the accepted events then carry the expanded values, so each
-    // re-validates to the same hash on its own).
+    let numbered: Vec<(String, &Json)> = events.iter().enumerate().map(|(i, e)| (format!("{base}[{i}]"), *e)).collect();
+    validate_all(&numbered, &doc, &ns)
+}
+
+/// Validate a document's events. The reference expands bare terms against the whole document's
+/// vocabulary; do the same so a document hashes as it does there (the accepted events then carry the
+/// expanded values, so each re-validates to the same hash on its own).
+fn validate_all(events: &[(String, &Json)], doc: &Json, ns: &[(String, String)]) -> Result<Vec<EpcisEvent>, EpcisError> {
     let mut document_vocab = Vec::new();
-    for e in &events {
+    for (_, e) in events {
         document_vocab.extend(vocab_uris(e));
     }
     let mut all = Vec::new();
-    strings(&doc, &mut all);
+    strings(doc, &mut all);
     document_vocab.extend(
         all.iter()
             .filter(|s| s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc"))
@@ -305,7 +311,22 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     );
     document_vocab.sort();
     document_vocab.dedup();
-    events.iter().enumerate().map(|(i, e)| validate_event(&format!("{base}[{i}]"), e, &ns, &document_vocab)).collect()
+    events.iter().map(|(path, e)| validate_event(path, e, ns, &document_vocab)).collect()
+}
+
+/// Parse an EPCIS 2.0 XML document (`EPCISDocument` or `EPCISQueryDocument`) into the same event
+/// model as [`import`]: an event hashes the same whichever binding carried it.
+pub fn import_xml(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(err("$", format!("document larger than {MAX_DOCUMENT_BYTES} bytes")));
+    }
+    let events = super::xml::events(text).map_err(|e| err(&e.path, e.reason))?;
+    if events.len() > MAX_EVENTS {
+        return Err(err("EPCISBody.EventList", format!("more than {MAX_EVENTS} events")));
+    }
+    let doc = Json::Arr(events.iter().map(|(_, e)| e.clone()).collect());
+    let refs: Vec<(String, &Json)> = events.iter().map(|(p, e)| (p.clone(), e)).collect();
+    validate_all(&refs, &doc, &[])
 }
 
 /// Parse one self-contained event (as produced by [`EpcisEvent::to_json_text`]) — what the chain
@@ -460,17 +481,48 @@ fn arr<'a>(path: &str, v: &'a Json) -> Result<&'a [Json], EpcisError> {
     }
 }
 
+/// A member name that is a user extension: a compact IRI whose prefix the document declared (already
+/// expanded to `{namespace}local`) or an absolute IRI.
+fn is_extension_name(k: &str) -> bool {
+    k.starts_with('{') || k.starts_with("http://") || k.starts_with("https://") || k.starts_with("urn:")
+}
+
+fn unknown_field(path: &str, k: &str, allowed: &[&str], extensible: bool) -> EpcisError {
+    let at = if path == "$" { k.to_string() } else { format!("{path}.{k}") };
+    let why = if k.contains(':') {
+        format!("{k:?} is a compact IRI whose prefix the document's @context does not declare")
+    } else if extensible {
+        format!(
+            "unknown field (expected one of {}, or a user extension named by a namespace the @context declares)",
+            allowed.join(", ")
+        )
+    } else {
+        format!("unknown field (expected one of {}; the standard allows no extensions here)", allowed.join(", "))
+    };
+    err(&at, why)
+}
+
+/// Members outside `allowed` are refused (no extension point here).
 fn only_fields(path: &str, m: &[(String, Json)], allowed: &[&str]) -> Result<(), EpcisError> {
     for (k, _) in m {
         if !allowed.contains(&k.as_str()) {
-            let at = if path == "$" { k.clone() } else { format!("{path}.{k}") };
-            let why = if k.contains(':') || k.starts_with('{') {
-                "user extension fields are not supported here".to_string()
-            } else {
-                format!("unknown field (expected one of {})", allowed.join(", "))
-            };
-            return Err(err(&at, why));
+            return Err(unknown_field(path, k, allowed, false));
         }
+    }
+    Ok(())
+}
+
+/// Members outside `allowed` must be user extensions; their values are validated generically.
+fn fields_or_extensions(path: &str, m: &[(String, Json)], allowed: &[&str]) -> Result<(), EpcisError> {
+    for (k, v) in m {
+        if allowed.contains(&k.as_str()) {
+            continue;
+        }
+        if !is_extension_name(k) {
+            return Err(unknown_field(path, k, allowed, true));
+        }
+        let at = if path == "$" { k.clone() } else { format!("{path}.{k}") };
+        generic_value(&at, v, 0)?;
     }
     Ok(())
 }
@@ -601,7 +653,7 @@ fn typed_pairs(
 
 fn location(path: &str, v: &Json) -> Result<String, EpcisError> {
     let m = obj(path, v)?;
-    only_fields(path, m, &["id"])?;
+    fields_or_extensions(path, m, &["id"])?;
     identifier(&format!("{path}.id"), v.get("id").ok_or_else(|| err(&format!("{path}.id"), "missing"))?)
 }
 
@@ -610,12 +662,12 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
     for (i, el) in arr(path, v)?.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let m = obj(&p, el)?;
-        only_fields(&p, m, &["sensorMetadata", "sensorReport"])?;
+        fields_or_extensions(&p, m, &["sensorMetadata", "sensorReport"])?;
         if let Some(md) = el.get("sensorMetadata") {
             let mp = format!("{p}.sensorMetadata");
             let mm = obj(&mp, md)?;
-            only_fields(&mp, mm, METADATA_FIELDS)?;
-            for (k, x) in mm {
+            fields_or_extensions(&mp, mm, METADATA_FIELDS)?;
+            for (k, x) in mm.iter().filter(|(k, _)| METADATA_FIELDS.contains(&k.as_str())) {
                 let fp = format!("{mp}.{k}");
                 if k.ends_with("ime") {
                     timestamp(&fp, x)?;
@@ -632,7 +684,7 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
         for (j, r) in rs.iter().enumerate() {
             let rp = format!("{p}.sensorReport[{j}]");
             let rm = obj(&rp, r)?;
-            only_fields(&rp, rm, REPORT_FIELDS)?;
+            fields_or_extensions(&rp, rm, REPORT_FIELDS)?;
             let mut reading = SensorReading {
                 measurement: None,
                 value: None,
@@ -643,7 +695,7 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
                 exception: None,
                 time: None,
             };
-            for (k, x) in rm {
+            for (k, x) in rm.iter().filter(|(k, _)| REPORT_FIELDS.contains(&k.as_str())) {
                 let fp = format!("{rp}.{k}");
                 match k.as_str() {
                     "type" => reading.measurement = Some(vocab_value(&fp, "sensorReport.type", x)?),
@@ -695,7 +747,7 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
 }
 
 fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
-    if depth > 6 {
+    if depth > 16 {
         return Err(err(path, "nested too deeply"));
     }
     match v {
@@ -713,8 +765,8 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
         }
         Json::Obj(m) => {
             for (k, x) in m {
-                if k.is_empty() || k.starts_with('@') || k == "type" {
-                    return Err(err(&format!("{path}.{k}"), "not accepted inside ilmd"));
+                if k.is_empty() {
+                    return Err(err(&format!("{path}.{k}"), "member names must not be empty"));
                 }
                 generic_value(&format!("{path}.{k}"), x, depth + 1)?;
             }
@@ -744,7 +796,7 @@ fn validate_event(
     let event_type =
         EventType::parse(&ty_s).ok_or_else(|| err(&c.p("type"), format!("{ty_s:?} is not an EPCIS 2.0 event type")))?;
     let allowed: Vec<&str> = COMMON.iter().chain(event_type.allowed()).copied().collect();
-    only_fields(base, m, &allowed)?;
+    fields_or_extensions(base, m, &allowed)?;
 
     let event_time =
         timestamp(&c.p("eventTime"), ev.get("eventTime").ok_or_else(|| err(&c.p("eventTime"), "missing"))?)?;
@@ -780,7 +832,7 @@ fn validate_event(
     if let Some(ed) = ev.get("errorDeclaration") {
         let p = c.p("errorDeclaration");
         let em = obj(&p, ed)?;
-        only_fields(&p, em, &["declarationTime", "reason", "correctiveEventIDs"])?;
+        fields_or_extensions(&p, em, &["declarationTime", "reason", "correctiveEventIDs"])?;
         timestamp(
             &format!("{p}.declarationTime"),
             ed.get("declarationTime").ok_or_else(|| err(&format!("{p}.declarationTime"), "missing"))?,

@@ -15,6 +15,7 @@ pub mod hash;
 pub mod json;
 pub mod qr;
 pub mod vocab;
+pub mod xml;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
