@@ -1,9 +1,14 @@
 """Compare this project's EPCIS importer with the GS1 reference implementation, document by document.
 
-Usage: python epcis_compare.py REFERENCE.jsonl OURS.jsonl EXPECTED_REFUSALS.tsv
+Usage: python epcis_compare.py REFERENCE.jsonl OURS.jsonl EXPECTATIONS.tsv
+
+EXPECTATIONS.tsv lines are `refused<TAB>file<TAB>reason` (a document the standard makes invalid or
+that is not an event document) or `differs<TAB>file<TAB>reason` (a document hashed differently from
+the reference on purpose).
 
 A document counts as
-- matching: both hashed it, with equal hash lists;
+- matching: both hashed it, with equal hash lists (or both found no events);
+- differing as expected: listed as `differs` and the hashes do differ;
 - refused as expected: we refused it and EXPECTED_REFUSALS lists it (file name, tab, reason);
 - reference-only failure: the reference cannot hash it (it raises or skips an event) and we accept it;
 - a failure otherwise (a mismatch, an unexpected refusal, or a listed refusal that no longer happens).
@@ -27,15 +32,15 @@ def load(path):
 
 def main(ref_path, ours_path, refusals_path):
     ref, ours = load(ref_path), load(ours_path)
-    expected = {}
+    expected, differs = {}, {}
     if os.path.exists(refusals_path):
         with open(refusals_path, encoding="utf-8") as f:
             for line in f:
                 if line.strip() and not line.startswith("#"):
-                    name, _, why = line.rstrip("\n").partition("\t")
-                    expected[name] = why
+                    kind, name, why = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+                    (expected if kind == "refused" else differs)[name] = why
     counts = {"documents": 0, "accepted": 0, "refused": 0, "matching": 0, "events_matching": 0,
-              "refused_as_expected": 0, "reference_cannot_hash": 0, "failures": 0}
+              "refused_as_expected": 0, "differing_as_expected": 0, "reference_cannot_hash": 0, "failures": 0}
     for name in sorted(ours):
         o, r = ours[name], ref.get(name, {"error": "no reference result"})
         counts["documents"] += 1
@@ -54,9 +59,21 @@ def main(ref_path, ours_path, refusals_path):
             counts["failures"] += 1
             print(f"FAIL {key} is listed as refused but was accepted")
             continue
+        if "error" in r and not o["hashes"] and "hashed 0 of 0 events" in r["error"]:
+            counts["matching"] += 1
+            print(f"MATCH {key} (no events)")
+            continue
         if "error" in r:
             counts["reference_cannot_hash"] += 1
             print(f"ACCEPTED, reference cannot hash it ({r['error'][:120]}) {key}")
+            continue
+        if key in differs:
+            if o["hashes"] != r["hashes"]:
+                counts["differing_as_expected"] += 1
+                print(f"DIFFERS (expected: {differs[key]}) {key}")
+            else:
+                counts["failures"] += 1
+                print(f"FAIL {key} is listed as differing but matches the reference now")
             continue
         if o["hashes"] == r["hashes"]:
             counts["matching"] += 1

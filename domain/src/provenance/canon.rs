@@ -3,9 +3,11 @@
 //! values, integral values as integers), timestamps to UTC milliseconds, legacy CBV URNs to web
 //! vocabulary, and EPC URNs / Digital Links to the constrained canonical Digital Link.
 //!
-//! Numbers that no 64-bit float can hold exactly and that need more than 15 significant digits are
-//! refused (`Err`): two implementations could round them differently, so they cannot be hashed
-//! portably.
+//! Numbers are canonicalised through the nearest 64-bit float, exactly as the reference does
+//! (`float()`, then `int()` when integral, then `str()`): Rust's decimal parsing is correctly rounded
+//! and its shortest round-trip formatting is the same algorithm class as Python's `repr`, both pure
+//! software, so every node computes the same text. Numbers beyond the float range are refused (the
+//! reference cannot hash them).
 
 use crate::date::Date;
 
@@ -38,87 +40,97 @@ pub fn canonical_number(s: &str) -> Result<Option<String>, String> {
         }
     }
     let t = clean.as_str();
-    let (neg, t) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
+    let unsigned_t = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (mant, exp) = match unsigned_t.find(['e', 'E']) {
+        Some(i) => (&unsigned_t[..i], Some(&unsigned_t[i + 1..])),
+        None => (unsigned_t, None),
     };
-    let (mant, exp) = match t.find(['e', 'E']) {
-        Some(i) => (&t[..i], Some(&t[i + 1..])),
-        None => (t, None),
-    };
-    let (int_part, frac_part) = match mant.split_once('.') {
-        Some((a, b)) => (a, b),
-        None => (mant, ""),
-    };
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
     let all_digits = |x: &str| x.bytes().all(|c| c.is_ascii_digit());
     if (int_part.is_empty() && frac_part.is_empty()) || !all_digits(int_part) || !all_digits(frac_part) {
         return Ok(None);
     }
-    let mut exp10: i64 = 0;
     if let Some(e) = exp {
-        let (eneg, ed) = match e.as_bytes().first() {
-            Some(b'-') => (true, &e[1..]),
-            Some(b'+') => (false, &e[1..]),
-            _ => (false, e),
-        };
+        let ed = e.strip_prefix(['+', '-']).unwrap_or(e);
         if ed.is_empty() || !all_digits(ed) {
             return Ok(None);
         }
-        let ed = ed.trim_start_matches('0');
-        if ed.len() > 6 {
-            return Err(format!("{s:?}: exponent out of range"));
+    }
+    let x: f64 = t.parse().map_err(|_| format!("{s:?}: not a number"))?;
+    if !x.is_finite() {
+        return Err(format!("{s:?} is beyond the range of a 64-bit float"));
+    }
+    Ok(Some(if x == x.trunc() { exact_integer(x) } else { python_repr(x) }))
+}
+
+/// The exact decimal value of an integral double (Python `str(int(x))`).
+fn exact_integer(x: f64) -> String {
+    let bits = x.to_bits();
+    let neg = bits >> 63 == 1;
+    let exp = ((bits >> 52) & 0x7ff) as i32;
+    let frac = bits & ((1u64 << 52) - 1);
+    let (mut m, mut e) = if exp == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp - 1075) };
+    if m == 0 {
+        return "0".into();
+    }
+    while e < 0 {
+        m >>= 1;
+        e += 1;
+    }
+    // m * 2^e in base 10^9 limbs, least significant first.
+    let mut limbs: Vec<u64> = vec![m % 1_000_000_000, (m / 1_000_000_000) % 1_000_000_000, m / 1_000_000_000_000_000_000];
+    for _ in 0..e {
+        let mut carry = 0;
+        for l in limbs.iter_mut() {
+            let v = *l * 2 + carry;
+            *l = v % 1_000_000_000;
+            carry = v / 1_000_000_000;
         }
-        let v: i64 = if ed.is_empty() { 0 } else { ed.parse().map_err(|_| format!("{s:?}: bad exponent"))? };
-        exp10 = if eneg { -v } else { v };
-    }
-    let mut m: String = format!("{int_part}{frac_part}");
-    exp10 -= frac_part.len() as i64;
-    let m_trim = m.trim_start_matches('0').to_string();
-    m = m_trim;
-    if m.is_empty() {
-        return Ok(Some("0".to_string()));
-    }
-    while m.ends_with('0') {
-        m.pop();
-        exp10 += 1;
-    }
-    let sign = if neg { "-" } else { "" };
-    let sig = m.len() as i64;
-    if exp10 >= 0 {
-        // Integral: Python prints int(float(x)); exact only when the double holds it exactly.
-        if sig + exp10 > 38 {
-            return Err(format!("{s:?} is too large to hash portably"));
+        if carry > 0 {
+            limbs.push(carry);
         }
-        let mut n: u128 = m.parse().map_err(|_| format!("{s:?}: bad digits"))?;
-        for _ in 0..exp10 {
-            n = n.checked_mul(10).ok_or_else(|| format!("{s:?} is too large to hash portably"))?;
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = String::from(if neg { "-" } else { "" });
+    let mut it = limbs.iter().rev();
+    if let Some(top) = it.next() {
+        out.push_str(&top.to_string());
+    }
+    for l in it {
+        out.push_str(&format!("{l:09}"));
+    }
+    out
+}
+
+/// Python's `repr()` of a non-integral double: the shortest digits that round-trip, positional
+/// for decimal exponents -4..16, otherwise `d.ddde±XX`.
+fn python_repr(x: f64) -> String {
+    let sci = format!("{:e}", x.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let sign = if x < 0.0 { "-" } else { "" };
+    let body = if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let k = exp as usize + 1;
+            let padded = format!("{digits:0<k$}");
+            let (a, b) = padded.split_at(k);
+            if b.is_empty() {
+                format!("{a}.0")
+            } else {
+                format!("{a}.{b}")
+            }
+        } else {
+            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
         }
-        let odd = n >> n.trailing_zeros();
-        if odd >= (1u128 << 53) || n.trailing_zeros() + (128 - odd.leading_zeros()) > 1024 {
-            return Err(format!("{s:?} is not exactly representable as a 64-bit float; it cannot be hashed portably"));
-        }
-        return Ok(Some(format!("{sign}{n}")));
-    }
-    if sig > 15 {
-        return Err(format!("{s:?} has more than 15 significant digits; it cannot be hashed portably"));
-    }
-    // Decimal exponent of the leading digit.
-    let x = sig + exp10 - 1;
-    if x < -307 {
-        return Err(format!("{s:?} is too small to hash portably"));
-    }
-    let text = if x >= 0 {
-        let (a, b) = m.split_at((x + 1) as usize);
-        format!("{a}.{b}")
-    } else if x >= -4 {
-        format!("0.{}{m}", "0".repeat((-x - 1) as usize))
     } else {
-        let (a, b) = m.split_at(1);
-        let mant = if b.is_empty() { a.to_string() } else { format!("{a}.{b}") };
-        format!("{mant}e-{:02}", -x)
+        let (a, b) = digits.split_at(1);
+        let m = if b.is_empty() { a.to_string() } else { format!("{a}.{b}") };
+        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
     };
-    Ok(Some(format!("{sign}{text}")))
+    format!("{sign}{body}")
 }
 
 /// A timestamp with a UTC offset, at millisecond precision.
@@ -486,6 +498,11 @@ fn urn_to_dl(kind: UrnKind, uri: &str, partition: usize) -> String {
         PatItip => format!("{d}8006/{}{}{}", gtin_of(19), at(34, 36), at(37, 39)),
         PatUpui => format!("{d}01/{}", gtin_of(19)),
     }
+}
+
+/// Whether the event hash treats an http(s) URI as a GS1 Digital Link (the reference's entry pattern).
+pub fn names_gs1_key(uri: &str) -> bool {
+    uri.contains('.') && PATTERNS.as_ref().is_ok_and(|p| p.gate.is_match(uri))
 }
 
 /// Constrained canonical GS1 Digital Link of an identifier value, exactly as the GS1 reference hash

@@ -207,6 +207,39 @@ impl EpcisEvent {
 // Import
 // ---------------------------------------------------------------------------------------------
 
+/// Prefixes the EPCIS 2.0 JSON-LD context defines (it is `@protected`), with their IRIs.
+const PROTECTED_PREFIXES: [(&str, &str); 8] = [
+    ("epcis", "https://ref.gs1.org/epcis/"),
+    ("cbv", "https://ref.gs1.org/cbv/"),
+    ("cbvmda", "urn:epcglobal:cbv:mda:"),
+    ("gs1", "https://gs1.org/voc/"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("dcterms", "http://purl.org/dc/terms/"),
+];
+
+/// JSON-LD 1.1 forbids redefining a protected term with another meaning (a processor must fail
+/// with "protected term redefinition"); the EPCIS context protects its prefixes and field names.
+fn check_protected_terms(path: &str, ns: &[(String, String)]) -> Result<(), EpcisError> {
+    for (k, iri) in ns {
+        let protected_field = COMMON.contains(&k.as_str())
+            || ["epcList", "quantityList", "action", "ilmd", "parentID", "childEPCs", "childQuantityList"]
+                .contains(&k.as_str());
+        let clash = match PROTECTED_PREFIXES.iter().find(|(p, _)| p == k) {
+            Some((_, own)) => own != iri,
+            None => protected_field,
+        };
+        if clash {
+            return Err(err(
+                path,
+                format!("redefines the protected EPCIS context term {k:?} (as {iri:?}); JSON-LD 1.1 forbids this"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Prefix → namespace IRI declared by object entries of an array `@context` (the declarations the
 /// GS1 reference implementation applies to compact values and extension member names).
 fn namespaces(context: Option<&Json>) -> Vec<(String, String)> {
@@ -258,6 +291,7 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     };
     let ty = doc.get("type").and_then(Json::as_str).unwrap_or("");
     let ns = namespaces(doc.get("@context"));
+    check_protected_terms("@context", &ns)?;
     if EventType::parse(ty).is_some() {
         return Ok(vec![validate_event("$", &doc, &ns, &[])?]);
     }
@@ -547,16 +581,33 @@ fn string(path: &str, v: &Json) -> Result<String, EpcisError> {
 /// normalisation this platform supports.
 fn identifier(path: &str, v: &Json) -> Result<String, EpcisError> {
     let s = string(path, v)?;
-    if !s.is_ascii() || s.contains(char::is_whitespace) || !s.contains(':') {
+    if !is_absolute_uri(&s) {
         return Err(err(path, format!("{s:?} is not a URI (EPC URN, GS1 Digital Link or other absolute URI)")));
     }
+    super::gs1::validate_identifier(&s).map_err(|e| err(path, e.to_string()))?;
     canon::canonical_identifier(&s).map_err(|e| err(path, e))?;
     Ok(s)
 }
 
+/// RFC 3986 absolute URI shape: `scheme ":" rest`, scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+/// no whitespace, ASCII (IRIs must be written percent-encoded).
+pub(crate) fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut sc = scheme.chars();
+    sc.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && s.is_ascii()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 fn vocab_value(path: &str, field: &str, v: &Json) -> Result<String, EpcisError> {
     let s = string(path, v)?;
-    if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("urn:") {
+    // Any absolute URI is a vocabulary value (a compact IRI whose prefix the document does not
+    // declare is, in JSON-LD, an absolute IRI with that scheme, and is hashed as written).
+    if is_absolute_uri(&s) {
         return Ok(s);
     }
     let hint = match vocab_for(field) {
@@ -566,9 +617,6 @@ fn vocab_value(path: &str, field: &str, v: &Json) -> Result<String, EpcisError> 
         Some((prefix, _)) => format!("not a CBV 2.0 term; use a CBV term or an absolute URI such as {prefix}…"),
         None => "must be an absolute URI".to_string(),
     };
-    if s.contains(':') {
-        return Err(err(path, format!("{s:?}: compact IRI whose prefix the document does not declare; {hint}")));
-    }
     Err(err(path, format!("{s:?} is {hint}")))
 }
 
@@ -705,7 +753,10 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
                     }
                     "time" => reading.time = Some(timestamp(&fp, x)?.to_hash_text()),
                     "booleanValue" => {
-                        if !matches!(x, Json::Bool(_)) {
+                        // The XML binding carries xsd:boolean text; it is kept as written because
+                        // the reference hashes it as written.
+                        let xml_bool = matches!(x, Json::Str(s) if ["true", "false", "1", "0"].contains(&s.as_str()));
+                        if !matches!(x, Json::Bool(_)) && !xml_bool {
                             return Err(err(&fp, format!("expected a boolean, found {}", x.kind())));
                         }
                     }
@@ -754,6 +805,7 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
         Json::Null => Err(err(path, "null is not accepted")),
         Json::Bool(_) => Ok(()),
         Json::Num(n) => canon::canonical_number(n).map(|_| ()).map_err(|e| err(path, e)),
+        Json::Str(s) if s.is_empty() => Ok(()),
         Json::Str(_) => {
             let s = string(path, v)?;
             canon::canonical_number(&s).map_err(|e| err(path, e))?;
@@ -909,8 +961,13 @@ fn validate_event(
         identifier(&c.p("transformationID"), t)?;
     }
     match event_type {
-        EventType::ObjectEvent if epcs.is_empty() && quantities.is_empty() => {
-            return Err(err(&c.p("epcList"), "an ObjectEvent needs epcList or quantityList"))
+        EventType::ObjectEvent
+            if epcs.is_empty() && quantities.is_empty() && (sensor_readings.is_empty() || read_point.is_none()) =>
+        {
+            return Err(err(
+                &c.p("epcList"),
+                "an ObjectEvent needs epcList or quantityList, or sensor data with a readPoint",
+            ))
         }
         EventType::AggregationEvent | EventType::AssociationEvent
             if parent_id.is_none() && action.as_deref() != Some("OBSERVE") =>

@@ -9,6 +9,8 @@
 //! input / output). [`trace`] walks that index.
 
 pub mod canon;
+pub mod digital_link;
+pub mod epc;
 pub mod epcis;
 pub mod gs1;
 pub mod hash;

@@ -8,8 +8,7 @@
 //! transparent, and user extension elements become members named `{namespace}local` whose value is
 //! the text, or an object of their attributes and children (repeated children as arrays, text beside
 //! children as `#text`). `gs1:` and `cbv:` value prefixes expand to their vocabularies, as in the
-//! reference implementation. Quantities and sensor numbers become JSON numbers and `booleanValue` a
-//! boolean, as the JSON binding writes them.
+//! reference implementation. Quantities and sensor numbers become JSON numbers, as the JSON binding writes them.
 
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -128,7 +127,9 @@ fn parse_tree(text: &str) -> Result<Element, XmlError> {
                     }
                 }
             }
-            Event::DocType(_) => return Err(xerr("$", "DOCTYPE declarations are not accepted")),
+            // A DOCTYPE is skipped; entities it might declare are never expanded (an undeclared
+            // entity reference fails as bad text), so it cannot inflate or import anything.
+            Event::DocType(_) => {}
             Event::Eof => break,
             _ => {}
         }
@@ -220,6 +221,11 @@ fn quantity_list(el: &Element) -> Json {
             .map(|q| {
                 let mut m = Vec::new();
                 for c in flat_children(q) {
+                    let nil = c.attrs.iter().any(|(k, v)| k.ends_with("XMLSchema-instance}nil") && v.trim() == "true");
+                    if nil {
+                        // xsi:nil: the element carries no value, the same as leaving it out.
+                        continue;
+                    }
                     let v = if c.name == "quantity" { number_or_text(&c.text) } else { text_value(c) };
                     m.push((c.name.clone(), v));
                 }
@@ -253,11 +259,9 @@ fn attrs_object(el: &Element) -> Json {
         let val = if SENSOR_NUMBERS.contains(&k.as_str()) {
             number_or_text(v)
         } else if k == "booleanValue" {
-            match v.trim() {
-                "true" | "1" => Json::Bool(true),
-                "false" | "0" => Json::Bool(false),
-                _ => Json::Str(v.trim().to_string()),
-            }
+            // Kept as the xsd:boolean text: the reference hashes `true` here but `True` for a JSON
+            // boolean, and each binding must hash as there.
+            Json::Str(v.trim().to_string())
         } else {
             Json::Str(expand_value(v))
         };
