@@ -11,8 +11,11 @@ fn main() {
         let line = match std::fs::read_to_string(&path) {
             Err(e) => serde_json::json!({ "file": path, "error": format!("read: {e}") }),
             Ok(text) => {
-                let result =
-                    if path.to_ascii_lowercase().ends_with(".xml") { epcis::import_xml(&text) } else { epcis::import(&text) };
+                let result = if path.to_ascii_lowercase().ends_with(".xml") {
+                    epcis::import_xml(&text)
+                } else {
+                    epcis::import(&text)
+                };
                 match result {
                     Ok(events) => {
                         let prehashes: Vec<String> =

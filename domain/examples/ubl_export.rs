@@ -152,7 +152,8 @@ fn main() {
         }
     }
     for input in args {
-        let base = std::path::Path::new(&input).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+        let base =
+            std::path::Path::new(&input).file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
         let text = match std::fs::read_to_string(&input) {
             Ok(t) => t,
             Err(e) => {

@@ -616,7 +616,9 @@ fn validate_details(n: &NewInvoice) -> Result<(), InvoiceError> {
         ] {
             text(&format!("details.{who}.{f}"), v, false)?;
         }
-        if !a.country.is_empty() && !(a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase())) {
+        let country_ok =
+            a.country.is_empty() || (a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase()));
+        if !country_ok {
             return Err(InvoiceError::Invalid {
                 field: format!("details.{who}.address.country"),
                 reason: format!("{:?} is not an ISO 3166-1 alpha-2 code", a.country),
@@ -652,7 +654,8 @@ fn validate_details(n: &NewInvoice) -> Result<(), InvoiceError> {
                 reason: format!("{:?} is not a UNTDID 4461 payment means code", m.code),
             });
         }
-        for (f, v) in [("payment_id", &m.payment_id), ("account_id", &m.account_id), ("account_name", &m.account_name)] {
+        for (f, v) in [("payment_id", &m.payment_id), ("account_id", &m.account_id), ("account_name", &m.account_name)]
+        {
             text(&format!("details.payment_means[{i}].{f}"), v, false)?;
         }
     }

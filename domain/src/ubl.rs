@@ -296,7 +296,10 @@ fn party(root: &El, path: &str, qname: &str) -> Result<(Party, PartyDetails, Opt
             city: text_of(a, &ap, "cbc:CityName"),
             postal_code: text_of(a, &ap, "cbc:PostalZone"),
             subdivision: text_of(a, &ap, "cbc:CountrySubentity"),
-            country: a.opt(&ap, "cac:Country").map(|(c, cp)| text_of(c, &cp, "cbc:IdentificationCode")).unwrap_or_default(),
+            country: a
+                .opt(&ap, "cac:Country")
+                .map(|(c, cp)| text_of(c, &cp, "cbc:IdentificationCode"))
+                .unwrap_or_default(),
         },
         None => PostalAddress::default(),
     };
@@ -434,7 +437,8 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         let rate = rate_of(item.opt(&ip, "cac:ClassifiedTaxCategory"))?;
         let qty = l.opt(lp, "cbc:InvoicedQuantity");
         let price = l.opt(lp, "cac:Price");
-        let unit = unit_name.unwrap_or_else(|| qty.as_ref().and_then(|(q, _)| q.attr("unitCode")).unwrap_or("").to_string());
+        let unit =
+            unit_name.unwrap_or_else(|| qty.as_ref().and_then(|(q, _)| q.attr("unitCode")).unwrap_or("").to_string());
         let (quantity, unit_price) = match (qty, price) {
             (Some((q, qp)), Some((p, pp))) => {
                 let qt = q.text.trim().to_string();
@@ -471,7 +475,9 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         // travels (EN 16931 requires both); read it back as such a line.
         let (quantity, unit_price, unit) = match (&quantity, &unit_price) {
             (Some(q), Some(p))
-                if unit == "C62" && q == "1" && invoice::parse_decimal(p) == invoice::parse_decimal(&money::format_yuan(amt)) =>
+                if unit == "C62"
+                    && q == "1"
+                    && invoice::parse_decimal(p) == invoice::parse_decimal(&money::format_yuan(amt)) =>
             {
                 (None, None, String::new())
             }
@@ -783,9 +789,8 @@ pub fn rec20_unit(unit: &str) -> &str {
         return u;
     }
     match u {
-        "件" | "个" | "只" | "台" | "支" | "块" | "把" | "张" | "本" | "条" | "根" | "片" | "辆" | "枚" | "颗" | "粒" => {
-            "H87"
-        }
+        "件" | "个" | "只" | "台" | "支" | "块" | "把" | "张" | "本" | "条" | "根" | "片" | "辆" | "枚" | "颗"
+        | "粒" => "H87",
         "套" => "SET",
         "双" | "对" | "副" => "PR",
         "千克" | "公斤" | "kg" => "KGM",

@@ -78,7 +78,8 @@ fn exact_integer(x: f64) -> String {
         e += 1;
     }
     // m * 2^e in base 10^9 limbs, least significant first.
-    let mut limbs: Vec<u64> = vec![m % 1_000_000_000, (m / 1_000_000_000) % 1_000_000_000, m / 1_000_000_000_000_000_000];
+    let mut limbs: Vec<u64> =
+        vec![m % 1_000_000_000, (m / 1_000_000_000) % 1_000_000_000, m / 1_000_000_000_000_000_000];
     for _ in 0..e {
         let mut carry = 0;
         for l in limbs.iter_mut() {
@@ -235,7 +236,8 @@ pub fn web_vocabulary(s: &str) -> String {
 // recognises is kept as written.
 
 /// A percent-escape or a character the EPC URN grammar allows in a serial-like component.
-const X: &str = r"(\%2[125-9A-Fa-f]|\%3[0-9A-Fa-f]|\%4[1-9A-Fa-f]|\%5[0-9AaFf]|\%6[1-9A-Fa-f]|\%7[0-9Aa]|[!')(*+,.0-9:;=A-Za-z_-])";
+const X: &str =
+    r"(\%2[125-9A-Fa-f]|\%3[0-9A-Fa-f]|\%4[1-9A-Fa-f]|\%5[0-9AaFf]|\%6[1-9A-Fa-f]|\%7[0-9Aa]|[!')(*+,.0-9:;=A-Za-z_-])";
 /// Same for CPI part references.
 const XC: &str = r"(\%2[3dfDF]|\%3[0-9]|\%4[1-9A-Fa-f]|\%5[0-9Aa]|[0-9A-Z-])";
 /// The characters of a constrained canonical Digital Link's alphanumeric component.
@@ -397,12 +399,8 @@ static PATTERNS: std::sync::LazyLock<Result<Patterns, String>> =
 
 /// The reference's check digit (GS1 mod-10) of a digit string.
 fn ref_check_digit(body: &str) -> u32 {
-    let sum: u32 = body
-        .chars()
-        .rev()
-        .enumerate()
-        .map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
+    let sum: u32 =
+        body.chars().rev().enumerate().map(|(i, c)| c.to_digit(10).unwrap_or(0) * if i % 2 == 0 { 3 } else { 1 }).sum();
     (10 - sum % 10) % 10
 }
 
@@ -547,7 +545,8 @@ pub fn canonical_identifier(uri: &str) -> Result<Option<String>, String> {
         u = u.replace(from, to);
     }
     if !p.canonical_start.is_match(&u) {
-        for ai in ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"] {
+        for ai in ["00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8017", "8018"]
+        {
             if let Some(i) = u.find(&format!("/{ai}/")) {
                 u = format!("https://id.gs1.org{}", &u[i..]);
                 break;
@@ -714,7 +713,10 @@ mod tests {
             ("urn:epc:idpat:itip:4012345.012345.01.02.*", Some("https://id.gs1.org/8006/040123451234560102")),
             ("urn:epc:id:pgln:1234567.89012", Some("https://id.gs1.org/417/1234567890128")),
             ("https://example.com/gdti/4602443000331XYZ?x=1", Some("https://id.gs1.org/253/4602443000331XYZ")),
-            ("https://id.gs1.org/01/9521234543213/22/V1/10/L1/21/S1", Some("https://id.gs1.org/01/09521234543213/21/S1")),
+            (
+                "https://id.gs1.org/01/9521234543213/22/V1/10/L1/21/S1",
+                Some("https://id.gs1.org/01/09521234543213/21/S1"),
+            ),
             ("https://id.gs1.org/8010/0628165987%23A/8011/1", None),
         ] {
             assert_eq!(canonical_identifier(input), Ok(want.map(str::to_string)), "{input}");

@@ -69,7 +69,7 @@ const fn date(code: &'static str) -> Ai {
     Ai { code, short: None, role: Role::Attribute, parts: &[Part::N(6)], check: false, date: true }
 }
 
-use Part::{Nv, Y, N, X};
+use Part::{Nv, N, X, Y};
 use Role::{Attribute, Primary, Qualifier};
 
 /// The GS1 Application Identifiers a Digital Link may carry (GS1 General Specifications AI table, as
@@ -272,7 +272,8 @@ fn decode(uri: &str, part: &str, s: &str) -> Result<String, DigitalLinkError> {
         let c = b[i];
         if c == b'%' {
             let hex = s.get(i + 1..i + 3).ok_or_else(|| bad(uri, part, "a % must be followed by two hex digits"))?;
-            let v = u8::from_str_radix(hex, 16).map_err(|_| bad(uri, part, "a % must be followed by two hex digits"))?;
+            let v =
+                u8::from_str_radix(hex, 16).map_err(|_| bad(uri, part, "a % must be followed by two hex digits"))?;
             out.push(v);
             i += 3;
         } else if c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_' {
@@ -446,7 +447,11 @@ pub fn parse(uri: &str) -> Result<DigitalLink, DigitalLinkError> {
         }
     }
     Err(first_err.unwrap_or_else(|| {
-        bad(uri, "path", "no GS1 primary key (00, 01, 253, 255, 401, 402, 414, 417, 8003, 8004, 8006, 8010, 8013, 8017, 8018)")
+        bad(
+            uri,
+            "path",
+            "no GS1 primary key (00, 01, 253, 255, 401, 402, 414, 417, 8003, 8004, 8006, 8010, 8013, 8017, 8018)",
+        )
     }))
 }
 
@@ -521,7 +526,8 @@ fn parse_query(uri: &str, query: &str) -> Result<Query, DigitalLinkError> {
         let (k, raw) = kv.split_once('=').unwrap_or((kv, ""));
         let part = format!("?{kv}");
         if k.bytes().all(|b| b.is_ascii_digit()) && !k.is_empty() {
-            let a = lookup(k, false).ok_or_else(|| bad(uri, &part, format!("({k}) is not a GS1 Application Identifier")))?;
+            let a = lookup(k, false)
+                .ok_or_else(|| bad(uri, &part, format!("({k}) is not a GS1 Application Identifier")))?;
             if a.role != Role::Attribute {
                 return Err(bad(
                     uri,
@@ -578,7 +584,10 @@ mod tests {
             Err(DigitalLinkError::Invalid { part, rule, .. }) => format!("{part} | {rule}"),
             Ok(dl) => format!("accepted {dl}"),
         };
-        assert_eq!(rule("https://id.gs1.org/01/09520123456789"), "/01/09520123456789 | AI (01) check digit is 9, expected 8");
+        assert_eq!(
+            rule("https://id.gs1.org/01/09520123456789"),
+            "/01/09520123456789 | AI (01) check digit is 9, expected 8"
+        );
         assert!(rule("https://id.gs1.org/01/09520123456788/21/S/10/L").contains("in that order"));
         assert!(rule("https://id.gs1.org/01/09520123456788/10/ABCDEFGHIJKLMNOPQRSTU").contains("1 to 20 characters"));
         assert!(rule("https://id.gs1.org/01/09520123456788/10/A~B").contains("must be percent-encoded"));

@@ -37,14 +37,22 @@ enum C {
 fn scheme_parts(kind: &str, scheme: &str) -> Option<(&'static [C], &'static [&'static str])> {
     use C::*;
     Some(match (kind, scheme) {
-        ("id" | "idpat", "sgtin") => (&[Cp, Fill(13), Alnum(20)], &["company prefix", "indicator and item reference", "serial"]),
+        ("id" | "idpat", "sgtin") => {
+            (&[Cp, Fill(13), Alnum(20)], &["company prefix", "indicator and item reference", "serial"])
+        }
         ("id" | "idpat", "sscc") => (&[Cp, Fill(17)], &["company prefix", "extension and serial reference"]),
-        ("id" | "idpat", "sgln") => (&[Cp, Fill(12), Alnum(20)], &["company prefix", "location reference", "extension"]),
+        ("id" | "idpat", "sgln") => {
+            (&[Cp, Fill(12), Alnum(20)], &["company prefix", "location reference", "extension"])
+        }
         ("id" | "idpat", "grai") => (&[Cp, Fill(12), Alnum(16)], &["company prefix", "asset type", "serial"]),
         ("id" | "idpat", "giai") => (&[Cp, AlnumTotal(30)], &["company prefix", "individual asset reference"]),
-        ("id" | "idpat", "gsrn") | ("id" | "idpat", "gsrnp") => (&[Cp, Fill(17)], &["company prefix", "service reference"]),
+        ("id" | "idpat", "gsrn") | ("id" | "idpat", "gsrnp") => {
+            (&[Cp, Fill(17)], &["company prefix", "service reference"])
+        }
         ("id" | "idpat", "gdti") => (&[Cp, Fill(12), Alnum(17)], &["company prefix", "document type", "serial"]),
-        ("id" | "idpat", "cpi") => (&[Cp, CprefTotal(30), Digits(12)], &["company prefix", "component/part reference", "serial"]),
+        ("id" | "idpat", "cpi") => {
+            (&[Cp, CprefTotal(30), Digits(12)], &["company prefix", "component/part reference", "serial"])
+        }
         ("id" | "idpat", "sgcn") => (&[Cp, Fill(12), Digits(12)], &["company prefix", "coupon reference", "serial"]),
         ("id" | "idpat", "ginc") => (&[Cp, AlnumTotal(30)], &["company prefix", "consignment reference"]),
         ("id" | "idpat", "gsin") => (&[Cp, Fill(16)], &["company prefix", "shipper reference"]),
@@ -52,7 +60,9 @@ fn scheme_parts(kind: &str, scheme: &str) -> Option<(&'static [C], &'static [&'s
             &[Cp, Fill(13), Fixed(2), Fixed(2), Alnum(20)],
             &["company prefix", "indicator and item reference", "piece", "total", "serial"],
         ),
-        ("id" | "idpat", "upui") => (&[Cp, Fill(13), Alnum(28)], &["company prefix", "indicator and item reference", "third-party extension"]),
+        ("id" | "idpat", "upui") => {
+            (&[Cp, Fill(13), Alnum(28)], &["company prefix", "indicator and item reference", "third-party extension"])
+        }
         ("id" | "idpat", "pgln") => (&[Cp, Fill(12)], &["company prefix", "party reference"]),
         ("class", "lgtin") => (&[Cp, Fill(13), Alnum(20)], &["company prefix", "indicator and item reference", "lot"]),
         _ => return None,
@@ -135,7 +145,11 @@ pub fn validate(urn: &str) -> Result<(), EpcError> {
         body.splitn(parts.len(), '.').collect()
     };
     if comps.len() != parts.len() {
-        return Err(shape(&format!("a {scheme} {kind} URN has {} '.'-separated components: {}", parts.len(), names.join(", "))));
+        return Err(shape(&format!(
+            "a {scheme} {kind} URN has {} '.'-separated components: {}",
+            parts.len(),
+            names.join(", ")
+        )));
     }
     let cp_len = comps[0].len();
     let mut star = false;
@@ -173,21 +187,33 @@ pub fn validate(urn: &str) -> Result<(), EpcError> {
             C::Alnum(max) => match gs3a3_len(c) {
                 Some(n) if (1..=max).contains(&n) => {}
                 Some(_) => return Err(bad(format!("must be 1 to {max} characters"))),
-                None => return Err(bad("has a character outside GS1 character set 82 (escape \" % & / < > ? as %XX)".into())),
+                None => {
+                    return Err(bad(
+                        "has a character outside GS1 character set 82 (escape \" % & / < > ? as %XX)".into()
+                    ))
+                }
             },
             C::AlnumTotal(total) => {
                 let max = total.saturating_sub(cp_len);
                 match gs3a3_len(c) {
                     Some(n) if (1..=max).contains(&n) => {}
-                    Some(_) => return Err(bad(format!("must be 1 to {max} characters with a {cp_len}-digit company prefix"))),
-                    None => return Err(bad("has a character outside GS1 character set 82 (escape \" % & / < > ? as %XX)".into())),
+                    Some(_) => {
+                        return Err(bad(format!("must be 1 to {max} characters with a {cp_len}-digit company prefix")))
+                    }
+                    None => {
+                        return Err(bad(
+                            "has a character outside GS1 character set 82 (escape \" % & / < > ? as %XX)".into()
+                        ))
+                    }
                 }
             }
             C::CprefTotal(total) => {
                 let max = total.saturating_sub(cp_len);
                 match cpref_len(c) {
                     Some(n) if (1..=max).contains(&n) => {}
-                    Some(_) => return Err(bad(format!("must be 1 to {max} characters with a {cp_len}-digit company prefix"))),
+                    Some(_) => {
+                        return Err(bad(format!("must be 1 to {max} characters with a {cp_len}-digit company prefix")))
+                    }
                     None => return Err(bad("allows 0-9 A-Z - and escaped # (%23) and / (%2F) only".into())),
                 }
             }

@@ -331,7 +331,11 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
 /// Validate a document's events. The reference expands bare terms against the whole document's
 /// vocabulary; do the same so a document hashes as it does there (the accepted events then carry the
 /// expanded values, so each re-validates to the same hash on its own).
-fn validate_all(events: &[(String, &Json)], doc: &Json, ns: &[(String, String)]) -> Result<Vec<EpcisEvent>, EpcisError> {
+fn validate_all(
+    events: &[(String, &Json)],
+    doc: &Json,
+    ns: &[(String, String)],
+) -> Result<Vec<EpcisEvent>, EpcisError> {
     let mut document_vocab = Vec::new();
     for (_, e) in events {
         document_vocab.extend(vocab_uris(e));

@@ -55,7 +55,8 @@ pub enum Node {
 const ORDERED_KEYS: [&str; 3] = ["bizTransaction", "source", "destination"];
 const TYPED_LISTS: [&str; 3] = ["sourceList", "destinationList", "bizTransactionList"];
 /// JSON members that never take part (comments, as in the reference).
-const IGNORED_JSON_KEYS: [&str; 4] = ["#text", "rdfs:comment", "comment", "{http://www.w3.org/2000/01/rdf-schema#}comment"];
+const IGNORED_JSON_KEYS: [&str; 4] =
+    ["#text", "rdfs:comment", "comment", "{http://www.w3.org/2000/01/rdf-schema#}comment"];
 
 /// Python's `str()` of a JSON scalar as `json.loads` reads it; numbers keep their text, which
 /// canonicalises to the same value.
@@ -216,7 +217,8 @@ const fn leaf(name: &'static str) -> Order {
 /// the generic serialisation — exactly as in the reference.
 const TYPED: &[Order] = &[leaf("\u{0}")];
 const EPC: &[Order] = &[leaf("epc")];
-const QUANTITY: &[Order] = &[Order { name: "quantityElement", sub: Some(&[leaf("epcClass"), leaf("quantity"), leaf("uom")]) }];
+const QUANTITY: &[Order] =
+    &[Order { name: "quantityElement", sub: Some(&[leaf("epcClass"), leaf("quantity"), leaf("uom")]) }];
 const METADATA: &[Order] = &[
     leaf("time"),
     leaf("startTime"),
@@ -252,10 +254,8 @@ const REPORT: &[Order] = &[
     leaf("uom"),
     leaf("coordinateReferenceSystem"),
 ];
-const SENSOR_ELEMENT: &[Order] = &[
-    Order { name: "sensorMetadata", sub: Some(METADATA) },
-    Order { name: "sensorReport", sub: Some(REPORT) },
-];
+const SENSOR_ELEMENT: &[Order] =
+    &[Order { name: "sensorMetadata", sub: Some(METADATA) }, Order { name: "sensorReport", sub: Some(REPORT) }];
 const PROP_ORDER: &[Order] = &[
     leaf("eventTime"),
     leaf("eventTimeZoneOffset"),

@@ -441,7 +441,8 @@ fn xml_and_json_bindings_of_the_same_events_hash_alike() {
 fn extensions_and_identifiers_are_refused_where_the_standard_does() {
     let path_of = |doc: &str| epcis::import(doc).expect_err("refused").to_string();
     // No extension point in a quantity element.
-    let e = path_of(&GDTI.replace(r#""quantity": 4800, "uom": "H87"}"#, r#""quantity": 4800, "uom": "H87", "x:y": 1}"#));
+    let e =
+        path_of(&GDTI.replace(r#""quantity": 4800, "uom": "H87"}"#, r#""quantity": 4800, "uom": "H87", "x:y": 1}"#));
     assert!(e.starts_with("epcisBody.eventList[0].outputQuantityList[0].x:y:"), "{e}");
     // An undeclared prefix is not an extension namespace.
     let e = path_of(&EXTENSIONS.replace("\"scf:shift\"", "\"acme:shift\""));
@@ -452,7 +453,9 @@ fn extensions_and_identifiers_are_refused_where_the_standard_does() {
     let e = path_of(&GDTI.replace("urn:epc:id:gdti:6901234.00003.BATCH-0302", "urn:epc:id:gdti:6901234.0003.BATCH"));
     assert!(e.contains("transformationID") && e.contains("document type: must be 5 digits"), "{e}");
     // Redefining a protected context term is a JSON-LD error.
-    let e = path_of(&EXTENSIONS.replace(r#"{"lab": "https://lab.example.cn/ns#"}"#, r#"{"gs1": "https://lab.example.cn/ns#"}"#));
+    let e = path_of(
+        &EXTENSIONS.replace(r#"{"lab": "https://lab.example.cn/ns#"}"#, r#"{"gs1": "https://lab.example.cn/ns#"}"#),
+    );
     assert!(e.contains("protected EPCIS context term \"gs1\""), "{e}");
     // XML that is not an event document.
     let e = epcis::import_xml("<x:EPCISMasterDataDocument xmlns:x=\"urn:epcglobal:epcis-masterdata:xsd:2\"/>")

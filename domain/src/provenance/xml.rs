@@ -66,9 +66,8 @@ fn parse_tree(text: &str) -> Result<Element, XmlError> {
     };
     loop {
         let pos = reader.buffer_position();
-        let (ns, ev) = reader
-            .read_resolved_event()
-            .map_err(|e| xerr(&at(&stack), format!("malformed XML at byte {pos}: {e}")))?;
+        let (ns, ev) =
+            reader.read_resolved_event().map_err(|e| xerr(&at(&stack), format!("malformed XML at byte {pos}: {e}")))?;
         match ev {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 if root.is_some() {
@@ -360,7 +359,10 @@ pub fn events(text: &str) -> Result<Vec<(String, Json)>, XmlError> {
     let root = parse_tree(text)?;
     let root_local = root.name.rsplit('}').next().unwrap_or("");
     if root_local != "EPCISDocument" && root_local != "EPCISQueryDocument" {
-        return Err(xerr("$", format!("document element {:?} is neither EPCISDocument nor EPCISQueryDocument", root.name)));
+        return Err(xerr(
+            "$",
+            format!("document element {:?} is neither EPCISDocument nor EPCISQueryDocument", root.name),
+        ));
     }
     // EventList wherever the binding puts it (EPCISBody/EventList, or under QueryResults/resultsBody).
     fn find<'a>(el: &'a Element, out: &mut Vec<&'a Element>) {
