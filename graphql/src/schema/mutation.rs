@@ -396,6 +396,7 @@ impl Mutation {
             total_with_tax: fen0("input.totalWithTax", input.total_with_tax)?,
             remarks: input.remarks,
             issuer: input.issuer,
+            details: Default::default(),
         };
         invoice_tx(ctx, InvoiceCall::Issue(n)).await
     }
