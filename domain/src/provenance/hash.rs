@@ -4,8 +4,8 @@
 //!
 //! The algorithm works on a generic tree of `(name, text, children)` nodes — the form both EPCIS
 //! bindings reduce to — so user extensions hash wherever they appear, nested to any depth:
-//! 1. The event becomes a tree ([`Node::from_json_event`] for the JSON-LD binding,
-//!    [`Node::from_xml_event`] for the XML binding). Extension member names are `{namespace}local`.
+//! 1. The event becomes a tree ([`Node::from_json_event`]; the XML binding is first read into the
+//!    same JSON model by [`super::xml`]). Extension member names are `{namespace}local`.
 //! 2. The pre-hash string is `eventType=` + the event type, then the standard fields in the fixed
 //!    property order (`name=value`, repeated values sorted, nested structures prefixed by their name,
 //!    user extensions of a nested structure appended to it, sorted), then every remaining member —
@@ -94,11 +94,6 @@ impl Node {
     /// (`epcList` entries become `epc`, quantity entries `quantityElement`, typed lists pairs).
     pub fn from_json_event(ev: &Json) -> R<Node> {
         correct(&from_json(ev))
-    }
-
-    /// The XML binding's tree of one event element (see [`super::xml`]).
-    pub fn from_xml_event(node: Node) -> Node {
-        node
     }
 }
 
