@@ -212,6 +212,7 @@ fn setup_phases(chain_id: &str, senders: usize, k: usize, today: Date) -> Vec<Ve
             total_with_tax: INVOICE_AMOUNT + tax,
             remarks: "bench".into(),
             issuer: "bench".into(),
+            details: Default::default(),
         };
         invoices.push(s.tx(chain_id, &InvoiceCall::Issue(inv)));
         let root = format!("V{i:04}");

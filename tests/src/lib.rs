@@ -181,5 +181,6 @@ pub fn sample_invoice(
         total_with_tax: amount + tax,
         remarks: "合同 HT-2026-001".into(),
         issuer: "张三".into(),
+        details: Default::default(),
     }
 }

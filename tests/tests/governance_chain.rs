@@ -203,6 +203,7 @@ fn invoice(number: &str) -> NewInvoice {
         total_with_tax: 1_130_000,
         remarks: String::new(),
         issuer: "李四".into(),
+        details: Default::default(),
     }
 }
 

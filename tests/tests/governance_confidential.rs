@@ -48,6 +48,7 @@ fn header(number: &str) -> NewInvoice {
         total_with_tax: 113_000_000,
         remarks: String::new(),
         issuer: "张三".into(),
+        details: Default::default(),
     }
 }
 

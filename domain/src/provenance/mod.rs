@@ -9,12 +9,15 @@
 //! input / output). [`trace`] walks that index.
 
 pub mod canon;
+pub mod digital_link;
+pub mod epc;
 pub mod epcis;
 pub mod gs1;
 pub mod hash;
 pub mod json;
 pub mod qr;
 pub mod vocab;
+pub mod xml;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

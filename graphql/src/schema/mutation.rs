@@ -358,6 +358,7 @@ impl Mutation {
             total_with_tax: non_negative("input.totalWithTax", input.total_with_tax)?,
             remarks: input.remarks,
             issuer: input.issuer,
+            details: Default::default(),
         };
         super::submit(ctx, None, InvoiceCall::Issue(n)).await
     }
