@@ -116,7 +116,18 @@ impl MemberConfig {
                 fix(u);
             }
             a.database_url = resolve_env(&a.database_url).map_err(|r| invalid("api.database_url", r))?;
-            if !(a.database_url.starts_with("sqlite:") || a.database_url.starts_with("postgres")) {
+            if let Some(file) = sqlite_file(&a.database_url) {
+                // A relative SQLite file is relative to this config, like every other path in it.
+                if file.is_relative() {
+                    let (_, query) = a.database_url.split_once('?').unwrap_or((&a.database_url, ""));
+                    let abs = base.join(&file);
+                    a.database_url = if query.is_empty() {
+                        format!("sqlite://{}", abs.display())
+                    } else {
+                        format!("sqlite://{}?{query}", abs.display())
+                    };
+                }
+            } else if !(a.database_url.starts_with("sqlite:") || a.database_url.starts_with("postgres")) {
                 return Err(invalid("api.database_url", "must be sqlite://… or postgres://…".into()));
             }
         }
@@ -140,6 +151,13 @@ impl MemberConfig {
         }
         Ok(cfg)
     }
+}
+
+/// The file of a `sqlite:` URL (`None` for other databases and in-memory SQLite).
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 /// `env:NAME` → the variable's value; anything else as written.
@@ -188,6 +206,9 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
     let mut api = None;
     if let Some(a) = &cfg.api {
         let node_key = crate::demo::load_or_create_node_key(&a.node_key)?;
+        if let Some(dir) = sqlite_file(&a.database_url).as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir).with_context(|| format!("api.database_url: directory {}", dir.display()))?;
+        }
         let mut api_cfg = scf_graphql::Config::new(a.listen, a.database_url.clone(), node_key);
         api_cfg.ui_dir = a.ui.clone();
         let server = scf_graphql::start(api_cfg, chain.clone()).await.map_err(|e| anyhow!("API: {e}"))?;
@@ -298,4 +319,27 @@ pub fn init(out: &Path, org: &str) -> anyhow::Result<()> {
         .with_context(|| format!("{}: refusing to overwrite", out.display()))?;
     println!("wrote {} — edit it, then: scf member --config {}", out.display(), out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_file("sqlite://data/rm.sqlite?mode=rwc"), Some(PathBuf::from("data/rm.sqlite")));
+        assert_eq!(sqlite_file("sqlite:/var/lib/scf/rm.sqlite"), Some(PathBuf::from("/var/lib/scf/rm.sqlite")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn a_relative_sqlite_file_is_relative_to_the_config() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("member.toml");
+        std::fs::write(&path, example_config("CORE")).expect("write");
+        let cfg = MemberConfig::load(&path).expect("the example config loads");
+        let url = cfg.api.expect("api").database_url;
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", dir.path().join("data/read-model.sqlite").display()));
+    }
 }

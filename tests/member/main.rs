@@ -3,54 +3,17 @@
 //! organisation's first admin with `scf admin bootstrap` — who signs in with the one-time password,
 //! must change it, then creates a user and issues a voucher. No demo seeds anywhere on this path.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+#[path = "../support/member.rs"]
+mod support;
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use scf_domain::invoice::InvoiceCall;
-use scf_ledger::crypto::KeyPair;
-use serde_json::{json, Value};
+use serde_json::json;
+use support::*;
 
 const TIMEOUT: Duration = Duration::from_secs(90);
-
-fn scf() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_scf"))
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run scf");
-    assert!(out.status.success(), "{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn read_key(path: &Path) -> KeyPair {
-    KeyPair::from_pkcs8_pem(&std::fs::read_to_string(path).expect("key file")).expect("PKCS#8 key")
-}
-
-async fn gql(http: &reqwest::Client, url: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
-    let mut req = http.post(format!("{url}/graphql")).json(&json!({ "query": query, "variables": variables }));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    req.send().await.expect("send").json().await.expect("json")
-}
-
-fn ok(r: &Value) -> &Value {
-    assert!(r.get("errors").is_none(), "unexpected errors: {r}");
-    &r["data"]
-}
 
 #[test]
 fn a_member_without_the_demo_gets_a_first_admin_who_creates_a_user_and_issues_a_voucher() {
@@ -104,7 +67,7 @@ fn a_member_without_the_demo_gets_a_first_admin_who_creates_a_user_and_issues_a_
     assert!(err.contains("api.listen_on") || err.contains("listen_on"), "names the key: {err}");
 
     let log = std::fs::File::create(d.join("member.log")).expect("log");
-    let _member = Proc(
+    let mut member = Proc(
         scf()
             .args(["member", "--config"])
             .arg(&config)
@@ -119,11 +82,11 @@ fn a_member_without_the_demo_gets_a_first_admin_who_creates_a_user_and_issues_a_
     let t0 = Instant::now();
     while !rt.block_on(async { http.get(format!("{url}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) })
     {
-        assert!(
-            t0.elapsed() < TIMEOUT,
-            "member API did not come up: {}",
-            std::fs::read_to_string(d.join("member.log")).unwrap_or_default()
-        );
+        let log = || std::fs::read_to_string(d.join("member.log")).unwrap_or_default();
+        if let Ok(Some(status)) = member.0.try_wait() {
+            panic!("scf member exited ({status}) before its API came up: {}", log());
+        }
+        assert!(t0.elapsed() < TIMEOUT, "member API did not come up: {}", log());
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -156,7 +119,7 @@ fn a_member_without_the_demo_gets_a_first_admin_who_creates_a_user_and_issues_a_
         let token = ok(&r)["login"]["token"].as_str().expect("token").to_string();
         assert_eq!(ok(&r)["login"]["user"]["mustChangePassword"], true);
         // Nothing but a password change until the one-time password is changed.
-        let r = gql(&http, &url, Some(&token), "{ vouchers(first: 5) { totalCount } }", json!({})).await;
+        let r = gql(&http, &url, Some(&token), "{ vouchers(first: 5) { nodes { id } } }", json!({})).await;
         assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
         let change =
             "mutation($o:String!,$n:String!){ changePassword(oldPassword:$o,newPassword:$n){ mustChangePassword } }";
