@@ -12,7 +12,9 @@
 //! SUP signs for it, splits it and applies for financing twice on B; B is killed with SIGKILL; BANK
 //! approves one application on C while the other is left unanswered until its deadline passes and the
 //! timers expire it — once, although three members' timers saw it due; B restarts and its API catches up
-//! with nothing lost or duplicated; the regulator's observer D saw all of it.
+//! with nothing lost or duplicated; the regulator's observer D saw all of it. Then the committee (CORE,
+//! BANK, REG) admits a fifth organisation, NEWSUP, by a proposal voted on three members' APIs; its member
+//! E starts an observer that syncs from genesis, and its first admin is bootstrapped and signs in.
 //!
 //! The network's genesis sets `app_state.workflow.day_ms` so the 5-day answer deadline passes in
 //! seconds. When the web UI has been built (`ui/dist`) and its dependencies installed, a browser
@@ -91,7 +93,7 @@ fn ui_dist() -> Option<PathBuf> {
 }
 
 #[test]
-fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up() {
+fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_a_fifth_is_admitted() {
     let Some(postgres) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -104,7 +106,10 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
     let d = tmp.path();
 
     // Node keys: A and C validators, B and D observers; one key per organisation.
-    let spec = [("A", "CORE", true), ("B", "SUP", false), ("C", "BANK", true), ("D", "REG", false)];
+    // E is the organisation admitted later by the committee: its keys exist (its operator made them and
+    // gave the validators' operators its peer id) but it is not in the genesis and starts only once admitted.
+    let spec =
+        [("A", "CORE", true), ("B", "SUP", false), ("C", "BANK", true), ("D", "REG", false), ("E", "NEWSUP", false)];
     let mut members: Vec<Member> = Vec::new();
     for (name, org, validator) in spec {
         let dir = d.join(name);
@@ -151,12 +156,18 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
     let app_state = d.join("app-state.json");
     std::fs::write(
         &app_state,
-        json!({ "org": { "approved_funders": ["BANK"] }, "workflow": { "day_ms": DAY_MS } }).to_string(),
+        json!({
+            "org": { "approved_funders": ["BANK"] },
+            "workflow": { "day_ms": DAY_MS },
+            "governance": { "members": [{ "org": "CORE", "weight": 1 }, { "org": "BANK", "weight": 1 },
+                                        { "org": "REG", "weight": 1 }] }
+        })
+        .to_string(),
     )
     .expect("app state");
     let roles = |org: &str| match org {
         "CORE" => "core_enterprise",
-        "SUP" => "supplier",
+        "SUP" | "NEWSUP" => "supplier",
         "BANK" => "funder",
         _ => "regulator",
     };
@@ -165,7 +176,7 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
     for m in members.iter().filter(|m| m.validator) {
         genesis.arg("--validator").arg(m.dir.join("keys/validator.json"));
     }
-    for m in &members {
+    for m in members.iter().filter(|m| m.name != "E") {
         genesis.arg("--org").arg(format!(
             "id={},name={} 有限公司,credit_code={},roles={},public_key={}",
             m.org,
@@ -211,13 +222,14 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
         std::fs::write(&m.config, text).expect("config");
     }
 
-    let mut procs: Vec<Option<Proc>> = members.iter().map(|m| Some(m.start())).collect();
+    let mut procs: Vec<Option<Proc>> = members.iter().map(|m| (m.name != "E").then(|| m.start())).collect();
     let logs = || members.iter().map(Member::log_text).collect::<Vec<_>>().join("\n");
     let http = reqwest::Client::new();
-    let (a, b, c, dm) = (&members[0], &members[1], &members[2], &members[3]);
+    let (a, b, c, dm, e) = (&members[0], &members[1], &members[2], &members[3], &members[4]);
+    let founders = &members[..4];
 
     rt.block_on(async {
-        for m in &members {
+        for m in founders {
             eventually(&format!("member {} API", m.name), TIMEOUT, logs, || async {
                 health(&http, &m.url).await.filter(|h| h["indexed_height"].as_u64().is_some_and(|x| x >= 1))
             })
@@ -307,7 +319,7 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
         // Every member's timers ran while the deadline passed; let them all have another look after
         // B is back, then compare the members' views.
         let settled = health(&http, &a.url).await.expect("A health")["chain_height"].as_u64().expect("height") + 3;
-        for m in &members {
+        for m in founders {
             eventually(&format!("{} indexes height {settled}", m.name), TIMEOUT, logs, || async {
                 health(&http, &m.url).await.filter(|h| h["indexed_height"].as_u64().is_some_and(|x| x >= settled))
             })
@@ -360,6 +372,51 @@ fn four_members_one_story_exactly_once_deadlines_and_a_killed_member_catches_up(
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n, "no audit event twice: {reg_audit}");
+
+        // 7. Onboarding: CORE proposes admitting NEWSUP with the key its operator sent; the committee votes
+        // on three members' APIs; once executed, E starts its observer, syncs, and bootstraps its admin.
+        let height = health(&http, &a.url).await.expect("A health")["chain_height"].as_u64().expect("height");
+        let propose = "mutation($i:ProposeInput!){ propose(input:$i){ events { kind attributes { name value } } } }";
+        let kind = json!({ "addOrg": {
+            "id": "NEWSUP", "name": "NEWSUP 有限公司", "creditCode": scf_domain::org::derived_credit_code("NEWSUP"),
+            "roles": ["supplier"], "publicKey": read_key(&e.org_key).public().to_hex() } });
+        let r = gql(&http, &a.url, Some(&core), propose,
+            json!({ "i": { "title": "接纳 NEWSUP", "kind": kind, "deadlineHeight": height + 200 } })).await;
+        let proposal: i64 = ok(&r)["propose"]["events"][0]["attributes"]
+            .as_array()
+            .expect("attributes")
+            .iter()
+            .find(|a| a["name"] == "proposal")
+            .and_then(|a| a["value"].as_str())
+            .and_then(|v| v.parse().ok())
+            .expect("proposal id");
+        let vote = "mutation($p:Int!){ vote(proposalId:$p, ballot:YES){ height } }";
+        for (m, token) in [(a, &core), (c, &bank), (dm, &reg)] {
+            let q = format!("{{ proposal(id: {proposal}) {{ status }} }}");
+            eventually(&format!("{} indexes proposal {proposal}", m.name), TIMEOUT, logs, || async {
+                let r = gql(&http, &m.url, Some(token), &q, json!({})).await;
+                (r["data"]["proposal"]["status"] == "open").then_some(())
+            })
+            .await;
+            ok(&gql(&http, &m.url, Some(token), vote, json!({ "p": proposal })).await);
+        }
+        let close = "mutation($p:Int!){ closeProposal(proposalId:$p){ height } }";
+        ok(&gql(&http, &a.url, Some(&core), close, json!({ "p": proposal })).await);
+        let q = format!("{{ proposal(id: {proposal}) {{ status }} }}");
+        let status = ok(&gql(&http, &a.url, Some(&core), &q, json!({})).await)["proposal"]["status"].clone();
+        assert_eq!(status, "executed");
+        procs[4] = Some(e.start());
+        let tip = health(&http, &a.url).await.expect("A health")["chain_height"].as_u64().expect("height");
+        eventually("E syncs", TIMEOUT, logs, || async {
+            health(&http, &e.url).await.filter(|h| h["indexed_height"].as_u64().is_some_and(|x| x >= tip))
+        })
+        .await;
+        let newsup = first_admin(&http, &e.url, &e.config, &e.org_key, "newsup-admin", PASSWORD).await;
+        let r = gql(&http, &e.url, Some(&newsup), "{ me { orgId role } }", json!({})).await;
+        assert_eq!(ok(&r)["me"], json!({ "orgId": "NEWSUP", "role": "ADMIN" }));
+        // E's node followed the chain from genesis through the admission.
+        let r = gql(&http, &e.url, None, "{ chainStatus { height } }", json!({})).await;
+        assert!(ok(&r)["chainStatus"]["height"].as_u64().is_some_and(|h| h >= tip), "{r}");
 
         // The portals of two members in a browser, when the UI is built and playwright-core installed.
         let playwright = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/playwright-core");

@@ -40,12 +40,17 @@ async function committed(page, action) {
   if (await failed.count()) throw new Error(`${action}: ${await failed.first().innerText()}`);
 }
 
-async function pick(page, scope, combobox, option) {
-  const box = scope.getByRole('combobox', { name: combobox, exact: true });
+/**
+ * Type into a searchable select and click the option titled exactly `option` (`exact`), or the first one
+ * containing it. Exact matters for organisations: "SUP 有限公司" is contained in "NEWSUP 有限公司".
+ */
+async function pick(page, combobox, option, exact) {
+  const box = page.getByRole('combobox', { name: combobox, exact: true });
   await box.click();
   await box.fill(option);
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option-active', { hasText: option }).waitFor();
-  await box.press('Enter');
+  const options = page.locator('.ant-select-dropdown:visible .ant-select-item-option');
+  const item = exact ? options.and(page.locator(`[title="${option}"]`)) : options.filter({ hasText: option });
+  await item.first().click();
 }
 
 try {
@@ -55,8 +60,8 @@ try {
   await a.getByRole('tab', { name: '开立凭证', exact: true }).click();
   const form = a.getByRole('form', { name: '开立凭证' });
   await form.getByLabel('凭证编号').fill(voucherNo);
-  await pick(a, a, '一级供应商', supplierName);
-  await pick(a, a, '关联发票', invoice);
+  await pick(a, '一级供应商', supplierName, true);
+  await pick(a, '关联发票', invoice, false);
   await a.getByRole('combobox', { name: '关联发票', exact: true }).press('Escape');
   await form.getByLabel('金额（元）').fill('3000');
   const due = new Date(Date.now() + 8 * 3600_000 + 60 * 86_400_000).toISOString().slice(0, 10);
