@@ -12,7 +12,6 @@
 //!   as associated data (a sealed key moved to another user row does not open). The key is opened only
 //!   to sign, and never logged.
 
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -67,8 +66,9 @@ pub struct AuthUser {
 /// How long a session lasts.
 pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 
+/// Wall-clock milliseconds as SQL stores them (the one clock is `scf_client::now_ms`).
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    i64::try_from(scf_client::now_ms()).unwrap_or(i64::MAX)
 }
 
 fn random_hex<const N: usize>() -> ApiResult<String> {

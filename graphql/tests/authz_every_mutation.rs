@@ -82,6 +82,7 @@ const RULES: &[(&str, Who, &str)] = &[
     ("applyForPledge", member("S1"), "{}"),
     ("confirmPledgeGoods", member("WH"), "{}"),
     ("rejectPledge", member("WH"), "{}"),
+    ("withdrawPledge", member("S1"), "{}"),
     ("approvePledge", member("BANK"), "{}"),
     ("recordPledgeRepayment", member("S1"), "{}"),
     ("releasePledge", member("BANK"), "{}"),

@@ -335,6 +335,10 @@ pub enum WorkflowCall {
     /// Supplier withdraws its financing application (from `submitted` or `info_requested`); the
     /// voucher's reservation is released. (Appended last: Borsh numbers variants in order.)
     WithdrawFinancing { application_id: String, reason: String },
+
+    /// Depositor withdraws its pledge application before the funder approves (from `applied` or
+    /// `goods_confirmed`); nothing is locked yet, so nothing is released.
+    WithdrawPledge { application_id: String, reason: String },
 }
 
 impl WorkflowCall {
@@ -353,6 +357,7 @@ impl WorkflowCall {
             | WorkflowCall::ApplyPledge { application_id, .. }
             | WorkflowCall::ConfirmGoods { application_id, .. }
             | WorkflowCall::RejectPledge { application_id, .. }
+            | WorkflowCall::WithdrawPledge { application_id, .. }
             | WorkflowCall::ApprovePledge { application_id, .. }
             | WorkflowCall::RecordRepayment { application_id, .. }
             | WorkflowCall::ReleasePledge { application_id }
@@ -719,6 +724,9 @@ impl BusinessModule for WorkflowModule {
                 pledge::confirm_goods(ctx, state, application_id, goods_value, iot)
             }
             WorkflowCall::RejectPledge { application_id, reason } => pledge::reject(ctx, state, application_id, reason),
+            WorkflowCall::WithdrawPledge { application_id, reason } => {
+                pledge::withdraw(ctx, state, application_id, reason)
+            }
             WorkflowCall::ApprovePledge { application_id, loan_amount, pledge_rate_bp, due, agreement_ref } => {
                 pledge::approve(ctx, state, application_id, loan_amount, pledge_rate_bp, due, agreement_ref)
             }

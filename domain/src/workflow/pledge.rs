@@ -180,6 +180,14 @@ pub(super) fn reject(ctx: &TxContext, state: &mut dyn StateWrite, id: String, re
     Ok(vec![commit(state, ctx, a, "PledgeRejected", tr.call, &actor)])
 }
 
+pub(super) fn withdraw(ctx: &TxContext, state: &mut dyn StateWrite, id: String, reason: String) -> Result<Vec<Event>> {
+    let (mut a, tr, actor) = step(ctx, state, &id, "WithdrawPledge")?;
+    text("reason", &reason)?;
+    a.rejection = Some(format!("withdrawn by the applicant: {reason}"));
+    advance(ctx, state, &mut a, tr.to)?;
+    Ok(vec![commit(state, ctx, a, "PledgeWithdrawn", tr.call, &actor)])
+}
+
 pub(super) fn approve(
     ctx: &TxContext,
     state: &mut dyn StateWrite,
