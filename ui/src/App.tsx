@@ -38,6 +38,8 @@ export const routes: RouteObject[] = [
       { path: 'explorer/blocks/:height', lazy: async () => ({ Component: (await import('./explorer/BlockPage')).BlockPage }) },
       { path: 'explorer/tx/:id', lazy: async () => ({ Component: (await import('./explorer/TransactionPage')).TransactionPage }) },
       { path: 'governance', lazy: async () => ({ Component: (await import('./governance/GovernancePage')).GovernancePage }) },
+      { path: 'epcis', lazy: async () => ({ Component: (await import('./epcis/EpcisPage')).EpcisPage }) },
+      { path: 'users', lazy: async () => ({ Component: (await import('./admin/UsersPage')).UsersPage }) },
       { path: 'labels', lazy: async () => ({ Component: (await import('./labels/LabelsPage')).LabelsPage }) },
       { path: '*', element: <NotFoundPage /> },
     ],

@@ -9,6 +9,8 @@ import {
   ShopOutlined,
   ShoppingCartOutlined,
   TeamOutlined,
+  NodeIndexOutlined,
+  UserOutlined,
 } from '@ant-design/icons';
 import { Button, Grid, Layout, Menu, Space, Tag, Typography, type MenuProps } from 'antd';
 import type { ReactNode } from 'react';
@@ -43,7 +45,9 @@ export function AppLayout() {
     ...portalsFor(roles).map((p) => ({ key: `/${p}`, icon: PORTAL_ICONS[p], label: t(`nav.${p}`) })),
     { key: '/explorer', icon: <BlockOutlined />, label: t('nav.explorer') },
     { key: '/governance', icon: <SafetyCertificateOutlined />, label: t('nav.governance') },
+    { key: '/epcis', icon: <NodeIndexOutlined />, label: t('nav.epcis') },
     ...(canPrintLabels(roles) ? [{ key: '/labels', icon: <QrcodeOutlined />, label: t('nav.labels') }] : []),
+    ...(session.user.role === 'admin' ? [{ key: '/users', icon: <UserOutlined />, label: t('nav.users') }] : []),
   ];
   const selected = `/${location.pathname.split('/')[1] ?? ''}`;
   const narrow = !screens.md;

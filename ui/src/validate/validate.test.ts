@@ -139,3 +139,16 @@ describe('invoice lines and totals (the chain’s arithmetic)', () => {
     expect(checkLine({ amount: '1', taxRate: '101' }).problems).toEqual([{ field: 'taxRate', kind: 'invalid' }]);
   });
 });
+
+describe('sensor values in milli-units', async () => {
+  const { parseMilli, formatMilli } = await import('./milli');
+  it('parses and formats without floats', () => {
+    expect(parseMilli('8')).toBe(8000);
+    expect(parseMilli('-18.5')).toBe(-18500);
+    expect(parseMilli('70.125')).toBe(70125);
+    expect(parseMilli('0.1234')).toBeNull();
+    expect(parseMilli('8e3')).toBeNull();
+    expect(formatMilli(-18500)).toBe('-18.5');
+    expect(formatMilli(70000)).toBe('70');
+  });
+});

@@ -8,6 +8,7 @@ import {
   CancelFinancingOfferDocument,
   FreezeVoucherDocument,
   MarkOverdueDocument,
+  EscalateOverdueDocument,
   MyEventsDocument,
   ApplyForFinancingDocument,
   RecordPaymentDocument,
@@ -56,7 +57,7 @@ export function VoucherPage() {
   );
 }
 
-type Dialog = Exclude<VoucherAction, 'signFor' | 'acceptFinancing' | 'markOverdue'> | null;
+type Dialog = Exclude<VoucherAction, 'signFor' | 'acceptFinancing' | 'markOverdue' | 'escalateOverdue'> | null;
 
 function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFieldsFragment; lineage: VoucherFieldsFragment[]; onChanged: () => void }) {
   const { t } = useI18n();
@@ -108,6 +109,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
                 if (a === 'signFor') void submit(label(a), () => gql(SignForVoucherDocument, { voucherId: v.id }));
                 else if (a === 'acceptFinancing') void submit(label(a), () => gql(AcceptFinancingDocument, { voucherId: v.id }));
                 else if (a === 'markOverdue') void submit(label(a), () => gql(MarkOverdueDocument, { rootId: v.rootId }));
+                else if (a === 'escalateOverdue') void submit(label(a), () => gql(EscalateOverdueDocument, { rootId: v.rootId }));
                 else setDialog(a);
               };
               return (

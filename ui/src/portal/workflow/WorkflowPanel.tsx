@@ -1,0 +1,120 @@
+import { Button, Card, Descriptions, Flex, Input, Space, Tag, Typography } from 'antd';
+import { useState } from 'react';
+
+import { MyEventsDocument, PledgeInstanceDocument } from '../../api/generated';
+import { useGql, useQuery, useSubscription } from '../../api/hooks';
+import { useSession } from '../../auth/SessionProvider';
+import { formatTime } from '../../explorer/format';
+import { useI18n } from '../../i18n/I18nProvider';
+import { ActionModal } from '../actions/ActionForm';
+import { Money } from '../Money';
+import { useOrgs } from '../OrgDirectory';
+import { QueryView } from '../QueryView';
+import { isStepCall, openMarginCallSeq, stepFields, submitStep, type StepCall, type StepContext } from './steps';
+
+function parseData(s: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(s);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Buttons for workflow calls; each opens the call's form and reports the block it landed in. */
+export function StepButtons({ calls, ctx, onDone }: { calls: StepCall[]; ctx: StepContext; onDone?: () => void }) {
+  const { t } = useI18n();
+  const gql = useGql();
+  const { session } = useSession();
+  const [open, setOpen] = useState<StepCall | null>(null);
+  if (session?.user.role === 'viewer') return null;
+  return (
+    <>
+      <Flex gap={4} wrap>
+        {calls.map((c) => (
+          <Button key={c} size="small" danger={c.startsWith('Reject') || c === 'OpenMarginCall'} aria-label={`${t(`step.${c}`)} ${ctx.id}`} onClick={() => setOpen(c)}>
+            {t(`step.${c}`)}
+          </Button>
+        ))}
+      </Flex>
+      {open && (
+        <ActionModal
+          title={`${t(`step.${open}`)} · ${ctx.id}`}
+          fields={stepFields(open, ctx, t)}
+          onClose={() => setOpen(null)}
+          onDone={() => onDone?.()}
+          submit={(v) => submitStep(gql, open, ctx, v)}
+        />
+      )}
+    </>
+  );
+}
+
+/**
+ * One workflow instance (financing, pledge with its margin calls) by application id: where it stands, who
+ * it waits for, and the calls the process table allows now.
+ */
+export function WorkflowPanel({ initialId = '' }: { initialId?: string }) {
+  const { t } = useI18n();
+  const [id, setId] = useState(initialId);
+  const [typed, setTyped] = useState(initialId);
+  return (
+    <section aria-label={t('workflow.lookup')}>
+      <Space.Compact style={{ maxWidth: 480, width: '100%', marginBottom: 16 }}>
+        <Input aria-label={t('workflow.applicationId')} placeholder={t('workflow.applicationId')} value={typed} onChange={(e) => setTyped(e.target.value)} onPressEnter={() => setId(typed.trim())} />
+        <Button type="primary" onClick={() => setId(typed.trim())}>
+          {t('workflow.open')}
+        </Button>
+      </Space.Compact>
+      {id && <InstanceCard id={id} />}
+    </section>
+  );
+}
+
+function InstanceCard({ id }: { id: string }) {
+  const { t, locale } = useI18n();
+  const orgs = useOrgs();
+  const query = useQuery(PledgeInstanceDocument, { id });
+  useSubscription(MyEventsDocument, {}, (e) => {
+    if (e.myEvents.module === 'workflow' || e.myEvents.module === 'warehouse') query.refetch();
+  });
+  return (
+    <QueryView query={query}>
+      {({ workflowInstance: w }) => {
+        const data = parseData(w.data);
+        const calls = [...new Set(w.nextSteps.map((s) => s.call).filter(isStepCall))];
+        if (w.process === 'pledge' && (w.state === 'pledged' || w.state === 'overdue')) {
+          calls.push(openMarginCallSeq(data) === null ? 'OpenMarginCall' : 'ResolveMarginCall');
+        }
+        if (w.deadlineMs !== null && !calls.includes('Expire')) calls.push('Expire');
+        const ctx: StepContext = { id: w.id, subject: w.subject, amount: w.amount, data };
+        return (
+          <Card title={t('workflow.instance', { id: w.id })} aria-label={t('workflow.instance', { id: w.id })} size="small">
+            <Descriptions size="small" column={{ xs: 1, md: 2 }}>
+              <Descriptions.Item label={t('tasks.process')}>{w.process}</Descriptions.Item>
+              <Descriptions.Item label={t('tasks.state')}>
+                <Tag color="blue" data-testid="workflow-state">
+                  {w.state}
+                </Tag>
+                {openMarginCallSeq(data) !== null && <Tag color="red">{t('workflow.marginCallOpen', { seq: openMarginCallSeq(data)! })}</Tag>}
+              </Descriptions.Item>
+              <Descriptions.Item label={t('tasks.subject')}>{w.subject}</Descriptions.Item>
+              <Descriptions.Item label={t('voucher.amount')}>
+                <Money fen={w.amount} currency={w.currency} />
+              </Descriptions.Item>
+              <Descriptions.Item label={t('workflow.applicant')}>{orgs.name(w.applicant)}</Descriptions.Item>
+              {w.funder && <Descriptions.Item label={t('financing.funder')}>{orgs.name(w.funder)}</Descriptions.Item>}
+              {w.warehouse && <Descriptions.Item label={t('receipt.operator')}>{orgs.name(w.warehouse)}</Descriptions.Item>}
+              <Descriptions.Item label={t('workflow.waiting')}>{w.waitingParty ?? '—'}</Descriptions.Item>
+              {w.deadlineMs !== null && <Descriptions.Item label={t('financing.deadline')}>{formatTime(w.deadlineMs, locale)}</Descriptions.Item>}
+            </Descriptions>
+            <Typography.Text type="secondary">{t('workflow.nextSteps')}</Typography.Text>
+            <div style={{ marginTop: 8 }}>
+              <StepButtons calls={calls} ctx={ctx} onDone={query.refetch} />
+            </div>
+          </Card>
+        );
+      }}
+    </QueryView>
+  );
+}
