@@ -217,7 +217,7 @@ describe.sequential('portals', () => {
     await all.getByRole('link', { name: 'HSY-2026-0001', exact: true }).waitFor();
     await shot(page, 'regulator-vouchers');
 
-    await all.getByRole('link', { name: 'HSY-2026-0002', exact: true }).click();
+    await all.getByRole('link', { name: 'HSY-2026-0003', exact: true }).click();
     await page.getByRole('button', { name: /冻\s*结/ }).click();
     const freeze = page.getByRole('dialog');
     await freeze.getByRole('textbox', { name: '原因' }).fill('逾期未付，监管调查');

@@ -41,15 +41,17 @@ export function IssueInvoiceForm() {
   const buyerOrg = Form.useWatch('buyerOrg', form) as string | undefined;
   const checked = lines.map((l) => checkLine(l ?? {}));
   const totals = invoiceTotals(checked);
-  const lineProblem = (i: number, field: LineProblem['field']) => checked[i]?.problems.find((p) => p.field === field);
   const problemText = (p: LineProblem) =>
     p.kind === 'mismatch' ? t('invoiceForm.mismatch', { expected: formatFen(p.expected) }) : p.kind === 'pair' ? t('invoiceForm.pair') : t('invoiceForm.invalid');
-  const lineRule = (i: number, field: LineProblem['field'], label: string) => ({
-    validator: () => {
-      const p = lineProblem(i, field);
-      return p ? Promise.reject(new Error(`${t('invoiceForm.lineN', { n: i + 1 })} ${label}：${problemText(p)}`)) : Promise.resolve();
-    },
-  });
+  // Judged on the form's current values (not the last render's), so the message follows each keystroke.
+  const lineRule =
+    (i: number, field: LineProblem['field'], label: string) =>
+    ({ getFieldValue }: { getFieldValue: (name: (string | number)[]) => unknown }) => ({
+      validator: () => {
+        const p = checkLine((getFieldValue(['lines', i]) as LineInput | undefined) ?? {}).problems.find((x) => x.field === field);
+        return p ? Promise.reject(new Error(`${t('invoiceForm.lineN', { n: i + 1 })} ${label}：${problemText(p)}`)) : Promise.resolve();
+      },
+    });
   const submit = async (v: Values) => {
     const buyer = v.buyerOrg ? orgs.byId.get(v.buyerOrg) : undefined;
     const rows = v.lines.map((l) => ({ l, c: checkLine(l) }));

@@ -84,7 +84,8 @@ function InstanceCard({ id }: { id: string }) {
         const data = parseData(w.data);
         const calls = [...new Set(w.nextSteps.map((s) => s.call).filter(isStepCall))];
         if (w.process === 'pledge' && (w.state === 'pledged' || w.state === 'overdue')) {
-          calls.push(openMarginCallSeq(data) === null ? 'OpenMarginCall' : 'ResolveMarginCall');
+          // Whether a margin call is open is the chain's to say: both are offered, the chain refuses the one that does not apply.
+          for (const c of ['OpenMarginCall', 'ResolveMarginCall'] as const) if (!calls.includes(c)) calls.push(c);
         }
         if (w.deadlineMs !== null && !calls.includes('Expire')) calls.push('Expire');
         const ctx: StepContext = { id: w.id, subject: w.subject, amount: w.amount, data };
