@@ -3,6 +3,7 @@
  * invoice, reverses part of it, applies for financing against a voucher and for a pledge loan against a
  * warehouse receipt — all in the browser; results read back over GraphQL.
  */
+import { sm3 } from 'sm-crypto';
 import { describe, expect, inject, it } from 'vitest';
 
 import { as, committed, cstDate, eventually, invoiceNumber, pick, RUN } from '../api';
@@ -93,14 +94,28 @@ describe.sequential('supplier', () => {
     const apply = page.getByRole('dialog');
     await pick(page, '资金方', ORG.ICBC.name);
     await apply.getByRole('textbox', { name: '可接受的最高年化贴现率（%）' }).fill('4.8');
+    // A document is registered by its SM3 hash; the file itself stays with the supplier.
+    const statement = `对账单 ${RUN}：HSAUTO 应付 ¥500,000.00`;
+    await apply.getByLabel('附件材料').setInputFiles(tempFile('statement.txt', statement));
+    await apply.getByLabel('已选材料').getByText('statement.txt').waitFor();
     await apply.getByRole('button', { name: '申请融资' }).click();
     await committed(page, '申请融资');
     const apps = await eventually(
-      () => as<{ financingApplications: { state: string; requestedRateBp: number }[] }>(baseUrl, 'wang.fang', 'query($v:String!){financingApplications(filter:{voucherId:$v}){state requestedRateBp}}', { v: voucher }),
+      () =>
+        as<{ financingApplications: { state: string; requestedRateBp: number; documents: { name: string; sm3: string }[] }[] }>(
+          baseUrl,
+          'wang.fang',
+          'query($v:String!){financingApplications(filter:{voucherId:$v}){state requestedRateBp documents{name sm3}}}',
+          { v: voucher },
+        ),
       (r) => r.financingApplications.length === 1,
       'financing application',
     );
-    expect(apps.financingApplications[0]).toEqual({ state: 'submitted', requestedRateBp: 480 });
+    expect(apps.financingApplications[0]).toEqual({
+      state: 'submitted',
+      requestedRateBp: 480,
+      documents: [{ name: 'statement.txt', sm3: sm3(Array.from(new TextEncoder().encode(statement))) }],
+    });
 
     await openTab(page, baseUrl, 'supplier', 'receipts');
     const row = page.getByRole('table', { name: '我的仓单' }).getByRole('row').filter({ hasText: number });

@@ -257,6 +257,9 @@ export const actionsZh = {
   'auditExport.submit': '导出 CSV',
   'auditExport.range': '结束区块不能小于起始区块，且一次最多 {max} 个区块',
   'auditExport.done': '已导出区块 #{from}–#{to} 的 {rows} 行',
+  'docs.label': '附件材料',
+  'docs.help': '可选；文件留在本地，链上只登记文件名和 SM3 哈希',
+  'docs.list': '已选材料',
 } as const;
 
 export type ActionMessageKey = keyof typeof actionsZh;
@@ -516,4 +519,7 @@ export const actionsEn: { readonly [K in ActionMessageKey]: string } = {
   'auditExport.submit': 'Export CSV',
   'auditExport.range': 'The end may not be before the start, and at most {max} blocks at a time',
   'auditExport.done': 'Exported {rows} rows of blocks #{from}–#{to}',
+  'docs.label': 'Documents',
+  'docs.help': 'Optional; the files stay with you, the chain registers each name and SM3 hash',
+  'docs.list': 'Documents picked',
 };

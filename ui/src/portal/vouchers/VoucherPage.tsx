@@ -28,6 +28,7 @@ import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
 import { FieldsModal } from '../FieldsModal';
 import { QueryView } from '../QueryView';
+import { DocumentsPicker, type PickedDocument } from '../actions/DocumentsPicker';
 import { useTx } from '../useTx';
 import { todayCst, voucherActions, type VoucherAction } from './actions';
 import { lineageTree, type LineageNode } from './lineage';
@@ -66,6 +67,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
   const gql = useGql();
   const { run, busy } = useTx();
   const [dialog, setDialog] = useState<Dialog>(null);
+  const [docs, setDocs] = useState<PickedDocument[]>([]);
   const org = session?.organisation.id ?? '';
   const actions = voucherActions(v, org, session?.organisation.roles ?? [], todayCst());
   const submit = async <R extends object>(label: string, f: () => Promise<R>) => {
@@ -169,6 +171,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
           { name: 'funder', label: t('financing.funder'), kind: 'org', filter: (o) => o.approvedFunder },
           { name: 'rate', label: t('financing.maxRatePercent'), kind: 'percent' },
         ]}
+        extra={<DocumentsPicker value={docs} onChange={setDocs} />}
         onSubmit={(f) =>
           submit(label('offerFinancing'), () =>
             gql(ApplyForFinancingDocument, {
@@ -177,7 +180,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
                 voucherId: v.id,
                 funder: f.funder!,
                 requestedRateBp: Number(parseYuan(f.rate!)),
-                documents: [],
+                documents: docs,
               },
             }),
           )
