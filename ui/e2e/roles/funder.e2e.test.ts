@@ -92,7 +92,7 @@ describe.sequential('funder', () => {
     await openTab(page, baseUrl, 'funder', 'workflow');
     await page.getByRole('textbox', { name: '申请编号' }).fill(id);
     await page.getByRole('button', { name: '打开' }).click();
-    const card = page.getByLabel(`申请 ${id}`);
+    const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByTestId('workflow-state').getByText('goods_confirmed').waitFor();
 
     const step = async (label: string, fill?: (d: ReturnType<typeof page.getByRole>) => Promise<void>) => {
@@ -128,6 +128,9 @@ describe.sequential('funder', () => {
 
     await as(baseUrl, 'guo.qiang', `mutation($n:String!){clearWarehouseReceiptFlag(number:$n,reason:"除湿后复检合格") ${TX}}`, { n: number });
     await as(baseUrl, 'liu.yang', `mutation($id:String!){recordPledgeRepayment(applicationId:$id,paymentRef:"JD-REPAY-001") ${TX}}`, { id });
+    await eventually(() => pledge(id), (r) => r.workflowInstance.state === 'repaid', 'repaid');
+    // The open application is part of the address: a reload shows the new state.
+    await page.reload();
     await card.getByTestId('workflow-state').getByText('repaid').waitFor();
     await step('解除质押');
     await eventually(() => pledge(id), (r) => r.workflowInstance.state === 'released', 'released');

@@ -106,7 +106,7 @@ describe.sequential('warehouse', () => {
     await openTab(page, baseUrl, 'warehouse_operator', 'pledges');
     await page.getByRole('textbox', { name: '申请编号' }).fill(id);
     await page.getByRole('button', { name: '打开' }).click();
-    const card = page.getByLabel(`申请 ${id}`);
+    const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByRole('button', { name: `确认货物 ${id}` }).click();
     const d = page.getByRole('dialog');
     await d.getByLabel('货值（元）').fill('260,000.00');

@@ -64,6 +64,8 @@ export interface FieldSpec {
   max?: number;
   /** Shown (and sent) only while this holds for the form's values. */
   when?: (all: Record<string, unknown>) => boolean;
+  /** Run `check` on an empty value too (for fields required only together with others). */
+  checkEmpty?: boolean;
   /** An extra check: return a message to refuse the value. */
   check?: (value: string, all: Record<string, unknown>) => string | null;
 }
@@ -108,7 +110,10 @@ function rulesFor(f: FieldSpec, t: ReturnType<typeof useI18n>['t']): Rule[] {
   const reject = (msg: string) => Promise.reject(new Error(`${f.label}：${msg}`));
   rules.push(({ getFieldsValue }) => ({
     validator: (_: unknown, value: unknown) => {
-      if (value === undefined || value === null || value === '' || Array.isArray(value)) return Promise.resolve();
+      if (value === undefined || value === null || value === '' || Array.isArray(value)) {
+        const extra = f.checkEmpty ? f.check?.('', getFieldsValue(true) as Record<string, unknown>) : null;
+        return extra ? reject(extra) : Promise.resolve();
+      }
       const s = String(value).trim();
       switch (f.kind) {
         case 'yuan': {

@@ -28,9 +28,9 @@ export function DocumentsPicker({ value, onChange }: { value: PickedDocument[]; 
         }}
       />
       {value.length > 0 && (
+        <section aria-label={t('docs.list')}>
         <List
           size="small"
-          aria-label={t('docs.list')}
           dataSource={value}
           renderItem={(d) => (
             <List.Item>
@@ -38,6 +38,7 @@ export function DocumentsPicker({ value, onChange }: { value: PickedDocument[]; 
             </List.Item>
           )}
         />
+        </section>
       )}
     </Form.Item>
   );

@@ -68,12 +68,14 @@ export function UblUpload() {
         </Form.Item>
         {problem && <Alert type="error" showIcon message={`${t('ubl.file')}：${problem}`} style={{ marginBottom: 16 }} />}
         {picked && (
-          <Descriptions size="small" column={1} bordered style={{ marginBottom: 16 }} aria-label={t('ubl.preview')}>
+          <section aria-label={t('ubl.preview')}>
+          <Descriptions size="small" column={1} bordered style={{ marginBottom: 16 }}>
             <Descriptions.Item label={t('ubl.file')}>{picked.name}</Descriptions.Item>
             <Descriptions.Item label={t('invoice.number')}>{picked.number ?? '—'}</Descriptions.Item>
             <Descriptions.Item label={t('invoice.issueDate')}>{picked.issueDate ?? '—'}</Descriptions.Item>
             <Descriptions.Item label={t('invoice.totalWithTax')}>{picked.payable ?? '—'}</Descriptions.Item>
           </Descriptions>
+          </section>
         )}
         <Form.Item label={t('invoiceForm.buyerOrg')} extra={t('invoiceForm.buyerOrgHelp')}>
           <Select

@@ -1,5 +1,6 @@
 import { Button, Card, Descriptions, Flex, Input, Space, Tag, Typography } from 'antd';
 import { useState } from 'react';
+import { useSearchParams } from 'react-router-dom';
 
 import { MyEventsDocument, PledgeInstanceDocument } from '../../api/generated';
 import { useGql, useQuery, useSubscription } from '../../api/hooks';
@@ -54,10 +55,22 @@ export function StepButtons({ calls, ctx, onDone }: { calls: StepCall[]; ctx: St
  * One workflow instance (financing, pledge with its margin calls) by application id: where it stands, who
  * it waits for, and the calls the process table allows now.
  */
-export function WorkflowPanel({ initialId = '' }: { initialId?: string }) {
+export function WorkflowPanel() {
   const { t } = useI18n();
-  const [id, setId] = useState(initialId);
-  const [typed, setTyped] = useState(initialId);
+  // The open application is in the URL (`&app=`), so it can be linked and survives a reload.
+  const [params, setParams] = useSearchParams();
+  const id = params.get('app') ?? '';
+  const [typed, setTyped] = useState(id);
+  const setId = (v: string) =>
+    setParams(
+      (p) => {
+        const next = new URLSearchParams(p);
+        if (v) next.set('app', v);
+        else next.delete('app');
+        return next;
+      },
+      { replace: true },
+    );
   return (
     <section aria-label={t('workflow.lookup')}>
       <Space.Compact style={{ maxWidth: 480, width: '100%', marginBottom: 16 }}>
@@ -90,7 +103,8 @@ function InstanceCard({ id }: { id: string }) {
         if (w.deadlineMs !== null && !calls.includes('Expire')) calls.push('Expire');
         const ctx: StepContext = { id: w.id, subject: w.subject, amount: w.amount, data };
         return (
-          <Card title={t('workflow.instance', { id: w.id })} aria-label={t('workflow.instance', { id: w.id })} size="small">
+          <section aria-label={t('workflow.instance', { id: w.id })}>
+          <Card title={t('workflow.instance', { id: w.id })} size="small">
             <Descriptions size="small" column={{ xs: 1, md: 2 }}>
               <Descriptions.Item label={t('tasks.process')}>{w.process}</Descriptions.Item>
               <Descriptions.Item label={t('tasks.state')}>
@@ -114,6 +128,7 @@ function InstanceCard({ id }: { id: string }) {
               <StepButtons calls={calls} ctx={ctx} onDone={query.refetch} />
             </div>
           </Card>
+          </section>
         );
       }}
     </QueryView>
