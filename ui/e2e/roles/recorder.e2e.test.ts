@@ -29,7 +29,7 @@ describe('recorder', () => {
     const table = page.getByRole('table', { name: '已上链事件' });
     await table.getByRole('row').nth(2).waitFor();
     await shot(page, 'recorder-epcis-anchored', false);
-    const shown = await table.locator('tbody tr').evaluateAll((rows) =>
+    const shown = await table.locator('tbody tr.ant-table-row').evaluateAll((rows) =>
       rows.map((r) => ({ hash: r.querySelectorAll('td')[4]?.querySelector('code')?.textContent ?? '', block: r.querySelectorAll('td')[5]?.textContent ?? '' })),
     );
     expect(shown).toHaveLength(2);

@@ -42,7 +42,7 @@ describe.sequential('warehouse', () => {
     await form.getByText('商品条码（GTIN）：GTIN 校验位不正确（GS1 模 10）').waitFor();
     await form.getByLabel('商品条码（GTIN）').fill('06901234000337');
     await form.getByLabel('批号').fill(`JD-${RUN}`);
-    await form.getByLabel('有效期至').fill(cstDate(120));
+    await form.getByLabel('有效期至', { exact: true }).fill(cstDate(120));
     await shot(page, 'warehouse-issue-receipt', false);
     await form.getByRole('button', { name: '签发仓单' }).click();
     await committed(page, '签发仓单');
