@@ -82,7 +82,8 @@ export async function pick(p: Page, combobox: string, option: string, scope?: Re
 /** Choose `option` in a plain (non-searchable) select. */
 export async function choose(p: Page, combobox: string, option: string, scope?: ReturnType<Page['locator']>): Promise<void> {
   const box = (scope ?? p).getByRole('combobox', { name: combobox, exact: true });
-  await box.click();
+  // The shown value lies over the (read-only) input: the click is meant for the select as a whole.
+  await box.click({ force: true });
   await p.locator('.ant-select-dropdown:visible').getByTitle(option, { exact: true }).click();
 }
 

@@ -1,6 +1,7 @@
 /**
  * Core enterprise (华晟汽车 HSAUTO, li.na): books (入账) a purchase invoice, issues a voucher against it, and
- * for the overdue root HSY-2026-0002 escalates it and records its payment — in the browser; results read
+ * records the payment of the overdue root HSY-2026-0002 (which the page no longer offers to escalate once
+ * the workflow audit shows it escalated) — in the browser; results read
  * back over GraphQL.
  */
 import { describe, expect, inject, it } from 'vitest';
@@ -58,17 +59,21 @@ describe.sequential('core enterprise', () => {
     expect(v.voucher).toEqual({ amount: 150_000_00, holder: 'HLBRAKE', status: 'PENDING', invoices: [inv.number] });
   });
 
-  it('escalates the overdue root HSY-2026-0002 and records its payment', async () => {
+  it('records the payment of the overdue root HSY-2026-0002, escalated once already', async () => {
     const { page } = b;
-    await login(page, baseUrl, 'li.na');
-    await page.goto(`${baseUrl}/vouchers/HSY-2026-0002`);
-    await page.getByRole('button', { name: '逾期上报' }).click();
-    await committed(page, '逾期上报');
-    await eventually(
-      () => as<{ workflowAudit: { action: string }[] }>(baseUrl, 'li.na', 'query{workflowAudit(subject:"HSY-2026-0002"){action}}'),
+    // The demo's timer service escalates an unpaid tree after its due date; a tree is escalated once.
+    const audit = await eventually(
+      () => as<{ workflowAudit: { action: string; actorOrg: string }[] }>(baseUrl, 'li.na', 'query{workflowAudit(subject:"HSY-2026-0002"){action actorOrg}}'),
       (r) => r.workflowAudit.some((e) => e.action === 'EscalateOverdue'),
       'escalation in the audit trail',
     );
+    expect(audit.workflowAudit.filter((e) => e.action === 'EscalateOverdue')).toHaveLength(1);
+    await login(page, baseUrl, 'li.na');
+    await page.goto(`${baseUrl}/vouchers/HSY-2026-0002`);
+    const toolbar = page.getByRole('toolbar', { name: '可执行操作' });
+    await toolbar.getByRole('button', { name: '登记逾期' }).waitFor();
+    // Already escalated, so the page does not offer it again.
+    expect(await toolbar.getByRole('button', { name: '逾期上报' }).count()).toBe(0);
     await page.getByRole('button', { name: '登记兑付' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('textbox', { name: '付款流水号' }).fill(`ICBC-HSAUTO-${RUN}`);

@@ -91,7 +91,7 @@ describe.sequential('funder', () => {
     await login(page, baseUrl, 'wu.hao');
     await openTab(page, baseUrl, 'funder', 'workflow');
     await page.getByRole('textbox', { name: '申请编号' }).fill(id);
-    await page.getByRole('button', { name: '打开' }).click();
+    await page.getByRole('button', { name: /^打\s*开$/ }).click();
     const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByTestId('workflow-state').getByText('goods_confirmed').waitFor();
 

@@ -2,7 +2,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
-import { launch } from '../browser';
+import { launch, login } from '../browser';
 
 export interface Ctx {
   page: Page;
@@ -32,4 +32,10 @@ export function useBrowser(): Ctx {
 /** Open a portal tab by URL (`/supplier?tab=…`): the tab is part of the address so it can be linked. */
 export async function openTab(page: Page, baseUrl: string, portal: string, tab: string): Promise<void> {
   await page.goto(`${baseUrl}/${portal}?tab=${tab}`);
+}
+
+/** Sign in as another user in the same page: the session lives in sessionStorage, so it is dropped first. */
+export async function switchUser(page: Page, baseUrl: string, username: string): Promise<void> {
+  await page.evaluate(() => sessionStorage.clear());
+  await login(page, baseUrl, username);
 }

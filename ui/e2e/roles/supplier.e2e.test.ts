@@ -60,7 +60,7 @@ describe.sequential('supplier', () => {
     const ubl = ublInvoice({ number: ublNumber, issueDate: cstDate(), seller: ORG.HLBRAKE, buyer: ORG.HSAUTO, issuer: '王芳', item: '*汽车零部件*制动油管', quantity: 40, priceFen: 25000 });
     const upload = page.getByRole('form', { name: '上传 UBL 发票' });
     await upload.getByLabel('UBL 发票文件').setInputFiles(tempFile(`${ublNumber}.xml`, ubl.xml));
-    await page.locator('[aria-label="文件预览"]').getByText(ublNumber).waitFor();
+    await page.locator('[aria-label="文件预览"]').getByText(ublNumber, { exact: true }).waitFor();
     await pick(page, '上传 UBL 发票 购买方（联盟成员）', ORG.HSAUTO.name, upload);
     await shot(page, 'supplier-ubl-upload', false);
     await upload.getByRole('button', { name: '上传并开具' }).click();

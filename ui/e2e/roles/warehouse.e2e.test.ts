@@ -10,7 +10,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { as, choose, committed, cstDate, eventually, pick, RUN } from '../api';
 import { login, shot } from '../browser';
 import { ORG, receipt, TX } from './fixtures';
-import { openTab, useBrowser } from './setup';
+import { openTab, switchUser, useBrowser } from './setup';
 
 const baseUrl = inject('baseUrl');
 const b = useBrowser();
@@ -49,7 +49,7 @@ describe.sequential('warehouse', () => {
     await eventually(() => readReceipt(number), (r) => r.warehouseReceipt.holder === 'JDCAST', 'receipt issued');
 
     // The depositor (JDCAST) acts on its receipt from 我的仓单.
-    await login(page, baseUrl, 'liu.yang');
+    await switchUser(page, baseUrl, 'liu.yang');
     await openTab(page, baseUrl, 'supplier', 'receipts');
     const mine = page.getByRole('table', { name: '我的仓单' });
     await mine.getByRole('row').filter({ hasText: number }).getByRole('button', { name: `拆分仓单 ${number}` }).click();
@@ -81,7 +81,7 @@ describe.sequential('warehouse', () => {
     await eventually(() => readReceipt(`${number}-2`), (r) => r.warehouseReceipt.status === 'WITHDRAWN', 'withdrawn');
 
     // Back at the warehouse: flag the endorsed part after an inspection, then clear it.
-    await login(page, baseUrl, 'guo.qiang');
+    await switchUser(page, baseUrl, 'guo.qiang');
     await openTab(page, baseUrl, 'warehouse_operator', 'receipts');
     const all = page.getByRole('table', { name: '仓单' });
     const row = all.getByRole('row').filter({ hasText: `${number}-1` });
@@ -105,7 +105,7 @@ describe.sequential('warehouse', () => {
     await login(page, baseUrl, 'guo.qiang');
     await openTab(page, baseUrl, 'warehouse_operator', 'pledges');
     await page.getByRole('textbox', { name: '申请编号' }).fill(id);
-    await page.getByRole('button', { name: '打开' }).click();
+    await page.getByRole('button', { name: /^打\s*开$/ }).click();
     const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByRole('button', { name: `确认货物 ${id}` }).click();
     const d = page.getByRole('dialog');

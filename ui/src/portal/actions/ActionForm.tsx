@@ -105,7 +105,8 @@ export function convert(fields: readonly FieldSpec[], raw: Record<string, unknow
 function rulesFor(f: FieldSpec, t: ReturnType<typeof useI18n>['t']): Rule[] {
   const rules: Rule[] = [];
   if (!f.optional) {
-    rules.push({ required: true, whitespace: f.kind !== 'orgs' && f.kind !== 'multi', message: t('form.required', { field: f.label }) });
+    const many = f.kind === 'orgs' || f.kind === 'multi';
+    rules.push(many ? { required: true, type: 'array', min: 1, message: t('form.required', { field: f.label }) } : { required: true, whitespace: true, message: t('form.required', { field: f.label }) });
   }
   const reject = (msg: string) => Promise.reject(new Error(`${f.label}：${msg}`));
   rules.push(({ getFieldsValue }) => ({

@@ -17,6 +17,7 @@ import {
   SplitVoucherDocument,
   TransferVoucherDocument,
   UnfreezeVoucherDocument,
+  WorkflowAuditDocument,
   VoucherDocument,
   type VoucherFieldsFragment,
 } from '../../api/generated';
@@ -69,12 +70,17 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
   const [dialog, setDialog] = useState<Dialog>(null);
   const [docs, setDocs] = useState<PickedDocument[]>([]);
   const org = session?.organisation.id ?? '';
-  const actions = voucherActions(v, org, session?.organisation.roles ?? [], todayCst());
+  const offered = voucherActions(v, org, session?.organisation.roles ?? [], todayCst());
+  // A tree is escalated once: the workflow audit says whether it already was (e.g. by the timer service).
+  const audit = useQuery(WorkflowAuditDocument, { instanceId: null, subject: v.rootId }, { skip: !offered.includes('escalateOverdue') });
+  const escalated = audit.data?.workflowAudit.some((e) => e.action === 'EscalateOverdue') ?? true;
+  const actions = offered.filter((a) => a !== 'escalateOverdue' || !escalated);
   const submit = async <R extends object>(label: string, f: () => Promise<R>) => {
     const r = await run(label, f);
     if (r) {
       setDialog(null);
       onChanged();
+      audit.refetch();
     }
   };
   const label = (a: VoucherAction) => t(`voucher.action.${a}`);
