@@ -95,16 +95,16 @@ describe.sequential('funder', () => {
     const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByTestId('workflow-state').getByText('goods_confirmed').waitFor();
 
-    const step = async (label: string, fill?: (d: ReturnType<typeof page.getByRole>) => Promise<void>) => {
-      await card.getByRole('button', { name: `${label} ${id}` }).click();
+    const step = async (label: string, target: string, fill?: (d: ReturnType<typeof page.getByRole>) => Promise<void>) => {
+      await card.getByRole('button', { name: `${label} ${target}` }).click();
       const d = page.getByRole('dialog');
       if (fill) await fill(d);
-      await d.getByRole('button', { name: `${label} · ${id}` }).click();
-      await committed(page, `${label} · ${id}`);
+      await d.getByRole('button', { name: `${label} · ${target}` }).click();
+      await committed(page, `${label} · ${target}`);
     };
 
     // Loan ¥400,000 at a 60 % pledge rate on ¥800,000 of goods.
-    await step('批准质押贷款', async (d) => {
+    await step('批准质押贷款', id, async (d) => {
       await d.getByLabel('贷款金额（元）').fill('400000');
       await d.getByLabel('质押率（%）').fill('60');
       await d.getByLabel('到期日').fill(cstDate(90));
@@ -114,17 +114,23 @@ describe.sequential('funder', () => {
     const pledged = await as<{ warehouseReceipt: { pledge: { funder: string; amount: number } | null } }>(baseUrl, 'wu.hao', 'query($n:String!){warehouseReceipt(number:$n){pledge{funder amount}}}', { n: number });
     expect(pledged.warehouseReceipt.pledge).toEqual({ funder: 'ICBC-SH', amount: 400_000_00 });
 
-    // The warehouse flags the goods (an inspection found damp); the funder calls for margin.
+    // The warehouse flags the pledged goods after an inspection: the chain opens margin call #1 at once.
     await as(baseUrl, 'guo.qiang', `mutation($n:String!){flagWarehouseReceipt(number:$n,reason:"库位湿度超限") ${TX}}`, { n: number });
-    await step('发起追加保证金', (d) => d.getByLabel('原因').fill('质押物异常，请追加保证金或补充担保'));
+    await card.getByText('追加保证金 #1 处理中').waitFor();
     await shot(page, 'funder-margin-call', false);
-    await step('处理追加保证金', (d) => d.getByLabel('处理结果').fill('存货人追加保证金 ¥50,000.00'));
+    await step('处理追加保证金', `${id}#MC1`, (d) => d.getByLabel('处理结果').fill('存货人追加保证金 ¥50,000.00'));
+    // Still flagged: the funder calls for margin again by hand, then settles it.
+    await step('发起追加保证金', id, (d) => d.getByLabel('原因').fill('复检仍有锈蚀风险，请补充担保'));
+    await card.getByText('追加保证金 #2 处理中').waitFor();
+    await step('处理追加保证金', `${id}#MC2`, (d) => d.getByLabel('处理结果').fill('存货人补充保证金 ¥30,000.00'));
     const audit = await eventually(
-      () => as<{ workflowAudit: { action: string }[] }>(baseUrl, 'wu.hao', 'query($id:String!){workflowAudit(instanceId:$id){action}}', { id }),
-      (r) => r.workflowAudit.some((e) => e.action === 'ResolveMarginCall'),
-      'margin call resolved',
+      () => as<{ workflowAudit: { instanceId: string; action: string }[] }>(baseUrl, 'wu.hao', 'query($s:String!){workflowAudit(subject:$s){instanceId action}}', { s: number }),
+      (r) => r.workflowAudit.filter((e) => e.action === 'ResolveMarginCall').length === 2,
+      'margin calls resolved',
     );
-    expect(audit.workflowAudit.map((e) => e.action)).toEqual(expect.arrayContaining(['ApprovePledge', 'OpenMarginCall', 'ResolveMarginCall']));
+    expect(audit.workflowAudit.map((e) => `${e.instanceId} ${e.action}`)).toEqual(
+      expect.arrayContaining([`${id} ApprovePledge`, `${id}#MC2 OpenMarginCall`, `${id}#MC1 ResolveMarginCall`, `${id}#MC2 ResolveMarginCall`]),
+    );
 
     await as(baseUrl, 'guo.qiang', `mutation($n:String!){clearWarehouseReceiptFlag(number:$n,reason:"除湿后复检合格") ${TX}}`, { n: number });
     await as(baseUrl, 'liu.yang', `mutation($id:String!){recordPledgeRepayment(applicationId:$id,paymentRef:"JD-REPAY-001") ${TX}}`, { id });
@@ -132,7 +138,7 @@ describe.sequential('funder', () => {
     // The open application is part of the address: a reload shows the new state.
     await page.reload();
     await card.getByTestId('workflow-state').getByText('repaid').waitFor();
-    await step('解除质押');
+    await step('解除质押', id);
     await eventually(() => pledge(id), (r) => r.workflowInstance.state === 'released', 'released');
     // The bank is no longer the pledgee and may not read the receipt: the warehouse reads it back.
     const released = await as<{ warehouseReceipt: { pledge: unknown } }>(baseUrl, 'guo.qiang', 'query($n:String!){warehouseReceipt(number:$n){pledge{funder}}}', { n: number });

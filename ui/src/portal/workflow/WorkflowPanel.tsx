@@ -2,7 +2,7 @@ import { Button, Card, Descriptions, Flex, Input, Space, Tag, Typography } from 
 import { useState } from 'react';
 import { useSearchParams } from 'react-router-dom';
 
-import { MyEventsDocument, PledgeInstanceDocument } from '../../api/generated';
+import { MyEventsDocument, MyTasksDocument, PledgeInstanceDocument } from '../../api/generated';
 import { useGql, useQuery, useSubscription } from '../../api/hooks';
 import { useSession } from '../../auth/SessionProvider';
 import { formatTime } from '../../explorer/format';
@@ -11,7 +11,7 @@ import { ActionModal } from '../actions/ActionForm';
 import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
 import { QueryView } from '../QueryView';
-import { isStepCall, openMarginCallSeq, stepFields, submitStep, type StepCall, type StepContext } from './steps';
+import { isStepCall, marginCallSeqOf, openMarginCallSeq, stepFields, submitStep, type StepCall, type StepContext } from './steps';
 
 function parseData(s: string): Record<string, unknown> {
   try {
@@ -88,19 +88,27 @@ function InstanceCard({ id }: { id: string }) {
   const { t, locale } = useI18n();
   const orgs = useOrgs();
   const query = useQuery(PledgeInstanceDocument, { id });
+  const tasks = useQuery(MyTasksDocument, {});
+  const refresh = () => {
+    query.refetch();
+    tasks.refetch();
+  };
   useSubscription(MyEventsDocument, {}, (e) => {
-    if (e.myEvents.module === 'workflow' || e.myEvents.module === 'warehouse') query.refetch();
+    if (e.myEvents.module === 'workflow' || e.myEvents.module === 'warehouse') refresh();
   });
   return (
     <QueryView query={query}>
       {({ workflowInstance: w }) => {
         const data = parseData(w.data);
         const calls = [...new Set(w.nextSteps.map((s) => s.call).filter(isStepCall))];
-        if (w.process === 'pledge' && (w.state === 'pledged' || w.state === 'overdue')) {
-          // Whether a margin call is open is the chain's to say: both are offered, the chain refuses the one that does not apply.
-          for (const c of ['OpenMarginCall', 'ResolveMarginCall'] as const) if (!calls.includes(c)) calls.push(c);
+        // Margin calls are instances of their own (`{id}#MC{n}`); the open ones waiting for us are tasks.
+        const marginCalls = (tasks.data?.myTasks ?? []).filter((x) => x.instanceId.startsWith(`${w.id}#`));
+        if (w.process === 'pledge' && (w.state === 'pledged' || w.state === 'overdue') && marginCalls.length === 0 && !calls.includes('OpenMarginCall')) {
+          calls.push('OpenMarginCall');
         }
-        if (w.deadlineMs !== null && !calls.includes('Expire')) calls.push('Expire');
+        // A deadline can be applied only once it has passed.
+        const expirable = w.deadlineMs !== null && w.deadlineMs < Date.now();
+        const shown = calls.filter((c) => c !== 'Expire' || expirable);
         const ctx: StepContext = { id: w.id, subject: w.subject, amount: w.amount, data };
         return (
           <section aria-label={t('workflow.instance', { id: w.id })}>
@@ -125,8 +133,15 @@ function InstanceCard({ id }: { id: string }) {
             </Descriptions>
             <Typography.Text type="secondary">{t('workflow.nextSteps')}</Typography.Text>
             <div style={{ marginTop: 8 }}>
-              <StepButtons calls={calls} ctx={ctx} onDone={query.refetch} />
+              <StepButtons calls={shown} ctx={ctx} onDone={refresh} />
             </div>
+            {marginCalls.map((m) => (
+              <div key={m.instanceId} style={{ marginTop: 12 }}>
+                <Tag color="red">{t('workflow.marginCallOpen', { seq: marginCallSeqOf(m.instanceId) ?? '?' })}</Tag>
+                <Tag>{m.state}</Tag>
+                <StepButtons calls={m.actions.filter(isStepCall)} ctx={{ id: m.instanceId, subject: m.subject, amount: m.amount, data: {} }} onDone={refresh} />
+              </div>
+            ))}
           </Card>
           </section>
         );

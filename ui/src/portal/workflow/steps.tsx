@@ -49,6 +49,19 @@ export function isStepCall(c: string): c is StepCall {
   return (STEP_CALLS as readonly string[]).includes(c);
 }
 
+/**
+ * A margin call is an instance of its own, `{application}#MC{n}`; its calls name the pledge application
+ * (and, to expire it, the margin call's number).
+ */
+export function applicationOf(instanceId: string): string {
+  return instanceId.replace(/#MC\d+$/, '');
+}
+
+export function marginCallSeqOf(instanceId: string): number | null {
+  const m = /#MC(\d+)$/.exec(instanceId);
+  return m ? Number(m[1]) : null;
+}
+
 /** What the step form knows about the instance. */
 export interface StepContext {
   id: string;
@@ -113,7 +126,7 @@ export function stepFields(call: StepCall, ctx: StepContext, t: Translate): Fiel
           ],
         },
         { name: 'devices', label: t('pledge.devices'), optional: true, help: t('pledge.devicesHelp') },
-        { name: 'summary', label: t('pledge.summary'), optional: true },
+        { name: 'summary', label: t('pledge.summary') },
       ];
     case 'ApprovePledge': {
       const goods = confirmedGoodsValue(ctx.data);
@@ -153,7 +166,7 @@ export function stepFields(call: StepCall, ctx: StepContext, t: Translate): Fiel
           label: t('workflow.marginCallSeq'),
           kind: 'int',
           optional: true,
-          initial: openMarginCallSeq(ctx.data) !== null ? String(openMarginCallSeq(ctx.data)) : undefined,
+          initial: String(marginCallSeqOf(ctx.id) ?? openMarginCallSeq(ctx.data) ?? '') || undefined,
           help: t('workflow.marginCallSeqHelp'),
         },
       ];
@@ -162,7 +175,7 @@ export function stepFields(call: StepCall, ctx: StepContext, t: Translate): Fiel
 
 export function submitStep(gql: ReturnType<typeof useGql>, call: StepCall, ctx: StepContext, v: Values): Promise<object> {
   const s = (k: string) => String(v[k] ?? '');
-  const applicationId = ctx.id;
+  const applicationId = applicationOf(ctx.id);
   switch (call) {
     case 'CheckInvoices':
       return gql(CheckFinancingInvoicesDocument, { applicationId });
