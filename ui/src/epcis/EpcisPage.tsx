@@ -26,7 +26,6 @@ export function EpcisPage() {
   const { session } = useSession();
   const { run, busy, last } = useTx();
   const [text, setText] = useState('');
-  const [fileName, setFileName] = useState<string | null>(null);
   const [rows, setRows] = useState<Row[] | null>(null);
   const read = text.trim() ? readEpcis(text) : null;
   const submit = async () => {
@@ -49,12 +48,10 @@ export function EpcisPage() {
             onChange={async (e) => {
               const f = e.target.files?.[0];
               if (!f) return;
-              setFileName(f.name);
               setRows(null);
               setText(await f.text());
             }}
           />
-          {fileName && <Typography.Text type="secondary"> {fileName}</Typography.Text>}
         </Form.Item>
         <Form.Item label={t('epcis.document')}>
           <Input.TextArea
