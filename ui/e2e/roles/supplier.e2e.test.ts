@@ -9,7 +9,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { as, committed, cstDate, eventually, invoiceNumber, pick, RUN } from '../api';
 import { login, shot } from '../browser';
 import { ublInvoice, tempFile } from '../docs';
-import { activeVoucher, ORG, receipt } from './fixtures';
+import { activeVoucher, ORG, receipt, TX } from './fixtures';
 import { openTab, useBrowser } from './setup';
 
 const baseUrl = inject('baseUrl');
@@ -134,5 +134,55 @@ describe.sequential('supplier', () => {
       'pledge application',
     );
     expect(inst.workflowInstance).toEqual({ state: 'applied', amount: 300_000_00, subject: number });
+  });
+
+  it('answers a funder’s question, confirms the money arrived, and records repaying a pledge loan', async () => {
+    const { page } = b;
+    const voucher = await activeVoucher(baseUrl, `E2E-S2-${RUN}`, 300_000_00);
+    const app = `FA-S-${RUN}`;
+    await as(baseUrl, 'wang.fang', `mutation($i:ApplyFinancingInput!){applyForFinancing(input:$i) ${TX}}`, { i: { applicationId: app, voucherId: voucher, funder: 'ICBC-SH', requestedRateBp: 500 } });
+    await as(baseUrl, 'wu.hao', `mutation($id:String!){requestFinancingInfo(applicationId:$id,question:"请提供送货单") ${TX}}`, { id: app });
+    const state = async () =>
+      (await as<{ financingApplications: { id: string; state: string }[] }>(baseUrl, 'wang.fang', 'query{financingApplications(filter:{supplier:"HLBRAKE"}){id state}}')).financingApplications.find((a) => a.id === app)?.state;
+
+    await login(page, baseUrl, 'wang.fang');
+    await openTab(page, baseUrl, 'supplier', 'financing');
+    const row = page.getByRole('table', { name: '融资申请' }).getByRole('row').filter({ hasText: app });
+    await row.getByRole('button', { name: `补充材料 ${app}` }).click();
+    await page.getByRole('dialog').getByRole('textbox', { name: '答复' }).fill('送货单 SH-2026-1201 已上传至资金方邮箱');
+    await page.getByRole('dialog').getByRole('button', { name: `补充材料 · ${app}` }).click();
+    await committed(page, '补充材料');
+    await eventually(state, (s) => s === 'submitted', 'answered');
+
+    await as(baseUrl, 'wu.hao', `mutation($id:String!){checkFinancingInvoices(applicationId:$id) ${TX}}`, { id: app });
+    await as(baseUrl, 'wu.hao', `mutation($id:String!){approveFinancing(applicationId:$id,discountRateBp:450,agreementRef:"ICBC-S2") ${TX}}`, { id: app });
+    const net = (await as<{ financingApplications: { id: string; approval: { netAmount: number } | null }[] }>(baseUrl, 'wu.hao', 'query{financingApplications(filter:{funder:"ICBC-SH"}){id approval{netAmount}}}')).financingApplications.find(
+      (a) => a.id === app,
+    )!.approval!.netAmount;
+    await as(baseUrl, 'wu.hao', `mutation($id:String!,$a:Int!){recordDisbursement(applicationId:$id,paymentRef:"ICBC-PAY-S2",amount:$a) ${TX}}`, { id: app, a: net });
+    await eventually(state, (s) => s === 'disbursed', 'disbursed');
+    await page.reload();
+    await row.getByRole('button', { name: `确认收款 ${app}` }).click();
+    await committed(page, '确认收款');
+    await eventually(state, (s) => s === 'completed', 'completed');
+
+    // A pledge loan on a receipt this supplier holds: approved by the bank, repaid by the supplier.
+    const number = await receipt(baseUrl, `E2E-S2-${RUN}`, 'HLBRAKE', `S2-${RUN}`);
+    const pl = `PL-S2-${RUN}`;
+    await as(baseUrl, 'wang.fang', `mutation($i:ApplyPledgeInput!){applyForPledge(input:$i) ${TX}}`, { i: { applicationId: pl, receipt: number, funder: 'ICBC-SH', requestedAmount: 100_000_00 } });
+    await as(baseUrl, 'guo.qiang', `mutation($id:String!,$t:Int!){confirmPledgeGoods(applicationId:$id,goodsValue:30000000,iot:{status:NORMAL,observedMs:$t,summary:"正常"}) ${TX}}`, { id: pl, t: Date.now() });
+    await as(baseUrl, 'wu.hao', `mutation($id:String!,$d:String!){approvePledge(applicationId:$id,loanAmount:10000000,pledgeRateBp:5000,due:$d,agreementRef:"ICBC-ZY-S2") ${TX}}`, { id: pl, d: cstDate(60) });
+    await openTab(page, baseUrl, 'supplier', 'tasks');
+    const task = page.getByRole('table', { name: '流程待办' }).getByRole('row').filter({ hasText: pl });
+    await task.getByRole('button', { name: `登记还款 ${pl}` }).click();
+    await page.getByRole('dialog').getByLabel('付款流水号').fill(`HLBRAKE-REPAY-${RUN}`);
+    await shot(page, 'supplier-record-repayment', false);
+    await page.getByRole('dialog').getByRole('button', { name: `登记还款 · ${pl}` }).click();
+    await committed(page, `登记还款 · ${pl}`);
+    await eventually(
+      () => as<{ workflowInstance: { state: string } }>(baseUrl, 'wang.fang', 'query($id:String!){workflowInstance(id:$id){state}}', { id: pl }),
+      (r) => r.workflowInstance.state === 'repaid',
+      'repaid',
+    );
   });
 });
