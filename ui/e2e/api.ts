@@ -82,8 +82,9 @@ export async function pick(p: Page, combobox: string, option: string, scope?: Re
 /** Choose `option` in a plain (non-searchable) select. */
 export async function choose(p: Page, combobox: string, option: string, scope?: ReturnType<Page['locator']>): Promise<void> {
   const box = (scope ?? p).getByRole('combobox', { name: combobox, exact: true });
-  // The shown value lies over the (read-only) input: the click is meant for the select as a whole.
-  await box.click({ force: true });
+  // The shown value lies over the (read-only) input: click the select's own frame, once it is stable
+  // (a dialog may still be opening).
+  await box.locator('xpath=ancestor::div[contains(@class,"ant-select-selector")][1]').click();
   await p.locator('.ant-select-dropdown:visible').getByTitle(option, { exact: true }).click();
 }
 

@@ -58,6 +58,7 @@ describe.sequential('admin', () => {
     const { page } = b;
     await login(page, baseUrl, 'zhang.wei');
     await page.getByRole('menuitem', { name: /联盟治理/ }).click();
+    await page.getByRole('button', { name: '发起提案' }).click();
     const form = page.getByRole('form', { name: '提交提案' });
     await form.getByLabel('提案标题').fill(`接纳上海新材料 ${RUN}`);
     await form.getByLabel('机构编号').fill(`NEWMAT${RUN}`.slice(0, 40));

@@ -1,4 +1,4 @@
-import { Card } from 'antd';
+import { Collapse } from 'antd';
 
 import { ChainHeightDocument, ProposeDocument, type ProposalKindInput } from '../api/generated';
 import { useGql, useQuery } from '../api/hooks';
@@ -112,15 +112,24 @@ export function ProposeForm({ onDone }: { onDone: () => void }) {
   const chain = useQuery(ChainHeightDocument, {});
   const height = chain.data?.chainStatus.height ?? null;
   return (
-    <Card title={t('propose.title')} size="small" style={{ marginBottom: 16 }}>
-      {height !== null && (
-        <ActionForm
-          title={t('propose.submit')}
-          fields={proposalFields(t, height).map((f) => (f.name === 'deadlineHeight' ? { ...f, initial: String(height + 600) } : f))}
-          onDone={onDone}
-          submit={(v) => gql(ProposeDocument, { input: { title: String(v.title), kind: proposalKind(v), deadlineHeight: Number(v.deadlineHeight) } })}
-        />
-      )}
-    </Card>
+    // Folded by default: most visits are to follow and vote on proposals, not to make one.
+    <Collapse
+      style={{ marginBottom: 16 }}
+      items={[
+        {
+          key: 'propose',
+          label: t('propose.title'),
+          children:
+            height !== null ? (
+              <ActionForm
+                title={t('propose.submit')}
+                fields={proposalFields(t, height).map((f) => (f.name === 'deadlineHeight' ? { ...f, initial: String(height + 600) } : f))}
+                onDone={onDone}
+                submit={(v) => gql(ProposeDocument, { input: { title: String(v.title), kind: proposalKind(v), deadlineHeight: Number(v.deadlineHeight) } })}
+              />
+            ) : null,
+        },
+      ]}
+    />
   );
 }

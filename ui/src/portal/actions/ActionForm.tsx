@@ -108,7 +108,7 @@ function rulesFor(f: FieldSpec, t: ReturnType<typeof useI18n>['t']): Rule[] {
     const many = f.kind === 'orgs' || f.kind === 'multi';
     rules.push(many ? { required: true, type: 'array', min: 1, message: t('form.required', { field: f.label }) } : { required: true, whitespace: true, message: t('form.required', { field: f.label }) });
   }
-  const reject = (msg: string) => Promise.reject(new Error(`${f.label}：${msg}`));
+  const reject = (msg: string) => Promise.reject(new Error(t('form.fieldError', { field: f.label, reason: msg })));
   rules.push(({ getFieldsValue }) => ({
     validator: (_: unknown, value: unknown) => {
       if (value === undefined || value === null || value === '' || Array.isArray(value)) {
@@ -250,7 +250,7 @@ export function TxOutcomeView({ outcome }: { outcome: TxOutcome | null }) {
       }
       description={
         <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-          {t('tx.txId')}：<Link to={`/explorer/tx/${outcome.txId}`}>{outcome.txId}</Link>
+          {t('form.fieldError', { field: t('tx.txId'), reason: '' })}<Link to={`/explorer/tx/${outcome.txId}`}>{outcome.txId}</Link>
         </Typography.Text>
       }
     />

@@ -49,7 +49,7 @@ export function IssueInvoiceForm() {
     ({ getFieldValue }: { getFieldValue: (name: (string | number)[]) => unknown }) => ({
       validator: () => {
         const p = checkLine((getFieldValue(['lines', i]) as LineInput | undefined) ?? {}).problems.find((x) => x.field === field);
-        return p ? Promise.reject(new Error(`${t('invoiceForm.lineN', { n: i + 1 })} ${label}：${problemText(p)}`)) : Promise.resolve();
+        return p ? Promise.reject(new Error(t('form.fieldError', { field: `${t('invoiceForm.lineN', { n: i + 1 })} ${label}`, reason: problemText(p) }))) : Promise.resolve();
       },
     });
   const submit = async (v: Values) => {
@@ -102,7 +102,7 @@ export function IssueInvoiceForm() {
           <Form.Item
             name="number"
             label={t('invoice.number')}
-            rules={[req(t('invoice.number')), { validator: (_, v?: string) => (!v || isInvoiceNumber(v.trim()) ? Promise.resolve() : Promise.reject(new Error(`${t('invoice.number')}：${t('valid.invoiceNo')}`))) }]}
+            rules={[req(t('invoice.number')), { validator: (_, v?: string) => (!v || isInvoiceNumber(v.trim()) ? Promise.resolve() : Promise.reject(new Error(t('form.fieldError', { field: t('invoice.number'), reason: t('valid.invoiceNo') })))) }]}
           >
             <Input aria-label={t('invoice.number')} style={{ width: 260 }} placeholder="26312000000000189999" />
           </Form.Item>
@@ -114,9 +114,9 @@ export function IssueInvoiceForm() {
               {
                 validator: (_, v?: string) =>
                   !v || !isIsoDate(v.trim())
-                    ? v ? Promise.reject(new Error(`${t('invoice.issueDate')}：${t('valid.date')}`)) : Promise.resolve()
+                    ? v ? Promise.reject(new Error(t('form.fieldError', { field: t('invoice.issueDate'), reason: t('valid.date') }))) : Promise.resolve()
                     : v.trim() > todayCst()
-                      ? Promise.reject(new Error(`${t('invoice.issueDate')}：${t('invoiceForm.future')}`))
+                      ? Promise.reject(new Error(t('form.fieldError', { field: t('invoice.issueDate'), reason: t('invoiceForm.future') })))
                       : Promise.resolve(),
               },
             ]}
@@ -147,7 +147,7 @@ export function IssueInvoiceForm() {
                 {
                   validator: (_, v?: string) => {
                     const p = v ? usccProblem(v.trim()) : null;
-                    return p ? Promise.reject(new Error(`${t('invoiceForm.buyerTaxId')}：${t(`valid.uscc.${p}`)}`)) : Promise.resolve();
+                    return p ? Promise.reject(new Error(t('form.fieldError', { field: t('invoiceForm.buyerTaxId'), reason: t(`valid.uscc.${p}`) }))) : Promise.resolve();
                   },
                 },
               ]}

@@ -66,7 +66,7 @@ export function UblUpload() {
         <Form.Item label={t('ubl.file')} required>
           <input type="file" accept=".xml,application/xml,text/xml" aria-label={t('ubl.file')} onChange={(e) => void onFile(e.target.files?.[0])} />
         </Form.Item>
-        {problem && <Alert type="error" showIcon message={`${t('ubl.file')}：${problem}`} style={{ marginBottom: 16 }} />}
+        {problem && <Alert type="error" showIcon message={t('form.fieldError', { field: t('ubl.file'), reason: problem })} style={{ marginBottom: 16 }} />}
         {picked && (
           <section aria-label={t('ubl.preview')}>
           <Descriptions size="small" column={1} bordered style={{ marginBottom: 16 }}>

@@ -67,7 +67,7 @@ export function AuditExport() {
   const intRule = (label: string) => ({
     validator: (_: unknown, value?: string) => {
       const n = Number(value);
-      return value && (!/^\d+$/.test(value) || n < 1 || n > height) ? Promise.reject(new Error(`${label}：${t('valid.int', { min: 1, max: height })}`)) : Promise.resolve();
+      return value && (!/^\d+$/.test(value) || n < 1 || n > height) ? Promise.reject(new Error(t('form.fieldError', { field: label, reason: t('valid.int', { min: 1, max: height }) }))) : Promise.resolve();
     },
   });
   return (
@@ -94,7 +94,7 @@ export function AuditExport() {
               ({ getFieldValue }) => ({
                 validator: (_: unknown, value?: string) => {
                   const span = Number(value) - Number(getFieldValue('from'));
-                  return span < 0 || span >= MAX_EXPORT_BLOCKS ? Promise.reject(new Error(`${t('auditExport.to')}：${t('auditExport.range', { max: MAX_EXPORT_BLOCKS })}`)) : Promise.resolve();
+                  return span < 0 || span >= MAX_EXPORT_BLOCKS ? Promise.reject(new Error(t('form.fieldError', { field: t('auditExport.to'), reason: t('auditExport.range', { max: MAX_EXPORT_BLOCKS }) }))) : Promise.resolve();
                 },
               }),
             ]}

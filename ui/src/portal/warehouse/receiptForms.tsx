@@ -150,7 +150,7 @@ export function ReceiptSplitModal({ receipt: r, onClose, onDone }: { receipt: Re
                     <Form.Item
                       name={[item.name, 'quantity']}
                       label={t('receipt.quantity')}
-                      rules={[req(t('receipt.quantity')), { pattern: /^[1-9]\d{0,17}$/, message: `${t('receipt.quantity')}：${t('valid.int', { min: 1, max: r.quantity })}` }]}
+                      rules={[req(t('receipt.quantity')), { pattern: /^[1-9]\d{0,17}$/, message: t('form.fieldError', { field: t('receipt.quantity'), reason: t('valid.int', { min: 1, max: r.quantity }) }) }]}
                     >
                       <Input aria-label={t('receiptForm.partField', { n: i + 1, field: t('receipt.quantity') })} style={{ width: 120 }} suffix={r.unit} inputMode="numeric" />
                     </Form.Item>
