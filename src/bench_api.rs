@@ -12,7 +12,6 @@ use scf_ledger::crypto::KeyPair;
 use scf_ledger::tx::{Call, TxBody};
 use serde::Serialize;
 
-use crate::node_chain::NodeChain;
 use crate::seed;
 
 #[derive(Clone, Debug, clap::Args)]
@@ -89,18 +88,18 @@ fn run_in(args: &BenchApiArgs, seeds: &Path, dir: &Path) -> anyhow::Result<ApiBe
             .sign(&signer)
         })
         .collect();
-    let ceiling = scf_node::bench::sm2_verify_ceiling(&txs);
+    let ceiling = crate::bench_chain::sm2_verify_ceiling(&txs);
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
-        let node = scf_node::NodeHandle::start(crate::demo::node_config(dir, &home, &genesis))
+        let node = scf_node::NodeHandle::start(crate::demo::node_config(dir, &home, &genesis), scf_domain::modules())
             .await
             .map_err(|e| anyhow!("node: {e}"))?;
-        let chain = NodeChain::new(node.chain().clone());
+        let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
         let db = format!("sqlite://{}?mode=rwc", dir.join("read-model.sqlite").display());
         let mut cfg = scf_graphql::Config::new(([127, 0, 0, 1], 0).into(), db, [7; 16]);
         cfg.limits.public_requests_per_minute = 0;
-        let server = scf_graphql::start(cfg, Arc::new(chain)).await.map_err(|e| anyhow!("API: {e}"))?;
+        let server = scf_graphql::start(cfg, chain).await.map_err(|e| anyhow!("API: {e}"))?;
         let url = format!("http://{}/graphql", server.addr);
         let body = serde_json::json!({ "query": QUERY, "variables": { "g": GTIN, "l": LOT } }).to_string();
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;

@@ -4,8 +4,9 @@
 //! work.
 
 pub mod bench_api;
+pub mod bench_chain;
 pub mod demo;
 pub mod files;
-pub mod node_chain;
+pub mod key_watch;
 pub mod seed;
 pub mod serve;

@@ -1,9 +1,11 @@
 //! `scf`: the one binary. It only parses the command line and wires the crates together; each
-//! subcommand's work lives in the crate that owns it.
+//! subcommand's work lives in the crate that owns it, and this is where the business modules are
+//! handed to the node (which knows none).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::{anyhow, Context as _};
 use clap::{Args, Parser, Subcommand};
 use scf_ledger::crypto::KeyPair;
 
@@ -24,45 +26,52 @@ enum Command {
     Demo(DemoArgs),
     /// Run one node of a consortium, optionally with the GraphQL API (and web UI) beside it.
     Node {
-        #[arg(long)]
-        config: PathBuf,
+        #[command(flatten)]
+        node: scf_node::cli::NodeArgs,
         #[command(flatten)]
         api: scf::serve::ApiArgs,
     },
     /// Run the IoT ingestion service against a node's client API.
     Ingest(scf_iot_ingest::IngestArgs),
     /// Build a genesis file from organisations, validators and parameters.
-    #[command(disable_help_flag = true)]
-    Genesis {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    Genesis(scf_node::cli::GenesisArgs),
     /// Generate an SM2 key pair (PKCS#8 PEM); never overwrites an existing key.
     Keygen(KeygenArgs),
     /// Start or stop a local multi-process cluster on loopback.
-    #[command(disable_help_flag = true)]
-    Cluster {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
     /// Verify a block's commit certificate (2f+1 SM2 precommits) against the genesis validator set.
-    #[command(disable_help_flag = true)]
-    VerifyCert {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    VerifyCert(scf_node::cli::VerifyCertArgs),
     /// IoT devices that sign readings at the source.
-    #[command(disable_help_flag = true)]
-    Device {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    #[command(subcommand)]
+    Device(DeviceCmd),
     /// Benchmarks printing one JSON object (chain | ingest | api).
-    #[command(disable_help_flag = true)]
-    Bench {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum ClusterCmd {
+    /// Generate keys, genesis and configs (first time) and start the node processes.
+    Up(scf_node::cli::ClusterUpArgs),
+    /// Stop the node processes.
+    Down(scf_node::cli::ClusterDownArgs),
+}
+
+#[derive(Subcommand)]
+enum DeviceCmd {
+    /// Simulated devices that sign readings at the source and publish them over MQTT.
+    Simulate(scf_iot_ingest::SimulateArgs),
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// End-to-end throughput of signed voucher transfers on a local cluster.
+    Chain(scf::bench_chain::BenchChainArgs),
+    /// Device readings per second from publish to durable storage.
+    Ingest(scf_iot_ingest::BenchIngestArgs),
+    /// The public lot page under concurrent clients.
+    Api(scf::bench_api::BenchApiArgs),
 }
 
 #[derive(Args)]
@@ -97,43 +106,33 @@ fn local_or_source(rel: &str) -> PathBuf {
     }
 }
 
-fn bench_api(argv: &[String]) -> Result<(), String> {
-    #[derive(Parser)]
-    #[command(name = "scf bench api")]
-    struct Wrap {
-        #[command(flatten)]
-        args: scf::bench_api::BenchApiArgs,
-    }
-    let it = std::iter::once("scf bench api".to_string()).chain(argv.iter().cloned());
-    let w = match Wrap::try_parse_from(it) {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { Err("invalid arguments".into()) } else { Ok(()) };
-        }
-    };
-    let seeds = w.args.seeds.clone().unwrap_or_else(|| local_or_source("seeds"));
-    let r = scf::bench_api::run(&w.args, &seeds).map_err(|e| format!("{e:#}"))?;
-    if w.args.json {
-        println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
-    } else {
-        println!(
-            "{} clients, {} requests ({} errors): {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; {} steps per answer; \
-             SM2-verify ceiling {:.0}/s",
-            r.clients,
-            r.requests,
-            r.errors,
-            r.requests_per_s,
-            r.p50_ms,
-            r.p99_ms,
-            r.steps_per_answer,
-            r.sm2_verify_ceiling_per_s
-        );
-    }
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(v)?);
     Ok(())
 }
 
-fn demo(args: &DemoArgs) -> Result<(), String> {
+fn bench_api(args: &scf::bench_api::BenchApiArgs) -> anyhow::Result<()> {
+    let seeds = args.seeds.clone().unwrap_or_else(|| local_or_source("seeds"));
+    let r = scf::bench_api::run(args, &seeds)?;
+    if args.json {
+        return print_json(&r);
+    }
+    println!(
+        "{} clients, {} requests ({} errors): {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; {} steps per answer; \
+         SM2-verify ceiling {:.0}/s",
+        r.clients,
+        r.requests,
+        r.errors,
+        r.requests_per_s,
+        r.p50_ms,
+        r.p99_ms,
+        r.steps_per_answer,
+        r.sm2_verify_ceiling_per_s
+    );
+    Ok(())
+}
+
+fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     // Quiet by default so the banner stays readable; RUST_LOG=info shows the node and services. With one
     // validator, libp2p reports every gossip publish as having no peers, and the embedded broker logs
     // each client disconnect as an error: both are expected here.
@@ -150,7 +149,7 @@ fn demo(args: &DemoArgs) -> Result<(), String> {
         ui: args.ui.clone().unwrap_or_else(|| local_or_source("ui/dist")),
         public: args.public,
     };
-    scf::demo::run(opts).map_err(|e| format!("{e:#}"))
+    scf::demo::run(opts)
 }
 
 #[derive(Args)]
@@ -160,24 +159,71 @@ struct KeygenArgs {
     out: PathBuf,
 }
 
-fn keygen(args: &KeygenArgs) -> Result<(), String> {
+fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
     let private = args.out.join("key.pem");
     let public = args.out.join("key.pub.pem");
     for p in [&private, &public] {
         if p.exists() {
-            return Err(format!("{}: already exists; refusing to overwrite a key", p.display()));
+            anyhow::bail!("{}: already exists; refusing to overwrite a key", p.display());
         }
     }
-    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let key = KeyPair::generate().map_err(|e| e.to_string())?;
-    let pem = key.to_pkcs8_pem().map_err(|e| e.to_string())?;
-    scf::files::write_new(&private, pem.as_bytes(), true).map_err(|e| e.to_string())?;
-    scf::files::write_new(&public, key.public().to_pem().map_err(|e| e.to_string())?.as_bytes(), false)
-        .map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.out).with_context(|| args.out.display().to_string())?;
+    let key = KeyPair::generate()?;
+    scf::files::write_new(&private, key.to_pkcs8_pem()?.as_bytes(), true)?;
+    scf::files::write_new(&public, key.public().to_pem()?.as_bytes(), false)?;
     println!("address    {}", key.address());
     println!("public key {}", key.public().to_hex());
     println!("wrote      {} and {}", private.display(), public.display());
     Ok(())
+}
+
+/// `scf genesis`: each `--org` is checked against the `org` module's own genesis type first, so an
+/// error names the spec and the field.
+fn genesis(args: &scf_node::cli::GenesisArgs) -> anyhow::Result<()> {
+    for spec in &args.orgs {
+        let v = scf_node::cli::parse_org(spec)?;
+        serde_json::from_value::<scf_domain::org::GenesisOrg>(v).map_err(|e| anyhow!("--org {spec:?}: {e}"))?;
+    }
+    scf_node::cli::genesis_cmd(args, scf_domain::modules())
+}
+
+fn cluster(cmd: &ClusterCmd) -> anyhow::Result<()> {
+    match cmd {
+        ClusterCmd::Up(a) => {
+            let exe = std::env::current_exe().context("path of the scf executable")?;
+            for n in scf_node::cli::cluster_up_with(a, &exe, scf_domain::modules())?.nodes {
+                println!("{n}");
+            }
+            Ok(())
+        }
+        ClusterCmd::Down(a) => scf_node::cli::cluster_down(a),
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Keygen(args) => keygen(&args),
+        Command::Demo(args) => demo(&args),
+        Command::Node { node, api } if api.listen.is_some() => {
+            scf_node::cli::init_logging();
+            scf::serve::node_with_api(&node.config, &api)
+        }
+        Command::Node { node, .. } => {
+            scf_node::cli::init_logging();
+            scf_node::cli::run_node(&node, scf_domain::modules())
+        }
+        Command::Ingest(args) => {
+            scf_node::cli::init_logging();
+            scf_iot_ingest::run_ingest(args)
+        }
+        Command::Genesis(args) => genesis(&args),
+        Command::Cluster(cmd) => cluster(&cmd),
+        Command::VerifyCert(args) => scf_node::cli::verify_cert_cmd(&args),
+        Command::Device(DeviceCmd::Simulate(args)) => print_json(&scf_iot_ingest::simulate(args)?),
+        Command::Bench(BenchCmd::Chain(args)) => scf::bench_chain::bench_chain(&args).map(|_| ()),
+        Command::Bench(BenchCmd::Ingest(args)) => print_json(&scf_iot_ingest::bench_ingest(args)?),
+        Command::Bench(BenchCmd::Api(args)) => bench_api(&args),
+    }
 }
 
 /// The allocator: block execution and admission allocate many short-lived buffers, which glibc's
@@ -188,33 +234,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     scf_node::cli::disable_transparent_huge_pages();
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Keygen(args) => keygen(args),
-        Command::Demo(args) => demo(args),
-        Command::Node { config, api } if api.listen.is_some() => {
-            scf_node::cli::init_logging();
-            scf::serve::node_with_api(config, api).map_err(|e| format!("{e:#}"))
-        }
-        Command::Node { config, .. } => scf_node::cli::node_command(config),
-        Command::Ingest(args) => {
-            scf_node::cli::init_logging();
-            scf_iot_ingest::run_ingest(args.clone()).map_err(|e| format!("{e:#}"))
-        }
-        Command::Genesis { args } => scf_node::cli::genesis_command(args),
-        Command::Cluster { args } => scf_node::cli::cluster_command(args),
-        Command::VerifyCert { args } => scf_node::cli::verify_cert_command(args),
-        Command::Device { args } => scf_iot_ingest::cli::device_command(args),
-        Command::Bench { args } => match args.first().map(String::as_str) {
-            Some("ingest") => scf_iot_ingest::cli::bench_ingest_command(&args[1..]),
-            Some("chain") => scf_node::cli::bench_chain_command(&args[1..]),
-            Some("api") => bench_api(&args[1..]),
-            _ => Err("usage: scf bench chain|ingest|api [OPTIONS] --json".to_string()),
-        },
-    };
-    match result {
+    match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,14 +1,12 @@
 //! `scf node --config FILE --graphql ADDR ...`: a consortium member's node with the GraphQL API (and
-//! optionally the web UI) in the same process, reading the node's store directly through
-//! [`NodeChain`]. Without `--graphql` the node runs alone (`scf_node::cli::node_command`).
+//! optionally the web UI) in the same process, reaching the node through its in-process
+//! `scf_client::Chain` port. Without `--graphql` the node runs alone.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-
-use crate::node_chain::NodeChain;
 
 /// The API options of `scf node`.
 #[derive(Clone, Debug, clap::Args)]
@@ -43,14 +41,16 @@ pub fn node_with_api(config: &Path, api: &ApiArgs) -> anyhow::Result<()> {
     let cfg = scf_node::NodeConfig::load(config).map_err(|e| anyhow!("{e}"))?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
     rt.block_on(async move {
-        let node = scf_node::NodeHandle::start(cfg).await.map_err(|e| anyhow!("node: {e}"))?;
-        let chain = NodeChain::new(node.chain().clone());
+        let node = scf_node::NodeHandle::start(cfg, scf_domain::modules()).await.map_err(|e| anyhow!("node: {e}"))?;
+        let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
+        let watch = crate::key_watch::spawn(chain.clone());
         let mut api_cfg = scf_graphql::Config::new(listen, database_url, node_key);
         api_cfg.ui_dir = api.ui.clone();
-        let server = scf_graphql::start(api_cfg, Arc::new(chain)).await.map_err(|e| anyhow!("API: {e}"))?;
+        let server = scf_graphql::start(api_cfg, chain).await.map_err(|e| anyhow!("API: {e}"))?;
         eprintln!("scf node: GraphQL API on http://{}/graphql", server.addr);
         crate::demo::wait_for_shutdown().await;
         server.abort();
+        watch.abort();
         node.shutdown().await;
         Ok(())
     })

@@ -18,7 +18,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::confidential::{Sealed, WrappedKey, WRAPPED_KEY_LEN};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -275,8 +275,15 @@ fn grant(
 
 pub struct ConfidentialModule;
 
-impl ConfidentialModule {
-    pub fn apply(
+impl ModuleCall for ConfidentialCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for ConfidentialModule {
+    type Call = ConfidentialCall;
+    type Error = ConfidentialError;
+
+    fn apply(
         ctx: &TxContext,
         state: &mut dyn StateWrite,
         call: ConfidentialCall,
@@ -286,15 +293,5 @@ impl ConfidentialModule {
                 grant(ctx, state, object, org, wrapped_key, via_voucher)
             }
         }
-    }
-}
-
-impl Module for ConfidentialModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: ConfidentialCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

@@ -25,7 +25,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::{Address, Hash32, PublicKey};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -586,8 +586,19 @@ fn flag_binding(
 
 pub struct DeviceModule;
 
-impl DeviceModule {
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: DeviceCall) -> Result<Vec<Event>> {
+impl ModuleCall for DeviceCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for DeviceModule {
+    type Call = DeviceCall;
+    type Error = DeviceError;
+
+    fn apply(
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        call: DeviceCall,
+    ) -> std::result::Result<Vec<Event>, DeviceError> {
         match call {
             DeviceCall::Register { device_id, public_key, kind, binding, rules } => {
                 let me = org::signer_org(state, ctx)?;
@@ -805,21 +816,6 @@ impl DeviceModule {
                 )])
             }
         }
-    }
-}
-
-impl Module for DeviceModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(
-        &self,
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        payload: &[u8],
-    ) -> std::result::Result<Vec<Event>, ModuleError> {
-        let call: DeviceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

@@ -12,7 +12,7 @@
 //! then stores only ciphertext, commitment and wrapped keys, never the plaintext lines.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +38,79 @@ pub struct Party {
     pub name: String,
     pub tax_id: String,
 }
+
+/// A postal address as EN 16931 carries it (BG-5 seller, BG-8 buyer). Empty strings are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostalAddress {
+    /// BT-35 / BT-50.
+    pub street: String,
+    /// BT-36 / BT-51.
+    pub additional_street: String,
+    /// BT-37 / BT-52.
+    pub city: String,
+    /// BT-38 / BT-53.
+    pub postal_code: String,
+    /// BT-39 / BT-54 (province).
+    pub subdivision: String,
+    /// BT-40 / BT-55: ISO 3166-1 alpha-2, required by EN 16931 whenever an invoice is exported.
+    pub country: String,
+}
+
+/// What an EN 16931 invoice says about a party beyond its name and tax id. Empty strings are absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartyDetails {
+    /// Trading name (BT-28 / BT-45), when it differs from the registered name.
+    pub trading_name: String,
+    /// Legal registration id (BT-30 / BT-47) when it differs from `tax_id`.
+    pub legal_id: String,
+    /// The tax scheme `tax_id` is registered under: `VAT` (a VAT identifier, BT-31 / BT-48, which
+    /// EN 16931 requires to start with a country code) or another scheme (BT-32). Empty: not said.
+    pub tax_scheme: String,
+    /// Electronic address (BT-34 / BT-49) and its scheme (EAS code).
+    pub endpoint: String,
+    pub endpoint_scheme: String,
+    pub address: PostalAddress,
+    /// Buyer's contact (BT-56); the seller's contact name is the issuer (开票人).
+    pub contact_name: String,
+    /// BT-42 / BT-57.
+    pub contact_phone: String,
+    /// BT-43 / BT-58.
+    pub contact_email: String,
+}
+
+/// A payment instruction (EN 16931 BG-16).
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaymentMeans {
+    /// UNTDID 4461 code (BT-81), e.g. `30` credit transfer, `58` SEPA credit transfer.
+    pub code: String,
+    /// Remittance information (BT-83).
+    pub payment_id: String,
+    /// Payee account (BT-84) and its name (BT-85).
+    pub account_id: String,
+    pub account_name: String,
+}
+
+/// EN 16931 data an invoice carries beyond the 数电票 header (all optional; an export that must
+/// pass EN 16931 needs at least the parties' country codes and a due date or payment terms).
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvoiceDetails {
+    pub seller: PartyDetails,
+    pub buyer: PartyDetails,
+    /// BT-9.
+    pub due_date: Option<Date>,
+    /// BT-10.
+    pub buyer_reference: String,
+    /// BT-20.
+    pub payment_terms: String,
+    pub payment_means: Vec<PaymentMeans>,
+}
+
+/// Most payment instructions one invoice may carry.
+pub const MAX_PAYMENT_MEANS: usize = 8;
 
 /// One line of an invoice (confidential: item, quantity and price reveal commercial terms).
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -89,6 +162,9 @@ pub struct NewInvoice {
     pub remarks: String,
     /// 开票人.
     pub issuer: String,
+    /// EN 16931 details (addresses, payment); empty for invoices that never travel as UBL.
+    #[serde(default)]
+    pub details: InvoiceDetails,
 }
 
 /// An invoice whose lines travel sealed: the header in clear (lines left empty), the lines as
@@ -151,6 +227,9 @@ pub struct Invoice {
     pub remarks: String,
     pub issuer: String,
     pub line_count: u32,
+    /// EN 16931 details, as issued.
+    #[serde(default)]
+    pub details: InvoiceDetails,
     pub booking: Option<Booking>,
     pub reversals: Vec<Reversal>,
     /// Sum of `reversals` amounts.
@@ -513,6 +592,73 @@ fn validate_header(n: &NewInvoice) -> Result<(), InvoiceError> {
     }
     text("remarks", &n.remarks, false)?;
     text("issuer", &n.issuer, true)?;
+    validate_details(n)
+}
+
+fn validate_details(n: &NewInvoice) -> Result<(), InvoiceError> {
+    let d = &n.details;
+    for (who, p) in [("seller", &d.seller), ("buyer", &d.buyer)] {
+        let a = &p.address;
+        for (f, v) in [
+            ("trading_name", &p.trading_name),
+            ("legal_id", &p.legal_id),
+            ("tax_scheme", &p.tax_scheme),
+            ("endpoint", &p.endpoint),
+            ("endpoint_scheme", &p.endpoint_scheme),
+            ("contact_name", &p.contact_name),
+            ("contact_phone", &p.contact_phone),
+            ("contact_email", &p.contact_email),
+            ("address.street", &a.street),
+            ("address.additional_street", &a.additional_street),
+            ("address.city", &a.city),
+            ("address.postal_code", &a.postal_code),
+            ("address.subdivision", &a.subdivision),
+        ] {
+            text(&format!("details.{who}.{f}"), v, false)?;
+        }
+        let country_ok =
+            a.country.is_empty() || (a.country.len() == 2 && a.country.bytes().all(|b| b.is_ascii_uppercase()));
+        if !country_ok {
+            return Err(InvoiceError::Invalid {
+                field: format!("details.{who}.address.country"),
+                reason: format!("{:?} is not an ISO 3166-1 alpha-2 code", a.country),
+            });
+        }
+        if p.endpoint.is_empty() != p.endpoint_scheme.is_empty() {
+            return Err(InvoiceError::Invalid {
+                field: format!("details.{who}.endpoint_scheme"),
+                reason: "an electronic address and its scheme go together".into(),
+            });
+        }
+    }
+    if let Some(due) = d.due_date {
+        if due < n.issue_date {
+            return Err(InvoiceError::Invalid {
+                field: "details.due_date".into(),
+                reason: format!("{due} is before the issue date {}", n.issue_date),
+            });
+        }
+    }
+    text("details.buyer_reference", &d.buyer_reference, false)?;
+    text("details.payment_terms", &d.payment_terms, false)?;
+    if d.payment_means.len() > MAX_PAYMENT_MEANS {
+        return Err(InvoiceError::Invalid {
+            field: "details.payment_means".into(),
+            reason: format!("at most {MAX_PAYMENT_MEANS}"),
+        });
+    }
+    for (i, m) in d.payment_means.iter().enumerate() {
+        if m.code.is_empty() || m.code.len() > 3 || !m.code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(InvoiceError::Invalid {
+                field: format!("details.payment_means[{i}].code"),
+                reason: format!("{:?} is not a UNTDID 4461 payment means code", m.code),
+            });
+        }
+        for (f, v) in [("payment_id", &m.payment_id), ("account_id", &m.account_id), ("account_name", &m.account_name)]
+        {
+            text(&format!("details.payment_means[{i}].{f}"), v, false)?;
+        }
+    }
     Ok(())
 }
 
@@ -634,6 +780,7 @@ fn issue(
         remarks: n.remarks,
         issuer: n.issuer,
         line_count: sealed.as_ref().map_or(n.lines.len() as u32, |(c, _)| *c),
+        details: n.details,
         booking: None,
         reversals: Vec::new(),
         reversed: 0,
@@ -768,9 +915,15 @@ fn reverse(
 
 pub struct InvoiceModule;
 
-impl InvoiceModule {
-    /// Apply one call (public so other modules' tests and tools can drive it without encoding).
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
+impl ModuleCall for InvoiceCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for InvoiceModule {
+    type Call = InvoiceCall;
+    type Error = InvoiceError;
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: InvoiceCall) -> Result<Vec<Event>, InvoiceError> {
         match call {
             InvoiceCall::Issue(n) => issue(ctx, state, n, None),
             InvoiceCall::IssueUbl { xml, buyer_org } => {
@@ -784,16 +937,6 @@ impl InvoiceModule {
                 reverse(ctx, state, number, red_number, amount_with_tax, reason)
             }
         }
-    }
-}
-
-impl Module for InvoiceModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: InvoiceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

@@ -11,11 +11,11 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::{Address, PublicKey};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
-use crate::kv::{self, Rule, StoreError};
+use crate::kv::{self, StoreError};
 use crate::org::{self, AccountStatus, OrgError};
 
 pub const MODULE: &str = "keys";
@@ -190,8 +190,15 @@ fn own_admin(state: &dyn StateRead, ctx: &TxContext, target: &Address) -> Result
 
 pub struct KeysModule;
 
-impl KeysModule {
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: KeyCall) -> Result<Vec<Event>, OrgError> {
+impl ModuleCall for KeyCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for KeysModule {
+    type Call = KeyCall;
+    type Error = OrgError;
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: KeyCall) -> Result<Vec<Event>, OrgError> {
         match call {
             KeyCall::RotateAccount { old, new_key, label, retire_at_height } => {
                 let (acct, org_id) = own_admin(state, ctx, &old)?;
@@ -228,15 +235,5 @@ impl KeysModule {
                 )])
             }
         }
-    }
-}
-
-impl Module for KeysModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: KeyCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

@@ -2,21 +2,11 @@
 //! trait that turns a module's rule error into the ledger's `ModuleError`.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use scf_ledger::module::{Event, ModuleError};
+use scf_ledger::module::Event;
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::Serialize;
 
-/// A business-rule error: `code()` is a stable SCREAMING_SNAKE name of the rule, `Display` names the
-/// field and the reason.
-pub trait Rule: std::fmt::Display {
-    fn code(&self) -> &'static str;
-    fn into_module_error(self) -> ModuleError
-    where
-        Self: Sized,
-    {
-        ModuleError::new(self.code(), self.to_string())
-    }
-}
+pub use scf_ledger::module::Rule;
 
 /// Failures every module can hit that are not business rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,15 +44,6 @@ pub fn put<T: BorshSerialize>(state: &mut dyn StateWrite, key: &str, value: &T) 
 
 pub fn delete(state: &mut dyn StateWrite, key: &str) {
     state.delete(key.as_bytes());
-}
-
-/// Decode a module's call enum from a transaction payload (canonical Borsh, no trailing bytes).
-pub fn decode_call<T: BorshDeserialize + BorshSerialize>(
-    module: &'static str,
-    payload: &[u8],
-) -> Result<T, StoreError> {
-    scf_ledger::codec::decode_canonical(module, payload, scf_ledger::tx::MAX_TX_BYTES)
-        .map_err(|e| StoreError::BadPayload { module, reason: e.to_string() })
 }
 
 /// Encode a call for a transaction payload.

@@ -8,7 +8,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::{Address, PublicKey};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -347,7 +347,7 @@ pub fn approve_funder(state: &mut dyn StateWrite, org_id: &str, height: u64) -> 
 pub struct OrgGenesis {
     #[serde(default)]
     pub orgs: Vec<GenesisOrg>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approved_funders: Vec<String>,
 }
 
@@ -359,7 +359,7 @@ pub struct GenesisOrg {
     pub credit_code: String,
     pub roles: Vec<Role>,
     pub public_key: PublicKey,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<GenesisAccount>,
 }
 
@@ -373,9 +373,95 @@ pub struct GenesisAccount {
     pub admin: bool,
 }
 
+impl OrgGenesis {
+    /// Organisations with the given ids and roles, public keys from `key_of`, names and credit codes
+    /// derived from the ids, and every funder approved: a consortium for tests, tools and benchmarks.
+    pub fn of(orgs: &[(&str, &[Role])], key_of: impl Fn(&str) -> PublicKey) -> OrgGenesis {
+        OrgGenesis {
+            orgs: orgs
+                .iter()
+                .map(|(id, roles)| GenesisOrg {
+                    id: id.to_string(),
+                    name: format!("{id} 有限公司"),
+                    credit_code: derived_credit_code(id),
+                    roles: roles.to_vec(),
+                    public_key: key_of(id),
+                    accounts: Vec::new(),
+                })
+                .collect(),
+            approved_funders: orgs
+                .iter()
+                .filter(|(_, roles)| roles.contains(&Role::Funder))
+                .map(|(id, _)| id.to_string())
+                .collect(),
+        }
+    }
+
+    /// A genesis of chain `chain_id` at `genesis_time_ms` with these organisations and validators.
+    pub fn genesis(
+        &self,
+        chain_id: &str,
+        genesis_time_ms: u64,
+        validators: Vec<scf_ledger::genesis::Validator>,
+    ) -> scf_ledger::genesis::Genesis {
+        scf_ledger::genesis::Genesis {
+            chain_id: chain_id.to_string(),
+            genesis_time_ms,
+            params: Default::default(),
+            validators,
+            app_state: [(MODULE.to_string(), serde_json::to_value(self).unwrap_or_default())].into_iter().collect(),
+        }
+    }
+}
+
+/// A unique 18-character 统一社会信用代码 derived from an organisation id (`9131` and 14 hex digits
+/// of SM3(id)), for consortia made up in tests, tools and benchmarks.
+pub fn derived_credit_code(id: &str) -> String {
+    let h = scf_ledger::crypto::sm3(id.as_bytes());
+    format!("9131{}", hex::encode(&h[..7]).to_uppercase())
+}
+
 pub struct OrgModule;
 
-impl OrgModule {
+impl ModuleCall for OrgCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for OrgModule {
+    type Call = OrgCall;
+    type Error = OrgError;
+
+    fn init_genesis(state: &mut dyn StateWrite, config: &serde_json::Value) -> Result<(), ModuleError> {
+        if config.is_null() {
+            return Ok(());
+        }
+        let g: OrgGenesis = serde_json::from_value(config.clone())
+            .map_err(|e| ModuleError::new("BAD_GENESIS", format!("app_state.org: {e}")))?;
+        for o in g.orgs {
+            let accounts = o.accounts.clone();
+            let id = o.id.clone();
+            register_org(
+                state,
+                Org {
+                    id: o.id,
+                    name: o.name,
+                    credit_code: o.credit_code,
+                    roles: o.roles,
+                    public_key: o.public_key,
+                    status: OrgStatus::Active,
+                },
+            )
+            .map_err(Rule::into_module_error)?;
+            for a in accounts {
+                add_account_unchecked(state, &id, a.public_key, a.label, a.admin).map_err(Rule::into_module_error)?;
+            }
+        }
+        for f in g.approved_funders {
+            approve_funder(state, &f, 0).map_err(Rule::into_module_error)?;
+        }
+        Ok(())
+    }
+
     fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: OrgCall) -> Result<Vec<Event>, OrgError> {
         match call {
             OrgCall::AddAccount { public_key, label, admin } => {
@@ -468,45 +554,5 @@ impl OrgModule {
                 )])
             }
         }
-    }
-}
-
-impl Module for OrgModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn init_genesis(&self, state: &mut dyn StateWrite, config: &serde_json::Value) -> Result<(), ModuleError> {
-        if config.is_null() {
-            return Ok(());
-        }
-        let g: OrgGenesis = serde_json::from_value(config.clone())
-            .map_err(|e| ModuleError::new("BAD_GENESIS", format!("app_state.org: {e}")))?;
-        for o in g.orgs {
-            let accounts = o.accounts.clone();
-            let id = o.id.clone();
-            register_org(
-                state,
-                Org {
-                    id: o.id,
-                    name: o.name,
-                    credit_code: o.credit_code,
-                    roles: o.roles,
-                    public_key: o.public_key,
-                    status: OrgStatus::Active,
-                },
-            )
-            .map_err(Rule::into_module_error)?;
-            for a in accounts {
-                add_account_unchecked(state, &id, a.public_key, a.label, a.admin).map_err(Rule::into_module_error)?;
-            }
-        }
-        for f in g.approved_funders {
-            approve_funder(state, &f, 0).map_err(Rule::into_module_error)?;
-        }
-        Ok(())
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: OrgCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }

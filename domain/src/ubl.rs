@@ -20,7 +20,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::{Reader, Writer};
 
 use crate::date::Date;
-use crate::invoice::{self, InvoiceLine, NewInvoice, Party};
+use crate::invoice::{self, InvoiceDetails, InvoiceLine, NewInvoice, Party, PartyDetails, PaymentMeans, PostalAddress};
 use crate::kv::Rule;
 use crate::money::{self, Fen};
 
@@ -31,6 +31,9 @@ pub const CBC_NS: &str = "urn:oasis:names:specification:ubl:schema:xsd:CommonBas
 pub const EN16931: &str = "urn:cen.eu:en16931:2017";
 /// Name of the additional item property that carries 规格型号.
 pub const SPEC_PROPERTY: &str = "规格型号";
+/// Name of the additional item property that carries the unit as written (单位) when it is not a
+/// UN/ECE Rec 20 code.
+pub const UNIT_PROPERTY: &str = "单位";
 
 /// Largest document accepted (fits in one transaction).
 pub const MAX_UBL_BYTES: usize = 200 * 1024;
@@ -246,10 +249,16 @@ fn rate_of(category: Option<(&El, String)>) -> Result<u32, UblError> {
     }
 }
 
-fn party(root: &El, path: &str, qname: &str) -> Result<(Party, Option<String>), UblError> {
+fn text_of(el: &El, path: &str, qname: &str) -> String {
+    el.opt(path, qname).map(|(e, _)| e.text.trim().to_string()).unwrap_or_default()
+}
+
+/// A party (BG-4 seller / BG-7 buyer): name, tax id and the EN 16931 details around them.
+fn party(root: &El, path: &str, qname: &str) -> Result<(Party, PartyDetails, Option<String>), UblError> {
     let (outer, op) = root.req(path, qname)?;
     let (p, pp) = outer.req(&op, "cac:Party")?;
     let legal = p.opt(&pp, "cac:PartyLegalEntity");
+    let trading = p.opt(&pp, "cac:PartyName").map(|(pn, pnp)| text_of(pn, &pnp, "cbc:Name")).unwrap_or_default();
     let name = match legal.as_ref().and_then(|(l, lp)| l.opt(lp, "cbc:RegistrationName")) {
         Some((n, _)) if !n.text.trim().is_empty() => n.text.trim().to_string(),
         _ => match p.opt(&pp, "cac:PartyName") {
@@ -257,12 +266,17 @@ fn party(root: &El, path: &str, qname: &str) -> Result<(Party, Option<String>), 
             None => return Err(UblError::Missing { path: format!("{pp}/cac:PartyLegalEntity/cbc:RegistrationName") }),
         },
     };
-    let tax = p
-        .opt(&pp, "cac:PartyTaxScheme")
-        .and_then(|(t, tp)| t.opt(&tp, "cbc:CompanyID"))
-        .or_else(|| legal.as_ref().and_then(|(l, lp)| l.opt(lp, "cbc:CompanyID")));
-    let (tax_el, tax_path) =
-        tax.ok_or_else(|| UblError::Missing { path: format!("{pp}/cac:PartyTaxScheme/cbc:CompanyID") })?;
+    let scheme_tax = p.opt(&pp, "cac:PartyTaxScheme").and_then(|(t, tp)| {
+        let scheme = t.opt(&tp, "cac:TaxScheme").map(|(s, sp)| text_of(s, &sp, "cbc:ID")).unwrap_or_default();
+        t.opt(&tp, "cbc:CompanyID").map(|c| (c, scheme))
+    });
+    let legal_company = legal.as_ref().and_then(|(l, lp)| l.opt(lp, "cbc:CompanyID"));
+    let ((tax_el, tax_path), tax_scheme) = match (scheme_tax, legal_company.clone()) {
+        // `TAX` is what the export writes for a local tax number whose scheme was not said.
+        (Some((c, scheme)), _) => (c, if scheme == "TAX" { String::new() } else { scheme }),
+        (None, Some(c)) => (c, String::new()),
+        (None, None) => return Err(UblError::Missing { path: format!("{pp}/cac:PartyTaxScheme/cbc:CompanyID") }),
+    };
     let tax_id = tax_el.text.trim().to_string();
     if !(15..=20).contains(&tax_id.len()) || !tax_id.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
         return Err(UblError::Invalid {
@@ -270,12 +284,40 @@ fn party(root: &El, path: &str, qname: &str) -> Result<(Party, Option<String>), 
             reason: format!("{tax_id:?} is not a 统一社会信用代码 / tax id (15..=20 of 0-9 A-Z)"),
         });
     }
-    let contact = p
-        .opt(&pp, "cac:Contact")
-        .and_then(|(c, cp)| c.opt(&cp, "cbc:Name"))
-        .map(|(n, _)| n.text.trim().to_string())
-        .filter(|s| !s.is_empty());
-    Ok((Party { name, tax_id }, contact))
+    let legal_id = legal_company.map(|(c, _)| c.text.trim().to_string()).filter(|c| *c != tax_id).unwrap_or_default();
+    let (endpoint, endpoint_scheme) = match p.opt(&pp, "cbc:EndpointID") {
+        Some((e, _)) => (e.text.trim().to_string(), e.attr("schemeID").unwrap_or("").to_string()),
+        None => (String::new(), String::new()),
+    };
+    let address = match p.opt(&pp, "cac:PostalAddress") {
+        Some((a, ap)) => PostalAddress {
+            street: text_of(a, &ap, "cbc:StreetName"),
+            additional_street: text_of(a, &ap, "cbc:AdditionalStreetName"),
+            city: text_of(a, &ap, "cbc:CityName"),
+            postal_code: text_of(a, &ap, "cbc:PostalZone"),
+            subdivision: text_of(a, &ap, "cbc:CountrySubentity"),
+            country: a
+                .opt(&ap, "cac:Country")
+                .map(|(c, cp)| text_of(c, &cp, "cbc:IdentificationCode"))
+                .unwrap_or_default(),
+        },
+        None => PostalAddress::default(),
+    };
+    let contact = p.opt(&pp, "cac:Contact");
+    let contact_text = |q: &str| contact.as_ref().map(|(c, cp)| text_of(c, cp, q)).unwrap_or_default();
+    let contact_name = contact_text("cbc:Name");
+    let details = PartyDetails {
+        trading_name: if trading == name { String::new() } else { trading },
+        legal_id,
+        tax_scheme,
+        endpoint,
+        endpoint_scheme,
+        address,
+        contact_name: contact_name.clone(),
+        contact_phone: contact_text("cbc:Telephone"),
+        contact_email: contact_text("cbc:ElectronicMail"),
+    };
+    Ok((Party { name, tax_id }, details, Some(contact_name).filter(|s| !s.is_empty())))
 }
 
 fn refuse_present(el: &El, path: &str, qname: &str, what: &str) -> Result<(), UblError> {
@@ -326,8 +368,44 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
     }
     let remarks =
         root.all(&r, "cbc:Note").iter().map(|(n, _)| n.text.trim().to_string()).collect::<Vec<_>>().join("\n");
-    let (seller, contact) = party(&root, &r, "cac:AccountingSupplierParty")?;
-    let (buyer, _) = party(&root, &r, "cac:AccountingCustomerParty")?;
+    let (seller, mut seller_details, contact) = party(&root, &r, "cac:AccountingSupplierParty")?;
+    // The seller's contact name is the 开票人 (issuer), kept there rather than twice.
+    seller_details.contact_name = String::new();
+    let (buyer, buyer_details, _) = party(&root, &r, "cac:AccountingCustomerParty")?;
+    let due_date = match root.opt(&r, "cbc:DueDate") {
+        Some((d, dp)) => Some(Date::parse(d.text.trim()).ok_or_else(|| UblError::Invalid {
+            path: dp,
+            reason: format!("{:?} is not a date YYYY-MM-DD (BT-9)", d.text.trim()),
+        })?),
+        None => None,
+    };
+    let payment_means = root
+        .all(&r, "cac:PaymentMeans")
+        .into_iter()
+        .map(|(m, mp)| {
+            let account = m.opt(&mp, "cac:PayeeFinancialAccount");
+            PaymentMeans {
+                code: text_of(m, &mp, "cbc:PaymentMeansCode"),
+                payment_id: text_of(m, &mp, "cbc:PaymentID"),
+                account_id: account.as_ref().map(|(a, ap)| text_of(a, ap, "cbc:ID")).unwrap_or_default(),
+                account_name: account.as_ref().map(|(a, ap)| text_of(a, ap, "cbc:Name")).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let payment_terms = root
+        .all(&r, "cac:PaymentTerms")
+        .iter()
+        .flat_map(|(t, tp)| t.all(tp, "cbc:Note").into_iter().map(|(n, _)| n.text.trim().to_string()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let details = InvoiceDetails {
+        seller: seller_details,
+        buyer: buyer_details,
+        due_date,
+        buyer_reference: text_of(&root, &r, "cbc:BuyerReference"),
+        payment_terms,
+        payment_means,
+    };
     refuse_present(&root, &r, "cac:AllowanceCharge", "document-level allowances and charges")?;
 
     // Lines.
@@ -348,16 +426,19 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         let (amt, _) = req_amount(l, lp, "cbc:LineExtensionAmount", &currency)?;
         let (item, ip) = l.req(lp, "cac:Item")?;
         let (item_name, _) = item.req_text(&ip, "cbc:Name")?;
-        let spec = item
-            .all(&ip, "cac:AdditionalItemProperty")
-            .into_iter()
-            .find(|(p, pp)| p.opt(pp, "cbc:Name").map(|(n, _)| n.text.trim() == SPEC_PROPERTY).unwrap_or(false))
-            .and_then(|(p, pp)| p.opt(&pp, "cbc:Value").map(|(v, _)| v.text.trim().to_string()))
-            .unwrap_or_default();
+        let property = |name: &str| {
+            item.all(&ip, "cac:AdditionalItemProperty")
+                .into_iter()
+                .find(|(p, pp)| p.opt(pp, "cbc:Name").map(|(n, _)| n.text.trim() == name).unwrap_or(false))
+                .and_then(|(p, pp)| p.opt(&pp, "cbc:Value").map(|(v, _)| v.text.trim().to_string()))
+        };
+        let spec = property(SPEC_PROPERTY).unwrap_or_default();
+        let unit_name = property(UNIT_PROPERTY);
         let rate = rate_of(item.opt(&ip, "cac:ClassifiedTaxCategory"))?;
         let qty = l.opt(lp, "cbc:InvoicedQuantity");
         let price = l.opt(lp, "cac:Price");
-        let unit = qty.as_ref().and_then(|(q, _)| q.attr("unitCode")).unwrap_or("").to_string();
+        let unit =
+            unit_name.unwrap_or_else(|| qty.as_ref().and_then(|(q, _)| q.attr("unitCode")).unwrap_or("").to_string());
         let (quantity, unit_price) = match (qty, price) {
             (Some((q, qp)), Some((p, pp))) => {
                 let qt = q.text.trim().to_string();
@@ -389,6 +470,18 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
                 (Some(qt), Some(pt))
             }
             _ => (None, None),
+        };
+        // One unit of "one" (C62) at the line amount is how a line without quantity and price
+        // travels (EN 16931 requires both); read it back as such a line.
+        let (quantity, unit_price, unit) = match (&quantity, &unit_price) {
+            (Some(q), Some(p))
+                if unit == "C62"
+                    && q == "1"
+                    && invoice::parse_decimal(p) == invoice::parse_decimal(&money::format_yuan(amt)) =>
+            {
+                (None, None, String::new())
+            }
+            _ => (quantity, unit_price, unit),
         };
         lines.push(InvoiceLine {
             item_name,
@@ -512,6 +605,7 @@ pub fn from_ubl_xml(xml: &str) -> Result<NewInvoice, UblError> {
         total_with_tax: with_tax,
         remarks,
         issuer,
+        details,
     })
 }
 
@@ -605,25 +699,121 @@ impl Out {
         self.close("cac:TaxScheme");
         self.close(name);
     }
-    fn party(&mut self, name: &str, p: &Party, contact: Option<&str>) {
+    fn opt_leaf(&mut self, name: &str, text: &str) {
+        if !text.is_empty() {
+            self.leaf(name, &[], text);
+        }
+    }
+    /// A party in the UBL `PartyType` element order (EndpointID, PartyName, PostalAddress,
+    /// PartyTaxScheme, PartyLegalEntity, Contact).
+    fn party(&mut self, name: &str, p: &Party, d: &PartyDetails, seller: bool, contact_name: &str) {
         self.open(name, &[]);
         self.open("cac:Party", &[]);
-        self.open("cac:PartyTaxScheme", &[]);
-        self.leaf("cbc:CompanyID", &[], &p.tax_id);
-        self.open("cac:TaxScheme", &[]);
-        self.leaf("cbc:ID", &[], "VAT");
-        self.close("cac:TaxScheme");
-        self.close("cac:PartyTaxScheme");
+        if !d.endpoint.is_empty() {
+            self.leaf("cbc:EndpointID", &[("schemeID", d.endpoint_scheme.as_str())], &d.endpoint);
+        }
+        if !d.trading_name.is_empty() {
+            self.open("cac:PartyName", &[]);
+            self.leaf("cbc:Name", &[], &d.trading_name);
+            self.close("cac:PartyName");
+        }
+        let a = &d.address;
+        if *a != PostalAddress::default() {
+            self.open("cac:PostalAddress", &[]);
+            self.opt_leaf("cbc:StreetName", &a.street);
+            self.opt_leaf("cbc:AdditionalStreetName", &a.additional_street);
+            self.opt_leaf("cbc:CityName", &a.city);
+            self.opt_leaf("cbc:PostalZone", &a.postal_code);
+            self.opt_leaf("cbc:CountrySubentity", &a.subdivision);
+            if !a.country.is_empty() {
+                self.open("cac:Country", &[]);
+                self.leaf("cbc:IdentificationCode", &[], &a.country);
+                self.close("cac:Country");
+            }
+            self.close("cac:PostalAddress");
+        }
+        // Where the tax id goes: under the scheme it was registered with; when that is not said, a
+        // seller's 纳税人识别号 is its tax registration id (BT-32, scheme `TAX`) and a buyer's its
+        // legal registration id (BT-47), since EN 16931 reserves `VAT` for country-prefixed VAT ids.
+        let scheme = if !d.tax_scheme.is_empty() {
+            Some(d.tax_scheme.as_str())
+        } else if seller {
+            Some("TAX")
+        } else {
+            None
+        };
+        if let Some(scheme) = scheme {
+            self.open("cac:PartyTaxScheme", &[]);
+            self.leaf("cbc:CompanyID", &[], &p.tax_id);
+            self.open("cac:TaxScheme", &[]);
+            self.leaf("cbc:ID", &[], scheme);
+            self.close("cac:TaxScheme");
+            self.close("cac:PartyTaxScheme");
+        }
         self.open("cac:PartyLegalEntity", &[]);
         self.leaf("cbc:RegistrationName", &[], &p.name);
+        // The 统一社会信用代码 is also the legal registration id (BT-30 / BT-47) unless another is given.
+        let legal = if !d.legal_id.is_empty() {
+            d.legal_id.as_str()
+        } else if scheme != Some("VAT") {
+            p.tax_id.as_str()
+        } else {
+            ""
+        };
+        self.opt_leaf("cbc:CompanyID", legal);
         self.close("cac:PartyLegalEntity");
-        if let Some(c) = contact {
+        if !(contact_name.is_empty() && d.contact_phone.is_empty() && d.contact_email.is_empty()) {
             self.open("cac:Contact", &[]);
-            self.leaf("cbc:Name", &[], c);
+            self.opt_leaf("cbc:Name", contact_name);
+            self.opt_leaf("cbc:Telephone", &d.contact_phone);
+            self.opt_leaf("cbc:ElectronicMail", &d.contact_email);
             self.close("cac:Contact");
         }
         self.close("cac:Party");
         self.close(name);
+    }
+    fn property(&mut self, name: &str, value: &str) {
+        self.open("cac:AdditionalItemProperty", &[]);
+        self.leaf("cbc:Name", &[], name);
+        self.leaf("cbc:Value", &[], value);
+        self.close("cac:AdditionalItemProperty");
+    }
+}
+
+/// UN/ECE Recommendation 20 code for a unit as written on a 数电票. A unit that already is a code
+/// is kept; the common Chinese units map to their code; anything else is `C62` ("one"). The unit as
+/// written travels beside it as the item property [`UNIT_PROPERTY`], so nothing is lost.
+pub fn rec20_unit(unit: &str) -> &str {
+    let u = unit.trim();
+    if (2..=3).contains(&u.len()) && u.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        return u;
+    }
+    match u {
+        "件" | "个" | "只" | "台" | "支" | "块" | "把" | "张" | "本" | "条" | "根" | "片" | "辆" | "枚" | "颗"
+        | "粒" => "H87",
+        "套" => "SET",
+        "双" | "对" | "副" => "PR",
+        "千克" | "公斤" | "kg" => "KGM",
+        "克" | "g" => "GRM",
+        "吨" | "t" => "TNE",
+        "米" | "m" => "MTR",
+        "千米" | "公里" | "km" => "KMT",
+        "厘米" | "cm" => "CMT",
+        "毫米" | "mm" => "MMT",
+        "平方米" | "㎡" => "MTK",
+        "立方米" | "m³" => "MTQ",
+        "升" | "L" => "LTR",
+        "毫升" | "mL" => "MLT",
+        "箱" | "盒" => "XBX",
+        "袋" => "XBG",
+        "瓶" => "XBO",
+        "桶" => "XBA",
+        "包" => "XPK",
+        "天" | "日" => "DAY",
+        "小时" => "HUR",
+        "月" => "MON",
+        "年" => "ANN",
+        _ => "C62",
     }
 }
 
@@ -637,13 +827,35 @@ pub fn to_ubl_xml(n: &NewInvoice) -> Result<String, UblError> {
     o.leaf("cbc:CustomizationID", &[], EN16931);
     o.leaf("cbc:ID", &[], &n.number);
     o.leaf("cbc:IssueDate", &[], &n.issue_date.to_string());
+    let d = &n.details;
+    if let Some(due) = d.due_date {
+        o.leaf("cbc:DueDate", &[], &due.to_string());
+    }
     o.leaf("cbc:InvoiceTypeCode", &[], "380");
     if !n.remarks.is_empty() {
         o.leaf("cbc:Note", &[], &n.remarks);
     }
     o.leaf("cbc:DocumentCurrencyCode", &[], c);
-    o.party("cac:AccountingSupplierParty", &n.seller, Some(&n.issuer));
-    o.party("cac:AccountingCustomerParty", &n.buyer, None);
+    o.opt_leaf("cbc:BuyerReference", &d.buyer_reference);
+    o.party("cac:AccountingSupplierParty", &n.seller, &d.seller, true, &n.issuer);
+    o.party("cac:AccountingCustomerParty", &n.buyer, &d.buyer, false, &d.buyer.contact_name);
+    for m in &d.payment_means {
+        o.open("cac:PaymentMeans", &[]);
+        o.leaf("cbc:PaymentMeansCode", &[], &m.code);
+        o.opt_leaf("cbc:PaymentID", &m.payment_id);
+        if !m.account_id.is_empty() {
+            o.open("cac:PayeeFinancialAccount", &[]);
+            o.leaf("cbc:ID", &[], &m.account_id);
+            o.opt_leaf("cbc:Name", &m.account_name);
+            o.close("cac:PayeeFinancialAccount");
+        }
+        o.close("cac:PaymentMeans");
+    }
+    if !d.payment_terms.is_empty() {
+        o.open("cac:PaymentTerms", &[]);
+        o.leaf("cbc:Note", &[], &d.payment_terms);
+        o.close("cac:PaymentTerms");
+    }
     let mut by_rate: BTreeMap<u32, (Fen, Fen)> = BTreeMap::new();
     for l in &n.lines {
         let e = by_rate.entry(l.tax_rate_bp).or_default();
@@ -669,25 +881,26 @@ pub fn to_ubl_xml(n: &NewInvoice) -> Result<String, UblError> {
     for (i, l) in n.lines.iter().enumerate() {
         o.open("cac:InvoiceLine", &[]);
         o.leaf("cbc:ID", &[], &(i + 1).to_string());
-        if let Some(q) = &l.quantity {
-            o.leaf("cbc:InvoicedQuantity", &[("unitCode", l.unit.as_str())], q);
-        }
+        // EN 16931 requires a quantity with its unit and a net price on every line (BR-22, BR-23,
+        // BR-26): a line without them is one unit (C62) at the line amount.
+        let code = if l.quantity.is_some() { rec20_unit(&l.unit) } else { "C62" };
+        let quantity = l.quantity.clone().unwrap_or_else(|| "1".to_string());
+        let price = l.unit_price.clone().unwrap_or_else(|| money::format_yuan(l.amount));
+        o.leaf("cbc:InvoicedQuantity", &[("unitCode", code)], &quantity);
         o.amount("cbc:LineExtensionAmount", l.amount, c);
         o.open("cac:Item", &[]);
         o.leaf("cbc:Name", &[], &l.item_name);
-        if !l.spec.is_empty() {
-            o.open("cac:AdditionalItemProperty", &[]);
-            o.leaf("cbc:Name", &[], SPEC_PROPERTY);
-            o.leaf("cbc:Value", &[], &l.spec);
-            o.close("cac:AdditionalItemProperty");
-        }
         o.tax_category("cac:ClassifiedTaxCategory", l.tax_rate_bp);
-        o.close("cac:Item");
-        if let Some(p) = &l.unit_price {
-            o.open("cac:Price", &[]);
-            o.leaf("cbc:PriceAmount", &[("currencyID", c)], p);
-            o.close("cac:Price");
+        if !l.spec.is_empty() {
+            o.property(SPEC_PROPERTY, &l.spec);
         }
+        if !l.unit.is_empty() && code != l.unit.trim() {
+            o.property(UNIT_PROPERTY, &l.unit);
+        }
+        o.close("cac:Item");
+        o.open("cac:Price", &[]);
+        o.leaf("cbc:PriceAmount", &[("currencyID", c)], &price);
+        o.close("cac:Price");
         o.close("cac:InvoiceLine");
     }
     o.close("Invoice");
@@ -713,6 +926,7 @@ pub fn invoice_to_ubl(inv: &invoice::Invoice, lines: &invoice::InvoiceLines) -> 
         total_with_tax: inv.total_with_tax,
         remarks: inv.remarks.clone(),
         issuer: inv.issuer.clone(),
+        details: inv.details.clone(),
     })
 }
 

@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -53,8 +53,15 @@ pub const MAX_TEXT: usize = 200;
 /// Days per year of the ACT/360 discount convention.
 pub const DAY_COUNT_BASIS: u128 = 360;
 
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, strum::EnumDiscriminants,
+)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(VoucherState),
+    derive(strum::IntoStaticStr, strum::EnumString, strum::EnumIter, Hash),
+    strum(serialize_all = "snake_case")
+)]
 pub enum VoucherStatus {
     /// Waiting for the holder to sign for it (issue or transfer); cannot move.
     Pending,
@@ -66,6 +73,21 @@ pub enum VoucherStatus {
     Split,
     /// Paid at settlement.
     Settled,
+}
+
+impl VoucherStatus {
+    /// The status without its details.
+    pub fn state(&self) -> VoucherState {
+        self.into()
+    }
+}
+
+/// The status names, derived from [`VoucherStatus`]: the read model stores them, the API's enum is
+/// checked against them, and parsing an unknown name is an error (`FromStr`).
+impl VoucherState {
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
 }
 
 /// An offer by the holder to sell the voucher to a funder, waiting for the funder's acceptance.
@@ -1201,9 +1223,15 @@ fn freeze(
 
 pub struct VoucherModule;
 
-impl VoucherModule {
-    /// Apply one call (public so tests and tools can drive it without encoding).
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: VoucherCall) -> Result<Vec<Event>, VoucherError> {
+impl ModuleCall for VoucherCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for VoucherModule {
+    type Call = VoucherCall;
+    type Error = VoucherError;
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: VoucherCall) -> Result<Vec<Event>, VoucherError> {
         match call {
             VoucherCall::Issue {
                 voucher_no,
@@ -1240,16 +1268,6 @@ impl VoucherModule {
             VoucherCall::Freeze { voucher_id, reason } => freeze(ctx, state, voucher_id, reason, true),
             VoucherCall::Unfreeze { voucher_id, reason } => freeze(ctx, state, voucher_id, reason, false),
         }
-    }
-}
-
-impl Module for VoucherModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: VoucherCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

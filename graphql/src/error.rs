@@ -4,7 +4,7 @@
 
 use async_graphql::{ErrorExtensions, ServerError};
 
-use crate::chain::ChainError;
+use scf_client::ChainError;
 
 /// The stable error codes of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,8 +156,8 @@ impl ApiError {
 impl From<ChainError> for ApiError {
     fn from(e: ChainError) -> Self {
         match e {
-            ChainError::Rejected(r) => {
-                let text = r.to_string();
+            ChainError::Rejected(r) if !r.retryable => {
+                let text = r.message;
                 let (field, reason) = text.split_once(": ").unwrap_or(("transaction", text.as_str()));
                 ApiError::BadInput { field: field.to_string(), reason: reason.to_string() }
             }

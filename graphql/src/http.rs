@@ -83,10 +83,10 @@ async fn graphql_post(
     let token = bearer(&headers);
     let req = req.into_inner();
     // Anonymous queries read only public data: serve a recent identical answer at the same tip.
-    let cacheable = match token {
-        None => crate::public_cache::PublicAnswers::key(&req)
-            .map(|k| (k, s.api.chain.tip().ok().flatten().map(|t| t.height).unwrap_or(0))),
-        Some(_) => None,
+    let public_key = if token.is_none() { crate::public_cache::PublicAnswers::key(&req) } else { None };
+    let cacheable = match public_key {
+        Some(k) => Some((k, s.api.chain.tip().await.ok().flatten().map(|t| t.height).unwrap_or(0))),
+        None => None,
     };
     if let Some((key, height)) = &cacheable {
         if let Some(body) = s.public.get(key, *height, client.0) {
@@ -144,7 +144,7 @@ async fn graphql_get(
 }
 
 async fn healthz(State(s): State<AppState>) -> Response {
-    let tip = s.api.chain.tip().ok().flatten().map(|t| t.height);
+    let tip = s.api.chain.tip().await.ok().flatten().map(|t| t.height);
     let indexed = s.api.indexer.cursor().await.ok().flatten();
     let body = serde_json::json!({ "status": "ok", "chain_height": tip, "indexed_height": indexed });
     let code = if tip.is_some() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -152,7 +152,7 @@ async fn healthz(State(s): State<AppState>) -> Response {
 }
 
 async fn metrics_text(State(s): State<AppState>) -> Response {
-    if let Ok(Some(tip)) = s.api.chain.tip() {
+    if let Ok(Some(tip)) = s.api.chain.tip().await {
         metrics::gauge!("scf_chain_height").set(tip.height as f64);
     }
     if let Ok(Some(h)) = s.api.indexer.cursor().await {

@@ -14,14 +14,17 @@ use scf_domain::{invoice as dinv, org as dorg, voucher as dvou};
 use scf_ledger::block::Block;
 use scf_ledger::receipt::{Receipt, TxOutcome};
 use scf_ledger::state::StateRead;
+use sea_orm::sea_query::{ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
+
+use crate::schema::input::to_i64;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::chain::{Chain, ChainError};
 use crate::db::entities::*;
+use scf_client::{Chain, ChainError, CommittedBlock, Follower};
 
 /// Why indexing stopped.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,24 @@ pub enum IndexError {
     State { height: u64, reason: String },
     #[error("block {0} is missing from the chain")]
     MissingBlock(u64),
+}
+
+/// Delete every row derived from the chain, and the cursor (users and sessions stay).
+pub async fn clear_derived<C: sea_orm::ConnectionTrait>(db: &C) -> Result<(), sea_orm::DbErr> {
+    block::Entity::delete_many().exec(db).await?;
+    transaction::Entity::delete_many().exec(db).await?;
+    event::Entity::delete_many().exec(db).await?;
+    event_org::Entity::delete_many().exec(db).await?;
+    organisation::Entity::delete_many().exec(db).await?;
+    voucher::Entity::delete_many().exec(db).await?;
+    voucher_party::Entity::delete_many().exec(db).await?;
+    voucher_visibility::Entity::delete_many().exec(db).await?;
+    invoice::Entity::delete_many().exec(db).await?;
+    invoice_party::Entity::delete_many().exec(db).await?;
+    crate::indexer_workflow::clear(db).await?;
+    crate::indexer_goods::clear(db).await?;
+    indexer_cursor::Entity::delete_many().exec(db).await?;
+    Ok(())
 }
 
 /// A committed block, as subscriptions see it.
@@ -105,7 +126,7 @@ impl Indexer {
 
     /// Index every committed block after the cursor; returns the new cursor.
     pub async fn catch_up(&self) -> Result<u64, IndexError> {
-        let Some(tip) = self.chain.tip()? else { return Ok(0) };
+        let Some(tip) = self.chain.tip().await? else { return Ok(0) };
         let mut next = match self.cursor().await? {
             None => {
                 self.index_genesis().await?;
@@ -114,26 +135,36 @@ impl Indexer {
             Some(h) => h + 1,
         };
         while next <= tip.height {
-            self.index_block(next).await?;
+            let block = self.chain.block(next).await?.ok_or(IndexError::MissingBlock(next))?;
+            self.index_block(&block).await?;
             next += 1;
         }
         Ok(next - 1)
     }
 
-    /// Follow the chain until the process ends: index on every commit notification, and poll as a
-    /// fallback (a lagging broadcast receiver loses notifications, never blocks).
+    /// Follow the chain until the process ends, indexing each committed block as it is delivered with
+    /// its receipts (blocks missed while lagging or down are read back, in order).
     pub async fn run(self: Arc<Self>) {
-        let mut commits = self.chain.subscribe_commits();
         loop {
-            if let Err(e) = self.catch_up().await {
-                tracing::error!(error = %e, "indexer: catch-up failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-            if let Ok(Err(broadcast::error::RecvError::Closed)) =
-                tokio::time::timeout(Duration::from_millis(500), commits.recv()).await
-            {
-                commits = self.chain.subscribe_commits();
+            let next = match self.catch_up().await {
+                Ok(h) => h + 1,
+                Err(e) => {
+                    tracing::error!(error = %e, "indexer: catch-up failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut follower = Follower::new(self.chain.clone(), next);
+            loop {
+                let step = match follower.next().await {
+                    Ok(block) => self.index_block(&block).await,
+                    Err(e) => Err(e.into()),
+                };
+                if let Err(e) = step {
+                    tracing::error!(error = %e, "indexer: block not indexed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
             }
         }
     }
@@ -141,19 +172,7 @@ impl Indexer {
     /// Drop every row derived from the chain and index again from genesis. Users and sessions stay.
     pub async fn rebuild(&self) -> Result<u64, IndexError> {
         let txn = self.db.begin().await?;
-        block::Entity::delete_many().exec(&txn).await?;
-        transaction::Entity::delete_many().exec(&txn).await?;
-        event::Entity::delete_many().exec(&txn).await?;
-        event_org::Entity::delete_many().exec(&txn).await?;
-        organisation::Entity::delete_many().exec(&txn).await?;
-        voucher::Entity::delete_many().exec(&txn).await?;
-        voucher_party::Entity::delete_many().exec(&txn).await?;
-        voucher_visibility::Entity::delete_many().exec(&txn).await?;
-        invoice::Entity::delete_many().exec(&txn).await?;
-        invoice_party::Entity::delete_many().exec(&txn).await?;
-        crate::indexer_workflow::clear(&txn).await?;
-        crate::indexer_goods::clear(&txn).await?;
-        indexer_cursor::Entity::delete_many().exec(&txn).await?;
+        clear_derived(&txn).await?;
         txn.commit().await?;
         self.indexed.send_replace(None);
         self.catch_up().await
@@ -184,10 +203,9 @@ impl Indexer {
         Ok(())
     }
 
-    async fn index_block(&self, height: u64) -> Result<(), IndexError> {
-        let block = self.chain.block(height)?.ok_or(IndexError::MissingBlock(height))?;
-        let receipts = self.chain.block_receipts(&block)?;
-        let derived = self.derive(height, &block, &receipts)?;
+    async fn index_block(&self, committed: &CommittedBlock) -> Result<(), IndexError> {
+        let (height, block, receipts) = (committed.height(), &committed.block, &committed.receipts);
+        let derived = self.derive(height, block, receipts)?;
 
         let txn = self.db.begin().await?;
         let cursor = indexer_cursor::Entity::find_by_id(CURSOR_ID).one(&txn).await?.map(|c| c.height as u64);
@@ -197,7 +215,7 @@ impl Indexer {
         }
         block::Entity::insert(block::ActiveModel {
             height: Set(height as i64),
-            hash: Set(block.hash().to_hex()),
+            hash: Set(committed.hash.to_hex()),
             parent_hash: Set(block.header.parent_hash.to_hex()),
             state_root: Set(block.header.state_root.to_hex()),
             time_ms: Set(block.header.time_ms as i64),
@@ -206,7 +224,7 @@ impl Indexer {
         })
         .exec(&txn)
         .await?;
-        for r in &receipts {
+        for r in receipts {
             let (outcome, code, message) = match &r.outcome {
                 TxOutcome::Success => ("success", None, None),
                 TxOutcome::Failed { code, message } => ("failed", Some(code.clone()), Some(message.clone())),
@@ -247,9 +265,13 @@ impl Indexer {
         for r in derived.orgs {
             upsert_org(&txn, r).await?;
         }
-        for tree in derived.trees {
-            write_tree(&txn, tree).await?;
-        }
+        write_vouchers(&txn, derived.vouchers).await?;
+        let prev_ms = match block::Entity::find_by_id(to_i64(height - 1)).one(&txn).await? {
+            Some(b) => u64::try_from(b.time_ms).unwrap_or(0),
+            None => committed.time_ms().saturating_sub(1),
+        };
+        let reminders = crate::indexer_maturity::reminders(&txn, prev_ms, committed.time_ms(), height).await?;
+        crate::indexer_workflow::write_notices(&txn, reminders).await?;
         for inv in derived.invoices {
             write_invoice(&txn, inv).await?;
         }
@@ -258,7 +280,7 @@ impl Indexer {
         indexer_cursor::Entity::update(indexer_cursor::ActiveModel {
             id: Set(CURSOR_ID),
             height: Set(height as i64),
-            block_hash: Set(block.hash().to_hex()),
+            block_hash: Set(committed.hash.to_hex()),
         })
         .exec(&txn)
         .await?;
@@ -267,7 +289,7 @@ impl Indexer {
         self.indexed.send_replace(Some(height));
         let _ = self.blocks.send(BlockNotice {
             height,
-            hash: block.hash().to_hex(),
+            hash: committed.hash.to_hex(),
             time_ms: block.header.time_ms,
             tx_count: block.txs.len() as u32,
         });
@@ -277,13 +299,15 @@ impl Indexer {
         Ok(())
     }
 
-    /// Everything block `height` changes in the read model, computed before the SQL transaction opens.
+    /// Everything block `height` changes in the read model, computed before the SQL transaction opens:
+    /// the events, and the records the events name, read from the state after the block (never a
+    /// whole voucher tree: a split or transfer reads the vouchers it changed, O(changed)).
     fn derive(&self, height: u64, block: &Block, receipts: &[Receipt]) -> Result<Derived, IndexError> {
         let state = self.chain.state(Some(height))?;
         let state = state.as_ref();
         let mut events = Vec::new();
         let mut orgs = BTreeSet::new();
-        let mut roots = BTreeSet::new();
+        let mut changed = VoucherChanges::default();
         let mut invoices = BTreeSet::new();
         for r in receipts {
             for (i, e) in r.events.iter().enumerate() {
@@ -291,9 +315,7 @@ impl Indexer {
                     e.attributes.iter().filter(|(k, _)| k == "org").map(|(_, v)| v.clone()).collect();
                 match e.module.as_str() {
                     dorg::MODULE => orgs.extend(concerned.iter().cloned()),
-                    dvou::MODULE => {
-                        roots.extend(e.attributes.iter().filter(|(k, _)| k == "root").map(|(_, v)| v.clone()));
-                    }
+                    dvou::MODULE => changed.add(e),
                     dinv::MODULE => {
                         invoices.extend(e.attributes.iter().filter(|(k, _)| k == "invoice").map(|(_, v)| v.clone()));
                     }
@@ -311,15 +333,20 @@ impl Indexer {
                 });
             }
         }
-        let mut trees = Vec::new();
-        for root in &roots {
-            let members = dvou::lineage(state, root).map_err(|e| state_err(height, e))?;
-            let frozen = dvou::is_frozen(state, root).map_err(|e| state_err(height, e))?;
-            if let Some(r) = members.first() {
-                // Financing changes what the root's invoices have left: refresh them with the tree.
+        let mut vouchers = Vec::with_capacity(changed.vouchers.len());
+        let mut frozen = BTreeMap::new();
+        for id in &changed.vouchers {
+            let Some(v) = dvou::load_voucher(state, id).map_err(|e| state_err(height, e))? else { continue };
+            if !frozen.contains_key(&v.root_id) {
+                frozen.insert(v.root_id.clone(), dvou::is_frozen(state, &v.root_id).map_err(|e| state_err(height, e))?);
+            }
+            vouchers.push(v);
+        }
+        // Financing and payment change what a tree's invoices have left: refresh them with it.
+        for root in &changed.roots {
+            if let Some(r) = dvou::load_voucher(state, root).map_err(|e| state_err(height, e))? {
                 invoices.extend(r.invoices.iter().cloned());
             }
-            trees.push(TreeRows { root: root.clone(), members, frozen, height });
         }
         let mut inv_rows = Vec::new();
         for number in &invoices {
@@ -337,24 +364,66 @@ impl Indexer {
         }
         let workflow = crate::indexer_workflow::derive(state, height, block.header.time_ms, receipts)?;
         let goods = crate::indexer_goods::derive(state, height, receipts)?;
-        Ok(Derived { events, orgs: org_rows(state, height, orgs.iter())?, trees, invoices: inv_rows, workflow, goods })
+        Ok(Derived {
+            events,
+            orgs: org_rows(state, height, orgs.iter())?,
+            vouchers: VoucherRows { height, vouchers, frozen, freezes: changed.freezes },
+            invoices: inv_rows,
+            workflow,
+            goods,
+        })
+    }
+}
+
+/// What a block's voucher events say changed: the vouchers they name (`voucher` attributes), the trees
+/// they concern (`root`), and freezes of whole trees.
+#[derive(Default)]
+struct VoucherChanges {
+    vouchers: BTreeSet<String>,
+    roots: BTreeSet<String>,
+    freezes: BTreeMap<String, bool>,
+}
+
+impl VoucherChanges {
+    fn add(&mut self, e: &scf_ledger::module::Event) {
+        for (k, v) in &e.attributes {
+            match k.as_str() {
+                "voucher" => {
+                    self.vouchers.insert(v.clone());
+                }
+                "root" => {
+                    self.roots.insert(v.clone());
+                    match e.kind.as_str() {
+                        "VoucherTreeFrozen" => {
+                            self.freezes.insert(v.clone(), true);
+                        }
+                        "VoucherTreeUnfrozen" => {
+                            self.freezes.insert(v.clone(), false);
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 }
 
 struct Derived {
     events: Vec<EventNotice>,
     orgs: Vec<organisation::Model>,
-    trees: Vec<TreeRows>,
+    vouchers: VoucherRows,
     invoices: Vec<(dinv::Invoice, BTreeSet<String>, u64)>,
     workflow: crate::indexer_workflow::WorkflowRows,
     goods: crate::indexer_goods::GoodsRows,
 }
 
-struct TreeRows {
-    root: String,
-    members: Vec<dvou::Voucher>,
-    frozen: bool,
+/// The voucher records a block changed, each tree's frozen flag, and the trees frozen or unfrozen.
+struct VoucherRows {
     height: u64,
+    vouchers: Vec<dvou::Voucher>,
+    frozen: BTreeMap<String, bool>,
+    freezes: BTreeMap<String, bool>,
 }
 
 fn state_err(height: u64, e: impl std::fmt::Display) -> IndexError {
@@ -394,119 +463,165 @@ async fn upsert_org(txn: &DatabaseTransaction, row: organisation::Model) -> Resu
     Ok(())
 }
 
-/// Status names stored in the read model.
-pub fn status_name(s: &dvou::VoucherStatus) -> &'static str {
-    match s {
-        dvou::VoucherStatus::Pending => "pending",
-        dvou::VoucherStatus::Active => "active",
-        dvou::VoucherStatus::Rejected { .. } => "rejected",
-        dvou::VoucherStatus::Split => "split",
-        dvou::VoucherStatus::Settled => "settled",
+/// The ancestors of a voucher, from its id (`<root>.<n>.<m>` → `<root>.<n>`, `<root>`).
+fn ancestors(id: &str) -> Vec<&str> {
+    id.match_indices('.').map(|(i, _)| &id[..i]).collect()
+}
+
+/// The organisations a voucher record makes parties of it, and how.
+fn parties_of(v: &dvou::Voucher) -> Vec<(&str, &'static str)> {
+    let mut out = vec![(v.holder.as_str(), "holder")];
+    if v.parent_id.is_none() {
+        out.push((v.issuer.as_str(), "issuer"));
+    }
+    if let Some(p) = &v.pending_from {
+        out.push((p.as_str(), "holder"));
+    }
+    if let Some(o) = &v.offer {
+        out.push((o.funder.as_str(), "offered"));
+    }
+    if let Some(f) = &v.financing {
+        out.push((f.funder.as_str(), "funder"));
+    }
+    out
+}
+
+fn voucher_row(v: &dvou::Voucher, frozen: bool, height: u64) -> voucher::Model {
+    voucher::Model {
+        id: v.id.clone(),
+        root_id: v.root_id.clone(),
+        parent_id: v.parent_id.clone(),
+        depth: v.depth as i32,
+        issuer: v.issuer.clone(),
+        holder: v.holder.clone(),
+        pending_from: v.pending_from.clone(),
+        amount: to_i64(v.amount),
+        currency: v.currency.clone(),
+        issue_date: v.issue_date.to_string(),
+        due_date: v.due_date.to_string(),
+        status: v.status.state().name().into(),
+        contract_ref: v.contract_ref.clone(),
+        invoices: serde_json::to_string(&v.invoices).unwrap_or_else(|_| "[]".into()),
+        offered_to: v.offer.as_ref().map(|o| o.funder.clone()),
+        financed_by: v.financing.as_ref().map(|f| f.funder.clone()),
+        frozen,
+        updated_height: to_i64(height),
     }
 }
 
-/// True when `a` is `b` or an ancestor or descendant of `b` (ids are dot paths `<root>.<n>.<m>`).
-fn related(a: &str, b: &str) -> bool {
-    let prefix = |short: &str, long: &str| {
-        long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] == b'.'
-    };
-    a == b || prefix(a, b) || prefix(b, a)
+/// `LIKE` pattern of a voucher's descendants (`<id>.%`), its own characters taken literally.
+fn descendants_pattern(id: &str) -> String {
+    let mut p = String::with_capacity(id.len() + 2);
+    for c in id.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push_str(".%");
+    p
 }
 
-/// Rewrite a lineage tree: voucher rows, the append-only party history, and who may see what
-/// (an organisation sees every voucher it holds or held, was offered or issued, and their lineage:
-/// ancestors and descendants).
-async fn write_tree(txn: &DatabaseTransaction, t: TreeRows) -> Result<(), sea_orm::DbErr> {
-    let mut parties: BTreeMap<(String, String), String> = voucher_party::Entity::find()
-        .filter(voucher_party::Column::RootId.eq(t.root.clone()))
+/// Update the rows of the vouchers a block changed, the append-only party history, and who may see
+/// what, touching only what changed. An organisation sees every voucher it holds or held, issued,
+/// was offered or financed, and their lineage (ancestors and descendants); since parties and vouchers
+/// are only ever added, visibility only grows: a new party sees its voucher's lineage, and a new
+/// voucher is seen by the parties of its ancestors.
+async fn write_vouchers(txn: &DatabaseTransaction, rows: VoucherRows) -> Result<(), sea_orm::DbErr> {
+    if rows.vouchers.is_empty() && rows.freezes.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = rows.vouchers.iter().map(|v| v.id.clone()).collect();
+    let known: BTreeSet<String> = voucher::Entity::find()
+        .filter(voucher::Column::Id.is_in(ids.clone()))
         .all(txn)
         .await?
         .into_iter()
-        .map(|p| ((p.voucher_id, p.org_id), p.relation))
+        .map(|m| m.id)
         .collect();
-    let mut new_parties = Vec::new();
-    for v in &t.members {
-        let mut add = |org: &str, relation: &str| {
+    for v in &rows.vouchers {
+        let frozen = rows.frozen.get(&v.root_id).copied().unwrap_or(false);
+        voucher::Entity::delete_by_id(v.id.clone()).exec(txn).await?;
+        voucher::Entity::insert(voucher::ActiveModel::from(voucher_row(v, frozen, rows.height))).exec(txn).await?;
+    }
+    for (root, frozen) in &rows.freezes {
+        voucher::Entity::update_many()
+            .col_expr(voucher::Column::Frozen, sea_orm::sea_query::Expr::value(*frozen))
+            .filter(voucher::Column::RootId.eq(root.clone()))
+            .exec(txn)
+            .await?;
+    }
+    // Parties: the history only grows.
+    let existing: BTreeSet<(String, String)> = voucher_party::Entity::find()
+        .filter(voucher_party::Column::VoucherId.is_in(ids))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.voucher_id, p.org_id))
+        .collect();
+    let mut new_parties: BTreeMap<(String, String), (&str, &'static str)> = BTreeMap::new();
+    for v in &rows.vouchers {
+        for (org, relation) in parties_of(v) {
             let key = (v.id.clone(), org.to_string());
-            if !parties.contains_key(&key) {
-                parties.insert(key.clone(), relation.to_string());
-                new_parties.push(voucher_party::ActiveModel {
-                    voucher_id: Set(key.0),
-                    org_id: Set(key.1),
-                    root_id: Set(t.root.clone()),
-                    relation: Set(relation.to_string()),
-                });
+            if !existing.contains(&key) {
+                new_parties.entry(key).or_insert((v.root_id.as_str(), relation));
             }
-        };
-        add(&v.holder, "holder");
-        if v.parent_id.is_none() {
-            add(&v.issuer, "issuer");
-        }
-        if let Some(p) = &v.pending_from {
-            add(p, "holder");
-        }
-        if let Some(o) = &v.offer {
-            add(&o.funder, "offered");
-        }
-        if let Some(f) = &v.financing {
-            add(&f.funder, "funder");
         }
     }
     if !new_parties.is_empty() {
-        voucher_party::Entity::insert_many(new_parties).exec(txn).await?;
+        let models = new_parties.iter().map(|((voucher_id, org_id), (root, relation))| voucher_party::ActiveModel {
+            voucher_id: Set(voucher_id.clone()),
+            org_id: Set(org_id.clone()),
+            root_id: Set(root.to_string()),
+            relation: Set(relation.to_string()),
+        });
+        voucher_party::Entity::insert_many(models).exec_without_returning(txn).await?;
     }
-    voucher::Entity::delete_many().filter(voucher::Column::RootId.eq(t.root.clone())).exec(txn).await?;
-    let rows: Vec<voucher::ActiveModel> = t
-        .members
-        .iter()
-        .map(|v| {
-            voucher::ActiveModel::from(voucher::Model {
-                id: v.id.clone(),
-                root_id: v.root_id.clone(),
-                parent_id: v.parent_id.clone(),
-                depth: v.depth as i32,
-                issuer: v.issuer.clone(),
-                holder: v.holder.clone(),
-                pending_from: v.pending_from.clone(),
-                amount: v.amount as i64,
-                currency: v.currency.clone(),
-                issue_date: v.issue_date.to_string(),
-                due_date: v.due_date.to_string(),
-                status: status_name(&v.status).into(),
-                contract_ref: v.contract_ref.clone(),
-                invoices: serde_json::to_string(&v.invoices).unwrap_or_else(|_| "[]".into()),
-                offered_to: v.offer.as_ref().map(|o| o.funder.clone()),
-                financed_by: v.financing.as_ref().map(|f| f.funder.clone()),
-                frozen: t.frozen,
-                updated_height: t.height as i64,
-            })
-        })
-        .collect();
-    if !rows.is_empty() {
-        voucher::Entity::insert_many(rows).exec(txn).await?;
-    }
-    let mut visible = BTreeSet::new();
-    for v in &t.members {
-        for (pv, org) in parties.keys() {
-            if related(pv, &v.id) {
-                visible.insert((v.id.clone(), org.clone()));
-            }
+    // Visibility.
+    let mut visible: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for ((voucher_id, org), (root, _)) in &new_parties {
+        visible.insert((voucher_id.clone(), org.clone(), root.to_string()));
+        for a in ancestors(voucher_id) {
+            visible.insert((a.to_string(), org.clone(), root.to_string()));
+        }
+        let below = voucher::Entity::find()
+            .filter(voucher::Column::RootId.eq(root.to_string()))
+            .filter(
+                sea_orm::sea_query::Expr::col(voucher::Column::Id)
+                    .like(sea_orm::sea_query::LikeExpr::new(descendants_pattern(voucher_id)).escape('\\')),
+            )
+            .all(txn)
+            .await?;
+        for d in below {
+            visible.insert((d.id, org.clone(), root.to_string()));
         }
     }
-    voucher_visibility::Entity::delete_many()
-        .filter(voucher_visibility::Column::RootId.eq(t.root.clone()))
-        .exec(txn)
-        .await?;
+    for v in rows.vouchers.iter().filter(|v| !known.contains(&v.id)) {
+        let up: Vec<String> = ancestors(&v.id).into_iter().map(str::to_string).collect();
+        if up.is_empty() {
+            continue;
+        }
+        for p in voucher_party::Entity::find().filter(voucher_party::Column::VoucherId.is_in(up)).all(txn).await? {
+            visible.insert((v.id.clone(), p.org_id, v.root_id.clone()));
+        }
+    }
     let vis: Vec<voucher_visibility::ActiveModel> = visible
         .into_iter()
-        .map(|(voucher_id, org_id)| voucher_visibility::ActiveModel {
+        .map(|(voucher_id, org_id, root_id)| voucher_visibility::ActiveModel {
             voucher_id: Set(voucher_id),
             org_id: Set(org_id),
-            root_id: Set(t.root.clone()),
+            root_id: Set(root_id),
         })
         .collect();
     for chunk in vis.chunks(500) {
-        voucher_visibility::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+        voucher_visibility::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([voucher_visibility::Column::VoucherId, voucher_visibility::Column::OrgId])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(())
 }

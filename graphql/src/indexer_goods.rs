@@ -223,7 +223,7 @@ pub async fn write(txn: &DatabaseTransaction, rows: GoodsRows) -> Result<(), sea
 }
 
 /// Drop every goods row (for a rebuild).
-pub async fn clear(txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+pub async fn clear<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<(), sea_orm::DbErr> {
     warehouse_receipt::Entity::delete_many().exec(txn).await?;
     device::Entity::delete_many().exec(txn).await?;
     device_alert::Entity::delete_many().exec(txn).await?;

@@ -12,9 +12,12 @@ use scf_domain::governance as dgov;
 use scf_domain::workflow::{self as dwf, definitions};
 use scf_ledger::receipt::Receipt;
 use scf_ledger::state::StateRead;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use crate::db::entities::{proposal, workflow_audit, workflow_instance, workflow_party};
+use crate::schema::input::to_i64;
+
+use crate::db::entities::{notice, proposal, workflow_audit, workflow_instance, workflow_party};
 use crate::indexer::{event_id, IndexError};
 
 /// What one block adds to the workflow and governance tables.
@@ -22,9 +25,16 @@ use crate::indexer::{event_id, IndexError};
 pub struct WorkflowRows {
     instances: BTreeMap<String, workflow_instance::Model>,
     parties: BTreeSet<(String, String)>,
-    audit: Vec<workflow_audit::Model>,
+    /// By (instance, event id): an event is in the trail of every instance its transaction touched.
+    audit: BTreeMap<(String, i64), workflow_audit::Model>,
     proposals: Vec<proposal::Model>,
+    notices: Vec<notice::Model>,
+    /// Voucher trees paid in this block: their maturity instance (if escalated) is cleared.
+    paid_roots: BTreeSet<String>,
 }
+
+/// Steps every party should hear of, not only the one the instance now waits for.
+const ANNOUNCED: &[&str] = &["MarginCallOpened", "MarginCallEscalated", "PledgeLoanOverdue", "OverdueEscalated"];
 
 fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
@@ -78,10 +88,23 @@ pub fn derive(
     let mut rows = WorkflowRows::default();
     let mut proposal_ids = BTreeSet::new();
     for r in receipts {
+        // Instances a workflow event of this transaction touched: (id, process, subject).
+        let mut touched: Vec<(String, String, String)> = Vec::new();
         for (i, e) in r.events.iter().enumerate() {
             if e.module == dgov::MODULE {
                 if let Some(p) = attr(&e.attributes, "proposal").and_then(|p| p.parse::<u64>().ok()) {
                     proposal_ids.insert(p);
+                }
+                continue;
+            }
+            if e.module == scf_domain::voucher::MODULE {
+                // A voucher tree's events are the audit trail of its maturity process.
+                if let Some(root) = attr(&e.attributes, "root") {
+                    let row = other_event_row(root, definitions::MATURITY.id, root, r, i, e, height, time_ms);
+                    rows.audit.insert((root.to_string(), row.event_id), row);
+                    if e.kind == "VoucherPaid" {
+                        rows.paid_roots.insert(root.to_string());
+                    }
                 }
                 continue;
             }
@@ -100,23 +123,39 @@ pub fn derive(
                 .map(str::to_string)
                 .unwrap_or_else(|| id.to_string());
             let actor = attr(a, "actor").unwrap_or_default().to_string();
-            rows.audit.push(workflow_audit::Model {
-                event_id: event_id(height, r.index, i as u32),
-                instance_id: id.to_string(),
-                process: process.to_string(),
-                subject: subject.clone(),
-                kind: e.kind.clone(),
-                action: attr(a, "action").unwrap_or_default().to_string(),
-                actor_org: actor.clone(),
-                signer: r.sender.to_hex(),
-                state: st.to_string(),
-                tx_id: r.tx_id.to_hex(),
-                height: height as i64,
-                time_ms: time_ms.min(i64::MAX as u64) as i64,
-            });
+            touched.push((id.to_string(), process.to_string(), subject.clone()));
+            let eid = event_id(height, r.index, i as u32);
+            rows.audit.insert(
+                (id.to_string(), eid),
+                workflow_audit::Model {
+                    event_id: eid,
+                    instance_id: id.to_string(),
+                    process: process.to_string(),
+                    subject: subject.clone(),
+                    kind: e.kind.clone(),
+                    action: attr(a, "action").unwrap_or_default().to_string(),
+                    actor_org: actor.clone(),
+                    signer: r.sender.to_hex(),
+                    state: st.to_string(),
+                    tx_id: r.tx_id.to_hex(),
+                    height: height as i64,
+                    time_ms: time_ms.min(i64::MAX as u64) as i64,
+                },
+            );
             for (k, v) in a {
                 if k == "org" {
                     rows.parties.insert((id.to_string(), v.clone()));
+                    if ANNOUNCED.contains(&e.kind.as_str()) && attr(a, "waiting_org") != Some(v.as_str()) {
+                        rows.notices.push(notice::Model {
+                            org_id: v.clone(),
+                            id: format!("{}/{id}", e.kind),
+                            kind: e.kind.clone(),
+                            subject: id.to_string(),
+                            message: format!("{process} {id}: {}", e.kind),
+                            time_ms: to_i64(time_ms),
+                            height: to_i64(height),
+                        });
+                    }
                 }
             }
             // Who is who: from the instance body the event carries.
@@ -197,6 +236,13 @@ pub fn derive(
                 },
             );
         }
+        // Every other event of the transaction belongs to the trail of each instance it touched.
+        for (id, process, subject) in &touched {
+            for (i, e) in r.events.iter().enumerate().filter(|(_, e)| e.module != dwf::MODULE) {
+                let row = other_event_row(id, process, subject, r, i, e, height, time_ms);
+                rows.audit.entry((id.clone(), row.event_id)).or_insert(row);
+            }
+        }
     }
     for id in proposal_ids {
         let Some(p) = dgov::load_proposal(state, id).map_err(|e| state_err(height, e))? else { continue };
@@ -212,6 +258,34 @@ pub fn derive(
         });
     }
     Ok(rows)
+}
+
+/// An audit row for an event that is not the instance's own step (a voucher's, a receipt's).
+#[allow(clippy::too_many_arguments)]
+fn other_event_row(
+    instance: &str,
+    process: &str,
+    subject: &str,
+    r: &Receipt,
+    i: usize,
+    e: &scf_ledger::module::Event,
+    height: u64,
+    time_ms: u64,
+) -> workflow_audit::Model {
+    workflow_audit::Model {
+        event_id: event_id(height, r.index, i as u32),
+        instance_id: instance.to_string(),
+        process: process.to_string(),
+        subject: subject.to_string(),
+        kind: e.kind.clone(),
+        action: String::new(),
+        actor_org: attr(&e.attributes, "actor").unwrap_or_default().to_string(),
+        signer: r.sender.to_hex(),
+        state: String::new(),
+        tx_id: r.tx_id.to_hex(),
+        height: to_i64(height),
+        time_ms: to_i64(time_ms),
+    }
 }
 
 fn state_err(height: u64, e: impl std::fmt::Display) -> IndexError {
@@ -239,25 +313,53 @@ pub async fn write(txn: &DatabaseTransaction, rows: WorkflowRows) -> Result<(), 
             .await?;
         }
     }
-    for chunk in rows.audit.chunks(200) {
+    let audit: Vec<workflow_audit::Model> = rows.audit.into_values().collect();
+    for chunk in audit.chunks(200) {
         let models: Vec<workflow_audit::ActiveModel> =
             chunk.iter().cloned().map(workflow_audit::ActiveModel::from).collect();
         if !models.is_empty() {
             workflow_audit::Entity::insert_many(models).exec(txn).await?;
         }
     }
+    for root in rows.paid_roots {
+        let cleared = "cleared";
+        workflow_instance::Entity::update_many()
+            .col_expr(workflow_instance::Column::State, Expr::value(cleared))
+            .col_expr(workflow_instance::Column::Terminal, Expr::value(is_terminal(definitions::MATURITY.id, cleared)))
+            .col_expr(workflow_instance::Column::WaitingOrg, Expr::value(Option::<String>::None))
+            .col_expr(workflow_instance::Column::WaitingParty, Expr::value(Option::<String>::None))
+            .col_expr(workflow_instance::Column::WaitingRole, Expr::value(Option::<String>::None))
+            .col_expr(workflow_instance::Column::DeadlineMs, Expr::value(Option::<i64>::None))
+            .filter(workflow_instance::Column::Id.eq(root))
+            .filter(workflow_instance::Column::Process.eq(definitions::MATURITY.id))
+            .exec(txn)
+            .await?;
+    }
     for p in rows.proposals {
         proposal::Entity::delete_by_id(p.id).exec(txn).await?;
         proposal::Entity::insert(proposal::ActiveModel::from(p)).exec(txn).await?;
+    }
+    write_notices(txn, rows.notices).await
+}
+
+/// Record notices; one already given (same organisation and id) stays as first given.
+pub async fn write_notices(txn: &DatabaseTransaction, notices: Vec<notice::Model>) -> Result<(), sea_orm::DbErr> {
+    for chunk in notices.chunks(200) {
+        let models: Vec<notice::ActiveModel> = chunk.iter().cloned().map(notice::ActiveModel::from).collect();
+        notice::Entity::insert_many(models)
+            .on_conflict(OnConflict::columns([notice::Column::OrgId, notice::Column::Id]).do_nothing().to_owned())
+            .exec_without_returning(txn)
+            .await?;
     }
     Ok(())
 }
 
 /// Tables this module fills, for a rebuild.
-pub async fn clear(txn: &DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+pub async fn clear<C: sea_orm::ConnectionTrait>(txn: &C) -> Result<(), sea_orm::DbErr> {
     workflow_instance::Entity::delete_many().exec(txn).await?;
     workflow_party::Entity::delete_many().exec(txn).await?;
     workflow_audit::Entity::delete_many().exec(txn).await?;
     proposal::Entity::delete_many().exec(txn).await?;
+    notice::Entity::delete_many().exec(txn).await?;
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! async-graphql), backed by a SQL read model (sea-orm) that an indexer fills from committed blocks.
 //!
 //! Architecture invariants:
-//! - This is the only crate that knows HTTP. It reaches the chain only through the [`chain::Chain`]
-//!   seam (in-process [`devchain::DevChain`] today, the BFT node later).
+//! - It reaches the chain only through the `scf_client::Chain` port (the node in this process, a node
+//!   over HTTP, or an in-process test chain); it never opens the node's store.
 //! - The read model is derived data: everything but users and sessions can be rebuilt from the chain
 //!   ([`indexer::Indexer::rebuild`]).
 //! - Access is enforced twice: the chain checks who may *do* what (signer's organisation and role),
@@ -11,13 +11,12 @@
 
 pub mod auth;
 pub mod bootstrap;
-pub mod chain;
 pub mod db;
-pub mod devchain;
 pub mod error;
 pub mod http;
 pub mod indexer;
 pub mod indexer_goods;
+pub mod indexer_maturity;
 pub mod indexer_workflow;
 pub mod public_cache;
 pub mod ratelimit;
@@ -31,8 +30,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use chain::{Chain, ChainError};
-pub use devchain::DevChain;
 pub use readings::{ReadingPoint, Readings};
 pub use schema::{build_schema, build_schema_with_readings, sdl, ApiSchema, Limits};
 pub use service::Api;
@@ -122,7 +119,7 @@ impl Drop for Server {
 }
 
 /// Connect the read model, catch the indexer up with the chain, and serve HTTP in the background.
-pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, ServeError> {
+pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<Server, ServeError> {
     let db = db::connect(&config.database_url).await?;
     let indexer = indexer::Indexer::new(db.clone(), chain.clone()).await?;
     indexer.catch_up().await?;
@@ -149,7 +146,7 @@ pub async fn start(config: Config, chain: Arc<dyn Chain>) -> Result<Server, Serv
 }
 
 /// Run the API until the process ends (for `scf demo` / `scf node`).
-pub async fn serve(config: Config, chain: Arc<dyn Chain>) -> Result<(), ServeError> {
+pub async fn serve(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<(), ServeError> {
     let server = start(config, chain).await?;
     let _ = tokio::signal::ctrl_c().await;
     server.abort();

@@ -1,24 +1,24 @@
-//! The API's shared state and the one path every write takes: build a transaction for the caller,
-//! sign it with their custodial key (or accept a client-signed one), submit it, wait for the receipt
-//! and for the indexer to reach its block, so the caller reads its own write.
+//! The API's shared state and the one path every write takes: sign the caller's typed call with their
+//! custodial key (or accept a client-signed transaction), submit it, wait for the receipt and for the
+//! indexer to reach its block, so the caller reads its own write.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use scf_ledger::crypto::{Address, KeyPair};
-use scf_ledger::executor::account_nonce;
+use scf_client::{Chain, Signers};
+use scf_ledger::crypto::KeyPair;
+use scf_ledger::module::ModuleCall;
 use scf_ledger::receipt::{Receipt, TxOutcome};
-use scf_ledger::tx::{Call, SignedTx, TxBody};
+use scf_ledger::tx::SignedTx;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{self, AuthUser, UserRole};
-use crate::chain::Chain;
 use crate::error::{ApiError, ApiResult};
 use crate::indexer::Indexer;
 
-/// How far ahead of the tip a custodial transaction may be included.
-const EXPIRY_WINDOW: u64 = 100;
+/// How many custodial accounts keep a signer (and so a tracked nonce) at once; an idle one beyond this
+/// is dropped and reads its nonce from the chain again next time.
+const SIGNERS: usize = 4096;
 
 pub struct Api {
     pub db: DatabaseConnection,
@@ -26,9 +26,7 @@ pub struct Api {
     pub indexer: Arc<Indexer>,
     node_key: [u8; 16],
     pub tx_timeout: Duration,
-    /// One lock per signing account: nonces are read and used under it, so two concurrent mutations
-    /// of one user never pick the same nonce.
-    account_locks: Mutex<HashMap<Address, Arc<tokio::sync::Mutex<()>>>>,
+    signers: Signers,
 }
 
 impl Api {
@@ -39,57 +37,39 @@ impl Api {
         node_key: [u8; 16],
         tx_timeout: Duration,
     ) -> Api {
-        Api { db, chain, indexer, node_key, tx_timeout, account_locks: Mutex::new(HashMap::new()) }
+        Api { db, chain, indexer, node_key, tx_timeout, signers: Signers::new(SIGNERS) }
     }
 
     pub fn node_key(&self) -> &[u8; 16] {
         &self.node_key
     }
 
-    fn account_lock(&self, addr: Address) -> Arc<tokio::sync::Mutex<()>> {
-        let mut map = self.account_locks.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(addr).or_default().clone()
-    }
-
-    /// Sign `payload` for `module` with the user's custodial key and commit it.
-    pub async fn submit_as(&self, user: &AuthUser, module: &str, payload: Vec<u8>) -> ApiResult<Receipt> {
+    /// Sign `call` with the user's custodial key and commit it. The module comes from the call's type.
+    pub async fn submit<C: ModuleCall>(&self, user: &AuthUser, call: &C) -> ApiResult<Receipt> {
         if user.role == UserRole::Viewer {
             return Err(ApiError::forbidden("viewers cannot submit transactions"));
         }
         let row = auth::user_row(&self.db, &user.id).await?;
         let key = auth::open_key(&self.node_key, &row)?;
-        self.submit_with_key(&key, module, payload).await
+        self.submit_with_key(&key, call).await
     }
 
-    /// Sign with a key the service holds (the user's custodial key) and commit.
-    pub async fn submit_with_key(&self, key: &KeyPair, module: &str, payload: Vec<u8>) -> ApiResult<Receipt> {
-        let lock = self.account_lock(key.address());
-        let _guard = lock.lock().await;
-        let (nonce, height) = {
-            let tip = self.chain.tip()?.ok_or_else(|| ApiError::internal("chain", "no genesis"))?;
-            let state = self.chain.state(Some(tip.height))?;
-            let nonce = account_nonce(state.as_ref(), &key.address()).map_err(|e| ApiError::internal("nonce", e))?;
-            (nonce, tip.height)
-        };
-        let body = TxBody {
-            chain_id: self.chain.chain_id().to_string(),
-            sender: *key.public(),
-            nonce,
-            expiry_height: height + EXPIRY_WINDOW,
-            call: Call { module: module.to_string(), payload },
-        };
-        self.commit(body.sign(key)).await
+    /// Sign with a key the service holds (a custodial key) and commit.
+    pub async fn submit_with_key<C: ModuleCall>(&self, key: &KeyPair, call: &C) -> ApiResult<Receipt> {
+        let signer = self.signers.get(key);
+        let id = signer.submit(self.chain.as_ref(), call).await?;
+        let receipt = signer.wait(self.chain.as_ref(), &id, self.tx_timeout).await?;
+        self.settle(receipt).await
     }
 
     /// Commit a transaction signed elsewhere.
     pub async fn submit_signed(&self, tx: SignedTx) -> ApiResult<Receipt> {
-        let lock = self.account_lock(tx.sender_address());
-        let _guard = lock.lock().await;
-        self.commit(tx).await
+        let receipt = self.chain.submit_and_wait(tx, self.tx_timeout).await?;
+        self.settle(receipt).await
     }
 
-    async fn commit(&self, tx: SignedTx) -> ApiResult<Receipt> {
-        let receipt = self.chain.submit(tx, self.tx_timeout).await?;
+    /// Wait for the read model to reach the receipt's block; a refusal by a rule becomes the error.
+    async fn settle(&self, receipt: Receipt) -> ApiResult<Receipt> {
         if !self.indexer.wait_for(receipt.height, self.tx_timeout).await {
             tracing::warn!(height = receipt.height, "read model did not reach the block in time");
         }

@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use common::{day_ms, error_code, org, NODE_KEY, PASSWORD};
 use futures_util::{SinkExt, StreamExt};
+use scf_client::{InProcessChain, Production};
 use scf_domain::org::Role;
 use scf_graphql::bootstrap::consortium;
-use scf_graphql::{Config, DevChain, Limits, ReadingPoint, Readings, Server};
+use scf_graphql::{Config, Limits, ReadingPoint, Readings, Server};
 use scf_ledger::block::BlockHeader;
 use scf_ledger::crypto::{Hash32, PublicKey, Signature};
 use scf_ledger::merkle::{MerkleProof, ProofStep};
 use scf_ledger::receipt::Receipt;
+use scf_store::Store;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -59,7 +61,7 @@ impl Readings for FakeReadings {
 
 struct World {
     server: Server,
-    chain: DevChain,
+    chain: InProcessChain<Store>,
     url: String,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -84,7 +86,10 @@ impl World {
         let (genesis, validator) =
             consortium(&db, &NODE_KEY, "scf-goods-test", day_ms("2026-03-01"), &orgs).await.expect("consortium");
         drop(db);
-        let chain = DevChain::open_with_validator(&dir.path().join("chain"), &genesis, validator).expect("chain");
+        let store = Store::open(&dir.path().join("chain")).expect("store");
+        let chain =
+            InProcessChain::open_with(store, &genesis, scf_domain::modules(), Production::Auto, Some(validator))
+                .expect("chain");
         chain.set_time_ms(Some(day_ms("2026-03-06")));
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
         config.limits = limits;

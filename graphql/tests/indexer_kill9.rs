@@ -10,15 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use scf_client::{Chain, InProcessChain, Production};
 use scf_domain::kv::encode_call;
 use scf_domain::org::{OrgCall, Role};
 use scf_graphql::bootstrap::consortium;
 use scf_graphql::db::entities::{block, event, indexer_cursor, transaction, user};
 use scf_graphql::indexer::Indexer;
-use scf_graphql::{Chain, DevChain};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::{Call, TxBody};
+use scf_store::Store;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 const BLOCKS: u64 = 400;
@@ -32,12 +33,15 @@ fn genesis_file(dir: &Path) -> PathBuf {
     dir.join("genesis.json")
 }
 
-/// Open the dev chain, waiting for a previous holder of the RocksDB lock (a dropped chain's producer,
+/// Open the chain, waiting for a previous holder of the RocksDB lock (a dropped chain's producer,
 /// a killed child) to let go.
-async fn open_chain(dir: &Path, genesis: &Genesis) -> DevChain {
+async fn open_chain(dir: &Path, genesis: &Genesis) -> InProcessChain<Store> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match DevChain::open(&dir.join("chain"), genesis) {
+        let opened = Store::open(&dir.join("chain")).map_err(|e| e.to_string()).and_then(|store| {
+            InProcessChain::open(store, genesis, scf_domain::modules(), Production::Auto).map_err(|e| e.to_string())
+        });
+        match opened {
             Ok(c) => return c,
             Err(e) => {
                 assert!(Instant::now() < deadline, "chain store stays locked: {e}");
@@ -93,11 +97,11 @@ async fn indexer_killed_with_sigkill_resumes_without_gaps_or_duplicates() {
                 expiry_height: nonce + 50,
                 call: Call { module: scf_domain::org::MODULE.into(), payload: encode_call(&call) },
             };
-            let r = chain.submit(body.sign(&key), Duration::from_secs(10)).await.expect("commit");
+            let r = chain.submit_and_wait(body.sign(&key), Duration::from_secs(10)).await.expect("commit");
             assert!(r.is_success(), "{r:?}");
             receipts.push(r);
         }
-        assert_eq!(chain.tip().expect("tip").map(|t| t.height), Some(BLOCKS));
+        assert_eq!(chain.tip().await.expect("tip").map(|t| t.height), Some(BLOCKS));
     }
     let total_events: usize = receipts.iter().map(|r| r.events.len()).sum();
     assert!(total_events >= BLOCKS as usize);

@@ -1,9 +1,16 @@
 //! `cargo run -p scf-iot-ingest --example bench_ingest -- --devices 100 --readings 20000 --json`
 //! (the same as `scf bench ingest`, without building the whole binary).
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = scf_iot_ingest::cli::bench_ingest_command(&args) {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "bench_ingest")]
+struct Cli {
+    #[command(flatten)]
+    args: scf_iot_ingest::BenchIngestArgs,
+}
+
+fn main() -> anyhow::Result<()> {
+    let r = scf_iot_ingest::bench_ingest(Cli::parse().args)?;
+    println!("{}", serde_json::to_string(&r)?);
+    Ok(())
 }

@@ -15,10 +15,10 @@ use scf_domain::org::Role;
 use serde::Serialize;
 
 use crate::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
-use crate::chain::{now_ms, org_key, InProcessChain};
 use crate::service::{self, IngestConfig};
-use crate::sim::{register, sim_devices, Publisher};
+use crate::sim::{in_process_chain, org_key, register, sim_devices, Publisher};
 use crate::wire;
+use scf_client::now_ms;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct BenchResult {
@@ -59,7 +59,7 @@ pub async fn run(devices: usize, readings: u64, batch_max: u64) -> anyhow::Resul
     let devices = devices.max(1);
     let per_device = readings.div_ceil(devices as u64).max(1);
     let org = "BENCH-WH";
-    let chain = InProcessChain::with_orgs("scf-bench", &[(org, &[Role::WarehouseOperator])])?;
+    let chain = in_process_chain("scf-bench", &[(org, &[Role::WarehouseOperator])])?;
     let mut sims = sim_devices(org, "BENCH", devices);
     let binding = Binding::Shipment { id: "BENCH".into() };
     register(chain.as_ref(), &org_key(org), &sims, &binding, &[]).await?;

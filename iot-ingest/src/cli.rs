@@ -12,9 +12,9 @@ use scf_domain::device::Binding;
 use scf_ledger::crypto::KeyPair;
 
 use crate::broker::{mqtt_options, start_embedded, BrokerArgs};
-use crate::chain::{now_ms, ChainClient, HttpChain};
 use crate::service::{self, IngestConfig};
 use crate::sim::{cold_chain_rule, register, sim_devices, Publisher};
+use scf_client::{now_ms, Chain, HttpChain};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
@@ -86,7 +86,7 @@ pub fn run_ingest(args: IngestArgs) -> anyhow::Result<()> {
         if let Some(a) = args.embedded_broker {
             start_embedded(a, None)?;
         }
-        let chain: Arc<dyn ChainClient> = Arc::new(HttpChain::new(&args.node)?);
+        let chain: Arc<dyn Chain> = Arc::new(HttpChain::connect(&args.node).await?);
         let handle = service::start(args.config(), chain, key).await?;
         eprintln!("scf ingest: subscribed to {} ({} stored so far)", args.config().subscription(), handle.store.len()?);
         tokio::signal::ctrl_c().await?;
@@ -164,7 +164,7 @@ pub async fn simulate_async(args: SimulateArgs) -> anyhow::Result<SimSummary> {
     let mut devs = sim_devices(&args.org, &args.prefix, args.devices);
     if args.register {
         let key = read_key(args.org_key.as_ref().context("org-key: required with --register")?)?;
-        let chain = HttpChain::new(&args.node)?;
+        let chain = HttpChain::connect(&args.node).await?;
         let binding = Binding::Lot { gtin: None, lot: args.lot.clone() };
         register(&chain, &key, &devs, &binding, &[cold_chain_rule(0)]).await?;
     }
@@ -241,47 +241,4 @@ pub fn bench_ingest(args: BenchIngestArgs) -> anyhow::Result<crate::bench::Bench
     }
     let rt = runtime()?;
     rt.block_on(crate::bench::run(args.devices, args.readings, args.batch_max))
-}
-
-#[derive(clap::Parser, Debug)]
-#[command(name = "scf device", about = "IoT devices")]
-struct DeviceCli {
-    #[command(subcommand)]
-    cmd: DeviceCmd,
-}
-
-#[derive(clap::Subcommand, Debug)]
-enum DeviceCmd {
-    /// Simulated devices that sign readings at the source and publish them over MQTT.
-    Simulate(SimulateArgs),
-}
-
-/// `scf device ...` from the binary's trailing arguments (prints a JSON summary).
-pub fn device_command(args: &[String]) -> Result<(), String> {
-    use clap::Parser;
-    // clap prints help (exit 0) or a usage error (exit 2) itself, like every other subcommand.
-    let cli = DeviceCli::parse_from(std::iter::once("scf device".to_string()).chain(args.iter().cloned()));
-    match cli.cmd {
-        DeviceCmd::Simulate(a) => {
-            let s = simulate(a).map_err(|e| format!("{e:#}"))?;
-            println!("{}", serde_json::to_string(&s).map_err(|e| e.to_string())?);
-            Ok(())
-        }
-    }
-}
-
-#[derive(clap::Parser, Debug)]
-#[command(name = "scf bench ingest")]
-struct BenchCli {
-    #[command(flatten)]
-    args: BenchIngestArgs,
-}
-
-/// `scf bench ingest ...` from the arguments after `ingest` (prints one JSON object).
-pub fn bench_ingest_command(args: &[String]) -> Result<(), String> {
-    use clap::Parser;
-    let cli = BenchCli::parse_from(std::iter::once("scf bench ingest".to_string()).chain(args.iter().cloned()));
-    let r = bench_ingest(cli.args).map_err(|e| format!("{e:#}"))?;
-    println!("{}", serde_json::to_string(&r).map_err(|e| e.to_string())?);
-    Ok(())
 }

@@ -9,14 +9,13 @@
 //! root it anchors on chain; serves inclusion proofs; and evaluates the device's [`rules`], raising
 //! on-chain alerts that flag the bound receipt or lot.
 //!
-//! Architecture invariants: this crate talks to the chain only through [`chain::ChainClient`] (never the
-//! node crate); nothing below it knows about MQTT; floats exist only at the wire edge, converted to
+//! Architecture invariants: this crate talks to the chain only through the `scf_client::Chain` port
+//! (never the node crate); nothing below it knows about MQTT; floats exist only at the wire edge, converted to
 //! fixed-point milli-units by [`wire::to_milli`].
 #![forbid(unsafe_code)]
 
 pub mod bench;
 pub mod broker;
-pub mod chain;
 pub mod cli;
 pub mod doc;
 pub mod metrics;
@@ -27,6 +26,5 @@ pub mod store;
 pub mod window;
 pub mod wire;
 
-pub use chain::{ChainClient, HttpChain, InProcessChain};
 pub use cli::{bench_ingest, run_ingest, simulate, BenchIngestArgs, IngestArgs, SimulateArgs};
 pub use service::{IngestConfig, IngestHandle};

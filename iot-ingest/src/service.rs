@@ -31,11 +31,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::broker::{mqtt_options, BrokerArgs};
-use crate::chain::{self, failure_code, now_ms, ChainClient, Signer};
 use crate::metrics::{RejectReason, Stats};
 use crate::rules::{self, RuleState};
 use crate::store::{BatchRecord, Candidate, Store, StoreOutcome};
 use crate::wire::{self, Reading, TELEMETRY_FILTER};
+use scf_client::{now_ms, Chain, ChainError, Signer};
 
 /// Service configuration (the CLI's `IngestArgs` build one).
 #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ pub enum IngestError {
     #[error(transparent)]
     Broker(#[from] crate::broker::BrokerError),
     #[error(transparent)]
-    Chain(#[from] chain::ChainError),
+    Chain(#[from] ChainError),
     #[error("data_dir: {0}")]
     DataDir(String),
     #[error("anchor: {0}")]
@@ -106,16 +106,16 @@ pub enum IngestError {
 
 /// Device records from chain, cached for `ttl`.
 pub struct Registry {
-    chain: Arc<dyn ChainClient>,
+    chain: Arc<dyn Chain>,
     ttl: Duration,
     cache: tokio::sync::Mutex<HashMap<String, (Instant, Option<Device>)>>,
 }
 
 impl Registry {
-    pub fn new(chain: Arc<dyn ChainClient>, ttl: Duration) -> Self {
+    pub fn new(chain: Arc<dyn Chain>, ttl: Duration) -> Self {
         Registry { chain, ttl, cache: tokio::sync::Mutex::new(HashMap::new()) }
     }
-    pub async fn get(&self, id: &str) -> Result<Option<Device>, chain::ChainError> {
+    pub async fn get(&self, id: &str) -> Result<Option<Device>, ChainError> {
         {
             let cache = self.cache.lock().await;
             if let Some((at, d)) = cache.get(id) {
@@ -124,7 +124,7 @@ impl Registry {
                 }
             }
         }
-        let d = chain::load_device(self.chain.as_ref(), id).await?;
+        let d: Option<Device> = scf_client::load(self.chain.as_ref(), &device::device_key(id)).await?;
         let mut cache = self.cache.lock().await;
         if cache.len() > 100_000 {
             cache.clear();
@@ -179,7 +179,7 @@ struct Accepted {
 
 /// Start the service: open the store, reconcile pending anchors, connect, subscribe.
 /// `key` signs anchor and alert transactions (an account of a consortium organisation).
-pub async fn start(cfg: IngestConfig, chain: Arc<dyn ChainClient>, key: KeyPair) -> Result<IngestHandle, IngestError> {
+pub async fn start(cfg: IngestConfig, chain: Arc<dyn Chain>, key: KeyPair) -> Result<IngestHandle, IngestError> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| IngestError::DataDir(format!("{}: {e}", cfg.data_dir.display())))?;
     if cfg.metrics_listen.is_some() {
@@ -188,7 +188,7 @@ pub async fn start(cfg: IngestConfig, chain: Arc<dyn ChainClient>, key: KeyPair)
     let store = Arc::new(Store::open(&cfg.data_dir.join("readings.redb"))?);
     let stats = Arc::new(Stats::default());
     let signer = Arc::new(Signer::new(key));
-    let anchorer = signer.key.address();
+    let anchorer = signer.address();
     let registry = Arc::new(Registry::new(chain.clone(), cfg.registry_ttl));
 
     let mut opts = mqtt_options(&cfg.broker, &cfg.client_id)?;
@@ -409,7 +409,7 @@ impl Worker {
 
 struct Anchorer {
     cfg: IngestConfig,
-    chain: Arc<dyn ChainClient>,
+    chain: Arc<dyn Chain>,
     store: Arc<Store>,
     stats: Arc<Stats>,
     signer: Arc<Signer>,
@@ -448,8 +448,10 @@ impl Anchorer {
 
     /// Anchor `b` unless the chain already has it (a restart after the transaction committed).
     async fn anchor(&self, b: &BatchRecord) -> Result<(), IngestError> {
-        let me = self.signer.key.address();
-        if let Some(a) = chain::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
+        let me = self.signer.address();
+        if let Some(a) =
+            scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await?
+        {
             return self.reconcile(b, &a);
         }
         let call = DeviceCall::AnchorBatch {
@@ -459,24 +461,23 @@ impl Anchorer {
             first: b.first.clone(),
             last: b.last.clone(),
         };
-        let c = self.signer.device_call(self.chain.as_ref(), &call, self.cfg.chain_timeout).await?;
-        match failure_code(&c) {
+        let r = self.signer.call(self.chain.as_ref(), &call, self.cfg.chain_timeout).await?;
+        match r.failure_code() {
             None => {
-                self.store.mark_anchored(b.batch, c.receipt.tx_id, c.height)?;
+                self.store.mark_anchored(b.batch, r.tx_id, r.height)?;
                 self.stats.anchored();
                 Ok(())
             }
             Some("ANCHOR_EXISTS") => {
-                match chain::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await? {
+                match scf_client::load::<device::Anchor>(self.chain.as_ref(), &device::anchor_key(&me, b.batch)).await?
+                {
                     Some(a) => self.reconcile(b, &a),
                     None => {
                         Err(IngestError::Anchor(format!("batch {}: chain says anchored but has no record", b.batch)))
                     }
                 }
             }
-            Some(code) => {
-                Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, c.receipt.outcome)))
-            }
+            Some(code) => Err(IngestError::Anchor(format!("batch {}: refused: {code}: {:?}", b.batch, r.outcome))),
         }
     }
 
@@ -499,7 +500,7 @@ impl Anchorer {
 
 struct RulesTask {
     cfg: IngestConfig,
-    chain: Arc<dyn ChainClient>,
+    chain: Arc<dyn Chain>,
     registry: Arc<Registry>,
     stats: Arc<Stats>,
     signer: Arc<Signer>,
@@ -561,8 +562,8 @@ impl RulesTask {
     async fn raise(&self, device_id: &str, rule_index: u32, observation: Observation, detail: String) {
         let detail: String = detail.chars().take(device::MAX_TEXT).collect();
         let call = DeviceCall::RaiseAlert { device_id: device_id.to_string(), rule_index, observation, detail };
-        match self.signer.device_call(self.chain.as_ref(), &call, self.cfg.chain_timeout).await {
-            Ok(c) => match failure_code(&c) {
+        match self.signer.call(self.chain.as_ref(), &call, self.cfg.chain_timeout).await {
+            Ok(r) => match r.failure_code() {
                 None => self.stats.alert(),
                 Some("ALERT_OPEN") => tracing::info!("alert for {device_id} rule {rule_index} already open"),
                 Some(code) => tracing::warn!("raise alert {device_id}/{rule_index}: {code}"),

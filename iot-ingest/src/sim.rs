@@ -10,8 +10,8 @@ use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use scf_domain::device::{AlertRule, Binding, DeviceCall, DeviceKind};
 use scf_ledger::crypto::KeyPair;
 
-use crate::chain::{failure_code, ChainClient, ChainError, Signer};
 use crate::wire::{telemetry_topic, DeviceReading, WireValue};
+use scf_client::{now_ms, Chain, ChainError, InProcessChain, Production, Signer};
 
 /// One simulated device.
 #[derive(Clone)]
@@ -67,14 +67,50 @@ pub fn cold_chain_rule(for_ms: u64) -> AlertRule {
     AlertRule::Threshold { reading_type: "temperature".into(), min: None, max: Some(8_000), for_ms }
 }
 
-/// Register `devices` on chain, signed by their organisation's account `org_key`, all in one go.
+/// The deterministic key of organisation `id` in [`in_process_chain`] chains.
+pub fn org_key(id: &str) -> KeyPair {
+    KeyPair::from_seed(&format!("org/{id}"))
+}
+
+/// A one-validator chain in this process (blocks made as transactions arrive) whose genesis registers
+/// `orgs` (id, roles) with keys [`org_key`]: for the benchmark, tests and trying things out.
+pub fn in_process_chain(
+    chain_id: &str,
+    orgs: &[(&str, &[scf_domain::org::Role])],
+) -> Result<Arc<InProcessChain>, ChainError> {
+    let validator = KeyPair::from_seed("scf-iot-ingest/in-process-validator");
+    let validators = vec![scf_ledger::genesis::Validator {
+        name: "local".into(),
+        public_key: *validator.public(),
+        power: 1,
+        peer_id: None,
+    }];
+    let genesis = scf_domain::org::OrgGenesis::of(orgs, |id| *org_key(id).public()).genesis(
+        chain_id,
+        now_ms().saturating_sub(1000),
+        validators,
+    );
+    InProcessChain::in_memory(&genesis, scf_domain::modules(), Production::Auto).map(Arc::new)
+}
+
+/// Why simulated devices could not be registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("register {device}: refused by the device module: {code}: {message}")]
+    Refused { device: String, code: String, message: String },
+}
+
+/// Register `devices` on chain, signed by their organisation's account `org_key`, all in one go (a
+/// device registered before is left as it is).
 pub async fn register(
-    chain: &dyn ChainClient,
+    chain: &dyn Chain,
     org_key: &KeyPair,
     devices: &[SimDevice],
     binding: &Binding,
     rules: &[AlertRule],
-) -> Result<(), ChainError> {
+) -> Result<(), RegisterError> {
     let signer = Signer::new(org_key.clone());
     for d in devices {
         let call = DeviceCall::Register {
@@ -84,10 +120,10 @@ pub async fn register(
             binding: binding.clone(),
             rules: rules.to_vec(),
         };
-        let c = signer.device_call(chain, &call, Duration::from_secs(30)).await?;
-        if let Some(code) = failure_code(&c) {
+        let r = signer.call(chain, &call, Duration::from_secs(30)).await?;
+        if let scf_ledger::receipt::TxOutcome::Failed { code, message } = r.outcome {
             if code != "DEVICE_EXISTS" {
-                return Err(ChainError::Rejected(format!("register {}: {code}", d.id)));
+                return Err(RegisterError::Refused { device: d.id.clone(), code, message });
             }
         }
     }

@@ -7,16 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rumqttc::AsyncClient;
+use scf_client::{now_ms, Chain, Signer};
 use scf_domain::date::Date;
 use scf_domain::device::{self, Binding, DeviceCall};
-use scf_domain::kv::encode_call;
 use scf_domain::org::Role;
 use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
 use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs, MosquittoProcess};
-use scf_iot_ingest::chain::{self, failure_code, now_ms, org_key, InProcessChain, Signer};
 use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
 use scf_iot_ingest::service::{self, IngestConfig};
-use scf_iot_ingest::sim::{cold_chain_rule, register, sim_devices, Publisher, SimDevice};
+use scf_iot_ingest::sim::{cold_chain_rule, in_process_chain, org_key, register, sim_devices, Publisher, SimDevice};
 use scf_iot_ingest::store::{BatchStatus, Store};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,23 +72,16 @@ fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConf
 /// and counted by reason; an excursion flags the bound warehouse receipt on chain.
 async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let prom = init_prometheus(None).expect("prometheus");
-    let chain = InProcessChain::with_orgs(
-        "scf-iot-test",
-        &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])],
-    )
-    .expect("chain");
+    let chain =
+        in_process_chain("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
+            .expect("chain");
     let wh = org_key("WH-A");
     let wh_signer = Signer::new(wh.clone());
     let c = wh_signer
-        .call(
-            chain.as_ref(),
-            warehouse::MODULE,
-            encode_call(&WarehouseCall::Issue { terms: receipt_terms("WR-1") }),
-            TIMEOUT,
-        )
+        .call(chain.as_ref(), &WarehouseCall::Issue { terms: receipt_terms("WR-1") }, TIMEOUT)
         .await
         .expect("issue");
-    assert_eq!(failure_code(&c), None, "{c:?}");
+    assert_eq!(c.failure_code(), None, "{c:?}");
 
     let t = receipt_terms("WR-1");
     let cold = Binding::WarehouseLocation { location: t.location.clone(), goods: Some(t.identity.clone()) };
@@ -97,14 +89,14 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     register(chain.as_ref(), &wh, &devs, &cold, &[cold_chain_rule(2_000)]).await.expect("register");
     let revoked_id = devs[1].id.clone();
     let c = wh_signer
-        .device_call(
+        .call(
             chain.as_ref(),
             &DeviceCall::Revoke { device_id: revoked_id.clone(), reason: "decommissioned".into() },
             TIMEOUT,
         )
         .await
         .expect("revoke");
-    assert_eq!(failure_code(&c), None);
+    assert_eq!(c.failure_code(), None);
 
     let dir = tempfile::tempdir().expect("tmp");
     let h = service::start(config(dir.path(), addr, &format!("ingest-{tag}")), chain.clone(), wh.clone())
@@ -176,7 +168,7 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let proof = h.proof(&devs[0].id, 15).expect("proof").expect("reading 15 is batched");
     assert!(proof.verify());
     assert_eq!(proof.reading.message, sent[14]);
-    let anchor: device::Anchor = chain::load(chain.as_ref(), &device::anchor_key(&h.anchorer, proof.batch))
+    let anchor: device::Anchor = scf_client::load(chain.as_ref(), &device::anchor_key(&h.anchorer, proof.batch))
         .await
         .expect("chain")
         .expect("anchor");
@@ -194,7 +186,8 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let mut flagged = None;
     let t0 = Instant::now();
     while flagged.is_none() && t0.elapsed() < TIMEOUT {
-        let r: Option<warehouse::Receipt> = chain::load(chain.as_ref(), "warehouse/receipt/WR-1").await.ok().flatten();
+        let r: Option<warehouse::Receipt> =
+            scf_client::load(chain.as_ref(), "warehouse/receipt/WR-1").await.ok().flatten();
         flagged = r.and_then(|r| r.flag);
         if flagged.is_none() {
             flagged = warehouse_flag(&chain).await;
@@ -204,8 +197,10 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     let flag = flagged.expect("receipt WR-1 flagged by the alert");
     assert_eq!(flag.source, FlagSource::Alert { module: "device".into(), alert_id: format!("{}#1", devs[0].id) });
     assert_eq!(h.stats.alerts_raised.load(std::sync::atomic::Ordering::Relaxed), 1);
-    let alert: device::Alert =
-        chain::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id)).await.expect("chain").expect("alert");
+    let alert: device::Alert = scf_client::load(chain.as_ref(), &format!("device/alert/{}#1", devs[0].id))
+        .await
+        .expect("chain")
+        .expect("alert");
     assert_eq!(alert.observation.value, Some(12_500));
 
     p.stop().await;
@@ -213,14 +208,9 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
 }
 
 /// The receipt's flag, read through the warehouse module's own read helper over the chain's state.
-async fn warehouse_flag(chain: &Arc<InProcessChain>) -> Option<warehouse::Flag> {
-    struct View<'a>(&'a InProcessChain);
-    impl scf_ledger::state::StateRead for View<'_> {
-        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, scf_ledger::state::StateError> {
-            self.0.read(key).map_err(|e| scf_ledger::state::StateError(e.to_string()))
-        }
-    }
-    warehouse::load_receipt(&View(chain), "WR-1").ok().flatten().and_then(|r| r.flag)
+async fn warehouse_flag(chain: &Arc<scf_client::InProcessChain>) -> Option<warehouse::Flag> {
+    let state = chain.state(None).ok()?;
+    warehouse::load_receipt(state.as_ref(), "WR-1").ok().flatten().and_then(|r| r.flag)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,11 +230,14 @@ async fn embedded_broker_full_story() {
 fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
     let m = MosquittoProcess::start().expect("mosquitto");
     let addr = m.addr;
-    let chain = InProcessChain::with_orgs("scf-iot-restart", &[("WH-A", &[Role::WarehouseOperator])]).expect("chain");
     let wh = org_key("WH-A");
     let dir = tempfile::tempdir().expect("tmp");
     let total: u64 = 600;
     let devs_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    // The chain makes its blocks on the devices' runtime, which lives through the service's kill.
+    let chain = devs_rt
+        .block_on(async { in_process_chain("scf-iot-restart", &[("WH-A", &[Role::WarehouseOperator])]) })
+        .expect("chain");
     let mut devs = sim_devices("WH-A", "R", 3);
     devs_rt
         .block_on(register(chain.as_ref(), &wh, &devs, &Binding::Shipment { id: "SSCC-1".into() }, &[]))
@@ -333,7 +326,7 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
     let batches = h2.store.batches().expect("batches");
     let anchorer = wh.address();
     let next = devs_rt
-        .block_on(chain::load::<u64>(chain.as_ref(), &device::anchor_next_key(&anchorer)))
+        .block_on(scf_client::load::<u64>(chain.as_ref(), &device::anchor_next_key(&anchorer)))
         .expect("chain")
         .expect("next");
     assert_eq!(next, batches.len() as u64, "chain has exactly the local batches");
@@ -342,7 +335,7 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
         assert_eq!(b.first_index, expect_first);
         expect_first = b.end_index;
         let a: device::Anchor = devs_rt
-            .block_on(chain::load(chain.as_ref(), &device::anchor_key(&anchorer, b.batch)))
+            .block_on(scf_client::load(chain.as_ref(), &device::anchor_key(&anchorer, b.batch)))
             .expect("chain")
             .expect("anchor");
         assert_eq!(a.root, b.root);

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
 use rumqttc::AsyncClient;
+use scf_client::Chain;
 use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
-use scf_iot_ingest::chain::ChainClient;
 use scf_iot_ingest::sim::Publisher;
 use scf_iot_ingest::wire::{telemetry_topic, DeviceReading, WireValue};
 use scf_iot_ingest::{IngestConfig, IngestHandle};
@@ -63,7 +63,7 @@ impl scf_graphql::Readings for StoreReadings {
     }
 }
 
-pub async fn start(data: &Path, plan: &SeedPlan, chain: Arc<dyn ChainClient>) -> anyhow::Result<Iot> {
+pub async fn start(data: &Path, plan: &SeedPlan, chain: Arc<dyn Chain>) -> anyhow::Result<Iot> {
     let (_, key) = seed::service_key(&plan.consortium.ingest_account)
         .ok_or_else(|| anyhow!("seeds: ingest_account {:?} is not ORG/account", plan.consortium.ingest_account))?;
     let port = free_port().context("MQTT broker: no free loopback port")?;
@@ -103,7 +103,7 @@ async fn simulate(broker: std::net::SocketAddr, d: DemoDevice, started: Instant)
     let mut seq = 0u64;
     loop {
         tick.tick().await;
-        let now = scf_node::chain::now_ms();
+        let now = scf_client::now_ms();
         seq = seq.saturating_add(1).max(now);
         let (temperature, humidity) = values(&d, started.elapsed(), seq);
         let reading = DeviceReading {

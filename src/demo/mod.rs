@@ -18,7 +18,6 @@ pub mod prehistory;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,7 +27,6 @@ use scf_ledger::genesis::Genesis;
 use scf_node::config::{ApiSection, ConsensusSection, P2pSection, SyncSection};
 use scf_node::{MempoolConfig, NodeConfig, NodeHandle};
 
-use crate::node_chain::NodeChain;
 use crate::seed::{self, SeedPlan};
 
 /// Marker file naming a directory as an `scf demo` data directory (only those are ever deleted).
@@ -85,11 +83,13 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
         println!("created {created} demo users");
     }
 
-    let node =
-        NodeHandle::start(node_config(&data, &chain_home, &genesis_path)).await.map_err(|e| anyhow!("node: {e}"))?;
-    let chain = NodeChain::new(node.chain().clone());
+    let node = NodeHandle::start(node_config(&data, &chain_home, &genesis_path), scf_domain::modules())
+        .await
+        .map_err(|e| anyhow!("node: {e}"))?;
+    let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
+    let watch = crate::key_watch::spawn(chain.clone());
 
-    let iot = devices::start(&data, &plan, Arc::new(chain.clone())).await?;
+    let iot = devices::start(&data, &plan, chain.clone()).await?;
     let mut api_cfg = scf_graphql::Config::new(listen, db_url, keys.node_key);
     api_cfg.readings = Some(iot.readings());
     if opts.ui.join("index.html").is_file() {
@@ -100,16 +100,17 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
             opts.ui.display()
         );
     }
-    let server = scf_graphql::start(api_cfg, Arc::new(chain.clone())).await.map_err(|e| anyhow!("API: {e}"))?;
+    let server = scf_graphql::start(api_cfg, chain.clone()).await.map_err(|e| anyhow!("API: {e}"))?;
 
     let timers = start_timers(&data, &plan, chain.clone())?;
 
     print_banner(server.addr, &plan, &genesis);
     wait_for_shutdown().await;
     println!("stopping …");
-    timers.store(true, Ordering::SeqCst);
+    timers.abort();
     iot.shutdown().await;
     server.abort();
+    watch.abort();
     node.shutdown().await;
     Ok(())
 }
@@ -263,28 +264,17 @@ pub(crate) fn node_config(data: &Path, home: &Path, genesis: &Path) -> NodeConfi
 }
 
 /// The workflow timer service: applies deadlines by committed block time, once.
-fn start_timers(data: &Path, plan: &SeedPlan, chain: NodeChain) -> anyhow::Result<Arc<AtomicBool>> {
+fn start_timers(
+    data: &Path,
+    plan: &SeedPlan,
+    chain: Arc<dyn scf_client::Chain>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let (_, key) = seed::service_key(&plan.consortium.timer_account)
         .ok_or_else(|| anyhow!("seeds: timer_account {:?} is not ORG/account", plan.consortium.timer_account))?;
     let store = scf_workflows::WorkflowStore::open(&data.join("workflows.redb"))
         .map_err(|e| anyhow!("workflows store: {e}"))?;
-    let mut service = scf_workflows::TimerService::new(store, key);
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    std::thread::Builder::new()
-        .name("scf-timers".into())
-        .spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match service.poll(&chain) {
-                    Ok(r) if !r.fired.is_empty() => tracing::info!(fired = ?r.fired, "workflow deadlines applied"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("workflow timers: {e}"),
-                }
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        })
-        .context("timer thread")?;
-    Ok(stop)
+    let service = scf_workflows::TimerService::new(store, key);
+    Ok(tokio::spawn(service.run(chain, Duration::from_secs(1))))
 }
 
 fn print_banner(addr: SocketAddr, plan: &SeedPlan, genesis: &Genesis) {

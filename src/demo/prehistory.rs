@@ -72,7 +72,7 @@ pub fn seed_store(
     mut tip: ChainTip,
     mut progress: impl FnMut(&PlannedStep),
 ) -> anyhow::Result<ChainTip> {
-    let now = scf_node::chain::now_ms();
+    let now = scf_client::now_ms();
     for (i, step) in plan.steps.iter().enumerate().skip(tip.height as usize) {
         let key = seed::org_key(&step.actor);
         let nonce =

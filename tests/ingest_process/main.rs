@@ -7,9 +7,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use scf_client::{now_ms, HttpChain};
 use scf_domain::device::{self, Binding};
 use scf_iot_ingest::broker::{free_port, mqtt_options, BrokerArgs, MosquittoProcess};
-use scf_iot_ingest::chain::{self as ichain, HttpChain};
 use scf_iot_ingest::sim::{register, sim_devices, Publisher};
 use scf_iot_ingest::store::{BatchStatus, Store};
 use scf_ledger::crypto::KeyPair;
@@ -91,12 +91,16 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
     let broker = mosquitto.addr;
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-    let chain = HttpChain::new(&api).expect("client");
     let t0 = Instant::now();
-    while rt.block_on(ichain::ChainClient::status(&chain)).is_err() {
-        assert!(t0.elapsed() < TIMEOUT, "node API did not come up");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let chain = loop {
+        match rt.block_on(HttpChain::connect(&api)) {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(t0.elapsed() < TIMEOUT, "node API did not come up: {e}");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    };
     // Devices registered through the node's client API (HttpChain), as the warehouse.
     let mut devs = sim_devices("WH", "P", 3);
     rt.block_on(register(&chain, &wh, &devs, &Binding::Shipment { id: "SSCC-P".into() }, &[])).expect("register");
@@ -115,7 +119,7 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
     let mut killed = false;
     for i in 0..total {
         let dev = &mut devs[(i % 3) as usize];
-        let msg = dev.next(ichain::now_ms(), 4.0 + (i % 5) as f64 / 10.0).expect("sign");
+        let msg = dev.next(now_ms(), 4.0 + (i % 5) as f64 / 10.0).expect("sign");
         rt.block_on(publisher.publish(dev.topic(), msg)).expect("publish");
         std::thread::sleep(Duration::from_millis(5));
         if !killed && i == total / 3 {
@@ -139,11 +143,11 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
     let t2 = Instant::now();
     let store_path = d.join("ingest").join("readings.redb");
     loop {
-        let next: Option<u64> = rt.block_on(ichain::load(&chain, &anchor_next)).expect("chain");
+        let next: Option<u64> = rt.block_on(scf_client::load(&chain, &anchor_next)).expect("chain");
         let anchored: u64 = (0..next.unwrap_or(0))
             .map(|b| {
                 let a: Option<device::Anchor> =
-                    rt.block_on(ichain::load(&chain, &device::anchor_key(&wh.address(), b))).expect("chain");
+                    rt.block_on(scf_client::load(&chain, &device::anchor_key(&wh.address(), b))).expect("chain");
                 a.map(|a| u64::from(a.count)).unwrap_or(0)
             })
             .sum();
@@ -165,11 +169,13 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
     assert_eq!(all.len() as u64, total, "every acknowledged reading is stored");
     let batches = store.batches().expect("batches");
     assert!(batches.iter().all(|b| matches!(b.status, BatchStatus::Anchored { .. })), "{batches:?}");
-    let next: u64 = rt.block_on(ichain::load(&chain, &anchor_next)).expect("chain").expect("next");
+    let next: u64 = rt.block_on(scf_client::load(&chain, &anchor_next)).expect("chain").expect("next");
     assert_eq!(next, batches.len() as u64, "each local batch anchored once, none twice");
     for b in &batches {
-        let a: device::Anchor =
-            rt.block_on(ichain::load(&chain, &device::anchor_key(&wh.address(), b.batch))).expect("chain").expect("a");
+        let a: device::Anchor = rt
+            .block_on(scf_client::load(&chain, &device::anchor_key(&wh.address(), b.batch)))
+            .expect("chain")
+            .expect("a");
         assert_eq!(a.root, b.root, "batch {} root", b.batch);
     }
     rt.block_on(publisher.stop());

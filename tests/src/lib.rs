@@ -1,16 +1,18 @@
-//! Shared fixtures for the cross-crate tests in `tests/tests/`: a single-process chain on RocksDB
-//! (executor + store + every domain module) whose block time the test controls, with organisations
-//! registered at genesis under deterministic keys.
+//! Shared fixtures for the cross-crate tests in `tests/tests/`: the in-process chain of `scf-client`
+//! over RocksDB with every domain module, blocks made when the test says and at a block time the test
+//! controls, and organisations registered at genesis under deterministic keys.
 
-use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
-use borsh::BorshSerialize;
+use scf_client::{CommittedBlock, InProcessChain, Production};
 use scf_domain::date::Date;
-use scf_domain::org::Role;
-use scf_ledger::crypto::{Hash32, KeyPair};
-use scf_ledger::executor::{account_nonce, ChainTip, Executor};
-use scf_ledger::genesis::{ChainParams, Genesis, Validator};
+use scf_domain::org::{OrgGenesis, Role};
+use scf_ledger::authenticated::VersionedState;
+use scf_ledger::crypto::KeyPair;
+use scf_ledger::executor::{account_nonce, ChainTip};
+use scf_ledger::genesis::{Genesis, Validator};
+use scf_ledger::module::ModuleCall;
 use scf_ledger::receipt::{Receipt, TxOutcome};
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_store::Store;
@@ -19,17 +21,12 @@ pub const CHAIN_ID: &str = "scf-it";
 
 /// The deterministic key of an organisation id in these tests.
 pub fn org_key(id: &str) -> KeyPair {
-    KeyPair::from_seed(&format!("it/org/{id}"))
+    KeyPair::from_seed(&format!("it/{id}"))
 }
 
 /// A unique, valid-length 统一社会信用代码 for an organisation id.
 pub fn credit_code(id: &str) -> String {
-    let h = scf_ledger::crypto::sm3(id.as_bytes());
-    format!("9131{}", hex_upper(&h[..7]))
-}
-
-fn hex_upper(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
+    scf_domain::org::derived_credit_code(id)
 }
 
 /// Block time (ms) for 10:00 Beijing time on `ymd`.
@@ -38,12 +35,10 @@ pub fn time_of(ymd: &str) -> u64 {
     (d.0 as i64 * 86_400_000 + 2 * 3_600_000) as u64
 }
 
+/// A chain whose blocks the test makes, one call at a time or several together.
 pub struct TestChain {
-    pub store: Store,
-    pub exec: Executor,
-    pub tip: ChainTip,
+    pub chain: InProcessChain<Store>,
     pub validator: KeyPair,
-    next_time: u64,
 }
 
 impl TestChain {
@@ -60,94 +55,95 @@ impl TestChain {
         edit: impl FnOnce(&mut Genesis),
     ) -> TestChain {
         let validator = KeyPair::from_seed("it/validator");
-        let mut app_state = BTreeMap::new();
-        let org_list: Vec<serde_json::Value> = orgs
-            .iter()
-            .map(|(id, roles)| {
-                serde_json::json!({
-                    "id": id,
-                    "name": format!("{id} 有限公司"),
-                    "credit_code": credit_code(id),
-                    "roles": roles,
-                    "public_key": org_key(id).public().to_hex(),
-                })
-            })
-            .collect();
-        let funders: Vec<&str> = orgs.iter().filter(|(_, r)| r.contains(&Role::Funder)).map(|(id, _)| *id).collect();
-        app_state.insert("org".to_string(), serde_json::json!({ "orgs": org_list, "approved_funders": funders }));
-        let mut genesis = Genesis {
-            chain_id: CHAIN_ID.into(),
-            genesis_time_ms: time_of(start) - 3_600_000,
-            params: ChainParams::default(),
-            validators: vec![Validator { name: "v0".into(), public_key: *validator.public(), power: 1, peer_id: None }],
-            app_state,
-        };
+        let validators =
+            vec![Validator { name: "v0".into(), public_key: *validator.public(), power: 1, peer_id: None }];
+        let mut genesis =
+            OrgGenesis::of(orgs, |id| *org_key(id).public()).genesis(CHAIN_ID, time_of(start) - 3_600_000, validators);
         edit(&mut genesis);
-        let exec = Executor::new(CHAIN_ID, scf_domain::modules());
         let store = Store::open(dir).unwrap_or_else(|e| panic!("open store: {e}"));
-        let tip = store.init_genesis(&exec, &genesis).unwrap_or_else(|e| panic!("genesis: {e}"));
-        TestChain { store, exec, tip, validator, next_time: time_of(start) }
+        let chain = InProcessChain::open_with(
+            store,
+            &genesis,
+            scf_domain::modules(),
+            Production::Manual,
+            Some(validator.clone()),
+        )
+        .unwrap_or_else(|e| panic!("genesis: {e}"));
+        chain.set_time_ms(Some(time_of(start)));
+        TestChain { chain, validator }
+    }
+
+    /// The committed tip.
+    pub fn tip(&self) -> ChainTip {
+        self.chain.tip_now().unwrap_or_else(|e| panic!("tip: {e}"))
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        self.chain.store()
     }
 
     /// Move the block clock to 10:00 Beijing time on `ymd` (must not go backwards).
     pub fn set_date(&mut self, ymd: &str) {
         let t = time_of(ymd);
-        assert!(t > self.tip.time_ms, "time must move forward");
-        self.next_time = t;
+        assert!(t > self.tip().time_ms, "time must move forward");
+        self.chain.set_time_ms(Some(t));
     }
 
-    /// Build and sign a call from `key` with its next nonce.
-    pub fn tx<C: BorshSerialize>(&self, key: &KeyPair, module: &str, call: &C) -> SignedTx {
-        let state = self.store.state_at(self.tip.height);
-        let nonce = account_nonce(&state, &key.address()).unwrap_or_else(|e| panic!("nonce: {e}"));
+    /// Build and sign a call from `key` with its next nonce (the module comes from the call's type).
+    pub fn tx<C: ModuleCall>(&self, key: &KeyPair, call: &C) -> SignedTx {
+        self.tx_raw(key, C::MODULE, call.encode_payload())
+    }
+
+    /// Build and sign a payload for `module` (for malformed or foreign payloads).
+    pub fn tx_raw(&self, key: &KeyPair, module: &str, payload: Vec<u8>) -> SignedTx {
+        let tip = self.tip();
+        let nonce = account_nonce(&self.state(), &key.address()).unwrap_or_else(|e| panic!("nonce: {e}"));
         TxBody {
             chain_id: CHAIN_ID.into(),
             sender: *key.public(),
             nonce,
-            expiry_height: self.tip.height + 100,
-            call: Call { module: module.into(), payload: scf_domain::kv::encode_call(call) },
+            expiry_height: tip.height + 100,
+            call: Call { module: module.into(), payload },
         }
         .sign(key)
     }
 
     /// Commit one block with `txs`; returns their receipts.
     pub fn block(&mut self, txs: Vec<SignedTx>) -> Vec<Receipt> {
-        let time = self.next_time.max(self.tip.time_ms + 1);
-        let out = self
-            .exec
-            .execute_block(&self.store, &self.tip, time, self.validator.address(), txs, &|_: &Hash32| false)
-            .unwrap_or_else(|e| panic!("execute: {e}"));
-        self.tip = self.store.commit_block(&out).unwrap_or_else(|e| panic!("commit: {e}"));
-        self.next_time = time + 1;
-        out.receipts
+        self.commit(txs).receipts.clone()
+    }
+
+    /// Commit one block with `txs`.
+    pub fn commit(&mut self, txs: Vec<SignedTx>) -> Arc<CommittedBlock> {
+        self.chain.produce_block(txs).unwrap_or_else(|e| panic!("block: {e}"))
     }
 
     /// Submit one call in its own block and return its receipt.
-    pub fn call<C: BorshSerialize>(&mut self, key: &KeyPair, module: &str, call: &C) -> Receipt {
-        let tx = self.tx(key, module, call);
+    pub fn call<C: ModuleCall>(&mut self, key: &KeyPair, call: &C) -> Receipt {
+        let tx = self.tx(key, call);
         self.block(vec![tx]).remove(0)
     }
 
     /// Submit a call that must succeed.
-    pub fn ok<C: BorshSerialize>(&mut self, key: &KeyPair, module: &str, call: &C) -> Receipt {
-        let r = self.call(key, module, call);
+    pub fn ok<C: ModuleCall>(&mut self, key: &KeyPair, call: &C) -> Receipt {
+        let r = self.call(key, call);
         if let TxOutcome::Failed { code, message } = &r.outcome {
-            panic!("{module} call failed: {code}: {message}");
+            panic!("{} call failed: {code}: {message}", C::MODULE);
         }
         r
     }
 
     /// Submit a call that must be refused; returns the rule code.
-    pub fn refused<C: BorshSerialize>(&mut self, key: &KeyPair, module: &str, call: &C) -> String {
-        match self.call(key, module, call).outcome {
+    pub fn refused<C: ModuleCall>(&mut self, key: &KeyPair, call: &C) -> String {
+        match self.call(key, call).outcome {
             TxOutcome::Failed { code, .. } => code,
-            TxOutcome::Success => panic!("{module} call unexpectedly succeeded"),
+            TxOutcome::Success => panic!("{} call unexpectedly succeeded", C::MODULE),
         }
     }
 
     /// Read state at the tip.
-    pub fn state(&self) -> scf_ledger::authenticated::VersionedState<'_, Store> {
-        self.store.state_at(self.tip.height)
+    pub fn state(&self) -> VersionedState<'_, Store> {
+        self.chain.state_now().unwrap_or_else(|e| panic!("state: {e}"))
     }
 }
 
@@ -185,5 +181,6 @@ pub fn sample_invoice(
         total_with_tax: amount + tax,
         remarks: "合同 HT-2026-001".into(),
         issuer: "张三".into(),
+        details: Default::default(),
     }
 }

@@ -52,14 +52,14 @@ fn proposal_id(r: &Receipt) -> u64 {
 }
 
 fn propose(chain: &mut TestChain, who: &str, kind: ProposalKind, deadline: Deadline) -> u64 {
-    let r = chain.ok(&org_key(who), "governance", &GovernanceCall::Propose { title: "change".into(), kind, deadline });
+    let r = chain.ok(&org_key(who), &GovernanceCall::Propose { title: "change".into(), kind, deadline });
     proposal_id(&r)
 }
 
 fn vote_yes(chain: &mut TestChain, id: u64, orgs: &[&str]) {
     let txs = orgs
         .iter()
-        .map(|o| chain.tx(&org_key(o), "governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes }))
+        .map(|o| chain.tx(&org_key(o), &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes }))
         .collect();
     for r in chain.block(txs) {
         assert!(r.is_success(), "{:?}", r.outcome);
@@ -81,7 +81,7 @@ fn a_validator_is_added_and_another_removed_by_vote_while_blocks_keep_committing
         propose(&mut chain, "B", ProposalKind::RemoveValidator { name: "v1".into(), activation_delay: 5 }, far);
     vote_yes(&mut chain, add, &["A", "B", "C"]);
     vote_yes(&mut chain, remove, &["A", "B", "C"]);
-    let closed = chain.ok(&org_key("D"), "governance", &GovernanceCall::Close { proposal_id: add });
+    let closed = chain.ok(&org_key("D"), &GovernanceCall::Close { proposal_id: add });
     let add_height: u64 = closed
         .events
         .iter()
@@ -90,15 +90,15 @@ fn a_validator_is_added_and_another_removed_by_vote_while_blocks_keep_committing
         .and_then(|h| h.parse().ok())
         .expect("scheduled height");
     assert_eq!(add_height, closed.height + 3, "close height + validator_delay_blocks");
-    let closed = chain.ok(&org_key("D"), "governance", &GovernanceCall::Close { proposal_id: remove });
+    let closed = chain.ok(&org_key("D"), &GovernanceCall::Close { proposal_id: remove });
     let remove_height = closed.height + 5;
 
     let four: Vec<String> = (0..4).map(|i| format!("v{i}")).collect();
     let five: Vec<String> = (0..5).map(|i| format!("v{i}")).collect();
     let after: Vec<String> = ["v0", "v2", "v3", "v4"].iter().map(|s| s.to_string()).collect();
     // Blocks keep committing; at every height the set consensus reads for the next height is right.
-    while chain.tip.height < remove_height + 2 {
-        let next = chain.tip.height + 1;
+    while chain.tip().height < remove_height + 2 {
+        let next = chain.tip().height + 1;
         let expected = if next >= remove_height {
             &after
         } else if next >= add_height {
@@ -120,21 +120,18 @@ fn a_validator_is_added_and_another_removed_by_vote_while_blocks_keep_committing
 fn a_proposal_without_quorum_expires() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut chain = chain(dir.path());
-    let deadline = Deadline::Height { height: chain.tip.height + 3 };
+    let deadline = Deadline::Height { height: chain.tip().height + 3 };
     let id =
         propose(&mut chain, "A", ProposalKind::SetParam { name: "chain.max_block_txs".into(), value: 100 }, deadline);
     vote_yes(&mut chain, id, &["A"]);
-    assert_eq!(
-        chain.refused(&org_key("B"), "governance", &GovernanceCall::Close { proposal_id: id }),
-        "GOV_NOT_DECIDED"
-    );
+    assert_eq!(chain.refused(&org_key("B"), &GovernanceCall::Close { proposal_id: id }), "GOV_NOT_DECIDED");
     chain.block(vec![]);
     chain.block(vec![]);
     assert_eq!(
-        chain.refused(&org_key("B"), "governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes }),
+        chain.refused(&org_key("B"), &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes }),
         "GOV_VOTING_ENDED"
     );
-    let r = chain.ok(&org_key("B"), "governance", &GovernanceCall::Close { proposal_id: id });
+    let r = chain.ok(&org_key("B"), &GovernanceCall::Close { proposal_id: id });
     assert_eq!(r.events[0].kind, "ProposalExpired");
     let p = governance::load_proposal(&chain.state(), id).expect("read").expect("proposal");
     assert!(matches!(p.status, ProposalStatus::Expired { .. }));
@@ -146,7 +143,7 @@ fn a_rotated_key_is_refused_after_its_announced_height_and_expiring_keys_are_lis
     let dir = tempfile::tempdir().expect("tempdir");
     let mut chain = chain(dir.path());
     let new_b = KeyPair::from_seed("it/org/B/2027");
-    let retire = chain.tip.height + 8;
+    let retire = chain.tip().height + 8;
     let id = propose(
         &mut chain,
         "A",
@@ -154,33 +151,29 @@ fn a_rotated_key_is_refused_after_its_announced_height_and_expiring_keys_are_lis
         Deadline::Height { height: 1_000 },
     );
     vote_yes(&mut chain, id, &["A", "C", "D"]);
-    chain.ok(&org_key("A"), "governance", &GovernanceCall::Close { proposal_id: id });
+    chain.ok(&org_key("A"), &GovernanceCall::Close { proposal_id: id });
     assert_eq!(org::load_org(&chain.state(), "B").expect("read").expect("org").public_key, *new_b.public());
     // Until the announced height both keys sign; after it the old one is refused.
     let user = KeyPair::from_seed("it/B/user");
     let expiry = scf_tests::time_of("2026-03-01");
-    chain.ok(
-        &org_key("B"),
-        "org",
-        &OrgCall::AddAccount { public_key: *user.public(), label: "clerk".into(), admin: false },
-    );
-    chain.ok(&new_b, "keys", &KeyCall::SetExpiry { address: user.address(), expires_at_ms: Some(expiry) });
-    while chain.tip.height < retire {
+    chain.ok(&org_key("B"), &OrgCall::AddAccount { public_key: *user.public(), label: "clerk".into(), admin: false });
+    chain.ok(&new_b, &KeyCall::SetExpiry { address: user.address(), expires_at_ms: Some(expiry) });
+    while chain.tip().height < retire {
         chain.block(vec![]);
     }
     let call =
         OrgCall::AddAccount { public_key: *KeyPair::from_seed("it/B/u2").public(), label: "u2".into(), admin: false };
-    assert_eq!(chain.refused(&org_key("B"), "org", &call), "ACCOUNT_KEY_RETIRED");
-    chain.ok(&new_b, "org", &call);
+    assert_eq!(chain.refused(&org_key("B"), &call), "ACCOUNT_KEY_RETIRED");
+    chain.ok(&new_b, &call);
 
     // Expiry: warned about within the window, refused once expired.
-    let now = chain.tip.time_ms;
+    let now = chain.tip().time_ms;
     assert!(keys::expiring_keys(&chain.state(), now, 7 * 86_400_000).expect("list").is_empty());
     let soon = keys::expiring_keys(&chain.state(), now, 60 * 86_400_000).expect("list");
     assert_eq!(soon.len(), 1);
     assert_eq!((soon[0].address, soon[0].org.as_str(), soon[0].expired), (user.address(), "B", false));
     chain.set_date("2026-03-02");
-    let r = chain.call(&user, "org", &OrgCall::RemoveAccount { address: user.address() });
+    let r = chain.call(&user, &OrgCall::RemoveAccount { address: user.address() });
     assert!(
         matches!(r.outcome, scf_ledger::receipt::TxOutcome::Failed { ref code, .. } if code == "ACCOUNT_KEY_EXPIRED")
     );
@@ -210,6 +203,7 @@ fn invoice(number: &str) -> NewInvoice {
         total_with_tax: 1_130_000,
         remarks: String::new(),
         issuer: "李四".into(),
+        details: Default::default(),
     }
 }
 
@@ -218,11 +212,10 @@ fn frozen_objects_refuse_every_movement_and_the_regulator_exports_the_audit_trai
     let dir = tempfile::tempdir().expect("tempdir");
     let mut chain = chain(dir.path());
     let (a, b, reg) = (org_key("A"), org_key("B"), org_key("REG"));
-    let start = chain.tip.time_ms;
-    chain.ok(&b, "invoice", &InvoiceCall::Issue(invoice("26312000000000000901")));
+    let start = chain.tip().time_ms;
+    chain.ok(&b, &InvoiceCall::Issue(invoice("26312000000000000901")));
     chain.ok(
         &a,
-        "voucher",
         &VoucherCall::Issue {
             voucher_no: "YX-F-1".into(),
             to: "B".into(),
@@ -234,10 +227,10 @@ fn frozen_objects_refuse_every_movement_and_the_regulator_exports_the_audit_trai
             allow_over_six_months: false,
         },
     );
-    chain.ok(&b, "voucher", &VoucherCall::SignFor { voucher_id: "YX-F-1".into() });
+    chain.ok(&b, &VoucherCall::SignFor { voucher_id: "YX-F-1".into() });
     let freeze = VoucherCall::Freeze { voucher_id: "YX-F-1".into(), reason: "涉嫌虚假贸易".into() };
-    assert_eq!(chain.refused(&a, "voucher", &freeze), "MISSING_ROLE");
-    let r = chain.ok(&reg, "voucher", &freeze);
+    assert_eq!(chain.refused(&a, &freeze), "MISSING_ROLE");
+    let r = chain.ok(&reg, &freeze);
     assert!(r.events.iter().any(|e| e.kind.contains("Frozen")), "{:?}", r.events);
     for movement in [
         VoucherCall::Transfer { voucher_id: "YX-F-1".into(), to: "C".into() },
@@ -252,38 +245,31 @@ fn frozen_objects_refuse_every_movement_and_the_regulator_exports_the_audit_trai
             agreement_ref: "FA".into(),
         },
     ] {
-        assert_eq!(chain.refused(&b, "voucher", &movement), "VOUCHER_TREE_FROZEN");
+        assert_eq!(chain.refused(&b, &movement), "VOUCHER_TREE_FROZEN");
     }
-    chain.ok(&reg, "voucher", &VoucherCall::Unfreeze { voucher_id: "YX-F-1".into(), reason: "核查完毕".into() });
-    chain.ok(&b, "voucher", &VoucherCall::Transfer { voucher_id: "YX-F-1".into(), to: "C".into() });
+    chain.ok(&reg, &VoucherCall::Unfreeze { voucher_id: "YX-F-1".into(), reason: "核查完毕".into() });
+    chain.ok(&b, &VoucherCall::Transfer { voucher_id: "YX-F-1".into(), to: "C".into() });
 
     // A frozen account signs nothing, whatever the module.
     let clerk = KeyPair::from_seed("it/C/clerk");
-    chain.ok(
-        &org_key("C"),
-        "org",
-        &OrgCall::AddAccount { public_key: *clerk.public(), label: "clerk".into(), admin: true },
-    );
-    chain.ok(&reg, "org", &OrgCall::FreezeAccount { address: clerk.address(), reason: "异常操作".into() });
-    assert_eq!(
-        chain.refused(&clerk, "voucher", &VoucherCall::SignFor { voucher_id: "YX-F-1.1".into() }),
-        "ACCOUNT_INACTIVE"
-    );
+    chain.ok(&org_key("C"), &OrgCall::AddAccount { public_key: *clerk.public(), label: "clerk".into(), admin: true });
+    chain.ok(&reg, &OrgCall::FreezeAccount { address: clerk.address(), reason: "异常操作".into() });
+    assert_eq!(chain.refused(&clerk, &VoucherCall::SignFor { voucher_id: "YX-F-1.1".into() }), "ACCOUNT_INACTIVE");
     let vote = GovernanceCall::Propose {
         title: "t".into(),
         kind: ProposalKind::SetParam { name: "chain.max_block_txs".into(), value: 9 },
         deadline: Deadline::Height { height: 1_000 },
     };
-    assert_eq!(chain.refused(&clerk, "governance", &vote), "ACCOUNT_INACTIVE");
+    assert_eq!(chain.refused(&clerk, &vote), "ACCOUNT_INACTIVE");
 
     // Audit export of B's activity over the period: its own calls (including refused ones) and every
     // event naming it (the regulator's freeze of its voucher).
-    let end = chain.tip.time_ms + 1;
+    let end = chain.tip().time_ms + 1;
     let state = chain.state();
     let is_b = |addr: &scf_ledger::crypto::Address| {
         org::load_account(&state, addr).ok().flatten().is_some_and(|acct| acct.org_id == "B")
     };
-    let export = scf_store::audit::org_activity(&chain.store, "B", start, end, &is_b).expect("export");
+    let export = scf_store::audit::org_activity(chain.store(), "B", start, end, &is_b).expect("export");
     let kinds: Vec<&str> = export.records.iter().flat_map(|r| r.events.iter().map(|e| e.kind.as_str())).collect();
     assert!(kinds.contains(&"InvoiceIssued"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k.contains("Frozen")), "{kinds:?}");
@@ -295,6 +281,6 @@ fn frozen_objects_refuse_every_movement_and_the_regulator_exports_the_audit_trai
     let json: serde_json::Value = serde_json::from_str(&export.to_json()).expect("json");
     assert_eq!(json["org"], "B");
     // Nothing outside the period.
-    let none = scf_store::audit::org_activity(&chain.store, "B", end, end + 1_000, &is_b).expect("export");
+    let none = scf_store::audit::org_activity(chain.store(), "B", end, end + 1_000, &is_b).expect("export");
     assert!(none.records.is_empty());
 }

@@ -48,6 +48,7 @@ fn header(number: &str) -> NewInvoice {
         total_with_tax: 113_000_000,
         remarks: String::new(),
         issuer: "张三".into(),
+        details: Default::default(),
     }
 }
 
@@ -90,21 +91,17 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
     let number = "26312000000000000777";
 
     // Recipients are checked on chain: a competitor cannot be sealed for, the regulator must be.
-    let code = chain.refused(
-        &t1,
-        "invoice",
-        &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO", "REG", "RIVAL"])),
-    );
+    let code = chain.refused(&t1, &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO", "REG", "RIVAL"])));
     assert_eq!(code, "CONFIDENTIAL_NOT_ENTITLED");
-    let code = chain.refused(&t1, "invoice", &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO"])));
+    let code = chain.refused(&t1, &InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO"])));
     assert_eq!(code, "CONFIDENTIAL_RECIPIENT_MISSING");
     // Clear lines next to a sealed header are refused.
     let mut bad = sealed_invoice(number, &["T1", "AUTO", "REG"]);
     bad.header.lines = lines().lines;
-    assert_eq!(chain.refused(&t1, "invoice", &InvoiceCall::IssueSealed(bad)), "INVOICE_INVALID_FIELD");
+    assert_eq!(chain.refused(&t1, &InvoiceCall::IssueSealed(bad)), "INVOICE_INVALID_FIELD");
 
     let issue = InvoiceCall::IssueSealed(sealed_invoice(number, &["T1", "AUTO", "REG"]));
-    let tx = chain.tx(&t1, "invoice", &issue);
+    let tx = chain.tx(&t1, &issue);
     let tx_bytes = scf_ledger::codec::encode(&tx);
     let receipt = chain.block(vec![tx]).remove(0);
     assert_eq!(receipt.outcome, scf_ledger::receipt::TxOutcome::Success, "{:?}", receipt.outcome);
@@ -134,7 +131,6 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
     // A voucher backed by the invoice; before financing is applied for, the funder is not entitled.
     chain.ok(
         &auto,
-        "voucher",
         &VoucherCall::Issue {
             voucher_no: "YX-C-1".into(),
             to: "T1".into(),
@@ -146,7 +142,7 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
             allow_over_six_months: false,
         },
     );
-    chain.ok(&t1, "voucher", &VoucherCall::SignFor { voucher_id: "YX-C-1".into() });
+    chain.ok(&t1, &VoucherCall::SignFor { voucher_id: "YX-C-1".into() });
     let object = Object::InvoiceLines { number: number.into() };
     let for_bank = confidential::rewrap(&sealed, "T1", &t1, "BANK", bank.public()).expect("rewrap");
     let grant = ConfidentialCall::Grant {
@@ -155,7 +151,7 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
         wrapped_key: for_bank.wrapped.clone(),
         via_voucher: Some("YX-C-1".into()),
     };
-    assert_eq!(chain.refused(&t1, "confidential", &grant), "CONFIDENTIAL_NOT_ENTITLED");
+    assert_eq!(chain.refused(&t1, &grant), "CONFIDENTIAL_NOT_ENTITLED");
     // A competitor can neither grant itself nor be granted.
     let for_rival = confidential::rewrap(&sealed, "T1", &t1, "RIVAL", rival.public()).expect("rewrap");
     let grant_rival = ConfidentialCall::Grant {
@@ -164,13 +160,12 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
         wrapped_key: for_rival.wrapped,
         via_voucher: Some("YX-C-1".into()),
     };
-    assert_eq!(chain.refused(&rival, "confidential", &grant_rival), "CONFIDENTIAL_NOT_A_RECIPIENT");
-    assert_eq!(chain.refused(&t1, "confidential", &grant_rival), "CONFIDENTIAL_NOT_ENTITLED");
+    assert_eq!(chain.refused(&rival, &grant_rival), "CONFIDENTIAL_NOT_A_RECIPIENT");
+    assert_eq!(chain.refused(&t1, &grant_rival), "CONFIDENTIAL_NOT_ENTITLED");
 
     // Financing applied for with BANK: the holder re-wraps the key; the ciphertext is untouched.
     chain.ok(
         &t1,
-        "voucher",
         &VoucherCall::OfferFinancing {
             voucher_id: "YX-C-1".into(),
             funder: "BANK".into(),
@@ -178,10 +173,10 @@ fn regulator_reads_confidential_lines_a_competitor_cannot_and_a_funder_gains_acc
             agreement_ref: "FA-C-1".into(),
         },
     );
-    let r = chain.ok(&t1, "confidential", &grant);
+    let r = chain.ok(&t1, &grant);
     let ev = r.events.iter().find(|e| e.kind == "AccessGranted").expect("AccessGranted event");
     assert!(ev.attributes.contains(&("org".into(), "BANK".into())));
-    assert_eq!(chain.refused(&t1, "confidential", &grant), "CONFIDENTIAL_ALREADY_GRANTED");
+    assert_eq!(chain.refused(&t1, &grant), "CONFIDENTIAL_ALREADY_GRANTED");
     let after = invoice::load_sealed_lines(&chain.state(), number).expect("read").expect("sealed");
     assert_eq!(after.ciphertext, sealed.ciphertext, "no re-encryption");
     assert_eq!(open_as(&after, number, "BANK", &bank).expect("funder opens"), lines());

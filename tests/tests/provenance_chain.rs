@@ -27,15 +27,15 @@ fn epcis_document_anchored_on_chain_traces_with_offline_proofs() {
     for (i, (e, org)) in events.iter().zip(who).enumerate() {
         chain.set_date(&format!("2026-03-{:02}", 6 + i));
         let call = ProvenanceCall::Capture(CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() });
-        let r = chain.ok(&org_key(org), "provenance", &call);
+        let r = chain.ok(&org_key(org), &call);
         assert_eq!(r.events[0].attribute("hash"), Some(e.hash.as_str()));
         assert!(e.hash.starts_with("ni:///sha-256;") && e.hash.ends_with("?ver=CBV2.0"), "{}", e.hash);
     }
     // Anchoring the same event again is refused, whoever tries.
     let dup = ProvenanceCall::Capture(CapturedEvent { event: events[0].to_json_text(), hash: events[0].hash.clone() });
-    assert_eq!(chain.refused(&org_key("DAIRY"), "provenance", &dup), "EVENT_ALREADY_ANCHORED");
+    assert_eq!(chain.refused(&org_key("DAIRY"), &dup), "EVENT_ALREADY_ANCHORED");
     // A funder does not record supply-chain events.
-    assert_eq!(chain.refused(&org_key("BANK"), "provenance", &dup), "NOT_A_RECORDER");
+    assert_eq!(chain.refused(&org_key("BANK"), &dup), "NOT_A_RECORDER");
 
     let state = chain.state();
     let t = provenance::trace(&state, "https://id.gs1.org/01/06901234000337/21/Y0002").expect("trace");
@@ -48,14 +48,14 @@ fn epcis_document_anchored_on_chain_traces_with_offline_proofs() {
     assert_eq!(recorders, who);
     for step in &t.upstream {
         // The anchoring transaction is in its block…
-        let txp = chain.store.tx_proof(&step.tx_id).expect("read").expect("tx proof");
+        let txp = chain.store().tx_proof(&step.tx_id).expect("read").expect("tx proof");
         assert!(txp.verify());
         assert_eq!(txp.header.height, step.height);
         // …and the block committed to a state in which this event is stored under its hash.
-        let receipt = chain.store.receipt(&step.tx_id).expect("read").expect("receipt");
+        let receipt = chain.store().receipt(&step.tx_id).expect("read").expect("receipt");
         assert!(receipt.is_success());
         assert_eq!(receipt.events[0].attribute("hash"), Some(step.hash.as_str()));
-        let (r, rp) = chain.store.receipt_proof(&step.tx_id).expect("read").expect("receipt proof");
+        let (r, rp) = chain.store().receipt_proof(&step.tx_id).expect("read").expect("receipt proof");
         assert!(rp.verify(&r.hash(), &txp.header.receipts_root));
     }
     // The lot page a QR code opens: GS1 Digital Link for the cup lot, with a QR code.

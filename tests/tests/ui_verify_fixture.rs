@@ -75,7 +75,7 @@ fn build_fixture() -> Value {
     chain.set_date("2026-03-06");
     let first = &events[0];
     let call = ProvenanceCall::Capture(CapturedEvent { event: first.to_json_text(), hash: first.hash.clone() });
-    chain.ok(&org_key("FARM"), "provenance", &call);
+    chain.ok(&org_key("FARM"), &call);
 
     // Five events from five recorders in one block: proofs of depth 3 with a promoted odd node.
     chain.set_date("2026-03-07");
@@ -87,15 +87,15 @@ fn build_fixture() -> Value {
         .map(|(&i, org)| {
             let e = &events[i];
             let call = ProvenanceCall::Capture(CapturedEvent { event: e.to_json_text(), hash: e.hash.clone() });
-            chain.tx(&org_key(org), "provenance", &call)
+            chain.tx(&org_key(org), &call)
         })
         .collect();
     let receipts = chain.block(txs);
     for r in &receipts {
         assert!(r.is_success(), "anchoring failed: {:?}", r.outcome);
     }
-    let height = chain.tip.height;
-    let block = chain.store.block(height).expect("read").expect("block");
+    let height = chain.tip().height;
+    let block = chain.store().block(height).expect("read").expect("block");
     let block_hash = block.header.hash();
 
     // The certificate consensus would attach: the validator's precommit for this header hash.
@@ -104,11 +104,11 @@ fn build_fixture() -> Value {
     let signature = chain.validator.sign(&precommit_signing_bytes(height, round, &block_hash, &validator));
     let cert =
         CommitCertificate { height, round, block_hash, signatures: vec![CommitSignature { validator, signature }] };
-    chain.store.set_certificate(height, cert).expect("store certificate");
-    let block = chain.store.block(height).expect("read").expect("block");
+    chain.store().set_certificate(height, cert).expect("store certificate");
+    let block = chain.store().block(height).expect("read").expect("block");
     let cert = block.certificate.clone().expect("certificate stored");
 
-    let genesis = chain.store.genesis().expect("read").expect("genesis");
+    let genesis = chain.store().genesis().expect("read").expect("genesis");
     let validators: Vec<Value> = genesis
         .validators
         .iter()
@@ -119,10 +119,10 @@ fn build_fixture() -> Value {
     for (k, &i) in picked.iter().enumerate() {
         let e = &events[i];
         let tx_id = block.txs[k].id();
-        let (receipt, receipt_proof) = chain.store.receipt_proof(&tx_id).expect("read").expect("receipt proof");
+        let (receipt, receipt_proof) = chain.store().receipt_proof(&tx_id).expect("read").expect("receipt proof");
         assert!(receipt_proof.verify(&receipt.hash(), &block.header.receipts_root));
         assert_eq!(receipt.events[0].attribute("hash"), Some(e.hash.as_str()));
-        let tx_proof = chain.store.tx_proof(&tx_id).expect("read").expect("tx proof");
+        let tx_proof = chain.store().tx_proof(&tx_id).expect("read").expect("tx proof");
         assert!(tx_proof.verify());
         event_bundles.push(json!({
             "event_hash": e.hash,

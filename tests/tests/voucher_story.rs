@@ -35,7 +35,7 @@ fn full_voucher_story_on_chain() {
 
     // Trade background: T1 invoices AUTO 1,000,000.00 + 13 % VAT.
     let inv_no = "26312000000000000001";
-    chain.ok(&t1, "invoice", &InvoiceCall::Issue(invoice(inv_no, "T1", "AUTO", 100_000_000, "2026-01-05")));
+    chain.ok(&t1, &InvoiceCall::Issue(invoice(inv_no, "T1", "AUTO", 100_000_000, "2026-01-05")));
     // 查验 answers authentic for the right number + date + total, not found otherwise.
     let st = chain.state();
     let date = Date::parse("2026-01-05").expect("date");
@@ -53,13 +53,12 @@ fn full_voucher_story_on_chain() {
         invoices: vec![inv_no.into()],
         allow_over_six_months: false,
     };
-    assert_eq!(chain.refused(&t1, "voucher", &issue), "MISSING_ROLE");
-    let r = chain.ok(&auto, "voucher", &issue);
+    assert_eq!(chain.refused(&t1, &issue), "MISSING_ROLE");
+    let r = chain.ok(&auto, &issue);
     assert!(r.events.iter().any(|e| e.kind.contains("Issued")), "{:?}", r.events);
     // A second voucher on the same invoice (the over-financing attempt comes later).
     chain.ok(
         &auto,
-        "voucher",
         &VoucherCall::Issue {
             voucher_no: "YX-2026-0002".into(),
             to: "T1".into(),
@@ -75,19 +74,17 @@ fn full_voucher_story_on_chain() {
     assert_eq!(
         chain.refused(
             &t1,
-            "voucher",
             &VoucherCall::Split { voucher_id: "YX-2026-0001".into(), parts: split(&[("T2", 1), ("T1", 99_999_999)]) }
         ),
         "VOUCHER_NOT_SIGNED"
     );
-    chain.ok(&t1, "voucher", &VoucherCall::SignFor { voucher_id: "YX-2026-0001".into() });
-    chain.ok(&t1, "voucher", &VoucherCall::SignFor { voucher_id: "YX-2026-0002".into() });
+    chain.ok(&t1, &VoucherCall::SignFor { voucher_id: "YX-2026-0001".into() });
+    chain.ok(&t1, &VoucherCall::SignFor { voucher_id: "YX-2026-0002".into() });
 
     // Tier 1 → tier 2 → tier 3, with exact conservation enforced.
     assert_eq!(
         chain.refused(
             &t1,
-            "voucher",
             &VoucherCall::Split {
                 voucher_id: "YX-2026-0001".into(),
                 parts: split(&[("T2", 60_000_000), ("T1", 39_999_999)])
@@ -97,22 +94,20 @@ fn full_voucher_story_on_chain() {
     );
     chain.ok(
         &t1,
-        "voucher",
         &VoucherCall::Split {
             voucher_id: "YX-2026-0001".into(),
             parts: split(&[("T2", 60_000_000), ("T1", 40_000_000)]),
         },
     );
-    chain.ok(&t2, "voucher", &VoucherCall::SignFor { voucher_id: "YX-2026-0001.1".into() });
+    chain.ok(&t2, &VoucherCall::SignFor { voucher_id: "YX-2026-0001.1".into() });
     chain.ok(
         &t2,
-        "voucher",
         &VoucherCall::Split {
             voucher_id: "YX-2026-0001.1".into(),
             parts: split(&[("T3", 25_000_000), ("T2", 35_000_000)]),
         },
     );
-    chain.ok(&t3, "voucher", &VoucherCall::SignFor { voucher_id: "YX-2026-0001.1.1".into() });
+    chain.ok(&t3, &VoucherCall::SignFor { voucher_id: "YX-2026-0001.1.1".into() });
     let child = voucher::load_voucher(&chain.state(), "YX-2026-0001.1.1").expect("read").expect("child");
     assert_eq!((child.root_id.as_str(), child.depth, child.holder.as_str()), ("YX-2026-0001", 2, "T3"));
 
@@ -120,7 +115,6 @@ fn full_voucher_story_on_chain() {
     chain.set_date("2026-03-07");
     chain.ok(
         &t3,
-        "voucher",
         &VoucherCall::OfferFinancing {
             voucher_id: "YX-2026-0001.1.1".into(),
             funder: "BANK".into(),
@@ -128,7 +122,7 @@ fn full_voucher_story_on_chain() {
             agreement_ref: "BL-2026-0042".into(),
         },
     );
-    let accepted = chain.ok(&bank, "voucher", &VoucherCall::AcceptFinancing { voucher_id: "YX-2026-0001.1.1".into() });
+    let accepted = chain.ok(&bank, &VoucherCall::AcceptFinancing { voucher_id: "YX-2026-0001.1.1".into() });
     let financed = voucher::load_voucher(&chain.state(), "YX-2026-0001.1.1").expect("read").expect("child");
     assert_eq!(financed.holder, "BANK");
     let f = financed.financing.clone().expect("financing terms");
@@ -140,15 +134,14 @@ fn full_voucher_story_on_chain() {
     assert!(reg_json.contains("BANK") && reg_json.contains("T3"), "{reg_json}");
     // The financing is provable against the block's state root.
     let proof =
-        chain.store.state_proof(format!("voucher/v/{}", financed.id).as_bytes(), accepted.height).expect("proof");
-    let header = chain.store.block(accepted.height).expect("read").expect("block").header;
+        chain.store().state_proof(format!("voucher/v/{}", financed.id).as_bytes(), accepted.height).expect("proof");
+    let header = chain.store().block(accepted.height).expect("read").expect("block").header;
     assert!(proof.verify(&header.state_root));
 
     // Financing the second voucher on the same invoice would over-finance it: refused.
     assert_eq!(
         chain.refused(
             &t1,
-            "voucher",
             &VoucherCall::OfferFinancing {
                 voucher_id: "YX-2026-0002".into(),
                 funder: "BANK".into(),
@@ -162,22 +155,20 @@ fn full_voucher_story_on_chain() {
     // The regulator freezes the tree: nothing moves; unfreeze restores movement.
     chain.ok(
         &reg,
-        "voucher",
         &VoucherCall::Freeze {
             voucher_id: "YX-2026-0001.2".into(), reason: "司法冻结 (2026) 沪01执保123号".into()
         },
     );
     assert_eq!(
-        chain.refused(&t1, "voucher", &VoucherCall::Transfer { voucher_id: "YX-2026-0001.2".into(), to: "T2".into() }),
+        chain.refused(&t1, &VoucherCall::Transfer { voucher_id: "YX-2026-0001.2".into(), to: "T2".into() }),
         "VOUCHER_TREE_FROZEN"
     );
-    chain.ok(&reg, "voucher", &VoucherCall::Unfreeze { voucher_id: "YX-2026-0001".into(), reason: "解除冻结".into() });
+    chain.ok(&reg, &VoucherCall::Unfreeze { voucher_id: "YX-2026-0001".into(), reason: "解除冻结".into() });
 
     // Payment before maturity is refused; at maturity the obligor pays and clearing says who is owed.
     assert_eq!(
         chain.refused(
             &auto,
-            "voucher",
             &VoucherCall::RecordPayment { root_id: "YX-2026-0001".into(), payment_ref: "early".into() }
         ),
         "VOUCHER_NOT_DUE"
@@ -185,7 +176,6 @@ fn full_voucher_story_on_chain() {
     chain.set_date("2026-07-05");
     let paid = chain.ok(
         &auto,
-        "voucher",
         &VoucherCall::RecordPayment { root_id: "YX-2026-0001".into(), payment_ref: "CMB-20260705-1".into() },
     );
     assert_eq!(paid.events.iter().filter(|e| e.kind == "ClearingOwed").count(), 3);
@@ -195,24 +185,16 @@ fn full_voucher_story_on_chain() {
     assert_eq!(owed.iter().map(|(_, a)| a).sum::<u64>(), 100_000_000, "clearing conserves the root amount");
     // Nothing moves after settlement.
     assert_eq!(
-        chain.refused(
-            &t2,
-            "voucher",
-            &VoucherCall::Transfer { voucher_id: "YX-2026-0001.1.2".into(), to: "T3".into() }
-        ),
+        chain.refused(&t2, &VoucherCall::Transfer { voucher_id: "YX-2026-0001.1.2".into(), to: "T3".into() }),
         "VOUCHER_SETTLED"
     );
     // The unpaid second voucher is overdue the day after its due date.
     chain.set_date("2026-07-06");
-    chain.ok(&t1, "voucher", &VoucherCall::MarkOverdue { root_id: "YX-2026-0002".into() });
+    chain.ok(&t1, &VoucherCall::MarkOverdue { root_id: "YX-2026-0002".into() });
 
     // The buyer books the invoice once; a second booking names the first.
-    chain.ok(&auto, "invoice", &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-001".into() });
-    let again = chain.call(
-        &auto,
-        "invoice",
-        &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-002".into() },
-    );
+    chain.ok(&auto, &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-001".into() });
+    let again = chain.call(&auto, &InvoiceCall::Book { number: inv_no.into(), booking_ref: "记-2026-07-002".into() });
     match again.outcome {
         scf_ledger::receipt::TxOutcome::Failed { code, message } => {
             assert_eq!(code, "INVOICE_ALREADY_BOOKED");

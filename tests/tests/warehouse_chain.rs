@@ -40,25 +40,18 @@ fn two_warehouses_cannot_back_the_same_goods_twice() {
 
     // A supplier cannot issue a receipt at all.
     assert_eq!(
-        chain.refused(
-            &trader,
-            "warehouse",
-            &WarehouseCall::Issue { terms: terms("WR-X", "TRADER", "07", "CU-2026-001") }
-        ),
+        chain.refused(&trader, &WarehouseCall::Issue { terms: terms("WR-X", "TRADER", "07", "CU-2026-001") }),
         "MISSING_ROLE"
     );
 
-    chain.ok(&wh_a, "warehouse", &WarehouseCall::Issue { terms: terms("WR-A-0001", "TRADER", "07", "CU-2026-001") });
+    chain.ok(&wh_a, &WarehouseCall::Issue { terms: terms("WR-A-0001", "TRADER", "07", "CU-2026-001") });
     // The second operator claims the same goods — differently spelled (case, spaces) — refused.
-    let code = chain.refused(
-        &wh_b,
-        "warehouse",
-        &WarehouseCall::Issue { terms: terms("WR-B-0001", "TRADER", " 07 ", "cu-2026-001") },
-    );
+    let code =
+        chain.refused(&wh_b, &WarehouseCall::Issue { terms: terms("WR-B-0001", "TRADER", " 07 ", "cu-2026-001") });
     assert!(code.contains("GOODS") || code.contains("DOUBLE") || code.contains("LOCK"), "refused with {code}");
     assert!(warehouse::load_receipt(&chain.state(), "WR-B-0001").expect("read").is_none(), "nothing written");
     // Other goods in another bin are fine.
-    chain.ok(&wh_b, "warehouse", &WarehouseCall::Issue { terms: terms("WR-B-0002", "TRADER", "08", "CU-2026-002") });
+    chain.ok(&wh_b, &WarehouseCall::Issue { terms: terms("WR-B-0002", "TRADER", "08", "CU-2026-002") });
 
     // Pledge once; a second pledge of the same receipt (to another bank) is refused.
     let pledge = |funder: &str| WarehouseCall::Pledge {
@@ -67,27 +60,19 @@ fn two_warehouses_cannot_back_the_same_goods_twice() {
         amount: Money { fen: 150_000_000, currency: "CNY".into() },
         due: Date::parse("2026-08-01").expect("date"),
     };
-    chain.ok(&trader, "warehouse", &pledge("BANK1"));
-    let code = chain.refused(&trader, "warehouse", &pledge("BANK2"));
+    chain.ok(&trader, &pledge("BANK1"));
+    let code = chain.refused(&trader, &pledge("BANK2"));
     assert!(code.contains("PLEDGE"), "refused with {code}");
     // Withdrawing pledged goods is refused.
-    let code = chain.refused(&trader, "warehouse", &WarehouseCall::Withdraw { number: "WR-A-0001".into() });
+    let code = chain.refused(&trader, &WarehouseCall::Withdraw { number: "WR-A-0001".into() });
     assert!(code.contains("PLEDGE"), "refused with {code}");
     // Release by the funder, then a flagged receipt cannot be newly pledged until cleared.
-    chain.ok(&bank1, "warehouse", &WarehouseCall::Release { number: "WR-A-0001".into() });
-    chain.ok(
-        &wh_a,
-        "warehouse",
-        &WarehouseCall::Flag { number: "WR-A-0001".into(), reason: "IoT: 仓位 07 重量下降 3.1 %".into() },
-    );
-    let code = chain.refused(&trader, "warehouse", &pledge("BANK2"));
+    chain.ok(&bank1, &WarehouseCall::Release { number: "WR-A-0001".into() });
+    chain.ok(&wh_a, &WarehouseCall::Flag { number: "WR-A-0001".into(), reason: "IoT: 仓位 07 重量下降 3.1 %".into() });
+    let code = chain.refused(&trader, &pledge("BANK2"));
     assert!(code.contains("FLAG"), "refused with {code}");
-    chain.ok(
-        &wh_a,
-        "warehouse",
-        &WarehouseCall::ClearFlag { number: "WR-A-0001".into(), reason: "复磅确认无短少".into() },
-    );
-    chain.ok(&trader, "warehouse", &pledge("BANK2"));
+    chain.ok(&wh_a, &WarehouseCall::ClearFlag { number: "WR-A-0001".into(), reason: "复磅确认无短少".into() });
+    chain.ok(&trader, &pledge("BANK2"));
     // The goods lock is provable against the state root.
     let keys = warehouse::goods_keys(
         &terms("x", "x", "07", "CU-2026-001").location,

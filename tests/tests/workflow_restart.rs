@@ -22,10 +22,10 @@ fn apply(id: &str) -> WorkflowCall {
 
 fn count_expired(chain: &TestChain, id: &str) -> usize {
     let mut n = 0;
-    for h in 1..=chain.tip.height {
-        let block = chain.store.block(h).expect("read").expect("block");
+    for h in 1..=chain.tip().height {
+        let block = chain.store().block(h).expect("read").expect("block");
         for tx in &block.txs {
-            let r = chain.store.receipt(&tx.id()).expect("read").expect("receipt");
+            let r = chain.store().receipt(&tx.id()).expect("read").expect("receipt");
             n +=
                 r.events.iter().filter(|e| e.kind == "FinancingExpired" && e.attribute("instance") == Some(id)).count();
         }
@@ -94,46 +94,39 @@ fn a_fired_timer_whose_transaction_was_lost_is_retried_once_after_its_expiry_hei
     chain.block(vec![]);
 
     // The first service fires, records it, and "crashes" before its transaction reaches a block.
-    let view = scf_workflows::StoreChain::new(&chain.store, scf_tests::CHAIN_ID, timer.mempool.clone());
     let mut svc = scf_workflows::TimerService::new(
         scf_workflows::WorkflowStore::open(&dir.path().join("lost.redb")).expect("open"),
         key("OPS"),
     );
     // (a fresh schedule file stands for the crashed process' own state; replay builds the same tasks)
-    let first = svc.poll(&view).expect("poll");
+    let first = run(svc.poll(&chain.chain)).expect("poll");
     assert_eq!(first.submitted.len(), 1);
-    timer.mempool.drop_all();
+    chain.chain.discard_pending();
     drop(svc);
     let mut svc = scf_workflows::TimerService::new(
         scf_workflows::WorkflowStore::open(&dir.path().join("lost.redb")).expect("reopen"),
         key("OPS"),
     );
     // Restarted: the task is recorded as fired, so it is not fired again while its tx could still land.
-    let again = svc.poll(&view).expect("poll");
+    let again = run(svc.poll(&chain.chain)).expect("poll");
     assert!(again.fired.is_empty(), "{:?}", again.fired);
-    drop(view);
     // Past the lost transaction's expiry height it is fired once more.
     for _ in 0..=scf_workflows::service::TX_VALIDITY_BLOCKS {
         chain.block(vec![]);
     }
-    let view = scf_workflows::StoreChain::new(&chain.store, scf_tests::CHAIN_ID, timer.mempool.clone());
-    let retry = svc.poll(&view).expect("poll");
+    let retry = run(svc.poll(&chain.chain)).expect("poll");
     assert_eq!(retry.submitted.len(), 1);
-    drop(view);
     // Meanwhile the other node's service fires too; both transactions land in the same block: the
     // first expires the application, the second is refused — one on-chain effect.
-    let (other_fired, _) = {
-        let view = scf_workflows::StoreChain::new(&chain.store, scf_tests::CHAIN_ID, other.mempool.clone());
+    let other_fired = {
         let mut o = scf_workflows::TimerService::new(
             scf_workflows::WorkflowStore::open(&dir.path().join("other2.redb")).expect("open"),
             key("REG"),
         );
-        (o.poll(&view).expect("poll").fired, ())
+        run(o.poll(&chain.chain)).expect("poll").fired
     };
     assert_eq!(other_fired.len(), 1);
-    let mut txs = timer.mempool.take();
-    txs.extend(other.mempool.take());
-    let receipts = chain.block(txs);
+    let receipts = chain.chain.produce().expect("block").expect("both transactions").receipts.clone();
     assert_eq!(receipts.len(), 2);
     assert_eq!(receipts.iter().filter(|r| r.is_success()).count(), 1, "{receipts:?}");
     assert_eq!(state_of(&chain, "FA-L"), "expired");

@@ -3,18 +3,15 @@
 //! The processes themselves (states, transitions, who acts, deadlines) are declared in
 //! [`scf_domain::workflow::definitions`] and enforced on chain by the `workflow` module. This crate
 //! runs what cannot live on chain: the timers — driven by committed block time, kept in a durable
-//! schedule, fired once — and the read side the GraphQL API calls: task inboxes ("waiting for me"),
-//! notices and audit trails, plus the Mermaid diagrams in `docs/workflows.md`.
+//! schedule, fired once — plus the Mermaid diagrams in `docs/workflows.md`. What users read about the
+//! processes (inboxes, audit trails, notices) is the API's SQL read model, derived from the same blocks.
 //!
 //! Architecture invariant: nothing here decides a business rule; a timer only submits a call the
-//! chain accepts once. Nothing here knows HTTP.
+//! chain accepts once. It reaches the chain through `scf_client::Chain`. Nothing here knows HTTP.
 
-pub mod chain;
 pub mod diagram;
-mod inbox;
 pub mod service;
 pub mod store;
 
-pub use chain::{Chain, ChainError, CommittedBlock, Head, Mempool, StoreChain, TipState};
 pub use service::{PollReport, TimerService};
-pub use store::{Action, AuditEntry, InstanceView, Notice, Task, TaskState, WorkflowStore, WorkflowsError};
+pub use store::{Action, Task, TaskState, WorkflowStore, WorkflowsError};

@@ -1,5 +1,5 @@
-//! The timer service: consumes committed blocks in order, keeps the schedule and the read model up to
-//! date, and fires due timers by **committed block time** (never the wall clock).
+//! The timer service: consumes committed blocks in order, keeps the schedule up to date, and fires due
+//! timers by **committed block time** (never the wall clock).
 //!
 //! Exactly once: a timer is recorded as fired (with its transaction id) in the schedule *before* the
 //! transaction is handed to the mempool, so a restart never fires it again; it is fired anew only if
@@ -7,20 +7,15 @@
 //! `Expire`/`EscalateOverdue` succeed only while the step is still pending, so even several services
 //! (one per node) firing the same deadline change the state once.
 
-use std::collections::BTreeSet;
-
 use redb::{ReadableTable, WriteTransaction};
+use scf_client::{Chain, CommittedBlock, Signer};
 use scf_domain::date::Date;
-use scf_domain::kv;
 use scf_domain::voucher;
 use scf_domain::workflow::{self, definitions, end_of_day_ms, DeadlineKind, WorkflowCall};
 use scf_ledger::crypto::{Hash32, KeyPair};
-use scf_ledger::executor::account_nonce;
 use scf_ledger::module::Event;
 use scf_ledger::receipt::{Receipt, TxOutcome};
-use scf_ledger::tx::{Call, TxBody};
 
-use crate::chain::{Chain, CommittedBlock, TipState};
 use crate::store::*;
 
 /// Blocks a fired transaction stays valid for.
@@ -39,15 +34,13 @@ pub struct PollReport {
 
 pub struct TimerService {
     store: WorkflowStore,
-    key: KeyPair,
-    /// Next nonce to use for our own transactions not yet committed.
-    next_nonce: u64,
+    signer: Signer,
 }
 
 impl TimerService {
     /// `key` is an account of a member organisation: it signs the timer transactions.
     pub fn new(store: WorkflowStore, key: KeyPair) -> Self {
-        TimerService { store, key, next_nonce: 0 }
+        TimerService { store, signer: Signer::new(key).with_expiry(TX_VALIDITY_BLOCKS) }
     }
 
     pub fn store(&self) -> &WorkflowStore {
@@ -60,20 +53,32 @@ impl TimerService {
     }
 
     /// Catch up with the chain, then fire every timer whose deadline the tip's block time has passed.
-    pub fn poll(&mut self, chain: &dyn Chain) -> Result<PollReport, WorkflowsError> {
-        let head = chain.head()?;
+    pub async fn poll(&mut self, chain: &dyn Chain) -> Result<PollReport, WorkflowsError> {
+        let head = chain.tip().await?.ok_or(WorkflowsError::NoGenesis)?;
         let mut h = self.store.last_height()?;
         while h < head.height {
             h += 1;
-            if let Some(block) = chain.block(h)? {
-                self.apply_block(&block)?;
-            } else {
-                self.set_height(h)?;
+            match chain.block(h).await? {
+                Some(block) => self.apply_block(&block)?,
+                None => self.set_height(h)?,
             }
         }
         let mut report = PollReport { processed_to: h, ..PollReport::default() };
-        self.fire_due(chain, head.height, head.time_ms, &mut report)?;
+        self.fire_due(chain, head.height, head.time_ms, &mut report).await?;
         Ok(report)
+    }
+
+    /// Poll once a `period` until `stop` is set (a member process runs this as a task).
+    pub async fn run(mut self, chain: std::sync::Arc<dyn Chain>, period: std::time::Duration) {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            match self.poll(chain.as_ref()).await {
+                Ok(r) if !r.fired.is_empty() => tracing::info!(fired = ?r.fired, "workflow deadlines applied"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("workflow timers: {e}"),
+            }
+        }
     }
 
     fn set_height(&self, h: u64) -> Result<(), WorkflowsError> {
@@ -91,11 +96,11 @@ impl TimerService {
                 apply_receipt(&w, block, r)?;
             }
         }
-        w.open_table(META).map_err(db_err)?.insert(META_HEIGHT, block.height).map_err(db_err)?;
+        w.open_table(META).map_err(db_err)?.insert(META_HEIGHT, block.height()).map_err(db_err)?;
         w.commit().map_err(db_err)
     }
 
-    fn fire_due(
+    async fn fire_due(
         &mut self,
         chain: &dyn Chain,
         height: u64,
@@ -114,32 +119,31 @@ impl TimerService {
             .collect();
         for mut task in due {
             match task.action.clone() {
-                Action::Remind { root, due_date, days_before } => {
-                    let w = self.store.db.begin_write().map_err(db_err)?;
-                    remind(&w, chain, &root, &due_date, days_before, height, now_ms)?;
-                    task.state = TaskState::Done { height, outcome: "reminded".into() };
-                    put(&w, TASKS, &task.id, &task)?;
-                    w.commit().map_err(db_err)?;
-                    report.fired.push(task.id);
-                }
                 Action::Submit { call } => {
                     let attempts = match &task.state {
                         TaskState::Fired { attempts, .. } => attempts + 1,
                         _ => 1,
                     };
-                    let state = TipState(chain);
-                    let chain_nonce =
-                        account_nonce(&state, &self.key.address()).map_err(|e| WorkflowsError::State(e.to_string()))?;
-                    let nonce = chain_nonce.max(self.next_nonce);
-                    let expiry_height = height + TX_VALIDITY_BLOCKS;
-                    let tx = TxBody {
-                        chain_id: chain.chain_id().to_string(),
-                        sender: *self.key.public(),
-                        nonce,
-                        expiry_height,
-                        call: Call { module: workflow::MODULE.into(), payload: kv::encode_call(&call) },
+                    if attempts > 1 {
+                        // The earlier transaction can no longer be included: its nonce is free again.
+                        self.signer.resync().await;
                     }
-                    .sign(&self.key);
+                    let tx = self.signer.sign(chain, &call).await?;
+                    // Another member's timer may have applied the deadline already (every member runs
+                    // timers): ask the chain what the call would do before sending it. A race between
+                    // two members is still settled by the chain, which refuses the second.
+                    if let Ok(r) = chain.dry_run(&tx).await {
+                        if let Some(code) = r.failure_code() {
+                            tracing::info!(task = %task.id, code, "deadline already applied or no longer due");
+                            self.signer.resync().await;
+                            let w = self.store.db.begin_write().map_err(db_err)?;
+                            task.state = TaskState::Done { height, outcome: format!("not needed: {code}") };
+                            put(&w, TASKS, &task.id, &task)?;
+                            w.commit().map_err(db_err)?;
+                            continue;
+                        }
+                    }
+                    let expiry_height = tx.body.expiry_height;
                     let tx_id = tx.id();
                     // Record "fired" durably first: a crash after this never fires the task again.
                     let w = self.store.db.begin_write().map_err(db_err)?;
@@ -150,8 +154,11 @@ impl TimerService {
                         .insert(tx_id.to_hex().as_str(), task.id.as_str())
                         .map_err(db_err)?;
                     w.commit().map_err(db_err)?;
-                    self.next_nonce = nonce + 1;
-                    chain.submit(tx)?;
+                    if let Err(e) = chain.submit(tx).await {
+                        // Recorded as fired: it is fired anew once past its expiry height.
+                        self.signer.resync().await;
+                        return Err(e.into());
+                    }
                     report.fired.push(task.id);
                     report.submitted.push(tx_id);
                 }
@@ -231,102 +238,43 @@ fn cancel_prefix(w: &WriteTransaction, prefix: &str, keep: Option<&str>, reason:
     Ok(())
 }
 
-fn attr_all<'a>(e: &'a Event, name: &str) -> Vec<&'a str> {
-    e.attributes.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
-}
-
 fn apply_receipt(w: &WriteTransaction, block: &CommittedBlock, r: &Receipt) -> Result<(), WorkflowsError> {
-    let mut touched: BTreeSet<String> = BTreeSet::new();
     for e in &r.events {
         if e.module == workflow::MODULE {
             if let Some(id) = e.attribute("instance") {
                 workflow_event(w, block, e, id)?;
-                touched.insert(id.to_string());
             }
         } else if e.kind == "MarginCall" {
             margin_call_alert(w, block, r, e)?;
         } else if e.module == voucher::MODULE {
-            if let Some(root) = voucher_event(w, block, e)? {
-                touched.insert(root);
-            }
-        }
-    }
-    // The audit trail: every event of the transaction, under each instance it touched.
-    for id in &touched {
-        for (n, e) in r.events.iter().enumerate() {
-            let entry = AuditEntry {
-                instance: id.clone(),
-                height: r.height,
-                tx_index: r.index,
-                tx_id: r.tx_id.to_hex(),
-                time_ms: block.time_ms,
-                sender: r.sender.to_hex(),
-                actor_org: e.attribute("actor").map(str::to_string),
-                module: e.module.clone(),
-                kind: e.kind.clone(),
-                action: e.attribute("action").map(str::to_string),
-                state: e.attribute("state").filter(|_| e.attribute("instance") == Some(id)).map(str::to_string),
-                data: e.data.clone(),
-            };
-            let key = format!("{id}\0{:020}{:06}{:04}", r.height, r.index, n);
-            put(w, AUDIT, &key, &entry)?;
+            voucher_event(w, block, e)?;
         }
     }
     Ok(())
 }
 
-/// A workflow event: update the instance's view and its deadline timer.
+/// A workflow event: keep the instance's deadline timer (one per step, cancelled when the step moves
+/// on) and, for a pledge, whether its receipt is pledged under it.
 fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &str) -> Result<(), WorkflowsError> {
-    let process = e.attribute("process").unwrap_or_default().to_string();
-    let state = e.attribute("state").unwrap_or_default().to_string();
-    let terminal = definitions::process(&process).and_then(|p| p.state(&state)).is_some_and(|s| s.terminal);
+    let process = e.attribute("process").unwrap_or_default();
+    let state = e.attribute("state").unwrap_or_default();
+    let terminal = definitions::process(process).and_then(|p| p.state(state)).is_some_and(|s| s.terminal);
     let deadline_ms = e.attribute("deadline_ms").and_then(|d| d.parse::<u64>().ok());
-    let previous: Option<InstanceView> = get(w, INSTANCES, id)?;
-    let view = InstanceView {
-        id: id.to_string(),
-        process: process.clone(),
-        state: state.clone(),
-        terminal,
-        waiting_org: e.attribute("waiting_org").map(str::to_string),
-        waiting_party: e.attribute("waiting_party").map(str::to_string),
-        waiting_role: e.attribute("waiting_role").map(str::to_string),
-        deadline_ms,
-        orgs: attr_all(e, "org").into_iter().map(str::to_string).collect(),
-        voucher: e.attribute("voucher").map(str::to_string).or(previous.as_ref().and_then(|p| p.voucher.clone())),
-        root: e.attribute("root").map(str::to_string),
-        receipt: e.attribute("receipt").map(str::to_string),
-        application: e.attribute("application").map(str::to_string),
-        updated_height: block.height,
-        updated_ms: block.time_ms,
-    };
-    put(w, INSTANCES, id, &view)?;
-    // Tell parties who are not the one waiting, for the steps they should know of.
-    match e.kind.as_str() {
-        "MarginCallOpened" | "MarginCallEscalated" | "PledgeLoanOverdue" | "OverdueEscalated" => {
-            for org in &view.orgs {
-                if Some(org) != view.waiting_org.as_ref() {
-                    let n = Notice {
-                        id: format!("{}/{}", e.kind, id),
-                        org: org.clone(),
-                        kind: e.kind.clone(),
-                        subject: id.to_string(),
-                        message: format!("{} {}: {}", process, id, e.kind),
-                        time_ms: block.time_ms,
-                        height: block.height,
-                    };
-                    put(w, NOTICES, &format!("{org}\0{}", n.id), &n)?;
-                }
+    if process == "pledge" {
+        if let Some(receipt) = e.attribute("receipt") {
+            let key = format!("{receipt}\0{id}");
+            let mut t = w.open_table(PLEDGES).map_err(db_err)?;
+            if matches!(state, "pledged" | "overdue") {
+                t.insert(key.as_str(), state).map_err(db_err)?;
+            } else {
+                t.remove(key.as_str()).map_err(db_err)?;
             }
         }
-        _ => {}
-    }
-    if process == "maturity" {
-        return Ok(());
     }
     let prefix = format!("expire/{id}/");
     let keep = match (deadline_ms, terminal) {
         (Some(d), false) => {
-            let deadline = match (process.as_str(), e.attribute("margin_call").and_then(|s| s.parse().ok())) {
+            let deadline = match (process, e.attribute("margin_call").and_then(|s| s.parse().ok())) {
                 ("margin_call", Some(seq)) => DeadlineKind::MarginCall { seq },
                 _ => DeadlineKind::Step,
             };
@@ -337,7 +285,7 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
                 task_id.clone(),
                 d,
                 Action::Submit { call: WorkflowCall::Expire { application_id, deadline } },
-                block.height,
+                block.height(),
             )?;
             Some(task_id)
         }
@@ -346,7 +294,7 @@ fn workflow_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event, id: &
     cancel_prefix(w, &prefix, keep.as_deref(), &format!("{id} moved to {state}"))
 }
 
-/// An IoT alert flagged a pledged receipt: open a margin call on the pledge application at once.
+/// An IoT alert flagged a pledged receipt: open a margin call on each pledge application holding it.
 fn margin_call_alert(
     w: &WriteTransaction,
     block: &CommittedBlock,
@@ -358,17 +306,14 @@ fn margin_call_alert(
         .ok()
         .and_then(|v| v.get("reason").and_then(|x| x.as_str()).map(str::to_string))
         .unwrap_or_else(|| "IoT alert on pledged goods".into());
-    let apps: Vec<InstanceView> = {
-        let t = w.open_table(INSTANCES).map_err(db_err)?;
+    let apps: Vec<String> = {
+        let t = w.open_table(PLEDGES).map_err(db_err)?;
+        let (from, to) = (format!("{receipt}\0"), format!("{receipt}\u{1}"));
         let mut out = Vec::new();
-        for item in t.iter().map_err(db_err)? {
-            let (k, v) = item.map_err(db_err)?;
-            let i: InstanceView = decode(k.value(), v.value())?;
-            if i.process == "pledge"
-                && i.receipt.as_deref() == Some(receipt)
-                && matches!(i.state.as_str(), "pledged" | "overdue")
-            {
-                out.push(i);
+        for item in t.range(from.as_str()..to.as_str()).map_err(db_err)? {
+            let (k, _) = item.map_err(db_err)?;
+            if let Some((_, app)) = k.value().split_once('\0') {
+                out.push(app.to_string());
             }
         }
         out
@@ -376,123 +321,32 @@ fn margin_call_alert(
     for app in apps {
         schedule(
             w,
-            format!("margin/{}/{:020}-{:06}", app.id, r.height, r.index),
+            format!("margin/{app}/{:020}-{:06}", r.height, r.index),
             0,
-            Action::Submit {
-                call: WorkflowCall::OpenMarginCall { application_id: app.id.clone(), reason: reason.clone() },
-            },
-            block.height,
+            Action::Submit { call: WorkflowCall::OpenMarginCall { application_id: app, reason: reason.clone() } },
+            block.height(),
         )?;
     }
     Ok(())
 }
 
-/// Voucher events drive the maturity process: reminders and the overdue escalation are scheduled at
-/// issue and cancelled by payment. Returns the root whose maturity trail the event belongs to.
-fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Result<Option<String>, WorkflowsError> {
-    let Some(root) = e.attribute("root").map(str::to_string) else { return Ok(None) };
+/// Voucher events drive the maturity process: the overdue escalation is scheduled at issue (end of the
+/// due date) and cancelled by payment.
+fn voucher_event(w: &WriteTransaction, block: &CommittedBlock, e: &Event) -> Result<(), WorkflowsError> {
+    let Some(root) = e.attribute("root") else { return Ok(()) };
     match e.kind.as_str() {
         "VoucherIssued" => {
             let v: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-            let due = v.get("due_date").and_then(|d| d.as_str()).and_then(Date::parse);
-            let Some(due) = due else { return Ok(None) };
-            let view = InstanceView {
-                id: root.clone(),
-                process: "maturity".into(),
-                state: "outstanding".into(),
-                terminal: false,
-                waiting_org: None,
-                waiting_party: None,
-                waiting_role: None,
-                deadline_ms: Some(end_of_day_ms(due)),
-                orgs: attr_all(e, "org").into_iter().map(str::to_string).collect(),
-                voucher: Some(root.clone()),
-                root: Some(root.clone()),
-                receipt: None,
-                application: None,
-                updated_height: block.height,
-                updated_ms: block.time_ms,
-            };
-            put(w, INSTANCES, &root, &view)?;
-            for &days in definitions::MATURITY.reminders_days_before {
-                let at = end_of_day_ms(due.add_days(-(days as i32) - 1));
-                schedule(
-                    w,
-                    format!("remind/{root}/{days:03}"),
-                    at,
-                    Action::Remind { root: root.clone(), due_date: due.to_string(), days_before: days },
-                    block.height,
-                )?;
-            }
+            let Some(due) = v.get("due_date").and_then(|d| d.as_str()).and_then(Date::parse) else { return Ok(()) };
             schedule(
                 w,
                 format!("escalate/{root}"),
                 end_of_day_ms(due),
-                Action::Submit { call: WorkflowCall::EscalateOverdue { root_id: root.clone() } },
-                block.height,
-            )?;
-            Ok(Some(root))
+                Action::Submit { call: WorkflowCall::EscalateOverdue { root_id: root.to_string() } },
+                block.height(),
+            )
         }
-        "VoucherPaid" => {
-            cancel_prefix(w, &format!("remind/{root}/"), None, "paid")?;
-            cancel_prefix(w, &format!("escalate/{root}"), None, "paid")?;
-            if let Some(mut view) = get::<InstanceView>(w, INSTANCES, &root)? {
-                view.state = "cleared".into();
-                view.terminal = true;
-                view.waiting_org = None;
-                view.waiting_party = None;
-                view.waiting_role = None;
-                view.deadline_ms = None;
-                view.updated_height = block.height;
-                view.updated_ms = block.time_ms;
-                put(w, INSTANCES, &root, &view)?;
-            }
-            Ok(Some(root))
-        }
-        _ => Ok(get::<InstanceView>(w, INSTANCES, &root)?.map(|_| root)),
+        "VoucherPaid" => cancel_prefix(w, &format!("escalate/{root}"), None, "paid"),
+        _ => Ok(()),
     }
-}
-
-/// A maturity reminder: the obligor's inbox shows the tree until it is paid; holders get a notice.
-fn remind(
-    w: &WriteTransaction,
-    chain: &dyn Chain,
-    root: &str,
-    due_date: &str,
-    days_before: u32,
-    height: u64,
-    now_ms: u64,
-) -> Result<(), WorkflowsError> {
-    let state = TipState(chain);
-    let tree = voucher::load_tree(&state, root).map_err(|e| WorkflowsError::State(e.to_string()))?;
-    let Some(tree) = tree else { return Ok(()) };
-    if tree.payment.is_some() {
-        return Ok(());
-    }
-    let mut holders = BTreeSet::new();
-    for v in voucher::lineage(&state, root).map_err(|e| WorkflowsError::State(e.to_string()))? {
-        if v.is_live_leaf() {
-            holders.insert(v.holder);
-        }
-    }
-    if let Some(mut view) = get::<InstanceView>(w, INSTANCES, root)? {
-        view.waiting_org = Some(tree.issuer.clone());
-        view.waiting_party = Some("obligor".into());
-        view.waiting_role = Some("core_enterprise".into());
-        view.updated_ms = now_ms;
-        put(w, INSTANCES, root, &view)?;
-    }
-    for org in std::iter::once(tree.issuer.clone()).chain(holders) {
-        let n = Notice {
-            id: format!("remind/{root}/{days_before:03}"),
-            org: org.clone(),
-            kind: "MaturityReminder".into(),
-            subject: root.to_string(),
-            message: format!("voucher {root} is due on {due_date} ({days_before} day(s) left)"),
-            time_ms: now_ms,
-            height,
-        };
-        put(w, NOTICES, &format!("{org}\0{}", n.id), &n)?;
-    }
-    Ok(())
 }

@@ -1,7 +1,9 @@
 //! The service's durable state in one `redb` file: the schedule of timers (task id, due block time,
-//! action, state), the last block height fully processed, and the read model the GraphQL layer queries
-//! (instances with whom they wait for, notices, audit trail). Each processed block is one write
-//! transaction together with the height, so a restart resumes exactly where the last commit stopped.
+//! action, state), the transactions fired for them, the pledge applications open on each receipt (what
+//! an IoT alert's margin call applies to), and the last block height fully processed. Each processed
+//! block is one write transaction together with the height, so a restart resumes exactly where the last
+//! commit stopped. What users read about processes (inboxes, audit trails, notices) is the API's SQL
+//! read model, not this.
 
 use std::path::Path;
 
@@ -13,12 +15,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) const TASKS: TableDefinition<&str, &[u8]> = TableDefinition::new("tasks");
 /// fired transaction id (hex) → task id.
 pub(crate) const FIRED: TableDefinition<&str, &str> = TableDefinition::new("fired_txs");
-/// instance id → JSON [`InstanceView`].
-pub(crate) const INSTANCES: TableDefinition<&str, &[u8]> = TableDefinition::new("instances");
-/// `{instance}\0{height:020}{tx:06}{event:04}` → JSON [`AuditEntry`].
-pub(crate) const AUDIT: TableDefinition<&str, &[u8]> = TableDefinition::new("audit");
-/// `{org}\0{notice id}` → JSON [`Notice`].
-pub(crate) const NOTICES: TableDefinition<&str, &[u8]> = TableDefinition::new("notices");
+/// `{receipt}\0{application id}` → state of a pledge application while it is `pledged` or `overdue`.
+pub(crate) const PLEDGES: TableDefinition<&str, &str> = TableDefinition::new("pledges_by_receipt");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub(crate) const META_HEIGHT: &str = "last_height";
 
@@ -29,7 +27,9 @@ pub enum WorkflowsError {
     #[error("schedule database: record {key:?} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
     #[error(transparent)]
-    Chain(#[from] crate::chain::ChainError),
+    Chain(#[from] scf_client::ChainError),
+    #[error("chain: no genesis yet")]
+    NoGenesis,
     #[error("chain state: {0}")]
     State(String),
 }
@@ -52,8 +52,6 @@ pub(crate) fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 pub enum Action {
     /// Submit this workflow call (an `Expire`, an `EscalateOverdue`, an `OpenMarginCall`).
     Submit { call: WorkflowCall },
-    /// Remind the obligor and holders of a voucher tree of its due date (no transaction).
-    Remind { root: String, due_date: String, days_before: u32 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,62 +85,7 @@ pub struct Task {
     pub scheduled_height: u64,
 }
 
-/// One process instance as the inbox sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstanceView {
-    pub id: String,
-    /// `financing`, `pledge`, `margin_call` or `maturity`.
-    pub process: String,
-    pub state: String,
-    pub terminal: bool,
-    pub waiting_org: Option<String>,
-    pub waiting_party: Option<String>,
-    pub waiting_role: Option<String>,
-    pub deadline_ms: Option<u64>,
-    pub orgs: Vec<String>,
-    pub voucher: Option<String>,
-    pub root: Option<String>,
-    pub receipt: Option<String>,
-    /// For a margin call: its pledge application.
-    pub application: Option<String>,
-    pub updated_height: u64,
-    pub updated_ms: u64,
-}
-
-/// One fact of an instance's history: who, when, what, in which transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub instance: String,
-    pub height: u64,
-    pub tx_index: u32,
-    pub tx_id: String,
-    /// Block time (ms since the epoch).
-    pub time_ms: u64,
-    /// Signing account address (hex).
-    pub sender: String,
-    /// The acting organisation, when the event names it.
-    pub actor_org: Option<String>,
-    pub module: String,
-    pub kind: String,
-    pub action: Option<String>,
-    pub state: Option<String>,
-    /// The event's full JSON.
-    pub data: String,
-}
-
-/// Something an organisation should know (not necessarily act on).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notice {
-    pub id: String,
-    pub org: String,
-    pub kind: String,
-    pub subject: String,
-    pub message: String,
-    pub time_ms: u64,
-    pub height: u64,
-}
-
-/// The durable schedule and read model.
+/// The durable schedule.
 pub struct WorkflowStore {
     pub(crate) db: Database,
 }
@@ -155,9 +98,7 @@ impl WorkflowStore {
         {
             w.open_table(TASKS).map_err(db_err)?;
             w.open_table(FIRED).map_err(db_err)?;
-            w.open_table(INSTANCES).map_err(db_err)?;
-            w.open_table(AUDIT).map_err(db_err)?;
-            w.open_table(NOTICES).map_err(db_err)?;
+            w.open_table(PLEDGES).map_err(db_err)?;
             w.open_table(META).map_err(db_err)?;
         }
         w.commit().map_err(db_err)?;
@@ -188,51 +129,5 @@ impl WorkflowStore {
         let t = r.open_table(TASKS).map_err(db_err)?;
         let v = t.get(id).map_err(db_err)?;
         v.map(|g| decode(id, g.value())).transpose()
-    }
-
-    pub fn instance(&self, id: &str) -> Result<Option<InstanceView>, WorkflowsError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(INSTANCES).map_err(db_err)?;
-        let v = t.get(id).map_err(db_err)?;
-        v.map(|g| decode(id, g.value())).transpose()
-    }
-
-    /// Every instance, by id.
-    pub fn instances(&self) -> Result<Vec<InstanceView>, WorkflowsError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(INSTANCES).map_err(db_err)?;
-        let mut out = Vec::new();
-        for item in t.iter().map_err(db_err)? {
-            let (k, v) = item.map_err(db_err)?;
-            out.push(decode(k.value(), v.value())?);
-        }
-        Ok(out)
-    }
-
-    /// The audit trail of an instance, oldest first.
-    pub fn audit_trail(&self, instance: &str) -> Result<Vec<AuditEntry>, WorkflowsError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(AUDIT).map_err(db_err)?;
-        let (from, to) = (format!("{instance}\0"), format!("{instance}\u{1}"));
-        let mut out = Vec::new();
-        for item in t.range(from.as_str()..to.as_str()).map_err(db_err)? {
-            let (k, v) = item.map_err(db_err)?;
-            out.push(decode(k.value(), v.value())?);
-        }
-        Ok(out)
-    }
-
-    /// Notices for an organisation, oldest first.
-    pub fn notices(&self, org: &str) -> Result<Vec<Notice>, WorkflowsError> {
-        let r = self.db.begin_read().map_err(db_err)?;
-        let t = r.open_table(NOTICES).map_err(db_err)?;
-        let (from, to) = (format!("{org}\0"), format!("{org}\u{1}"));
-        let mut out: Vec<Notice> = Vec::new();
-        for item in t.range(from.as_str()..to.as_str()).map_err(db_err)? {
-            let (k, v) = item.map_err(db_err)?;
-            out.push(decode(k.value(), v.value())?);
-        }
-        out.sort_by_key(|n| (n.height, n.time_ms));
-        Ok(out)
     }
 }

@@ -37,6 +37,22 @@ pub enum TxRejection {
     UnknownModule { module: String },
 }
 
+impl TxRejection {
+    /// A stable machine-readable kind (the node API's error kinds).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TxRejection::WrongChainId { .. } => "wrong_chain_id",
+            TxRejection::BadSignature(_) => "bad_signature",
+            TxRejection::NonceUsed { .. } => "nonce_used",
+            TxRejection::NonceGap { .. } => "nonce_gap",
+            TxRejection::Expired { .. } => "expired",
+            TxRejection::ExpiryTooFar { .. } => "expiry_too_far",
+            TxRejection::Oversize { .. } => "oversize",
+            TxRejection::UnknownModule { .. } => "unknown_module",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
     #[error("block: transaction {index} ({tx_id}): {reason}")]
@@ -76,7 +92,8 @@ pub struct ExecutedBlock {
 
 const NONCE_PREFIX: &[u8] = b"sys/nonce/";
 
-fn nonce_key(addr: &Address) -> Vec<u8> {
+/// The state key of an account's next nonce: `sys/nonce/` ‖ address.
+pub fn nonce_key(addr: &Address) -> Vec<u8> {
     let mut k = NONCE_PREFIX.to_vec();
     k.extend_from_slice(&addr.0);
     k
@@ -265,48 +282,13 @@ impl Executor {
             }
             let invalid = |reason| BlockError::InvalidTx { index, tx_id, reason };
             sig.map_err(|e| invalid(TxRejection::BadSignature(e)))?;
-            // The encoded size without encoding (a counting writer cannot fail).
-            let len = borsh::object_length(tx).unwrap_or(usize::MAX);
-            self.check_stateless(tx, len, height, &params).map_err(invalid)?;
-            let sender_address = tx.sender_address();
-            let expected = account_nonce(&block_overlay, &sender_address)?;
-            match tx.body.nonce {
-                n if n < expected => return Err(invalid(TxRejection::NonceUsed { expected, got: n })),
-                n if n > expected => return Err(invalid(TxRejection::NonceGap { expected, got: n })),
-                _ => {}
-            }
-            let next = tx.body.nonce + 1;
-            let ctx = TxContext {
-                chain_id: self.chain_id.clone(),
-                height,
-                time_ms,
-                tx_id,
-                tx_index: index as u32,
-                sender: tx.body.sender,
-                sender_address,
-            };
-            let module = self
-                .modules
-                .get(&tx.body.call.module)
-                .ok_or_else(|| invalid(TxRejection::UnknownModule { module: tx.body.call.module.clone() }))?;
-            let (outcome, events, writes) = {
-                let mut tx_overlay = Overlay::new(&block_overlay);
-                match module.execute(&ctx, &mut tx_overlay, &tx.body.call.payload) {
-                    Ok(events) => (TxOutcome::Success, events, tx_overlay.into_writes()),
-                    Err(e) => (TxOutcome::Failed { code: e.code, message: e.message }, Vec::new(), BTreeMap::new()),
-                }
-            };
-            block_overlay.apply(writes);
-            block_overlay.set(&nonce_key(&sender_address), next.to_le_bytes().to_vec());
-            receipts.push(Receipt {
-                tx_id,
-                height,
-                index: index as u32,
-                sender: sender_address,
-                module: tx.body.call.module.clone(),
-                outcome,
-                events,
-            });
+            let receipt = self
+                .apply_tx(&mut block_overlay, &params, height, time_ms, index as u32, tx_id, tx)
+                .map_err(|r| match r {
+                    ApplyError::Rejected(reason) => invalid(reason),
+                    ApplyError::State(e) => BlockError::State(e),
+                })?;
+            receipts.push(receipt);
         }
         txs.truncate(included);
         let tx_ids = &ids[..included];
@@ -323,6 +305,86 @@ impl Executor {
             proposer,
         };
         Ok(ExecutedBlock { block: Block { header, txs, certificate: None }, receipts, state })
+    }
+
+    /// Admission checks and execution of one transaction whose signature was checked, on `overlay`
+    /// (which receives its writes and nonce, or only the nonce if its module refused it).
+    #[allow(clippy::too_many_arguments)]
+    fn apply_tx(
+        &self,
+        overlay: &mut Overlay<'_>,
+        params: &ChainParams,
+        height: u64,
+        time_ms: u64,
+        index: u32,
+        tx_id: Hash32,
+        tx: &SignedTx,
+    ) -> Result<Receipt, ApplyError> {
+        // The encoded size without encoding (a counting writer cannot fail).
+        let len = borsh::object_length(tx).unwrap_or(usize::MAX);
+        self.check_stateless(tx, len, height, params)?;
+        let sender_address = tx.sender_address();
+        let expected = account_nonce(overlay, &sender_address)?;
+        match tx.body.nonce {
+            n if n < expected => return Err(TxRejection::NonceUsed { expected, got: n }.into()),
+            n if n > expected => return Err(TxRejection::NonceGap { expected, got: n }.into()),
+            _ => {}
+        }
+        let ctx = TxContext {
+            chain_id: self.chain_id.clone(),
+            height,
+            time_ms,
+            tx_id,
+            tx_index: index,
+            sender: tx.body.sender,
+            sender_address,
+        };
+        let module = self
+            .modules
+            .get(&tx.body.call.module)
+            .ok_or_else(|| TxRejection::UnknownModule { module: tx.body.call.module.clone() })?;
+        let (outcome, events, writes) = {
+            let mut tx_overlay = Overlay::new(&*overlay);
+            match module.execute(&ctx, &mut tx_overlay, &tx.body.call.payload) {
+                Ok(events) => (TxOutcome::Success, events, tx_overlay.into_writes()),
+                Err(e) => (TxOutcome::Failed { code: e.code, message: e.message }, Vec::new(), BTreeMap::new()),
+            }
+        };
+        overlay.apply(writes);
+        overlay.set(&nonce_key(&sender_address), (tx.body.nonce + 1).to_le_bytes().to_vec());
+        Ok(Receipt {
+            tx_id,
+            height,
+            index,
+            sender: sender_address,
+            module: tx.body.call.module.clone(),
+            outcome,
+            events,
+        })
+    }
+
+    /// The receipt `tx` would have as the first transaction of the next block after `tip` at
+    /// `time_ms`, computed on a throwaway overlay: nothing is written. Admission refusals (signature,
+    /// nonce, expiry, size, module) come back as the rejection.
+    pub fn dry_run<R: TreeReader>(
+        &self,
+        reader: &R,
+        tip: &ChainTip,
+        time_ms: u64,
+        tx: &SignedTx,
+    ) -> Result<Receipt, DryRunError> {
+        tx.verify_signature().map_err(|e| DryRunError::Rejected(TxRejection::BadSignature(e)))?;
+        let base = VersionedState { reader, version: Some(tip.height) };
+        let params = chain_params(&base)?;
+        let mut overlay = Overlay::new(&base);
+        let height = tip.height + 1;
+        crate::validators::promote_due(&mut overlay, height)?;
+        self.apply_tx(&mut overlay, &params, height, time_ms.max(tip.time_ms + 1), 0, tx.id(), tx).map_err(
+            |e| match e {
+                ApplyError::Rejected(r) => DryRunError::Rejected(r),
+                ApplyError::State(e) => DryRunError::State(e),
+            },
+        )
     }
 
     /// Re-execute a block received from a peer and check that its header is exactly what execution gives.
@@ -380,6 +442,33 @@ impl Executor {
         exec.block.certificate = block.certificate.clone();
         Ok(exec)
     }
+}
+
+/// Why one transaction could not be applied.
+enum ApplyError {
+    Rejected(TxRejection),
+    State(StateError),
+}
+
+impl From<TxRejection> for ApplyError {
+    fn from(r: TxRejection) -> Self {
+        ApplyError::Rejected(r)
+    }
+}
+
+impl From<StateError> for ApplyError {
+    fn from(e: StateError) -> Self {
+        ApplyError::State(e)
+    }
+}
+
+/// Why a dry run gave no receipt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DryRunError {
+    #[error("transaction rejected: {0}")]
+    Rejected(TxRejection),
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 impl ChainTip {

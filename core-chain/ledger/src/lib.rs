@@ -7,6 +7,7 @@
 
 pub mod authenticated;
 pub mod block;
+pub mod block_store;
 pub mod codec;
 pub mod confidential;
 pub mod crypto;

@@ -70,6 +70,66 @@ pub trait Module: Send + Sync {
     fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError>;
 }
 
+/// A business-rule error: `code()` is a stable SCREAMING_SNAKE name of the rule, `Display` names the
+/// field and the reason. Receipts carry both.
+pub trait Rule: std::fmt::Display {
+    fn code(&self) -> &'static str;
+    fn into_module_error(self) -> ModuleError
+    where
+        Self: Sized,
+    {
+        ModuleError::new(self.code(), self.to_string())
+    }
+}
+
+/// A module's call type: the Borsh enum a transaction's payload holds. The module's name comes from
+/// the type, so a caller submits a typed call and never spells the name.
+pub trait ModuleCall: BorshSerialize + BorshDeserialize + Send + Sync {
+    /// The name transactions use in `call.module`.
+    const MODULE: &'static str;
+
+    /// The payload bytes of this call (canonical Borsh).
+    fn encode_payload(&self) -> Vec<u8> {
+        crate::codec::encode(self)
+    }
+}
+
+/// A business module declared once: its call type (which names it), its error type and how a call
+/// changes state. Every `BusinessModule` is a [`Module`] through the blanket impl below, which decodes
+/// the payload strictly (canonical Borsh, no trailing bytes) and turns the error into the receipt's
+/// code and message.
+pub trait BusinessModule: Send + Sync + 'static {
+    type Call: ModuleCall;
+    type Error: Rule;
+
+    /// Execute one decoded call. Deterministic: no IO, clock, randomness, floats or hash-map order.
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: Self::Call) -> Result<Vec<Event>, Self::Error>;
+
+    /// Initialise state from this module's section of the genesis file.
+    fn init_genesis(_state: &mut dyn StateWrite, _config: &serde_json::Value) -> Result<(), ModuleError> {
+        Ok(())
+    }
+}
+
+/// The refusal of a payload that is not a valid call of `module`.
+pub fn bad_payload(module: &str, reason: impl std::fmt::Display) -> ModuleError {
+    ModuleError::new("BAD_PAYLOAD", format!("payload: not a valid {module} call: {reason}"))
+}
+
+impl<M: BusinessModule> Module for M {
+    fn name(&self) -> &'static str {
+        M::Call::MODULE
+    }
+    fn init_genesis(&self, state: &mut dyn StateWrite, config: &serde_json::Value) -> Result<(), ModuleError> {
+        M::init_genesis(state, config)
+    }
+    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
+        let call: M::Call = crate::codec::decode_canonical(M::Call::MODULE, payload, crate::tx::MAX_TX_BYTES)
+            .map_err(|e| bad_payload(M::Call::MODULE, e))?;
+        M::apply(ctx, state, call).map_err(Rule::into_module_error)
+    }
+}
+
 /// The modules a chain runs, by name.
 #[derive(Clone, Default)]
 pub struct ModuleRegistry {

@@ -32,6 +32,13 @@ impl Receipt {
     pub fn is_success(&self) -> bool {
         matches!(self.outcome, TxOutcome::Success)
     }
+    /// The code of the rule that refused the call, if one did.
+    pub fn failure_code(&self) -> Option<&str> {
+        match &self.outcome {
+            TxOutcome::Success => None,
+            TxOutcome::Failed { code, .. } => Some(code),
+        }
+    }
     /// The leaf committed in the block header's receipts root.
     pub fn hash(&self) -> Hash32 {
         Hash32::of(&crate::codec::encode(self))

@@ -1,14 +1,17 @@
 //! The node's small client API (HTTP/JSON), used by the GraphQL layer, the ingestion service, the
-//! benchmark and tests. Typed responses live in [`crate::client`].
+//! benchmark and tests. Typed responses live in [`scf_client::wire`], shared with the client.
 //!
 //! - `POST /tx` — body: raw wire bytes (`application/octet-stream`) or hex text → `{"tx_id"}`, or a
 //!   typed rejection `{"error":{"kind","message","retryable"}}` (400; 503 when the mempool is full).
 //! - `POST /txs` — body: JSON `["hex", …]`, or `application/octet-stream` in the gossip batch format
 //!   ([`crate::gossip::encode_batch`]) → one result per transaction (batch admission, signatures
 //!   verified in parallel).
+//! - `POST /tx/dry-run` — body as `POST /tx` → the receipt the transaction would have if committed
+//!   next, computed on the tip's state (nothing is written or gossiped), or a typed rejection (400).
 //! - `GET /tx/{id}` — `{"status":"pending"|"committed"|"unknown", …receipt}`.
 //! - `GET /block/{height}` — the block with its certificate and hash.
 //! - `GET /block/{height}/tx_ids` — only the ids of its transactions, in order.
+//! - `GET /block/{height}/receipts` — the receipts of its transactions, in order.
 //! - `GET /proof/tx/{id}` — Merkle inclusion proof, block header and commit certificate.
 //! - `GET /proof/state?key=HEX&height=N` — a state key's value or absence, proven against the block's
 //!   state root (sparse Merkle proof, as JSON and as borsh).
@@ -27,10 +30,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::chain::Chain;
-use crate::client::{
-    ApiErrorBody, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse, SubmitResult, TxProofResponse,
-};
 use crate::mempool::SubmitError;
+use scf_client::wire::{
+    ApiErrorBody, BlockReceiptsResponse, BlockResponse, BlockTxIdsResponse, StateProofResponse, StatusResponse,
+    SubmitResult, TxProofResponse,
+};
 
 /// A client API error: status code plus a machine-readable kind.
 pub struct ApiError {
@@ -58,11 +62,14 @@ impl From<SubmitError> for ApiError {
             SubmitError::Duplicate { .. } => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
-        ApiError {
-            status,
-            body: ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() },
-        }
+        ApiError { status, body: error_body(&e) }
     }
+}
+
+/// The answer's error body: the kind, the whole message (`tx: …` for admission refusals) and whether a
+/// retry may succeed.
+fn error_body(e: &SubmitError) -> ApiErrorBody {
+    ApiErrorBody { kind: e.kind().into(), message: e.to_string(), retryable: e.is_retryable() }
 }
 
 impl IntoResponse for ApiError {
@@ -79,9 +86,11 @@ pub fn router(chain: Arc<Chain>) -> Router {
     Router::new()
         .route("/tx", post(submit_one))
         .route("/txs", post(submit_batch))
+        .route("/tx/dry-run", post(dry_run))
         .route("/tx/{id}", get(tx_status))
         .route("/block/{height}", get(block))
         .route("/block/{height}/tx_ids", get(block_tx_ids))
+        .route("/block/{height}/receipts", get(block_receipts))
         .route("/proof/tx/{id}", get(tx_proof))
         .route("/proof/state", get(state_proof))
         .route("/status", get(status))
@@ -128,6 +137,24 @@ async fn submit_one(
     }
 }
 
+async fn dry_run(
+    State(chain): State<Arc<Chain>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<scf_ledger::receipt::Receipt>, ApiError> {
+    let raw = body_to_tx_bytes(&headers, &body)?;
+    let tx = scf_ledger::tx::SignedTx::from_bytes(&raw).map_err(|e| ApiError::from(SubmitError::Decode(e)))?;
+    let r = blocking(move || -> Result<_, ApiError> {
+        let tip = chain.tip().map_err(ApiError::internal)?;
+        chain.executor.dry_run(chain.store.as_ref(), &tip, scf_client::now_ms(), &tx).map_err(|e| match e {
+            scf_ledger::executor::DryRunError::Rejected(r) => ApiError::from(SubmitError::Rejected(r)),
+            scf_ledger::executor::DryRunError::State(e) => ApiError::internal(e),
+        })
+    })
+    .await??;
+    Ok(Json(r))
+}
+
 fn decode_hex_list(list: Vec<String>) -> Result<Vec<Vec<u8>>, ApiError> {
     if list.len() > 100_000 {
         return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_many", "at most 100000 transactions per batch"));
@@ -162,14 +189,7 @@ async fn submit_batch(
             .into_iter()
             .map(|r| match r {
                 Ok(id) => SubmitResult { tx_id: Some(id.to_hex()), error: None },
-                Err(e) => SubmitResult {
-                    tx_id: None,
-                    error: Some(ApiErrorBody {
-                        kind: e.kind().into(),
-                        message: e.to_string(),
-                        retryable: e.is_retryable(),
-                    }),
-                },
+                Err(e) => SubmitResult { tx_id: None, error: Some(error_body(&e)) },
             })
             .collect(),
     ))
@@ -195,6 +215,16 @@ async fn block_tx_ids(
     let b = blocking(move || chain.block(height)).await?.map_err(ApiError::internal)?;
     let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
     Ok(Json(BlockTxIdsResponse { height, tx_ids: b.txs.iter().map(|t| t.id().to_hex()).collect() }))
+}
+
+/// The receipts of a block's transactions, in order (what a follower of the chain indexes).
+async fn block_receipts(
+    State(chain): State<Arc<Chain>>,
+    Path(height): Path<u64>,
+) -> Result<Json<BlockReceiptsResponse>, ApiError> {
+    let b = blocking(move || chain.committed_block(height)).await?.map_err(ApiError::internal)?;
+    let b = b.ok_or_else(|| ApiError::not_found(&format!("block {height}")))?;
+    Ok(Json(BlockReceiptsResponse { height, receipts: b.receipts }))
 }
 
 async fn tx_proof(State(chain): State<Arc<Chain>>, Path(id): Path<String>) -> Result<Json<TxProofResponse>, ApiError> {

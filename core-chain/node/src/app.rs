@@ -460,13 +460,11 @@ impl App {
         let tx_ids: Vec<scf_ledger::Hash32> = exec.receipts.iter().map(|r| r.tx_id).collect();
         self.chain.mempool.remove(&tx_ids);
         info!(height = new_tip.height, txs = tx_ids.len(), store_ms, state_root = %new_tip.state_root, "committed block");
-        self.chain.announce(CommittedBlock {
-            height: new_tip.height,
+        self.chain.announce(std::sync::Arc::new(CommittedBlock {
             hash: new_tip.hash,
-            state_root: new_tip.state_root,
-            tx_ids,
+            block: exec.block,
             receipts: exec.receipts,
-        });
+        }));
         let h = Height(new_tip.height);
         self.candidates.retain(|_, c| c.exec.block.header.height > h.0);
         self.seen.retain(|(height, _), _| *height > h);

@@ -2,7 +2,6 @@
 //! writes through it; the client API and [`crate::NodeHandle`] read and submit through it.
 
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use scf_ledger::block::{Block, TxInclusionProof};
 use scf_ledger::crypto::Hash32;
@@ -16,27 +15,8 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::mempool::{Candidate, Mempool, SubmitError};
 
-/// A block that was just committed, as announced to subscribers (GraphQL subscriptions, indexers).
-#[derive(Clone, Debug)]
-pub struct CommittedBlock {
-    pub height: u64,
-    pub hash: Hash32,
-    pub state_root: Hash32,
-    pub tx_ids: Vec<Hash32>,
-    pub receipts: Vec<Receipt>,
-}
-
-/// Where a transaction stands, from this node's point of view.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum TxStatus {
-    /// Admitted to this node's mempool, not yet in a block.
-    Pending,
-    /// In block `height` at `index`, with its receipt.
-    Committed { height: u64, index: u32, receipt: Receipt },
-    /// Neither pending here nor committed.
-    Unknown,
-}
+pub use scf_client::wire::TxStatus;
+pub use scf_client::CommittedBlock;
 
 /// Why [`Chain::wait_committed`] could not tell.
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +41,12 @@ pub struct Chain {
     pub executor: Arc<Executor>,
     pub mempool: Mempool,
     pub genesis: Genesis,
-    commits: broadcast::Sender<CommittedBlock>,
+    commits: broadcast::Sender<Arc<CommittedBlock>>,
     gossip: RwLock<Option<mpsc::Sender<Vec<u8>>>>,
     pub progress: RwLock<ConsensusProgress>,
 }
 
-/// Milliseconds since the Unix epoch (block times; never used inside execution).
-pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
+pub use scf_client::now_ms;
 
 impl Chain {
     pub fn new(store: Arc<Store>, executor: Arc<Executor>, mempool: Mempool, genesis: Genesis) -> Self {
@@ -93,11 +70,11 @@ impl Chain {
     }
 
     /// Receive every block committed from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedBlock>> {
         self.commits.subscribe()
     }
 
-    pub(crate) fn announce(&self, block: CommittedBlock) {
+    pub(crate) fn announce(&self, block: Arc<CommittedBlock>) {
         // No subscriber is fine.
         let _ = self.commits.send(block);
     }
@@ -210,6 +187,26 @@ impl Chain {
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
         self.store.block(height)
+    }
+
+    /// A committed block with its receipts, in block order.
+    pub fn committed_block(&self, height: u64) -> Result<Option<CommittedBlock>, StoreError> {
+        let Some(block) = self.store.block(height)? else { return Ok(None) };
+        Ok(Some(CommittedBlock::new(block.clone(), self.block_receipts(&block)?)))
+    }
+
+    /// The receipts of a stored block's transactions, in block order.
+    pub fn block_receipts(&self, block: &Block) -> Result<Vec<Receipt>, StoreError> {
+        let mut out = Vec::with_capacity(block.txs.len());
+        for tx in &block.txs {
+            let id = tx.id();
+            let r = self.store.receipt(&id)?.ok_or_else(|| StoreError::Corrupt {
+                what: format!("receipt of {id} in block {}", block.header.height),
+                reason: "missing".into(),
+            })?;
+            out.push(r);
+        }
+        Ok(out)
     }
 
     /// A transaction's inclusion proof together with its block's certificate.

@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Context as _};
 use clap::Args;
 use scf_ledger::block::Block;
 use scf_ledger::genesis::{ChainParams, Genesis, Validator};
+use scf_ledger::module::ModuleRegistry;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ApiSection, ConsensusSection, NodeConfig, P2pSection, SyncSection};
@@ -29,14 +30,14 @@ pub struct NodeArgs {
     pub config: PathBuf,
 }
 
-/// Run one node until SIGINT/SIGTERM.
-pub fn run_node(args: &NodeArgs) -> anyhow::Result<()> {
-    runtime()?.block_on(run_node_async(args))
+/// Run one node with `modules` until SIGINT/SIGTERM.
+pub fn run_node(args: &NodeArgs, modules: ModuleRegistry) -> anyhow::Result<()> {
+    runtime()?.block_on(run_node_async(args, modules))
 }
 
-pub async fn run_node_async(args: &NodeArgs) -> anyhow::Result<()> {
+pub async fn run_node_async(args: &NodeArgs, modules: ModuleRegistry) -> anyhow::Result<()> {
     let cfg = NodeConfig::load(&args.config)?;
-    let node = NodeHandle::start(cfg).await?;
+    let node = NodeHandle::start(cfg, modules).await?;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -89,7 +90,9 @@ pub struct GenesisArgs {
     pub out: PathBuf,
 }
 
-fn parse_org(spec: &str) -> anyhow::Result<serde_json::Value> {
+/// An `--org` spec as the `org` module's genesis entry (checked by the module when the genesis is
+/// applied; the `scf` binary also checks each spec against the module's own type first, to name it).
+pub fn parse_org(spec: &str) -> anyhow::Result<serde_json::Value> {
     let mut fields = BTreeMap::new();
     for part in spec.split(',') {
         let (k, v) = part.split_once('=').ok_or_else(|| anyhow!("--org {spec:?}: {part:?} is not key=value"))?;
@@ -104,13 +107,12 @@ fn parse_org(spec: &str) -> anyhow::Result<serde_json::Value> {
         "roles": roles,
         "public_key": get("public_key")?,
     });
-    // Check against the org module's own genesis type so errors surface here, naming the field.
-    serde_json::from_value::<scf_domain::org::GenesisOrg>(v.clone()).map_err(|e| anyhow!("--org {spec:?}: {e}"))?;
     Ok(v)
 }
 
-/// Build a genesis file from validator bundles (proofs checked) and organisations.
-pub fn build_genesis(args: &GenesisArgs) -> anyhow::Result<Genesis> {
+/// Build a genesis file from validator bundles (proofs checked) and organisations, and apply it once
+/// in memory with `modules` so a module's refusal shows now, not when the first node starts.
+pub fn build_genesis(args: &GenesisArgs, modules: ModuleRegistry) -> anyhow::Result<Genesis> {
     let mut validators = Vec::new();
     for p in &args.validators {
         let b = ValidatorBundle::read(p)?;
@@ -137,20 +139,19 @@ pub fn build_genesis(args: &GenesisArgs) -> anyhow::Result<Genesis> {
     }
     let g = Genesis {
         chain_id: args.chain_id.clone(),
-        genesis_time_ms: args.genesis_time_ms.unwrap_or_else(crate::chain::now_ms),
+        genesis_time_ms: args.genesis_time_ms.unwrap_or_else(scf_client::now_ms),
         params,
         validators,
         app_state,
     };
     g.validate()?;
-    // Apply it once in memory so module errors show now, not when the first node starts.
-    let ex = scf_ledger::executor::Executor::new(g.chain_id.clone(), scf_domain::modules());
+    let ex = scf_ledger::executor::Executor::new(g.chain_id.clone(), modules);
     ex.init_genesis(&scf_ledger::authenticated::MemTreeStore::new(), &g)?;
     Ok(g)
 }
 
-pub fn genesis_cmd(args: &GenesisArgs) -> anyhow::Result<()> {
-    let g = build_genesis(args)?;
+pub fn genesis_cmd(args: &GenesisArgs, modules: ModuleRegistry) -> anyhow::Result<()> {
+    let g = build_genesis(args, modules)?;
     std::fs::write(&args.out, g.to_json()).with_context(|| format!("--out {}", args.out.display()))?;
     println!(
         "genesis for {} with {} validators written to {} (hash {})",
@@ -235,21 +236,19 @@ fn alive(pid: u32) -> bool {
         && std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") Z ")).unwrap_or(false)
 }
 
-/// Generate keys, genesis and configs (first time), then start every node that is not running.
-pub fn cluster_up(args: &ClusterUpArgs) -> anyhow::Result<ClusterFile> {
-    let exe = std::env::current_exe().context("path of the current executable")?;
-    cluster_up_with(args, &exe)
-}
-
-/// As [`cluster_up`], spawning `exe node --config …` (tests pass their own binary).
-pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path) -> anyhow::Result<ClusterFile> {
+/// Generate keys, genesis and configs (first time), then start every node that is not running, each
+/// as `exe node --config …`; `modules` are the ones those nodes run (the genesis is checked with them).
+pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path, modules: ModuleRegistry) -> anyhow::Result<ClusterFile> {
     if args.nodes == 0 {
         bail!("--nodes: at least one validator is required");
     }
     std::fs::create_dir_all(&args.dir)?;
     let dir = args.dir.canonicalize()?;
-    let cluster =
-        if dir.join("cluster.json").exists() { ClusterFile::read(&dir)? } else { generate_cluster(args, &dir)? };
+    let cluster = if dir.join("cluster.json").exists() {
+        ClusterFile::read(&dir)?
+    } else {
+        generate_cluster(args, &dir, modules)?
+    };
     let mut started = Vec::new();
     for (i, n) in cluster.nodes.iter().enumerate() {
         if !args.only.is_empty() && !args.only.contains(&i) {
@@ -276,7 +275,7 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path) -> anyhow::Result<Clust
     let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
     rt.block_on(async {
         for n in &started {
-            let c = crate::client::NodeClient::new(n.api.clone());
+            let c = scf_client::NodeClient::new(n.api.clone());
             loop {
                 if c.status().await.is_ok() {
                     break;
@@ -298,7 +297,7 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path) -> anyhow::Result<Clust
     Ok(cluster)
 }
 
-fn generate_cluster(args: &ClusterUpArgs, dir: &Path) -> anyhow::Result<ClusterFile> {
+fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -> anyhow::Result<ClusterFile> {
     let total = args.nodes + args.observers;
     let mut bundles = Vec::new();
     let mut peer_ids = Vec::new();
@@ -317,15 +316,18 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path) -> anyhow::Result<ClusterF
         }
         names.push(name);
     }
-    let genesis = build_genesis(&GenesisArgs {
-        chain_id: args.chain_id.clone(),
-        validators: bundles,
-        orgs: vec![],
-        app_state: None,
-        genesis_time_ms: None,
-        max_block_txs: None,
-        out: dir.join("genesis.json"),
-    })?;
+    let genesis = build_genesis(
+        &GenesisArgs {
+            chain_id: args.chain_id.clone(),
+            validators: bundles,
+            orgs: vec![],
+            app_state: None,
+            genesis_time_ms: None,
+            max_block_txs: None,
+            out: dir.join("genesis.json"),
+        },
+        modules,
+    )?;
     std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
     let p2p_port = |i: usize| args.base_port as usize + i;
     let api_port = |i: usize| args.base_port as usize + 1000 + i;
@@ -452,7 +454,7 @@ pub fn verify_cert(args: &VerifyCertArgs) -> anyhow::Result<crate::CertificateCh
         }
         (None, Some(url), Some(h)) => {
             runtime()?
-                .block_on(crate::client::NodeClient::new(url.clone()).block(h))?
+                .block_on(scf_client::NodeClient::new(url.clone()).block(h))?
                 .ok_or_else(|| anyhow!("--height {h}: no such block on {url}"))?
                 .block
         }
@@ -466,38 +468,6 @@ pub fn verify_cert_cmd(args: &VerifyCertArgs) -> anyhow::Result<()> {
     let check = verify_cert(args)?;
     println!("{}", serde_json::to_string_pretty(&check)?);
     Ok(())
-}
-
-/// `scf cluster up|down …`
-#[derive(clap::Subcommand, Debug, Clone)]
-pub enum ClusterCmd {
-    /// Generate keys, genesis and configs (first time) and start the node processes.
-    Up(ClusterUpArgs),
-    /// Stop the node processes.
-    Down(ClusterDownArgs),
-}
-
-/// Parse `argv` (without the program and subcommand names) into `T` for string-argument dispatch.
-fn parse_args<T: clap::Args>(name: &str, argv: &[String]) -> Result<T, String> {
-    #[derive(clap::Parser)]
-    struct Wrap<T: clap::Args> {
-        #[command(flatten)]
-        inner: T,
-    }
-    let it = std::iter::once(name.to_string()).chain(argv.iter().cloned());
-    <Wrap<T> as clap::Parser>::try_parse_from(it).map(|w| w.inner).map_err(clap_error)
-}
-
-/// `--help` and `--version` print and end the process successfully; real errors become the message the
-/// caller prints after its own `error: ` (without clap's, so it is not said twice).
-fn clap_error(e: clap::Error) -> String {
-    use clap::error::ErrorKind;
-    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-        let _ = e.print();
-        std::process::exit(0);
-    }
-    let text = e.to_string();
-    text.strip_prefix("error: ").unwrap_or(&text).trim_end().to_string()
 }
 
 /// Turn transparent huge pages off for this process (Linux; elsewhere a no-op). Call first in `main`.
@@ -522,49 +492,4 @@ pub fn init_logging() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .try_init();
-}
-
-/// `scf node --config FILE` for the `scf` binary.
-pub fn node_command(config: &Path) -> Result<(), String> {
-    init_logging();
-    run_node(&NodeArgs { config: config.to_path_buf() }).map_err(|e| format!("{e:#}"))
-}
-
-/// `scf genesis …` for the `scf` binary.
-pub fn genesis_command(argv: &[String]) -> Result<(), String> {
-    let a: GenesisArgs = parse_args("scf genesis", argv)?;
-    genesis_cmd(&a).map_err(|e| format!("{e:#}"))
-}
-
-/// `scf cluster up|down …` for the `scf` binary.
-pub fn cluster_command(argv: &[String]) -> Result<(), String> {
-    #[derive(clap::Parser)]
-    #[command(name = "scf cluster")]
-    struct Wrap {
-        #[command(subcommand)]
-        cmd: ClusterCmd,
-    }
-    let it = std::iter::once("scf cluster".to_string()).chain(argv.iter().cloned());
-    let w = <Wrap as clap::Parser>::try_parse_from(it).map_err(clap_error)?;
-    match w.cmd {
-        ClusterCmd::Up(a) => cluster_up(&a).map(|c| {
-            for n in c.nodes {
-                println!("{n}");
-            }
-        }),
-        ClusterCmd::Down(a) => cluster_down(&a),
-    }
-    .map_err(|e| format!("{e:#}"))
-}
-
-/// `scf verify-cert …` for the `scf` binary.
-pub fn verify_cert_command(argv: &[String]) -> Result<(), String> {
-    let a: VerifyCertArgs = parse_args("scf verify-cert", argv)?;
-    verify_cert_cmd(&a).map_err(|e| format!("{e:#}"))
-}
-
-/// `scf bench chain …` for the `scf` binary.
-pub fn bench_chain_command(argv: &[String]) -> Result<(), String> {
-    let a: crate::bench::BenchChainArgs = parse_args("scf bench chain", argv)?;
-    crate::bench::bench_chain(&a).map(|_| ()).map_err(|e| format!("{e:#}"))
 }

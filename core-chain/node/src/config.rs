@@ -129,15 +129,31 @@ impl Default for SyncSection {
     }
 }
 
+/// Read a TOML file into `T`; an error names the key (`mempool.max_tx`) and the reason.
+pub fn load_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
+    parse_toml(path, &text)
+}
+
+/// Parse TOML text (from `path`, for messages) into `T`, naming the key of any error.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, ConfigError> {
+    let invalid = |field: String, reason: String| ConfigError::Invalid { path: path.to_path_buf(), field, reason };
+    let de = toml::Deserializer::parse(text).map_err(|e| {
+        let at = e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_else(|| "file".into());
+        invalid(at, e.message().to_string())
+    })?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { "file".to_string() } else { key };
+        invalid(key, e.into_inner().message().to_string())
+    })
+}
+
 impl NodeConfig {
     /// Read and check a config file; relative paths become relative to its directory.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::Read { path: path.to_path_buf(), reason: e.to_string() })?;
-        let mut cfg: NodeConfig = toml::from_str(&text).map_err(|e| {
-            let field = e.span().map(|s| format!("at byte {}", s.start)).unwrap_or_else(|| "file".into());
-            ConfigError::Invalid { path: path.to_path_buf(), field, reason: e.message().to_string() }
-        })?;
+        let mut cfg: NodeConfig = load_toml(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.resolve(base);
         cfg.validate().map_err(|(field, reason)| ConfigError::Invalid { path: path.to_path_buf(), field, reason })?;
@@ -148,7 +164,8 @@ impl NodeConfig {
         toml::to_string_pretty(self).unwrap_or_default()
     }
 
-    fn resolve(&mut self, base: &Path) {
+    /// Make relative paths relative to `base` (the config file's directory).
+    pub fn resolve(&mut self, base: &Path) {
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);

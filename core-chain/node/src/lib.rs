@@ -16,25 +16,23 @@
 
 pub mod api;
 pub(crate) mod app;
-pub mod bench;
 pub mod certificate;
 pub mod chain;
 pub mod cli;
-pub mod client;
 pub mod codec;
 pub mod config;
 pub mod context;
 pub mod gossip;
-pub mod key_watch;
 pub mod keys;
+pub mod kv_module;
 pub mod mempool;
 pub mod node;
+pub mod port;
 pub mod signing;
 
 pub use app::ProduceConfig;
 pub use certificate::{verify_certificate, CertificateCheck, CertificateError};
 pub use chain::{Chain, CommittedBlock, TxStatus, WaitError};
-pub use client::NodeClient;
 pub use config::NodeConfig;
 pub use mempool::{MempoolConfig, SubmitError};
 pub use node::{NodeError, NodeHandle};

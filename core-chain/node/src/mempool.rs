@@ -65,14 +65,7 @@ impl SubmitError {
     pub fn kind(&self) -> &'static str {
         match self {
             SubmitError::Decode(_) => "decode",
-            SubmitError::Rejected(TxRejection::WrongChainId { .. }) => "wrong_chain_id",
-            SubmitError::Rejected(TxRejection::BadSignature(_)) => "bad_signature",
-            SubmitError::Rejected(TxRejection::NonceUsed { .. }) => "nonce_used",
-            SubmitError::Rejected(TxRejection::NonceGap { .. }) => "nonce_gap",
-            SubmitError::Rejected(TxRejection::Expired { .. }) => "expired",
-            SubmitError::Rejected(TxRejection::ExpiryTooFar { .. }) => "expiry_too_far",
-            SubmitError::Rejected(TxRejection::Oversize { .. }) => "oversize",
-            SubmitError::Rejected(TxRejection::UnknownModule { .. }) => "unknown_module",
+            SubmitError::Rejected(r) => r.kind(),
             SubmitError::Duplicate { .. } => "duplicate",
             SubmitError::NonceTaken { .. } => "nonce_taken",
             SubmitError::SenderLimit { .. } => "sender_limit",
@@ -390,18 +383,15 @@ impl Mempool {
 mod tests {
     use super::*;
     use scf_ledger::crypto::KeyPair;
-    use scf_ledger::module::ModuleRegistry;
     use scf_ledger::state::MemState;
     use scf_ledger::tx::{Call, TxBody};
 
     fn executor() -> Executor {
-        Executor::new("test-chain", scf_domain::modules())
+        Executor::new("test-chain", crate::kv_module::modules())
     }
 
     fn module_name() -> String {
-        let reg: ModuleRegistry = scf_domain::modules();
-        let name = reg.names().next().unwrap_or("org").to_string();
-        name
+        "kv".to_string()
     }
 
     fn tx(key: &KeyPair, nonce: u64) -> Candidate {

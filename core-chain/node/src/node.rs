@@ -16,6 +16,7 @@ use scf_ledger::block::{Block, CommitCertificate, TxInclusionProof};
 use scf_ledger::crypto::Hash32;
 use scf_ledger::executor::{ChainTip, Executor};
 use scf_ledger::genesis::Genesis;
+use scf_ledger::module::ModuleRegistry;
 use scf_ledger::tx::SignedTx;
 use scf_store::Store;
 use tokio::sync::broadcast;
@@ -88,8 +89,9 @@ pub struct NodeHandle {
 }
 
 impl NodeHandle {
-    /// Start a node from its config. Must be called inside a multi-threaded tokio runtime.
-    pub async fn start(cfg: NodeConfig) -> Result<NodeHandle, NodeError> {
+    /// Start a node from its config, executing blocks with `modules` (the caller's business modules;
+    /// the node knows none). Must be called inside a multi-threaded tokio runtime.
+    pub async fn start(cfg: NodeConfig, modules: ModuleRegistry) -> Result<NodeHandle, NodeError> {
         let genesis_text = std::fs::read_to_string(&cfg.genesis)
             .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
         let genesis = Genesis::from_json(&genesis_text)
@@ -105,7 +107,7 @@ impl NodeHandle {
         std::fs::create_dir_all(&cfg.home)
             .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
         let store = Arc::new(Store::open(&cfg.home.join("db"))?);
-        let executor = Arc::new(Executor::new(genesis.chain_id.clone(), scf_domain::modules()));
+        let executor = Arc::new(Executor::new(genesis.chain_id.clone(), modules));
         let tip = store.init_genesis(&executor, &genesis)?;
         info!(chain = %genesis.chain_id, height = tip.height, "store open");
         if let Some(s) = &signer {
@@ -207,7 +209,6 @@ impl NodeHandle {
                 warn!("consensus app stopped: {e:#}");
             }
         }));
-        tasks.push(crate::key_watch::spawn(chain.clone()));
         let mut api_addr = None;
         if let Some(addr) = cfg.api.listen {
             let listener = tokio::net::TcpListener::bind(addr)
@@ -275,8 +276,8 @@ impl NodeHandle {
     ) -> Result<Option<(TxInclusionProof, Option<CommitCertificate>)>, scf_store::StoreError> {
         self.chain.tx_proof(id)
     }
-    /// Every block committed from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<CommittedBlock> {
+    /// Every block committed from now on, with its receipts.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<CommittedBlock>> {
         self.chain.subscribe()
     }
 

@@ -8,19 +8,17 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
 use scf_ledger::crypto::{Hash32, KeyPair};
 use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
-use scf_node::client::{NodeClient, RemoteTxStatus};
-
-mod support;
-use support::{height, wait_height};
 
 const BASE_PORT: u16 = 31_400;
 
 fn exe() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_scf-node"))
+    Path::new(env!("CARGO_BIN_EXE_scf-node-harness"))
 }
 
 /// `cluster up` builds its own runtime to wait for the nodes, so it runs on a blocking thread.
@@ -48,6 +46,7 @@ fn up_blocking(dir: &Path, only: Vec<usize>) -> ClusterFile {
             wait_secs: 60,
         },
         exe(),
+        scf_node::kv_module::modules(),
     )
     .expect("cluster up")
 }
@@ -66,7 +65,7 @@ fn tx(key: &KeyPair, nonce: u64) -> SignedTx {
         sender: *key.public(),
         nonce,
         expiry_height: 100_000,
-        call: Call { module: "org".into(), payload: vec![] },
+        call: Call { module: "kv".into(), payload: vec![] },
     }
     .sign(key)
 }
@@ -120,7 +119,7 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     let all: Vec<&NodeClient> = c.iter().collect();
     let t = Duration::from_secs(90);
     for n in &all {
-        wait_height(n, 2, t).await;
+        n.wait_height(2, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", n.base(), 2));
     }
 
     // 1. Several senders through different nodes; committed everywhere (observer included).
@@ -139,9 +138,9 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     let first = batch(5, &mut nonce);
     let mut committed = submit_round_robin(&all[..4], &first).await;
     wait_committed(&all, &committed, t).await;
-    let h = height(&c[0]).await.expect("height");
+    let h = c[0].height().await.expect("height");
     for n in &all {
-        wait_height(n, h, t).await;
+        n.wait_height(h, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", n.base(), h));
     }
     assert_same_at(&all, h).await;
     let block = c[0].block(h).await.expect("req").expect("block");
@@ -161,12 +160,14 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     committed.extend(submit_round_robin(&all[..3], late).await);
     let live = [all[0], all[1], all[2], all[4]];
     wait_committed(&live, &committed, t).await;
-    let h_live = height(&c[0]).await.expect("height");
+    let h_live = c[0].height().await.expect("height");
     assert!(h_live > h, "chain kept committing with one validator down");
 
     // 3. Restart it: it catches up to the same chain.
     up(&dir, vec![3]).await;
-    wait_height(&c[3], h_live, t).await;
+    c[3].wait_height(h_live, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[3].base(), h_live));
     assert_same_at(&all, h_live).await;
     wait_committed(&[&c[3]], &committed, t).await;
 
@@ -176,29 +177,31 @@ async fn four_validators_survive_crashes_and_halt_without_quorum() {
     let stalled_ids = submit_round_robin(&[all[0], all[1]], &stalled_tx).await;
     // Allow a block already decided before the stop to land, then require silence.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let h_stop = height(&c[0]).await.expect("height");
+    let h_stop = c[0].height().await.expect("height");
     let watch_until = Instant::now() + Duration::from_secs(6);
     while Instant::now() < watch_until {
-        assert_eq!(height(&c[0]).await, Some(h_stop), "a block was committed without a quorum");
-        assert!(height(&c[1]).await.is_some_and(|x| x <= h_stop));
+        assert_eq!(c[0].height().await, Some(h_stop), "a block was committed without a quorum");
+        assert!(c[1].height().await.is_some_and(|x| x <= h_stop));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     for id in &stalled_ids {
         assert!(!matches!(c[0].tx_status(id).await, Ok(RemoteTxStatus::Committed { .. })));
     }
-    assert_same_at(&[all[0], all[1], all[4]], h_stop.min(height(&c[1]).await.unwrap_or(0))).await;
+    assert_same_at(&[all[0], all[1], all[4]], h_stop.min(c[1].height().await.unwrap_or(0))).await;
 
     // 5. Bring one back: progress resumes and the waiting transactions commit.
     up(&dir, vec![2]).await;
-    wait_height(&c[0], h_stop + 1, t).await;
+    c[0].wait_height(h_stop + 1, t)
+        .await
+        .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), h_stop + 1));
     committed.extend(stalled_ids);
     let live = [all[0], all[1], all[2], all[4]];
     wait_committed(&live, &committed, t).await;
 
     // 6. Nothing committed was lost; everyone agrees.
-    let h_end = height(&c[0]).await.expect("height");
+    let h_end = c[0].height().await.expect("height");
     for n in &live {
-        wait_height(n, h_end, t).await;
+        n.wait_height(h_end, t).await.unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", n.base(), h_end));
     }
     assert_same_at(&live, h_end).await;
     down(&dir, vec![], false).await;
@@ -222,7 +225,9 @@ async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_s
     };
     let start = |only: Vec<usize>| {
         let a = args(only);
-        tokio::task::spawn_blocking(move || cluster_up_with(&a, exe()).expect("cluster up"))
+        tokio::task::spawn_blocking(move || {
+            cluster_up_with(&a, exe(), scf_node::kv_module::modules()).expect("cluster up")
+        })
     };
     // Node 1 is the observer; it starts alone.
     let cluster = start(vec![1]).await.expect("join");

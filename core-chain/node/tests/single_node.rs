@@ -6,9 +6,10 @@
 
 use std::time::Duration;
 
+use scf_client::wire::TxStatus as RemoteTxStatus;
+use scf_client::NodeClient;
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
-use scf_node::client::{NodeClient, RemoteTxStatus};
 use scf_node::config::{ApiSection, ConsensusSection, NodeConfig, P2pSection, SyncSection};
 use scf_node::{verify_certificate, MempoolConfig, NodeHandle, SubmitError, TxStatus};
 
@@ -18,7 +19,7 @@ fn tx(chain_id: &str, key: &KeyPair, nonce: u64) -> SignedTx {
         sender: *key.public(),
         nonce,
         expiry_height: 10_000,
-        call: Call { module: "org".into(), payload: vec![] },
+        call: Call { module: "kv".into(), payload: vec![] },
     }
     .sign(key)
 }
@@ -28,15 +29,18 @@ async fn single_validator_commits_with_verifiable_certificates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let kd = dir.path().join("keys");
     let bundle = scf_node::keys::generate(&kd, "solo", true).expect("keygen").expect("validator bundle");
-    let genesis = scf_node::cli::build_genesis(&scf_node::cli::GenesisArgs {
-        chain_id: "solo-chain".into(),
-        validators: vec![kd.join("validator.json")],
-        orgs: vec![],
-        app_state: None,
-        genesis_time_ms: None,
-        max_block_txs: None,
-        out: dir.path().join("genesis.json"),
-    })
+    let genesis = scf_node::cli::build_genesis(
+        &scf_node::cli::GenesisArgs {
+            chain_id: "solo-chain".into(),
+            validators: vec![kd.join("validator.json")],
+            orgs: vec![],
+            app_state: None,
+            genesis_time_ms: None,
+            max_block_txs: None,
+            out: dir.path().join("genesis.json"),
+        },
+        scf_node::kv_module::modules(),
+    )
     .expect("genesis");
     assert_eq!(genesis.validators[0].peer_id.as_deref(), Some(bundle.peer_id.as_str()));
     std::fs::write(dir.path().join("genesis.json"), genesis.to_json()).expect("write genesis");
@@ -52,7 +56,7 @@ async fn single_validator_commits_with_verifiable_certificates() {
         sync: SyncSection::default(),
         mempool: MempoolConfig { max_txs: 1000, max_per_sender: 50, verified_cache: 10_000 },
     };
-    let node = NodeHandle::start(cfg).await.expect("node starts");
+    let node = NodeHandle::start(cfg, scf_node::kv_module::modules()).await.expect("node starts");
 
     // Several senders, several nonces each.
     let keys: Vec<KeyPair> = (0..3).map(|i| KeyPair::from_seed(&format!("sender-{i}"))).collect();
@@ -123,7 +127,7 @@ async fn single_validator_commits_with_verifiable_certificates() {
     let root_now = node.block(absent.height).expect("read").expect("block").header.state_root;
     assert!(p.verify(&root_now), "absence proof");
     match api.state_proof(b"k", Some(1_000_000)).await {
-        Err(scf_node::client::ClientError::Api { status: 404, .. }) => {}
+        Err(scf_client::ChainError::NotFound(_)) => {}
         other => panic!("expected 404 above the tip, got {other:?}"),
     }
 
@@ -131,7 +135,7 @@ async fn single_validator_commits_with_verifiable_certificates() {
     let id = api.submit(&late).await.expect("submit over HTTP");
     assert_eq!(id, late.id());
     match api.submit(&late).await {
-        Err(scf_node::client::ClientError::Api { status: 409, body }) => assert_eq!(body.kind, "duplicate"),
+        Err(scf_client::ChainError::Rejected(r)) => assert_eq!(r.kind, "duplicate"),
         other => panic!("expected a typed duplicate error, got {other:?}"),
     }
     assert!(api.block(1).await.expect("block").is_some());

@@ -484,6 +484,38 @@ fn backend(e: impl std::fmt::Display) -> StateError {
     StateError(e.to_string())
 }
 
+impl scf_ledger::block_store::BlockStore for Store {
+    type Error = StoreError;
+
+    fn tip(&self) -> Result<Option<ChainTip>, StoreError> {
+        Store::tip(self)
+    }
+    fn init_genesis(&self, executor: &Executor, genesis: &Genesis) -> Result<ChainTip, StoreError> {
+        Store::init_genesis(self, executor, genesis)
+    }
+    fn commit_block(&self, exec: &ExecutedBlock) -> Result<ChainTip, StoreError> {
+        Store::commit_block(self, exec)
+    }
+    fn set_certificate(&self, height: u64, cert: scf_ledger::block::CommitCertificate) -> Result<(), StoreError> {
+        Store::set_certificate(self, height, cert)
+    }
+    fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        Store::block(self, height)
+    }
+    fn tx_location(&self, tx_id: &Hash32) -> Result<Option<(u64, u32)>, StoreError> {
+        Store::tx_location(self, tx_id)
+    }
+    fn receipt(&self, tx_id: &Hash32) -> Result<Option<Receipt>, StoreError> {
+        Store::receipt(self, tx_id)
+    }
+    fn tx_proof(&self, tx_id: &Hash32) -> Result<Option<TxInclusionProof>, StoreError> {
+        Store::tx_proof(self, tx_id)
+    }
+    fn state_proof(&self, key: &[u8], height: u64) -> Result<StateProof, StoreError> {
+        Store::state_proof(self, key, height)
+    }
+}
+
 impl TreeReader for Store {
     fn get_node_option(&self, key: &NodeKey) -> Result<Option<Arc<InternalNode>>, StateError> {
         match self.get_cf(CF_STATE_NODES, &key.to_bytes()).map_err(backend)? {

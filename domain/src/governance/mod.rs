@@ -20,7 +20,7 @@
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::PublicKey;
 use scf_ledger::genesis::{Validator, PARAMS_KEY};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use scf_ledger::validators;
 use serde::{Deserialize, Serialize};
@@ -706,21 +706,15 @@ fn close(ctx: &TxContext, state: &mut dyn StateWrite, id: u64) -> Result<Vec<Eve
 
 pub struct GovernanceModule;
 
-impl GovernanceModule {
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: GovernanceCall) -> Result<Vec<Event>, GovError> {
-        match call {
-            GovernanceCall::Propose { title, kind, deadline } => propose(ctx, state, title, kind, deadline),
-            GovernanceCall::Vote { proposal_id, ballot } => vote(ctx, state, proposal_id, ballot),
-            GovernanceCall::Close { proposal_id } => close(ctx, state, proposal_id),
-        }
-    }
+impl ModuleCall for GovernanceCall {
+    const MODULE: &'static str = MODULE;
 }
 
-impl Module for GovernanceModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn init_genesis(&self, state: &mut dyn StateWrite, cfg: &serde_json::Value) -> Result<(), ModuleError> {
+impl BusinessModule for GovernanceModule {
+    type Call = GovernanceCall;
+    type Error = GovError;
+
+    fn init_genesis(state: &mut dyn StateWrite, cfg: &serde_json::Value) -> Result<(), ModuleError> {
         if cfg.is_null() {
             return Ok(());
         }
@@ -734,9 +728,13 @@ impl Module for GovernanceModule {
         kv::put(state, CONFIG_KEY, &g.config);
         Ok(())
     }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: GovernanceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: GovernanceCall) -> Result<Vec<Event>, GovError> {
+        match call {
+            GovernanceCall::Propose { title, kind, deadline } => propose(ctx, state, title, kind, deadline),
+            GovernanceCall::Vote { proposal_id, ballot } => vote(ctx, state, proposal_id, ballot),
+            GovernanceCall::Close { proposal_id } => close(ctx, state, proposal_id),
+        }
     }
 }
 

@@ -72,6 +72,7 @@ impl Fx {
             total_with_tax: amount + tax,
             remarks: "合同 HT-2026-001".into(),
             issuer: "张三".into(),
+            details: Default::default(),
         }
     }
 

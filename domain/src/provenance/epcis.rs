@@ -127,6 +127,7 @@ pub(crate) const REPORT_FIELDS: &[&str] = &[
     "deviceMetadata",
     "rawData",
     "dataProcessingMethod",
+    "bizRules",
     "time",
     "microorganism",
     "chemicalSubstance",
@@ -206,6 +207,39 @@ impl EpcisEvent {
 // Import
 // ---------------------------------------------------------------------------------------------
 
+/// Prefixes the EPCIS 2.0 JSON-LD context defines (it is `@protected`), with their IRIs.
+const PROTECTED_PREFIXES: [(&str, &str); 8] = [
+    ("epcis", "https://ref.gs1.org/epcis/"),
+    ("cbv", "https://ref.gs1.org/cbv/"),
+    ("cbvmda", "urn:epcglobal:cbv:mda:"),
+    ("gs1", "https://gs1.org/voc/"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("dcterms", "http://purl.org/dc/terms/"),
+];
+
+/// JSON-LD 1.1 forbids redefining a protected term with another meaning (a processor must fail
+/// with "protected term redefinition"); the EPCIS context protects its prefixes and field names.
+fn check_protected_terms(path: &str, ns: &[(String, String)]) -> Result<(), EpcisError> {
+    for (k, iri) in ns {
+        let protected_field = COMMON.contains(&k.as_str())
+            || ["epcList", "quantityList", "action", "ilmd", "parentID", "childEPCs", "childQuantityList"]
+                .contains(&k.as_str());
+        let clash = match PROTECTED_PREFIXES.iter().find(|(p, _)| p == k) {
+            Some((_, own)) => own != iri,
+            None => protected_field,
+        };
+        if clash {
+            return Err(err(
+                path,
+                format!("redefines the protected EPCIS context term {k:?} (as {iri:?}); JSON-LD 1.1 forbids this"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Prefix → namespace IRI declared by object entries of an array `@context` (the declarations the
 /// GS1 reference implementation applies to compact values and extension member names).
 fn namespaces(context: Option<&Json>) -> Vec<(String, String)> {
@@ -257,6 +291,7 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     };
     let ty = doc.get("type").and_then(Json::as_str).unwrap_or("");
     let ns = namespaces(doc.get("@context"));
+    check_protected_terms("@context", &ns)?;
     if EventType::parse(ty).is_some() {
         return Ok(vec![validate_event("$", &doc, &ns, &[])?]);
     }
@@ -289,15 +324,24 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     if events.len() > MAX_EVENTS {
         return Err(err(&base, format!("more than {MAX_EVENTS} events")));
     }
-    // The reference expands bare terms against the whole document's vocabulary; do the same so a
-    // document hashes as it does there (the accepted events then carry the expanded values, so each
-    // re-validates to the same hash on its own).
+    let numbered: Vec<(String, &Json)> = events.iter().enumerate().map(|(i, e)| (format!("{base}[{i}]"), *e)).collect();
+    validate_all(&numbered, &doc, &ns)
+}
+
+/// Validate a document's events. The reference expands bare terms against the whole document's
+/// vocabulary; do the same so a document hashes as it does there (the accepted events then carry the
+/// expanded values, so each re-validates to the same hash on its own).
+fn validate_all(
+    events: &[(String, &Json)],
+    doc: &Json,
+    ns: &[(String, String)],
+) -> Result<Vec<EpcisEvent>, EpcisError> {
     let mut document_vocab = Vec::new();
-    for e in &events {
+    for (_, e) in events {
         document_vocab.extend(vocab_uris(e));
     }
     let mut all = Vec::new();
-    strings(&doc, &mut all);
+    strings(doc, &mut all);
     document_vocab.extend(
         all.iter()
             .filter(|s| s.starts_with("https://ref.gs1.org/cbv") || s.starts_with("https://gs1.org/voc"))
@@ -305,7 +349,22 @@ pub fn import(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
     );
     document_vocab.sort();
     document_vocab.dedup();
-    events.iter().enumerate().map(|(i, e)| validate_event(&format!("{base}[{i}]"), e, &ns, &document_vocab)).collect()
+    events.iter().map(|(path, e)| validate_event(path, e, ns, &document_vocab)).collect()
+}
+
+/// Parse an EPCIS 2.0 XML document (`EPCISDocument` or `EPCISQueryDocument`) into the same event
+/// model as [`import`]: an event hashes the same whichever binding carried it.
+pub fn import_xml(text: &str) -> Result<Vec<EpcisEvent>, EpcisError> {
+    if text.len() > MAX_DOCUMENT_BYTES {
+        return Err(err("$", format!("document larger than {MAX_DOCUMENT_BYTES} bytes")));
+    }
+    let events = super::xml::events(text).map_err(|e| err(&e.path, e.reason))?;
+    if events.len() > MAX_EVENTS {
+        return Err(err("EPCISBody.EventList", format!("more than {MAX_EVENTS} events")));
+    }
+    let doc = Json::Arr(events.iter().map(|(_, e)| e.clone()).collect());
+    let refs: Vec<(String, &Json)> = events.iter().map(|(p, e)| (p.clone(), e)).collect();
+    validate_all(&refs, &doc, &[])
 }
 
 /// Parse one self-contained event (as produced by [`EpcisEvent::to_json_text`]) — what the chain
@@ -460,17 +519,48 @@ fn arr<'a>(path: &str, v: &'a Json) -> Result<&'a [Json], EpcisError> {
     }
 }
 
+/// A member name that is a user extension: a compact IRI whose prefix the document declared (already
+/// expanded to `{namespace}local`) or an absolute IRI.
+fn is_extension_name(k: &str) -> bool {
+    k.starts_with('{') || k.starts_with("http://") || k.starts_with("https://") || k.starts_with("urn:")
+}
+
+fn unknown_field(path: &str, k: &str, allowed: &[&str], extensible: bool) -> EpcisError {
+    let at = if path == "$" { k.to_string() } else { format!("{path}.{k}") };
+    let why = if k.contains(':') {
+        format!("{k:?} is a compact IRI whose prefix the document's @context does not declare")
+    } else if extensible {
+        format!(
+            "unknown field (expected one of {}, or a user extension named by a namespace the @context declares)",
+            allowed.join(", ")
+        )
+    } else {
+        format!("unknown field (expected one of {}; the standard allows no extensions here)", allowed.join(", "))
+    };
+    err(&at, why)
+}
+
+/// Members outside `allowed` are refused (no extension point here).
 fn only_fields(path: &str, m: &[(String, Json)], allowed: &[&str]) -> Result<(), EpcisError> {
     for (k, _) in m {
         if !allowed.contains(&k.as_str()) {
-            let at = if path == "$" { k.clone() } else { format!("{path}.{k}") };
-            let why = if k.contains(':') || k.starts_with('{') {
-                "user extension fields are not supported here".to_string()
-            } else {
-                format!("unknown field (expected one of {})", allowed.join(", "))
-            };
-            return Err(err(&at, why));
+            return Err(unknown_field(path, k, allowed, false));
         }
+    }
+    Ok(())
+}
+
+/// Members outside `allowed` must be user extensions; their values are validated generically.
+fn fields_or_extensions(path: &str, m: &[(String, Json)], allowed: &[&str]) -> Result<(), EpcisError> {
+    for (k, v) in m {
+        if allowed.contains(&k.as_str()) {
+            continue;
+        }
+        if !is_extension_name(k) {
+            return Err(unknown_field(path, k, allowed, true));
+        }
+        let at = if path == "$" { k.clone() } else { format!("{path}.{k}") };
+        generic_value(&at, v, 0)?;
     }
     Ok(())
 }
@@ -495,16 +585,33 @@ fn string(path: &str, v: &Json) -> Result<String, EpcisError> {
 /// normalisation this platform supports.
 fn identifier(path: &str, v: &Json) -> Result<String, EpcisError> {
     let s = string(path, v)?;
-    if !s.is_ascii() || s.contains(char::is_whitespace) || !s.contains(':') {
+    if !is_absolute_uri(&s) {
         return Err(err(path, format!("{s:?} is not a URI (EPC URN, GS1 Digital Link or other absolute URI)")));
     }
+    super::gs1::validate_identifier(&s).map_err(|e| err(path, e.to_string()))?;
     canon::canonical_identifier(&s).map_err(|e| err(path, e))?;
     Ok(s)
 }
 
+/// RFC 3986 absolute URI shape: `scheme ":" rest`, scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ),
+/// no whitespace, ASCII (IRIs must be written percent-encoded).
+pub(crate) fn is_absolute_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut sc = scheme.chars();
+    sc.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && sc.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && s.is_ascii()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 fn vocab_value(path: &str, field: &str, v: &Json) -> Result<String, EpcisError> {
     let s = string(path, v)?;
-    if s.starts_with("http://") || s.starts_with("https://") || s.starts_with("urn:") {
+    // Any absolute URI is a vocabulary value (a compact IRI whose prefix the document does not
+    // declare is, in JSON-LD, an absolute IRI with that scheme, and is hashed as written).
+    if is_absolute_uri(&s) {
         return Ok(s);
     }
     let hint = match vocab_for(field) {
@@ -514,9 +621,6 @@ fn vocab_value(path: &str, field: &str, v: &Json) -> Result<String, EpcisError> 
         Some((prefix, _)) => format!("not a CBV 2.0 term; use a CBV term or an absolute URI such as {prefix}…"),
         None => "must be an absolute URI".to_string(),
     };
-    if s.contains(':') {
-        return Err(err(path, format!("{s:?}: compact IRI whose prefix the document does not declare; {hint}")));
-    }
     Err(err(path, format!("{s:?} is {hint}")))
 }
 
@@ -601,7 +705,7 @@ fn typed_pairs(
 
 fn location(path: &str, v: &Json) -> Result<String, EpcisError> {
     let m = obj(path, v)?;
-    only_fields(path, m, &["id"])?;
+    fields_or_extensions(path, m, &["id"])?;
     identifier(&format!("{path}.id"), v.get("id").ok_or_else(|| err(&format!("{path}.id"), "missing"))?)
 }
 
@@ -610,12 +714,12 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
     for (i, el) in arr(path, v)?.iter().enumerate() {
         let p = format!("{path}[{i}]");
         let m = obj(&p, el)?;
-        only_fields(&p, m, &["sensorMetadata", "sensorReport"])?;
+        fields_or_extensions(&p, m, &["sensorMetadata", "sensorReport"])?;
         if let Some(md) = el.get("sensorMetadata") {
             let mp = format!("{p}.sensorMetadata");
             let mm = obj(&mp, md)?;
-            only_fields(&mp, mm, METADATA_FIELDS)?;
-            for (k, x) in mm {
+            fields_or_extensions(&mp, mm, METADATA_FIELDS)?;
+            for (k, x) in mm.iter().filter(|(k, _)| METADATA_FIELDS.contains(&k.as_str())) {
                 let fp = format!("{mp}.{k}");
                 if k.ends_with("ime") {
                     timestamp(&fp, x)?;
@@ -632,7 +736,7 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
         for (j, r) in rs.iter().enumerate() {
             let rp = format!("{p}.sensorReport[{j}]");
             let rm = obj(&rp, r)?;
-            only_fields(&rp, rm, REPORT_FIELDS)?;
+            fields_or_extensions(&rp, rm, REPORT_FIELDS)?;
             let mut reading = SensorReading {
                 measurement: None,
                 value: None,
@@ -643,7 +747,7 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
                 exception: None,
                 time: None,
             };
-            for (k, x) in rm {
+            for (k, x) in rm.iter().filter(|(k, _)| REPORT_FIELDS.contains(&k.as_str())) {
                 let fp = format!("{rp}.{k}");
                 match k.as_str() {
                     "type" => reading.measurement = Some(vocab_value(&fp, "sensorReport.type", x)?),
@@ -653,7 +757,10 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
                     }
                     "time" => reading.time = Some(timestamp(&fp, x)?.to_hash_text()),
                     "booleanValue" => {
-                        if !matches!(x, Json::Bool(_)) {
+                        // The XML binding carries xsd:boolean text; it is kept as written because
+                        // the reference hashes it as written.
+                        let xml_bool = matches!(x, Json::Str(s) if ["true", "false", "1", "0"].contains(&s.as_str()));
+                        if !matches!(x, Json::Bool(_)) && !xml_bool {
                             return Err(err(&fp, format!("expected a boolean, found {}", x.kind())));
                         }
                     }
@@ -695,13 +802,14 @@ fn sensor_elements(path: &str, v: &Json) -> Result<Vec<SensorReading>, EpcisErro
 }
 
 fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
-    if depth > 6 {
+    if depth > 16 {
         return Err(err(path, "nested too deeply"));
     }
     match v {
         Json::Null => Err(err(path, "null is not accepted")),
         Json::Bool(_) => Ok(()),
         Json::Num(n) => canon::canonical_number(n).map(|_| ()).map_err(|e| err(path, e)),
+        Json::Str(s) if s.is_empty() => Ok(()),
         Json::Str(_) => {
             let s = string(path, v)?;
             canon::canonical_number(&s).map_err(|e| err(path, e))?;
@@ -713,8 +821,8 @@ fn generic_value(path: &str, v: &Json, depth: usize) -> Result<(), EpcisError> {
         }
         Json::Obj(m) => {
             for (k, x) in m {
-                if k.is_empty() || k.starts_with('@') || k == "type" {
-                    return Err(err(&format!("{path}.{k}"), "not accepted inside ilmd"));
+                if k.is_empty() {
+                    return Err(err(&format!("{path}.{k}"), "member names must not be empty"));
                 }
                 generic_value(&format!("{path}.{k}"), x, depth + 1)?;
             }
@@ -744,7 +852,7 @@ fn validate_event(
     let event_type =
         EventType::parse(&ty_s).ok_or_else(|| err(&c.p("type"), format!("{ty_s:?} is not an EPCIS 2.0 event type")))?;
     let allowed: Vec<&str> = COMMON.iter().chain(event_type.allowed()).copied().collect();
-    only_fields(base, m, &allowed)?;
+    fields_or_extensions(base, m, &allowed)?;
 
     let event_time =
         timestamp(&c.p("eventTime"), ev.get("eventTime").ok_or_else(|| err(&c.p("eventTime"), "missing"))?)?;
@@ -780,7 +888,7 @@ fn validate_event(
     if let Some(ed) = ev.get("errorDeclaration") {
         let p = c.p("errorDeclaration");
         let em = obj(&p, ed)?;
-        only_fields(&p, em, &["declarationTime", "reason", "correctiveEventIDs"])?;
+        fields_or_extensions(&p, em, &["declarationTime", "reason", "correctiveEventIDs"])?;
         timestamp(
             &format!("{p}.declarationTime"),
             ed.get("declarationTime").ok_or_else(|| err(&format!("{p}.declarationTime"), "missing"))?,
@@ -857,8 +965,13 @@ fn validate_event(
         identifier(&c.p("transformationID"), t)?;
     }
     match event_type {
-        EventType::ObjectEvent if epcs.is_empty() && quantities.is_empty() => {
-            return Err(err(&c.p("epcList"), "an ObjectEvent needs epcList or quantityList"))
+        EventType::ObjectEvent
+            if epcs.is_empty() && quantities.is_empty() && (sensor_readings.is_empty() || read_point.is_none()) =>
+        {
+            return Err(err(
+                &c.p("epcList"),
+                "an ObjectEvent needs epcList or quantityList, or sensor data with a readPoint",
+            ))
         }
         EventType::AggregationEvent | EventType::AssociationEvent
             if parent_id.is_none() && action.as_deref() != Some("OBSERVE") =>

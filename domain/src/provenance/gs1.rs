@@ -1,5 +1,6 @@
-//! GS1 identifiers: check digits, GTIN normalisation, EPC URNs (SGTIN, LGTIN, SSCC, SGLN, PGLN, GIAI)
-//! and their GS1 Digital Link equivalents.
+//! GS1 identifiers: check digits, GTIN normalisation, the GS1 keys the trace index uses (SGTIN, LGTIN,
+//! SSCC, SGLN, PGLN, GIAI) in EPC URN and Digital Link form, and [`validate_identifier`] for every
+//! scheme (strict parsers in [`super::epc`] and [`super::digital_link`]).
 //!
 //! EPC URNs carry the GS1 company-prefix length (the dot position); a Digital Link does not, so
 //! converting a Digital Link back to a URN needs the company-prefix length from the caller (a GEPIR-style
@@ -483,6 +484,27 @@ pub fn lot_digital_link(host: &str, gtin: &str, lot: &str) -> Result<String, Gs1
 /// `https://{host}/01/{gtin14}/21/{serial}` for one serialised item.
 pub fn serial_digital_link(host: &str, gtin: &str, serial: &str) -> Result<String, Gs1Error> {
     Ok(Gs1Key::Sgtin { gtin: gtin14(gtin)?, serial: dl_escape(serial) }.digital_link_on(host))
+}
+
+/// Why an identifier that names a GS1 key is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierError {
+    #[error(transparent)]
+    Epc(#[from] super::epc::EpcError),
+    #[error(transparent)]
+    DigitalLink(#[from] super::digital_link::DigitalLinkError),
+}
+
+/// Check an identifier that names a GS1 key: an EPC URN must follow the Tag Data Standard, and a URI
+/// the event hash treats as a GS1 Digital Link must be one (key, qualifiers, check digits). Other
+/// URIs are not GS1 keys and pass.
+pub fn validate_identifier(s: &str) -> Result<(), IdentifierError> {
+    if s.starts_with("urn:epc:id:") || s.starts_with("urn:epc:class:") || s.starts_with("urn:epc:idpat:") {
+        super::epc::validate(s)?;
+    } else if super::canon::names_gs1_key(s) {
+        super::digital_link::parse(s)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

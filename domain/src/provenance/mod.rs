@@ -9,18 +9,21 @@
 //! input / output). [`trace`] walks that index.
 
 pub mod canon;
+pub mod digital_link;
+pub mod epc;
 pub mod epcis;
 pub mod gs1;
 pub mod hash;
 pub mod json;
 pub mod qr;
 pub mod vocab;
+pub mod xml;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::{sm3, Hash32};
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -461,12 +464,15 @@ pub fn anchor(
 
 pub struct ProvenanceModule;
 
-impl ProvenanceModule {
-    pub fn apply(
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        call: ProvenanceCall,
-    ) -> Result<Vec<Event>, ProvenanceError> {
+impl ModuleCall for ProvenanceCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for ProvenanceModule {
+    type Call = ProvenanceCall;
+    type Error = ProvenanceError;
+
+    fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: ProvenanceCall) -> Result<Vec<Event>, ProvenanceError> {
         let me = org::signer_org(state, ctx)?;
         if !RECORDER_ROLES.iter().any(|r| me.has_role(*r)) {
             return Err(ProvenanceError::NotARecorder { org: me.id });
@@ -495,16 +501,6 @@ impl ProvenanceModule {
             events.push(e);
         }
         Ok(events)
-    }
-}
-
-impl Module for ProvenanceModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(&self, ctx: &TxContext, state: &mut dyn StateWrite, payload: &[u8]) -> Result<Vec<Event>, ModuleError> {
-        let call: ProvenanceCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

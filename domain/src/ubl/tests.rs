@@ -197,3 +197,58 @@ proptest! {
         let _ = from_ubl_xml(&xml[..at]);
     }
 }
+
+/// A complete EN 16931 document (validated by `tests/standards/ubl_en16931.sh` against the UBL 2.1
+/// XSD and the CEN schematron) keeps every field the import reads through import and export.
+#[test]
+fn en16931_fields_survive_import_and_export() {
+    let xml = include_str!("../../tests/data/ubl/en16931_full.xml");
+    let n = from_ubl_xml(xml).expect("valid EN 16931 input");
+    let d = &n.details;
+    assert_eq!(n.seller.tax_id, "CN91320400MA1MHL0B02");
+    assert_eq!(d.seller.tax_scheme, "VAT");
+    assert_eq!(d.seller.legal_id, "91320400MA1MHL0B02");
+    assert_eq!(d.seller.trading_name, "恒力制动");
+    assert_eq!((d.seller.endpoint.as_str(), d.seller.endpoint_scheme.as_str()), ("6901234000016", "0088"));
+    assert_eq!(d.seller.address.city, "常州");
+    assert_eq!(d.seller.address.country, "CN");
+    assert_eq!(d.seller.contact_email, "ar@hlbrake.example.cn");
+    assert_eq!(n.issuer, "王芳");
+    assert_eq!(d.buyer.address.additional_street, "采购中心 3 楼");
+    assert_eq!(d.buyer.contact_name, "李伟");
+    assert_eq!(d.due_date.map(|x| x.to_string()).as_deref(), Some("2026-06-30"));
+    assert_eq!(d.buyer_reference, "HS-PO-2026-0302");
+    assert_eq!(d.payment_terms, "验收合格后 120 天内电汇");
+    assert_eq!(d.payment_means[0].account_id, "6222021001112223334");
+    assert_eq!(n.lines[0].unit, "件");
+    assert_eq!(n.lines[1].unit, "HUR");
+    invoice::validate_new_invoice(&n).expect("a valid invoice");
+    let out = to_ubl_xml(&n).expect("export");
+    for kept in [
+        "<cbc:CityName>常州</cbc:CityName>",
+        "<cbc:IdentificationCode>CN</cbc:IdentificationCode>",
+        "<cbc:DueDate>2026-06-30</cbc:DueDate>",
+        "<cbc:PaymentMeansCode>30</cbc:PaymentMeansCode>",
+        r#"<cbc:EndpointID schemeID="0088">6901234000016</cbc:EndpointID>"#,
+        r#"<cbc:InvoicedQuantity unitCode="H87">400</cbc:InvoicedQuantity>"#,
+    ] {
+        assert!(out.contains(kept), "{kept} missing from\n{out}");
+    }
+    assert_eq!(from_ubl_xml(&out).expect("re-import"), n);
+}
+
+#[test]
+fn chinese_units_export_as_rec20_codes_and_travel_as_written() {
+    assert_eq!(rec20_unit("件"), "H87");
+    assert_eq!(rec20_unit("千克"), "KGM");
+    assert_eq!(rec20_unit("KGM"), "KGM");
+    assert_eq!(rec20_unit("批次"), "C62");
+    let fx = Fx::new();
+    let mut n = fx.new_invoice(&inv_no(7), "S1", "CORE", 1_000_000);
+    n.lines[0].unit = "批次".into();
+    n.lines[0].quantity = Some("2".into());
+    n.lines[0].unit_price = Some(money::format_yuan(n.lines[0].amount / 2));
+    let xml = to_ubl_xml(&n).expect("export");
+    assert!(xml.contains(r#"unitCode="C62""#) && xml.contains("<cbc:Value>批次</cbc:Value>"), "{xml}");
+    assert_eq!(from_ubl_xml(&xml).expect("import").lines[0].unit, "批次");
+}

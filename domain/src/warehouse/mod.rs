@@ -18,7 +18,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::Hash32;
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -694,8 +694,19 @@ pub fn flag_goods(
 
 pub struct WarehouseModule;
 
-impl WarehouseModule {
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: WarehouseCall) -> Result<Vec<Event>> {
+impl ModuleCall for WarehouseCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for WarehouseModule {
+    type Call = WarehouseCall;
+    type Error = WarehouseError;
+
+    fn apply(
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        call: WarehouseCall,
+    ) -> std::result::Result<Vec<Event>, WarehouseError> {
         let today = Date::from_time_ms(ctx.time_ms);
         match call {
             WarehouseCall::Issue { terms } => {
@@ -993,21 +1004,6 @@ impl WarehouseModule {
                 )])
             }
         }
-    }
-}
-
-impl Module for WarehouseModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(
-        &self,
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        payload: &[u8],
-    ) -> std::result::Result<Vec<Event>, ModuleError> {
-        let call: WarehouseCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

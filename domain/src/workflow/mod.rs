@@ -26,7 +26,7 @@ mod pledge;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::PublicKey;
-use scf_ledger::module::{Event, Module, ModuleError, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -249,7 +249,9 @@ pub enum DeadlineKind {
 }
 
 /// Calls of the `workflow` module.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize, strum::IntoStaticStr,
+)]
 pub enum WorkflowCall {
     /// Supplier (voucher holder) applies to an approved funder; the voucher is reserved by a financing
     /// offer at the requested rate until the application ends.
@@ -313,29 +315,34 @@ pub enum WorkflowCall {
 }
 
 impl WorkflowCall {
-    /// The call's name as the definitions table spells it.
-    pub fn name(&self) -> &'static str {
+    /// The instance the call acts on: the application, or the voucher tree's root.
+    pub fn instance_id(&self) -> &str {
         match self {
-            WorkflowCall::ApplyFinancing { .. } => "ApplyFinancing",
-            WorkflowCall::RequestInfo { .. } => "RequestInfo",
-            WorkflowCall::ProvideInfo { .. } => "ProvideInfo",
-            WorkflowCall::CheckInvoices { .. } => "CheckInvoices",
-            WorkflowCall::ApproveFinancing { .. } => "ApproveFinancing",
-            WorkflowCall::RejectFinancing { .. } => "RejectFinancing",
-            WorkflowCall::RecordDisbursement { .. } => "RecordDisbursement",
-            WorkflowCall::ConfirmReceipt { .. } => "ConfirmReceipt",
-            WorkflowCall::ApplyPledge { .. } => "ApplyPledge",
-            WorkflowCall::ConfirmGoods { .. } => "ConfirmGoods",
-            WorkflowCall::RejectPledge { .. } => "RejectPledge",
-            WorkflowCall::ApprovePledge { .. } => "ApprovePledge",
-            WorkflowCall::RecordRepayment { .. } => "RecordRepayment",
-            WorkflowCall::ReleasePledge { .. } => "ReleasePledge",
-            WorkflowCall::OpenMarginCall { .. } => "OpenMarginCall",
-            WorkflowCall::ResolveMarginCall { .. } => "ResolveMarginCall",
-            WorkflowCall::EscalateOverdue { .. } => "EscalateOverdue",
-            WorkflowCall::Expire { .. } => definitions::EXPIRE,
-            WorkflowCall::WithdrawFinancing { .. } => "WithdrawFinancing",
+            WorkflowCall::EscalateOverdue { root_id } => root_id,
+            WorkflowCall::ApplyFinancing { application_id, .. }
+            | WorkflowCall::RequestInfo { application_id, .. }
+            | WorkflowCall::ProvideInfo { application_id, .. }
+            | WorkflowCall::CheckInvoices { application_id }
+            | WorkflowCall::ApproveFinancing { application_id, .. }
+            | WorkflowCall::RejectFinancing { application_id, .. }
+            | WorkflowCall::RecordDisbursement { application_id, .. }
+            | WorkflowCall::ConfirmReceipt { application_id }
+            | WorkflowCall::ApplyPledge { application_id, .. }
+            | WorkflowCall::ConfirmGoods { application_id, .. }
+            | WorkflowCall::RejectPledge { application_id, .. }
+            | WorkflowCall::ApprovePledge { application_id, .. }
+            | WorkflowCall::RecordRepayment { application_id, .. }
+            | WorkflowCall::ReleasePledge { application_id }
+            | WorkflowCall::OpenMarginCall { application_id, .. }
+            | WorkflowCall::ResolveMarginCall { application_id, .. }
+            | WorkflowCall::Expire { application_id, .. }
+            | WorkflowCall::WithdrawFinancing { application_id, .. } => application_id,
         }
+    }
+
+    /// The call's name as the definitions table spells it: the variant's name.
+    pub fn name(&self) -> &'static str {
+        self.into()
     }
 }
 
@@ -622,9 +629,19 @@ pub(crate) fn regulators(state: &dyn StateRead) -> Result<Vec<String>> {
 
 pub struct WorkflowModule;
 
-impl WorkflowModule {
-    /// Apply one call (public so tests and tools can drive it without encoding).
-    pub fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: WorkflowCall) -> Result<Vec<Event>> {
+impl ModuleCall for WorkflowCall {
+    const MODULE: &'static str = MODULE;
+}
+
+impl BusinessModule for WorkflowModule {
+    type Call = WorkflowCall;
+    type Error = WorkflowError;
+
+    fn apply(
+        ctx: &TxContext,
+        state: &mut dyn StateWrite,
+        call: WorkflowCall,
+    ) -> std::result::Result<Vec<Event>, WorkflowError> {
         match call {
             WorkflowCall::ApplyFinancing { application_id, voucher_id, funder, requested_rate_bp, documents } => {
                 financing::apply(ctx, state, application_id, voucher_id, funder, requested_rate_bp, documents)
@@ -684,21 +701,6 @@ impl WorkflowModule {
                 }
             }
         }
-    }
-}
-
-impl Module for WorkflowModule {
-    fn name(&self) -> &'static str {
-        MODULE
-    }
-    fn execute(
-        &self,
-        ctx: &TxContext,
-        state: &mut dyn StateWrite,
-        payload: &[u8],
-    ) -> std::result::Result<Vec<Event>, ModuleError> {
-        let call: WorkflowCall = kv::decode_call(MODULE, payload).map_err(Rule::into_module_error)?;
-        Self::apply(ctx, state, call).map_err(Rule::into_module_error)
     }
 }
 

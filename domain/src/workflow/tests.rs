@@ -5,6 +5,7 @@ use super::*;
 use crate::invoice::fixture::{code, date, inv_no, ok, Fx};
 use crate::invoice::InvoiceCall;
 use crate::voucher::{self, VoucherCall};
+use scf_ledger::module::ModuleError;
 
 fn wf(
     fx: &mut Fx,

@@ -242,11 +242,13 @@ table!(workflow_party, "workflow_parties", {
 });
 
 table!(workflow_audit, "workflow_audit", {
-    /// The event's id (see `indexer::event_id`): one row per workflow event, in chain order.
+    /// The instance whose trail this is: an event is in the trail of every instance its transaction
+    /// touched (and a voucher event in its tree's maturity trail).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub instance_id: String,
+    /// The event's id (see `indexer::event_id`): in chain order.
     #[sea_orm(primary_key, auto_increment = false)]
     pub event_id: i64,
-    #[sea_orm(indexed)]
-    pub instance_id: String,
     pub process: String,
     #[sea_orm(indexed)]
     pub subject: String,
@@ -264,6 +266,25 @@ table!(workflow_audit, "workflow_audit", {
     pub height: i64,
     /// Block time, ms since the epoch.
     pub time_ms: i64,
+});
+
+table!(notice, "notices", {
+    /// The organisation told.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub org_id: String,
+    /// `remind/<root>/<days>` for a maturity reminder, `<kind>/<instance>` for a workflow step.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// `MaturityReminder`, `MarginCallOpened`, `MarginCallEscalated`, `PledgeLoanOverdue`,
+    /// `OverdueEscalated`.
+    pub kind: String,
+    /// The instance or voucher tree it is about.
+    pub subject: String,
+    pub message: String,
+    /// Block time of the block that made it (ms since the epoch).
+    pub time_ms: i64,
+    #[sea_orm(indexed)]
+    pub height: i64,
 });
 
 table!(proposal, "proposals", {

@@ -11,7 +11,13 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(WorkflowsAndGovernance), Box::new(Goods)]
+        vec![
+            Box::new(Initial),
+            Box::new(WorkflowsAndGovernance),
+            Box::new(Goods),
+            Box::new(Notices),
+            Box::new(AuditPerInstance),
+        ]
     }
 }
 
@@ -121,6 +127,52 @@ impl MigrationTrait for Goods {
         for name in ["device_alerts", "devices", "warehouse_receipts"] {
             manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
         }
+        Ok(())
+    }
+}
+
+/// What an organisation should know without having to act: maturity reminders and announcements of
+/// workflow steps to the parties not waited for.
+struct Notices;
+
+impl MigrationName for Notices {
+    fn name(&self) -> &str {
+        "m0004_notices"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Notices {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, notice::Entity).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(Alias::new("notices")).if_exists().to_owned()).await
+    }
+}
+
+/// The audit trail keyed by (instance, event): one event may be in several trails. Older rows were keyed
+/// by event alone, so every row derived from the chain is dropped here and the indexer, finding no
+/// cursor, indexes the chain again from genesis (users and sessions stay).
+struct AuditPerInstance;
+
+impl MigrationName for AuditPerInstance {
+    fn name(&self) -> &str {
+        "m0005_audit_per_instance"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AuditPerInstance {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(Alias::new("workflow_audit")).if_exists().to_owned()).await?;
+        create(manager, workflow_audit::Entity).await?;
+        let db = manager.get_connection();
+        crate::indexer::clear_derived(db).await
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
         Ok(())
     }
 }

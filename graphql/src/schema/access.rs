@@ -7,12 +7,13 @@
 //! - An invoice (header and lines) is visible to its seller, its buyer, a funder it backs, the tax
 //!   authority and the regulator.
 
+use async_graphql::Context;
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, UserRole};
 use crate::db::entities::{invoice, invoice_party, organisation, voucher, voucher_visibility};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
 
 /// The organisation's on-chain roles, as the read model has them.
@@ -21,6 +22,24 @@ pub async fn org_roles(api: &Api, org_id: &str) -> ApiResult<Vec<String>> {
         Some(o) => serde_json::from_str(&o.roles).unwrap_or_default(),
         None => Vec::new(),
     })
+}
+
+/// Signed in and allowed to sign transactions (not a viewer).
+pub(crate) fn require_operator<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+    let user = super::require_user(ctx)?;
+    if user.role == UserRole::Viewer {
+        return Err(ApiError::forbidden("viewers cannot change anything"));
+    }
+    Ok(user)
+}
+
+/// The user's organisation holds `role` on chain.
+pub(crate) async fn require_org_role(api: &Api, user: &AuthUser, role: &str) -> ApiResult<()> {
+    if has_org_role(api, user, role).await? {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!("organisation {} does not have the {role} role", user.org_id)))
+    }
 }
 
 pub async fn has_org_role(api: &Api, user: &AuthUser, role: &str) -> ApiResult<bool> {

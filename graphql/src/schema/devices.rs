@@ -9,16 +9,13 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, Subscription};
 use futures_util::{Stream, StreamExt};
 use scf_domain::device::{self as ddev, AlertRule, Binding, ChangeLimit, DeviceCall, DeviceKind, Observation};
-use scf_domain::kv::encode_call;
 use scf_ledger::crypto::{Address, Hash32, PublicKey};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::goods::{
-    page_size, receipt_visible, require_operator, GoodsIdentityInput, GoodsIdentityNode, StorageLocation,
-    StorageLocationInput,
-};
+use super::goods::{receipt_visible, GoodsIdentityInput, GoodsIdentityNode, StorageLocation, StorageLocationInput};
+use super::input::*;
 use super::provenance::ReadingsSource;
 use super::types::TxResult;
 use super::{access, api, require_user};
@@ -165,10 +162,6 @@ pub struct AlertRuleNode {
     pub max_gap_ms: Option<i64>,
 }
 
-fn ms(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 impl From<&AlertRule> for AlertRuleNode {
     fn from(r: &AlertRule) -> Self {
         let mut n = AlertRuleNode {
@@ -188,7 +181,7 @@ impl From<&AlertRule> for AlertRuleNode {
                 n.reading_type = Some(reading_type.clone());
                 n.min = *min;
                 n.max = *max;
-                n.for_ms = Some(ms(*for_ms));
+                n.for_ms = Some(to_i64(*for_ms));
             }
             AlertRule::RateOfChange { reading_type, limit, window_ms } => {
                 n.rule = AlertRuleKind::RateOfChange;
@@ -197,9 +190,9 @@ impl From<&AlertRule> for AlertRuleNode {
                     ChangeLimit::Absolute { milli } => n.limit_milli = Some(*milli),
                     ChangeLimit::Permille { permille } => n.limit_permille = Some(*permille as i32),
                 }
-                n.window_ms = Some(ms(*window_ms));
+                n.window_ms = Some(to_i64(*window_ms));
             }
-            AlertRule::Silence { max_gap_ms } => n.max_gap_ms = Some(ms(*max_gap_ms)),
+            AlertRule::Silence { max_gap_ms } => n.max_gap_ms = Some(to_i64(*max_gap_ms)),
         }
         n
     }
@@ -284,7 +277,12 @@ impl DeviceNode {
         let points = read_series(ctx, &self.0.id, from, to).await?;
         Ok(points
             .into_iter()
-            .map(|p| ReadingNode { time_ms: ms(p.time_ms), reading_type: p.reading_type, value: p.value, unit: p.unit })
+            .map(|p| ReadingNode {
+                time_ms: to_i64(p.time_ms),
+                reading_type: p.reading_type,
+                value: p.value,
+                unit: p.unit,
+            })
             .collect())
     }
 }
@@ -400,8 +398,8 @@ impl AlertNode {
     async fn observation(&self) -> ObservationNode {
         let o = &self.0.observation;
         ObservationNode {
-            seq: ms(o.seq),
-            time_ms: ms(o.time_ms),
+            seq: to_i64(o.seq),
+            time_ms: to_i64(o.time_ms),
             reading_type: o.reading_type.clone(),
             value: o.value,
             leaf: o.leaf.to_hex(),
@@ -445,7 +443,7 @@ impl AlertNode {
     }
     /// Block time of the block that raised it.
     async fn raised_time_ms(&self) -> i64 {
-        ms(self.0.raised_time_ms)
+        to_i64(self.0.raised_time_ms)
     }
 }
 
@@ -759,13 +757,6 @@ fn address(field: &str, s: &str) -> ApiResult<Address> {
     Ok(Address(arr))
 }
 
-async fn device_tx(ctx: &Context<'_>, call: DeviceCall) -> async_graphql::Result<TxResult> {
-    let api = api(ctx)?;
-    let user = require_operator(ctx)?;
-    let receipt = api.submit_as(user, ddev::MODULE, encode_call(&call)).await?;
-    Ok(TxResult { receipt })
-}
-
 #[derive(Default)]
 pub struct DeviceMutation;
 
@@ -796,7 +787,7 @@ impl DeviceMutation {
             binding: input.binding.into_domain("input.binding")?,
             rules: rules_domain(input.rules)?,
         };
-        device_tx(ctx, call).await
+        super::submit(ctx, None, call).await
     }
 
     /// The owner binds the device to something else.
@@ -806,7 +797,7 @@ impl DeviceMutation {
         device_id: String,
         binding: BindingInput,
     ) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::Rebind { device_id, binding: binding.into_domain("binding")? }).await
+        super::submit(ctx, None, DeviceCall::Rebind { device_id, binding: binding.into_domain("binding")? }).await
     }
 
     /// The owner replaces the device's alert rules.
@@ -816,7 +807,7 @@ impl DeviceMutation {
         device_id: String,
         rules: Vec<AlertRuleInput>,
     ) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::SetRules { device_id, rules: rules_domain(rules)? }).await
+        super::submit(ctx, None, DeviceCall::SetRules { device_id, rules: rules_domain(rules)? }).await
     }
 
     /// The owner revokes the device for good.
@@ -826,16 +817,16 @@ impl DeviceMutation {
         device_id: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::Revoke { device_id, reason }).await
+        super::submit(ctx, None, DeviceCall::Revoke { device_id, reason }).await
     }
 
     /// The caller's organisation lets an ingestion account (address, hex) raise alerts for its devices.
     async fn authorise_ingestor(&self, ctx: &Context<'_>, address: String) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::AuthoriseIngestor { address: self::address("address", &address)? }).await
+        super::submit(ctx, None, DeviceCall::AuthoriseIngestor { address: self::address("address", &address)? }).await
     }
 
     async fn revoke_ingestor(&self, ctx: &Context<'_>, address: String) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::RevokeIngestor { address: self::address("address", &address)? }).await
+        super::submit(ctx, None, DeviceCall::RevokeIngestor { address: self::address("address", &address)? }).await
     }
 
     /// The owner raises an alert by hand (e.g. after an inspection); the ingestion service raises
@@ -857,7 +848,7 @@ impl DeviceMutation {
         };
         let rule_index =
             u32::try_from(rule_index).map_err(|_| ApiError::bad_input("ruleIndex", "must not be negative"))?;
-        device_tx(ctx, DeviceCall::RaiseAlert { device_id, rule_index, observation, detail }).await
+        super::submit(ctx, None, DeviceCall::RaiseAlert { device_id, rule_index, observation, detail }).await
     }
 
     /// The owner clears an open alert with the reason it is safe again (a flagged receipt is cleared
@@ -868,7 +859,7 @@ impl DeviceMutation {
         alert_id: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        device_tx(ctx, DeviceCall::ClearAlert { alert_id, reason }).await
+        super::submit(ctx, None, DeviceCall::ClearAlert { alert_id, reason }).await
     }
 }
 

@@ -11,6 +11,7 @@ use scf_ledger::codec::encode;
 use scf_ledger::crypto::Hash32;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::input::*;
 use super::types::{BlockNode, EventNode, TransactionNode};
 use super::{access, api, require_user};
 use crate::db::entities::{block, event, event_org};
@@ -139,10 +140,6 @@ pub struct TxInclusionProofNode {
     pub encoded: String,
 }
 
-fn to_i64(v: u64) -> i64 {
-    v.min(i64::MAX as u64) as i64
-}
-
 fn certificate_node(cert: &CommitCertificate, set: &[scf_ledger::genesis::Validator]) -> CertificateNode {
     let mut signed_power: u64 = 0;
     let signatures = cert
@@ -175,8 +172,8 @@ fn certificate_node(cert: &CommitCertificate, set: &[scf_ledger::genesis::Valida
 pub(crate) async fn certificate(ctx: &Context<'_>, height: i64) -> async_graphql::Result<Option<CertificateNode>> {
     let api = api(ctx)?;
     let Ok(h) = u64::try_from(height) else { return Ok(None) };
-    let Some(b) = api.chain.block(h).map_err(ApiError::from)? else { return Ok(None) };
-    let Some(cert) = &b.certificate else { return Ok(None) };
+    let Some(b) = api.chain.block(h).await.map_err(ApiError::from)? else { return Ok(None) };
+    let Some(cert) = &b.block.certificate else { return Ok(None) };
     let state = api.chain.state(Some(h.saturating_sub(1))).map_err(ApiError::from)?;
     let set = scf_ledger::validators::validator_set_at(state.as_ref(), h)
         .map_err(|e| ApiError::internal("validator set", e))?;
@@ -187,7 +184,7 @@ pub(crate) async fn certificate(ctx: &Context<'_>, height: i64) -> async_graphql
 pub(crate) async fn header(ctx: &Context<'_>, height: i64) -> async_graphql::Result<Option<BlockHeaderNode>> {
     let api = api(ctx)?;
     let Ok(h) = u64::try_from(height) else { return Ok(None) };
-    Ok(api.chain.block(h).map_err(ApiError::from)?.map(|b| BlockHeaderNode::from(&b.header)))
+    Ok(api.chain.block(h).await.map_err(ApiError::from)?.map(|b| BlockHeaderNode::from(&b.block.header)))
 }
 
 #[derive(Default)]
@@ -206,7 +203,7 @@ impl ExplorerQuery {
             }
             Some(h) => {
                 let h = u64::try_from(h).map_err(|_| ApiError::bad_input("height", "must not be negative"))?;
-                let tip = api.chain.tip().map_err(ApiError::from)?.map(|t| t.height).unwrap_or(0);
+                let tip = api.chain.tip().await.map_err(ApiError::from)?.map(|t| t.height).unwrap_or(0);
                 let state = api.chain.state(Some(h.saturating_sub(1).min(tip))).map_err(ApiError::from)?;
                 scf_ledger::validators::validator_set_at(state.as_ref(), h)
             }
@@ -218,7 +215,7 @@ impl ExplorerQuery {
     /// Chain id, committed height and time, indexed height. Public.
     async fn chain_status(&self, ctx: &Context<'_>) -> async_graphql::Result<ChainStatus> {
         let api = api(ctx)?;
-        let tip = api.chain.tip().map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
+        let tip = api.chain.tip().await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
         let state = api.chain.state(Some(tip.height)).map_err(ApiError::from)?;
         let set =
             scf_ledger::validators::current_set(state.as_ref()).map_err(|e| ApiError::internal("validator set", e))?;
@@ -285,7 +282,7 @@ impl TransactionNode {
     async fn inclusion_proof(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TxInclusionProofNode>> {
         let api = api(ctx)?;
         let id = Hash32::from_hex(&self.id).map_err(|e| ApiError::internal("tx id", e))?;
-        let Some(p) = api.chain.tx_proof(&id).map_err(ApiError::from)? else { return Ok(None) };
+        let Some(p) = api.chain.tx_proof(&id).await.map_err(ApiError::from)? else { return Ok(None) };
         Ok(Some(TxInclusionProofNode {
             tx_id: p.tx_id.to_hex(),
             index: p.proof.index as i32,

@@ -5,57 +5,18 @@
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Enum, InputObject, Object, SimpleObject};
-use scf_domain::date::Date;
-use scf_domain::kv::encode_call;
 use scf_domain::money::Money;
 use scf_domain::warehouse::{self as dwh, FlagSource, GoodsIdentity, ReceiptStatus, WarehouseCall};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::access;
+use super::input::*;
 use super::types::TxResult;
 use super::{api, require_user};
-use crate::auth::{AuthUser, UserRole};
+use crate::auth::AuthUser;
 use crate::db::entities::warehouse_receipt;
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
-
-const MAX_PAGE: i32 = 100;
-const DEFAULT_PAGE: i32 = 20;
-
-pub(crate) fn page_size(first: Option<i32>) -> ApiResult<u64> {
-    match first.unwrap_or(DEFAULT_PAGE) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(n as u64),
-        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_PAGE}"))),
-    }
-}
-
-pub(crate) fn date(field: &str, s: &str) -> ApiResult<Date> {
-    Date::parse(s).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))
-}
-
-fn positive(field: &str, v: i64) -> ApiResult<u64> {
-    match u64::try_from(v) {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::bad_input(field, "must be positive")),
-    }
-}
-
-/// Signed in and allowed to sign transactions (not a viewer).
-pub(crate) fn require_operator<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
-    let user = require_user(ctx)?;
-    if user.role == UserRole::Viewer {
-        return Err(ApiError::forbidden("viewers cannot change anything"));
-    }
-    Ok(user)
-}
-
-pub(crate) async fn require_org_role(api: &Api, user: &AuthUser, role: &str) -> ApiResult<()> {
-    if access::has_org_role(api, user, role).await? {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("organisation {} does not have the {role} role", user.org_id)))
-    }
-}
 
 /// Receipts the user may see (`None` = no restriction): operator, current holder, pledgee; the
 /// regulator sees all.
@@ -187,10 +148,6 @@ pub struct Endorsement {
     pub note: String,
 }
 
-fn fen_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
 /// A warehouse receipt (仓单) as of the last indexed block.
 pub struct WarehouseReceiptNode {
     r: dwh::Receipt,
@@ -232,7 +189,7 @@ impl WarehouseReceiptNode {
         &self.r.terms.unit
     }
     async fn quantity(&self) -> i64 {
-        fen_i64(self.r.terms.quantity)
+        to_i64(self.r.terms.quantity)
     }
     async fn packaging(&self) -> &str {
         &self.r.terms.packaging
@@ -248,7 +205,7 @@ impl WarehouseReceiptNode {
         self.r.terms.insurance.as_ref().map(|i| ReceiptInsurance {
             insurer: i.insurer.clone(),
             policy_number: i.policy_number.clone(),
-            insured_amount: fen_i64(i.insured_amount.fen),
+            insured_amount: to_i64(i.insured_amount.fen),
             currency: i.insured_amount.currency.clone(),
             valid_until: i.valid_until.to_string(),
         })
@@ -281,7 +238,7 @@ impl WarehouseReceiptNode {
     async fn pledge(&self) -> Option<ReceiptPledge> {
         self.r.pledge.as_ref().map(|p| ReceiptPledge {
             funder: p.funder.clone(),
-            amount: fen_i64(p.amount.fen),
+            amount: to_i64(p.amount.fen),
             currency: p.amount.currency.clone(),
             due: p.due.to_string(),
             since: p.since.to_string(),
@@ -506,16 +463,6 @@ pub struct ReceiptSplitPartInput {
     pub identity: GoodsIdentityInput,
 }
 
-async fn warehouse_tx(ctx: &Context<'_>, role: Option<&str>, call: WarehouseCall) -> async_graphql::Result<TxResult> {
-    let api = api(ctx)?;
-    let user = require_operator(ctx)?;
-    if let Some(r) = role {
-        require_org_role(api, user, r).await?;
-    }
-    let receipt = api.submit_as(user, dwh::MODULE, encode_call(&call)).await?;
-    Ok(TxResult { receipt })
-}
-
 #[derive(Default)]
 pub struct GoodsMutation;
 
@@ -553,7 +500,7 @@ impl GoodsMutation {
             valid_until: date("input.validUntil", &input.valid_until)?,
             rights_notice: input.rights_notice,
         };
-        warehouse_tx(ctx, Some("warehouse_operator"), WarehouseCall::Issue { terms }).await
+        super::submit(ctx, Some("warehouse_operator"), WarehouseCall::Issue { terms }).await
     }
 
     /// The holder endorses (背书转让) the receipt to another organisation.
@@ -564,7 +511,7 @@ impl GoodsMutation {
         to: String,
         #[graphql(default)] note: String,
     ) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, None, WarehouseCall::Endorse { number, to, note }).await
+        super::submit(ctx, None, WarehouseCall::Endorse { number, to, note }).await
     }
 
     /// The holder splits the receipt by quantity; children are numbered `{number}-{i}`.
@@ -585,7 +532,7 @@ impl GoodsMutation {
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
-        warehouse_tx(ctx, None, WarehouseCall::Split { number, parts }).await
+        super::submit(ctx, None, WarehouseCall::Split { number, parts }).await
     }
 
     /// The holder pledges (质押) the receipt to an approved funder for `amount` fen until `due`.
@@ -600,17 +547,17 @@ impl GoodsMutation {
     ) -> async_graphql::Result<TxResult> {
         let amount = Money { fen: positive("amount", amount)?, currency };
         let due = date("due", &due)?;
-        warehouse_tx(ctx, None, WarehouseCall::Pledge { number, funder, amount, due }).await
+        super::submit(ctx, None, WarehouseCall::Pledge { number, funder, amount, due }).await
     }
 
     /// The pledgee funder releases the pledge (解押) on repayment.
     async fn release_warehouse_receipt(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, Some("funder"), WarehouseCall::Release { number }).await
+        super::submit(ctx, Some("funder"), WarehouseCall::Release { number }).await
     }
 
     /// The holder withdraws the goods (提货); the receipt is cancelled.
     async fn withdraw_warehouse_receipt(&self, ctx: &Context<'_>, number: String) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, None, WarehouseCall::Withdraw { number }).await
+        super::submit(ctx, None, WarehouseCall::Withdraw { number }).await
     }
 
     /// The receipt's warehouse operator flags it.
@@ -620,7 +567,7 @@ impl GoodsMutation {
         number: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, Some("warehouse_operator"), WarehouseCall::Flag { number, reason }).await
+        super::submit(ctx, Some("warehouse_operator"), WarehouseCall::Flag { number, reason }).await
     }
 
     /// The receipt's warehouse operator clears its flag with the reason it is safe again.
@@ -630,7 +577,7 @@ impl GoodsMutation {
         number: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, Some("warehouse_operator"), WarehouseCall::ClearFlag { number, reason }).await
+        super::submit(ctx, Some("warehouse_operator"), WarehouseCall::ClearFlag { number, reason }).await
     }
 
     /// The regulator freezes the receipt.
@@ -640,7 +587,7 @@ impl GoodsMutation {
         number: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, Some("regulator"), WarehouseCall::Freeze { number, reason }).await
+        super::submit(ctx, Some("regulator"), WarehouseCall::Freeze { number, reason }).await
     }
 
     async fn unfreeze_warehouse_receipt(
@@ -649,6 +596,6 @@ impl GoodsMutation {
         number: String,
         reason: String,
     ) -> async_graphql::Result<TxResult> {
-        warehouse_tx(ctx, Some("regulator"), WarehouseCall::Unfreeze { number, reason }).await
+        super::submit(ctx, Some("regulator"), WarehouseCall::Unfreeze { number, reason }).await
     }
 }

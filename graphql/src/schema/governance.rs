@@ -7,12 +7,12 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, OneofObject, SimpleObject};
 use scf_domain::governance::{self as dgov, Ballot, Deadline, GovernanceCall, NewOrg, ProposalKind};
-use scf_domain::kv::encode_call;
 use scf_domain::org::Role;
 use scf_ledger::crypto::{Address, PublicKey};
 use scf_ledger::genesis::Validator;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::input::*;
 use super::types::TxResult;
 use super::{access, api, require_user};
 use crate::auth::{AuthUser, UserRole};
@@ -23,10 +23,6 @@ use crate::service::Api;
 
 const MAX_LIST: u64 = 500;
 const DAY_MS: u64 = 86_400_000;
-
-fn i(v: u64) -> i64 {
-    v.min(i64::MAX as u64) as i64
-}
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 pub enum ProposalStatusFilter {
@@ -149,12 +145,12 @@ impl From<dgov::Proposal> for ProposalNode {
             dgov::ProposalStatus::Open => (None, None),
             dgov::ProposalStatus::Executed { height }
             | dgov::ProposalStatus::Rejected { height }
-            | dgov::ProposalStatus::Expired { height } => (Some(i(*height)), None),
-            dgov::ProposalStatus::Failed { height, reason } => (Some(i(*height)), Some(reason.clone())),
+            | dgov::ProposalStatus::Expired { height } => (Some(to_i64(*height)), None),
+            dgov::ProposalStatus::Failed { height, reason } => (Some(to_i64(*height)), Some(reason.clone())),
         };
-        let weight = |org: &str| p.electorate.iter().find(|m| m.org == org).map(|m| i(m.weight)).unwrap_or(0);
+        let weight = |org: &str| p.electorate.iter().find(|m| m.org == org).map(|m| to_i64(m.weight)).unwrap_or(0);
         ProposalNode {
-            id: i(p.id),
+            id: to_i64(p.id),
             proposer: p.proposer.clone(),
             title: p.title.clone(),
             kind: crate::indexer_workflow::proposal_kind(&p.kind).to_string(),
@@ -163,13 +159,13 @@ impl From<dgov::Proposal> for ProposalNode {
             closed_height,
             failure,
             deadline: match p.deadline {
-                Deadline::Height { height } => ProposalDeadline { height: Some(i(height)), time_ms: None },
-                Deadline::Time { time_ms } => ProposalDeadline { height: None, time_ms: Some(i(time_ms)) },
+                Deadline::Height { height } => ProposalDeadline { height: Some(to_i64(height)), time_ms: None },
+                Deadline::Time { time_ms } => ProposalDeadline { height: None, time_ms: Some(to_i64(time_ms)) },
             },
             electorate: p
                 .electorate
                 .iter()
-                .map(|m| CommitteeMember { org: m.org.clone(), weight: i(m.weight) })
+                .map(|m| CommitteeMember { org: m.org.clone(), weight: to_i64(m.weight) })
                 .collect(),
             votes: p
                 .votes
@@ -177,11 +173,11 @@ impl From<dgov::Proposal> for ProposalNode {
                 .map(|(org, b)| VoteNode { org: org.clone(), ballot: (*b).into(), weight: weight(org) })
                 .collect(),
             tally: TallyNode {
-                yes: i(t.yes),
-                no: i(t.no),
-                abstain: i(t.abstain),
-                not_voted: i(t.not_voted),
-                total: i(t.total),
+                yes: to_i64(t.yes),
+                no: to_i64(t.no),
+                abstain: to_i64(t.abstain),
+                not_voted: to_i64(t.not_voted),
+                total: to_i64(t.total),
             },
             participation_bp: p.participation_bp.min(i32::MAX as u32) as i32,
             pass_bp: p.pass_bp.min(i32::MAX as u32) as i32,
@@ -192,8 +188,8 @@ impl From<dgov::Proposal> for ProposalNode {
                 dgov::Outcome::Expired => "expired",
             }
             .to_string(),
-            created_height: i(p.created_height),
-            created_ms: i(p.created_ms),
+            created_height: to_i64(p.created_height),
+            created_ms: to_i64(p.created_ms),
         }
     }
 }
@@ -264,10 +260,10 @@ impl GovernanceQuery {
         let members = dgov::committee(state.as_ref()).map_err(ApiError::from)?;
         let cfg = dgov::config(state.as_ref()).map_err(ApiError::from)?;
         Ok(Committee {
-            members: members.into_iter().map(|m| CommitteeMember { org: m.org, weight: i(m.weight) }).collect(),
+            members: members.into_iter().map(|m| CommitteeMember { org: m.org, weight: to_i64(m.weight) }).collect(),
             participation_bp: cfg.participation_bp.min(i32::MAX as u32) as i32,
             pass_bp: cfg.pass_bp.min(i32::MAX as u32) as i32,
-            validator_delay_blocks: i(cfg.validator_delay_blocks),
+            validator_delay_blocks: to_i64(cfg.validator_delay_blocks),
         })
     }
 
@@ -286,7 +282,7 @@ impl GovernanceQuery {
             _ => return Err(ApiError::bad_input("withinDays", "must be 0..=3650").into()),
         };
         let all = access::has_org_role(api, user, "regulator").await?;
-        let tip = api.chain.tip().map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
+        let tip = api.chain.tip().await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
         let keys = {
             let state = api.chain.state(Some(tip.height)).map_err(ApiError::from)?;
             scf_domain::keys::expiring_keys(state.as_ref(), tip.time_ms, days * DAY_MS).map_err(ApiError::from)?
@@ -298,8 +294,8 @@ impl GovernanceQuery {
                 address: k.address.to_hex(),
                 org: k.org,
                 label: k.label,
-                expires_at_ms: i(k.expires_at_ms),
-                ms_left: i(k.ms_left),
+                expires_at_ms: to_i64(k.expires_at_ms),
+                ms_left: to_i64(k.ms_left),
                 expired: k.expired,
             })
             .collect())
@@ -395,10 +391,6 @@ pub struct ProposeInput {
     pub deadline_time_ms: Option<i64>,
 }
 
-fn u(field: &str, v: i64) -> ApiResult<u64> {
-    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
-}
-
 fn key(field: &str, hex: &str) -> ApiResult<PublicKey> {
     PublicKey::from_hex(hex.trim()).map_err(|e| ApiError::bad_input(field, format!("not an SM2 public key: {e}")))
 }
@@ -435,36 +427,36 @@ fn proposal_kind(k: ProposalKindInput) -> ApiResult<ProposalKind> {
                 name: o.name,
                 credit_code: o.credit_code,
             },
-            committee_weight: u("input.kind.addOrg.committeeWeight", o.committee_weight)?,
+            committee_weight: non_negative("input.kind.addOrg.committeeWeight", o.committee_weight)?,
         },
         ProposalKindInput::RemoveOrg(o) => ProposalKind::RemoveOrg { org_id: o.org_id },
         ProposalKindInput::SetMember(m) => {
-            ProposalKind::SetMember { org_id: m.org_id, weight: u("input.kind.setMember.weight", m.weight)? }
+            ProposalKind::SetMember { org_id: m.org_id, weight: non_negative("input.kind.setMember.weight", m.weight)? }
         }
         ProposalKindInput::AddValidator(v) => ProposalKind::AddValidator {
             validator: Validator {
                 public_key: key("input.kind.addValidator.publicKey", &v.public_key)?,
-                power: u("input.kind.addValidator.power", v.power)?,
+                power: non_negative("input.kind.addValidator.power", v.power)?,
                 name: v.name,
                 peer_id: v.peer_id,
             },
-            activation_delay: u("input.kind.addValidator.activationDelay", v.activation_delay)?,
+            activation_delay: non_negative("input.kind.addValidator.activationDelay", v.activation_delay)?,
         },
         ProposalKindInput::RemoveValidator(v) => ProposalKind::RemoveValidator {
             name: v.name,
-            activation_delay: u("input.kind.removeValidator.activationDelay", v.activation_delay)?,
+            activation_delay: non_negative("input.kind.removeValidator.activationDelay", v.activation_delay)?,
         },
         ProposalKindInput::SetParam(p) => {
-            ProposalKind::SetParam { name: p.name, value: u("input.kind.setParam.value", p.value)? }
+            ProposalKind::SetParam { name: p.name, value: non_negative("input.kind.setParam.value", p.value)? }
         }
         ProposalKindInput::RotateOrgKey(r) => ProposalKind::RotateOrgKey {
             new_key: key("input.kind.rotateOrgKey.newKey", &r.new_key)?,
-            retire_at_height: u("input.kind.rotateOrgKey.retireAtHeight", r.retire_at_height)?,
+            retire_at_height: non_negative("input.kind.rotateOrgKey.retireAtHeight", r.retire_at_height)?,
             org_id: r.org_id,
         },
         ProposalKindInput::RotateValidatorKey(r) => ProposalKind::RotateValidatorKey {
             new_key: key("input.kind.rotateValidatorKey.newKey", &r.new_key)?,
-            activation_delay: u("input.kind.rotateValidatorKey.activationDelay", r.activation_delay)?,
+            activation_delay: non_negative("input.kind.rotateValidatorKey.activationDelay", r.activation_delay)?,
             name: r.name,
         },
     })
@@ -486,11 +478,6 @@ async fn require_member_admin<'a>(ctx: &Context<'a>, api: &Api) -> ApiResult<&'a
     Ok(user)
 }
 
-async fn governance_tx(api: &Api, user: &AuthUser, call: GovernanceCall) -> async_graphql::Result<TxResult> {
-    let receipt = api.submit_as(user, dgov::MODULE, encode_call(&call)).await?;
-    Ok(TxResult { receipt })
-}
-
 #[derive(Default)]
 pub struct GovernanceMutation;
 
@@ -507,8 +494,8 @@ impl GovernanceMutation {
             );
         }
         let deadline = match (input.deadline_height, input.deadline_time_ms) {
-            (Some(h), None) => Deadline::Height { height: u("input.deadlineHeight", h)? },
-            (None, Some(t)) => Deadline::Time { time_ms: u("input.deadlineTimeMs", t)? },
+            (Some(h), None) => Deadline::Height { height: non_negative("input.deadlineHeight", h)? },
+            (None, Some(t)) => Deadline::Time { time_ms: non_negative("input.deadlineTimeMs", t)? },
             _ => {
                 return Err(ApiError::bad_input(
                     "input.deadlineHeight",
@@ -518,27 +505,23 @@ impl GovernanceMutation {
             }
         };
         let call = GovernanceCall::Propose { title, kind: proposal_kind(input.kind)?, deadline };
-        governance_tx(api, user, call).await
+        Ok(TxResult { receipt: api.submit(user, &call).await? })
     }
 
     /// An admin of a committee member casts (or changes) its organisation's vote.
     async fn vote(&self, ctx: &Context<'_>, proposal_id: i64, ballot: BallotInput) -> async_graphql::Result<TxResult> {
         let api = api(ctx)?;
         let user = require_member_admin(ctx, api).await?;
-        let call = GovernanceCall::Vote { proposal_id: u("proposalId", proposal_id)?, ballot: ballot.into() };
-        governance_tx(api, user, call).await
+        let call =
+            GovernanceCall::Vote { proposal_id: non_negative("proposalId", proposal_id)?, ballot: ballot.into() };
+        Ok(TxResult { receipt: api.submit(user, &call).await? })
     }
 
     /// Anyone closes a proposal after its deadline or once the ballot decides it; a passed proposal is
     /// applied in the same transaction.
     async fn close_proposal(&self, ctx: &Context<'_>, proposal_id: i64) -> async_graphql::Result<TxResult> {
-        let api = api(ctx)?;
-        let user = require_user(ctx)?;
-        if user.role == UserRole::Viewer {
-            return Err(ApiError::forbidden("viewers cannot change anything").into());
-        }
-        let call = GovernanceCall::Close { proposal_id: u("proposalId", proposal_id)? };
-        governance_tx(api, user, call).await
+        let call = GovernanceCall::Close { proposal_id: non_negative("proposalId", proposal_id)? };
+        super::submit(ctx, None, call).await
     }
 
     /// An organisation admin records (or clears, with null) when one of its organisation's keys expires
@@ -556,9 +539,9 @@ impl GovernanceMutation {
         }
         let address = Address::from_hex(address.trim())
             .map_err(|e| ApiError::bad_input("address", format!("not an address: {e}")))?;
-        let expires_at_ms = expires_at_ms.map(|t| u("expiresAtMs", t)).transpose()?;
+        let expires_at_ms = expires_at_ms.map(|t| non_negative("expiresAtMs", t)).transpose()?;
         let call = scf_domain::keys::KeyCall::SetExpiry { address, expires_at_ms };
-        let receipt = api.submit_as(user, scf_domain::keys::MODULE, encode_call(&call)).await?;
+        let receipt = api.submit(user, &call).await?;
         Ok(TxResult { receipt })
     }
 }

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod explorer;
 pub mod goods;
 pub mod governance;
+pub mod input;
 pub mod mutation;
 pub mod proof;
 pub mod provenance;
@@ -22,6 +23,7 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Context, MergedObject, MergedSubscription, Schema, ServerError, ServerResult, ValidationResult, Variables,
 };
+use scf_ledger::module::ModuleCall;
 
 use crate::auth::AuthUser;
 use crate::error::{ensure_code, ApiError, ApiResult, ErrorCode};
@@ -124,6 +126,22 @@ pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<Api>> {
 
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Option<&'a AuthUser> {
     ctx.data_opt::<Caller>().and_then(|c| c.user.as_ref())
+}
+
+/// The last step of every business mutation: the caller (signed in, not a viewer, its organisation
+/// holding `role` if one is given) signs `call` with its custodial key and waits for the receipt. The
+/// module comes from the call's type; the chain checks everything again.
+pub(crate) async fn submit<C: ModuleCall>(
+    ctx: &Context<'_>,
+    role: Option<&str>,
+    call: C,
+) -> async_graphql::Result<types::TxResult> {
+    let api = api(ctx)?;
+    let user = access::require_operator(ctx)?;
+    if let Some(r) = role {
+        access::require_org_role(api, user, r).await?;
+    }
+    Ok(types::TxResult { receipt: api.submit(user, &call).await? })
 }
 
 pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {

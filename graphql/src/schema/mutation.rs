@@ -3,16 +3,16 @@
 //! and the chain checks everything again. Clients with their own keys use `submitSignedTransaction`.
 
 use async_graphql::{Context, InputObject, Object};
-use scf_domain::date::Date;
 use scf_domain::invoice::{InvoiceCall, InvoiceLine as DLine, NewInvoice, Party as DParty};
-use scf_domain::kv::encode_call;
 use scf_domain::org::OrgCall;
 use scf_domain::voucher::{SplitPart, VoucherCall};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::tx::SignedTx;
 
+use super::access::{require_operator, require_org_role};
+use super::input::*;
 use super::types::*;
-use super::{access, api, caller, require_user, Caller};
+use super::{api, caller, require_user, Caller};
 use crate::auth::{self, AuthUser, NewUser, UserRole};
 use crate::db::entities::voucher;
 use crate::error::{ApiError, ApiResult};
@@ -21,37 +21,6 @@ use sea_orm::EntityTrait;
 
 /// Largest signed transaction accepted from a client (hex doubles it).
 const MAX_SIGNED_TX_HEX: usize = 2 * scf_ledger::tx::MAX_TX_BYTES;
-
-fn date(field: &str, s: &str) -> ApiResult<Date> {
-    Date::parse(s).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))
-}
-
-fn fen(field: &str, v: i64) -> ApiResult<u64> {
-    match u64::try_from(v) {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::bad_input(field, "must be a positive number of fen")),
-    }
-}
-
-fn fen0(field: &str, v: i64) -> ApiResult<u64> {
-    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
-}
-
-fn require_operator<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
-    let user = require_user(ctx)?;
-    if user.role == UserRole::Viewer {
-        return Err(ApiError::forbidden("viewers cannot change anything"));
-    }
-    Ok(user)
-}
-
-async fn require_org_role(api: &Api, user: &AuthUser, role: &str) -> ApiResult<()> {
-    if access::has_org_role(api, user, role).await? {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(format!("organisation {} does not have the {role} role", user.org_id)))
-    }
-}
 
 /// Which organisation may move a voucher, checked at the API against the read model before anything
 /// is signed (the chain checks again against state).
@@ -90,14 +59,7 @@ async fn voucher_tx(
         require_org_role(api, user, r).await?;
     }
     require_actor(api, user, actor).await?;
-    let receipt = api.submit_as(user, scf_domain::voucher::MODULE, encode_call(call)).await?;
-    Ok(TxResult { receipt })
-}
-
-async fn invoice_tx(ctx: &Context<'_>, call: InvoiceCall) -> async_graphql::Result<TxResult> {
-    let api = api(ctx)?;
-    let user = require_operator(ctx)?;
-    let receipt = api.submit_as(user, scf_domain::invoice::MODULE, encode_call(&call)).await?;
+    let receipt = api.submit(user, call).await?;
     Ok(TxResult { receipt })
 }
 
@@ -208,7 +170,7 @@ impl Mutation {
             label: format!("user {}", row.username),
             admin: new.role == UserRole::Admin,
         };
-        if let Err(e) = api.submit_as(me, scf_domain::org::MODULE, encode_call(&call)).await {
+        if let Err(e) = api.submit(me, &call).await {
             // Keep users and chain accounts in step: a user without an account could not sign.
             let _ = crate::db::entities::user::Entity::delete_by_id(row.id.clone()).exec(&api.db).await;
             return Err(e.into());
@@ -375,11 +337,11 @@ impl Mutation {
                     unit: l.unit,
                     quantity: l.quantity,
                     unit_price: l.unit_price,
-                    amount: fen0(&format!("input.lines[{i}].amount"), l.amount)?,
+                    amount: non_negative(&format!("input.lines[{i}].amount"), l.amount)?,
                     tax_rate_bp: u32::try_from(l.tax_rate_bp).map_err(|_| {
                         ApiError::bad_input(format!("input.lines[{i}].taxRateBp"), "must not be negative")
                     })?,
-                    tax_amount: fen0(&format!("input.lines[{i}].taxAmount"), l.tax_amount)?,
+                    tax_amount: non_negative(&format!("input.lines[{i}].taxAmount"), l.tax_amount)?,
                 })
             })
             .collect::<ApiResult<Vec<_>>>()?;
@@ -391,13 +353,14 @@ impl Mutation {
             buyer: DParty { name: input.buyer.name, tax_id: input.buyer.tax_id },
             buyer_org: input.buyer_org,
             lines,
-            total_amount: fen0("input.totalAmount", input.total_amount)?,
-            total_tax: fen0("input.totalTax", input.total_tax)?,
-            total_with_tax: fen0("input.totalWithTax", input.total_with_tax)?,
+            total_amount: non_negative("input.totalAmount", input.total_amount)?,
+            total_tax: non_negative("input.totalTax", input.total_tax)?,
+            total_with_tax: non_negative("input.totalWithTax", input.total_with_tax)?,
             remarks: input.remarks,
             issuer: input.issuer,
+            details: Default::default(),
         };
-        invoice_tx(ctx, InvoiceCall::Issue(n)).await
+        super::submit(ctx, None, InvoiceCall::Issue(n)).await
     }
 
     /// The seller issues an e-invoice from a UBL 2.1 / EN 16931 document.
@@ -407,7 +370,7 @@ impl Mutation {
         xml: String,
         buyer_org: Option<String>,
     ) -> async_graphql::Result<TxResult> {
-        invoice_tx(ctx, InvoiceCall::IssueUbl { xml, buyer_org }).await
+        super::submit(ctx, None, InvoiceCall::IssueUbl { xml, buyer_org }).await
     }
 
     /// The buyer books (入账) the invoice, once.
@@ -417,7 +380,7 @@ impl Mutation {
         number: String,
         booking_ref: String,
     ) -> async_graphql::Result<TxResult> {
-        invoice_tx(ctx, InvoiceCall::Book { number, booking_ref }).await
+        super::submit(ctx, None, InvoiceCall::Book { number, booking_ref }).await
     }
 
     /// The seller reverses (红冲) part or all of the invoice.
@@ -430,6 +393,6 @@ impl Mutation {
         reason: String,
     ) -> async_graphql::Result<TxResult> {
         let amount_with_tax = fen("amountWithTax", amount_with_tax)?;
-        invoice_tx(ctx, InvoiceCall::Reverse { number, red_number, amount_with_tax, reason }).await
+        super::submit(ctx, None, InvoiceCall::Reverse { number, red_number, amount_with_tax, reason }).await
     }
 }

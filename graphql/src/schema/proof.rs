@@ -19,8 +19,8 @@ use scf_ledger::merkle::{merkle_proof, MerkleProof};
 use scf_ledger::validators::validator_set_at;
 
 use super::explorer::ValidatorNode;
-use crate::chain::Chain;
 use crate::error::{ApiError, ApiResult};
+use scf_client::Chain;
 
 /// One step up an SM3 Merkle proof.
 #[derive(SimpleObject, Clone, Debug)]
@@ -113,10 +113,11 @@ impl<'a> ProofBuilder<'a> {
         ProofBuilder { chain, blocks: HashMap::new() }
     }
 
-    fn block_parts(&mut self, height: u64) -> ApiResult<Option<&BlockParts>> {
+    async fn block_parts(&mut self, height: u64) -> ApiResult<Option<&BlockParts>> {
         if !self.blocks.contains_key(&height) {
-            let Some(block) = self.chain.block(height)? else { return Ok(None) };
-            let receipt_hashes = self.chain.block_receipts(&block)?.iter().map(|r| r.hash()).collect();
+            let Some(committed) = self.chain.block(height).await? else { return Ok(None) };
+            let receipt_hashes = committed.receipts.iter().map(|r| r.hash()).collect();
+            let block = committed.block.clone();
             // The set that validated block h is the one state before h scheduled for h.
             let validators = {
                 let state = self.chain.state(Some(height.saturating_sub(1)))?;
@@ -146,14 +147,14 @@ impl<'a> ProofBuilder<'a> {
 
     /// The bundle for `event_hash` anchored by transaction `tx_id`; `None` when the transaction is not
     /// (or no longer) in a committed block, or its receipt does not carry that event hash.
-    pub fn event_proof(&mut self, tx_id: &Hash32, event_hash: &str) -> ApiResult<Option<EventProofBundle>> {
-        let Some(receipt) = self.chain.receipt(tx_id)? else { return Ok(None) };
+    pub async fn event_proof(&mut self, tx_id: &Hash32, event_hash: &str) -> ApiResult<Option<EventProofBundle>> {
+        let Some(receipt) = self.chain.receipt(tx_id).await? else { return Ok(None) };
         if !receipt.is_success() || !receipt.events.iter().any(|e| e.attribute("hash") == Some(event_hash)) {
             return Ok(None);
         }
         let index = receipt.index as usize;
         let receipt_hex = hex::encode(encode(&receipt));
-        let Some(parts) = self.block_parts(receipt.height)? else { return Ok(None) };
+        let Some(parts) = self.block_parts(receipt.height).await? else { return Ok(None) };
         let Some(receipt_proof) = merkle_proof(&parts.receipt_hashes, index) else { return Ok(None) };
         let tx_proof = parts.block.tx_proof(index).map(|p| MerkleProofNode::from(&p.proof));
         Ok(Some(EventProofBundle {

@@ -13,15 +13,18 @@ use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, Object, SimpleObject};
+use scf_client::Chain;
 use scf_domain::date::Date;
-use scf_domain::kv::encode_call;
 use scf_domain::provenance::{self as dprov, gs1, ProvenanceCall, Relation, StoredEvent};
+use scf_ledger::crypto::Hash32;
 use scf_ledger::state::StateRead;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
+use super::access::require_operator;
 use super::devices::read_series;
-use super::goods::{page_size, require_operator};
+use super::input::*;
+
 use super::proof::{EventProofBundle, ProofBuilder};
 use super::types::TxResult;
 use super::{api, require_user};
@@ -267,15 +270,20 @@ fn relation_name(r: Relation) -> &'static str {
     }
 }
 
-/// Turns the domain's trace steps into API steps with recorder names and proofs (each block and each
-/// organisation read once).
+/// Turns the domain's trace steps into API steps with recorder names (each organisation read once);
+/// proofs are attached afterwards by [`attach_proofs`], once the state view is dropped.
 struct StepBuilder<'a> {
     state: &'a dyn StateRead,
-    proofs: ProofBuilder<'a>,
     orgs: HashMap<String, String>,
+    /// The anchoring transaction and event hash of each step built, for its proof.
+    anchors: Vec<(Hash32, String)>,
 }
 
 impl<'a> StepBuilder<'a> {
+    fn new(state: &'a dyn StateRead) -> Self {
+        StepBuilder { state, orgs: HashMap::new(), anchors: Vec::new() }
+    }
+
     fn step(&mut self, s: &dprov::TraceStep) -> ApiResult<TraceStep> {
         let org_name = match self.orgs.get(&s.recorded_by) {
             Some(n) => n.clone(),
@@ -287,6 +295,7 @@ impl<'a> StepBuilder<'a> {
                 name
             }
         };
+        self.anchors.push((s.tx_id, s.hash.clone()));
         Ok(TraceStep {
             id: s.seq.to_string(),
             biz_step: s.biz_step.as_deref().map(cbv_short).unwrap_or_else(|| s.event_type.as_str().to_string()),
@@ -294,13 +303,22 @@ impl<'a> StepBuilder<'a> {
             location: s.biz_location.clone().or_else(|| s.read_point.clone()),
             recorded_by: Recorder { org_id: s.recorded_by.clone(), org_name },
             event_hash: s.hash.clone(),
-            proof: self.proofs.event_proof(&s.tx_id, &s.hash)?,
+            proof: None,
             event_type: s.event_type.as_str().to_string(),
             relation: relation_name(s.relation).into(),
             disposition: s.disposition.as_deref().map(cbv_short),
             height: s.height as i64,
         })
     }
+}
+
+/// Give each step its on-chain proof (each block read once), in the order the steps were built.
+async fn attach_proofs(chain: &dyn Chain, steps: &mut [TraceStep], anchors: &[(Hash32, String)]) -> ApiResult<()> {
+    let mut proofs = ProofBuilder::new(chain);
+    for (step, (tx_id, hash)) in steps.iter_mut().zip(anchors) {
+        step.proof = proofs.event_proof(tx_id, hash).await?;
+    }
+    Ok(())
 }
 
 /// A CBV vocabulary value in its short form (`commissioning`), whether written as the GS1 Web URI
@@ -414,7 +432,17 @@ async fn sensor_series(
 
 /// Everything of a lot page but its sensor series (which need an await), and the time range the
 /// series should cover.
-fn lot_page_from_state(api: &crate::service::Api, gtin: String, lot: String) -> ApiResult<Option<(LotPage, u64, u64)>> {
+/// A lot page without proofs and sensor series, the series' time range, and its steps' anchors.
+type LotPageParts = (LotPage, u64, u64, Vec<(Hash32, String)>);
+
+/// Everything of a lot page read from state (no proofs, no sensor series: they need awaits) and the
+/// time range the series should cover, with the anchors of its steps.
+fn lot_page_from_state(
+    api: &crate::service::Api,
+    gtin: String,
+    lot: String,
+    tip_ms: u64,
+) -> ApiResult<Option<LotPageParts>> {
     let state = api.chain.state(None).map_err(ApiError::from)?;
     let state: &dyn StateRead = state.as_ref();
     let trace = dprov::trace_lot(state, &gtin, &lot).map_err(|e| match e {
@@ -451,7 +479,7 @@ fn lot_page_from_state(api: &crate::service::Api, gtin: String, lot: String) -> 
     let mut ordered: Vec<&dprov::TraceStep> = by_seq.into_values().collect();
     ordered.sort_by_key(|s| (s.event_time_ms, s.seq));
 
-    let mut builder = StepBuilder { state, proofs: ProofBuilder::new(api.chain.as_ref()), orgs: HashMap::new() };
+    let mut builder = StepBuilder::new(state);
     let mut steps = Vec::with_capacity(ordered.len());
     let (mut name, mut brand, mut expires, mut produced, mut region) = (None, None, None, None, None);
     let mut certificates: Vec<ProductCertificate> = Vec::new();
@@ -485,7 +513,7 @@ fn lot_page_from_state(api: &crate::service::Api, gtin: String, lot: String) -> 
     // on shelves), the most recent `MAX_SERIES_SPAN_MS` of them.
     let first_ms = ordered.first().map(|s| s.event_time_ms).unwrap_or(0);
     let first_ms = u64::try_from(first_ms).unwrap_or(0);
-    let to_ms = api.chain.tip().map_err(ApiError::from)?.map(|t| t.time_ms).unwrap_or(first_ms).max(first_ms);
+    let to_ms = tip_ms.max(first_ms);
     let from_ms = first_ms.max(to_ms.saturating_sub(MAX_SERIES_SPAN_MS));
     let page = LotPage {
         product: Product { name: name.unwrap_or_else(|| format!("GTIN {gtin}")), gtin, brand },
@@ -495,7 +523,7 @@ fn lot_page_from_state(api: &crate::service::Api, gtin: String, lot: String) -> 
         sensors: vec![],
         certificates,
     };
-    Ok(Some((page, from_ms, to_ms)))
+    Ok(Some((page, from_ms, to_ms, builder.anchors)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -523,16 +551,18 @@ impl ProvenanceQuery {
         let api = api(ctx)?;
         let gtin = gtin14("gtin", &gtin)?;
         check_lot("lot", &lot)?;
-        let height = api.chain.tip().map_err(ApiError::from)?.map(|t| t.height).unwrap_or(0);
+        let tip = api.chain.tip().await.map_err(ApiError::from)?;
+        let (height, tip_ms) = tip.map(|t| (t.height, t.time_ms)).unwrap_or((0, 0));
         let key = (gtin.clone(), lot.clone());
         let cache = ctx.data_opt::<Arc<LotPageCache>>();
         if let Some(hit) = cache.and_then(|c| c.get(&key, height)) {
             return Ok(hit);
         }
         // Chain state is not `Sync`: read everything from it before the first await.
-        let page = match lot_page_from_state(api, gtin.clone(), lot.clone())? {
+        let page = match lot_page_from_state(api, gtin.clone(), lot.clone(), tip_ms)? {
             None => None,
-            Some((mut page, from_ms, to_ms)) => {
+            Some((mut page, from_ms, to_ms, anchors)) => {
+                attach_proofs(api.chain.as_ref(), &mut page.steps, &anchors).await?;
                 page.sensors = sensor_series(ctx, &gtin, &lot, from_ms, to_ms).await?;
                 Some(page)
             }
@@ -557,12 +587,18 @@ impl ProvenanceQuery {
             digital_link.clone()
         };
         let key = gs1::parse_digital_link(&uri).map_err(|e| ApiError::bad_input("digitalLink", e.to_string()))?;
-        let state = api.chain.state(None).map_err(ApiError::from)?;
-        let state: &dyn StateRead = state.as_ref();
-        let t = dprov::trace(state, &key.digital_link())?;
-        let mut builder = StepBuilder { state, proofs: ProofBuilder::new(api.chain.as_ref()), orgs: HashMap::new() };
-        let upstream = t.upstream.iter().map(|s| builder.step(s)).collect::<ApiResult<Vec<_>>>()?;
-        let downstream = t.downstream.iter().map(|s| builder.step(s)).collect::<ApiResult<Vec<_>>>()?;
+        let (t, mut upstream, mut downstream, anchors) = {
+            let state = api.chain.state(None).map_err(ApiError::from)?;
+            let state: &dyn StateRead = state.as_ref();
+            let t = dprov::trace(state, &key.digital_link())?;
+            let mut builder = StepBuilder::new(state);
+            let upstream = t.upstream.iter().map(|s| builder.step(s)).collect::<ApiResult<Vec<_>>>()?;
+            let downstream = t.downstream.iter().map(|s| builder.step(s)).collect::<ApiResult<Vec<_>>>()?;
+            (t, upstream, downstream, builder.anchors)
+        };
+        let (up_anchors, down_anchors) = anchors.split_at(upstream.len());
+        attach_proofs(api.chain.as_ref(), &mut upstream, up_anchors).await?;
+        attach_proofs(api.chain.as_ref(), &mut downstream, down_anchors).await?;
         Ok(ProvenanceTrace { key: t.key, upstream, downstream, ingredients: t.ingredients, products: t.products })
     }
 
@@ -638,7 +674,7 @@ impl ProvenanceMutation {
         let hashes = events.iter().map(|e| e.hash.clone()).collect();
         let mut transactions = Vec::new();
         for call in ProvenanceCall::from_events(&events) {
-            let receipt = api.submit_as(user, dprov::MODULE, encode_call(&call)).await?;
+            let receipt = api.submit(user, &call).await?;
             transactions.push(TxResult { receipt });
         }
         Ok(EpcisCapture { hashes, transactions })

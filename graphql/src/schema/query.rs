@@ -4,20 +4,11 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::{Context, InputObject, Object};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::input::*;
 use super::types::*;
 use super::{access, api, require_user};
 use crate::db::entities::{block, invoice, organisation, transaction, user, voucher};
 use crate::error::{ApiError, ApiResult};
-
-const MAX_PAGE: i32 = 100;
-const DEFAULT_PAGE: i32 = 20;
-
-fn page_size(first: Option<i32>) -> ApiResult<u64> {
-    match first.unwrap_or(DEFAULT_PAGE) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(n as u64),
-        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_PAGE}"))),
-    }
-}
 
 fn check_date(field: &str, s: &str) -> ApiResult<()> {
     scf_domain::date::Date::parse(s).map(|_| ()).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))
@@ -93,7 +84,7 @@ impl Query {
             q = q.filter(scope);
         }
         let row = q.one(&api.db).await.map_err(ApiError::from)?;
-        Ok(row.map(VoucherNode::from).ok_or_else(|| ApiError::not_found(format!("voucher {id}")))?)
+        Ok(row.map(VoucherNode::try_from).transpose()?.ok_or_else(|| ApiError::not_found(format!("voucher {id}")))?)
     }
 
     /// Vouchers the caller may see, ordered by id.
@@ -136,7 +127,9 @@ impl Query {
         let has_next = rows.len() as u64 > n;
         rows.truncate(n as usize);
         let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(r.id.clone(), VoucherNode::from(r))));
+        for r in rows {
+            conn.edges.push(Edge::new(r.id.clone(), VoucherNode::try_from(r)?));
+        }
         Ok(conn)
     }
 

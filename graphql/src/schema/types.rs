@@ -62,7 +62,10 @@ impl UserNode {
     }
 }
 
+/// A voucher's status.
+// `remote`: the compiler checks this list against the domain's `VoucherState`.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "scf_domain::voucher::VoucherState")]
 pub enum VoucherStatus {
     Pending,
     Active,
@@ -72,23 +75,15 @@ pub enum VoucherStatus {
 }
 
 impl VoucherStatus {
+    /// The name the read model stores.
     pub fn as_str(self) -> &'static str {
-        match self {
-            VoucherStatus::Pending => "pending",
-            VoucherStatus::Active => "active",
-            VoucherStatus::Rejected => "rejected",
-            VoucherStatus::Split => "split",
-            VoucherStatus::Settled => "settled",
-        }
+        scf_domain::voucher::VoucherState::from(self).name()
     }
-    fn parse(s: &str) -> VoucherStatus {
-        match s {
-            "pending" => VoucherStatus::Pending,
-            "rejected" => VoucherStatus::Rejected,
-            "split" => VoucherStatus::Split,
-            "settled" => VoucherStatus::Settled,
-            _ => VoucherStatus::Active,
-        }
+    /// A stored name; one this build does not know is an error, never a default.
+    fn parse(s: &str) -> ApiResult<VoucherStatus> {
+        s.parse::<scf_domain::voucher::VoucherState>()
+            .map(VoucherStatus::from)
+            .map_err(|_| ApiError::internal("read model", format!("unknown voucher status {s:?}")))
     }
 }
 
@@ -117,10 +112,11 @@ pub struct VoucherNode {
     pub updated_height: i64,
 }
 
-impl From<voucher::Model> for VoucherNode {
-    fn from(m: voucher::Model) -> Self {
-        VoucherNode {
-            status: VoucherStatus::parse(&m.status),
+impl TryFrom<voucher::Model> for VoucherNode {
+    type Error = ApiError;
+    fn try_from(m: voucher::Model) -> ApiResult<Self> {
+        Ok(VoucherNode {
+            status: VoucherStatus::parse(&m.status)?,
             invoices: serde_json::from_str(&m.invoices).unwrap_or_default(),
             id: m.id,
             root_id: m.root_id,
@@ -138,7 +134,7 @@ impl From<voucher::Model> for VoucherNode {
             financed_by: m.financed_by,
             frozen: m.frozen,
             updated_height: m.updated_height,
-        }
+        })
     }
 }
 
@@ -149,7 +145,7 @@ impl VoucherNode {
     /// tree, not a state of the voucher.
     async fn overdue(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let api = api(ctx)?;
-        let Some(tip) = api.chain.tip().map_err(ApiError::from)? else { return Ok(false) };
+        let Some(tip) = api.chain.tip().await.map_err(ApiError::from)? else { return Ok(false) };
         let state = api.chain.state(Some(tip.height)).map_err(ApiError::from)?;
         let today = scf_domain::date::Date::from_time_ms(tip.time_ms);
         Ok(scf_domain::voucher::is_overdue(state.as_ref(), &self.root_id, today).map_err(ApiError::from)?)
@@ -164,7 +160,7 @@ impl VoucherNode {
             q = q.filter(scope);
         }
         let rows = q.order_by_asc(voucher::Column::Id).all(&api.db).await.map_err(ApiError::from)?;
-        Ok(rows.into_iter().map(VoucherNode::from).collect())
+        Ok(rows.into_iter().map(VoucherNode::try_from).collect::<ApiResult<Vec<_>>>()?)
     }
 }
 

@@ -8,16 +8,17 @@
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Object, SimpleObject};
 use scf_domain::date::Date;
-use scf_domain::kv::encode_call;
 use scf_domain::workflow::definitions::{self, Party, ProcessDef};
 use scf_domain::workflow::{self as dwf, DeadlineKind, Document, IotSnapshot, IotStatus, WorkflowCall};
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use super::access::{require_operator, require_org_role};
+use super::input::*;
 use super::types::TxResult;
 use super::{access, api, require_user};
 use crate::auth::{AuthUser, UserRole};
-use crate::db::entities::{voucher, workflow_audit, workflow_instance, workflow_party};
+use crate::db::entities::{notice, voucher, workflow_audit, workflow_instance, workflow_party};
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
 
@@ -93,10 +94,16 @@ impl WorkflowInstanceNode {
         definitions::process(&self.process).map(|p| steps_from(p, &self.state)).unwrap_or_default()
     }
 
-    /// Who did what, when, in which transaction — oldest first.
-    async fn audit(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AuditEntryNode>> {
+    /// Who did what, when, in which transaction — oldest first. The instance's own steps; with
+    /// `allEvents`, also every other event of their transactions (the voucher financed, the receipt
+    /// pledged) and, for a maturity instance, every event of its voucher tree.
+    async fn audit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] all_events: bool,
+    ) -> async_graphql::Result<Vec<AuditEntryNode>> {
         let api = api(ctx)?;
-        let rows = workflow_audit::Entity::find()
+        let rows = steps_only(workflow_audit::Entity::find(), all_events)
             .filter(workflow_audit::Column::InstanceId.eq(self.id.clone()))
             .order_by_asc(workflow_audit::Column::EventId)
             .limit(MAX_LIST)
@@ -104,6 +111,15 @@ impl WorkflowInstanceNode {
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(AuditEntryNode::from).collect())
+    }
+}
+
+/// Only the instances' own steps (rows with the call that made them), unless `all` events are asked for.
+fn steps_only(q: sea_orm::Select<workflow_audit::Entity>, all: bool) -> sea_orm::Select<workflow_audit::Entity> {
+    if all {
+        q
+    } else {
+        q.filter(workflow_audit::Column::Action.ne(""))
     }
 }
 
@@ -274,10 +290,6 @@ pub struct FinancingApplicationNode {
     pub updated_ms: i64,
 }
 
-fn i(v: u64) -> i64 {
-    v.min(i64::MAX as u64) as i64
-}
-
 fn docs(d: &[Document]) -> Vec<DocumentNode> {
     d.iter().map(|d| DocumentNode { name: d.name.clone(), sm3: d.sm3.clone() }).collect()
 }
@@ -291,10 +303,10 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
                 .iter()
                 .map(|x| InfoExchangeNode {
                     question: x.question.clone(),
-                    asked_ms: i(x.asked_ms),
+                    asked_ms: to_i64(x.asked_ms),
                     answer: x.answer.clone(),
                     documents: docs(&x.documents),
-                    answered_ms: x.answered_ms.map(i),
+                    answered_ms: x.answered_ms.map(to_i64),
                 })
                 .collect(),
             invoice_check: a.invoice_check.as_ref().map(|c| InvoiceCheckNode {
@@ -306,22 +318,22 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
                     .map(|l| InvoiceCheckLineNode {
                         number: l.number.clone(),
                         result: l.result.clone(),
-                        available: i(l.available),
+                        available: to_i64(l.available),
                     })
                     .collect(),
-                checked_ms: i(c.checked_ms),
+                checked_ms: to_i64(c.checked_ms),
             }),
             approval: a.approval.as_ref().map(|x| FinancingApprovalNode {
                 discount_rate_bp: x.discount_rate_bp.min(i32::MAX as u32) as i32,
                 agreement_ref: x.agreement_ref.clone(),
-                discount_interest: i(x.discount_interest),
-                net_amount: i(x.net_amount),
+                discount_interest: to_i64(x.discount_interest),
+                net_amount: to_i64(x.net_amount),
                 registration_no: x.registration_no.clone(),
                 date: x.date.to_string(),
             }),
             disbursement: a.disbursement.as_ref().map(|x| DisbursementNode {
                 payment_ref: x.payment_ref.clone(),
-                amount: i(x.amount),
+                amount: to_i64(x.amount),
                 date: x.date.to_string(),
             }),
             id: a.id,
@@ -330,17 +342,17 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
             supplier: a.supplier,
             funder: a.funder,
             obligor: a.obligor,
-            amount: i(a.amount),
+            amount: to_i64(a.amount),
             currency: a.currency,
             due_date: a.due_date.to_string(),
             requested_rate_bp: a.requested_rate_bp.min(i32::MAX as u32) as i32,
             state: a.state,
-            deadline_ms: a.deadline_ms.map(i),
+            deadline_ms: a.deadline_ms.map(to_i64),
             invoices: a.invoices,
-            received_ms: a.received_ms.map(i),
+            received_ms: a.received_ms.map(to_i64),
             rejection: a.rejection,
-            created_ms: i(a.created_ms),
-            updated_ms: i(a.updated_ms),
+            created_ms: to_i64(a.created_ms),
+            updated_ms: to_i64(a.updated_ms),
         }
     }
 }
@@ -374,14 +386,56 @@ async fn instance_scope(api: &Api, user: &AuthUser) -> ApiResult<Option<Conditio
 }
 
 async fn chain_time_ms(api: &Api) -> ApiResult<i64> {
-    Ok(api.chain.tip()?.map(|t| i(t.time_ms)).unwrap_or(0))
+    Ok(api.chain.tip().await?.map(|t| to_i64(t.time_ms)).unwrap_or(0))
 }
 
 #[derive(Default)]
 pub struct WorkflowQuery;
 
+/// Something an organisation should know without having to act on it.
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "Notice")]
+pub struct NoticeNode {
+    /// `remind/<root>/<days>` or `<kind>/<instance>`.
+    pub id: String,
+    /// `MaturityReminder`, `MarginCallOpened`, `MarginCallEscalated`, `PledgeLoanOverdue`, `OverdueEscalated`.
+    pub kind: String,
+    /// The instance or voucher tree it is about.
+    pub subject: String,
+    pub message: String,
+    /// Block time of the block that made it.
+    pub time_ms: i64,
+    pub height: i64,
+}
+
 #[Object]
 impl WorkflowQuery {
+    /// Notices for the caller's organisation, newest first: maturity reminders of voucher trees it owes
+    /// or holds, and workflow steps it is a party of without being the one to act.
+    async fn my_notices(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<NoticeNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let rows = notice::Entity::find()
+            .filter(notice::Column::OrgId.eq(user.org_id.clone()))
+            .order_by_desc(notice::Column::Height)
+            .order_by_asc(notice::Column::Id)
+            .limit(page_size(first)?)
+            .all(&api.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(rows
+            .into_iter()
+            .map(|n| NoticeNode {
+                id: n.id,
+                kind: n.kind,
+                subject: n.subject,
+                message: n.message,
+                time_ms: n.time_ms,
+                height: n.height,
+            })
+            .collect())
+    }
+
     /// "Waiting for me": open steps the caller's organisation must take (in the role the step needs),
     /// most urgent deadline first, plus voucher trees the organisation owes that are not paid yet.
     async fn my_tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskNode>> {
@@ -452,7 +506,7 @@ impl WorkflowQuery {
                 if paid {
                     continue;
                 }
-                let deadline = Date::parse(&v.due_date).map(|d| i(dwf::end_of_day_ms(d)));
+                let deadline = Date::parse(&v.due_date).map(|d| to_i64(dwf::end_of_day_ms(d)));
                 tasks.push(TaskNode {
                     instance_id: v.id.clone(),
                     process: definitions::MATURITY.id.to_string(),
@@ -490,16 +544,18 @@ impl WorkflowQuery {
     }
 
     /// The audit trail of one instance (`instanceId`) or of everything about a voucher, receipt or
-    /// voucher root (`subject`), oldest first, as far as the caller's organisation is a party.
+    /// voucher root (`subject`), oldest first, as far as the caller's organisation is a party. The
+    /// processes' own steps; with `allEvents`, also the other events of their transactions.
     async fn workflow_audit(
         &self,
         ctx: &Context<'_>,
         instance_id: Option<String>,
         subject: Option<String>,
+        #[graphql(default)] all_events: bool,
     ) -> async_graphql::Result<Vec<AuditEntryNode>> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
-        let mut q = workflow_audit::Entity::find();
+        let mut q = steps_only(workflow_audit::Entity::find(), all_events);
         match (&instance_id, &subject) {
             (Some(id), None) => {
                 // A margin call's trail belongs to its pledge application too.
@@ -606,6 +662,20 @@ pub struct IotSnapshotInput {
     pub summary: String,
 }
 
+impl IotSnapshotInput {
+    fn into_domain(self) -> ApiResult<IotSnapshot> {
+        Ok(IotSnapshot {
+            status: match self.status {
+                IotStatusInput::Normal => IotStatus::Normal,
+                IotStatusInput::Alert => IotStatus::Alert,
+            },
+            devices: self.devices,
+            observed_ms: non_negative("iot.observedMs", self.observed_ms)?,
+            summary: self.summary,
+        })
+    }
+}
+
 #[derive(InputObject)]
 pub struct ApplyFinancingInput {
     /// New application id (A-Z 0-9 - _).
@@ -636,21 +706,6 @@ fn documents(field: &str, d: Vec<DocumentInput>) -> ApiResult<Vec<Document>> {
         return Err(ApiError::bad_input(field, format!("at most {} documents", dwf::MAX_DOCUMENTS)));
     }
     Ok(d.into_iter().map(|d| Document { name: d.name, sm3: d.sm3 }).collect())
-}
-
-fn bp(field: &str, v: i32) -> ApiResult<u32> {
-    u32::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
-}
-
-fn fen(field: &str, v: i64) -> ApiResult<u64> {
-    match u64::try_from(v) {
-        Ok(n) if n > 0 => Ok(n),
-        _ => Err(ApiError::bad_input(field, "must be a positive number of fen")),
-    }
-}
-
-fn ms(field: &str, v: i64) -> ApiResult<u64> {
-    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
 }
 
 /// The organisation a party of `row` is.
@@ -701,302 +756,144 @@ async fn require_step(api: &Api, user: &AuthUser, instance_id: &str, call: &str)
     }
 }
 
-fn require_operator<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
-    let user = require_user(ctx)?;
-    if user.role == UserRole::Viewer {
-        return Err(ApiError::forbidden("viewers cannot change anything"));
+/// API-side checks of a call before anything is signed: applying for financing needs the supplier
+/// role and the voucher (as far as the read model knows); every other step is made by the party the
+/// process table names for it.
+async fn check_step(api: &Api, user: &AuthUser, call: &WorkflowCall) -> ApiResult<()> {
+    if let WorkflowCall::ApplyPledge { .. } = call {
+        // A new instance: the chain checks the holder, the receipt and the funder.
+        return Ok(());
     }
-    Ok(user)
-}
-
-async fn workflow_tx(
-    ctx: &Context<'_>,
-    instance_id: &str,
-    call_name: &str,
-    call: WorkflowCall,
-) -> async_graphql::Result<TxResult> {
-    let api = api(ctx)?;
-    let user = require_operator(ctx)?;
-    require_step(api, user, instance_id, call_name).await?;
-    let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
-    Ok(TxResult { receipt })
-}
-
-#[derive(Default)]
-pub struct WorkflowMutation;
-
-#[Object]
-impl WorkflowMutation {
-    /// Supplier (holder of the voucher) applies to an approved funder for financing; the voucher is
-    /// reserved by a financing offer at the requested rate.
-    async fn apply_for_financing(
-        &self,
-        ctx: &Context<'_>,
-        input: ApplyFinancingInput,
-    ) -> async_graphql::Result<TxResult> {
-        let api = api(ctx)?;
-        let user = require_operator(ctx)?;
-        let requested_rate_bp = bp("input.requestedRateBp", input.requested_rate_bp)?;
-        let documents = documents("input.documents", input.documents)?;
-        if !access::has_org_role(api, user, "supplier").await? {
-            return Err(
-                ApiError::forbidden(format!("organisation {} does not have the supplier role", user.org_id)).into()
-            );
-        }
-        if let Some(v) =
-            voucher::Entity::find_by_id(input.voucher_id.clone()).one(&api.db).await.map_err(ApiError::from)?
-        {
+    if let WorkflowCall::ApplyFinancing { voucher_id, .. } = call {
+        require_org_role(api, user, "supplier").await?;
+        if let Some(v) = voucher::Entity::find_by_id(voucher_id.clone()).one(&api.db).await? {
             if v.holder != user.org_id {
                 return Err(ApiError::forbidden(format!(
-                    "organisation {} does not hold voucher {}",
-                    user.org_id, input.voucher_id
-                ))
-                .into());
+                    "organisation {} does not hold voucher {voucher_id}",
+                    user.org_id
+                )));
             }
         }
-        let call = WorkflowCall::ApplyFinancing {
-            application_id: input.application_id,
-            voucher_id: input.voucher_id,
-            funder: input.funder,
-            requested_rate_bp,
-            documents,
-        };
-        let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
-        Ok(TxResult { receipt })
+        return Ok(());
     }
+    require_step(api, user, call.instance_id(), call.name()).await
+}
 
+/// Every workflow mutation: check the step, then sign and commit the call.
+async fn step(ctx: &Context<'_>, call: WorkflowCall) -> async_graphql::Result<TxResult> {
+    let api = api(ctx)?;
+    let user = require_operator(ctx)?;
+    check_step(api, user, &call).await?;
+    Ok(TxResult { receipt: api.submit(user, &call).await? })
+}
+
+/// The workflow mutations as a table: each line names the mutation, its arguments and the
+/// `WorkflowCall` it makes; [`step`] does the rest.
+macro_rules! workflow_mutations {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident($($(#[$arg_attr:meta])* $arg:ident: $ty:ty),*) => $variant:ident { $($body:tt)* };
+    )*) => {
+        #[derive(Default)]
+        pub struct WorkflowMutation;
+
+        #[Object]
+        impl WorkflowMutation {
+            $(
+                $(#[doc = $doc])*
+                async fn $name(
+                    &self,
+                    ctx: &Context<'_>,
+                    $($(#[$arg_attr])* $arg: $ty),*
+                ) -> async_graphql::Result<TxResult> {
+                    step(ctx, WorkflowCall::$variant { $($body)* }).await
+                }
+            )*
+        }
+    };
+}
+
+workflow_mutations! {
+    /// Supplier (holder of the voucher) applies to an approved funder for financing; the voucher is
+    /// reserved by a financing offer at the requested rate.
+    apply_for_financing(input: ApplyFinancingInput) => ApplyFinancing {
+        requested_rate_bp: non_negative_u32("input.requestedRateBp", input.requested_rate_bp)?,
+        documents: documents("input.documents", input.documents)?,
+        application_id: input.application_id,
+        voucher_id: input.voucher_id,
+        funder: input.funder,
+    };
     /// Funder asks the supplier for more information.
-    async fn request_financing_info(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        question: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::RequestInfo { application_id: application_id.clone(), question };
-        workflow_tx(ctx, &application_id, "RequestInfo", call).await
-    }
-
+    request_financing_info(application_id: String, question: String) => RequestInfo { application_id, question };
     /// Supplier answers the funder's open question.
-    async fn provide_financing_info(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        answer: String,
-        #[graphql(default)] documents: Vec<DocumentInput>,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ProvideInfo {
-            application_id: application_id.clone(),
-            answer,
-            documents: self::documents("documents", documents)?,
-        };
-        workflow_tx(ctx, &application_id, "ProvideInfo", call).await
-    }
-
+    provide_financing_info(application_id: String, answer: String, #[graphql(default)] documents: Vec<DocumentInput>)
+        => ProvideInfo { application_id, answer, documents: self::documents("documents", documents)? };
     /// Funder runs 查验 on every backing invoice and records the result.
-    async fn check_financing_invoices(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::CheckInvoices { application_id: application_id.clone() };
-        workflow_tx(ctx, &application_id, "CheckInvoices", call).await
-    }
-
+    check_financing_invoices(application_id: String) => CheckInvoices { application_id };
     /// Funder approves at a rate no higher than requested; the voucher is financed in this transaction.
-    async fn approve_financing(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        discount_rate_bp: i32,
-        agreement_ref: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ApproveFinancing {
-            application_id: application_id.clone(),
-            discount_rate_bp: bp("discountRateBp", discount_rate_bp)?,
-            agreement_ref,
-        };
-        workflow_tx(ctx, &application_id, "ApproveFinancing", call).await
-    }
-
+    approve_financing(application_id: String, discount_rate_bp: i32, agreement_ref: String) => ApproveFinancing {
+        application_id,
+        discount_rate_bp: non_negative_u32("discountRateBp", discount_rate_bp)?,
+        agreement_ref,
+    };
     /// Funder rejects the application.
-    async fn reject_financing(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        reason: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::RejectFinancing { application_id: application_id.clone(), reason };
-        workflow_tx(ctx, &application_id, "RejectFinancing", call).await
-    }
-
+    reject_financing(application_id: String, reason: String) => RejectFinancing { application_id, reason };
     /// Supplier withdraws its own application; the voucher's reservation is released.
-    async fn withdraw_financing(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        reason: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::WithdrawFinancing { application_id: application_id.clone(), reason };
-        workflow_tx(ctx, &application_id, "WithdrawFinancing", call).await
-    }
-
+    withdraw_financing(application_id: String, reason: String) => WithdrawFinancing { application_id, reason };
     /// Funder records paying the net amount (the payment itself happens off chain).
-    async fn record_disbursement(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        payment_ref: String,
-        amount: i64,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::RecordDisbursement {
-            application_id: application_id.clone(),
-            payment_ref,
-            amount: fen("amount", amount)?,
-        };
-        workflow_tx(ctx, &application_id, "RecordDisbursement", call).await
-    }
-
+    record_disbursement(application_id: String, payment_ref: String, amount: i64) => RecordDisbursement {
+        application_id,
+        payment_ref,
+        amount: fen("amount", amount)?,
+    };
     /// Supplier confirms the money arrived.
-    async fn confirm_financing_receipt(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ConfirmReceipt { application_id: application_id.clone() };
-        workflow_tx(ctx, &application_id, "ConfirmReceipt", call).await
-    }
-
+    confirm_financing_receipt(application_id: String) => ConfirmReceipt { application_id };
     /// Receipt holder applies to a funder for a loan against a warehouse receipt (仓单质押).
-    async fn apply_for_pledge(&self, ctx: &Context<'_>, input: ApplyPledgeInput) -> async_graphql::Result<TxResult> {
-        let api = api(ctx)?;
-        let user = require_operator(ctx)?;
-        let call = WorkflowCall::ApplyPledge {
-            application_id: input.application_id,
-            receipt: input.receipt,
-            funder: input.funder,
-            requested_amount: fen("input.requestedAmount", input.requested_amount)?,
-            currency: input.currency,
-            documents: documents("input.documents", input.documents)?,
-        };
-        let receipt = api.submit_as(user, dwf::MODULE, encode_call(&call)).await?;
-        Ok(TxResult { receipt })
-    }
-
+    apply_for_pledge(input: ApplyPledgeInput) => ApplyPledge {
+        requested_amount: fen("input.requestedAmount", input.requested_amount)?,
+        documents: documents("input.documents", input.documents)?,
+        application_id: input.application_id,
+        receipt: input.receipt,
+        funder: input.funder,
+        currency: input.currency,
+    };
     /// The receipt's warehouse operator confirms the goods, their value and their IoT status.
-    async fn confirm_pledge_goods(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        goods_value: i64,
-        iot: IotSnapshotInput,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ConfirmGoods {
-            application_id: application_id.clone(),
-            goods_value: fen("goodsValue", goods_value)?,
-            iot: IotSnapshot {
-                status: match iot.status {
-                    IotStatusInput::Normal => IotStatus::Normal,
-                    IotStatusInput::Alert => IotStatus::Alert,
-                },
-                devices: iot.devices,
-                observed_ms: ms("iot.observedMs", iot.observed_ms)?,
-                summary: iot.summary,
-            },
-        };
-        workflow_tx(ctx, &application_id, "ConfirmGoods", call).await
-    }
-
+    confirm_pledge_goods(application_id: String, goods_value: i64, iot: IotSnapshotInput) => ConfirmGoods {
+        application_id,
+        goods_value: fen("goodsValue", goods_value)?,
+        iot: iot.into_domain()?,
+    };
     /// Warehouse (before confirming the goods) or funder (after) refuses the pledge.
-    async fn reject_pledge(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        reason: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::RejectPledge { application_id: application_id.clone(), reason };
-        workflow_tx(ctx, &application_id, "RejectPledge", call).await
-    }
-
+    reject_pledge(application_id: String, reason: String) => RejectPledge { application_id, reason };
     /// Funder approves the loan (≤ pledge rate × goods value); the receipt is pledged in this transaction.
-    async fn approve_pledge(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        loan_amount: i64,
-        pledge_rate_bp: i32,
-        due: String,
-        agreement_ref: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ApprovePledge {
-            application_id: application_id.clone(),
+    approve_pledge(application_id: String, loan_amount: i64, pledge_rate_bp: i32, due: String, agreement_ref: String)
+        => ApprovePledge {
+            application_id,
             loan_amount: fen("loanAmount", loan_amount)?,
-            pledge_rate_bp: bp("pledgeRateBp", pledge_rate_bp)?,
-            due: Date::parse(&due).ok_or_else(|| ApiError::bad_input("due", "expected a date YYYY-MM-DD"))?,
+            pledge_rate_bp: non_negative_u32("pledgeRateBp", pledge_rate_bp)?,
+            due: date("due", &due)?,
             agreement_ref,
         };
-        workflow_tx(ctx, &application_id, "ApprovePledge", call).await
-    }
-
     /// Depositor records repaying the loan.
-    async fn record_pledge_repayment(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        payment_ref: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::RecordRepayment { application_id: application_id.clone(), payment_ref };
-        workflow_tx(ctx, &application_id, "RecordRepayment", call).await
-    }
-
+    record_pledge_repayment(application_id: String, payment_ref: String) => RecordRepayment {
+        application_id,
+        payment_ref,
+    };
     /// Funder releases the pledge after repayment.
-    async fn release_pledge(&self, ctx: &Context<'_>, application_id: String) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ReleasePledge { application_id: application_id.clone() };
-        workflow_tx(ctx, &application_id, "ReleasePledge", call).await
-    }
-
+    release_pledge(application_id: String) => ReleasePledge { application_id };
     /// Any member opens a margin call once the pledged receipt is flagged by an IoT alert.
-    async fn open_margin_call(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        reason: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::OpenMarginCall { application_id: application_id.clone(), reason };
-        workflow_tx(ctx, &application_id, "OpenMarginCall", call).await
-    }
-
+    open_margin_call(application_id: String, reason: String) => OpenMarginCall { application_id, reason };
     /// Funder records how the margin call was settled.
-    async fn resolve_margin_call(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        resolution: String,
-    ) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::ResolveMarginCall { application_id: application_id.clone(), resolution };
-        workflow_tx(ctx, &application_id, "ResolveMarginCall", call).await
-    }
-
+    resolve_margin_call(application_id: String, resolution: String) => ResolveMarginCall { application_id, resolution };
     /// Any member escalates an unpaid voucher tree after its due date (once per tree).
-    async fn escalate_overdue(&self, ctx: &Context<'_>, root_id: String) -> async_graphql::Result<TxResult> {
-        let call = WorkflowCall::EscalateOverdue { root_id: root_id.clone() };
-        workflow_tx(ctx, &root_id, "EscalateOverdue", call).await
-    }
-
+    escalate_overdue(root_id: String) => EscalateOverdue { root_id };
     /// Any member applies a passed deadline: of the instance's current step, or of margin call
     /// `marginCallSeq`. Refused unless the deadline has passed and the step is still pending.
-    async fn expire_workflow_deadline(
-        &self,
-        ctx: &Context<'_>,
-        application_id: String,
-        margin_call_seq: Option<i32>,
-    ) -> async_graphql::Result<TxResult> {
-        let deadline = match margin_call_seq {
+    expire_workflow_deadline(application_id: String, margin_call_seq: Option<i32>) => Expire {
+        application_id,
+        deadline: match margin_call_seq {
             None => DeadlineKind::Step,
-            Some(s) => DeadlineKind::MarginCall {
-                seq: u32::try_from(s).map_err(|_| ApiError::bad_input("marginCallSeq", "must not be negative"))?,
-            },
-        };
-        let call = WorkflowCall::Expire { application_id: application_id.clone(), deadline };
-        workflow_tx(ctx, &application_id, definitions::EXPIRE, call).await
-    }
+            Some(s) => DeadlineKind::MarginCall { seq: non_negative_u32("marginCallSeq", s)? },
+        },
+    };
 }

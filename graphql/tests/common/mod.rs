@@ -1,11 +1,14 @@
-//! Test harness: a real RocksDB dev chain, a real SQL read model and the HTTP server on a free port.
+//! Test harness: a real chain in this process (the executor over RocksDB), a real SQL read model and the
+//! HTTP server on a free port.
 #![allow(dead_code)]
 
 use std::sync::Arc;
 
+use scf_client::{InProcessChain, Production};
 use scf_domain::org::Role;
 use scf_graphql::bootstrap::{consortium, OrgSpec};
-use scf_graphql::{Config, DevChain, Server};
+use scf_graphql::{Config, Server};
+use scf_store::Store;
 use serde_json::{json, Value};
 
 pub const NODE_KEY: [u8; 16] = *b"test-node-key-16";
@@ -36,7 +39,7 @@ pub fn org(id: &str, roles: &[Role], funder: bool) -> OrgSpec {
 
 pub struct Harness {
     pub server: Server,
-    pub chain: DevChain,
+    pub chain: InProcessChain<Store>,
     pub url: String,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -74,7 +77,8 @@ impl Harness {
             consortium(&db, &NODE_KEY, "scf-gql-test", day_ms("2026-01-04"), &orgs).await.expect("consortium");
         customise(&mut genesis);
         drop(db);
-        let chain = DevChain::open(&dir.path().join("chain"), &genesis).expect("chain");
+        let store = Store::open(&dir.path().join("chain")).expect("store");
+        let chain = InProcessChain::open(store, &genesis, scf_domain::modules(), Production::Auto).expect("chain");
         chain.set_time_ms(Some(day_ms("2026-01-05")));
         let config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
         let server = scf_graphql::start(config, Arc::new(chain.clone())).await.expect("server");

@@ -381,6 +381,7 @@ export type VoucherFilter = {
   rootId?: string | null | undefined;
 };
 
+/** A voucher's status. */
 export type VoucherStatus =
   | 'PENDING'
   | 'ACTIVE'

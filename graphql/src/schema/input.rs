@@ -1,0 +1,54 @@
+//! Reading GraphQL arguments into domain values, one way everywhere: each failure names the argument
+//! and the rule (`amount: must be a positive number of fen`).
+
+use scf_domain::date::Date;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Default and largest page of a list.
+pub const DEFAULT_PAGE: i32 = 20;
+pub const MAX_PAGE: i32 = 100;
+
+/// A `YYYY-MM-DD` date.
+pub fn date(field: &str, s: &str) -> ApiResult<Date> {
+    Date::parse(s).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))
+}
+
+/// A positive amount in fen.
+pub fn fen(field: &str, v: i64) -> ApiResult<u64> {
+    match u64::try_from(v) {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::bad_input(field, "must be a positive number of fen")),
+    }
+}
+
+/// A positive quantity.
+pub fn positive(field: &str, v: i64) -> ApiResult<u64> {
+    match u64::try_from(v) {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ApiError::bad_input(field, "must be positive")),
+    }
+}
+
+/// A count, amount or time that may be zero but not negative.
+pub fn non_negative(field: &str, v: i64) -> ApiResult<u64> {
+    u64::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
+}
+
+/// Basis points, a sequence number or another small count: not negative.
+pub fn non_negative_u32(field: &str, v: i32) -> ApiResult<u32> {
+    u32::try_from(v).map_err(|_| ApiError::bad_input(field, "must not be negative"))
+}
+
+/// The size of a page of a list: `1..=MAX_PAGE`, `DEFAULT_PAGE` when not given.
+pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
+    match first.unwrap_or(DEFAULT_PAGE) {
+        n if (1..=MAX_PAGE).contains(&n) => Ok(n as u64),
+        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_PAGE}"))),
+    }
+}
+
+/// A `u64` as GraphQL's `Int` (64-bit here); larger values, which no amount or height reaches, saturate.
+pub fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
