@@ -250,7 +250,7 @@ export function TxOutcomeView({ outcome }: { outcome: TxOutcome | null }) {
       }
       description={
         <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-          {t('form.fieldError', { field: t('tx.txId'), reason: '' })}<Link to={`/explorer/tx/${outcome.txId}`}>{outcome.txId}</Link>
+          {t('form.labelled', { label: t('tx.txId'), value: '' })}<Link to={`/explorer/tx/${outcome.txId}`}>{outcome.txId}</Link>
         </Typography.Text>
       }
     />

@@ -142,7 +142,7 @@ export function DevicesView({ owner }: { owner?: string }) {
   const columns: TableColumnsType<Device> = [
     { title: t('device.id'), dataIndex: 'id' },
     { title: t('device.kind'), dataIndex: 'kind' },
-    { title: t('device.bindingKind'), key: 'binding', render: (_, d) => t('form.fieldError', { field: t(`device.binding.${d.binding.kind}`), reason: describeBinding(d) }) },
+    { title: t('device.bindingKind'), key: 'binding', render: (_, d) => t('form.labelled', { label: t(`device.binding.${d.binding.kind}`), value: describeBinding(d) }) },
     {
       title: t('device.rules'),
       key: 'rules',
