@@ -62,7 +62,7 @@ export function UsersPage() {
                 label: t('login.username'),
                 check: (v) => (v.length > 64 || !/^[\p{L}\p{N}._\-@]+$/u.test(v) ? t('admin.usernameRule') : null),
               },
-              { name: 'password', label: t('login.password'), check: (v) => ([...v].length < 8 || v.length > 256 ? t('admin.passwordRule') : null) },
+              { name: 'password', label: t('login.password'), kind: 'password', help: t('password.help') },
               {
                 name: 'role',
                 label: t('admin.role'),

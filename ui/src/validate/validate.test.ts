@@ -14,6 +14,7 @@ import {
   usccCheckChar,
   usccProblem,
 } from './keys';
+import { passwordProblem } from './password';
 
 // Reference values: GS1 keys and check characters below agree with python-stdnum 2.2 (`stdnum.ean`,
 // `stdnum.cn.uscc`), an independent implementation of the same standards.
@@ -150,5 +151,20 @@ describe('sensor values in milli-units', async () => {
     expect(parseMilli('8e3')).toBeNull();
     expect(formatMilli(-18500)).toBe('-18.5');
     expect(formatMilli(70000)).toBe('70');
+  });
+});
+
+describe('passwords (the server’s rule: 8 characters, 256 bytes)', () => {
+  it('counts characters for the minimum and UTF-8 bytes for the maximum', () => {
+    expect(passwordProblem('1234567')).toBe('short');
+    expect(passwordProblem('12345678')).toBeNull();
+    // Seven CJK characters are 21 bytes but still too few characters.
+    expect(passwordProblem('供应链金融平台')).toBe('short');
+    expect(passwordProblem('供应链金融平台密')).toBeNull();
+    expect(passwordProblem('a'.repeat(256))).toBeNull();
+    expect(passwordProblem('a'.repeat(257))).toBe('long');
+    // 85 CJK characters are 255 bytes; 86 are 258.
+    expect(passwordProblem('密'.repeat(85))).toBeNull();
+    expect(passwordProblem('密'.repeat(86))).toBe('long');
   });
 });

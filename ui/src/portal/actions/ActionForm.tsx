@@ -20,6 +20,7 @@ import {
   SSCC_LENGTHS,
   usccProblem,
 } from '../../validate/keys';
+import { passwordProblem } from '../../validate/password';
 import { useOrgs } from '../OrgDirectory';
 import { useTx, type TxOutcome } from '../useTx';
 
@@ -47,7 +48,8 @@ export type FieldKind =
   | 'address'
   | 'upperId'
   | 'receiptNo'
-  | 'deviceId';
+  | 'deviceId'
+  | 'password';
 
 export interface FieldSpec {
   name: string;
@@ -86,7 +88,8 @@ export function convert(fields: readonly FieldSpec[], raw: Record<string, unknow
       out[f.name] = v.map(String);
       continue;
     }
-    const s = String(v).trim();
+    // A password is sent as typed: leading or trailing spaces are part of it.
+    const s = f.kind === 'password' ? String(v) : String(v).trim();
     switch (f.kind) {
       case 'yuan':
       case 'percent':
@@ -115,8 +118,13 @@ function rulesFor(f: FieldSpec, t: ReturnType<typeof useI18n>['t']): Rule[] {
         const extra = f.checkEmpty ? f.check?.('', getFieldsValue(true) as Record<string, unknown>) : null;
         return extra ? reject(extra) : Promise.resolve();
       }
-      const s = String(value).trim();
+      const s = f.kind === 'password' ? String(value) : String(value).trim();
       switch (f.kind) {
+        case 'password': {
+          const p = passwordProblem(s);
+          if (p) return reject(t(`password.${p}`));
+          break;
+        }
         case 'yuan': {
           const fen = parseYuan(s);
           if (fen === null || fen === 0n || fen > MAX_API_FEN) return reject(t('form.amount'));
@@ -211,6 +219,8 @@ function FieldControl({ f }: { f: FieldSpec }) {
         return <Select aria-label={f.label} mode={f.kind === 'multi' ? 'multiple' : undefined} options={f.options ?? []} />;
       case 'textarea':
         return <Input.TextArea aria-label={f.label} rows={3} placeholder={f.placeholder} />;
+      case 'password':
+        return <Input.Password aria-label={f.label} autoComplete="new-password" />;
       default:
         return (
           <Input
