@@ -2,6 +2,9 @@
  * The GraphQL API as the end-to-end tests use it: to set up what other roles would have done (so each
  * role's test drives only its own actions through the browser) and to read back on-chain results.
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
 import type { Page } from 'playwright-core';
 
 import { DEMO_PASSWORD } from './browser';
@@ -15,6 +18,27 @@ export async function gql<T = Record<string, unknown>>(baseUrl: string, token: s
   const body = (await r.json()) as { data?: T; errors?: { message: string }[] };
   if (body.errors?.length) throw new Error(`${query.slice(0, 60)}…: ${body.errors.map((e) => e.message).join('; ')}`);
   return body.data as T;
+}
+
+/** A GraphQL answer as it came, errors included (for checking a refusal's code). */
+export async function gqlRaw<T = Record<string, unknown>>(
+  baseUrl: string,
+  token: string | null,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] }> {
+  const r = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await r.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+}
+
+/** Sign in over the API; returns the bearer token. */
+export async function signIn(baseUrl: string, username: string, password: string): Promise<string> {
+  const d = await gql<{ login: { token: string } }>(baseUrl, null, 'mutation($u:String!,$p:String!){login(username:$u,password:$p){token}}', { u: username, p: password });
+  return d.login.token;
 }
 
 const tokens = new Map<string, string>();
@@ -105,3 +129,19 @@ export async function eventually<T>(read: () => Promise<T>, check: (v: T) => boo
   throw new Error(`${what}: last ${JSON.stringify(last)}${err ? ` (${String(err)})` : ''}`);
 }
 
+
+/**
+ * Give `username` a one-time password, as `scf admin bootstrap` does for an organisation's first admin:
+ * the flag in the read model's users table, which the server reads on every sign-in and request. The demo
+ * runs no node API, so the bootstrap command itself cannot run against it; Python's sqlite3 writes the flag.
+ */
+export function markOneTimePassword(dataDir: string, username: string): void {
+  const script = [
+    'import sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], timeout=30)',
+    'n = db.execute("UPDATE users SET must_change_password = 1 WHERE username = ?", (sys.argv[2],)).rowcount',
+    'db.commit()',
+    'sys.exit(0 if n == 1 else 3)',
+  ].join('\n');
+  execFileSync('python3', ['-c', script, join(dataDir, 'read-model.sqlite'), username], { stdio: 'pipe' });
+}

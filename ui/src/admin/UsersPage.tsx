@@ -1,15 +1,16 @@
-import { Card, Flex, Table, Tag, Typography } from 'antd';
+import { Button, Card, Flex, Popconfirm, Table, Tag, Typography } from 'antd';
 
-import { CreateUserDocument, ExpiringKeysDocument, SetKeyExpiryDocument, UsersDocument, type UsersQuery } from '../api/generated';
+import { CreateUserDocument, DisableUserDocument, ExpiringKeysDocument, OrgUsersDocument, SetKeyExpiryDocument, type OrgUsersQuery } from '../api/generated';
 import { useGql, useQuery } from '../api/hooks';
 import { useSession } from '../auth/SessionProvider';
 import { formatTime } from '../explorer/format';
 import { useI18n } from '../i18n/I18nProvider';
 import { ActionForm } from '../portal/actions/ActionForm';
 import { QueryView } from '../portal/QueryView';
+import { useTx } from '../portal/useTx';
 import { isIsoDate } from '../validate/keys';
 
-type User = UsersQuery['users'][number];
+type User = OrgUsersQuery['orgUsers'][number];
 
 /** Business date → end of that day in Beijing time (the chain's business time zone), ms since the epoch. */
 export function endOfDayCstMs(date: string): number {
@@ -18,13 +19,15 @@ export function endOfDayCstMs(date: string): number {
 
 /**
  * An organisation admin's page: the organisation's users and their signing accounts, creating a user
- * (whose custodial key the server registers on chain), and recording when keys expire.
+ * (whose custodial key the server registers on chain), disabling one (its sessions end and its account
+ * is removed on chain), and recording when keys expire.
  */
 export function UsersPage() {
   const { t, locale } = useI18n();
   const gql = useGql();
   const { session } = useSession();
-  const users = useQuery(UsersDocument, {});
+  const users = useQuery(OrgUsersDocument, {});
+  const { run, busy } = useTx();
   const expiring = useQuery(ExpiringKeysDocument, { withinDays: 365 });
   if (session?.user.role !== 'admin') {
     return <Typography.Paragraph>{t('admin.only')}</Typography.Paragraph>;
@@ -40,13 +43,47 @@ export function UsersPage() {
             rowKey="id"
             size="middle"
             aria-label={t('admin.users')}
-            dataSource={d.users}
+            dataSource={d.orgUsers}
             pagination={{ pageSize: 20, hideOnSinglePage: true }}
             scroll={{ x: 'max-content' }}
             columns={[
               { title: t('login.username'), dataIndex: 'username' },
               { title: t('admin.role'), dataIndex: 'role', render: (r: 'admin' | 'operator' | 'viewer') => <Tag>{t(`admin.role.${r.toLowerCase() as 'admin' | 'operator' | 'viewer'}`)}</Tag> },
               { title: t('admin.address'), dataIndex: 'address', render: (a: string) => <Typography.Text code copyable>{a}</Typography.Text> },
+              {
+                title: t('admin.status'),
+                key: 'status',
+                render: (_, u) =>
+                  u.disabled ? (
+                    <Tag color="default">{t('admin.disabled')}</Tag>
+                  ) : u.mustChangePassword ? (
+                    <Tag color="orange">{t('admin.oneTime')}</Tag>
+                  ) : (
+                    <Tag color="green">{t('admin.active')}</Tag>
+                  ),
+              },
+              {
+                title: t('admin.actions'),
+                key: 'actions',
+                render: (_, u) =>
+                  // The server refuses an admin disabling itself; the page does not offer it.
+                  u.disabled ? null : u.username === session.user.username ? (
+                    <Typography.Text type="secondary">{t('admin.self')}</Typography.Text>
+                  ) : (
+                    <Popconfirm
+                      title={t('admin.disableConfirm', { username: u.username })}
+                      okText={t('admin.disable')}
+                      okButtonProps={{ danger: true }}
+                      onConfirm={async () => {
+                        if (await run(`${t('admin.disable')} ${u.username}`, () => gql(DisableUserDocument, { username: u.username }))) users.refetch();
+                      }}
+                    >
+                      <Button size="small" danger loading={busy === `${t('admin.disable')} ${u.username}`} aria-label={`${t('admin.disable')} ${u.username}`}>
+                        {t('admin.disable')}
+                      </Button>
+                    </Popconfirm>
+                  ),
+              },
             ]}
           />
         )}

@@ -651,10 +651,17 @@ export type CreateUserMutationVariables = Exact<{
 
 export type CreateUserMutation = { createUser: { id: string, username: string, orgId: string, role: UserRole, address: string, publicKey: string } };
 
-export type UsersQueryVariables = Exact<{ [key: string]: never; }>;
+export type OrgUsersQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type UsersQuery = { users: Array<{ id: string, username: string, role: UserRole, address: string, publicKey: string }> };
+export type OrgUsersQuery = { orgUsers: Array<{ id: string, username: string, role: UserRole, address: string, publicKey: string, mustChangePassword: boolean, disabled: boolean }> };
+
+export type DisableUserMutationVariables = Exact<{
+  username: string;
+}>;
+
+
+export type DisableUserMutation = { disableUser: { id: string, username: string, disabled: boolean } };
 
 export type ChainHeightQueryVariables = Exact<{ [key: string]: never; }>;
 
@@ -857,12 +864,20 @@ export type LoginMutationVariables = Exact<{
 }>;
 
 
-export type LoginMutation = { login: { token: string, user: { id: string, username: string, orgId: string, role: UserRole } } };
+export type LoginMutation = { login: { token: string, user: { id: string, username: string, orgId: string, role: UserRole, mustChangePassword: boolean } } };
 
 export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
 
 
 export type LogoutMutation = { logout: boolean };
+
+export type ChangePasswordMutationVariables = Exact<{
+  oldPassword: string;
+  newPassword: string;
+}>;
+
+
+export type ChangePasswordMutation = { changePassword: { id: string, username: string, orgId: string, role: UserRole, mustChangePassword: boolean } };
 
 export type OrganisationQueryVariables = Exact<{
   id: string;
@@ -1727,17 +1742,28 @@ export const CreateUserDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<CreateUserMutation, CreateUserMutationVariables>;
-export const UsersDocument = new TypedDocumentString(`
-    query Users {
-  users {
+export const OrgUsersDocument = new TypedDocumentString(`
+    query OrgUsers {
+  orgUsers {
     id
     username
     role
     address
     publicKey
+    mustChangePassword
+    disabled
   }
 }
-    `) as unknown as TypedDocumentString<UsersQuery, UsersQueryVariables>;
+    `) as unknown as TypedDocumentString<OrgUsersQuery, OrgUsersQueryVariables>;
+export const DisableUserDocument = new TypedDocumentString(`
+    mutation DisableUser($username: String!) {
+  disableUser(username: $username) {
+    id
+    username
+    disabled
+  }
+}
+    `) as unknown as TypedDocumentString<DisableUserMutation, DisableUserMutationVariables>;
 export const ChainHeightDocument = new TypedDocumentString(`
     query ChainHeight {
   chainStatus {
@@ -2475,6 +2501,7 @@ export const LoginDocument = new TypedDocumentString(`
       username
       orgId
       role
+      mustChangePassword
     }
   }
 }
@@ -2484,6 +2511,17 @@ export const LogoutDocument = new TypedDocumentString(`
   logout
 }
     `) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
+export const ChangePasswordDocument = new TypedDocumentString(`
+    mutation ChangePassword($oldPassword: String!, $newPassword: String!) {
+  changePassword(oldPassword: $oldPassword, newPassword: $newPassword) {
+    id
+    username
+    orgId
+    role
+    mustChangePassword
+  }
+}
+    `) as unknown as TypedDocumentString<ChangePasswordMutation, ChangePasswordMutationVariables>;
 export const OrganisationDocument = new TypedDocumentString(`
     query Organisation($id: String!) {
   organisation(id: $id) {
