@@ -127,6 +127,7 @@ describe.sequential('admin', () => {
     await form.getByLabel('确认新密码', { exact: true }).blur();
     await form.getByText('确认新密码：与新密码不一致').waitFor();
     await form.getByLabel('确认新密码', { exact: true }).fill(fresh);
+    await form.getByText('确认新密码：与新密码不一致').waitFor({ state: 'hidden' });
     await shot(page, 'user-change-password', false);
     await form.getByRole('button', { name: '修改密码' }).click();
     await page.locator('.ant-message').getByText('密码已修改').waitFor();
