@@ -12,7 +12,6 @@
 //!   as associated data (a sealed key moved to another user row does not open). The key is opened only
 //!   to sign, and never logged.
 
-
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use scf_ledger::crypto::{decrypt_at_rest, encrypt_at_rest, random_bytes, sm3, KeyPair};

@@ -195,7 +195,8 @@ fn warehouse_rejects_and_an_alert_status_blocks_approval() {
 fn the_depositor_withdraws_before_the_funder_decides_and_only_the_depositor_may() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut chain, _timer) = setup(dir.path());
-    let withdraw = |id: &str| WorkflowCall::WithdrawPledge { application_id: id.into(), reason: "改用其他融资".into() };
+    let withdraw =
+        |id: &str| WorkflowCall::WithdrawPledge { application_id: id.into(), reason: "改用其他融资".into() };
     wf(&mut chain, "DEP", apply("PL-W1", "WR-1"));
     assert_eq!(wf_refused(&mut chain, "WH", withdraw("PL-W1")), "WORKFLOW_NOT_PARTY");
     wf(&mut chain, "DEP", withdraw("PL-W1"));

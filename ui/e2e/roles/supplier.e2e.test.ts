@@ -185,4 +185,25 @@ describe.sequential('supplier', () => {
       'repaid',
     );
   });
+  it('withdraws a pledge application before the funder decides', async () => {
+    const { page } = b;
+    const number = await receipt(baseUrl, `E2E-SW-${RUN}`, 'HLBRAKE', `SW-${RUN}`);
+    const pl = `PL-SW-${RUN}`;
+    await as(baseUrl, 'wang.fang', `mutation($i:ApplyPledgeInput!){applyForPledge(input:$i) ${TX}}`, { i: { applicationId: pl, receipt: number, funder: 'ICBC-SH', requestedAmount: 100_000_00 } });
+    await login(page, baseUrl, 'wang.fang');
+    await openTab(page, baseUrl, 'supplier', 'workflow');
+    await page.getByRole('textbox', { name: '申请编号' }).fill(pl);
+    await page.getByRole('button', { name: /^打\s*开$/ }).click();
+    const card = page.getByRole('region', { name: `申请 ${pl}` });
+    await card.getByTestId('workflow-state').getByText('applied').waitFor();
+    await card.getByRole('button', { name: `撤回质押申请 ${pl}` }).click();
+    await page.getByRole('dialog').getByLabel('原因').fill('改用应收账款融资');
+    await page.getByRole('dialog').getByRole('button', { name: `撤回质押申请 · ${pl}` }).click();
+    await committed(page, `撤回质押申请 · ${pl}`);
+    await eventually(
+      () => as<{ workflowInstance: { state: string } }>(baseUrl, 'wang.fang', 'query($id:String!){workflowInstance(id:$id){state}}', { id: pl }),
+      (r) => r.workflowInstance.state === 'withdrawn',
+      'withdrawn',
+    );
+  });
 });

@@ -520,6 +520,14 @@ export type RejectPledgeMutationVariables = Exact<{
 
 export type RejectPledgeMutation = { rejectPledge: { txId: string, height: number } };
 
+export type WithdrawPledgeMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type WithdrawPledgeMutation = { withdrawPledge: { txId: string, height: number } };
+
 export type ApprovePledgeMutationVariables = Exact<{
   applicationId: string;
   loanAmount: number;
@@ -1558,6 +1566,16 @@ export const RejectPledgeDocument = new TypedDocumentString(`
   txId
   height
 }`) as unknown as TypedDocumentString<RejectPledgeMutation, RejectPledgeMutationVariables>;
+export const WithdrawPledgeDocument = new TypedDocumentString(`
+    mutation WithdrawPledge($applicationId: String!, $reason: String!) {
+  withdrawPledge(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<WithdrawPledgeMutation, WithdrawPledgeMutationVariables>;
 export const ApprovePledgeDocument = new TypedDocumentString(`
     mutation ApprovePledge($applicationId: String!, $loanAmount: Int!, $pledgeRateBp: Int!, $due: String!, $agreementRef: String!) {
   approvePledge(

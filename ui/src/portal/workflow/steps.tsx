@@ -17,6 +17,7 @@ import {
   RequestFinancingInfoDocument,
   ResolveMarginCallDocument,
   WithdrawFinancingDocument,
+  WithdrawPledgeDocument,
 } from '../../api/generated';
 import type { Translate } from '../../i18n/I18nProvider';
 import { formatFen, parseYuan } from '../../money/fen';
@@ -35,6 +36,7 @@ export const STEP_CALLS = [
   'ConfirmReceipt',
   'ConfirmGoods',
   'RejectPledge',
+  'WithdrawPledge',
   'ApprovePledge',
   'RecordRepayment',
   'ReleasePledge',
@@ -106,6 +108,7 @@ export function stepFields(call: StepCall, ctx: StepContext, t: Translate): Fiel
     case 'RejectFinancing':
     case 'WithdrawFinancing':
     case 'RejectPledge':
+    case 'WithdrawPledge':
       return [reason];
     case 'RecordDisbursement':
       return [
@@ -208,6 +211,8 @@ export function submitStep(gql: ReturnType<typeof useGql>, call: StepCall, ctx: 
       });
     case 'RejectPledge':
       return gql(RejectPledgeDocument, { applicationId, reason: s('reason') });
+    case 'WithdrawPledge':
+      return gql(WithdrawPledgeDocument, { applicationId, reason: s('reason') });
     case 'ApprovePledge':
       return gql(ApprovePledgeDocument, {
         applicationId,
