@@ -1,6 +1,7 @@
 """A real `scf demo` for the examples (started once per session, as ui/e2e does): a free port, a fresh
 data directory, healthy and caught up before any test runs. The binary is not built here: ``SCF_BIN``,
-else ``$CARGO_TARGET_DIR/debug/scf``. Without either the e2e tests are skipped with the reason shown."""
+else ``$CARGO_TARGET_DIR/debug/scf``. Without either the e2e tests are skipped with the reason shown
+(or fail, with ``SCF_REQUIRE_DEMO`` set, as in CI)."""
 
 import json
 import os
@@ -33,7 +34,10 @@ def free_port():
 def demo_url():
     binary = scf_binary()
     if not binary.exists():
-        pytest.skip(f"scf binary not found at {binary}: build it (cargo build --bin scf) or set SCF_BIN")
+        why = f"scf binary not found at {binary}: build it (cargo build --bin scf) or set SCF_BIN"
+        if os.environ.get("SCF_REQUIRE_DEMO"):
+            raise RuntimeError(why)
+        pytest.skip(why)
     port = free_port()
     data = tempfile.mkdtemp(prefix="scf-sdk-py-")
     log = open(pathlib.Path(data).with_suffix(".log"), "wb")
