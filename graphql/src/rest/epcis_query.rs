@@ -15,7 +15,7 @@
 
 use base64::Engine;
 use scf_domain::provenance::{self as dprov, canon, vocab};
-use sea_orm::sea_query::{Expr, LikeExpr, Query as SqlQuery};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, Query as SqlQuery};
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::Problem;
