@@ -5,7 +5,7 @@
 //! Anchored events never change, so rows are written once (`ON CONFLICT DO NOTHING`) and are not
 //! dropped by [`crate::indexer::clear_derived`]: a rebuild from genesis writes the same rows again.
 
-use scf_domain::provenance::{self as dprov, epcis, StoredEvent};
+use scf_domain::provenance::{self as dprov, canon, epcis, StoredEvent};
 use scf_ledger::receipt::Receipt;
 use scf_ledger::state::StateRead;
 use sea_orm::sea_query::OnConflict;
@@ -59,8 +59,10 @@ impl EpcisRows {
             event_time_ms: Set(stored.event_time_ms),
             record_time_ms: Set(i64::try_from(stored.block_time_ms).unwrap_or(i64::MAX)),
             action: Set(ev.action.clone()),
-            biz_step: Set(ev.biz_step.clone()),
-            disposition: Set(ev.disposition.clone()),
+            // CBV 1.x URNs (kept as written in XML captures) are stored in their web vocabulary form,
+            // the one queries compare with, so either spelling finds the event.
+            biz_step: Set(ev.biz_step.as_deref().map(canon::web_vocabulary)),
+            disposition: Set(ev.disposition.as_deref().map(canon::web_vocabulary)),
             read_point: Set(ev.read_point.as_deref().map(crate::rest::epcis_query::location_key)),
             biz_location: Set(ev.biz_location.as_deref().map(crate::rest::epcis_query::location_key)),
             transformation_id: Set(transformation_id),

@@ -155,6 +155,13 @@ struct Api {
     client: reqwest::Client,
 }
 
+/// Dropping the API stops it as a process exit would: serving, indexing and delivery end, the database stays.
+impl Drop for Api {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 impl Api {
     async fn start(db_url: &str, chain: &InProcessChain<Store>, ca_pem: &str) -> Api {
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
@@ -282,6 +289,9 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
 
     // Phase 2: the receiver refuses; deliveries are retried.
     rx.failing.store(true, Ordering::SeqCst);
+    // (The invoice backing the voucher issued while the API is down; issuing an invoice notifies no one.)
+    let inv2 = "26310000000000000202";
+    api.gql(Some(&s1), ISSUE_INVOICE, json!({ "i": invoice_input(inv2, "S1", "CORE", 5_000_000, "2026-01-05") })).await;
     api.gql(Some(&wh), "mutation($i:ReceiptTermsInput!){ issueWarehouseReceipt(input:$i){ height } }", json!({ "i": receipt_terms() })).await;
     api.gql(
         Some(&s1),
@@ -326,7 +336,7 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
         currency: "CNY".into(),
         due_date: scf_domain::date::Date::parse("2026-05-31").expect("date"),
         contract_ref: "HT-WH2".into(),
-        invoices: vec![],
+        invoices: vec![inv2.into()],
         allow_over_six_months: false,
     };
     let id = signer.submit(&chain, &call).await.expect("submit while the API is down");

@@ -357,7 +357,7 @@ impl EventQuery {
         let returned = self.after.as_ref().map(|a| a.returned).unwrap_or(0);
         let mut want = self.per_page;
         if let Some(limit) = self.event_count_limit {
-            want = want.min(limit.saturating_sub(returned));
+            want = std::cmp::min(want, limit.saturating_sub(returned));
         }
         if want == 0 {
             return Ok(Page { events: Vec::new(), next: None });
