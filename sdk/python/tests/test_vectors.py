@@ -96,6 +96,10 @@ def test_webhook_signatures():
     assert verify_webhook(headers, body, w["publicKey"], now_ms=w["timestamp"])["kind"] == "WORKFLOW_TASK"
     with pytest.raises(WebhookError, match="does not verify"):
         verify_webhook(headers, body.replace(b"HSFACTOR", b"HSFACT0R"), w["publicKey"], now_ms=w["timestamp"])
+    with pytest.raises(WebhookError, match="does not verify"):
+        verify_webhook({**headers, "SCF-Webhook-Id": "other"}, body, w["publicKey"], now_ms=w["timestamp"])
+    with pytest.raises(WebhookError, match="given more than once"):
+        verify_webhook({**headers, "scf-webhook-id": "other"}, body, w["publicKey"], now_ms=w["timestamp"])
     with pytest.raises(WebhookError, match="from now"):
         verify_webhook(headers, body, w["publicKey"], now_ms=w["timestamp"] + 3_600_000)
     with pytest.raises(WebhookError, match="missing"):

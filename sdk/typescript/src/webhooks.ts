@@ -56,8 +56,11 @@ export function verifyWebhook(
   opts: VerifyWebhookOptions = {},
 ): WebhookDelivery {
   const h = (name: string): string => {
-    const key = Object.keys(headers).find((k) => k.toLowerCase() === name);
-    const v = key === undefined ? undefined : headers[key];
+    // Two spellings of one header (a hand-built object) would leave it open which one was signed.
+    const keys = Object.keys(headers).filter((k) => k.toLowerCase() === name && headers[k] !== undefined);
+    if (keys.length > 1) throw new Error(`${name}: given more than once`);
+    const v = keys[0] === undefined ? undefined : headers[keys[0]];
+    if (Array.isArray(v) && v.length > 1) throw new Error(`${name}: given more than once`);
     const s = Array.isArray(v) ? v[0] : v;
     if (s === undefined) throw new Error(`${name}: missing`);
     return s;

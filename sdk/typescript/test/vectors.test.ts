@@ -110,8 +110,11 @@ describe('webhooks', () => {
     expect(() => verifyWebhook(headers, utf8(w.body.replace('HSFACTOR', 'HSFACT0R')), w.publicKey, { now: w.timestamp })).toThrow(
       /does not verify/,
     );
-    expect(() => verifyWebhook({ ...headers, 'scf-webhook-id': 'other' }, utf8(w.body), w.publicKey, { now: w.timestamp })).toThrow(
+    expect(() => verifyWebhook({ ...headers, 'SCF-Webhook-Id': 'other' }, utf8(w.body), w.publicKey, { now: w.timestamp })).toThrow(
       /does not verify/,
+    );
+    expect(() => verifyWebhook({ ...headers, 'scf-webhook-id': 'other' }, utf8(w.body), w.publicKey, { now: w.timestamp })).toThrow(
+      /given more than once/,
     );
     expect(() => verifyWebhook(headers, utf8(w.body), w.publicKey, { now: w.timestamp + 3_600_000 })).toThrow(/from now/);
     expect(() => verifyWebhook({}, utf8(w.body), w.publicKey)).toThrow(/missing/);

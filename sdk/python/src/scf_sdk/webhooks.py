@@ -25,13 +25,16 @@ def webhook_signed_bytes(delivery_id: str, timestamp_ms, body: bytes) -> bytes:
 def verify_webhook(headers, body: bytes, public_key_hex: str, max_skew_ms: int = 300_000, now_ms=None) -> dict:
     """Check a delivery and return its parsed body; raises ``WebhookError`` naming what is wrong.
     ``headers`` is any mapping; names are matched case-insensitively."""
-    lower = {str(k).lower(): v for k, v in dict(headers).items()}
+    items = list(headers.items() if hasattr(headers, "items") else headers)
 
     def h(name):
-        v = lower.get(name)
-        if v is None:
+        # Two spellings of one header would leave it open which one was signed.
+        values = [v for k, v in items if str(k).lower() == name and v is not None]
+        if len(values) > 1:
+            raise WebhookError(f"{name}: given more than once")
+        if not values:
             raise WebhookError(f"{name}: missing")
-        return v
+        return str(values[0])
 
     delivery_id = h("scf-webhook-id")
     ts = h("scf-webhook-timestamp")
@@ -43,10 +46,16 @@ def verify_webhook(headers, body: bytes, public_key_hex: str, max_skew_ms: int =
     m = re.fullmatch(r"sm2=([0-9a-f]{128})", h("scf-webhook-signature"))
     if not m:
         raise WebhookError("scf-webhook-signature: expected sm2=<128 hex digits>")
-    key = bytes.fromhex(public_key_hex.removeprefix("0x"))
+    try:
+        key = bytes.fromhex(public_key_hex.removeprefix("0x"))
+    except ValueError:
+        raise WebhookError("public key: not hex") from None
     if not verify_sm2(key, webhook_signed_bytes(delivery_id, ts, body), bytes.fromhex(m.group(1))):
         raise WebhookError("scf-webhook-signature: does not verify")
-    parsed = json.loads(body)
-    if parsed.get("id") != delivery_id:
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        raise WebhookError("body: not JSON") from None
+    if not isinstance(parsed, dict) or parsed.get("id") != delivery_id:
         raise WebhookError("body.id: differs from scf-webhook-id")
     return parsed
