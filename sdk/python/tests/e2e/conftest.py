@@ -6,6 +6,7 @@ else ``$CARGO_TARGET_DIR/debug/scf``. Without either the e2e tests are skipped w
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -30,6 +31,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+def tail(path, limit=8000):
+    return path.read_bytes()[-limit:].decode("utf-8", "replace")
+
+
 @pytest.fixture(scope="session")
 def demo_url():
     binary = scf_binary()
@@ -40,7 +45,8 @@ def demo_url():
         pytest.skip(why)
     port = free_port()
     data = tempfile.mkdtemp(prefix="scf-sdk-py-")
-    log = open(pathlib.Path(data).with_suffix(".log"), "wb")
+    log_path = pathlib.Path(data).with_suffix(".log")
+    log = open(log_path, "wb")
     proc = subprocess.Popen(
         [str(binary), "demo", "--port", str(port), "--data", data, "--ui", os.path.join(data, "no-ui")],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
@@ -50,7 +56,7 @@ def demo_url():
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"scf demo exited with {proc.returncode}; see {log.name}")
+                raise RuntimeError(f"scf demo exited with {proc.returncode}:\n{tail(log_path)}")
             try:
                 with urllib.request.urlopen(url + "/healthz", timeout=2) as r:
                     h = json.loads(r.read())
@@ -59,7 +65,7 @@ def demo_url():
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"scf demo not healthy after 240 s; see {log.name}")
+                raise RuntimeError(f"scf demo not healthy after 240 s:\n{tail(log_path)}")
             time.sleep(0.25)
         yield url
     finally:
@@ -68,4 +74,7 @@ def demo_url():
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
         log.close()
+        shutil.rmtree(data, ignore_errors=True)
+        log_path.unlink(missing_ok=True)
