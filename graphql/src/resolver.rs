@@ -198,7 +198,10 @@ fn links(base: &str, r: &Resolved, facts: &KeyFacts) -> Vec<(&'static str, Vec<V
     if let Some(c) = consumer {
         out.push(("pip", vec![link(c, "产品信息 Product information", "text/html")]));
     }
-    out.push(("traceability", vec![link(traceability, "Traceability (upstream and downstream, JSON)", "application/json")]));
+    out.push((
+        "traceability",
+        vec![link(traceability, "Traceability (upstream and downstream, JSON)", "application/json")],
+    ));
     if !facts.certificates.is_empty() {
         let certs = facts.certificates.iter().map(|c| json!({ "href": c, "title": "Certificate" })).collect();
         out.push(("certificationInfo", certs));
@@ -224,7 +227,8 @@ fn link_type(v: &str) -> Option<String> {
     if v == "all" || v == "linkset" {
         return None;
     }
-    let short = v.strip_prefix("gs1:").or_else(|| v.strip_prefix(GS1_VOC)).or_else(|| v.strip_prefix("http://gs1.org/voc/"));
+    let short =
+        v.strip_prefix("gs1:").or_else(|| v.strip_prefix(GS1_VOC)).or_else(|| v.strip_prefix("http://gs1.org/voc/"));
     Some(short.unwrap_or(v).to_string())
 }
 
@@ -320,7 +324,8 @@ async fn resolve(s: &ResolverState, r: Resolved, req: Request<Body>) -> Result<R
         .and_then(|l| l["href"].as_str())
         .unwrap_or("/")
         .to_string();
-    let want_linkset = matches!(wanted, Some(None)) || accepts(&headers, LINKSET) || accepts(&headers, "application/json");
+    let want_linkset =
+        matches!(wanted, Some(None)) || accepts(&headers, LINKSET) || accepts(&headers, "application/json");
     let mut resp = if want_linkset {
         let mut resp = (StatusCode::OK, linkset(&base, &r, &links).to_string()).into_response();
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(LINKSET));
@@ -394,11 +399,7 @@ pub async fn well_known(State(s): State<ResolverState>, headers: HeaderMap) -> R
 
 /// `GET /traceability/{digital link path}`: the key's trace (upstream and downstream) as JSON, the
 /// `gs1:traceability` link. Public and rate-limited like the consumer page.
-pub async fn traceability(
-    State(s): State<ResolverState>,
-    client: ClientAddr,
-    Path(path): Path<String>,
-) -> Response {
+pub async fn traceability(State(s): State<ResolverState>, client: ClientAddr, Path(path): Path<String>) -> Response {
     if let Err(crate::error::ApiError::RateLimited { retry_after_ms }) = s.limiter.check(client.0) {
         return Refusal::RateLimited(retry_after_ms).into_response();
     }

@@ -366,12 +366,13 @@ pub async fn signing_key(db: &DatabaseConnection, node_key: &[u8; 16]) -> Result
     let purpose = MEMBER_KEY_PURPOSE;
     if let Some(row) = member_key::Entity::find_by_id(purpose.to_string()).one(db).await? {
         let sealed = hex::decode(&row.sealed_secret).map_err(|e| WebhookError::Key(e.to_string()))?;
-        let secret = decrypt_at_rest(node_key, purpose.as_bytes(), &sealed).map_err(|e| WebhookError::Key(e.to_string()))?;
+        let secret =
+            decrypt_at_rest(node_key, purpose.as_bytes(), &sealed).map_err(|e| WebhookError::Key(e.to_string()))?;
         return KeyPair::from_secret_bytes(&secret).map_err(|e| WebhookError::Key(e.to_string()));
     }
     let key = KeyPair::generate().map_err(|e| WebhookError::Key(e.to_string()))?;
-    let sealed =
-        encrypt_at_rest(node_key, purpose.as_bytes(), &key.secret_bytes()).map_err(|e| WebhookError::Key(e.to_string()))?;
+    let sealed = encrypt_at_rest(node_key, purpose.as_bytes(), &key.secret_bytes())
+        .map_err(|e| WebhookError::Key(e.to_string()))?;
     member_key::Entity::insert(member_key::ActiveModel {
         purpose: Set(purpose.to_string()),
         public_key: Set(key.public().to_hex()),
@@ -607,13 +608,19 @@ mod tests {
     #[test]
     fn events_classify_by_kind_and_party() {
         let a = attrs(&[("instance", "APP-1"), ("waiting_org", "BANK"), ("org", "S1"), ("org", "BANK")]);
-        assert_eq!(classify("workflow", "FinancingApplied", &a), Some((WebhookKind::WorkflowTask, vec!["BANK".into()])));
+        assert_eq!(
+            classify("workflow", "FinancingApplied", &a),
+            Some((WebhookKind::WorkflowTask, vec!["BANK".into()]))
+        );
         assert_eq!(
             classify("workflow", "FinancingApproved", &a),
             Some((WebhookKind::FinancingDecision, vec!["S1".into(), "BANK".into()]))
         );
         assert_eq!(classify("workflow", "FinancingCompleted", &attrs(&[("org", "S1")])), None);
-        assert_eq!(classify("voucher", "VoucherIssued", &attrs(&[("org", "C")])).map(|x| x.0), Some(WebhookKind::Voucher));
+        assert_eq!(
+            classify("voucher", "VoucherIssued", &attrs(&[("org", "C")])).map(|x| x.0),
+            Some(WebhookKind::Voucher)
+        );
         assert_eq!(classify("invoice", "InvoiceIssued", &attrs(&[("org", "C")])), None);
         assert_eq!(classify("org", "AccountAdded", &attrs(&[("org", "C")])), None);
     }

@@ -79,7 +79,8 @@ struct Rest<'a> {
 
 impl Rest<'_> {
     async fn get(&self, token: &str, path_and_query: &str) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let r = self.h.client.get(format!("{}{path_and_query}", self.h.url)).bearer_auth(token).send().await.expect("send");
+        let r =
+            self.h.client.get(format!("{}{path_and_query}", self.h.url)).bearer_auth(token).send().await.expect("send");
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.expect("body");
@@ -222,7 +223,11 @@ async fn epcis_capture_and_query_over_rest() {
         "CBV 1.x URNs match the stored web vocabulary"
     );
     assert_eq!(
-        steps(&rest.events(&reg, q("GE_eventTime=2026-03-02T00:00:00%2B08:00&LT_eventTime=2026-03-03T10:30:00%2B08:00")).await),
+        steps(
+            &rest
+                .events(&reg, q("GE_eventTime=2026-03-02T00:00:00%2B08:00&LT_eventTime=2026-03-03T10:30:00%2B08:00"))
+                .await
+        ),
         ["receiving", "shipping"]
     );
     assert_eq!(
@@ -254,7 +259,10 @@ async fn epcis_capture_and_query_over_rest() {
         ["shipping"],
         "a location as Digital Link meets its SGLN"
     );
-    assert_eq!(steps(&rest.events(&reg, q("EQ_action=ADD&eventType=ObjectEvent")).await), ["commissioning", "commissioning"]);
+    assert_eq!(
+        steps(&rest.events(&reg, q("EQ_action=ADD&eventType=ObjectEvent")).await),
+        ["commissioning", "commissioning"]
+    );
     assert_eq!(steps(&rest.events(&reg, q("EQ_disposition=in_transit")).await), ["shipping"]);
     assert_eq!(rest.events(&reg, q("GE_recordTime=2000-01-01T00:00:00Z")).await.len(), 6);
     assert_eq!(rest.events(&reg, q("LT_recordTime=2000-01-01T00:00:00Z")).await.len(), 0);
@@ -271,7 +279,10 @@ async fn epcis_capture_and_query_over_rest() {
     let paged = rest.events(&reg, q("perPage=1")).await;
     assert_eq!(hashes(&paged), hashes(&all), "paging one by one returns every event once");
     let (status, _, p) = rest.get(&reg, "/epcis/events?maxEventCount=3").await;
-    assert_eq!((status, p["type"].clone()), (StatusCode::PAYLOAD_TOO_LARGE, json!("epcisException:QueryTooLargeException")));
+    assert_eq!(
+        (status, p["type"].clone()),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("epcisException:QueryTooLargeException"))
+    );
     let (status, _, p) = rest.get(&reg, "/epcis/events?EQ_colour=red").await;
     assert_eq!((status, p["type"].clone()), (StatusCode::BAD_REQUEST, json!("epcisException:QueryParameterException")));
 
@@ -324,14 +335,21 @@ async fn epcis_capture_and_query_over_rest() {
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // The OpenAPI document served is the contract's subset.
-    let spec: Value = h.client.get(format!("{}/epcis/openapi.json", h.url)).send().await.expect("send").json().await.expect("json");
+    let spec: Value =
+        h.client.get(format!("{}/epcis/openapi.json", h.url)).send().await.expect("send").json().await.expect("json");
     assert_eq!(spec["servers"][0]["url"], "/epcis");
     assert!(spec["paths"]["/events"]["get"]["parameters"].as_array().map(|a| a.len()).unwrap_or(0) >= 20);
 }
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -360,7 +378,10 @@ async fn resolver_answers_linksets_redirects_and_compressed_links() {
             assert!(target["href"].as_str().is_some_and(|h| h.starts_with("http")), "{t}: {target}");
         }
     }
-    assert_eq!(ctx["https://gs1.org/voc/certificationInfo"][0]["href"], "https://cert.example.cn/organic/CN-ORG-2026-0042");
+    assert_eq!(
+        ctx["https://gs1.org/voc/certificationInfo"][0]["href"],
+        "https://cert.example.cn/organic/CN-ORG-2026-0042"
+    );
     let epcis_link = ctx["https://gs1.org/voc/epcis"][0]["href"].as_str().expect("epcis link").to_string();
     assert!(epcis_link.contains("/epcis/events?MATCH_anyEPCClass="), "{epcis_link}");
     // The epcis link is a working query (for a signed-in caller).
@@ -407,7 +428,10 @@ async fn resolver_answers_linksets_redirects_and_compressed_links() {
         .expect("send");
     assert_eq!(r.status(), StatusCode::OK);
     let unit: Value = r.json().await.expect("json");
-    assert!(unit["linkset"][0]["https://gs1.org/voc/epcis"][0]["href"].as_str().unwrap_or("").contains("MATCH_anyEPC="));
+    assert!(unit["linkset"][0]["https://gs1.org/voc/epcis"][0]["href"]
+        .as_str()
+        .unwrap_or("")
+        .contains("MATCH_anyEPC="));
 
     // Syntax errors are 400, unknown keys 404.
     let r = client.get(format!("{}/01/06901234000338/10/L2603", h.url)).send().await.expect("send");
@@ -416,7 +440,14 @@ async fn resolver_answers_linksets_redirects_and_compressed_links() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
     // The resolver description.
-    let wk: Value = client.get(format!("{}/.well-known/gs1resolver", h.url)).send().await.expect("send").json().await.expect("json");
+    let wk: Value = client
+        .get(format!("{}/.well-known/gs1resolver", h.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(wk["resolverRoot"], h.url.as_str());
     assert!(wk["supportedPrimaryKeys"].as_array().is_some_and(|k| k.contains(&json!("01"))));
 }

@@ -91,7 +91,9 @@ fn sdk_vectors_match_the_ledger() {
         std::fs::write(&path, &text).expect("write vectors");
         return;
     }
-    let stored: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("sdk/testdata/vectors.json (SCF_WRITE_SDK_VECTORS=1 writes it)"))
-        .expect("json");
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).expect("sdk/testdata/vectors.json (SCF_WRITE_SDK_VECTORS=1 writes it)"),
+    )
+    .expect("json");
     assert_eq!(stored, now, "sdk/testdata/vectors.json is stale: rerun with SCF_WRITE_SDK_VECTORS=1");
 }

@@ -86,7 +86,9 @@ async fn receiver() -> Receiver {
                     "200 OK"
                 };
                 let _ = tls
-                    .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                    .write_all(
+                        format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes(),
+                    )
                     .await;
                 let _ = tls.shutdown().await;
             });
@@ -179,7 +181,8 @@ impl Api {
     }
 
     async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = self.client.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
+        let mut req =
+            self.client.post(format!("{}/graphql", self.url)).json(&json!({ "query": query, "variables": variables }));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -190,7 +193,11 @@ impl Api {
 
     async fn login(&self, username: &str) -> String {
         let d = self
-            .gql(None, "mutation($u:String!,$p:String!){ login(username:$u,password:$p){ token } }", json!({ "u": username, "p": PASSWORD }))
+            .gql(
+                None,
+                "mutation($u:String!,$p:String!){ login(username:$u,password:$p){ token } }",
+                json!({ "u": username, "p": PASSWORD }),
+            )
             .await;
         d["login"]["token"].as_str().expect("token").to_string()
     }
@@ -238,14 +245,28 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
     let api = Api::start(&db_url, &chain, &rx.ca_pem).await;
 
     // The published key; receivers verify with it.
-    let key: Value = api.client.get(format!("{}/webhooks/signing-key", api.url)).send().await.expect("send").json().await.expect("json");
+    let key: Value = api
+        .client
+        .get(format!("{}/webhooks/signing-key", api.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     let pk = PublicKey::from_hex(key["publicKey"].as_str().expect("key")).expect("public key");
     *rx.key.lock().expect("lock") = Some(pk);
 
-    let (core, s1, bank, wh) =
-        (api.login("core-admin").await, api.login("s1-admin").await, api.login("bank-admin").await, api.login("wh-admin").await);
-    let all_kinds = json!(["VOUCHER", "FINANCING_DECISION", "INVOICE_BOOKING", "RECEIPT_PLEDGE", "IOT_ALERT", "WORKFLOW_TASK"]);
-    let register = "mutation($u:String!,$k:[WebhookKind!]!){ registerWebhook(url:$u, kinds:$k){ id kinds fromHeight } }";
+    let (core, s1, bank, wh) = (
+        api.login("core-admin").await,
+        api.login("s1-admin").await,
+        api.login("bank-admin").await,
+        api.login("wh-admin").await,
+    );
+    let all_kinds =
+        json!(["VOUCHER", "FINANCING_DECISION", "INVOICE_BOOKING", "RECEIPT_PLEDGE", "IOT_ALERT", "WORKFLOW_TASK"]);
+    let register =
+        "mutation($u:String!,$k:[WebhookKind!]!){ registerWebhook(url:$u, kinds:$k){ id kinds fromHeight } }";
     let mut endpoints = BTreeMap::new();
     for (name, token) in [("S1", &s1), ("BANK", &bank), ("WH", &wh)] {
         let url = format!("https://127.0.0.1:{}/hooks/{name}", rx.addr.port());
@@ -277,7 +298,12 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
     )
     .await;
     api.gql(Some(&s1), "mutation{ signForVoucher(voucherId:\"YX-WH\"){ height } }", json!({})).await;
-    api.gql(Some(&core), &format!("mutation{{ bookInvoice(number:\"{inv}\", bookingRef:\"BK-1\"){{ height }} }}"), json!({})).await;
+    api.gql(
+        Some(&core),
+        &format!("mutation{{ bookInvoice(number:\"{inv}\", bookingRef:\"BK-1\"){{ height }} }}"),
+        json!({}),
+    )
+    .await;
     api.gql(
         Some(&s1),
         "mutation($i:ApplyFinancingInput!){ applyForFinancing(input:$i){ txId } }",
@@ -292,7 +318,12 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
     // (The invoice backing the voucher issued while the API is down; issuing an invoice notifies no one.)
     let inv2 = "26310000000000000202";
     api.gql(Some(&s1), ISSUE_INVOICE, json!({ "i": invoice_input(inv2, "S1", "CORE", 5_000_000, "2026-01-05") })).await;
-    api.gql(Some(&wh), "mutation($i:ReceiptTermsInput!){ issueWarehouseReceipt(input:$i){ height } }", json!({ "i": receipt_terms() })).await;
+    api.gql(
+        Some(&wh),
+        "mutation($i:ReceiptTermsInput!){ issueWarehouseReceipt(input:$i){ height } }",
+        json!({ "i": receipt_terms() }),
+    )
+    .await;
     api.gql(
         Some(&s1),
         "mutation{ pledgeWarehouseReceipt(number:\"WR-1\", funder:\"BANK\", amount:60000000, due:\"2026-06-05\"){ height } }",
@@ -325,7 +356,12 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
     // Phase 3: the API stops with deliveries queued; the chain goes on without it.
     drop(api);
     let core_key = {
-        let row = user::Entity::find().filter(user::Column::Username.eq("core-admin")).one(&db).await.expect("db").expect("user");
+        let row = user::Entity::find()
+            .filter(user::Column::Username.eq("core-admin"))
+            .one(&db)
+            .await
+            .expect("db")
+            .expect("user");
         scf_graphql::auth::open_key(&NODE_KEY, &row).expect("key")
     };
     let signer = Signer::new(core_key);
@@ -346,7 +382,15 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
 
     // Phase 4: a new API process on the same database catches up and delivers everything.
     let api = Api::start(&db_url, &chain, &rx.ca_pem).await;
-    let key2: Value = api.client.get(format!("{}/webhooks/signing-key", api.url)).send().await.expect("send").json().await.expect("json");
+    let key2: Value = api
+        .client
+        .get(format!("{}/webhooks/signing-key", api.url))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(key2["publicKey"], key["publicKey"], "the signing key survives a restart");
     let bank = api.login("bank-admin").await;
     api.gql(Some(&bank), "mutation{ checkFinancingInvoices(applicationId:\"APP-WH\"){ txId } }", json!({})).await;

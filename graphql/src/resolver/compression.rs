@@ -417,10 +417,8 @@ const KEY_PATHS: &[(&str, &[&str])] = &[
 
 /// The uncompressed Digital Link path and query (`/01/…/10/…?3103=…`) of decompressed element strings.
 pub fn to_path(ais: &[(String, String)], other: &[(String, String)]) -> Result<String, CompressionError> {
-    let (primary, quals) = KEY_PATHS
-        .iter()
-        .find(|(k, _)| ais.iter().any(|(a, _)| a == k))
-        .ok_or(CompressionError::NoPrimaryKey)?;
+    let (primary, quals) =
+        KEY_PATHS.iter().find(|(k, _)| ais.iter().any(|(a, _)| a == k)).ok_or(CompressionError::NoPrimaryKey)?;
     let value = |ai: &str| ais.iter().find(|(a, _)| a == ai).map(|(_, v)| v.as_str());
     let mut path = format!("/{primary}/{}", digital_link::encode(value(primary).unwrap_or("")));
     for q in quals.iter() {
@@ -518,8 +516,10 @@ mod tests {
         // The primary key uncompressed, the lot compressed (10, alphanumeric, 3 characters "ABC").
         let (ais, _) = decompress("ARFKk4XBoCCNV4JGLolR4").expect("decompresses");
         assert_eq!(ais[1], ("10".to_string(), "ABC123".to_string()));
-        assert_eq!(decompress_path("/01/09506000134352/ARFKk4XBoCCNV4JGLolR4").as_deref().map(parsed).map(|d| d.primary),
-            Some(("01".to_string(), "09506000134352".to_string())));
+        assert_eq!(
+            decompress_path("/01/09506000134352/ARFKk4XBoCCNV4JGLolR4").as_deref().map(parsed).map(|d| d.primary),
+            Some(("01".to_string(), "09506000134352".to_string()))
+        );
     }
 
     #[test]

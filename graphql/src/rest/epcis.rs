@@ -226,10 +226,8 @@ fn batch_len(call: &ProvenanceCall) -> usize {
 /// Jobs left running by a stopped process: finished as far as the chain says (every event anchored:
 /// success; otherwise failed, naming the events missing).
 pub async fn recover_jobs(api: &Api) -> Result<(), sea_orm::DbErr> {
-    let stale = epcis_capture_job::Entity::find()
-        .filter(epcis_capture_job::Column::Running.eq(true))
-        .all(&api.db)
-        .await?;
+    let stale =
+        epcis_capture_job::Entity::find().filter(epcis_capture_job::Column::Running.eq(true)).all(&api.db).await?;
     for job in stale {
         let hashes: Vec<String> = serde_json::from_str(&job.hashes).unwrap_or_default();
         let mut missing = 0usize;
@@ -242,7 +240,10 @@ pub async fn recover_jobs(api: &Api) -> Result<(), sea_orm::DbErr> {
             json!([])
         } else {
             json!([Problem::internal()
-                .detail(format!("the server restarted during capture; {missing} of {} events were not anchored", hashes.len()))
+                .detail(format!(
+                    "the server restarted during capture; {missing} of {} events were not anchored",
+                    hashes.len()
+                ))
                 .to_json()])
         };
         epcis_capture_job::Entity::update(epcis_capture_job::ActiveModel {
@@ -260,7 +261,11 @@ pub async fn recover_jobs(api: &Api) -> Result<(), sea_orm::DbErr> {
 }
 
 /// `GET /epcis/capture`: the caller's capture jobs, newest first.
-pub async fn list_jobs(State(s): State<RestState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, Problem> {
+pub async fn list_jobs(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Problem> {
     let user = signed_in(&s.api, &headers).await?;
     let scope = read_scope(&s.api, &user).await?;
     let params = epcis_query::from_query_string(q.as_deref())?;
@@ -289,7 +294,8 @@ pub async fn list_jobs(State(s): State<RestState>, headers: HeaderMap, RawQuery(
     let mut jobs = select.order_by_desc(epcis_capture_job::Column::Id).limit(per_page + 1).all(&s.api.db).await?;
     let more = jobs.len() as u64 > per_page;
     jobs.truncate(per_page as usize);
-    let mut resp = json_response(StatusCode::OK, "application/json", &Value::from(jobs.iter().map(job_json).collect::<Vec<_>>()));
+    let mut resp =
+        json_response(StatusCode::OK, "application/json", &Value::from(jobs.iter().map(job_json).collect::<Vec<_>>()));
     versions(&mut resp);
     if let (true, Some(last)) = (more, jobs.last()) {
         let link = format!("</epcis/capture?perPage={per_page}&nextPageToken={}>; rel=\"next\"", last.id);
@@ -513,9 +519,7 @@ fn check_query_name(name: &str) -> Result<(), Problem> {
         || name.len() > MAX_QUERY_NAME
         || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(Problem::validation(format!(
-            "name: 1..={MAX_QUERY_NAME} characters of A-Z a-z 0-9 - _ ."
-        )));
+        return Err(Problem::validation(format!("name: 1..={MAX_QUERY_NAME} characters of A-Z a-z 0-9 - _ .")));
     }
     Ok(())
 }
@@ -559,10 +563,15 @@ fn query_json(q: &epcis_named_query::Model) -> Value {
 }
 
 async fn named(s: &RestState, user: &AuthUser, name: &str) -> Result<epcis_named_query::Model, Problem> {
-    epcis_named_query::Entity::find_by_id((user.org_id.clone(), name.to_string()))
-        .one(&s.api.db)
-        .await?
-        .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "epcisException:NoSuchNameException", format!("no query named {name:?}")))
+    epcis_named_query::Entity::find_by_id((user.org_id.clone(), name.to_string())).one(&s.api.db).await?.ok_or_else(
+        || {
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                "epcisException:NoSuchNameException",
+                format!("no query named {name:?}"),
+            )
+        },
+    )
 }
 
 /// `GET /epcis/queries`.
@@ -573,18 +582,30 @@ pub async fn list_queries(State(s): State<RestState>, headers: HeaderMap) -> Res
         .order_by_asc(epcis_named_query::Column::Name)
         .all(&s.api.db)
         .await?;
-    Ok(with_versions(json_response(StatusCode::OK, "application/json", &Value::from(qs.iter().map(query_json).collect::<Vec<_>>()))))
+    Ok(with_versions(json_response(
+        StatusCode::OK,
+        "application/json",
+        &Value::from(qs.iter().map(query_json).collect::<Vec<_>>()),
+    )))
 }
 
 /// `GET /epcis/queries/{name}`.
-pub async fn get_query(State(s): State<RestState>, headers: HeaderMap, Path(name): Path<String>) -> Result<Response, Problem> {
+pub async fn get_query(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
     let user = signed_in(&s.api, &headers).await?;
     let q = named(&s, &user, &name).await?;
     Ok(with_versions(json_response(StatusCode::OK, "application/json", &query_json(&q))))
 }
 
 /// `DELETE /epcis/queries/{name}`.
-pub async fn delete_query(State(s): State<RestState>, headers: HeaderMap, Path(name): Path<String>) -> Result<Response, Problem> {
+pub async fn delete_query(
+    State(s): State<RestState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, Problem> {
     let user = signed_in(&s.api, &headers).await?;
     writer(&user)?;
     named(&s, &user, &name).await?;

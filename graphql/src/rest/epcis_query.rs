@@ -60,10 +60,8 @@ pub struct PageToken {
 
 impl PageToken {
     pub fn encode(&self) -> String {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
-            "v1.{}.{}.{}",
-            self.value, self.seq, self.returned
-        ))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!("v1.{}.{}.{}", self.value, self.seq, self.returned))
     }
     pub fn decode(s: &str) -> Result<PageToken, Problem> {
         let bad = || Problem::query_parameter("nextPageToken", "not a token this server issued");
@@ -475,7 +473,10 @@ mod tests {
             cbv_value(vocab::BIZ_STEPS_PREFIX, vocab::BIZ_STEPS, "urn:epcglobal:cbv:bizstep:receiving"),
             "https://ref.gs1.org/cbv/BizStep-receiving"
         );
-        assert_eq!(cbv_value(vocab::BIZ_STEPS_PREFIX, vocab::BIZ_STEPS, "https://x.example/step"), "https://x.example/step");
+        assert_eq!(
+            cbv_value(vocab::BIZ_STEPS_PREFIX, vocab::BIZ_STEPS, "https://x.example/step"),
+            "https://x.example/step"
+        );
     }
 
     #[test]

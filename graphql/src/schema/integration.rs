@@ -227,7 +227,9 @@ impl IntegrationQuery {
         let r = api.chain.dry_run(&tx).await.map_err(ApiError::from)?;
         let (outcome, error_code, error_message) = match &r.outcome {
             scf_ledger::receipt::TxOutcome::Success => ("success", None, None),
-            scf_ledger::receipt::TxOutcome::Failed { code, message } => ("failed", Some(code.clone()), Some(message.clone())),
+            scf_ledger::receipt::TxOutcome::Failed { code, message } => {
+                ("failed", Some(code.clone()), Some(message.clone()))
+            }
         };
         Ok(DryRunResult {
             tx_id: r.tx_id.to_hex(),
@@ -245,7 +247,11 @@ impl IntegrationQuery {
                     tx_id: r.tx_id.to_hex(),
                     module: e.module.clone(),
                     kind: e.kind.clone(),
-                    attributes: e.attributes.iter().map(|(n, v)| Attribute { name: n.clone(), value: v.clone() }).collect(),
+                    attributes: e
+                        .attributes
+                        .iter()
+                        .map(|(n, v)| Attribute { name: n.clone(), value: v.clone() })
+                        .collect(),
                     data: e.data.clone(),
                 })
                 .collect(),
@@ -324,7 +330,8 @@ impl IntegrationQuery {
         let more = rows.len() as u64 > n;
         rows.truncate(n as usize);
         let mut conn = Connection::new(after.is_some(), more);
-        conn.edges.extend(rows.into_iter().map(|r| Edge::new(format!("{}|{}", r.created_ms, r.id), WebhookDelivery(r))));
+        conn.edges
+            .extend(rows.into_iter().map(|r| Edge::new(format!("{}|{}", r.created_ms, r.id), WebhookDelivery(r))));
         Ok(conn)
     }
 
@@ -381,10 +388,10 @@ impl IntegrationMutation {
     ) -> async_graphql::Result<WebhookEndpoint> {
         let api = api(ctx)?;
         let me = require_admin(ctx)?;
-        let d = integration(ctx)?
-            .webhooks
-            .as_ref()
-            .ok_or_else(|| ApiError::Conflict { rule: None, message: "webhooks are not enabled on this server".into() })?;
+        let d = integration(ctx)?.webhooks.as_ref().ok_or_else(|| ApiError::Conflict {
+            rule: None,
+            message: "webhooks are not enabled on this server".into(),
+        })?;
         let url = url.trim().to_string();
         webhooks::check_endpoint(&url, d.policy()).map_err(|e| ApiError::bad_input("url", e.to_string()))?;
         if kinds.is_empty() {
@@ -407,7 +414,10 @@ impl IntegrationMutation {
         names.sort();
         names.dedup();
         let from = api.indexer.cursor().await.map_err(|e| ApiError::internal("indexer", e))?.unwrap_or(0);
-        let id = format!("wh_{}", hex::encode(scf_ledger::crypto::random_bytes::<8>().map_err(|e| ApiError::internal("random", e))?));
+        let id = format!(
+            "wh_{}",
+            hex::encode(scf_ledger::crypto::random_bytes::<8>().map_err(|e| ApiError::internal("random", e))?)
+        );
         let row = webhook_endpoint::Model {
             id,
             org: me.org_id.clone(),
@@ -444,7 +454,11 @@ impl IntegrationMutation {
     }
 
     /// Queue a delivery again, due now (after it failed, or to have it sent once more).
-    async fn redeliver_webhook(&self, ctx: &Context<'_>, delivery_id: String) -> async_graphql::Result<WebhookDelivery> {
+    async fn redeliver_webhook(
+        &self,
+        ctx: &Context<'_>,
+        delivery_id: String,
+    ) -> async_graphql::Result<WebhookDelivery> {
         let api = api(ctx)?;
         let me = require_admin(ctx)?;
         let row = webhook_delivery::Entity::find_by_id(delivery_id.clone())
