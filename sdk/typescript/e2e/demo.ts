@@ -92,10 +92,15 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
       const killed = await Promise.race([
         new Promise<boolean>((r) => child.once('exit', () => r(true))),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 15_000)),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), 15_000);
+        }),
       ]);
+      // A pending timer would keep the test runner alive after the demo exited.
+      clearTimeout(timer);
       if (!killed) child.kill('SIGKILL');
     }
     // Let the test runner exit: nothing may keep reading the demo's pipes.

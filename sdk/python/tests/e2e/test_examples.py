@@ -58,7 +58,7 @@ def test_bank_approves_an_application_learnt_by_webhook(demo_url):
 def test_epcis_capture_and_query(demo_url):
     c = ScfClient(demo_url)
     c.login("wang.fang", PASSWORD)
-    serial = f"PY-{time.time_ns()}"
+    serial = f"PY-{time.time_ns() % 10**12}"  # an SGTIN serial is at most 20 characters
     epc = f"urn:epc:id:sgtin:6901234.000033.{serial}"
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2026-03-03T08:00:00Z">
