@@ -345,8 +345,11 @@ impl Bits {
     }
 }
 
+/// `(name, value)` pairs in the order the segment holds them.
+pub type Pairs = Vec<(String, String)>;
+
 /// The element strings (AI, value) and other query parameters a compressed segment holds, in order.
-pub fn decompress(segment: &str) -> Result<(Vec<(String, String)>, Vec<(String, String)>), CompressionError> {
+pub fn decompress(segment: &str) -> Result<(Pairs, Pairs), CompressionError> {
     if segment.len() > MAX_SEGMENT {
         return Err(CompressionError::TooLong);
     }
