@@ -9,5 +9,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 300_000,
+    // Stopping the demo (SIGTERM, then SIGKILL after 15 s) is part of the teardown.
+    teardownTimeout: 30_000,
   },
 });
