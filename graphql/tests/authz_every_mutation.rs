@@ -47,6 +47,10 @@ const RULES: &[(&str, Who, &str)] = &[
     ("login", Who::Public, "{}"),
     ("logout", Who::AnyUser, "{}"),
     ("createUser", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    // One's own password (a wrong current one is BAD_USER_INPUT); disabling is for admins, and another
+    // organisation's user is not found rather than forbidden (its existence is not disclosed).
+    ("changePassword", Who::AnyUser, "{}"),
+    ("disableUser", Who::Admin { entitled: "CORE", other: None }, "{}"),
     ("submitSignedTransaction", Who::Public, "{}"),
     // Vouchers and invoices.
     ("issueVoucher", org("CORE", "S1"), "{}"),

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(Goods),
             Box::new(Notices),
             Box::new(AuditPerInstance),
+            Box::new(UserLifecycle),
             Box::new(Integration),
         ]
     }
@@ -171,6 +172,41 @@ impl MigrationTrait for AuditPerInstance {
         create(manager, workflow_audit::Entity).await?;
         let db = manager.get_connection();
         crate::indexer::clear_derived(db).await
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// Users get a lifecycle: a one-time password to change at first sign-in (the first admin of a member
+/// is made with one), and disabling by an admin.
+struct UserLifecycle;
+
+impl MigrationName for UserLifecycle {
+    fn name(&self) -> &str {
+        "m0006_user_lifecycle"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UserLifecycle {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Databases made by this build already have the columns (tables are created from the entities);
+        // older ones get them here, one per statement (SQLite adds one column at a time).
+        let columns = [
+            ColumnDef::new(Alias::new("must_change_password")).boolean().not_null().default(false).to_owned(),
+            ColumnDef::new(Alias::new("disabled_ms")).big_integer().null().to_owned(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !manager.has_column("users", &name).await? {
+                manager
+                    .alter_table(Table::alter().table(Alias::new("users")).add_column(&mut column).to_owned())
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {

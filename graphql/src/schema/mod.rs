@@ -15,6 +15,7 @@ pub mod provenance;
 pub mod query;
 pub mod subscription;
 pub mod types;
+pub mod users;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -40,6 +41,7 @@ pub struct Query(
     goods::GoodsQuery,
     devices::DeviceQuery,
     provenance::ProvenanceQuery,
+    users::UsersQuery,
     integration::IntegrationQuery,
 );
 
@@ -52,6 +54,7 @@ pub struct Mutation(
     goods::GoodsMutation,
     devices::DeviceMutation,
     provenance::ProvenanceMutation,
+    users::UsersMutation,
     integration::IntegrationMutation,
 );
 
@@ -159,8 +162,19 @@ pub(crate) async fn submit<C: ModuleCall>(
     Ok(types::TxResult { receipt: api.submit(user, &call).await? })
 }
 
-pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+/// The signed-in caller, also one who must still change a one-time password (for `me`, `logout` and
+/// `changePassword` only).
+pub(crate) fn signed_in<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
     caller(ctx).ok_or(ApiError::Unauthenticated)
+}
+
+/// The signed-in caller, once any one-time password has been changed.
+pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+    let user = signed_in(ctx)?;
+    if user.must_change_password {
+        return Err(ApiError::forbidden("sign-in with a one-time password: change it first (changePassword)"));
+    }
+    Ok(user)
 }
 
 /// Gives parse and validation errors (including depth and complexity limits) an error code.
