@@ -6,6 +6,7 @@ import json
 import pathlib
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import jsonschema
@@ -92,3 +93,90 @@ def test_resolver_linkset_validates_against_the_schema(demo_url):
         pass
     else:
         raise AssertionError("a target without href validated")
+
+
+def test_epcis_answers_follow_the_served_openapi_document(demo_url):
+    """Each answer's status is one the served OpenAPI document lists for the operation, with the content
+    type it names, and its body validates against that response's schema."""
+    with urllib.request.urlopen(demo_url + "/epcis/openapi.json") as r:
+        spec = json.loads(r.read())
+
+    def response_spec(method, template, status):
+        responses = spec["paths"][template][method]["responses"]
+        assert str(status) in responses, f"{method.upper()} {template}: {status} is not documented"
+        r = responses[str(status)]
+        if "$ref" in r:
+            r = spec["components"]["responses"][r["$ref"].rsplit("/", 1)[1]]
+        return r
+
+    def check(method, template, status, headers, raw):
+        r = response_spec(method, template, status)
+        content = r.get("content")
+        if not content:
+            return
+        ct = headers.get("content-type", "").split(";")[0].strip()
+        assert ct in content, f"{method.upper()} {template} {status}: {ct} not among {list(content)}"
+        schema = {**content[ct]["schema"], "components": spec["components"]}
+        jsonschema.validate(json.loads(raw), schema, cls=jsonschema.Draft7Validator)
+
+    c = ScfClient(demo_url)
+    c.login("wang.fang", PASSWORD)
+    serial = f"OA-{time.time_ns() % 10**12}"
+    epc = f"urn:epc:id:sgtin:6901234.000033.{serial}"
+    doc = json.dumps({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-03-05T08:00:00+08:00",
+        "epcisBody": {"eventList": [
+            {"type": "ObjectEvent", "eventTime": "2026-03-05T08:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "epcList": [epc], "action": "OBSERVE", "bizStep": "shipping"},
+            # A second event, so that maxEventCount=1 is exceeded below.
+            {"type": "ObjectEvent", "eventTime": "2026-03-05T09:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+             "epcList": [epc], "action": "OBSERVE", "bizStep": "receiving"},
+        ]},
+    })
+
+    def call(method, path, body=None, content_type=None, token=True):
+        saved = c.token
+        if not token:
+            c.token = None
+        try:
+            status, hdrs, raw = c._request(method, path, body, content_type)
+        finally:
+            c.token = saved
+        return status, {k.lower(): v for k, v in hdrs.items()}, raw
+
+    status, hdrs, raw = call("POST", "/epcis/capture", doc, "application/ld+json")
+    check("post", "/capture", status, hdrs, raw)
+    assert status == 202
+    job_path = hdrs["location"]
+    until("the capture job", 60, lambda: not json.loads(call("GET", job_path)[2])["running"])
+    status, hdrs, raw = call("GET", job_path)
+    check("get", "/capture/{captureID}", status, hdrs, raw)
+    assert json.loads(raw)["success"] is True
+
+    query = "/epcis/events?" + urllib.parse.urlencode({"MATCH_epc": epc, "EQ_bizStep": "shipping"})
+    status, hdrs, raw = call("GET", query)
+    check("get", "/events", status, hdrs, raw)
+    events = json.loads(raw)["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+    assert len(events) == 1
+    event_id = events[0]["eventID"]
+    status, hdrs, raw = call("GET", "/epcis/events/" + urllib.parse.quote(event_id, safe=""))
+    check("get", "/events/{eventID}", status, hdrs, raw)
+    assert status == 200
+
+    # Refusals are documented problems too.
+    for method, template, path in [
+        ("get", "/events", "/epcis/events?EQ_colour=red"),
+        ("get", "/events", "/epcis/events?maxEventCount=1"),
+        ("get", "/events/{eventID}", "/epcis/events/urn:uuid:00000000-0000-4000-8000-000000000000"),
+        ("get", "/capture/{captureID}", "/epcis/capture/no-such-job"),
+    ]:
+        status, hdrs, raw = call(method.upper(), path)
+        assert status >= 400, path
+        check(method, template, status, hdrs, raw)
+    status, hdrs, raw = call("GET", "/epcis/events", token=False)
+    assert status == 401
+    check("get", "/events", status, hdrs, raw)
+    status, hdrs, raw = call("POST", "/epcis/capture", '{"type": "EPCISDocument"}', "application/ld+json")
+    assert status == 400
+    check("post", "/capture", status, hdrs, raw)
