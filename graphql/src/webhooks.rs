@@ -537,10 +537,12 @@ impl Delivery {
                 Expr::value(now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2)),
             );
         }
-        // Only the attempt that read the row moves it (a redelivery meanwhile resets it).
+        // Only the attempt that read the row moves it: a redelivery meanwhile set a new due time, and an
+        // outcome of the attempt before it must not mark the redelivered row failed or delivered.
         update
             .filter(webhook_delivery::Column::Id.eq(d.id.clone()))
             .filter(webhook_delivery::Column::Attempts.eq(d.attempts))
+            .filter(webhook_delivery::Column::NextAttemptMs.eq(d.next_attempt_ms))
             .exec(&self.db)
             .await?;
         if let Some(e) = error {
@@ -585,11 +587,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Put a delivery back in the queue, due now (an admin's redelivery).
+/// Put a delivery back in the queue, due now (an admin's redelivery). The due time moves (at least
+/// by a millisecond), which is how an attempt in flight learns that its outcome is stale.
 pub async fn redeliver(db: &DatabaseConnection, id: &str) -> Result<bool, sea_orm::DbErr> {
+    let due = match webhook_delivery::Entity::find_by_id(id.to_string()).one(db).await? {
+        Some(d) => now_ms().max(d.next_attempt_ms.saturating_add(1)),
+        None => return Ok(false),
+    };
     let r = webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Status, Expr::value("pending"))
-        .col_expr(webhook_delivery::Column::NextAttemptMs, Expr::value(now_ms()))
+        .col_expr(webhook_delivery::Column::NextAttemptMs, Expr::value(due))
         .filter(webhook_delivery::Column::Id.eq(id.to_string()))
         .exec(db)
         .await?;

@@ -442,18 +442,53 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
         expected.iter().all(|id| r.bodies.contains_key(id))
     })
     .await;
-    let r = rx.received.lock().expect("lock");
-    assert!(r.bad_signatures.is_empty(), "unverified deliveries: {:?}", r.bad_signatures);
-    let got: BTreeSet<String> = r.bodies.keys().cloned().collect();
-    assert_eq!(got, expected, "exactly the expected deliveries, none lost, none extra");
-    for (id, bodies) in &r.bodies {
-        assert!(bodies.iter().all(|b| b == &bodies[0]), "{id}: a repeat with another body");
-        let v: Value = serde_json::from_str(&bodies[0]).expect("json body");
-        assert_eq!(v["id"], id.as_str());
-        let org = &endpoints[v["endpointId"].as_str().expect("endpoint")];
-        assert_eq!(v["org"], org.as_str());
-        assert!(webhooks::WebhookKind::parse(v["kind"].as_str().unwrap_or("")).is_some(), "{v}");
+    {
+        let r = rx.received.lock().expect("lock");
+        assert!(r.bad_signatures.is_empty(), "unverified deliveries: {:?}", r.bad_signatures);
+        let got: BTreeSet<String> = r.bodies.keys().cloned().collect();
+        assert_eq!(got, expected, "exactly the expected deliveries, none lost, none extra");
+        for (id, bodies) in &r.bodies {
+            assert!(bodies.iter().all(|b| b == &bodies[0]), "{id}: a repeat with another body");
+            let v: Value = serde_json::from_str(&bodies[0]).expect("json body");
+            assert_eq!(v["id"], id.as_str());
+            let org = &endpoints[v["endpointId"].as_str().expect("endpoint")];
+            assert_eq!(v["org"], org.as_str());
+            assert!(webhooks::WebhookKind::parse(v["kind"].as_str().unwrap_or("")).is_some(), "{v}");
+        }
     }
-    drop(r);
+
+    // An admin redelivers one of its deliveries: the receiver gets it again, same id, same body, signed.
+    let (again, count) = {
+        let r = rx.received.lock().expect("lock");
+        let id =
+            r.bodies.keys().find(|id| endpoints.get(id.split('.').next().unwrap_or("")).is_some_and(|o| o == "BANK"));
+        let id = id.expect("a delivery to BANK").clone();
+        let n = r.bodies[&id].len();
+        (id, n)
+    };
+    let d = api
+        .gql(Some(&bank), "mutation($d:String!){ redeliverWebhook(deliveryId:$d){ id status } }", json!({ "d": again }))
+        .await;
+    assert_eq!(d["redeliverWebhook"]["id"], again.as_str(), "{d}");
+    eventually("the redelivery", 30, || rx.received.lock().expect("lock").bodies[&again].len() > count).await;
+    {
+        let r = rx.received.lock().expect("lock");
+        assert!(r.bad_signatures.is_empty(), "unverified deliveries: {:?}", r.bad_signatures);
+        assert!(r.bodies[&again].iter().all(|b| b == &r.bodies[&again][0]), "a redelivery with another body");
+    }
+    // Another organisation's admin cannot touch it.
+    let s1 = api.login("s1-admin").await;
+    let r: Value = api
+        .client
+        .post(format!("{}/graphql", api.url))
+        .bearer_auth(&s1)
+        .json(&json!({ "query": "mutation($d:String!){ redeliverWebhook(deliveryId:$d){ id } }", "variables": { "d": again } }))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
     drop(api);
 }
