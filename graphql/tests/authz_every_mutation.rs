@@ -95,6 +95,11 @@ const RULES: &[(&str, Who, &str)] = &[
     ("vote", Who::Admin { entitled: "BANK", other: Some("S2") }, "{}"),
     ("closeProposal", member("S1"), "{}"),
     ("setKeyExpiry", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    // Integration: each admin manages its own organisation's client keys and webhook endpoints.
+    ("registerAccountKey", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("registerWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("deleteWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("redeliverWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
     // Warehouse receipts.
     ("issueWarehouseReceipt", org("WH", "S1"), r#"{"input":{"identity":{"lot":"L1"}}}"#),
     ("endorseWarehouseReceipt", member("S1"), "{}"),

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Notices),
             Box::new(AuditPerInstance),
             Box::new(UserLifecycle),
+            Box::new(Integration),
         ]
     }
 }
@@ -209,6 +210,48 @@ impl MigrationTrait for UserLifecycle {
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// The integration surface: the EPCIS read model (filled from genesis again, so events anchored
+/// before this migration are queryable), capture jobs, named queries, webhooks and member keys.
+struct Integration;
+
+impl MigrationName for Integration {
+    fn name(&self) -> &str {
+        "m0007_integration"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Integration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use super::integration::*;
+        create(manager, epcis_event::Entity).await?;
+        create(manager, epcis_event_key::Entity).await?;
+        create(manager, epcis_capture_job::Entity).await?;
+        create(manager, epcis_named_query::Entity).await?;
+        create(manager, webhook_endpoint::Entity).await?;
+        create(manager, webhook_delivery::Entity).await?;
+        create(manager, webhook_attempt::Entity).await?;
+        create(manager, member_key::Entity).await?;
+        crate::indexer::clear_derived(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "member_keys",
+            "webhook_attempts",
+            "webhook_deliveries",
+            "webhook_endpoints",
+            "epcis_named_queries",
+            "epcis_capture_jobs",
+            "epcis_event_keys",
+            "epcis_events",
+        ] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ pub mod explorer;
 pub mod goods;
 pub mod governance;
 pub mod input;
+pub mod integration;
 pub mod mutation;
 pub mod proof;
 pub mod provenance;
@@ -41,6 +42,7 @@ pub struct Query(
     devices::DeviceQuery,
     provenance::ProvenanceQuery,
     users::UsersQuery,
+    integration::IntegrationQuery,
 );
 
 /// Every mutation, merged from one object per area.
@@ -53,6 +55,7 @@ pub struct Mutation(
     devices::DeviceMutation,
     provenance::ProvenanceMutation,
     users::UsersMutation,
+    integration::IntegrationMutation,
 );
 
 /// Every subscription, merged from one object per area.
@@ -107,8 +110,20 @@ pub fn build_schema_with(
     readings: Option<Arc<dyn crate::readings::Readings>>,
     limiter: Arc<crate::ratelimit::RateLimiter>,
 ) -> ApiSchema {
+    build_schema_integrated(api, limits, readings, limiter, integration::Integration::default())
+}
+
+/// The schema with the integration services (webhook delivery) it reports on.
+pub fn build_schema_integrated(
+    api: Arc<Api>,
+    limits: &Limits,
+    readings: Option<Arc<dyn crate::readings::Readings>>,
+    limiter: Arc<crate::ratelimit::RateLimiter>,
+    integration: integration::Integration,
+) -> ApiSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(api)
+        .data(integration)
         .data(limiter)
         .data(provenance::ReadingsSource(readings))
         .data(Arc::new(provenance::LotPageCache::default()))

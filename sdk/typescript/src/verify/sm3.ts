@@ -1,7 +1,9 @@
 /** SM3 (GB/T 32905) over bytes, via sm-crypto. */
-import { sm3 as sm3Hex } from 'sm-crypto';
+import smCrypto from 'sm-crypto';
 
-import { concat, fromHex } from './bytes';
+import { concat, fromHex } from './bytes.js';
+
+const sm3Hex = smCrypto.sm3;
 
 /** SM3 digest of `data` (32 bytes). */
 export function sm3(data: Uint8Array): Uint8Array {

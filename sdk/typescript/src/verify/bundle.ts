@@ -8,8 +8,8 @@
  * The bundle carries bytes and proofs as hex (the form the API serves); decoded fields a server might send
  * alongside are ignored: the header and receipt are decoded here from their bytes.
  */
-import { DecodeError } from './borsh';
-import { fromHex, fromHexLen, toHex } from './bytes';
+import { DecodeError } from './borsh.js';
+import { fromHex, fromHexLen, toHex } from './bytes.js';
 import {
   precommitSigningBytes,
   verifyCertificate,
@@ -17,9 +17,9 @@ import {
   type CommitCertificate,
   type SigningBytes,
   type Validator,
-} from './certificate';
-import { blockHash, decodeBlockHeader, decodeReceipt, eventAttribute, receiptHash } from './ledger';
-import { verifyMerkleProof, type MerkleProof } from './merkle';
+} from './certificate.js';
+import { blockHash, decodeBlockHeader, decodeReceipt, eventAttribute, receiptHash } from './ledger.js';
+import { verifyMerkleProof, type MerkleProof } from './merkle.js';
 
 export interface WireProofStep {
   sibling: string;

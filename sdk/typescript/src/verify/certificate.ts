@@ -4,9 +4,9 @@
  * What each signature covers is pluggable ([`SigningBytes`]); the default is the node's precommit
  * (`precommit_signing_bytes` in core-chain/node/src/signing.rs).
  */
-import { concat, equalBytes, toHex, utf8 } from './bytes';
-import { addressOf } from './ledger';
-import { verifySm2 } from './sm2';
+import { concat, equalBytes, toHex, utf8 } from './bytes.js';
+import { addressOf } from './ledger.js';
+import { verifySm2 } from './sm2.js';
 
 export const VOTE_PREFIX = utf8('SCF-VOTE-v1');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { fromHex, toHex, utf8 } from './bytes';
-import { fixture, fixtureBundle, wireProof } from './fixture';
+import { fromHex, toHex, utf8 } from '../../src/verify/bytes.js';
+import { fixture, fixtureBundle, wireProof } from './fixture.js';
 import {
   addressOf,
   blockHash,
@@ -18,7 +18,7 @@ import {
   type EventProofBundle,
   type MerkleProof,
   type VerifyResult,
-} from './index';
+} from '../../src/verify/index.js';
 
 function proofFromWire(p: ReturnType<typeof wireProof>): MerkleProof {
   return { index: p.index, count: p.count, steps: p.steps.map((s) => ({ sibling: fromHex(s.sibling), siblingOnLeft: s.siblingOnLeft })) };

@@ -3,9 +3,11 @@
  * 65-byte SEC1 uncompressed public keys), via sm-crypto. sm-crypto is not hardened against malformed input,
  * so every key and signature is checked for shape first and any exception counts as "does not verify".
  */
-import { sm2 } from 'sm-crypto';
+import smCrypto from 'sm-crypto';
 
-import { toHex } from './bytes';
+import { toHex } from './bytes.js';
+
+const { sm2 } = smCrypto;
 
 export const DEFAULT_DIST_ID = '1234567812345678';
 

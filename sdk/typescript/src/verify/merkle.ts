@@ -4,8 +4,8 @@
  * tree's root is SM3(""). A proof lists siblings bottom-up with their side; the verifier recomputes the path
  * shape from (index, count), so a proof cannot claim a different position.
  */
-import { equalBytes } from './bytes';
-import { sm3, sm3Parts } from './sm3';
+import { equalBytes } from './bytes.js';
+import { sm3, sm3Parts } from './sm3.js';
 
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);

@@ -3,9 +3,9 @@
  * `core-chain/ledger/src/{block,receipt,module}.rs`). Hashes are recomputed from the bytes, never taken from
  * the server's decoded fields.
  */
-import { BorshReader } from './borsh';
-import { toHex, utf8 } from './bytes';
-import { sm3, sm3Parts } from './sm3';
+import { BorshReader } from './borsh.js';
+import { toHex, utf8 } from './bytes.js';
+import { sm3, sm3Parts } from './sm3.js';
 
 /** `BLOCK_HASH_PREFIX` in block.rs. */
 export const BLOCK_HASH_PREFIX = utf8('SCF-BLOCK-v1');
