@@ -32,6 +32,17 @@ pub struct ApiSection {
     /// The built web UI (`ui/dist`), served at `/`.
     #[serde(default)]
     pub ui: Option<PathBuf>,
+    /// How browsers and scanners reach this API (`https://trace.example.cn`): the GS1 resolver's links.
+    /// Unset: from each request's `Host`, over http.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Webhook receivers on private or loopback addresses are allowed (a member's own network). Off:
+    /// only public HTTPS receivers, so an admin cannot make the API post into the member's network.
+    #[serde(default)]
+    pub webhooks_allow_private: bool,
+    /// Extra trust anchors (PEM files) for webhook receivers' certificates, besides the public roots.
+    #[serde(default)]
+    pub webhooks_ca: Vec<PathBuf>,
 }
 
 /// `[timers]`: the workflow deadlines of every process this member takes part in.
@@ -114,6 +125,12 @@ impl MemberConfig {
             fix(&mut a.node_key);
             if let Some(u) = a.ui.as_mut() {
                 fix(u);
+            }
+            a.webhooks_ca.iter_mut().for_each(fix);
+            if let Some(u) = &a.public_url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return Err(invalid("api.public_url", "must be an http:// or https:// URL".into()));
+                }
             }
             a.database_url = resolve_env(&a.database_url).map_err(|r| invalid("api.database_url", r))?;
             if let Some(file) = sqlite_file(&a.database_url) {
@@ -211,6 +228,12 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         }
         let mut api_cfg = scf_graphql::Config::new(a.listen, a.database_url.clone(), node_key);
         api_cfg.ui_dir = a.ui.clone();
+        api_cfg.public_url = a.public_url.clone();
+        api_cfg.webhooks.allow_private = a.webhooks_allow_private;
+        for ca in &a.webhooks_ca {
+            let pem = std::fs::read_to_string(ca).with_context(|| format!("api.webhooks_ca: {}", ca.display()))?;
+            api_cfg.webhooks.extra_roots_pem.push(pem);
+        }
         let server = scf_graphql::start(api_cfg, chain.clone()).await.map_err(|e| anyhow!("API: {e}"))?;
         eprintln!("scf member {}: GraphQL API on http://{}/graphql", cfg.org, server.addr);
         api = Some(server);
@@ -294,6 +317,9 @@ listen = "127.0.0.1:8080"          # put a TLS reverse proxy in front of it for 
 database_url = "sqlite://data/read-model.sqlite?mode=rwc"   # or postgres://…, or env:SCF_DATABASE_URL
 node_key = "keys/node.key"         # seals custodial user keys; created if missing; back it up
 # ui = "/opt/scf/ui/dist"
+# public_url = "https://trace.example.cn"   # links the GS1 resolver hands out (default: the request's Host)
+# webhooks_allow_private = false   # allow webhook receivers on private addresses (the member's own network)
+# webhooks_ca = ["keys/erp-ca.pem"]   # extra roots for webhook receivers' certificates
 
 # ---------------------------------------------------------------------------------------------
 # Workflow deadlines (financing, pledge, maturity). Every member may run them: the chain applies a
