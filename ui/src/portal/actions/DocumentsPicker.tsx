@@ -1,8 +1,7 @@
 import { Form, List, Typography } from 'antd';
 
 import { useI18n } from '../../i18n/I18nProvider';
-import { toHex } from '../../verify/bytes';
-import { sm3 } from '../../verify/sm3';
+import { sm3, toHex } from '../../verify';
 
 export interface PickedDocument {
   name: string;
