@@ -267,7 +267,10 @@ impl Registry {
             }
             Err(e) => match cache.get(id) {
                 Some((at, d)) if at.elapsed() < self.stale_max => {
-                    tracing::warn!("registry: {id}: chain read failed ({e}); using the record cached {:?} ago", at.elapsed());
+                    tracing::warn!(
+                        "registry: {id}: chain read failed ({e}); using the record cached {:?} ago",
+                        at.elapsed()
+                    );
                     Ok(d.clone())
                 }
                 _ => Err(e),
@@ -425,7 +428,11 @@ enum Verdict {
     /// A device of another partition: acknowledged, not stored (its owner receives its own copy).
     NotOurs,
     Reject(RejectReason),
-    Verify { env: Box<wire::Envelope>, device: Box<Device>, org: String },
+    Verify {
+        env: Box<wire::Envelope>,
+        device: Box<Device>,
+        org: String,
+    },
 }
 
 const RETRY_MIN: Duration = Duration::from_millis(100);

@@ -266,8 +266,10 @@ impl Store {
                         by_device.insert((dev.as_str(), c.reading.seq), next).map_err(se)?;
                         out.push(StoreOutcome::Stored { index: next });
                         next += 1;
-                        last_cache
-                            .insert(dev.clone(), LastSeen { seq: c.reading.seq, time_ms: c.reading.time_ms, leaf: c.leaf });
+                        last_cache.insert(
+                            dev.clone(),
+                            LastSeen { seq: c.reading.seq, time_ms: c.reading.time_ms, leaf: c.leaf },
+                        );
                         if !cache.contains_key(dev) {
                             // First reading of this device in the group: forget rules removed on chain.
                             drop_removed_rules(&mut rules_t, dev, c.rules.len())?;
@@ -277,10 +279,8 @@ impl Store {
                             let key = (dev.clone(), i);
                             let mut rec = match rule_cache.remove(&key) {
                                 Some(r) => r,
-                                None => load_rule(&rules_t, dev, i)?.unwrap_or(RuleRecord {
-                                    rule: rule.clone(),
-                                    state: RuleState::default(),
-                                }),
+                                None => load_rule(&rules_t, dev, i)?
+                                    .unwrap_or(RuleRecord { rule: rule.clone(), state: RuleState::default() }),
                             };
                             if rec.rule != *rule {
                                 rec = RuleRecord { rule: rule.clone(), state: RuleState::default() };

@@ -353,11 +353,9 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_broker_anchor_every_reading_once() {
     let m = MosquittoProcess::start().expect("mosquitto");
-    let chain = in_process_chain(
-        "scf-iot-two",
-        &[("WH-A", &[Role::WarehouseOperator]), ("WH-B", &[Role::WarehouseOperator])],
-    )
-    .expect("chain");
+    let chain =
+        in_process_chain("scf-iot-two", &[("WH-A", &[Role::WarehouseOperator]), ("WH-B", &[Role::WarehouseOperator])])
+            .expect("chain");
     let (key_a, key_b) = (org_key("WH-A"), org_key("WH-B"));
     let r = Signer::new(key_a.clone())
         .call(chain.as_ref(), &DeviceCall::AuthoriseIngestor { address: key_b.address() }, TIMEOUT)
@@ -416,10 +414,8 @@ async fn two_instances_on_one_broker_anchor_every_reading_once() {
             assert!(seen.insert((r.device_id.clone(), r.seq)), "{}/{} stored twice", r.device_id, r.seq);
         }
         // The chain holds exactly this instance's batches, with its roots.
-        let next: u64 = scf_client::load(chain.as_ref(), &device::anchor_next_key(&h.anchorer))
-            .await
-            .expect("chain")
-            .unwrap_or(0);
+        let next: u64 =
+            scf_client::load(chain.as_ref(), &device::anchor_next_key(&h.anchorer)).await.expect("chain").unwrap_or(0);
         let batches = h.store.batches().expect("batches");
         assert_eq!(next, batches.len() as u64);
         for b in &batches {

@@ -140,7 +140,8 @@ impl Net {
 /// `scf_iot_alerts_pending` from the service's Prometheus endpoint: alerts in its outbox, counted after
 /// the readings that fired them were stored and acknowledged.
 fn alerts_pending(rt: &tokio::runtime::Runtime, metrics: std::net::SocketAddr) -> Option<u64> {
-    let text = rt.block_on(async { reqwest::get(format!("http://{metrics}/metrics")).await.ok()?.text().await.ok() })?;
+    let text =
+        rt.block_on(async { reqwest::get(format!("http://{metrics}/metrics")).await.ok()?.text().await.ok() })?;
     text.lines().find_map(|l| l.strip_prefix("scf_iot_alerts_pending ")).and_then(|v| v.trim().parse().ok())
 }
 
@@ -240,8 +241,11 @@ fn alert_once_across_a_kill(chain_id: &str, outage: Duration) {
     assert_eq!(height, alert.raised_height);
     let receipt = net.rt.block_on(net.chain.receipt(&tx_id)).expect("chain").expect("receipt of the raising tx");
     assert!(receipt.is_success());
-    let dev: device::Device =
-        net.rt.block_on(scf_client::load(&net.chain, &device::device_key(&devs[0].id))).expect("chain").expect("device");
+    let dev: device::Device = net
+        .rt
+        .block_on(scf_client::load(&net.chain, &device::device_key(&devs[0].id)))
+        .expect("chain")
+        .expect("device");
     assert_eq!(dev.alerts, 1, "exactly one alert raised for the excursion");
     net.rt.block_on(publisher.stop());
 }

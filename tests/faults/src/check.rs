@@ -50,7 +50,10 @@ pub async fn convergence(clients: &[NodeClient], timeout: Duration) -> (u64, Vec
             break;
         }
         if Instant::now() > deadline {
-            return (target, vec![v("liveness_after_heal", format!("height {target} not reached in {timeout:?}: {heights:?}"))]);
+            return (
+                target,
+                vec![v("liveness_after_heal", format!("height {target} not reached in {timeout:?}: {heights:?}"))],
+            );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -67,7 +70,9 @@ pub async fn convergence(clients: &[NodeClient], timeout: Duration) -> (u64, Vec
             if *hash != hash0 || *root != root0 {
                 out.push(v(
                     "same_block",
-                    format!("validator-{i} holds block {target} {hash} (state {root}), validator-0 {hash0} (state {root0})"),
+                    format!(
+                        "validator-{i} holds block {target} {hash} (state {root}), validator-0 {hash0} (state {root0})"
+                    ),
                 ));
             }
         }
@@ -85,7 +90,10 @@ pub async fn committed_everywhere(clients: &[NodeClient], seen: &[(Hash32, u64)]
                 Ok(Ok(TxStatus::Committed { height, .. })) if height == *h => {}
                 other => out.push(v(
                     "committed_everywhere",
-                    format!("tx {id} seen committed at {h}; validator-{i} says {:?}", other.map(|r| r.map(|s| summary(&s)))),
+                    format!(
+                        "tx {id} seen committed at {h}; validator-{i} says {:?}",
+                        other.map(|r| r.map(|s| summary(&s)))
+                    ),
                 )),
             }
         }

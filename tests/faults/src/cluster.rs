@@ -127,9 +127,8 @@ impl Cluster {
         for i in 0..n {
             let nd = dir.join(format!("validator-{i}"));
             run(Command::new(scf).args(["keygen", "--name", &format!("validator-{i}"), "--out"]).arg(&nd))?;
-            let bundle: serde_json::Value = serde_json::from_str(
-                &std::fs::read_to_string(nd.join("validator.json")).context("validator.json")?,
-            )?;
+            let bundle: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(nd.join("validator.json")).context("validator.json")?)?;
             let pid = bundle["peer_id"].as_str().ok_or_else(|| anyhow!("validator.json: no peer_id"))?;
             peer_ids.push(pid.to_string());
             let pk: PublicKey = serde_json::from_value(bundle["public_key"].clone())
@@ -204,7 +203,9 @@ impl Cluster {
                 for port in [P2P_PORT, TX_PORT] {
                     let listen = SocketAddr::from((net.proxy_addr(i, j), port));
                     let target = SocketAddr::from((net.node_addr(j), port));
-                    proxies.push(proxy::serve(listen, target, link.clone()).await.with_context(|| format!("proxy {listen}"))?);
+                    proxies.push(
+                        proxy::serve(listen, target, link.clone()).await.with_context(|| format!("proxy {listen}"))?,
+                    );
                 }
             }
         }
@@ -312,7 +313,11 @@ impl Cluster {
                     break;
                 }
                 if Instant::now() > deadline {
-                    bail!("validator-{i} did not answer on {} (see {})", self.nodes[i].api, self.nodes[i].dir.join("node.log").display());
+                    bail!(
+                        "validator-{i} did not answer on {} (see {})",
+                        self.nodes[i].api,
+                        self.nodes[i].dir.join("node.log").display()
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }

@@ -181,7 +181,10 @@ pub async fn setup(chain: &HttpChain, second: usize) -> anyhow::Result<Setup> {
         let root = format!("V{i}");
         let own = |amount: u64| (0..PARTS).map(|_| SplitPart { to: id.clone(), amount }).collect::<Vec<_>>();
         ok(s.call(chain, &VoucherCall::SignFor { voucher_id: root.clone() }, t).await?, "sign for")?;
-        ok(s.call(chain, &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) }, t).await?, "split")?;
+        ok(
+            s.call(chain, &VoucherCall::Split { voucher_id: root.clone(), parts: own(ROOT_AMOUNT / 50) }, t).await?,
+            "split",
+        )?;
         let second = second.min(PARTS);
         for c in 1..=second {
             let call = VoucherCall::Split { voucher_id: format!("{root}.{c}"), parts: own(ROOT_AMOUNT / 2500) };
@@ -198,9 +201,15 @@ pub async fn setup(chain: &HttpChain, second: usize) -> anyhow::Result<Setup> {
     let authorise = DeviceCall::AuthoriseIngestor { address: org_key(INGEST_ORG).address() };
     ok(wh.call(chain, &authorise, t).await?, "authorise ingestor")?;
     let devices = sim_devices(WAREHOUSE, "D", 2);
-    register(chain, &org_key(WAREHOUSE), &devices, &Binding::Shipment { id: "SSCC-FAULTS".into() }, &[cold_chain_rule(0)])
-        .await
-        .map_err(|e| anyhow!("register devices: {e}"))?;
+    register(
+        chain,
+        &org_key(WAREHOUSE),
+        &devices,
+        &Binding::Shipment { id: "SSCC-FAULTS".into() },
+        &[cold_chain_rule(0)],
+    )
+    .await
+    .map_err(|e| anyhow!("register devices: {e}"))?;
     Ok(Setup { leaves, nonces, wh_nonce: 1 + devices.len() as u64, devices })
 }
 
@@ -276,10 +285,12 @@ pub async fn iot(
             if sent > cleared {
                 let chain = &chains[(tick + d) % chains.len()];
                 let key = device::device_key(&dev.id);
-                let rec = tokio::time::timeout(CALL_TIMEOUT, scf_client::load::<device::Device>(chain.as_ref(), &key)).await;
+                let rec =
+                    tokio::time::timeout(CALL_TIMEOUT, scf_client::load::<device::Device>(chain.as_ref(), &key)).await;
                 if let Ok(Ok(Some(rec))) = rec {
                     if rec.alerts >= sent {
-                        let call = DeviceCall::ClearAlert { alert_id: format!("{}#{sent}", dev.id), reason: "checked".into() };
+                        let call =
+                            DeviceCall::ClearAlert { alert_id: format!("{}#{sent}", dev.id), reason: "checked".into() };
                         let tx = sign(&chain_id, &wh, nonce, &call);
                         if until_committed(&clients, tick, &tx, &seen, &stop).await.is_some() {
                             nonce += 1;

@@ -187,7 +187,10 @@ fn real_main() -> anyhow::Result<bool> {
                     }
                 }
             }
-            println!("campaign: {ran} schedules run, {} harness errors, seeds with violations: {failed:?}", errors.len());
+            println!(
+                "campaign: {ran} schedules run, {} harness errors, seeds with violations: {failed:?}",
+                errors.len()
+            );
             for (k, n) in &faults {
                 println!("  {k:?}: {n}");
             }

@@ -22,7 +22,8 @@ pub struct NetError {
 
 fn ip(args: &[&str]) -> Result<(), NetError> {
     let cmd = format!("ip {}", args.join(" "));
-    let out = Command::new("ip").args(args).output().map_err(|e| NetError { cmd: cmd.clone(), reason: e.to_string() })?;
+    let out =
+        Command::new("ip").args(args).output().map_err(|e| NetError { cmd: cmd.clone(), reason: e.to_string() })?;
     if !out.status.success() {
         return Err(NetError { cmd, reason: String::from_utf8_lossy(&out.stderr).trim().to_string() });
     }

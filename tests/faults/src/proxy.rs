@@ -77,8 +77,7 @@ pub async fn serve(listen: SocketAddr, target: SocketAddr, link: Arc<Link>) -> s
             conns.retain(|c| !c.is_finished());
             let link = link.clone();
             conns.push(tokio::spawn(async move {
-                let Ok(Ok(outbound)) =
-                    tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(target)).await
+                let Ok(Ok(outbound)) = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(target)).await
                 else {
                     return;
                 };

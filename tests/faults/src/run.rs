@@ -53,7 +53,8 @@ pub struct Report {
 fn tag_and_octet(seed: u64) -> anyhow::Result<(String, u8)> {
     let pid = u64::from(std::process::id());
     let mix = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ pid.wrapping_mul(0xD6E8_FEB8_6659_FD93);
-    let tag: String = (0..5).map(|k| b"abcdefghijklmnopqrstuvwxyz0123456789"[((mix >> (k * 6)) % 36) as usize] as char).collect();
+    let tag: String =
+        (0..5).map(|k| b"abcdefghijklmnopqrstuvwxyz0123456789"[((mix >> (k * 6)) % 36) as usize] as char).collect();
     for k in 0..187u64 {
         let octet = 64 + ((mix >> 32).wrapping_add(k) % 187) as u8;
         if Net::octet_free(octet) {
@@ -73,8 +74,7 @@ pub async fn run_seed(opts: &Options, seed: u64) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&dir)?;
     let (tag, octet) = tag_and_octet(seed)?;
     let net = Net::create(&tag, octet, schedule.validators)?;
-    let mut cluster =
-        Cluster::create(&opts.scf, &dir, net, &format!("scf-faults-{seed}"), opts.timeouts, seed).await?;
+    let mut cluster = Cluster::create(&opts.scf, &dir, net, &format!("scf-faults-{seed}"), opts.timeouts, seed).await?;
     cluster.start_all()?;
     cluster.wait_up(Duration::from_secs(60)).await?;
     let mut chains = Vec::new();

@@ -49,29 +49,52 @@ pub const ALL_KINDS: [FaultKind; 10] = [
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    LinkDown { node: usize },
-    LinkUp { node: usize },
-    Cut { a: usize, b: usize },
-    Mend { a: usize, b: usize },
+    LinkDown {
+        node: usize,
+    },
+    LinkUp {
+        node: usize,
+    },
+    Cut {
+        a: usize,
+        b: usize,
+    },
+    Mend {
+        a: usize,
+        b: usize,
+    },
     /// Isolate whichever validator proposed the latest block (resolved when it runs).
     IsolateLeader,
     /// Undo `IsolateLeader`.
     HealLeader,
-    Shape { a: usize, b: usize, latency_ms: u64, jitter_ms: u64, loss_permille: u64 },
-    Kill { node: usize },
-    Stop { node: usize },
-    Start { node: usize },
-    Clock { node: usize, offset_s: i64 },
+    Shape {
+        a: usize,
+        b: usize,
+        latency_ms: u64,
+        jitter_ms: u64,
+        loss_permille: u64,
+    },
+    Kill {
+        node: usize,
+    },
+    Stop {
+        node: usize,
+    },
+    Start {
+        node: usize,
+    },
+    Clock {
+        node: usize,
+        offset_s: i64,
+    },
 }
 
 impl Action {
     pub fn shape(&self) -> Option<Shape> {
         match self {
-            Action::Shape { latency_ms, jitter_ms, loss_permille, .. } => Some(Shape {
-                latency_ms: *latency_ms,
-                jitter_ms: *jitter_ms,
-                loss: *loss_permille as f64 / 1000.0,
-            }),
+            Action::Shape { latency_ms, jitter_ms, loss_permille, .. } => {
+                Some(Shape { latency_ms: *latency_ms, jitter_ms: *jitter_ms, loss: *loss_permille as f64 / 1000.0 })
+            }
             _ => None,
         }
     }
