@@ -213,18 +213,20 @@ pub async fn setup(chain: &HttpChain, second: usize) -> anyhow::Result<Setup> {
     Ok(Setup { leaves, nonces, wh_nonce: 1 + devices.len() as u64, devices })
 }
 
+/// What every load task shares: the chain it signs for, the nodes it submits to, where it records what it
+/// saw committed, and the signal to stop.
+#[derive(Clone)]
+pub struct Load {
+    pub chain_id: String,
+    pub clients: Vec<NodeClient>,
+    pub seen: Arc<Seen>,
+    pub stop: watch::Receiver<bool>,
+}
+
 /// Supplier `i` transfers its leaves to the next supplier, one transaction in flight, at most one every
 /// `pace`, until `stop` or it runs out of leaves.
-pub async fn transfers(
-    chain_id: String,
-    clients: Vec<NodeClient>,
-    i: usize,
-    leaves: Vec<String>,
-    mut nonce: u64,
-    pace: Duration,
-    seen: Arc<Seen>,
-    stop: watch::Receiver<bool>,
-) {
+pub async fn transfers(load: Load, i: usize, leaves: Vec<String>, mut nonce: u64, pace: Duration) {
+    let Load { chain_id, clients, seen, stop } = load;
     let key = org_key(&supplier(i));
     let to = supplier((i + 1) % SUPPLIERS);
     for (k, voucher_id) in leaves.into_iter().enumerate() {
@@ -253,16 +255,14 @@ pub struct IotSeen {
 /// alert is on chain and cleared (so the rule's alert is never already open), and the warehouse clears
 /// each alert it finds. Every excursion must end as one alert.
 pub async fn iot(
-    chain_id: String,
-    clients: Vec<NodeClient>,
+    load: Load,
     chains: Vec<Arc<HttpChain>>,
     publisher: Arc<Publisher>,
     mut devices: Vec<SimDevice>,
     wh_nonce: u64,
-    seen: Arc<Seen>,
     iot: Arc<IotSeen>,
-    stop: watch::Receiver<bool>,
 ) {
+    let Load { chain_id, clients, seen, stop } = load;
     let wh = org_key(WAREHOUSE);
     let mut nonce = wh_nonce;
     let mut normal_since: Vec<Instant> = devices.iter().map(|_| Instant::now()).collect();

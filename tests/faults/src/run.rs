@@ -106,29 +106,29 @@ pub async fn run_seed(opts: &Options, seed: u64) -> anyhow::Result<Report> {
         cleared: setup.devices.iter().map(|_| AtomicU64::new(0)).collect(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = load::Load {
+        chain_id: cluster.chain_id.clone(),
+        clients: clients.clone(),
+        seen: seen.clone(),
+        stop: stop_rx.clone(),
+    };
     let mut tasks = Vec::new();
     for i in 0..SUPPLIERS {
         tasks.push(tokio::spawn(load::transfers(
-            cluster.chain_id.clone(),
-            clients.clone(),
+            ctx.clone(),
             i,
             setup.leaves[i].clone(),
             setup.nonces[i],
             Duration::from_millis(500),
-            seen.clone(),
-            stop_rx.clone(),
         )));
     }
     tasks.push(tokio::spawn(load::iot(
-        cluster.chain_id.clone(),
-        clients.clone(),
+        ctx,
         chains.clone(),
         publisher.clone(),
         setup.devices.clone(),
         setup.wh_nonce,
-        seen.clone(),
         iot.clone(),
-        stop_rx.clone(),
     )));
     // The schedule's clock starts once the service is receiving readings.
     let t = Instant::now();
