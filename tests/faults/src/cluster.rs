@@ -126,7 +126,7 @@ impl Cluster {
         let mut addresses = Vec::new();
         for i in 0..n {
             let nd = dir.join(format!("validator-{i}"));
-            run(Command::new(scf).args(["keygen", "--name", &format!("validator-{i}"), "--out"]).arg(&nd))?;
+            run(Command::new(scf).args(["keygen", "--node", &format!("validator-{i}"), "--out"]).arg(&nd))?;
             let bundle: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(nd.join("validator.json")).context("validator.json")?)?;
             let pid = bundle["peer_id"].as_str().ok_or_else(|| anyhow!("validator.json: no peer_id"))?;
