@@ -11,7 +11,9 @@ use scf_faults::schedule::{generate, FaultKind};
 /// Seeds whose schedules, together, cover a minority partition, a leader partition, a 40/60 split, WAN
 /// shaping, kills (one node, beyond f), a clock jump and a flapping link; plus regression seeds of
 /// violations found by campaigns (docs/faults.md).
-const SEEDS: &[u64] = &[1, 2, 3];
+/// 2: minority partition; 6: 40/60 split; 11: WAN with a flapping link; 16: f validators killed and a clock
+/// jump; 20: a validator killed and the leader partitioned (`scf-faults show --seed N`).
+const SEEDS: &[u64] = &[2, 6, 11, 16, 20];
 
 fn scf_bin() -> PathBuf {
     // target/<profile>/deps/ci-<hash> → target/<profile>/scf (built by `cargo test --workspace`).
