@@ -278,8 +278,8 @@ pub async fn iot(
                 iot.readings.fetch_add(1, Ordering::Relaxed);
                 if hot {
                     iot.excursions[d].fetch_add(1, Ordering::Relaxed);
+                    normal_since[d] = Instant::now();
                 }
-                normal_since[d] = Instant::now();
             }
             // Clear the alert of the last excursion once it is on chain.
             if sent > cleared {
