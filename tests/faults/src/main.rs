@@ -117,10 +117,11 @@ impl Common {
 fn print_report(r: &Report) {
     let kinds: Vec<String> = r.schedule.faults.iter().map(|k| format!("{k:?}")).collect();
     println!(
-        "seed {} [{}] validators={} committed={} excursions={} height={} {:.0}s: {}",
+        "seed {} [{}] validators={} submissions={} committed={} excursions={} height={} {:.0}s: {}",
         r.seed,
         kinds.join("+"),
         r.schedule.validators,
+        r.submissions,
         r.committed_txs,
         r.excursions,
         r.checked_height,
