@@ -27,8 +27,9 @@ use crate::cluster::{credit_code, org_key, supplier, CORE, INGEST_ORG, SUPPLIERS
 pub const PARTS: usize = scf_domain::voucher::MAX_PARTS;
 const ROOT_AMOUNT: u64 = 25_000_000;
 const INVOICE_AMOUNT: u64 = 100_000_000;
-/// Far enough ahead that no harness transaction expires.
-const EXPIRY: u64 = 1_000_000;
+/// Far enough ahead that no harness transaction expires, and within the genesis's `max_expiry_window`
+/// (100 000 blocks): a transaction expiring later is refused by the mempool.
+const EXPIRY: u64 = 90_000;
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub fn sign<C: ModuleCall>(chain_id: &str, key: &KeyPair, nonce: u64, call: &C) -> SignedTx {
