@@ -45,6 +45,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let _ = prometheus();
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .layer(axum::Extension(WsLimit(max_body_bytes)))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         // Both: DefaultBodyLimit for axum's own extractors, RequestBodyLimitLayer for the GraphQL
@@ -112,8 +113,14 @@ async fn graphql_post(
     GraphQLResponse::from(resp).into_response()
 }
 
+/// The largest WebSocket message (and frame) a client may send: the HTTP body limit.
+#[derive(Clone, Copy)]
+struct WsLimit(usize);
+
 async fn graphql_get(
     State(s): State<AppState>,
+    axum::Extension(WsLimit(max_message)): axum::Extension<WsLimit>,
+    client: crate::ratelimit::ClientAddr,
     protocol: Result<GraphQLProtocol, StatusCode>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -121,7 +128,9 @@ async fn graphql_get(
         (Ok(ws), Ok(protocol)) => {
             let schema = s.schema.clone();
             let api = s.api.clone();
-            ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+            ws.max_message_size(max_message)
+                .max_frame_size(max_message)
+                .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
                 .on_upgrade(move |socket| async move {
                     GraphQLWebSocket::new(socket, schema, protocol)
                         .on_connection_init(move |payload| async move {
@@ -133,6 +142,8 @@ async fn graphql_get(
                                 .map(|t| t.trim_start_matches("Bearer ").to_string());
                             let mut data = Data::default();
                             data.insert(caller_for(&api, token).await);
+                            // Public queries over the socket spend the connection's address's budget.
+                            data.insert(client);
                             Ok(data)
                         })
                         .serve()

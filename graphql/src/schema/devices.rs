@@ -886,12 +886,16 @@ pub struct DeviceSubscription;
 #[Subscription]
 impl DeviceSubscription {
     /// Newly raised IoT alerts concerning the caller's organisation (every alert for the regulator).
-    async fn iot_alerts(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = AlertNode>> {
+    async fn iot_alerts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AlertNode>>> {
         let api: Arc<Api> = api(ctx)?.clone();
         let user = require_user(ctx)?;
         let all = access::has_org_role(&api, user, "regulator").await?;
         let org = user.org_id.clone();
-        Ok(BroadcastStream::new(api.indexer.subscribe_events()).filter_map(move |r| {
+        let events = api.indexer.subscribe_events();
+        let alerts = BroadcastStream::new(events).filter_map(move |r| {
             let api = api.clone();
             let org = org.clone();
             async move {
@@ -906,6 +910,7 @@ impl DeviceSubscription {
                     None
                 }
             }
-        }))
+        });
+        Ok(super::while_session_lives(ctx, alerts)?)
     }
 }
