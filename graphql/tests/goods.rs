@@ -523,8 +523,10 @@ async fn device_story(w: &World) {
     assert_eq!(ids(&w.ok(Some(&dep), devices, json!({})).await), vec!["WH-T1"], "party of the bound receipt");
     assert!(ids(&w.ok(Some(&other), devices, json!({})).await).is_empty());
     assert_eq!(ids(&w.ok(Some(&reg), devices, json!({})).await), vec!["TL-Y260302", "WH-T1"]);
-    let r = w.gql(Some(&other), "query{ device(id:\"WH-T1\"){ id } }", json!({})).await;
-    assert_eq!(error_code(&r), "FORBIDDEN");
+    // Someone else's device reads as one that does not exist.
+    let hidden = w.gql(Some(&other), "query{ device(id:\"WH-T1\"){ id } }", json!({})).await;
+    let absent = w.gql(Some(&other), "query{ device(id:\"NO-SUCH\"){ id } }", json!({})).await;
+    assert_eq!((error_code(&hidden), error_code(&absent)), ("NOT_FOUND".into(), "NOT_FOUND".into()));
     let d = w
         .ok(
             Some(&reg),

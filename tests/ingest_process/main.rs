@@ -14,7 +14,7 @@ use scf_client::{Chain, Signer};
 use scf_domain::device::{self, Binding, DeviceCall};
 use scf_iot_ingest::broker::{free_port, mqtt_options, BrokerArgs, MosquittoProcess};
 use scf_iot_ingest::sim::{cold_chain_rule, register, sim_devices, Publisher};
-use scf_iot_ingest::store::{BatchStatus, Delivery, Store};
+use scf_iot_ingest::store::{Delivery, Store};
 use scf_ledger::crypto::KeyPair;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -378,7 +378,9 @@ fn scf_ingest_killed_with_sigkill_against_a_real_node_loses_and_duplicates_nothi
     assert_eq!(uniq.len(), all.len(), "a reading was stored twice");
     assert_eq!(all.len() as u64, total, "every acknowledged reading is stored");
     let batches = store.batches().expect("batches");
-    assert!(batches.iter().all(|b| matches!(b.status, BatchStatus::Anchored { .. })), "{batches:?}");
+    // The service marks a batch anchored once it has seen the receipt; stopped just after the chain took
+    // the last one, it may not have yet (a restart settles it from the chain). The chain is the judge:
+    // below, every local batch must be anchored there exactly once with its root.
     let next: u64 = rt.block_on(scf_client::load(&chain, &anchor_next)).expect("chain").expect("next");
     assert_eq!(next, batches.len() as u64, "each local batch anchored once, none twice");
     for b in &batches {

@@ -282,6 +282,11 @@ impl App {
         let waited_ms = build_started.duration_since(started).as_millis() as u64;
         let hash = exec.block.hash();
         let signer = self.signer.clone().ok_or_else(|| eyre::eyre!("no signer"))?;
+        // The block is on disk (synced) before its proposal is signed: a crash after signing can always
+        // re-send what was signed, never build a second block for the same height and round.
+        let file = self.proposed_file(height, round);
+        let bytes = exec.block.to_bytes();
+        tokio::task::block_in_place(|| write_synced(&self.proposed_dir, &file, &bytes))?;
         let part = ProposalPart {
             height,
             round,
@@ -291,11 +296,6 @@ impl App {
             signature: signer.sign_part(height, round, hash),
         };
         info!(%height, %round, txs = exec.block.txs.len(), waited_ms, build_ms, hash = %hash, "proposing block");
-        let file = self.proposed_file(height, round);
-        let bytes = exec.block.to_bytes();
-        tokio::task::block_in_place(|| {
-            std::fs::create_dir_all(&self.proposed_dir).and_then(|()| std::fs::write(&file, &bytes))
-        })?;
         self.remember(height, round, Round::Nil, signer.address(), hash, Validity::Valid);
         self.built.insert((height, round), hash);
         self.candidates.insert(BlockHash(hash), Candidate { exec, part: Some(part) });
@@ -596,4 +596,14 @@ fn build_executed(
             },
         }
     }
+}
+
+/// Write `bytes` to `file` in `dir` and sync the file and the directory entry.
+fn write_synced(dir: &std::path::Path, file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut f = std::fs::File::create(file)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
 }

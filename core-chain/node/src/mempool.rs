@@ -460,7 +460,7 @@ impl Mempool {
 mod tests {
     use super::*;
     use scf_ledger::crypto::KeyPair;
-    use scf_ledger::state::MemState;
+    use scf_ledger::state::{MemState, StateWrite};
     use scf_ledger::tx::{Call, TxBody};
 
     fn executor() -> Executor {
@@ -482,6 +482,86 @@ mod tests {
         .sign(key);
         let len = tx.to_bytes().len();
         Candidate { tx, len }
+    }
+
+    /// Members: `a` and `b` of organisation X, `c` of Y; anyone else is a stranger.
+    struct Members;
+    impl scf_ledger::module::SenderPolicy for Members {
+        fn admit(&self, _: &dyn StateRead, sender: &Address, _: u64, _: u64) -> Result<String, TxRejection> {
+            let org = |seed: &str| KeyPair::from_seed(seed).address() == *sender;
+            match () {
+                _ if org("a") || org("b") => Ok("X".into()),
+                _ if org("c") => Ok("Y".into()),
+                _ if org("frozen") => {
+                    Err(TxRejection::SenderInactive { address: *sender, reason: "account is frozen".into() })
+                }
+                _ => Err(TxRejection::UnknownSender { address: *sender }),
+            }
+        }
+    }
+
+    fn members_executor() -> Executor {
+        Executor::new("test-chain", crate::kv_module::modules().with_sender_policy(std::sync::Arc::new(Members)))
+    }
+
+    #[test]
+    fn strangers_are_refused_before_their_signature_is_checked() {
+        let ex = members_executor();
+        let st = MemState::default();
+        let pool = Mempool::new(MempoolConfig::default());
+        // A stranger's transaction with a broken signature: refused as a stranger, so the signature was
+        // never looked at (checking it first would have said bad_signature).
+        let mut junk = tx(&KeyPair::from_seed("stranger"), 0);
+        junk.tx.signature.0[5] ^= 1;
+        let r = pool.admit(
+            &ex,
+            &st,
+            1,
+            0,
+            vec![junk, tx(&KeyPair::from_seed("frozen"), 0), tx(&KeyPair::from_seed("a"), 0)],
+        );
+        assert!(matches!(&r[0], Err(SubmitError::Rejected(TxRejection::UnknownSender { .. }))), "{r:?}");
+        assert_eq!(r[0].as_ref().map_err(SubmitError::kind).err(), Some("unknown_sender"));
+        assert!(matches!(&r[1], Err(SubmitError::Rejected(TxRejection::SenderInactive { .. }))), "{r:?}");
+        assert!(r[2].is_ok(), "{r:?}");
+        assert_eq!(pool.len(), 1);
+        // Validators are admitted although no member policy names them.
+        let v = KeyPair::from_seed("validator");
+        let mut st = MemState::default();
+        let set =
+            vec![scf_ledger::genesis::Validator { name: "v".into(), public_key: *v.public(), power: 1, peer_id: None }];
+        st.set(scf_ledger::genesis::VALIDATORS_KEY, scf_ledger::codec::encode(&set));
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&v, 0)])[0].is_ok());
+    }
+
+    #[test]
+    fn one_organisation_cannot_take_the_pool_and_bytes_are_capped() {
+        let ex = members_executor();
+        let st = MemState::default();
+        let one = tx(&KeyPair::from_seed("a"), 0).len;
+        let pool = Mempool::new(MempoolConfig {
+            max_txs: 100,
+            max_bytes: 100 * one,
+            max_txs_per_org: 3,
+            max_bytes_per_org: 100 * one,
+            ..MempoolConfig::default()
+        });
+        let (a, b, c) = (KeyPair::from_seed("a"), KeyPair::from_seed("b"), KeyPair::from_seed("c"));
+        let r = pool.admit(&ex, &st, 1, 0, vec![tx(&a, 0), tx(&a, 1), tx(&b, 0), tx(&b, 1)]);
+        assert!(r[..3].iter().all(Result::is_ok), "{r:?}");
+        assert!(matches!(&r[3], Err(SubmitError::OrgQuota { org, .. }) if org == "X"), "{r:?}");
+        assert!(r[3].as_ref().err().is_some_and(SubmitError::is_retryable));
+        // Another organisation still gets in; X again once one of its transactions leaves.
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&c, 0)])[0].is_ok());
+        let first = r[0].clone().expect("admitted");
+        pool.remove(&[first]);
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&b, 1)])[0].is_ok());
+
+        // Bytes: a pool of 2½ transactions' bytes takes two.
+        let pool = Mempool::new(MempoolConfig { max_bytes: one * 5 / 2, ..MempoolConfig::default() });
+        let r = pool.admit(&ex, &st, 1, 0, vec![tx(&a, 0), tx(&b, 0), tx(&c, 0)]);
+        assert!(r[0].is_ok() && r[1].is_ok(), "{r:?}");
+        assert!(matches!(r[2], Err(SubmitError::FullBytes { .. })), "{r:?}");
     }
 
     #[test]

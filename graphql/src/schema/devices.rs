@@ -532,8 +532,8 @@ impl DeviceQuery {
         Ok(conn)
     }
 
-    /// One device: FORBIDDEN unless the caller's organisation owns it, is a party of the receipt it is
-    /// bound to, or is the regulator.
+    /// One device, for its owner, the parties of the receipt it is bound to, and the regulator. Anyone
+    /// else gets NOT_FOUND, as for an id that does not exist (the answer tells no one which ids exist).
     async fn device(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<DeviceNode> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
@@ -545,7 +545,7 @@ impl DeviceQuery {
         if let Some(scope) = device_scope(api, user).await? {
             let visible = device::Entity::find_by_id(id.clone()).filter(scope).one(&api.db).await?;
             if visible.is_none() {
-                return Err(ApiError::forbidden(format!("device {id} belongs to another organisation")).into());
+                return Err(ApiError::not_found(format!("device {id}")).into());
             }
         }
         Ok(DeviceNode(row))

@@ -81,11 +81,20 @@ pub struct Limits {
     pub public_requests_per_minute: u32,
     /// ... up to this many at once.
     pub public_burst: u32,
+    /// Schema introspection and the GraphiQL page (GET /graphql). On for development and the demo; a
+    /// member's production API turns them off (`[api] introspection = false`).
+    pub introspection: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 2_000, public_requests_per_minute: 120, public_burst: 30 }
+        Limits {
+            max_depth: 12,
+            max_complexity: 2_000,
+            public_requests_per_minute: 120,
+            public_burst: 30,
+            introspection: true,
+        }
     }
 }
 
@@ -121,7 +130,9 @@ pub fn build_schema_integrated(
     limiter: Arc<crate::ratelimit::RateLimiter>,
     integration: integration::Integration,
 ) -> ApiSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription::default());
+    let builder = if limits.introspection { builder } else { builder.disable_introspection() };
+    builder
         .data(api)
         .data(integration)
         .data(limiter)
