@@ -391,19 +391,36 @@ impl App {
             warn!(height = %part.height, proposer = %part.proposer, "proposal part with a bad signature dropped");
             return None;
         }
+        // A proposer's clock may run ahead a little; this node does not vote for a block from far in its
+        // future. That is a voting policy for proposals, not a validity rule: a block the validators
+        // certified is taken from sync whatever this node's clock says (see `synced_value`), so a node
+        // whose clock jumped back cannot refuse the chain for good.
+        if part.block.header.time_ms > now_ms() + MAX_PROPOSAL_AHEAD_MS {
+            warn!(
+                height = %part.height,
+                proposer = %part.proposer,
+                block_time_ms = part.block.header.time_ms,
+                "proposal from more than 30 s in this node's future: not voting for it (check this node's clock)"
+            );
+            return Some(self.remember(
+                part.height,
+                part.round,
+                part.valid_round,
+                part.proposer,
+                hash,
+                Validity::Invalid,
+            ));
+        }
         let valid = self.execute_peer_block(&part.block, &tip, Some(part.clone()));
         Some(self.remember(part.height, part.round, part.valid_round, part.proposer, hash, Validity::from_bool(valid)))
     }
 
-    /// Re-execute a block from a peer (proposal or sync) and keep the result if valid.
+    /// Re-execute a block from a peer (proposal or sync) and keep the result if valid. Deterministic:
+    /// the answer depends on the block and the tip alone, never on this node's clock.
     fn execute_peer_block(&mut self, block: &Block, tip: &ChainTip, part: Option<ProposalPart>) -> bool {
         let hash = BlockHash(block.hash());
         if self.candidates.contains_key(&hash) {
             return true;
-        }
-        // A proposer's clock may run ahead a little; a block from far in the future would stall the chain.
-        if block.header.time_ms > now_ms() + 30_000 {
-            return false;
         }
         let started = Instant::now();
         let result = tokio::task::block_in_place(|| {
@@ -525,6 +542,9 @@ impl App {
         })
     }
 }
+
+/// How far ahead of this node's wall clock a proposal's block time may be for this node to vote for it.
+const MAX_PROPOSAL_AHEAD_MS: u64 = 30_000;
 
 /// How long a proposer may spend executing transactions into its block: a sixth of the base propose
 /// timeout. Most of it is left for publishing the block and for the other validators to re-execute it

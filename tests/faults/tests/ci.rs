@@ -12,8 +12,10 @@ use scf_faults::schedule::{generate, FaultKind};
 /// shaping, kills (one node, beyond f), a clock jump and a flapping link; plus regression seeds of
 /// violations found by campaigns (docs/faults.md).
 /// 2: minority partition; 6: 40/60 split; 11: WAN with a flapping link; 16: f validators killed and a clock
-/// jump; 20: a validator killed and the leader partitioned (`scf-faults show --seed N`).
-const SEEDS: &[u64] = &[2, 6, 11, 16, 20];
+/// jump; 20: a validator killed and the leader partitioned; 64 (regression): the partitioned leader's clock
+/// jumps back 120 s — it once refused the certified block from sync for good and stayed behind
+/// (`scf-faults show --seed N`).
+const SEEDS: &[u64] = &[2, 6, 11, 16, 20, 64];
 
 fn scf_bin() -> PathBuf {
     // target/<profile>/deps/ci-<hash> → target/<profile>/scf (built by `cargo test --workspace`).
