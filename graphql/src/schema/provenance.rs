@@ -593,8 +593,9 @@ impl ProvenanceQuery {
         Ok(ProvenanceTrace { key: t.key, upstream, downstream, ingredients: t.ingredients, products: t.products })
     }
 
-    /// Anchored EPCIS events in chain order (signed-in users), optionally only those concerning a
-    /// GTIN + lot.
+    /// Anchored EPCIS events in chain order, optionally only those concerning a GTIN + lot (a lot's
+    /// journey, which its consumer page shows anyone). Without a filter, the events the caller's
+    /// organisation captured (every organisation's for the regulator).
     async fn epcis_events(
         &self,
         ctx: &Context<'_>,
@@ -603,7 +604,7 @@ impl ProvenanceQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, EpcisEvent>> {
         let api = api(ctx)?;
-        require_user(ctx)?;
+        let user = require_user(ctx)?;
         let n = page_size(first)? as usize;
         let after_seq = match &after {
             None => None,
@@ -612,6 +613,7 @@ impl ProvenanceQuery {
             }
         };
         let f = filter.unwrap_or_default();
+        let all = super::access::has_org_role(api, user, "regulator").await?;
         let state = api.chain.state(None).map_err(ApiError::from)?;
         let state: &dyn StateRead = state.as_ref();
         let mut events: Vec<StoredEvent> = Vec::with_capacity(n + 1);
@@ -631,7 +633,9 @@ impl ProvenanceQuery {
                 let mut seq = after_seq.map(|a| a + 1).unwrap_or(0);
                 while seq < count && events.len() <= n {
                     if let Some(e) = dprov::load_event(state, seq)? {
-                        events.push(e);
+                        if all || e.org == user.org_id {
+                            events.push(e);
+                        }
                     }
                     seq += 1;
                 }
