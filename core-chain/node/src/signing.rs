@@ -144,26 +144,78 @@ impl Verifier<ScfContext> for Sm2Verifier {
 
 /// An append-only record of every proposal and vote this validator signed, one line each:
 /// `<kind> <height> <round> <value>` (kind `proposal`, `prevote` or `precommit`; value a block hash or
-/// `nil`). It is the evidence that a validator never signed two different messages of one kind for one
-/// height and round, across crashes and restarts (the fault-injection harness reads it). Each line is
-/// written (write(2), no fsync: it survives the process being killed, not a power cut) before the signature
-/// is handed to consensus; a write that fails refuses the signature.
+/// `nil`), and the guard that keeps it true that a validator never signs two different messages of one
+/// kind for one height and round — across crashes and restarts too. The journal is read back when the
+/// node starts; a request to sign something that differs from what was signed before for the same kind,
+/// height and round is refused (the same message again is signed again). Each line is written (write(2),
+/// no fsync: it survives the process being killed, not a power cut) before the signature is handed to
+/// consensus; a write that fails refuses the signature. The fault-injection harness reads the file.
 #[derive(Debug)]
 pub struct SigningJournal {
-    file: std::sync::Mutex<std::fs::File>,
+    inner: std::sync::Mutex<JournalInner>,
 }
+
+#[derive(Debug)]
+struct JournalInner {
+    file: std::fs::File,
+    /// What was signed, by (kind, height, round), for the heights still worth remembering.
+    signed: std::collections::BTreeMap<(u64, i64, String), String>,
+}
+
+/// Heights below the newest signed one minus this are forgotten (consensus never goes back that far).
+const REMEMBERED_HEIGHTS: u64 = 1_000;
 
 impl SigningJournal {
     pub fn open(path: &std::path::Path) -> std::io::Result<SigningJournal> {
+        let mut signed = std::collections::BTreeMap::new();
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                for line in text.lines() {
+                    let mut f = line.split(' ');
+                    let (Some(kind), Some(h), Some(r), Some(v)) = (f.next(), f.next(), f.next(), f.next()) else {
+                        continue; // a line cut short by a crash: nothing was signed after it
+                    };
+                    if let (Ok(h), Ok(r)) = (h.parse::<u64>(), r.parse::<i64>()) {
+                        signed.insert((h, r, kind.to_string()), v.to_string());
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(SigningJournal { file: std::sync::Mutex::new(file) })
+        let mut inner = JournalInner { file, signed };
+        inner.forget_old();
+        Ok(SigningJournal { inner: std::sync::Mutex::new(inner) })
     }
 
     fn record(&self, kind: &str, height: Height, round: Round, value: &str) -> Result<(), SigningError> {
         use std::io::Write;
+        let mut g = self.inner.lock().map_err(|_| SigningError::from_source("signing journal: lock poisoned"))?;
+        let key = (height.0, round.as_i64(), kind.to_string());
+        if let Some(before) = g.signed.get(&key) {
+            if before == value {
+                return Ok(());
+            }
+            return Err(SigningError::from_source(format!(
+                "refusing to sign {kind} {value} at height {} round {}: this validator already signed {kind} {before} there",
+                height.0,
+                round.as_i64()
+            )));
+        }
         let line = format!("{kind} {} {} {value}\n", height.0, round.as_i64());
-        let mut f = self.file.lock().map_err(|_| SigningError::from_source("signing journal: lock poisoned"))?;
-        f.write_all(line.as_bytes()).map_err(|e| SigningError::from_source(format!("signing journal: {e}")))
+        g.file.write_all(line.as_bytes()).map_err(|e| SigningError::from_source(format!("signing journal: {e}")))?;
+        g.signed.insert(key, value.to_string());
+        g.forget_old();
+        Ok(())
+    }
+}
+
+impl JournalInner {
+    fn forget_old(&mut self) {
+        let Some(newest) = self.signed.keys().next_back().map(|k| k.0) else { return };
+        let keep_from = newest.saturating_sub(REMEMBERED_HEIGHTS);
+        self.signed = self.signed.split_off(&(keep_from, i64::MIN, String::new()));
     }
 }
 
@@ -270,6 +322,35 @@ mod tests {
         assert!(v.verify_signed_vote(&other, &signed.signature, key.public()).await.expect("verify").is_invalid());
         // The certificate path reconstructs exactly these bytes.
         assert_eq!(vote_signing_bytes(&vote), precommit_signing_bytes(7, 0, Hash32([9; 32]), key.address()));
+    }
+
+    #[tokio::test]
+    async fn a_restarted_validator_never_signs_a_second_vote_for_a_round() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("signed.log");
+        let key = KeyPair::from_seed("journal");
+        let vote = |value: NilOrVal<BlockHash>| Vote {
+            vote_type: VoteType::Prevote,
+            height: Height(81),
+            round: Round::new(0),
+            value,
+            validator: ValidatorAddress(key.address()),
+        };
+        let block = NilOrVal::Val(BlockHash(scf_ledger::Hash32([7; 32])));
+        {
+            let s = Sm2Signer::new(key.clone()).with_journal(SigningJournal::open(&path).expect("journal"));
+            s.sign_vote(vote(block.clone())).await.expect("first prevote");
+            s.sign_vote(vote(block.clone())).await.expect("the same prevote again");
+        }
+        // The process dies and starts again: the journal is read back.
+        let s = Sm2Signer::new(key.clone()).with_journal(SigningJournal::open(&path).expect("journal"));
+        let err = s.sign_vote(vote(NilOrVal::Nil)).await.expect_err("a nil prevote after a prevote for a block");
+        assert!(err.to_string().contains("already signed prevote"), "{err}");
+        s.sign_vote(vote(block)).await.expect("the same prevote after the restart");
+        let mut precommit = vote(NilOrVal::Nil);
+        precommit.vote_type = VoteType::Precommit;
+        s.sign_vote(precommit).await.expect("another kind is another message");
+        assert_eq!(std::fs::read_to_string(&path).expect("read").lines().count(), 2);
     }
 
     #[tokio::test]
