@@ -339,8 +339,8 @@ mod tests {
         let block = NilOrVal::Val(BlockHash(scf_ledger::Hash32([7; 32])));
         {
             let s = Sm2Signer::new(key.clone()).with_journal(SigningJournal::open(&path).expect("journal"));
-            s.sign_vote(vote(block.clone())).await.expect("first prevote");
-            s.sign_vote(vote(block.clone())).await.expect("the same prevote again");
+            s.sign_vote(vote(block)).await.expect("first prevote");
+            s.sign_vote(vote(block)).await.expect("the same prevote again");
         }
         // The process dies and starts again: the journal is read back.
         let s = Sm2Signer::new(key.clone()).with_journal(SigningJournal::open(&path).expect("journal"));
