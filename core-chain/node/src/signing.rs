@@ -146,8 +146,10 @@ impl Verifier<ScfContext> for Sm2Verifier {
 /// `<kind> <height> <round> <value>` (kind `proposal`, `prevote` or `precommit`; value a block hash or
 /// `nil`), and the guard that keeps it true that a validator never signs two different messages of one
 /// kind for one height and round — across crashes and restarts too. The journal is read back when the
-/// node starts; a request to sign something that differs from what was signed before for the same kind,
-/// height and round is refused (the same message again is signed again). Each line is written (write(2),
+/// node starts. Asked for a vote that differs from the one signed before for the same kind, height and
+/// round (a validator that crashed after voting and came back without the block), the signer signs the
+/// earlier vote again instead: re-sending what was signed is no equivocation, and consensus carries on. A
+/// differing proposal is refused. Each line is written (write(2),
 /// no fsync: it survives the process being killed, not a power cut) before the signature is handed to
 /// consensus; a write that fails refuses the signature. The fault-injection harness reads the file.
 #[derive(Debug)]
@@ -189,25 +191,20 @@ impl SigningJournal {
         Ok(SigningJournal { inner: std::sync::Mutex::new(inner) })
     }
 
-    fn record(&self, kind: &str, height: Height, round: Round, value: &str) -> Result<(), SigningError> {
+    /// Record `value` for (kind, height, round) before it is signed. `Ok(None)`: sign it. `Ok(Some(v))`:
+    /// something else, `v`, was signed there before — sign nothing new.
+    fn record(&self, kind: &str, height: Height, round: Round, value: &str) -> Result<Option<String>, SigningError> {
         use std::io::Write;
         let mut g = self.inner.lock().map_err(|_| SigningError::from_source("signing journal: lock poisoned"))?;
         let key = (height.0, round.as_i64(), kind.to_string());
         if let Some(before) = g.signed.get(&key) {
-            if before == value {
-                return Ok(());
-            }
-            return Err(SigningError::from_source(format!(
-                "refusing to sign {kind} {value} at height {} round {}: this validator already signed {kind} {before} there",
-                height.0,
-                round.as_i64()
-            )));
+            return Ok((before != value).then(|| before.clone()));
         }
         let line = format!("{kind} {} {} {value}\n", height.0, round.as_i64());
         g.file.write_all(line.as_bytes()).map_err(|e| SigningError::from_source(format!("signing journal: {e}")))?;
         g.signed.insert(key, value.to_string());
         g.forget_old();
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -255,7 +252,7 @@ impl Sm2Signer {
 
 #[async_trait]
 impl Signer<ScfContext> for Sm2Signer {
-    async fn sign_vote(&self, vote: Vote) -> Result<SignedMessage<ScfContext, Vote>, SigningError> {
+    async fn sign_vote(&self, mut vote: Vote) -> Result<SignedMessage<ScfContext, Vote>, SigningError> {
         if let Some(j) = &self.journal {
             let kind = match vote.vote_type {
                 VoteType::Prevote => "prevote",
@@ -265,7 +262,19 @@ impl Signer<ScfContext> for Sm2Signer {
                 NilOrVal::Nil => "nil".to_string(),
                 NilOrVal::Val(v) => v.to_string(),
             };
-            j.record(kind, vote.height, vote.round, &value)?;
+            if let Some(before) = j.record(kind, vote.height, vote.round, &value)? {
+                tracing::warn!(
+                    height = %vote.height, round = %vote.round, kind, asked = %value, signed = %before,
+                    "asked to vote differently in a round this validator already voted in: signing the earlier vote again"
+                );
+                vote.value =
+                    match before.as_str() {
+                        "nil" => NilOrVal::Nil,
+                        hex => NilOrVal::Val(BlockHash(Hash32::from_hex(hex).map_err(|e| {
+                            SigningError::from_source(format!("signing journal: bad value {hex:?}: {e}"))
+                        })?)),
+                    };
+            }
         }
         let sig = self.key.sign(&vote_signing_bytes(&vote));
         Ok(SignedMessage::new(vote, sig.into()))
@@ -273,7 +282,14 @@ impl Signer<ScfContext> for Sm2Signer {
 
     async fn sign_proposal(&self, proposal: Proposal) -> Result<SignedMessage<ScfContext, Proposal>, SigningError> {
         if let Some(j) = &self.journal {
-            j.record("proposal", proposal.height, proposal.round, &proposal.value.to_string())?;
+            if let Some(before) = j.record("proposal", proposal.height, proposal.round, &proposal.value.to_string())? {
+                return Err(SigningError::from_source(format!(
+                    "refusing to sign proposal {} at height {} round {}: this validator already proposed {before} there",
+                    proposal.value,
+                    proposal.height,
+                    proposal.round.as_i64()
+                )));
+            }
         }
         let sig = self.key.sign(&proposal_signing_bytes(&proposal));
         Ok(SignedMessage::new(proposal, sig.into()))
@@ -344,8 +360,10 @@ mod tests {
         }
         // The process dies and starts again: the journal is read back.
         let s = Sm2Signer::new(key.clone()).with_journal(SigningJournal::open(&path).expect("journal"));
-        let err = s.sign_vote(vote(NilOrVal::Nil)).await.expect_err("a nil prevote after a prevote for a block");
-        assert!(err.to_string().contains("already signed prevote"), "{err}");
+        // Asked for a nil prevote in the round it already prevoted a block in: it signs the earlier
+        // prevote again, never the nil one.
+        let again = s.sign_vote(vote(NilOrVal::Nil)).await.expect("a vote");
+        assert_eq!(again.message.value, block, "the earlier prevote, not a second one");
         s.sign_vote(vote(block)).await.expect("the same prevote after the restart");
         let mut precommit = vote(NilOrVal::Nil);
         precommit.vote_type = VoteType::Precommit;
