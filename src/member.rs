@@ -422,4 +422,24 @@ mod tests {
         let url = cfg.api.expect("api").database_url;
         assert_eq!(url, format!("sqlite://{}?mode=rwc", dir.path().join("data/read-model.sqlite").display()));
     }
+
+    /// The embedded broker never runs open: without a password file the config is refused, naming the
+    /// key; the files are for the embedded broker only.
+    #[test]
+    fn an_embedded_broker_needs_a_password_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("member.toml");
+        let base = example_config("CORE");
+        let with = |ingest: &str| {
+            std::fs::write(&path, format!("{base}\n[ingest]\nkey = \"k.pem\"\ndata_dir = \"d\"\n{ingest}"))
+                .expect("write");
+            MemberConfig::load(&path)
+        };
+        let err = with("broker = \"embedded:127.0.0.1:1883\"\n").expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_passwd") && err.contains("password file"), "{err}");
+        let cfg = with("broker = \"embedded:127.0.0.1:1883\"\nmqtt_passwd = \"mqtt/passwd\"\n").expect("loads");
+        assert_eq!(cfg.ingest.and_then(|i| i.mqtt_passwd), Some(dir.path().join("mqtt/passwd")));
+        let err = with("broker = \"mqtt://broker:1883\"\nmqtt_acl = \"acl\"\n").expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_acl"), "{err}");
+    }
 }
