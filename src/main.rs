@@ -58,6 +58,9 @@ enum Command {
     /// IoT devices that sign readings at the source.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// The embedded MQTT broker's users (Mosquitto's password-file format).
+    #[command(subcommand)]
+    Mqtt(MqttCmd),
     /// Benchmarks printing one JSON object (chain | ingest | api).
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -93,6 +96,22 @@ enum ClusterCmd {
 enum DeviceCmd {
     /// Simulated devices that sign readings at the source and publish them over MQTT.
     Simulate(scf_iot_ingest::SimulateArgs),
+}
+
+#[derive(Subcommand)]
+enum MqttCmd {
+    /// Add a user (a device: username = its device id) to a password file, or give it a new password.
+    /// Prints a generated password once, unless --password-stdin.
+    Passwd {
+        /// The password file (created with mode 0600; Mosquitto's `password_file` reads it too).
+        #[arg(long)]
+        file: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// Read the password from the first line of standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -279,10 +298,33 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Cluster(cmd) => cluster(&cmd),
         Command::VerifyCert(args) => scf_node::cli::verify_cert_cmd(&args),
         Command::Device(DeviceCmd::Simulate(args)) => print_json(&scf_iot_ingest::simulate(args)?),
+        Command::Mqtt(MqttCmd::Passwd { file, username, password_stdin }) => {
+            mqtt_passwd(&file, &username, password_stdin)
+        }
         Command::Bench(BenchCmd::Chain(args)) => scf::bench_chain::bench_chain(&args).map(|_| ()),
         Command::Bench(BenchCmd::Ingest(args)) => print_json(&scf_iot_ingest::bench_ingest(args)?),
         Command::Bench(BenchCmd::Api(args)) => bench_api(&args),
     }
+}
+
+/// `scf mqtt passwd`.
+fn mqtt_passwd(file: &Path, username: &str, from_stdin: bool) -> anyhow::Result<()> {
+    use scf_iot_ingest::mqtt_access::{generate_password, set_password};
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("password: cannot read standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        generate_password()?
+    };
+    set_password(file, username, &password)?;
+    if from_stdin {
+        eprintln!("{}: password of {username:?} set", file.display());
+    } else {
+        eprintln!("{}: password of {username:?} set; it is shown once:", file.display());
+        println!("{password}");
+    }
+    Ok(())
 }
 
 /// The allocator: block execution and admission allocate many short-lived buffers, which glibc's

@@ -91,6 +91,14 @@ pub struct IngestSection {
     /// MQTT client id; unique per ingestion instance.
     #[serde(default)]
     pub client_id: Option<String>,
+    /// Embedded broker only: who may connect (a Mosquitto-format password file, `scf mqtt passwd`
+    /// writes it). Required with `embedded:`; re-read when it changes.
+    #[serde(default)]
+    pub mqtt_passwd: Option<PathBuf>,
+    /// Embedded broker only: a Mosquitto-format ACL file. Default: each device (username = device id)
+    /// publishes only to its own telemetry topic, and no client subscribes.
+    #[serde(default)]
+    pub mqtt_acl: Option<PathBuf>,
 }
 
 /// The whole member config file.
@@ -175,7 +183,23 @@ impl MemberConfig {
             if let Some(c) = i.ca.as_mut() {
                 fix(c);
             }
-            broker_of(i).map_err(|r| invalid("ingest.broker", r))?;
+            i.mqtt_passwd.iter_mut().for_each(fix);
+            i.mqtt_acl.iter_mut().for_each(fix);
+            match broker_of(i).map_err(|r| invalid("ingest.broker", r))? {
+                Broker::Embedded(_) if i.mqtt_passwd.is_none() => {
+                    return Err(invalid(
+                        "ingest.mqtt_passwd",
+                        "the embedded broker admits only clients in a password file: name one (scf mqtt passwd --file … --username DEVICE writes it)".into(),
+                    ));
+                }
+                Broker::Url(_) if i.mqtt_passwd.is_some() || i.mqtt_acl.is_some() => {
+                    return Err(invalid(
+                        if i.mqtt_passwd.is_some() { "ingest.mqtt_passwd" } else { "ingest.mqtt_acl" },
+                        "only for the embedded broker; give an external broker these files in its own config (docs/operations.md §3)".into(),
+                    ));
+                }
+                _ => {}
+            }
             if let Some(p) = i.password.as_mut() {
                 *p = resolve_env(p).map_err(|r| invalid("ingest.password", r))?;
             }
@@ -262,12 +286,19 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         eprintln!("scf member {}: workflow timers running", cfg.org);
     }
     let mut ingest = None;
+    let mut embedded = None;
     if let Some(i) = &cfg.ingest {
         let key = read_key(&i.key, "ingest.key")?;
         let broker = match broker_of(i).map_err(|r| anyhow!("ingest.broker: {r}"))? {
             Broker::Embedded(addr) => {
-                scf_iot_ingest::broker::start_embedded(addr, None)?;
-                scf_iot_ingest::broker::BrokerArgs::plain(addr)
+                let passwd = i.mqtt_passwd.as_deref().ok_or_else(|| anyhow!("ingest.mqtt_passwd: missing"))?;
+                let access = scf_iot_ingest::mqtt_access::Access::load(passwd, i.mqtt_acl.as_deref())
+                    .map_err(|e| anyhow!("ingest.mqtt_passwd/mqtt_acl: {e}"))?;
+                let b = scf_iot_ingest::broker::EmbeddedBroker::start(addr, access).await?;
+                eprintln!("scf member {}: MQTT broker on mqtt://{} (password file and ACL enforced)", cfg.org, b.addr);
+                let internal = b.internal_args();
+                embedded = Some(b);
+                internal
             }
             Broker::Url(url) => scf_iot_ingest::broker::BrokerArgs {
                 url,
@@ -288,6 +319,7 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
     if let Some(i) = ingest {
         i.shutdown().await;
     }
+    drop(embedded);
     if let Some(s) = api {
         s.abort();
     }
@@ -352,6 +384,10 @@ schedule = "data/timers.redb"
 # key = "keys/ingest.pem"          # an account authorised as this organisation's ingestor
 # data_dir = "data/ingest"
 # broker = "embedded:127.0.0.1:1883"   # or mqtts://broker.example:8883 (with ca = "…")
+# Embedded broker: who may connect and what they may do (Mosquitto's file formats). Add a device with
+#   scf mqtt passwd --file mqtt/passwd --username DEVICE_ID   (prints its password once)
+# mqtt_passwd = "mqtt/passwd"
+# mqtt_acl = "mqtt/acl"           # default: each device publishes only to its own telemetry topic
 "#,
         org_lower = org.to_lowercase()
     )
@@ -385,5 +421,25 @@ mod tests {
         let cfg = MemberConfig::load(&path).expect("the example config loads");
         let url = cfg.api.expect("api").database_url;
         assert_eq!(url, format!("sqlite://{}?mode=rwc", dir.path().join("data/read-model.sqlite").display()));
+    }
+
+    /// The embedded broker never runs open: without a password file the config is refused, naming the
+    /// key; the files are for the embedded broker only.
+    #[test]
+    fn an_embedded_broker_needs_a_password_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("member.toml");
+        let base = example_config("CORE");
+        let with = |ingest: &str| {
+            std::fs::write(&path, format!("{base}\n[ingest]\nkey = \"k.pem\"\ndata_dir = \"d\"\n{ingest}"))
+                .expect("write");
+            MemberConfig::load(&path)
+        };
+        let err = with("broker = \"embedded:127.0.0.1:1883\"\n").expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_passwd") && err.contains("password file"), "{err}");
+        let cfg = with("broker = \"embedded:127.0.0.1:1883\"\nmqtt_passwd = \"mqtt/passwd\"\n").expect("loads");
+        assert_eq!(cfg.ingest.and_then(|i| i.mqtt_passwd), Some(dir.path().join("mqtt/passwd")));
+        let err = with("broker = \"mqtt://broker:1883\"\nmqtt_acl = \"acl\"\n").expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_acl"), "{err}");
     }
 }

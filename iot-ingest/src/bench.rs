@@ -14,7 +14,8 @@ use scf_domain::device::Binding;
 use scf_domain::org::Role;
 use serde::Serialize;
 
-use crate::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
+use crate::broker::{mqtt_options, EmbeddedBroker};
+use crate::mqtt_access::{generate_password, Access, Passwords};
 use crate::service::{self, IngestConfig};
 use crate::sim::{in_process_chain, org_key, register, sim_devices, Publisher};
 use crate::wire;
@@ -90,18 +91,24 @@ pub async fn run(devices: usize, readings: u64, batch_max: u64) -> anyhow::Resul
     let sample: Vec<Vec<u8>> = msgs.iter().take(4000).map(|(_, m)| m.clone()).collect();
     let ceiling = sm2_verify_ceiling(&sample, |id| keys.get(id).copied());
 
-    let port = free_port()?;
-    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    start_embedded(addr, None)?;
+    // The devices' readings go through the broker's guard (password and ACL checks) as a gateway that
+    // may publish for every device; the service reads from the broker directly, as in a member.
+    let gateway_password = generate_password()?;
+    let access = Access::fixed(
+        Passwords::from_plain([("bench-gateway", gateway_password.as_str())])?,
+        "user bench-gateway\ntopic write scf/+/devices/+/telemetry\n",
+    )?;
+    let broker = EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), access).await?;
+    let port = broker.addr.port();
     let dir = tempfile::tempdir()?;
-    let mut cfg = IngestConfig::new(dir.path().to_path_buf(), BrokerArgs::plain(addr));
+    let mut cfg = IngestConfig::new(dir.path().to_path_buf(), broker.internal_args());
     cfg.client_id = format!("bench-ingest-{port}");
     cfg.batch_max = batch_max;
     cfg.batch_interval = Duration::from_secs(1);
     cfg.registry_ttl = Duration::from_secs(600);
     let handle = service::start(cfg, chain.clone(), org_key(org)).await?;
 
-    let mut opts = mqtt_options(&BrokerArgs::plain(addr), &format!("bench-pub-{port}"))?;
+    let mut opts = mqtt_options(&broker.client_args("bench-gateway", &gateway_password), &format!("bench-pub-{port}"))?;
     opts.set_inflight(1000);
     let (client, eventloop) = AsyncClient::new(opts, 10_000);
     let publisher = Publisher::start(client, eventloop);

@@ -98,16 +98,74 @@ pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
     false
 }
 
-/// Start the embedded `rumqttd` broker (MQTT 3.1.1) on `listen` in background threads and wait until it
-/// accepts connections. With `auth`, clients must present one of these username/password pairs. The
-/// broker lives as long as the process.
-pub fn start_embedded(listen: SocketAddr, auth: Option<HashMap<String, String>>) -> Result<(), BrokerError> {
+/// The embedded broker: `rumqttd` on a private loopback port that only accepts a per-process secret,
+/// behind the [`crate::guard`] on `addr`, which admits clients from the password file and enforces the
+/// ACL ([`crate::mqtt_access`]). The broker thread lives as long as the process; dropping this stops
+/// admitting clients.
+pub struct EmbeddedBroker {
+    /// Where devices and other clients connect.
+    pub addr: SocketAddr,
+    inner: crate::guard::Upstream,
+    guard: tokio::task::JoinHandle<()>,
+}
+
+impl EmbeddedBroker {
+    /// Start the broker and its guard on `listen` (port 0: any free port) and wait until both accept
+    /// connections. Needs a Tokio runtime.
+    pub async fn start(listen: SocketAddr, access: crate::mqtt_access::Access) -> Result<EmbeddedBroker, BrokerError> {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| BrokerError::Embedded(format!("listen on {listen}: {e}")))?;
+        let addr = listener.local_addr().map_err(|e| BrokerError::Embedded(e.to_string()))?;
+        let inner_port = free_port().map_err(|e| BrokerError::Embedded(format!("no free loopback port: {e}")))?;
+        let inner_addr = SocketAddr::from(([127, 0, 0, 1], inner_port));
+        let password = crate::mqtt_access::generate_password().map_err(|e| BrokerError::Embedded(e.to_string()))?;
+        let inner = crate::guard::Upstream { addr: inner_addr, username: "scf-internal".into(), password };
+        let auth: HashMap<String, String> = [(inner.username.clone(), inner.password.clone())].into_iter().collect();
+        tokio::task::spawn_blocking(move || start_rumqttd(inner_addr, auth))
+            .await
+            .map_err(|e| BrokerError::Embedded(e.to_string()))??;
+        let guard = tokio::spawn(crate::guard::serve(listener, std::sync::Arc::new(access), inner.clone()));
+        Ok(EmbeddedBroker { addr, inner, guard })
+    }
+
+    /// Connection settings for a trusted client in this process (the ingestion service): straight to
+    /// the broker with the internal secret, past the guard.
+    pub fn internal_args(&self) -> BrokerArgs {
+        BrokerArgs {
+            url: format!("mqtt://{}", self.inner.addr),
+            username: Some(self.inner.username.clone()),
+            password: Some(self.inner.password.clone()),
+            ca_file: None,
+        }
+    }
+
+    /// Connection settings for a client of the guard with these credentials.
+    pub fn client_args(&self, username: &str, password: &str) -> BrokerArgs {
+        BrokerArgs {
+            url: format!("mqtt://{}", self.addr),
+            username: Some(username.to_string()),
+            password: Some(password.to_string()),
+            ca_file: None,
+        }
+    }
+}
+
+impl Drop for EmbeddedBroker {
+    fn drop(&mut self) {
+        self.guard.abort();
+    }
+}
+
+/// `rumqttd` (MQTT 3.1.1) on `listen` in a background thread, admitting only the `auth` users; waits
+/// until it accepts connections.
+fn start_rumqttd(listen: SocketAddr, auth: HashMap<String, String>) -> Result<(), BrokerError> {
     use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
     let connections = ConnectionSettings {
         connection_timeout_ms: 60_000,
         max_payload_size: 64 * 1024,
         max_inflight_count: 1000,
-        auth,
+        auth: Some(auth),
         external_auth: None,
         dynamic_filters: true,
     };
@@ -147,8 +205,9 @@ pub fn start_embedded(listen: SocketAddr, auth: Option<HashMap<String, String>>)
 }
 
 /// A Mosquitto process (Debian's `/usr/sbin/mosquitto`) on a free loopback port with a generated
-/// config (anonymous, no persistence, deep queues), stopped on drop. For tests and local trials that
-/// want a real external broker rather than the embedded one.
+/// config (no persistence, deep queues), stopped on drop. For tests and local trials that want a real
+/// external broker rather than the embedded one. [`MosquittoProcess::start`] admits anonymous clients;
+/// [`MosquittoProcess::start_with_access`] takes the same password and ACL files as the embedded broker.
 pub struct MosquittoProcess {
     child: std::process::Child,
     pub addr: SocketAddr,
@@ -157,6 +216,22 @@ pub struct MosquittoProcess {
 
 impl MosquittoProcess {
     pub fn start() -> Result<MosquittoProcess, BrokerError> {
+        Self::launch("allow_anonymous true\n".into())
+    }
+
+    /// Mosquitto with `password_file` and `acl_file`, anonymous clients refused: the set-up documented
+    /// in docs/operations.md for members that run Mosquitto.
+    pub fn start_with_access(passwd: &std::path::Path, acl: &std::path::Path) -> Result<MosquittoProcess, BrokerError> {
+        // Started as root, Mosquitto would switch to the `mosquitto` user, which cannot read files in a
+        // private temporary directory; `user root` keeps it (ignored when not started as root).
+        Self::launch(format!(
+            "user root\nallow_anonymous false\npassword_file {}\nacl_file {}\n",
+            passwd.display(),
+            acl.display()
+        ))
+    }
+
+    fn launch(access: String) -> Result<MosquittoProcess, BrokerError> {
         let fail = |what: &str, e: &dyn std::fmt::Display| BrokerError::Mosquitto(format!("{what}: {e}"));
         let dir = tempfile::tempdir().map_err(|e| fail("temp dir", &e))?;
         let port = free_port().map_err(|e| fail("free port", &e))?;
@@ -164,7 +239,7 @@ impl MosquittoProcess {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
+                "listener {port} 127.0.0.1\n{access}persistence false\nmax_inflight_messages 1000\nmax_queued_messages 100000\nlog_dest none\n"
             ),
         )
         .map_err(|e| fail("config", &e))?;

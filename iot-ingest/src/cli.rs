@@ -11,7 +11,8 @@ use rumqttc::AsyncClient;
 use scf_domain::device::Binding;
 use scf_ledger::crypto::KeyPair;
 
-use crate::broker::{mqtt_options, start_embedded, BrokerArgs};
+use crate::broker::{mqtt_options, BrokerArgs, EmbeddedBroker};
+use crate::mqtt_access::Access;
 use crate::service::{self, IngestConfig, Partition};
 use crate::sim::{cold_chain_rule, register, sim_devices, Publisher};
 use scf_client::{now_ms, Chain, HttpChain};
@@ -34,8 +35,16 @@ pub struct IngestArgs {
     #[command(flatten)]
     pub broker: BrokerArgs,
     /// Start the embedded broker on this address (and connect to it) instead of using --broker.
-    #[arg(long)]
+    #[arg(long, requires = "mqtt_passwd")]
     pub embedded_broker: Option<SocketAddr>,
+    /// The embedded broker's password file (Mosquitto format; `scf mqtt passwd` or `mosquitto_passwd`
+    /// write it). Re-read when it changes.
+    #[arg(long, requires = "embedded_broker")]
+    pub mqtt_passwd: Option<PathBuf>,
+    /// The embedded broker's ACL file (Mosquitto format). Default: each device (username = device id)
+    /// publishes only to its own telemetry topic, and nobody else subscribes.
+    #[arg(long, requires = "embedded_broker")]
+    pub mqtt_acl: Option<PathBuf>,
     /// The node's client API.
     #[arg(long, default_value = "http://127.0.0.1:26658")]
     pub node: String,
@@ -69,11 +78,8 @@ pub struct IngestArgs {
 }
 
 impl IngestArgs {
-    pub fn config(&self) -> IngestConfig {
-        let broker = match self.embedded_broker {
-            Some(a) => BrokerArgs::plain(a),
-            None => self.broker.clone(),
-        };
+    /// The service's settings, reading from `broker`.
+    pub fn config_for(&self, broker: BrokerArgs) -> IngestConfig {
         let mut c = IngestConfig::new(self.data_dir.clone(), broker);
         c.client_id = self.client_id.clone();
         c.share_group = Some(self.share_group.clone()).filter(|g| !g.is_empty());
@@ -92,12 +98,25 @@ fn parse_partition(s: &str) -> Result<Partition, String> {
 
 pub fn run_ingest(args: IngestArgs) -> anyhow::Result<()> {
     let key = read_key(&args.key)?;
-    args.config().check()?;
+    args.config_for(args.broker.clone()).check()?;
+    let access = match &args.mqtt_passwd {
+        Some(p) => Some(Access::load(p, args.mqtt_acl.as_deref())?),
+        None => None,
+    };
     let rt = runtime()?;
     rt.block_on(async move {
-        if let Some(a) = args.embedded_broker {
-            start_embedded(a, None)?;
-        }
+        let mut embedded = None;
+        let broker = match (args.embedded_broker, access) {
+            (Some(a), Some(access)) => {
+                let b = EmbeddedBroker::start(a, access).await?;
+                eprintln!("scf ingest: embedded MQTT broker on mqtt://{}", b.addr);
+                let internal = b.internal_args();
+                embedded = Some(b);
+                internal
+            }
+            _ => args.broker.clone(),
+        };
+        let config = args.config_for(broker);
         // The node may be down when the service (re)starts: wait for it rather than exit, so the readings
         // and alerts in the store go out as soon as it answers.
         let mut wait = Duration::from_millis(200);
@@ -111,10 +130,12 @@ pub fn run_ingest(args: IngestArgs) -> anyhow::Result<()> {
                 }
             }
         };
-        let handle = service::start(args.config(), chain, key).await?;
-        eprintln!("scf ingest: subscribed to {} ({} stored so far)", args.config().subscription(), handle.store.len()?);
+        let subscription = config.subscription();
+        let handle = service::start(config, chain, key).await?;
+        eprintln!("scf ingest: subscribed to {subscription} ({} stored so far)", handle.store.len()?);
         tokio::signal::ctrl_c().await?;
         handle.shutdown().await;
+        drop(embedded);
         Ok(())
     })
 }

@@ -12,18 +12,27 @@ use scf_domain::date::Date;
 use scf_domain::device::{self, Binding, DeviceCall};
 use scf_domain::org::Role;
 use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
-use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs, MosquittoProcess};
+use scf_iot_ingest::broker::{mqtt_options, BrokerArgs, EmbeddedBroker, MosquittoProcess};
 use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
+use scf_iot_ingest::mqtt_access::{set_password, Access, Passwords};
 use scf_iot_ingest::service::{self, IngestConfig, Partition};
 use scf_iot_ingest::sim::{cold_chain_rule, in_process_chain, org_key, register, sim_devices, Publisher, SimDevice};
 use scf_iot_ingest::store::{BatchStatus, Store};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-fn embedded() -> std::net::SocketAddr {
-    let addr = ([127, 0, 0, 1], free_port().expect("port")).into();
-    start_embedded(addr, None).expect("embedded broker");
-    addr
+/// A gateway that may publish for every device, and an ingestion identity that may read telemetry.
+const ACL: &str =
+    "user gateway\ntopic write scf/+/devices/+/telemetry\nuser ingest\ntopic read scf/+/devices/+/telemetry\n";
+
+fn plain(addr: std::net::SocketAddr) -> BrokerArgs {
+    BrokerArgs::plain(addr)
+}
+
+fn with_login(mut args: BrokerArgs, user: &str) -> BrokerArgs {
+    args.username = Some(user.into());
+    args.password = Some(format!("pw-{user}"));
+    args
 }
 
 async fn poll<F: FnMut() -> bool>(what: &str, mut f: F) {
@@ -34,8 +43,8 @@ async fn poll<F: FnMut() -> bool>(what: &str, mut f: F) {
     }
 }
 
-fn publisher(addr: std::net::SocketAddr, id: &str) -> Publisher {
-    let mut o = mqtt_options(&BrokerArgs::plain(addr), id).expect("opts");
+fn publisher(args: &BrokerArgs, id: &str) -> Publisher {
+    let mut o = mqtt_options(args, id).expect("opts");
     o.set_inflight(500);
     let (c, e) = AsyncClient::new(o, 1000);
     Publisher::start(c, e)
@@ -58,8 +67,8 @@ fn receipt_terms(number: &str) -> ReceiptTerms {
     }
 }
 
-fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConfig {
-    let mut c = IngestConfig::new(dir.to_path_buf(), BrokerArgs::plain(addr));
+fn config(dir: &Path, args: &BrokerArgs, client_id: &str) -> IngestConfig {
+    let mut c = IngestConfig::new(dir.to_path_buf(), args.clone());
     c.client_id = client_id.into();
     c.batch_max = 10;
     c.batch_interval = Duration::from_millis(300);
@@ -70,7 +79,7 @@ fn config(dir: &Path, addr: std::net::SocketAddr, client_id: &str) -> IngestConf
 
 /// Valid readings are accepted, stored, anchored and provable; every kind of bad message is refused
 /// and counted by reason; an excursion flags the bound warehouse receipt on chain.
-async fn full_story(addr: std::net::SocketAddr, tag: &str) {
+async fn full_story(devices: &BrokerArgs, ingest: &BrokerArgs, tag: &str) {
     let prom = init_prometheus(None).expect("prometheus");
     let chain =
         in_process_chain("scf-iot-test", &[("WH-A", &[Role::WarehouseOperator]), ("TRADER", &[Role::Supplier])])
@@ -99,10 +108,10 @@ async fn full_story(addr: std::net::SocketAddr, tag: &str) {
     assert_eq!(c.failure_code(), None);
 
     let dir = tempfile::tempdir().expect("tmp");
-    let h = service::start(config(dir.path(), addr, &format!("ingest-{tag}")), chain.clone(), wh.clone())
+    let h = service::start(config(dir.path(), ingest, &format!("ingest-{tag}")), chain.clone(), wh.clone())
         .await
         .expect("start");
-    let p = publisher(addr, &format!("devices-{tag}"));
+    let p = publisher(devices, &format!("devices-{tag}"));
     tokio::time::sleep(Duration::from_millis(300)).await; // let the subscription settle before QoS 1 traffic
 
     // 20 good readings.
@@ -215,13 +224,25 @@ async fn warehouse_flag(chain: &Arc<scf_client::InProcessChain>) -> Option<wareh
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mosquitto_full_story() {
-    let m = MosquittoProcess::start().expect("mosquitto");
-    full_story(m.addr, "M").await;
+    // Mosquitto with the password and ACL files a member would give it (anonymous clients refused).
+    let files = tempfile::tempdir().expect("tmp");
+    let (passwd, acl) = (files.path().join("passwd"), files.path().join("acl"));
+    for u in ["gateway", "ingest"] {
+        set_password(&passwd, u, &format!("pw-{u}")).expect("passwd");
+    }
+    std::fs::write(&acl, ACL).expect("acl");
+    let m = MosquittoProcess::start_with_access(&passwd, &acl).expect("mosquitto");
+    full_story(&with_login(plain(m.addr), "gateway"), &with_login(plain(m.addr), "ingest"), "M").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_broker_full_story() {
-    full_story(embedded(), "E").await;
+    // Both sides through the guard, as an ingestion instance in another process would connect.
+    let users = Passwords::from_plain([("gateway", "pw-gateway"), ("ingest", "pw-ingest")]).expect("users");
+    let b = EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), Access::fixed(users, ACL).expect("acl"))
+        .await
+        .expect("embedded broker");
+    full_story(&b.client_args("gateway", "pw-gateway"), &b.client_args("ingest", "pw-ingest"), "E").await;
 }
 
 /// Kill the service mid-stream (its runtime dropped without any shutdown), restart it on the same
@@ -245,13 +266,13 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
 
     let svc1 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let h = svc1
-        .block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone()))
+        .block_on(service::start(config(dir.path(), &plain(addr), "ingest-restart"), chain.clone(), wh.clone()))
         .expect("start");
     let store = h.store.clone();
     std::thread::sleep(Duration::from_millis(300));
 
     // Devices publish steadily from their own runtime.
-    let pubr = devs_rt.block_on(async { publisher(addr, "devices-restart") });
+    let pubr = devs_rt.block_on(async { publisher(&plain(addr), "devices-restart") });
     let now = now_ms();
     let mut msgs = Vec::new();
     for i in 0..total / 3 {
@@ -287,7 +308,11 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
     let svc2 = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let t1 = Instant::now();
     let h2 = loop {
-        match svc2.block_on(service::start(config(dir.path(), addr, "ingest-restart"), chain.clone(), wh.clone())) {
+        match svc2.block_on(service::start(
+            config(dir.path(), &plain(addr), "ingest-restart"),
+            chain.clone(),
+            wh.clone(),
+        )) {
             Ok(h) => break h,
             Err(e) => {
                 assert!(t1.elapsed() < TIMEOUT, "restart: {e}");
@@ -372,7 +397,7 @@ async fn two_instances_on_one_broker_anchor_every_reading_once() {
     let dirs = [tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp")];
     let mut cfgs = Vec::new();
     for (i, p) in parts.iter().enumerate() {
-        let mut c = config(dirs[i].path(), m.addr, "");
+        let mut c = config(dirs[i].path(), &plain(m.addr), "");
         c.partition = *p;
         cfgs.push(c);
     }
@@ -383,7 +408,7 @@ async fn two_instances_on_one_broker_anchor_every_reading_once() {
 
     let h0 = service::start(cfgs[0].clone(), chain.clone(), key_a.clone()).await.expect("start 0");
     let h1 = service::start(cfgs[1].clone(), chain.clone(), key_b.clone()).await.expect("start 1");
-    let p = publisher(m.addr, "devices-two");
+    let p = publisher(&plain(m.addr), "devices-two");
     tokio::time::sleep(Duration::from_millis(300)).await; // let both subscriptions settle
 
     let per_device = 25u64;
@@ -431,7 +456,7 @@ async fn two_instances_on_one_broker_anchor_every_reading_once() {
 
     // A fresh store signing with instance 0's key would restart its numbering at 0: refused.
     let dir3 = tempfile::tempdir().expect("tmp");
-    let mut c3 = config(dir3.path(), m.addr, "");
+    let mut c3 = config(dir3.path(), &plain(m.addr), "");
     c3.partition = parts[0];
     match service::start(c3, chain.clone(), key_a.clone()).await {
         Err(service::IngestError::KeyInUse { .. }) => {}

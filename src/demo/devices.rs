@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context};
 use rumqttc::AsyncClient;
 use scf_client::Chain;
-use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs};
+use scf_iot_ingest::broker::{mqtt_options, BrokerArgs, EmbeddedBroker};
+use scf_iot_ingest::mqtt_access::{generate_password, set_password, Access};
 use scf_iot_ingest::sim::Publisher;
 use scf_iot_ingest::wire::{telemetry_topic, DeviceReading, WireValue};
 use scf_iot_ingest::{IngestConfig, IngestHandle};
@@ -21,6 +22,7 @@ use crate::seed::{self, DemoDevice, SeedPlan};
 /// The running IoT side.
 pub struct Iot {
     ingest: IngestHandle,
+    _broker: EmbeddedBroker,
     simulators: Vec<JoinHandle<()>>,
 }
 
@@ -66,10 +68,20 @@ impl scf_graphql::Readings for StoreReadings {
 pub async fn start(data: &Path, plan: &SeedPlan, chain: Arc<dyn Chain>) -> anyhow::Result<Iot> {
     let (_, key) = seed::service_key(&plan.consortium.ingest_account)
         .ok_or_else(|| anyhow!("seeds: ingest_account {:?} is not ORG/account", plan.consortium.ingest_account))?;
-    let port = free_port().context("MQTT broker: no free loopback port")?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    start_embedded(addr, None).map_err(|e| anyhow!("MQTT broker: {e}"))?;
-    let mut cfg = IngestConfig::new(data.join("ingest"), BrokerArgs::plain(addr));
+    // Each simulated device gets a fresh password in the broker's password file, as a real one would
+    // from `scf mqtt passwd`; the default ACL lets it publish only to its own topic.
+    let passwd = data.join("mqtt").join("passwd");
+    let mut credentials = std::collections::HashMap::new();
+    for d in &plan.devices {
+        let password = generate_password()?;
+        set_password(&passwd, &d.id, &password).with_context(|| format!("MQTT password of device {}", d.id))?;
+        credentials.insert(d.id.clone(), password);
+    }
+    let access = Access::load(&passwd, None).map_err(|e| anyhow!("MQTT broker: {e}"))?;
+    let broker =
+        EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), access).await.map_err(|e| anyhow!("MQTT broker: {e}"))?;
+    let addr = broker.addr;
+    let mut cfg = IngestConfig::new(data.join("ingest"), broker.internal_args());
     cfg.client_id = "scf-demo-ingest".into();
     cfg.batch_max = 200;
     cfg.batch_interval = Duration::from_secs(10);
@@ -80,21 +92,26 @@ pub async fn start(data: &Path, plan: &SeedPlan, chain: Arc<dyn Chain>) -> anyho
         .iter()
         .map(|d| {
             let d = d.clone();
+            let args = broker.client_args(&d.id, credentials.get(&d.id).map(String::as_str).unwrap_or_default());
             tokio::spawn(async move {
-                if let Err(e) = simulate(addr, d.clone(), started).await {
+                if let Err(e) = simulate(args, d.clone(), started).await {
                     tracing::warn!(device = %d.id, "simulated device stopped: {e:#}");
                 }
             })
         })
         .collect();
-    println!("MQTT broker on mqtt://{addr}; simulating {} devices", plan.devices.len());
-    Ok(Iot { ingest, simulators })
+    println!(
+        "MQTT broker on mqtt://{addr} (username = device id; add one: scf mqtt passwd --file {} --username ID); simulating {} devices",
+        passwd.display(),
+        plan.devices.len()
+    );
+    Ok(Iot { ingest, _broker: broker, simulators })
 }
 
 /// One device: a reading every `every_s` seconds, the excursion (if any) from `after_s` for `for_s`.
-async fn simulate(broker: std::net::SocketAddr, d: DemoDevice, started: Instant) -> anyhow::Result<()> {
+async fn simulate(broker: BrokerArgs, d: DemoDevice, started: Instant) -> anyhow::Result<()> {
     let key = seed::device_key(&d.id);
-    let opts = mqtt_options(&BrokerArgs::plain(broker), &format!("demo-device-{}", d.id))?;
+    let opts = mqtt_options(&broker, &format!("demo-device-{}", d.id))?;
     let (client, eventloop) = AsyncClient::new(opts, 64);
     let publisher = Publisher::start(client, eventloop);
     let topic = telemetry_topic(&d.owner, &d.id);

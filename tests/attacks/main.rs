@@ -10,7 +10,10 @@
 //!   WebSocket message closes the connection;
 //! - one request with many aliased `login` fields checks one password;
 //! - a disabled user's old token is refused over HTTP, and its open subscription ends;
-//! - `scf demo --public`, whose logins are published, does not start without `--yes`.
+//! - `scf demo --public`, whose logins are published, does not start without `--yes`;
+//! - on the demo's MQTT broker, an anonymous client is refused, and a device of the consortium (added
+//!   to the password file while the broker runs) can neither publish as another device nor subscribe to
+//!   telemetry, directly or through the ingestion service's shared subscription.
 
 #[path = "../support/member.rs"]
 mod support;
@@ -40,7 +43,7 @@ fn start_demo(data: &Path, port: u16) -> Proc {
             .args(["demo", "--port", &port.to_string(), "--data"])
             .arg(data)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(data.with_extension("out")).expect("stdout file"))
             .stderr(std::fs::File::create(data.with_extension("log")).expect("log file"))
             .spawn()
             .expect("spawn scf demo"),
@@ -306,8 +309,106 @@ fn attacks_on_a_running_member_are_refused_and_it_keeps_serving() {
             }
         }
         assert!(ended, "the disabled user's subscription kept delivering blocks");
+
+        mqtt_attacks(&data).await;
     });
     drop(demo);
+}
+
+/// The demo's broker (its address is on the demo's standard output).
+async fn mqtt_attacks(data: &Path) {
+    use rumqttc::{
+        AsyncClient, ConnectReturnCode, ConnectionError, Event, Incoming, MqttOptions, QoS, SubscribeReasonCode,
+    };
+    let out = std::fs::read_to_string(data.with_extension("out")).expect("demo output");
+    let addr = out
+        .lines()
+        .find_map(|l| l.strip_prefix("MQTT broker on mqtt://"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|a| a.trim_end_matches(';').parse::<std::net::SocketAddr>().ok())
+        .unwrap_or_else(|| panic!("no MQTT broker address in the demo's output: {out}"));
+    let wait = Duration::from_secs(15);
+    let options = |id: &str, login: Option<(&str, &str)>| {
+        let mut o = MqttOptions::new(id, addr.ip().to_string(), addr.port());
+        o.set_keep_alive(Duration::from_secs(30));
+        if let Some((u, p)) = login {
+            o.set_credentials(u, p);
+        }
+        o
+    };
+    // Anonymous: refused at CONNECT.
+    let (_c, mut ev) = AsyncClient::new(options("anon-spy", None), 10);
+    let refused = tokio::time::timeout(wait, async {
+        loop {
+            match ev.poll().await {
+                Err(ConnectionError::ConnectionRefused(code)) => return Some(code),
+                Ok(Event::Incoming(Incoming::ConnAck(_))) => return None,
+                Ok(_) => {}
+                Err(e) => panic!("anonymous MQTT client: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("an answer to CONNECT");
+    assert_eq!(refused, Some(ConnectReturnCode::NotAuthorized), "an anonymous MQTT client");
+
+    // A competitor's device, added to the broker's password file while it runs.
+    let mut add = Command::new(env!("CARGO_BIN_EXE_scf"))
+        .args(["mqtt", "passwd", "--password-stdin", "--username", "RIVAL-DEV-1", "--file"])
+        .arg(data.join("mqtt").join("passwd"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("scf mqtt passwd");
+    std::io::Write::write_all(&mut add.stdin.take().expect("stdin"), b"rival-secret-1\n").expect("password");
+    assert!(add.wait().expect("wait").success());
+    let (rival, mut ev) = AsyncClient::new(options("rival", Some(("RIVAL-DEV-1", "rival-secret-1"))), 10);
+    let connected = tokio::time::timeout(wait, async {
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Incoming::ConnAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    })
+    .await
+    .expect("CONNACK");
+    assert_eq!(connected, Ok(()), "a device in the password file connects without a broker restart");
+    for filter in ["scf/+/devices/+/telemetry", "$share/scf-ingest/scf/+/devices/+/telemetry", "#"] {
+        rival.subscribe(filter, QoS::AtLeastOnce).await.expect("subscribe");
+        let codes = tokio::time::timeout(wait, async {
+            loop {
+                match ev.poll().await {
+                    Ok(Event::Incoming(Incoming::SubAck(s))) => return s.return_codes,
+                    Ok(Event::Incoming(Incoming::Publish(p))) => panic!("the rival received telemetry on {}", p.topic),
+                    Ok(_) => {}
+                    Err(e) => panic!("subscribe {filter}: {e}"),
+                }
+            }
+        })
+        .await
+        .expect("SUBACK");
+        assert_eq!(codes, vec![SubscribeReasonCode::Failure], "the rival subscribing to {filter}");
+    }
+    // Publishing as the demo's warehouse sensor: the broker closes the connection, unacknowledged.
+    rival
+        .publish("scf/CMST-WH/devices/CMST-TH-A07/telemetry", QoS::AtLeastOnce, false, b"forged".to_vec())
+        .await
+        .expect("queue");
+    let answer = tokio::time::timeout(wait, async {
+        loop {
+            match ev.poll().await {
+                Ok(Event::Incoming(Incoming::PubAck(_))) => return "acknowledged",
+                Ok(Event::Incoming(Incoming::Publish(p))) => panic!("the rival received telemetry on {}", p.topic),
+                Ok(_) => {}
+                Err(_) => return "closed",
+            }
+        }
+    })
+    .await
+    .expect("an answer to PUBLISH");
+    assert_eq!(answer, "closed", "a publish on another device's topic");
 }
 
 #[test]

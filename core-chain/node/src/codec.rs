@@ -19,10 +19,15 @@ use crate::signing::ConsensusSignature;
 /// Largest message the codec will try to decode (a block part can be up to the ledger's block limit).
 pub const MAX_MESSAGE_BYTES: usize = scf_ledger::block::MAX_BLOCK_BYTES + 64 * 1024;
 
+/// Largest sync response: the engine fills a response with up to `sync.batch_size` decided blocks until
+/// it reaches this size (`max_response_size`), so the decoder must take as much as the engine may send,
+/// more than one block. The node configures the engine with this same constant.
+pub const MAX_SYNC_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
-    #[error("codec: {what}: {len} bytes exceeds the {MAX_MESSAGE_BYTES}-byte limit")]
-    TooLarge { what: &'static str, len: usize },
+    #[error("codec: {what}: {len} bytes exceeds the {limit}-byte limit")]
+    TooLarge { what: &'static str, len: usize, limit: usize },
     #[error("codec: {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
 }
@@ -32,8 +37,12 @@ pub enum CodecError {
 pub struct ScfCodec;
 
 fn decode<T: borsh::BorshDeserialize>(what: &'static str, bytes: &[u8]) -> Result<T, CodecError> {
-    if bytes.len() > MAX_MESSAGE_BYTES {
-        return Err(CodecError::TooLarge { what, len: bytes.len() });
+    decode_within(what, bytes, MAX_MESSAGE_BYTES)
+}
+
+fn decode_within<T: borsh::BorshDeserialize>(what: &'static str, bytes: &[u8], limit: usize) -> Result<T, CodecError> {
+    if bytes.len() > limit {
+        return Err(CodecError::TooLarge { what, len: bytes.len(), limit });
     }
     borsh::from_slice(bytes).map_err(|e| CodecError::Malformed { what, reason: e.to_string() })
 }
@@ -143,7 +152,7 @@ fn to_wire(msg: &Response<ScfContext>) -> Result<WireResponse, CodecError> {
 impl Codec<Response<ScfContext>> for ScfCodec {
     type Error = CodecError;
     fn decode(&self, bytes: Bytes) -> Result<Response<ScfContext>, CodecError> {
-        let w: WireResponse = decode("sync response", &bytes)?;
+        let w: WireResponse = decode_within("sync response", &bytes, MAX_SYNC_RESPONSE_BYTES)?;
         let values = w
             .values
             .into_iter()
@@ -172,5 +181,43 @@ impl HasEncodedLen<Response<ScfContext>> for ScfCodec {
     fn encoded_len(&self, msg: &Response<ScfContext>) -> Result<usize, CodecError> {
         borsh::object_length(&to_wire(msg)?)
             .map_err(|e| CodecError::Malformed { what: "sync response", reason: e.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(values: usize, value_bytes: usize) -> Response<ScfContext> {
+        let values = (0..values as u64)
+            .map(|h| {
+                let certificate = ExtendedCommitCertificate {
+                    height: Height(h + 1),
+                    round: Round::new(0),
+                    value_id: BlockHash(scf_ledger::crypto::Hash32([7; 32])),
+                    commit_signatures: Vec::new(),
+                };
+                RawDecidedValue::new(Bytes::from(vec![0xab; value_bytes]), certificate)
+            })
+            .collect();
+        Response::ValueResponse(ValueResponse::new(Height(1), values))
+    }
+
+    /// The engine fills a sync response up to `max_response_size`: three blocks at the configured
+    /// 16 MiB maximum (48 MiB, over the single-message limit) must decode on the other side.
+    #[test]
+    fn a_sync_response_as_large_as_the_engine_sends_decodes() {
+        let big = response(3, 16 * 1024 * 1024);
+        let len = ScfCodec.encoded_len(&big).expect("len");
+        assert!(len > MAX_MESSAGE_BYTES && len <= MAX_SYNC_RESPONSE_BYTES, "{len}");
+        let bytes = ScfCodec.encode(&big).expect("encode");
+        let Response::ValueResponse(back) =
+            <ScfCodec as Codec<Response<ScfContext>>>::decode(&ScfCodec, bytes).expect("decode");
+        assert_eq!(back.values.len(), 3);
+        assert_eq!(back.values[2].value_bytes.len(), 16 * 1024 * 1024);
+        // Beyond what the engine may send: refused before decoding.
+        let over = Bytes::from(vec![0u8; MAX_SYNC_RESPONSE_BYTES + 1]);
+        let err = <ScfCodec as Codec<Response<ScfContext>>>::decode(&ScfCodec, over).err();
+        assert!(matches!(err, Some(CodecError::TooLarge { limit: MAX_SYNC_RESPONSE_BYTES, .. })), "{err:?}");
     }
 }

@@ -149,7 +149,7 @@ impl NodeHandle {
             persistent_peers: peers,
             persistent_peers_only: true,
             pubsub_max_size: ByteSize::mib(20),
-            rpc_max_size: ByteSize::mib(64),
+            rpc_max_size: ByteSize::b(crate::codec::MAX_SYNC_RESPONSE_BYTES as u64),
             ..P2pConfig::default()
         };
         let engine_cfg = EngineConfig {
@@ -160,7 +160,7 @@ impl NodeHandle {
                 status_update_interval: Duration::from_millis(cfg.sync.status_interval_ms),
                 request_timeout: Duration::from_millis(cfg.sync.request_timeout_ms),
                 max_request_size: ByteSize::mib(1),
-                max_response_size: ByteSize::mib(64),
+                max_response_size: ByteSize::b(crate::codec::MAX_SYNC_RESPONSE_BYTES as u64),
                 batch_size: cfg.sync.batch_size.max(1),
                 ..ValueSyncConfig::default()
             },

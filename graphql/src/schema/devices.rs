@@ -489,6 +489,7 @@ pub struct DeviceQuery;
 #[Object]
 impl DeviceQuery {
     /// Devices the caller may see, ordered by id.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn devices(
         &self,
         ctx: &Context<'_>,
@@ -552,6 +553,7 @@ impl DeviceQuery {
     }
 
     /// IoT alerts the caller may see, newest first.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn alerts(
         &self,
         ctx: &Context<'_>,

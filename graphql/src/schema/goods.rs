@@ -306,6 +306,7 @@ pub struct GoodsQuery;
 #[Object]
 impl GoodsQuery {
     /// Warehouse receipts the caller may see, ordered by number.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn warehouse_receipts(
         &self,
         ctx: &Context<'_>,

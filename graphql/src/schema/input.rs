@@ -9,6 +9,34 @@ use crate::error::{ApiError, ApiResult};
 pub const DEFAULT_PAGE: i32 = 20;
 pub const MAX_PAGE: i32 = 100;
 
+/// Largest page of a voucher's lineage and of a block's transactions (unpaged before; the UI's pages ask
+/// for the default).
+pub const MAX_NESTED_PAGE: i32 = 1_000;
+
+/// What a list costs in a query's complexity: its page size (as `page_size` reads `first`, at most
+/// `MAX_PAGE`) times what one element costs, so nested lists multiply and a request's complexity bounds
+/// the objects it can make the server build.
+pub fn list_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
+    page.saturating_mul(child_complexity).saturating_add(1)
+}
+
+/// [`list_cost`] for the nested lists paged up to [`MAX_NESTED_PAGE`] with `DEFAULT_PAGE` … `MAX_PAGE`
+/// by default (`Voucher.lineage`, `Block.transactions`).
+pub fn nested_list_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.unwrap_or(MAX_PAGE).clamp(1, MAX_NESTED_PAGE) as usize;
+    page.saturating_mul(child_complexity).saturating_add(1)
+}
+
+/// The page size of a nested list (`Voucher.lineage`, `Block.transactions`): `1..=MAX_NESTED_PAGE`,
+/// `MAX_PAGE` when not given.
+pub fn nested_page_size(first: Option<i32>) -> ApiResult<u64> {
+    match first.unwrap_or(MAX_PAGE) {
+        n if (1..=MAX_NESTED_PAGE).contains(&n) => Ok(n as u64),
+        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_NESTED_PAGE}"))),
+    }
+}
+
 /// A `YYYY-MM-DD` date.
 pub fn date(field: &str, s: &str) -> ApiResult<Date> {
     Date::parse(s).ok_or_else(|| ApiError::bad_input(field, "expected a date YYYY-MM-DD"))

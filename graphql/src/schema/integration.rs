@@ -285,6 +285,7 @@ impl IntegrationQuery {
     }
 
     /// The organisation's webhook deliveries, newest first (admins).
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,

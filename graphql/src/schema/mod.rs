@@ -75,6 +75,8 @@ pub struct Caller {
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub max_depth: usize,
+    /// Every field costs 1, and a list its page size times one element's cost
+    /// (`schema::input::list_cost`), so this bounds the objects one request can make the server build.
     pub max_complexity: usize,
     /// Public (unauthenticated) queries such as `lotPage` one client address may make per minute
     /// (0 = unlimited), refilled continuously ...
@@ -90,7 +92,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_depth: 12,
-            max_complexity: 2_000,
+            max_complexity: 20_000,
             public_requests_per_minute: 120,
             public_burst: 30,
             introspection: true,
@@ -141,6 +143,15 @@ pub fn build_schema_integrated(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)
+        .finish()
+}
+
+/// The schema with `limits` but without a backend: it validates requests (depth, complexity, types)
+/// and cannot resolve any field. For checking documents, such as the UI's operations.
+pub fn unbacked(limits: &Limits) -> ApiSchema {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
         .finish()
 }
 

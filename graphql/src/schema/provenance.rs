@@ -596,6 +596,7 @@ impl ProvenanceQuery {
     /// Anchored EPCIS events in chain order, optionally only those concerning a GTIN + lot (a lot's
     /// journey, which its consumer page shows anyone). Without a filter, the events the caller's
     /// organisation captured (every organisation's for the regulator).
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn epcis_events(
         &self,
         ctx: &Context<'_>,

@@ -88,6 +88,7 @@ impl Query {
     }
 
     /// Vouchers the caller may see, ordered by id.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn vouchers(
         &self,
         ctx: &Context<'_>,
@@ -146,6 +147,7 @@ impl Query {
     }
 
     /// Invoices the caller may see, ordered by number.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn invoices(
         &self,
         ctx: &Context<'_>,
@@ -197,6 +199,7 @@ impl Query {
     }
 
     /// Blocks, newest first (block explorer: any signed-in user).
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn blocks(
         &self,
         ctx: &Context<'_>,

@@ -1,7 +1,7 @@
 //! Output types. Amounts are fen (分) as `Int` (64-bit; exact in JSON up to 2^53 fen).
 
 use async_graphql::{ComplexObject, Context, Enum, Object, SimpleObject};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{access, api, require_user};
 use crate::auth::UserRole;
@@ -157,15 +157,26 @@ impl VoucherNode {
         Ok(scf_domain::voucher::is_overdue(state.as_ref(), &self.root_id, today).map_err(ApiError::from)?)
     }
 
-    /// The voucher's lineage tree (root first, depth first) as far as the caller may see it.
-    async fn lineage(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VoucherNode>> {
+    /// The voucher's lineage tree as far as the caller may see it, ordered by id: the first `first`
+    /// (default 100, at most 1,000) after the voucher id `after`. A tree holds at most 2,000 vouchers.
+    #[graphql(complexity = "crate::schema::input::nested_list_cost(first, child_complexity)")]
+    async fn lineage(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Vec<VoucherNode>> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
+        let n = super::input::nested_page_size(first)?;
         let mut q = voucher::Entity::find().filter(voucher::Column::RootId.eq(self.root_id.clone()));
         if let Some(scope) = access::voucher_scope(api, user).await? {
             q = q.filter(scope);
         }
-        let rows = q.order_by_asc(voucher::Column::Id).all(&api.db).await.map_err(ApiError::from)?;
+        if let Some(a) = after {
+            q = q.filter(voucher::Column::Id.gt(a));
+        }
+        let rows = q.order_by_asc(voucher::Column::Id).limit(n).all(&api.db).await.map_err(ApiError::from)?;
         Ok(rows.into_iter().map(VoucherNode::try_from).collect::<ApiResult<Vec<_>>>()?)
     }
 }
@@ -313,11 +324,22 @@ impl BlockNode {
         super::explorer::header(ctx, self.height).await
     }
 
-    async fn transactions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TransactionNode>> {
+    /// The block's transactions in order: the first `first` (default 100, at most 1,000) after the
+    /// index `after`.
+    #[graphql(complexity = "crate::schema::input::nested_list_cost(first, child_complexity)")]
+    async fn transactions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<i32>,
+    ) -> async_graphql::Result<Vec<TransactionNode>> {
         let api = api(ctx)?;
+        let n = super::input::nested_page_size(first)?;
         let rows = transaction::Entity::find()
             .filter(transaction::Column::Height.eq(self.height))
+            .filter(transaction::Column::TxIndex.gt(after.unwrap_or(-1)))
             .order_by_asc(transaction::Column::TxIndex)
+            .limit(n)
             .all(&api.db)
             .await
             .map_err(ApiError::from)?;

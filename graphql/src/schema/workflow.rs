@@ -412,6 +412,7 @@ pub struct NoticeNode {
 impl WorkflowQuery {
     /// Notices for the caller's organisation, newest first: maturity reminders of voucher trees it owes
     /// or holds, and workflow steps it is a party of without being the one to act.
+    #[graphql(complexity = "crate::schema::input::list_cost(first, child_complexity)")]
     async fn my_notices(&self, ctx: &Context<'_>, first: Option<i32>) -> async_graphql::Result<Vec<NoticeNode>> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
