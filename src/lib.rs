@@ -5,6 +5,7 @@
 
 pub mod bench_api;
 pub mod bench_chain;
+pub mod bench_preload;
 pub mod demo;
 pub mod files;
 pub mod key_watch;
