@@ -127,8 +127,13 @@ const TRANSFER: &str = "mutation($id:String!,$to:String!){ transferVoucher(vouch
 
 /// The suppliers and the user each mutates and reads as.
 const SUPPLIERS: [(&str, &str); 3] = [("HLBRAKE", "chen.jie"), ("JDCAST", "zhao.lei"), ("HGSTEEL", "zhou.min")];
-const FUNDERS: [(&str, &str); 5] =
-    [("ICBC-SH", "wu.hao"), ("ICBC-SH", "xu.jing"), ("CMB-SZ", "huang.bo"), ("CMB-SZ", "he.yu"), ("HSFACTOR", "ma.lin")];
+const FUNDERS: [(&str, &str); 5] = [
+    ("ICBC-SH", "wu.hao"),
+    ("ICBC-SH", "xu.jing"),
+    ("CMB-SZ", "huang.bo"),
+    ("CMB-SZ", "he.yu"),
+    ("HSFACTOR", "ma.lin"),
+];
 const EXPLORERS: [(&str, &str); 2] = [("PBOC-SH", "inspector"), ("HSAUTO", "audit")];
 const CORE: &str = "HSAUTO";
 
@@ -366,9 +371,8 @@ async fn signed_in(
         per_supplier[(c / 3) % SUPPLIERS.len()] +=
             (0..per_client).filter(|i| (i + c) % args.mutation_every == 0).count();
     }
-    let leaves = setup_leaves(chain, plan, per_supplier.iter().copied().max().unwrap_or(0).max(1))
-        .await
-        .context("set-up")?;
+    let leaves =
+        setup_leaves(chain, plan, per_supplier.iter().copied().max().unwrap_or(0).max(1)).await.context("set-up")?;
     wait_indexed(api, chain).await?;
 
     let password = plan.consortium.demo_password.clone();
@@ -406,7 +410,10 @@ async fn signed_in(
                             let vars = serde_json::json!({ "id": id, "to": to });
                             api.query(token, TRANSFER, vars).await.map_err(|e| eprintln!("{org} transfer {id}: {e}"))
                         }
-                        None => Err(eprintln!("{org}: no leaf left to transfer")),
+                        None => {
+                            eprintln!("{org}: no leaf left to transfer");
+                            Err(())
+                        }
                     };
                     mutations.push(t.elapsed());
                     errors += usize::from(ok.is_err());
@@ -459,12 +466,12 @@ async fn read(
         }
         Persona::Funder(f) => {
             let token = tokens.get(FUNDERS[f].1).map(String::as_str);
-            let q = if i % 2 == 0 { INBOX } else { APPLICATIONS };
+            let q = if i.is_multiple_of(2) { INBOX } else { APPLICATIONS };
             api.query(token, q, serde_json::json!({})).await?;
         }
         Persona::Explorer(x) => {
             let token = tokens.get(EXPLORERS[x].1).map(String::as_str);
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 api.query(token, BLOCKS, serde_json::json!({})).await?;
             } else {
                 let h = 1 + (i as u64 * 7919) % tip;
@@ -551,7 +558,11 @@ async fn setup_leaves(
 }
 
 /// Waits for each transaction's receipt; a refusal is an error naming it.
-async fn await_all(chain: &dyn scf_client::Chain, ids: &[scf_ledger::crypto::Hash32], wait: Duration) -> anyhow::Result<()> {
+async fn await_all(
+    chain: &dyn scf_client::Chain,
+    ids: &[scf_ledger::crypto::Hash32],
+    wait: Duration,
+) -> anyhow::Result<()> {
     for id in ids {
         let receipt = chain.wait(id, wait).await?;
         if let TxOutcome::Failed { code, message } = receipt.outcome {
@@ -598,7 +609,7 @@ impl Postgres {
         let root = dir.join("pg");
         std::fs::create_dir_all(&root)?;
         if is_root() {
-            run(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&root))?;
+            run_cmd(Command::new("chown").arg("-R").arg("postgres:postgres").arg(&root))?;
         }
         let data = root.join("data");
         let pg = Postgres { bin, data, port };
@@ -622,7 +633,7 @@ impl Postgres {
         } else {
             Command::new(&path)
         };
-        run(cmd.args(args))
+        run_cmd(cmd.args(args))
     }
 }
 
@@ -636,7 +647,7 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
-fn run(cmd: &mut Command) -> anyhow::Result<()> {
+fn run_cmd(cmd: &mut Command) -> anyhow::Result<()> {
     let out = cmd.output().with_context(|| format!("{cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -234,7 +234,12 @@ fn certify(validators: &[KeyPair], height: u64, hash: Hash32) -> CommitCertifica
 
 /// Preload the cluster generated (not started) in `cluster`: validator 0's database first, then a
 /// checkpoint of it for every other validator. `senders` is the number of suppliers in the genesis.
-pub fn preload(cluster: &scf_node::cli::ClusterFile, dir: &Path, n: usize, senders: usize) -> anyhow::Result<PreloadReport> {
+pub fn preload(
+    cluster: &scf_node::cli::ClusterFile,
+    dir: &Path,
+    n: usize,
+    senders: usize,
+) -> anyhow::Result<PreloadReport> {
     let started = Instant::now();
     let genesis = Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).context("genesis.json")?)?;
     let validators: Vec<&scf_node::cli::ClusterNode> = cluster.nodes.iter().filter(|n| n.validator).collect();

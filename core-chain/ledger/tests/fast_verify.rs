@@ -93,7 +93,13 @@ fn cases(key: &KeyPair) -> Vec<Case> {
         case("s·G + t·P = O", &msg, sig_of(&r_id, &s_id), Err(Bad)),
         case("all-zero signature", &msg, Signature([0; 64]), Err(Malformed)),
         case("all-ones signature", &msg, Signature([0xff; 64]), Err(Malformed)),
-        Case { name: "another id", dist_id: "ALICE123@YAHOO.COM".into(), msg: msg.clone(), sig: good, expect: Err(Bad) },
+        Case {
+            name: "another id",
+            dist_id: "ALICE123@YAHOO.COM".into(),
+            msg: msg.clone(),
+            sig: good,
+            expect: Err(Bad),
+        },
         Case { name: "empty id", dist_id: String::new(), msg: msg.clone(), sig: good, expect: Err(Bad) },
         // ENTL is the id's length in bits in 16 bits: RustCrypto cannot build the key, an invalid key.
         Case {
@@ -117,9 +123,11 @@ fn check_all(key: &KeyPair, phase: &str) {
     for c in cases(key) {
         let reference = key.public().verify_reference(&c.dist_id, &c.msg, &c.sig);
         assert_eq!(reference, c.expect, "RustCrypto on {} ({phase})", c.name);
-        assert_eq!(key.public().verify_with_id(&c.dist_id, &c.msg, &c.sig), c.expect, "{} ({phase})", c.name);
+        // One fast verification per case, so a cold pass stays below the cache's admission count.
         if c.dist_id == DEFAULT_DIST_ID {
             assert_eq!(key.public().verify(&c.msg, &c.sig), c.expect, "{} via verify ({phase})", c.name);
+        } else {
+            assert_eq!(key.public().verify_with_id(&c.dist_id, &c.msg, &c.sig), c.expect, "{} ({phase})", c.name);
         }
     }
 }
