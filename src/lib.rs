@@ -3,11 +3,13 @@
 //! benchmark. The crates under `core-chain/`, `domain/`, `iot-ingest/`, `graphql/` and `workflows/` do the
 //! work.
 
+pub mod admin;
 pub mod bench_api;
 pub mod bench_chain;
 pub mod bench_preload;
 pub mod demo;
 pub mod files;
 pub mod key_watch;
+pub mod member;
 pub mod seed;
 pub mod serve;

@@ -24,6 +24,19 @@ struct Cli {
 enum Command {
     /// Start the all-in-one demo: one validator, embedded MQTT broker, simulated devices, GraphQL + UI.
     Demo(DemoArgs),
+    /// Run one consortium member from its config file: its node and, as configured, the GraphQL API and
+    /// web UI, the workflow timers and IoT ingestion (`scf member init` writes an example config).
+    #[command(args_conflicts_with_subcommands = true)]
+    Member {
+        #[command(subcommand)]
+        cmd: Option<MemberCmd>,
+        /// The member config file (TOML).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Member administration: the organisation's first admin.
+    #[command(subcommand)]
+    Admin(AdminCmd),
     /// Run one node of a consortium, optionally with the GraphQL API (and web UI) beside it.
     Node {
         #[command(flatten)]
@@ -48,6 +61,24 @@ enum Command {
     /// Benchmarks printing one JSON object (chain | ingest | api).
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand)]
+enum MemberCmd {
+    /// Write a commented example member config (never over an existing file).
+    Init {
+        #[arg(long, default_value = "member.toml")]
+        out: PathBuf,
+        /// This member's organisation id on chain.
+        #[arg(long, default_value = "ORG")]
+        org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create the organisation's first admin with its on-chain key and a one-time password.
+    Bootstrap(scf::admin::BootstrapArgs),
 }
 
 #[derive(Subcommand)]
@@ -160,12 +191,27 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
 
 #[derive(Args)]
 struct KeygenArgs {
-    /// Directory to write `key.pem` (private, mode 0600) and `key.pub.pem` into.
+    /// Directory to write the keys into: `key.pem` (private, mode 0600) and `key.pub.pem` for an
+    /// account; with `--node`, a node's consensus key, libp2p identity and validator bundle.
     #[arg(long)]
     out: PathBuf,
+    /// Generate a node's keys under this name instead of an account key: `consensus.pem`, `p2p.key`
+    /// and `validator.json` (the bundle a genesis takes with `--validator`).
+    #[arg(long)]
+    node: Option<String>,
+    /// With `--node`: only a libp2p identity (a non-voting observer, e.g. a regulator's node).
+    #[arg(long, requires = "node")]
+    observer: bool,
 }
 
 fn keygen(args: &KeygenArgs) -> anyhow::Result<()> {
+    if let Some(name) = &args.node {
+        return scf_node::cli::keygen_cmd(&scf_node::cli::KeygenArgs {
+            out: args.out.clone(),
+            name: name.clone(),
+            observer: args.observer,
+        });
+    }
     let private = args.out.join("key.pem");
     let public = args.out.join("key.pub.pem");
     for p in [&private, &public] {
@@ -209,6 +255,15 @@ fn cluster(cmd: &ClusterCmd) -> anyhow::Result<()> {
 fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Keygen(args) => keygen(&args),
+        Command::Member { cmd: Some(MemberCmd::Init { out, org }), .. } => scf::member::init(&out, &org),
+        Command::Member { cmd: None, config: Some(config) } => {
+            scf_node::cli::init_logging();
+            scf::member::run(scf::member::MemberConfig::load(&config)?)
+        }
+        Command::Member { cmd: None, config: None } => {
+            anyhow::bail!("scf member: give --config FILE, or `scf member init` to write one")
+        }
+        Command::Admin(AdminCmd::Bootstrap(args)) => scf::admin::bootstrap(&args),
         Command::Demo(args) => demo(&args),
         Command::Node { node, api } if api.listen.is_some() => {
             scf_node::cli::init_logging();

@@ -7,7 +7,7 @@ export default defineConfig({
     include: ['e2e/**/*.e2e.test.ts'],
     environment: 'node',
     fileParallelism: false,
-    testTimeout: 120_000,
+    testTimeout: 300_000,
     hookTimeout: 300_000,
     // Stopping the demo (SIGTERM, then SIGKILL after 15 s) is part of the teardown.
     teardownTimeout: 30_000,

@@ -1,13 +1,16 @@
 //! Users, sessions and custodial keys.
 //!
-//! - Passwords: argon2id hashes (PHC strings); a wrong username and a wrong password give the same error.
+//! - Passwords: argon2id hashes (PHC strings), computed on the blocking pool (never on the async
+//!   workers). A wrong username and a wrong password give the same error *and take the same time* (an
+//!   unknown name is checked against a dummy hash). Failed sign-ins are throttled per account and per
+//!   client address ([`LoginThrottle`]).
+//! - A user made with a one-time password (an organisation's first admin) must change it before doing
+//!   anything else; a disabled user cannot sign in and their sessions are gone.
 //! - Sessions: an opaque 32-byte random token goes to the client; only its SM3 hash is stored, so a
 //!   copy of the table cannot be replayed.
 //! - Custodial keys: each user gets an SM2 key, sealed with SM4-GCM under the node key with the user id
 //!   as associated data (a sealed key moved to another user row does not open). The key is opened only
 //!   to sign, and never logged.
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -53,13 +56,18 @@ pub struct AuthUser {
     pub org_id: String,
     pub username: String,
     pub role: UserRole,
+    /// The custodial key's account (checked against the chain on every request).
+    pub address: String,
+    /// Signed in with a one-time password: only `changePassword` (and `me`, `logout`) are allowed.
+    pub must_change_password: bool,
 }
 
 /// How long a session lasts.
 pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
 
+/// Wall-clock milliseconds as SQL stores them (the one clock is `scf_client::now_ms`).
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    i64::try_from(scf_client::now_ms()).unwrap_or(i64::MAX)
 }
 
 fn random_hex<const N: usize>() -> ApiResult<String> {
@@ -79,6 +87,119 @@ fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// A hash no password matches, checked for unknown usernames so they cost the same time as known ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not a password of any user").unwrap_or_default())
+}
+
+/// Argon2 is deliberately slow: run it on the blocking pool so sign-ins never stall other requests.
+async fn verify_blocking(password: String, phc: Option<String>) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify_password(&password, &phc),
+        None => {
+            let _ = verify_password(&password, dummy_hash());
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal("password check", e))
+}
+
+async fn hash_blocking(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|e| ApiError::internal("hash", e))?
+}
+
+/// Failures allowed before sign-ins are slowed down, per account and per client address.
+const FREE_FAILURES_PER_ACCOUNT: u32 = 5;
+const FREE_FAILURES_PER_ADDRESS: u32 = 20;
+/// The longest wait a run of failures can impose.
+const MAX_BACKOFF_MS: u64 = 15 * 60 * 1000;
+/// Entries kept per map before the oldest are dropped (bounds memory under many names or addresses).
+const MAX_TRACKED: usize = 20_000;
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    last_ms: u64,
+}
+
+/// Throttling of failed sign-ins: after a few failures for an account (or from an address), each further
+/// attempt must wait twice as long as the last (1 s, 2 s, 4 s … up to 15 minutes); a success clears the
+/// account's record. Waiting is refused with `RATE_LIMITED` and the time left, before any password is
+/// checked, so a flood costs the server nothing. It slows guessing without letting anyone lock a user
+/// out for long, and both maps are bounded.
+#[derive(Default)]
+pub struct LoginThrottle {
+    accounts: std::sync::Mutex<std::collections::HashMap<String, Failures>>,
+    addresses: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, Failures>>,
+}
+
+fn wait_left(f: Option<&Failures>, free: u32, now: u64) -> u64 {
+    let Some(f) = f.filter(|f| f.count >= free) else { return 0 };
+    let backoff = 1000u64.saturating_mul(1 << (f.count - free).min(20)).min(MAX_BACKOFF_MS);
+    (f.last_ms + backoff).saturating_sub(now)
+}
+
+fn note_failure<K: std::hash::Hash + Eq + Clone>(
+    map: &std::sync::Mutex<std::collections::HashMap<K, Failures>>,
+    key: K,
+    now: u64,
+) {
+    let mut m = map.lock().unwrap_or_else(|p| p.into_inner());
+    if m.len() >= MAX_TRACKED && !m.contains_key(&key) {
+        // Forget the records whose backoff ran out long ago.
+        m.retain(|_, f| now.saturating_sub(f.last_ms) < MAX_BACKOFF_MS);
+        if m.len() >= MAX_TRACKED {
+            if let Some(oldest) = m.iter().min_by_key(|(_, f)| f.last_ms).map(|(k, _)| k.clone()) {
+                m.remove(&oldest);
+            }
+        }
+    }
+    let f = m.entry(key).or_insert(Failures { count: 0, last_ms: now });
+    f.count = f.count.saturating_add(1);
+    f.last_ms = now;
+}
+
+impl LoginThrottle {
+    /// `Err(RATE_LIMITED)` while the account or the address must wait.
+    pub fn check(&self, username: &str, addr: Option<std::net::IpAddr>) -> ApiResult<()> {
+        let now = now_ms() as u64;
+        let account = {
+            let m = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+            wait_left(m.get(username), FREE_FAILURES_PER_ACCOUNT, now)
+        };
+        let address = match addr {
+            Some(ip) => {
+                let m = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+                wait_left(m.get(&ip), FREE_FAILURES_PER_ADDRESS, now)
+            }
+            None => 0,
+        };
+        match account.max(address) {
+            0 => Ok(()),
+            retry_after_ms => Err(ApiError::RateLimited { retry_after_ms }),
+        }
+    }
+
+    pub fn failed(&self, username: &str, addr: Option<std::net::IpAddr>) {
+        let now = now_ms() as u64;
+        note_failure(&self.accounts, username.to_string(), now);
+        if let Some(ip) = addr {
+            note_failure(&self.addresses, ip, now);
+        }
+    }
+
+    pub fn succeeded(&self, username: &str) {
+        self.accounts.lock().unwrap_or_else(|p| p.into_inner()).remove(username);
+    }
+
+    /// Entries held (for tests of the bound).
+    pub fn tracked(&self) -> (usize, usize) {
+        (self.accounts.lock().map(|m| m.len()).unwrap_or(0), self.addresses.lock().map(|m| m.len()).unwrap_or(0))
+    }
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(sm3(token.as_bytes()))
 }
@@ -89,6 +210,13 @@ pub struct NewUser {
     pub username: String,
     pub password: String,
     pub role: UserRole,
+}
+
+/// A random one-time password (22 characters of base62: about 130 bits).
+pub fn one_time_password() -> ApiResult<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let bytes = random_bytes::<22>().map_err(|e| ApiError::internal("random", e))?;
+    Ok(bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
 }
 
 pub fn validate_new_user(n: &NewUser) -> ApiResult<()> {
@@ -124,12 +252,14 @@ pub async fn insert_user(
         id: id.clone(),
         org_id: n.org_id.clone(),
         username: n.username.trim().to_string(),
-        password_hash: hash_password(&n.password)?,
+        password_hash: hash_blocking(n.password.clone()).await?,
         role: n.role.as_str().into(),
         public_key: key.public().to_hex(),
         address: key.address().to_hex(),
         sealed_key: hex::encode(sealed),
         created_ms: now_ms(),
+        must_change_password: false,
+        disabled_ms: None,
     };
     user::Entity::insert(user::ActiveModel::from(row.clone())).exec(db).await?;
     Ok(row)
@@ -148,15 +278,30 @@ fn to_auth(row: &user::Model) -> ApiResult<AuthUser> {
         org_id: row.org_id.clone(),
         username: row.username.clone(),
         role: UserRole::parse(&row.role).ok_or_else(|| ApiError::internal("user role", &row.role))?,
+        address: row.address.clone(),
+        must_change_password: row.must_change_password,
     })
 }
 
-/// Check credentials and open a session; returns the token (shown once) and the user.
-pub async fn login(db: &DatabaseConnection, username: &str, password: &str) -> ApiResult<(String, AuthUser)> {
-    let row = user::Entity::find().filter(user::Column::Username.eq(username.trim())).one(db).await?;
-    let Some(row) = row.filter(|r| verify_password(password, &r.password_hash)) else {
+/// Check credentials and open a session; returns the token (shown once) and the user. Throttled per
+/// account and client address; an unknown user, a wrong password and a disabled user give the same
+/// error after the same work.
+pub async fn login(
+    db: &DatabaseConnection,
+    throttle: &LoginThrottle,
+    addr: Option<std::net::IpAddr>,
+    username: &str,
+    password: &str,
+) -> ApiResult<(String, AuthUser)> {
+    let username = username.trim();
+    throttle.check(username, addr)?;
+    let row = user::Entity::find().filter(user::Column::Username.eq(username)).one(db).await?;
+    let ok = verify_blocking(password.to_string(), row.as_ref().map(|r| r.password_hash.clone())).await?;
+    let Some(row) = row.filter(|r| ok && r.disabled_ms.is_none()) else {
+        throttle.failed(username, addr);
         return Err(ApiError::Unauthenticated);
     };
+    throttle.succeeded(username);
     let token = random_hex::<32>()?;
     session::Entity::insert(session::ActiveModel {
         token_hash: Set(token_hash(&token)),
@@ -183,9 +328,96 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Opt
         return Ok(None);
     }
     match user::Entity::find_by_id(s.user_id).one(db).await? {
-        Some(u) => Ok(Some(to_auth(&u)?)),
-        None => Ok(None),
+        Some(u) if u.disabled_ms.is_none() => Ok(Some(to_auth(&u)?)),
+        _ => Ok(None),
     }
+}
+
+/// Change a user's password (the old one must be right); clears a one-time password's mark and ends
+/// every other session of the user.
+pub async fn change_password(
+    db: &DatabaseConnection,
+    throttle: &LoginThrottle,
+    addr: Option<std::net::IpAddr>,
+    user: &AuthUser,
+    current_token: &str,
+    old: &str,
+    new: &str,
+) -> ApiResult<()> {
+    throttle.check(&user.username, addr)?;
+    let row = user_row(db, &user.id).await?;
+    if !verify_blocking(old.to_string(), Some(row.password_hash.clone())).await? {
+        throttle.failed(&user.username, addr);
+        return Err(ApiError::bad_input("oldPassword", "is not the current password"));
+    }
+    if new.chars().count() < 8 || new.len() > 256 {
+        return Err(ApiError::bad_input("newPassword", "must be 8..=256 characters"));
+    }
+    if new == old {
+        return Err(ApiError::bad_input("newPassword", "must differ from the current password"));
+    }
+    let hash = hash_blocking(new.to_string()).await?;
+    user::Entity::update(user::ActiveModel {
+        id: Set(row.id.clone()),
+        password_hash: Set(hash),
+        must_change_password: Set(false),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(row.id))
+        .filter(session::Column::TokenHash.ne(token_hash(current_token)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Disable a user: it can no longer sign in and every session it has ends at once. (Removing its
+/// account on chain is the caller's next step.)
+pub async fn disable_user(db: &DatabaseConnection, id: &str) -> ApiResult<()> {
+    user::Entity::update(user::ActiveModel {
+        id: Set(id.to_string()),
+        disabled_ms: Set(Some(now_ms())),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(db).await?;
+    Ok(())
+}
+
+/// Delete sessions past their expiry (a periodic chore).
+pub async fn purge_expired_sessions(db: &DatabaseConnection) -> ApiResult<u64> {
+    Ok(session::Entity::delete_many().filter(session::Column::ExpiresMs.lt(now_ms())).exec(db).await?.rows_affected)
+}
+
+/// An organisation's first admin, made with the organisation's own on-chain key (so it can sign from
+/// the first minute, and register further users) and a one-time password, returned to be handed over.
+pub async fn bootstrap_admin(
+    db: &DatabaseConnection,
+    node_key: &[u8; 16],
+    org_id: &str,
+    username: &str,
+    org_key: &KeyPair,
+) -> ApiResult<(user::Model, String)> {
+    let password = one_time_password()?;
+    let new = NewUser {
+        org_id: org_id.to_string(),
+        username: username.to_string(),
+        password: password.clone(),
+        role: UserRole::Admin,
+    };
+    let mut row = insert_user(db, node_key, &new, org_key).await?;
+    user::Entity::update(user::ActiveModel {
+        id: Set(row.id.clone()),
+        must_change_password: Set(true),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    row.must_change_password = true;
+    Ok((row, password))
 }
 
 pub async fn user_row(db: &DatabaseConnection, id: &str) -> ApiResult<user::Model> {

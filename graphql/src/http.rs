@@ -65,9 +65,11 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     v.strip_prefix("Bearer ").map(|t| t.trim().to_string())
 }
 
-async fn caller_for(api: &Api, token: Option<String>) -> Caller {
+/// Who a request acts for: the session's user, unless the session is unknown or expired, the user was
+/// disabled, or its account is no longer active on chain (removed or frozen).
+pub(crate) async fn caller_for(api: &Api, token: Option<String>) -> Caller {
     let user = match &token {
-        Some(t) => auth::authenticate(&api.db, t).await.ok().flatten(),
+        Some(t) => auth::authenticate(&api.db, t).await.ok().flatten().filter(|u| api.account_active(u)),
         None => None,
     };
     Caller { user, token }
@@ -96,7 +98,7 @@ async fn graphql_post(
         }
     }
     let caller = caller_for(&s.api, token).await;
-    let resp = s.schema.execute(req.data(caller).data(client)).await;
+    let resp = s.schema.execute(req.data(caller).data(client).data(crate::schema::users::LoginBudget::default())).await;
     let ok = resp.errors.is_empty();
     metrics::counter!("scf_graphql_requests_total", "errors" => if ok { "no" } else { "yes" }).increment(1);
     metrics::histogram!("scf_graphql_request_seconds").record(started.elapsed().as_secs_f64());

@@ -277,6 +277,9 @@ impl Indexer {
         }
         crate::indexer_workflow::write(&txn, derived.workflow).await?;
         crate::indexer_goods::write(&txn, derived.goods).await?;
+        crate::indexer_epcis::write(&txn, derived.epcis).await?;
+        // Webhook deliveries are queued in the block's own transaction: none lost, none queued twice.
+        crate::webhooks::enqueue(&txn, &derived.events).await?;
         indexer_cursor::Entity::update(indexer_cursor::ActiveModel {
             id: Set(CURSOR_ID),
             height: Set(height as i64),
@@ -285,6 +288,7 @@ impl Indexer {
         .exec(&txn)
         .await?;
         txn.commit().await?;
+        crate::webhooks::wake();
 
         self.indexed.send_replace(Some(height));
         let _ = self.blocks.send(BlockNotice {
@@ -364,6 +368,7 @@ impl Indexer {
         }
         let workflow = crate::indexer_workflow::derive(state, height, block.header.time_ms, receipts)?;
         let goods = crate::indexer_goods::derive(state, height, receipts)?;
+        let epcis = crate::indexer_epcis::derive(state, height, &block.hash().to_hex(), receipts)?;
         Ok(Derived {
             events,
             orgs: org_rows(state, height, orgs.iter())?,
@@ -371,6 +376,7 @@ impl Indexer {
             invoices: inv_rows,
             workflow,
             goods,
+            epcis,
         })
     }
 }
@@ -416,6 +422,7 @@ struct Derived {
     invoices: Vec<(dinv::Invoice, BTreeSet<String>, u64)>,
     workflow: crate::indexer_workflow::WorkflowRows,
     goods: crate::indexer_goods::GoodsRows,
+    epcis: crate::indexer_epcis::EpcisRows,
 }
 
 /// The voucher records a block changed, each tree's frozen flag, and the trees frozen or unfrozen.

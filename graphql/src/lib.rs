@@ -15,14 +15,18 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod indexer;
+pub mod indexer_epcis;
 pub mod indexer_goods;
 pub mod indexer_maturity;
 pub mod indexer_workflow;
 pub mod public_cache;
 pub mod ratelimit;
 pub mod readings;
+pub mod resolver;
+pub mod rest;
 pub mod schema;
 pub mod service;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -52,6 +56,11 @@ pub struct Config {
     pub ui_dir: Option<std::path::PathBuf>,
     /// Source of accepted sensor readings (the IoT ingestion store) for cold-chain series.
     pub readings: Option<Arc<dyn Readings>>,
+    /// How this server is reached from outside (`https://trace.example.cn`), for the links the GS1
+    /// resolver hands out; `None`: from each request's `Host`, over http.
+    pub public_url: Option<String>,
+    /// Where webhook deliveries may go and how they are retried.
+    pub webhooks: webhooks::WebhookPolicy,
 }
 
 impl std::fmt::Debug for Config {
@@ -65,6 +74,8 @@ impl std::fmt::Debug for Config {
             .field("tx_timeout", &self.tx_timeout)
             .field("ui_dir", &self.ui_dir)
             .field("readings", &self.readings.is_some())
+            .field("public_url", &self.public_url)
+            .field("webhooks", &self.webhooks)
             .finish()
     }
 }
@@ -80,6 +91,8 @@ impl Config {
             tx_timeout: Duration::from_secs(10),
             ui_dir: None,
             readings: None,
+            public_url: None,
+            webhooks: webhooks::WebhookPolicy::default(),
         }
     }
 }
@@ -93,6 +106,8 @@ pub enum ServeError {
     Index(#[from] indexer::IndexError),
     #[error("listen: {0}")]
     Io(#[from] std::io::Error),
+    #[error("webhooks: {0}")]
+    Webhooks(#[from] webhooks::WebhookError),
 }
 
 /// A running server.
@@ -102,13 +117,15 @@ pub struct Server {
     pub schema: ApiSchema,
     task: tokio::task::JoinHandle<()>,
     indexer_task: tokio::task::JoinHandle<()>,
+    webhook_task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
-    /// Stop serving and stop the indexer (committed rows stay).
+    /// Stop serving, the indexer and webhook delivery (committed rows and queued deliveries stay).
     pub fn abort(&self) {
         self.task.abort();
         self.indexer_task.abort();
+        self.webhook_task.abort();
     }
 }
 
@@ -127,13 +144,28 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
     let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
     let limiter =
         Arc::new(ratelimit::RateLimiter::new(config.limits.public_requests_per_minute, config.limits.public_burst));
-    let schema = schema::build_schema_with(api.clone(), &config.limits, config.readings.clone(), limiter.clone());
-    let public = Arc::new(public_cache::PublicAnswers::new(limiter));
-    let mut app =
-        http::router(http::AppState { schema: schema.clone(), api: api.clone(), public }, config.max_body_bytes);
-    if let Some(dir) = &config.ui_dir {
-        app = app.fallback_service(http::static_ui(dir));
-    }
+    rest::epcis::recover_jobs(&api).await?;
+    let delivery = webhooks::Delivery::new(api.db.clone(), &config.node_key, config.webhooks.clone()).await?;
+    let webhook_task = tokio::spawn(delivery.clone().run());
+    let integration = schema::integration::Integration { webhooks: Some(delivery.clone()) };
+    let schema = schema::build_schema_integrated(
+        api.clone(),
+        &config.limits,
+        config.readings.clone(),
+        limiter.clone(),
+        integration,
+    );
+    let public = Arc::new(public_cache::PublicAnswers::new(limiter.clone()));
+    let resolver = resolver::ResolverState {
+        api: api.clone(),
+        ui_dir: config.ui_dir.clone(),
+        public_url: config.public_url.clone(),
+        limiter,
+    };
+    // REST (EPCIS, self-signing helpers) and the GS1 resolver, whose fallback also serves the web UI.
+    let app = http::router(http::AppState { schema: schema.clone(), api: api.clone(), public }, config.max_body_bytes)
+        .merge(rest::router(rest::RestState { api: api.clone(), webhooks: Some(delivery) }))
+        .merge(resolver::router(resolver));
     let listener = TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "GraphQL API listening");
@@ -142,7 +174,7 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
-    Ok(Server { addr, api, schema, task, indexer_task })
+    Ok(Server { addr, api, schema, task, indexer_task, webhook_task })
 }
 
 /// Run the API until the process ends (for `scf demo` / `scf node`).

@@ -27,6 +27,8 @@ pub struct Api {
     node_key: [u8; 16],
     pub tx_timeout: Duration,
     signers: Signers,
+    /// Failed sign-ins, per account and client address.
+    pub logins: auth::LoginThrottle,
 }
 
 impl Api {
@@ -37,11 +39,21 @@ impl Api {
         node_key: [u8; 16],
         tx_timeout: Duration,
     ) -> Api {
-        Api { db, chain, indexer, node_key, tx_timeout, signers: Signers::new(SIGNERS) }
+        Api { db, chain, indexer, node_key, tx_timeout, signers: Signers::new(SIGNERS), logins: Default::default() }
     }
 
     pub fn node_key(&self) -> &[u8; 16] {
         &self.node_key
+    }
+
+    /// Whether the user's custodial account is active on chain (not removed or frozen, its organisation
+    /// not frozen): a session of a user whose account is gone is no session.
+    pub fn account_active(&self, user: &AuthUser) -> bool {
+        let Ok(address) = scf_ledger::crypto::Address::from_hex(&user.address) else { return false };
+        match self.chain.state(None) {
+            Ok(state) => scf_domain::org::signer(state.as_ref(), &address).is_ok_and(|(_, o)| o.id == user.org_id),
+            Err(_) => false,
+        }
     }
 
     /// Sign `call` with the user's custodial key and commit it. The module comes from the call's type.

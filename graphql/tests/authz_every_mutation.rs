@@ -47,6 +47,10 @@ const RULES: &[(&str, Who, &str)] = &[
     ("login", Who::Public, "{}"),
     ("logout", Who::AnyUser, "{}"),
     ("createUser", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    // One's own password (a wrong current one is BAD_USER_INPUT); disabling is for admins, and another
+    // organisation's user is not found rather than forbidden (its existence is not disclosed).
+    ("changePassword", Who::AnyUser, "{}"),
+    ("disableUser", Who::Admin { entitled: "CORE", other: None }, "{}"),
     ("submitSignedTransaction", Who::Public, "{}"),
     // Vouchers and invoices.
     ("issueVoucher", org("CORE", "S1"), "{}"),
@@ -78,6 +82,7 @@ const RULES: &[(&str, Who, &str)] = &[
     ("applyForPledge", member("S1"), "{}"),
     ("confirmPledgeGoods", member("WH"), "{}"),
     ("rejectPledge", member("WH"), "{}"),
+    ("withdrawPledge", member("S1"), "{}"),
     ("approvePledge", member("BANK"), "{}"),
     ("recordPledgeRepayment", member("S1"), "{}"),
     ("releasePledge", member("BANK"), "{}"),
@@ -90,6 +95,11 @@ const RULES: &[(&str, Who, &str)] = &[
     ("vote", Who::Admin { entitled: "BANK", other: Some("S2") }, "{}"),
     ("closeProposal", member("S1"), "{}"),
     ("setKeyExpiry", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    // Integration: each admin manages its own organisation's client keys and webhook endpoints.
+    ("registerAccountKey", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("registerWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("deleteWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
+    ("redeliverWebhook", Who::Admin { entitled: "CORE", other: None }, "{}"),
     // Warehouse receipts.
     ("issueWarehouseReceipt", org("WH", "S1"), r#"{"input":{"identity":{"lot":"L1"}}}"#),
     ("endorseWarehouseReceipt", member("S1"), "{}"),

@@ -326,7 +326,9 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
         .unwrap_or_else(|e| panic!("{} did not reach height {}: {e}", c[0].base(), rotate_at + 2));
     let rotated_dir = &cluster.nodes[ROTATED].dir;
     down(&dir, vec![ROTATED]).await;
-    std::fs::copy(rotated_dir.join("consensus.pem"), rotated_dir.join("consensus.pem.retired")).expect("keep old key");
+    // The operator keeps the retired key aside (a key file is never overwritten) and installs the new one.
+    std::fs::rename(rotated_dir.join("consensus.pem"), rotated_dir.join("consensus.pem.retired"))
+        .expect("keep old key");
     write_consensus_key(&rotated_dir.join("consensus.pem"), &new_key).expect("write rotated key");
     up(&dir, vec![ROTATED]).await;
     let sent_before = sent.load(Ordering::Relaxed);

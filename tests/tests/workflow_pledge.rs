@@ -192,6 +192,46 @@ fn warehouse_rejects_and_an_alert_status_blocks_approval() {
 }
 
 #[test]
+fn the_depositor_withdraws_before_the_funder_decides_and_only_the_depositor_may() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut chain, _timer) = setup(dir.path());
+    let withdraw =
+        |id: &str| WorkflowCall::WithdrawPledge { application_id: id.into(), reason: "改用其他融资".into() };
+    wf(&mut chain, "DEP", apply("PL-W1", "WR-1"));
+    assert_eq!(wf_refused(&mut chain, "WH", withdraw("PL-W1")), "WORKFLOW_NOT_PARTY");
+    wf(&mut chain, "DEP", withdraw("PL-W1"));
+    assert_eq!(state_of(&chain, "PL-W1"), "withdrawn");
+    assert_eq!(wf_refused(&mut chain, "DEP", withdraw("PL-W1")), "WORKFLOW_TRANSITION_NOT_ALLOWED");
+
+    // After the goods are confirmed too; once the loan is approved it is too late.
+    wf(&mut chain, "DEP", apply("PL-W2", "WR-2"));
+    let confirm = WorkflowCall::ConfirmGoods {
+        application_id: "PL-W2".into(),
+        goods_value: 170_000_000,
+        iot: iot(IotStatus::Normal),
+    };
+    wf(&mut chain, "WH", confirm);
+    wf(&mut chain, "DEP", withdraw("PL-W2"));
+    assert_eq!(state_of(&chain, "PL-W2"), "withdrawn");
+    wf(&mut chain, "DEP", apply("PL-W3", "WR-2"));
+    let confirm = WorkflowCall::ConfirmGoods {
+        application_id: "PL-W3".into(),
+        goods_value: 170_000_000,
+        iot: iot(IotStatus::Normal),
+    };
+    wf(&mut chain, "WH", confirm);
+    let approve = WorkflowCall::ApprovePledge {
+        application_id: "PL-W3".into(),
+        loan_amount: 100_000_000,
+        pledge_rate_bp: 7_000,
+        due: date("2026-06-30"),
+        agreement_ref: "ZY-W3".into(),
+    };
+    wf(&mut chain, "BANK", approve);
+    assert_eq!(wf_refused(&mut chain, "DEP", withdraw("PL-W3")), "WORKFLOW_TRANSITION_NOT_ALLOWED");
+}
+
+#[test]
 fn an_unanswered_margin_call_is_escalated_to_the_regulator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut chain, mut timer) = setup(dir.path());

@@ -6,6 +6,7 @@ import { startDemo } from './demo';
 export default async function setup(project: TestProject) {
   const demo = await startDemo();
   project.provide('baseUrl', demo.baseUrl);
+  project.provide('dataDir', demo.dataDir);
   return async () => {
     await demo.stop();
   };
@@ -14,5 +15,7 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     baseUrl: string;
+    /** The demo's data directory (its read model is `read-model.sqlite`). */
+    dataDir: string;
   }
 }

@@ -198,7 +198,7 @@ describe.sequential('portals', () => {
     await shot(page, 'warehouse-bins');
 
     // The alert flagged the receipt on those goods; the operator inspects and clears the flag.
-    await page.getByRole('tab', { name: '仓单' }).click();
+    await page.getByRole('tab', { name: '仓单', exact: true }).click();
     const receipt = page.getByRole('table', { name: '仓单' }).getByRole('row').filter({ hasText: 'CMST-WR-2026-0001' });
     await receipt.getByText('异常标记', { exact: true }).waitFor();
     await shot(page, 'warehouse-receipts');
@@ -206,7 +206,7 @@ describe.sequential('portals', () => {
     const dialog = page.getByRole('dialog');
     await dialog.getByRole('textbox', { name: '原因' }).fill('已检查：除湿后钢卷无锈蚀');
     await dialog.getByRole('button', { name: /解除异常标记/ }).click();
-    await committed(page, '解除异常标记');
+    await committed(page, '解除异常标记 · CMST-WR-2026-0001');
     await expect.poll(() => receipt.getByText('异常标记', { exact: true }).count(), { timeout: 30_000 }).toBe(0);
   });
 
@@ -217,7 +217,7 @@ describe.sequential('portals', () => {
     await all.getByRole('link', { name: 'HSY-2026-0001', exact: true }).waitFor();
     await shot(page, 'regulator-vouchers');
 
-    await all.getByRole('link', { name: 'HSY-2026-0002', exact: true }).click();
+    await all.getByRole('link', { name: 'HSY-2026-0003', exact: true }).click();
     await page.getByRole('button', { name: /冻\s*结/ }).click();
     const freeze = page.getByRole('dialog');
     await freeze.getByRole('textbox', { name: '原因' }).fill('逾期未付，监管调查');

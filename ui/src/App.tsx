@@ -9,6 +9,7 @@ import { PORTALS } from './auth/portals';
 import { SessionProvider } from './auth/SessionProvider';
 import { I18nProvider, useI18n } from './i18n/I18nProvider';
 import { AppLayout } from './layout/AppLayout';
+import { ChangePasswordPage } from './pages/ChangePasswordPage';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -38,6 +39,10 @@ export const routes: RouteObject[] = [
       { path: 'explorer/blocks/:height', lazy: async () => ({ Component: (await import('./explorer/BlockPage')).BlockPage }) },
       { path: 'explorer/tx/:id', lazy: async () => ({ Component: (await import('./explorer/TransactionPage')).TransactionPage }) },
       { path: 'governance', lazy: async () => ({ Component: (await import('./governance/GovernancePage')).GovernancePage }) },
+      { path: 'epcis', lazy: async () => ({ Component: (await import('./epcis/EpcisPage')).EpcisPage }) },
+      // Part of the shell (a one-time password session sees nothing else), so not loaded lazily.
+      { path: 'password', element: <ChangePasswordPage /> },
+      { path: 'users', lazy: async () => ({ Component: (await import('./admin/UsersPage')).UsersPage }) },
       { path: 'labels', lazy: async () => ({ Component: (await import('./labels/LabelsPage')).LabelsPage }) },
       { path: '*', element: <NotFoundPage /> },
     ],

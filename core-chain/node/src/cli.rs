@@ -62,7 +62,12 @@ pub struct KeygenArgs {
 pub fn keygen_cmd(args: &KeygenArgs) -> anyhow::Result<()> {
     match keys::generate(&args.out, &args.name, !args.observer)? {
         Some(b) => println!("{}", serde_json::to_string_pretty(&b)?),
-        None => println!("observer keys written to {}", args.out.display()),
+        None => {
+            // The validators list an observer's peer id in `persistent_peers`: print it.
+            let p2p = keys::read_p2p_key(&args.out.join("p2p.key"))?;
+            println!("peer id    {}", p2p.public().to_peer_id());
+            println!("wrote      {} (an observer's libp2p identity)", args.out.join("p2p.key").display());
+        }
     }
     Ok(())
 }

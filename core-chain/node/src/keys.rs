@@ -52,14 +52,28 @@ pub fn write_p2p_key(path: &Path, key: &P2pKeypair) -> Result<(), KeyError> {
     write_secret(path, hex::encode(bytes).as_bytes())
 }
 
+/// Create `path` (which must not exist: a key is never silently replaced) owner-only from the first
+/// byte — the mode is set when the file is created, not after the secret is in it — and sync it.
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    fs::write(path, bytes).map_err(|e| file_err(path, e))?;
+    write_new(path, bytes, true)
+}
+
+fn write_new(path: &Path, bytes: &[u8], secret: bool) -> Result<(), KeyError> {
+    use std::io::Write;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(|e| file_err(path, e))?;
+    if secret {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
     }
-    Ok(())
+    let _ = secret;
+    let mut f = opts.open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => file_err(path, "already exists; refusing to overwrite a key"),
+        _ => file_err(path, e),
+    })?;
+    f.write_all(bytes).map_err(|e| file_err(path, e))?;
+    f.sync_all().map_err(|e| file_err(path, e))
 }
 
 /// The public half of a validator's keys, as handed to whoever builds the genesis file.
@@ -137,7 +151,7 @@ pub fn generate(dir: &Path, name: &str, validator: bool) -> Result<Option<Valida
     let bundle = ValidatorBundle::new(name, &key, &p2p, 1)?;
     let path = dir.join("validator.json");
     let json = serde_json::to_string_pretty(&bundle).map_err(|e| file_err(&path, e))?;
-    fs::write(&path, json).map_err(|e| file_err(&path, e))?;
+    write_new(&path, json.as_bytes(), false)?;
     Ok(Some(bundle))
 }
 

@@ -208,6 +208,7 @@ pub const PLEDGE: ProcessDef = ProcessDef {
         state("repaid", Some(Party::Funder), None),
         end("released"),
         end("rejected"),
+        end("withdrawn"),
         end("expired"),
     ],
     transitions: &[
@@ -228,6 +229,8 @@ pub const PLEDGE: ProcessDef = ProcessDef {
             "loan ≤ pledge rate × goods value; pledge lock on the receipt",
         ),
         t("goods_confirmed", "rejected", "RejectPledge", Party::Funder, "loan refused"),
+        t("applied", "withdrawn", "WithdrawPledge", Party::Depositor, "applicant withdraws before any decision"),
+        t("goods_confirmed", "withdrawn", "WithdrawPledge", Party::Depositor, "applicant withdraws before the loan"),
         t("applied", "expired", EXPIRE, Party::AnyMember, "after the deadline"),
         t("goods_confirmed", "expired", EXPIRE, Party::AnyMember, "after the deadline"),
         t("pledged", "overdue", EXPIRE, Party::AnyMember, "after the loan due date; escalation event"),

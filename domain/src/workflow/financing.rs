@@ -57,9 +57,10 @@ fn commit(
 }
 
 /// Move to the state the declared transition names, with that state's deadline counted from now.
-fn advance(ctx: &TxContext, a: &mut FinancingApplication, to: &str) {
+fn advance(ctx: &TxContext, state: &dyn StateRead, a: &mut FinancingApplication, to: &str) -> Result<()> {
     a.state = to.to_string();
-    a.deadline_ms = deadline_for(&FINANCING, to, ctx.time_ms, None);
+    a.deadline_ms = deadline_for(state, &FINANCING, to, ctx.time_ms, None)?;
+    Ok(())
 }
 
 pub(super) fn apply(
@@ -117,7 +118,7 @@ pub(super) fn apply(
         created_ms: ctx.time_ms,
         updated_ms: ctx.time_ms,
     };
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "FinancingApplied", tr.call, &supplier.id));
     Ok(events)
 }
@@ -158,7 +159,7 @@ pub(super) fn request_info(
         documents: Vec::new(),
         answered_ms: None,
     });
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "FinancingInfoRequested", tr.call, &actor)])
 }
 
@@ -180,7 +181,7 @@ pub(super) fn provide_info(
     open.answer = Some(answer);
     open.documents = documents;
     open.answered_ms = Some(ctx.time_ms);
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "FinancingInfoProvided", tr.call, &actor)])
 }
 
@@ -312,7 +313,7 @@ pub(super) fn approve(
         date: financing.date,
     });
     a.invoice_check = Some(now);
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "FinancingApproved", tr.call, &actor));
     Ok(events)
 }
@@ -322,7 +323,7 @@ pub(super) fn reject(ctx: &TxContext, state: &mut dyn StateWrite, id: String, re
     text("reason", &reason)?;
     let mut events = release_reservation(ctx, state, &a, &reason)?;
     a.rejection = Some(reason);
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "FinancingRejected", tr.call, &actor));
     Ok(events)
 }
@@ -332,7 +333,7 @@ pub(super) fn withdraw(ctx: &TxContext, state: &mut dyn StateWrite, id: String, 
     text("reason", &reason)?;
     let mut events = release_reservation(ctx, state, &a, &reason)?;
     a.rejection = Some(format!("withdrawn by the applicant: {reason}"));
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "FinancingWithdrawn", tr.call, &actor));
     Ok(events)
 }
@@ -348,7 +349,7 @@ pub(super) fn expire(ctx: &TxContext, state: &mut dyn StateWrite, mut a: Financi
     let mut events = release_reservation(&applicant, state, &a, "融资申请超时").unwrap_or_default();
     let expired_state = a.state.clone();
     a.rejection = Some(format!("deadline of {expired_state} passed"));
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "FinancingExpired", tr.call, &actor));
     Ok(events)
 }
@@ -367,13 +368,13 @@ pub(super) fn record_disbursement(
         return Err(WorkflowError::AmountMismatch { field: "amount", expected: net, got: amount });
     }
     a.disbursement = Some(Disbursement { payment_ref, amount, date: crate::date::Date::from_time_ms(ctx.time_ms) });
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "FinancingDisbursed", tr.call, &actor)])
 }
 
 pub(super) fn confirm_receipt(ctx: &TxContext, state: &mut dyn StateWrite, id: String) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "ConfirmReceipt")?;
     a.received_ms = Some(ctx.time_ms);
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "FinancingCompleted", tr.call, &actor)])
 }

@@ -26,7 +26,7 @@ mod pledge;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use scf_ledger::crypto::PublicKey;
-use scf_ledger::module::{BusinessModule, Event, ModuleCall, TxContext};
+use scf_ledger::module::{BusinessModule, Event, ModuleCall, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +55,29 @@ pub const MAX_MARGIN_CALLS: usize = 50;
 pub const MAX_DEVICES: usize = 50;
 /// Block-time milliseconds per day.
 pub const DAY_MS: u64 = 86_400_000;
+/// Where the module's genesis settings live.
+const SETTINGS_KEY: &str = "workflow/settings";
+
+/// Genesis section of the `workflow` module (`app_state.workflow`).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkflowSettings {
+    /// Length, in block-time milliseconds, of the "day" that day-counted deadlines (5 days to answer an
+    /// application, …) are measured in. A day on every real network; a test network sets seconds so a
+    /// deadline passes while a test watches. Dates (a loan's due date) are calendar days regardless.
+    pub day_ms: u64,
+}
+
+impl Default for WorkflowSettings {
+    fn default() -> Self {
+        WorkflowSettings { day_ms: DAY_MS }
+    }
+}
+
+/// The chain's workflow settings (the defaults on a chain whose genesis has none).
+pub fn settings(state: &dyn StateRead) -> std::result::Result<WorkflowSettings, StoreError> {
+    Ok(kv::get(state, SETTINGS_KEY)?.unwrap_or_default())
+}
 
 /// An off-chain document (application form, contract, inspection report) anchored by its SM3 hash.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -312,6 +335,10 @@ pub enum WorkflowCall {
     /// Supplier withdraws its financing application (from `submitted` or `info_requested`); the
     /// voucher's reservation is released. (Appended last: Borsh numbers variants in order.)
     WithdrawFinancing { application_id: String, reason: String },
+
+    /// Depositor withdraws its pledge application before the funder approves (from `applied` or
+    /// `goods_confirmed`); nothing is locked yet, so nothing is released.
+    WithdrawPledge { application_id: String, reason: String },
 }
 
 impl WorkflowCall {
@@ -330,6 +357,7 @@ impl WorkflowCall {
             | WorkflowCall::ApplyPledge { application_id, .. }
             | WorkflowCall::ConfirmGoods { application_id, .. }
             | WorkflowCall::RejectPledge { application_id, .. }
+            | WorkflowCall::WithdrawPledge { application_id, .. }
             | WorkflowCall::ApprovePledge { application_id, .. }
             | WorkflowCall::RecordRepayment { application_id, .. }
             | WorkflowCall::ReleasePledge { application_id }
@@ -565,12 +593,22 @@ pub(crate) fn check_expired(ctx: &TxContext, id: &str, st: &str, deadline_ms: Op
 }
 
 /// The deadline (block time, ms) of entering `st` of process `p` now: `None` if the state has none.
-pub(crate) fn deadline_for(p: &ProcessDef, st: &str, now_ms: u64, loan_due: Option<Date>) -> Option<u64> {
-    let d = p.state(st)?.deadline?;
-    match d.rule {
-        definitions::DeadlineRule::Days(n) => Some(now_ms.saturating_add(u64::from(n) * DAY_MS)),
+pub(crate) fn deadline_for(
+    state: &dyn StateRead,
+    p: &ProcessDef,
+    st: &str,
+    now_ms: u64,
+    loan_due: Option<Date>,
+) -> Result<Option<u64>> {
+    let Some(d) = p.state(st).and_then(|s| s.deadline) else {
+        return Ok(None);
+    };
+    Ok(match d.rule {
+        definitions::DeadlineRule::Days(n) => {
+            Some(now_ms.saturating_add(u64::from(n).saturating_mul(settings(state)?.day_ms)))
+        }
         definitions::DeadlineRule::LoanDue | definitions::DeadlineRule::VoucherDue => loan_due.map(end_of_day_ms),
-    }
+    })
 }
 
 /// The last millisecond of a business day (UTC+8), so a deadline "on the due date" lasts all that day.
@@ -637,6 +675,19 @@ impl BusinessModule for WorkflowModule {
     type Call = WorkflowCall;
     type Error = WorkflowError;
 
+    fn init_genesis(state: &mut dyn StateWrite, config: &serde_json::Value) -> std::result::Result<(), ModuleError> {
+        if config.is_null() {
+            return Ok(());
+        }
+        let s: WorkflowSettings = serde_json::from_value(config.clone())
+            .map_err(|e| ModuleError::new("BAD_GENESIS", format!("app_state.workflow: {e}")))?;
+        if s.day_ms == 0 {
+            return Err(ModuleError::new("BAD_GENESIS", "app_state.workflow.day_ms: must be positive"));
+        }
+        kv::put(state, SETTINGS_KEY, &s);
+        Ok(())
+    }
+
     fn apply(
         ctx: &TxContext,
         state: &mut dyn StateWrite,
@@ -673,6 +724,9 @@ impl BusinessModule for WorkflowModule {
                 pledge::confirm_goods(ctx, state, application_id, goods_value, iot)
             }
             WorkflowCall::RejectPledge { application_id, reason } => pledge::reject(ctx, state, application_id, reason),
+            WorkflowCall::WithdrawPledge { application_id, reason } => {
+                pledge::withdraw(ctx, state, application_id, reason)
+            }
             WorkflowCall::ApprovePledge { application_id, loan_amount, pledge_rate_bp, due, agreement_ref } => {
                 pledge::approve(ctx, state, application_id, loan_amount, pledge_rate_bp, due, agreement_ref)
             }

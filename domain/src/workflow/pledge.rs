@@ -57,9 +57,10 @@ fn commit(
     )
 }
 
-fn advance(ctx: &TxContext, a: &mut PledgeApplication, to: &str) {
+fn advance(ctx: &TxContext, state: &dyn StateRead, a: &mut PledgeApplication, to: &str) -> Result<()> {
     a.state = to.to_string();
-    a.deadline_ms = deadline_for(&PLEDGE, to, ctx.time_ms, a.approval.as_ref().map(|x| x.due));
+    a.deadline_ms = deadline_for(state, &PLEDGE, to, ctx.time_ms, a.approval.as_ref().map(|x| x.due))?;
+    Ok(())
 }
 
 fn step(
@@ -130,7 +131,7 @@ pub(super) fn apply(
         created_ms: ctx.time_ms,
         updated_ms: ctx.time_ms,
     };
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "PledgeApplied", tr.call, &depositor.id)])
 }
 
@@ -167,7 +168,7 @@ pub(super) fn confirm_goods(
         iot,
         date: crate::date::Date::from_time_ms(ctx.time_ms),
     });
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "PledgeGoodsConfirmed", tr.call, &actor)])
 }
 
@@ -175,8 +176,16 @@ pub(super) fn reject(ctx: &TxContext, state: &mut dyn StateWrite, id: String, re
     let (mut a, tr, actor) = step(ctx, state, &id, "RejectPledge")?;
     text("reason", &reason)?;
     a.rejection = Some(reason);
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "PledgeRejected", tr.call, &actor)])
+}
+
+pub(super) fn withdraw(ctx: &TxContext, state: &mut dyn StateWrite, id: String, reason: String) -> Result<Vec<Event>> {
+    let (mut a, tr, actor) = step(ctx, state, &id, "WithdrawPledge")?;
+    text("reason", &reason)?;
+    a.rejection = Some(format!("withdrawn by the applicant: {reason}"));
+    advance(ctx, state, &mut a, tr.to)?;
+    Ok(vec![commit(state, ctx, a, "PledgeWithdrawn", tr.call, &actor)])
 }
 
 pub(super) fn approve(
@@ -233,7 +242,7 @@ pub(super) fn approve(
         agreement_ref,
         date: crate::date::Date::from_time_ms(ctx.time_ms),
     });
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "PledgeApproved", tr.call, &actor));
     Ok(events)
 }
@@ -247,14 +256,14 @@ pub(super) fn record_repayment(
     let (mut a, tr, actor) = step(ctx, state, &id, "RecordRepayment")?;
     text("payment_ref", &payment_ref)?;
     a.repayment = Some(Repayment { payment_ref, date: crate::date::Date::from_time_ms(ctx.time_ms) });
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "PledgeRepaid", tr.call, &actor)])
 }
 
 pub(super) fn release(ctx: &TxContext, state: &mut dyn StateWrite, id: String) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "ReleasePledge")?;
     let mut events = WarehouseModule::apply(ctx, state, WarehouseCall::Release { number: a.receipt.clone() })?;
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     events.push(commit(state, ctx, a, "PledgeReleased", tr.call, &actor));
     Ok(events)
 }
@@ -264,7 +273,7 @@ pub(super) fn expire(ctx: &TxContext, state: &mut dyn StateWrite, mut a: PledgeA
     check_expired(ctx, &a.id, &a.state, a.deadline_ms)?;
     let actor = crate::org::signer_org(state, ctx)?.id;
     let escalate = tr.to == "overdue";
-    advance(ctx, &mut a, tr.to);
+    advance(ctx, state, &mut a, tr.to)?;
     let kind = if escalate { "PledgeLoanOverdue" } else { "PledgeExpired" };
     let mut ev = commit(state, ctx, a, kind, tr.call, &actor);
     if escalate {
@@ -337,7 +346,7 @@ pub(super) fn open_margin_call(
         seq: a.margin_calls.len() as u32 + 1,
         reason,
         state: tr.to.to_string(),
-        deadline_ms: deadline_for(&MARGIN_CALL, tr.to, ctx.time_ms, None),
+        deadline_ms: deadline_for(state, &MARGIN_CALL, tr.to, ctx.time_ms, None)?,
         opened_ms: ctx.time_ms,
         resolution: None,
     };
@@ -389,7 +398,7 @@ pub(super) fn expire_margin_call(
     let actor = crate::org::signer_org(state, ctx)?.id;
     let m = &mut a.margin_calls[idx];
     m.state = tr.to.to_string();
-    m.deadline_ms = deadline_for(&MARGIN_CALL, tr.to, ctx.time_ms, None);
+    m.deadline_ms = deadline_for(state, &MARGIN_CALL, tr.to, ctx.time_ms, None)?;
     let m = m.clone();
     a.updated_ms = ctx.time_ms;
     save_instance(state, &id, &Instance::Pledge(a.clone()));

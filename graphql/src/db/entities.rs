@@ -184,6 +184,10 @@ table!(user, "users", {
     /// SM4-GCM sealed custodial secret key (hex), AAD = user id.
     pub sealed_key: String,
     pub created_ms: i64,
+    /// Set for a one-time password: the user must choose a password before doing anything else.
+    pub must_change_password: bool,
+    /// When an admin disabled the user (sessions revoked, on-chain account removed); `None`: active.
+    pub disabled_ms: Option<i64>,
 });
 
 table!(session, "sessions", {

@@ -17,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(Goods),
             Box::new(Notices),
             Box::new(AuditPerInstance),
+            Box::new(UserLifecycle),
+            Box::new(Integration),
         ]
     }
 }
@@ -173,6 +175,83 @@ impl MigrationTrait for AuditPerInstance {
     }
 
     async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// Users get a lifecycle: a one-time password to change at first sign-in (the first admin of a member
+/// is made with one), and disabling by an admin.
+struct UserLifecycle;
+
+impl MigrationName for UserLifecycle {
+    fn name(&self) -> &str {
+        "m0006_user_lifecycle"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for UserLifecycle {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Databases made by this build already have the columns (tables are created from the entities);
+        // older ones get them here, one per statement (SQLite adds one column at a time).
+        let columns = [
+            ColumnDef::new(Alias::new("must_change_password")).boolean().not_null().default(false).to_owned(),
+            ColumnDef::new(Alias::new("disabled_ms")).big_integer().null().to_owned(),
+        ];
+        for mut column in columns {
+            let name = column.get_column_name();
+            if !manager.has_column("users", &name).await? {
+                manager
+                    .alter_table(Table::alter().table(Alias::new("users")).add_column(&mut column).to_owned())
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Ok(())
+    }
+}
+
+/// The integration surface: the EPCIS read model (filled from genesis again, so events anchored
+/// before this migration are queryable), capture jobs, named queries, webhooks and member keys.
+struct Integration;
+
+impl MigrationName for Integration {
+    fn name(&self) -> &str {
+        "m0007_integration"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Integration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use super::integration::*;
+        create(manager, epcis_event::Entity).await?;
+        create(manager, epcis_event_key::Entity).await?;
+        create(manager, epcis_capture_job::Entity).await?;
+        create(manager, epcis_named_query::Entity).await?;
+        create(manager, webhook_endpoint::Entity).await?;
+        create(manager, webhook_delivery::Entity).await?;
+        create(manager, webhook_attempt::Entity).await?;
+        create(manager, member_key::Entity).await?;
+        crate::indexer::clear_derived(manager.get_connection()).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in [
+            "member_keys",
+            "webhook_attempts",
+            "webhook_deliveries",
+            "webhook_endpoints",
+            "epcis_named_queries",
+            "epcis_capture_jobs",
+            "epcis_event_keys",
+            "epcis_events",
+        ] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! The SQL read model: connection (SQLite file by default, PostgreSQL by URL) and migrations.
 
 pub mod entities;
+pub mod integration;
 pub mod migration;
 
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};

@@ -8,12 +8,14 @@ pub mod explorer;
 pub mod goods;
 pub mod governance;
 pub mod input;
+pub mod integration;
 pub mod mutation;
 pub mod proof;
 pub mod provenance;
 pub mod query;
 pub mod subscription;
 pub mod types;
+pub mod users;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -39,6 +41,8 @@ pub struct Query(
     goods::GoodsQuery,
     devices::DeviceQuery,
     provenance::ProvenanceQuery,
+    users::UsersQuery,
+    integration::IntegrationQuery,
 );
 
 /// Every mutation, merged from one object per area.
@@ -50,6 +54,8 @@ pub struct Mutation(
     goods::GoodsMutation,
     devices::DeviceMutation,
     provenance::ProvenanceMutation,
+    users::UsersMutation,
+    integration::IntegrationMutation,
 );
 
 /// Every subscription, merged from one object per area.
@@ -104,8 +110,20 @@ pub fn build_schema_with(
     readings: Option<Arc<dyn crate::readings::Readings>>,
     limiter: Arc<crate::ratelimit::RateLimiter>,
 ) -> ApiSchema {
+    build_schema_integrated(api, limits, readings, limiter, integration::Integration::default())
+}
+
+/// The schema with the integration services (webhook delivery) it reports on.
+pub fn build_schema_integrated(
+    api: Arc<Api>,
+    limits: &Limits,
+    readings: Option<Arc<dyn crate::readings::Readings>>,
+    limiter: Arc<crate::ratelimit::RateLimiter>,
+    integration: integration::Integration,
+) -> ApiSchema {
     Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .data(api)
+        .data(integration)
         .data(limiter)
         .data(provenance::ReadingsSource(readings))
         .data(Arc::new(provenance::LotPageCache::default()))
@@ -144,8 +162,19 @@ pub(crate) async fn submit<C: ModuleCall>(
     Ok(types::TxResult { receipt: api.submit(user, &call).await? })
 }
 
-pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+/// The signed-in caller, also one who must still change a one-time password (for `me`, `logout` and
+/// `changePassword` only).
+pub(crate) fn signed_in<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
     caller(ctx).ok_or(ApiError::Unauthenticated)
+}
+
+/// The signed-in caller, once any one-time password has been changed.
+pub(crate) fn require_user<'a>(ctx: &Context<'a>) -> ApiResult<&'a AuthUser> {
+    let user = signed_in(ctx)?;
+    if user.must_change_password {
+        return Err(ApiError::forbidden("sign-in with a one-time password: change it first (changePassword)"));
+    }
+    Ok(user)
 }
 
 /// Gives parse and validation errors (including depth and complexity limits) an error code.

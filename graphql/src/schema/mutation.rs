@@ -136,10 +136,13 @@ pub struct Mutation;
 
 #[Object(name = "CoreMutation")]
 impl Mutation {
-    /// Sign in; returns a bearer token.
+    /// Sign in; returns a bearer token. One sign-in per request; failures are throttled per account and
+    /// client address. A user with a one-time password must `changePassword` before anything else.
     async fn login(&self, ctx: &Context<'_>, username: String, password: String) -> async_graphql::Result<LoginResult> {
         let api = api(ctx)?;
-        let (token, user) = auth::login(&api.db, &username, &password).await?;
+        super::users::one_login_per_request(ctx)?;
+        let addr = ctx.data_opt::<crate::ratelimit::ClientAddr>().and_then(|c| c.0);
+        let (token, user) = auth::login(&api.db, &api.logins, addr, &username, &password).await?;
         let row = auth::user_row(&api.db, &user.id).await?;
         Ok(LoginResult { token, user: UserNode::from_row(row)? })
     }
@@ -147,7 +150,7 @@ impl Mutation {
     /// End the current session.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let api = api(ctx)?;
-        require_user(ctx)?;
+        super::signed_in(ctx)?;
         let token = ctx.data_opt::<Caller>().and_then(|c| c.token.clone()).ok_or(ApiError::Unauthenticated)?;
         Ok(auth::logout(&api.db, &token).await?)
     }

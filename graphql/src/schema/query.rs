@@ -36,7 +36,7 @@ impl Query {
     /// The caller.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<UserNode> {
         let api = api(ctx)?;
-        let user = require_user(ctx)?;
+        let user = super::signed_in(ctx)?;
         Ok(UserNode::from_row(crate::auth::user_row(&api.db, &user.id).await?)?)
     }
 

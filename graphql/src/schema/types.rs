@@ -47,6 +47,10 @@ pub struct UserNode {
     /// The user's signing account on chain (custodial key).
     pub address: String,
     pub public_key: String,
+    /// Signed in with a one-time password that must be changed before anything else.
+    pub must_change_password: bool,
+    /// Disabled by an admin: no sign-in, no sessions, the on-chain account removed.
+    pub disabled: bool,
 }
 
 impl UserNode {
@@ -58,6 +62,8 @@ impl UserNode {
             org_id: u.org_id,
             address: u.address,
             public_key: u.public_key,
+            must_change_password: u.must_change_password,
+            disabled: u.disabled_ms.is_some(),
         })
     }
 }

@@ -865,6 +865,8 @@ workflow_mutations! {
     };
     /// Warehouse (before confirming the goods) or funder (after) refuses the pledge.
     reject_pledge(application_id: String, reason: String) => RejectPledge { application_id, reason };
+    /// Depositor withdraws its pledge application before the funder approves.
+    withdraw_pledge(application_id: String, reason: String) => WithdrawPledge { application_id, reason };
     /// Funder approves the loan (≤ pledge rate × goods value); the receipt is pledged in this transaction.
     approve_pledge(application_id: String, loan_amount: i64, pledge_rate_bp: i32, due: String, agreement_ref: String)
         => ApprovePledge {

@@ -53,6 +53,49 @@ describe('login', () => {
   });
 });
 
+describe('one-time passwords', () => {
+  const server = () => {
+    const ops: string[] = [];
+    const api = createApi(async (_url, init) => {
+      const body = JSON.parse(String(init.body)) as { query: string };
+      const op = /\b(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? '';
+      ops.push(op);
+      const user = { id: 'u2', username: 'first.admin', orgId: 'NEWMAT', role: 'ADMIN' };
+      const data =
+        op === 'Login'
+          ? { login: { token: 't1', user: { ...user, mustChangePassword: true } } }
+          : op === 'ChangePassword'
+            ? { changePassword: { ...user, mustChangePassword: false } }
+            : { organisation: { id: 'NEWMAT', name: '上海新材料', roles: ['supplier'] } };
+      return new Response(JSON.stringify({ data }), { status: 200 });
+    });
+    return { api, ops };
+  };
+
+  it('signs in without reading the organisation, which the server would refuse', async () => {
+    const { api, ops } = server();
+    const s = await api.login('first.admin', 'OneTime123');
+    expect(ops).toEqual(['Login']);
+    expect(s.user.mustChangePassword).toBe(true);
+    expect(s.organisation).toEqual({ id: 'NEWMAT', name: 'NEWMAT', roles: [] });
+  });
+
+  it('reads the organisation once the password is changed', async () => {
+    const { api, ops } = server();
+    const forced = await api.login('first.admin', 'OneTime123');
+    const s = await api.changePassword(forced, 'OneTime123', 'a new password');
+    expect(ops).toEqual(['Login', 'ChangePassword', 'Organisation']);
+    expect(s).toEqual({
+      token: 't1',
+      user: { id: 'u2', username: 'first.admin', orgId: 'NEWMAT', role: 'admin', mustChangePassword: false },
+      organisation: { id: 'NEWMAT', name: '上海新材料', roles: ['supplier'] },
+    });
+    // A complete session keeps its organisation: no second read.
+    await api.changePassword(s, 'a new password', 'another password');
+    expect(ops).toEqual(['Login', 'ChangePassword', 'Organisation', 'ChangePassword']);
+  });
+});
+
 describe('subscriptions', () => {
   it('open one graphql-ws socket per token, send the token in connection_init, and deliver data and errors', async () => {
     const { NewBlocksDocument } = await import('./generated');

@@ -7,7 +7,7 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 
-import { LoginDocument, LogoutDocument, LotPageDocument, OrganisationDocument, type TypedDocumentString } from './generated';
+import { ChangePasswordDocument, LoginDocument, LogoutDocument, LotPageDocument, OrganisationDocument, type TypedDocumentString } from './generated';
 import type { OrgRole, ScfApi, Session, Subscription, SubscriptionSink } from './types';
 
 export type ApiErrorKind = 'network' | 'http' | 'graphql' | 'shape';
@@ -143,6 +143,16 @@ export function createApi(
     return c;
   };
 
+  /**
+   * The session of a signed-in `user`: its organisation is read with the new token, except while a
+   * one-time password is unchanged (the server would refuse; only the organisation's id is known then).
+   */
+  const withOrganisation = async (token: string, user: Session['user']): Promise<Session> => {
+    if (user.mustChangePassword) return { token, user, organisation: { id: user.orgId, name: user.orgId, roles: [] } };
+    const o = await request(OrganisationDocument, { id: user.orgId }, token);
+    return { token, user, organisation: { ...o.organisation, roles: orgRoles(o.organisation.roles) } };
+  };
+
   return {
     request,
     subscribe<R, V>(doc: TypedDocumentString<R, V>, variables: V, token: string | undefined, sink: SubscriptionSink<R>): Subscription {
@@ -164,13 +174,17 @@ export function createApi(
     },
     async login(username, password) {
       const d = await request(LoginDocument, { username, password });
-      const { token } = d.login;
-      const user = { ...d.login.user, role: userRole(d.login.user.role) };
-      const o = await request(OrganisationDocument, { id: user.orgId }, token);
-      return { token, user, organisation: { ...o.organisation, roles: orgRoles(o.organisation.roles) } };
+      return withOrganisation(d.login.token, { ...d.login.user, role: userRole(d.login.user.role) });
     },
     async logout(token) {
       await request(LogoutDocument, {}, token);
+    },
+    async changePassword(session, oldPassword, newPassword) {
+      const d = await request(ChangePasswordDocument, { oldPassword, newPassword }, session.token);
+      const user = { ...d.changePassword, role: userRole(d.changePassword.role) };
+      // The organisation is already known unless a one-time password kept it from being read.
+      if (session.organisation.roles.length > 0 && !session.user.mustChangePassword) return { ...session, user };
+      return withOrganisation(session.token, user);
     },
     async lotPage(gtin, lot) {
       const d = await request(LotPageDocument, { gtin, lot });

@@ -6,6 +6,28 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AddOrgInput = {
+  id: string;
+  name: string;
+  creditCode: string;
+  /**
+   * Role names: `core_enterprise`, `supplier`, `funder`, `warehouse_operator`, `logistics`,
+   * `tax_authority`, `regulator`, `producer`, `retailer`.
+   */
+  roles: Array<string>;
+  /** SM2 public key (hex) of the organisation's first admin account. */
+  publicKey: string;
+  committeeWeight?: number;
+};
+
+export type AddValidatorInput = {
+  name: string;
+  publicKey: string;
+  power: number;
+  peerId?: string | null | undefined;
+  activationDelay?: number;
+};
+
 export type AlertFilter = {
   status?: AlertStatus | null | undefined;
   deviceId?: string | null | undefined;
@@ -38,6 +60,16 @@ export type ApplyFinancingInput = {
   documents?: Array<DocumentInput>;
 };
 
+export type ApplyPledgeInput = {
+  applicationId: string;
+  receipt: string;
+  funder: string;
+  /** Fen. */
+  requestedAmount: number;
+  currency?: string;
+  documents?: Array<DocumentInput>;
+};
+
 export type Ballot =
   | 'YES'
   | 'NO'
@@ -49,6 +81,43 @@ export type BindingKind =
   | 'SHIPMENT'
   | 'LOT';
 
+export type CreateUserInput = {
+  username: string;
+  password: string;
+  role: UserRole;
+};
+
+/**
+ * An alert rule (values in milli-units of the reading's unit: 8 °C = 8000). `THRESHOLD` uses
+ * `readingType`, `min`/`max`, `forMs`; `RATE_OF_CHANGE` uses `readingType`, `limitMilli` or
+ * `limitPermille`, `windowMs`; `SILENCE` uses `maxGapMs`.
+ */
+export type DeviceAlertRuleInput = {
+  rule: AlertRuleKind;
+  readingType?: string | null | undefined;
+  min?: number | null | undefined;
+  max?: number | null | undefined;
+  forMs?: number;
+  limitMilli?: number | null | undefined;
+  limitPermille?: number | null | undefined;
+  windowMs?: number | null | undefined;
+  maxGapMs?: number | null | undefined;
+};
+
+/**
+ * What to bind a device to: `WAREHOUSE_LOCATION` needs `location` (and optionally `goods`),
+ * `RECEIPT` needs `receipt`, `SHIPMENT` needs `shipment`, `LOT` needs `lot` (and optionally `gtin`).
+ */
+export type DeviceBindingInput = {
+  kind: BindingKind;
+  location?: StorageLocationInput | null | undefined;
+  goods?: GoodsIdentityInput | null | undefined;
+  receipt?: string | null | undefined;
+  shipment?: string | null | undefined;
+  gtin?: string | null | undefined;
+  lot?: string | null | undefined;
+};
+
 export type DeviceFilter = {
   owner?: string | null | undefined;
   status?: DeviceStatus | null | undefined;
@@ -59,6 +128,15 @@ export type DeviceFilter = {
   lot?: string | null | undefined;
   gtin?: string | null | undefined;
 };
+
+export type DeviceKindInput =
+  | 'TEMPERATURE'
+  | 'HUMIDITY'
+  | 'TEMPERATURE_HUMIDITY'
+  | 'WEIGHT'
+  | 'LOCATION'
+  /** Another kind, named by `otherKind`. */
+  | 'OTHER';
 
 export type DeviceStatus =
   | 'ACTIVE'
@@ -88,10 +166,69 @@ export type FlaggedKind =
   /** The binding had nothing active to flag. */
   | 'NOTHING';
 
+/**
+ * 货物标识: `LOT` needs `lot`; `GTIN_LOT` needs `gtin` and `lot`; `SERIALS` needs `serials` (and
+ * optionally `gtin`).
+ */
+export type GoodsIdentityInput = {
+  kind: GoodsIdentityKind;
+  gtin?: string | null | undefined;
+  lot?: string | null | undefined;
+  serials?: Array<string>;
+};
+
 export type GoodsIdentityKind =
   | 'LOT'
   | 'GTIN_LOT'
   | 'SERIALS';
+
+export type InsuranceInput = {
+  insurer: string;
+  policyNumber: string;
+  /** Fen. */
+  insuredAmount: number;
+  currency?: string;
+  validUntil: string;
+};
+
+export type InvoiceLineInput = {
+  itemName: string;
+  spec?: string;
+  unit?: string;
+  quantity?: string | null | undefined;
+  unitPrice?: string | null | undefined;
+  amount: number;
+  taxRateBp: number;
+  taxAmount: number;
+};
+
+export type IotSnapshotInput = {
+  status: IotStatusInput;
+  devices?: Array<string>;
+  /** Time of the latest reading considered, ms since the epoch. */
+  observedMs: number;
+  summary?: string;
+};
+
+export type IotStatusInput =
+  | 'NORMAL'
+  | 'ALERT';
+
+export type IssueInvoiceInput = {
+  /** 20-digit 数电票 number. */
+  number: string;
+  issueDate: string;
+  currency?: string;
+  seller: PartyInput;
+  buyer: PartyInput;
+  buyerOrg?: string | null | undefined;
+  lines: Array<InvoiceLineInput>;
+  totalAmount: number;
+  totalTax: number;
+  totalWithTax: number;
+  remarks?: string;
+  issuer: string;
+};
 
 export type IssueVoucherInput = {
   /** Becomes the root voucher id (A-Z 0-9 - _). */
@@ -106,9 +243,29 @@ export type IssueVoucherInput = {
   allowOverSixMonths?: boolean;
 };
 
+export type OrgIdInput = {
+  orgId: string;
+};
+
+export type PartyInput = {
+  name: string;
+  taxId: string;
+};
+
 export type ProposalFilter = {
   status?: ProposalStatusFilter | null | undefined;
 };
+
+/** What a proposal changes: exactly one of these. */
+export type ProposalKindInput =
+  {   addOrg: AddOrgInput; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never;   removeOrg: OrgIdInput; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never;   setMember: SetMemberInput; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never;   addValidator: AddValidatorInput; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never;   removeValidator: RemoveValidatorInput; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never;   setParam: SetParamInput; rotateOrgKey?: never; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never;   rotateOrgKey: RotateOrgKeyInput; rotateValidatorKey?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never;   rotateValidatorKey: RotateValidatorKeyInput; };
 
 export type ProposalStatusFilter =
   | 'OPEN'
@@ -117,9 +274,89 @@ export type ProposalStatusFilter =
   | 'REJECTED'
   | 'EXPIRED';
 
+export type ProposeInput = {
+  title: string;
+  kind: ProposalKindInput;
+  /** Voting is open up to and including this block height... */
+  deadlineHeight?: number | null | undefined;
+  /** ...or in blocks whose time is before this (ms since the epoch). Exactly one of the two. */
+  deadlineTimeMs?: number | null | undefined;
+};
+
+/** One part of a receipt split: its quantity and exactly which goods it covers. */
+export type ReceiptSplitPartInput = {
+  quantity: number;
+  location: StorageLocationInput;
+  identity: GoodsIdentityInput;
+};
+
+/** The GB/T 30332-2024 elements of a new receipt. */
+export type ReceiptTermsInput = {
+  /** 仓单编号: 1..=40 of A-Z a-z 0-9 - _. */
+  number: string;
+  /** 存货人: the depositor organisation (first holder). */
+  depositor: string;
+  goodsName: string;
+  spec?: string;
+  unit: string;
+  /** Integer number of `unit`. */
+  quantity: number;
+  packaging?: string;
+  location: StorageLocationInput;
+  identity: GoodsIdentityInput;
+  insurance?: InsuranceInput | null | undefined;
+  validUntil: string;
+  rightsNotice: string;
+};
+
+export type RegisterDeviceInput = {
+  /** 1..=64 of `A-Z a-z 0-9 . _ -`. */
+  deviceId: string;
+  /** The device's SM2 public key (hex, 65 bytes uncompressed). */
+  publicKey: string;
+  kind: DeviceKindInput;
+  /** The name of an `OTHER` kind. */
+  otherKind?: string | null | undefined;
+  binding: DeviceBindingInput;
+  rules?: Array<DeviceAlertRuleInput>;
+};
+
+export type RemoveValidatorInput = {
+  name: string;
+  activationDelay?: number;
+};
+
+export type RotateOrgKeyInput = {
+  orgId: string;
+  newKey: string;
+  retireAtHeight: number;
+};
+
+export type RotateValidatorKeyInput = {
+  name: string;
+  newKey: string;
+  activationDelay?: number;
+};
+
+export type SetMemberInput = {
+  orgId: string;
+  weight: number;
+};
+
+export type SetParamInput = {
+  name: string;
+  value: number;
+};
+
 export type SplitPartInput = {
   to: string;
   amount: number;
+};
+
+export type StorageLocationInput = {
+  warehouse: string;
+  zone: string;
+  bin: string;
 };
 
 /** What a user may do within their organisation. */
@@ -169,6 +406,296 @@ export type WarehouseReceiptStatus =
   | 'SPLIT'
   /** Goods taken out (提货); the receipt is cancelled. */
   | 'WITHDRAWN';
+
+export type IssueInvoiceMutationVariables = Exact<{
+  input: IssueInvoiceInput;
+}>;
+
+
+export type IssueInvoiceMutation = { issueInvoice: { txId: string, height: number } };
+
+export type IssueInvoiceUblMutationVariables = Exact<{
+  xml: string;
+  buyerOrg?: string | null | undefined;
+}>;
+
+
+export type IssueInvoiceUblMutation = { issueInvoiceUbl: { txId: string, height: number } };
+
+export type BookInvoiceMutationVariables = Exact<{
+  number: string;
+  bookingRef: string;
+}>;
+
+
+export type BookInvoiceMutation = { bookInvoice: { txId: string, height: number } };
+
+export type ReverseInvoiceMutationVariables = Exact<{
+  number: string;
+  redNumber: string;
+  amountWithTax: number;
+  reason: string;
+}>;
+
+
+export type ReverseInvoiceMutation = { reverseInvoice: { txId: string, height: number } };
+
+export type IssueWarehouseReceiptMutationVariables = Exact<{
+  input: ReceiptTermsInput;
+}>;
+
+
+export type IssueWarehouseReceiptMutation = { issueWarehouseReceipt: { txId: string, height: number } };
+
+export type EndorseWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  to: string;
+  note: string;
+}>;
+
+
+export type EndorseWarehouseReceiptMutation = { endorseWarehouseReceipt: { txId: string, height: number } };
+
+export type SplitWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  parts: Array<ReceiptSplitPartInput> | ReceiptSplitPartInput;
+}>;
+
+
+export type SplitWarehouseReceiptMutation = { splitWarehouseReceipt: { txId: string, height: number } };
+
+export type WithdrawWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+}>;
+
+
+export type WithdrawWarehouseReceiptMutation = { withdrawWarehouseReceipt: { txId: string, height: number } };
+
+export type PledgeWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  funder: string;
+  amount: number;
+  due: string;
+}>;
+
+
+export type PledgeWarehouseReceiptMutation = { pledgeWarehouseReceipt: { txId: string, height: number } };
+
+export type ReleaseWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+}>;
+
+
+export type ReleaseWarehouseReceiptMutation = { releaseWarehouseReceipt: { txId: string, height: number } };
+
+export type FlagWarehouseReceiptMutationVariables = Exact<{
+  number: string;
+  reason: string;
+}>;
+
+
+export type FlagWarehouseReceiptMutation = { flagWarehouseReceipt: { txId: string, height: number } };
+
+export type ApplyForPledgeMutationVariables = Exact<{
+  input: ApplyPledgeInput;
+}>;
+
+
+export type ApplyForPledgeMutation = { applyForPledge: { txId: string, height: number } };
+
+export type ConfirmPledgeGoodsMutationVariables = Exact<{
+  applicationId: string;
+  goodsValue: number;
+  iot: IotSnapshotInput;
+}>;
+
+
+export type ConfirmPledgeGoodsMutation = { confirmPledgeGoods: { txId: string, height: number } };
+
+export type RejectPledgeMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type RejectPledgeMutation = { rejectPledge: { txId: string, height: number } };
+
+export type WithdrawPledgeMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type WithdrawPledgeMutation = { withdrawPledge: { txId: string, height: number } };
+
+export type ApprovePledgeMutationVariables = Exact<{
+  applicationId: string;
+  loanAmount: number;
+  pledgeRateBp: number;
+  due: string;
+  agreementRef: string;
+}>;
+
+
+export type ApprovePledgeMutation = { approvePledge: { txId: string, height: number } };
+
+export type RecordPledgeRepaymentMutationVariables = Exact<{
+  applicationId: string;
+  paymentRef: string;
+}>;
+
+
+export type RecordPledgeRepaymentMutation = { recordPledgeRepayment: { txId: string, height: number } };
+
+export type ReleasePledgeMutationVariables = Exact<{
+  applicationId: string;
+}>;
+
+
+export type ReleasePledgeMutation = { releasePledge: { txId: string, height: number } };
+
+export type OpenMarginCallMutationVariables = Exact<{
+  applicationId: string;
+  reason: string;
+}>;
+
+
+export type OpenMarginCallMutation = { openMarginCall: { txId: string, height: number } };
+
+export type ResolveMarginCallMutationVariables = Exact<{
+  applicationId: string;
+  resolution: string;
+}>;
+
+
+export type ResolveMarginCallMutation = { resolveMarginCall: { txId: string, height: number } };
+
+export type ExpireWorkflowDeadlineMutationVariables = Exact<{
+  applicationId: string;
+  marginCallSeq?: number | null | undefined;
+}>;
+
+
+export type ExpireWorkflowDeadlineMutation = { expireWorkflowDeadline: { txId: string, height: number } };
+
+export type EscalateOverdueMutationVariables = Exact<{
+  rootId: string;
+}>;
+
+
+export type EscalateOverdueMutation = { escalateOverdue: { txId: string, height: number } };
+
+export type RegisterDeviceMutationVariables = Exact<{
+  input: RegisterDeviceInput;
+}>;
+
+
+export type RegisterDeviceMutation = { registerDevice: { txId: string, height: number } };
+
+export type RebindDeviceMutationVariables = Exact<{
+  deviceId: string;
+  binding: DeviceBindingInput;
+}>;
+
+
+export type RebindDeviceMutation = { rebindDevice: { txId: string, height: number } };
+
+export type SetDeviceRulesMutationVariables = Exact<{
+  deviceId: string;
+  rules: Array<DeviceAlertRuleInput> | DeviceAlertRuleInput;
+}>;
+
+
+export type SetDeviceRulesMutation = { setDeviceRules: { txId: string, height: number } };
+
+export type RevokeDeviceMutationVariables = Exact<{
+  deviceId: string;
+  reason: string;
+}>;
+
+
+export type RevokeDeviceMutation = { revokeDevice: { txId: string, height: number } };
+
+export type AuthoriseIngestorMutationVariables = Exact<{
+  address: string;
+}>;
+
+
+export type AuthoriseIngestorMutation = { authoriseIngestor: { txId: string, height: number } };
+
+export type RevokeIngestorMutationVariables = Exact<{
+  address: string;
+}>;
+
+
+export type RevokeIngestorMutation = { revokeIngestor: { txId: string, height: number } };
+
+export type CaptureEpcisMutationVariables = Exact<{
+  document: string;
+}>;
+
+
+export type CaptureEpcisMutation = { captureEpcis: { hashes: Array<string>, transactions: Array<{ txId: string, height: number }> } };
+
+export type ProposeMutationVariables = Exact<{
+  input: ProposeInput;
+}>;
+
+
+export type ProposeMutation = { propose: { txId: string, height: number } };
+
+export type SetKeyExpiryMutationVariables = Exact<{
+  address: string;
+  expiresAtMs?: number | null | undefined;
+}>;
+
+
+export type SetKeyExpiryMutation = { setKeyExpiry: { txId: string, height: number } };
+
+export type CreateUserMutationVariables = Exact<{
+  input: CreateUserInput;
+}>;
+
+
+export type CreateUserMutation = { createUser: { id: string, username: string, orgId: string, role: UserRole, address: string, publicKey: string } };
+
+export type OrgUsersQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type OrgUsersQuery = { orgUsers: Array<{ id: string, username: string, role: UserRole, address: string, publicKey: string, mustChangePassword: boolean, disabled: boolean }> };
+
+export type DisableUserMutationVariables = Exact<{
+  username: string;
+}>;
+
+
+export type DisableUserMutation = { disableUser: { id: string, username: string, disabled: boolean } };
+
+export type ChainHeightQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type ChainHeightQuery = { chainStatus: { height: number, timeMs: number } };
+
+export type BlockTransactionsQueryVariables = Exact<{
+  height: number;
+}>;
+
+
+export type BlockTransactionsQuery = { block: { height: number, timeMs: number, transactions: Array<{ id: string, index: number, sender: string, module: string, outcome: string, errorCode: string | null, events: Array<{ kind: string, attributes: Array<{ name: string, value: string }> }> }> } };
+
+export type ExpiringKeysQueryVariables = Exact<{
+  withinDays: number;
+}>;
+
+
+export type ExpiringKeysQuery = { expiringKeys: Array<{ address: string, org: string, label: string, expiresAtMs: number, msLeft: number, expired: boolean }> };
+
+export type PledgeInstanceQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type PledgeInstanceQuery = { workflowInstance: { id: string, process: string, state: string, subject: string, applicant: string, funder: string | null, warehouse: string | null, amount: number, currency: string, waitingParty: string | null, deadlineMs: number | null, data: string, nextSteps: Array<{ call: string, party: string }> } };
 
 export type BlockFieldsFragment = { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number };
 
@@ -345,12 +872,20 @@ export type LoginMutationVariables = Exact<{
 }>;
 
 
-export type LoginMutation = { login: { token: string, user: { id: string, username: string, orgId: string, role: UserRole } } };
+export type LoginMutation = { login: { token: string, user: { id: string, username: string, orgId: string, role: UserRole, mustChangePassword: boolean } } };
 
 export type LogoutMutationVariables = Exact<{ [key: string]: never; }>;
 
 
 export type LogoutMutation = { logout: boolean };
+
+export type ChangePasswordMutationVariables = Exact<{
+  oldPassword: string;
+  newPassword: string;
+}>;
+
+
+export type ChangePasswordMutation = { changePassword: { id: string, username: string, orgId: string, role: UserRole, mustChangePassword: boolean } };
 
 export type OrganisationQueryVariables = Exact<{
   id: string;
@@ -877,6 +1412,441 @@ export const FinancingApplicationFieldsFragmentDoc = new TypedDocumentString(`
   updatedMs
 }
     `, {"fragmentName":"FinancingApplicationFields"}) as unknown as TypedDocumentString<FinancingApplicationFieldsFragment, unknown>;
+export const IssueInvoiceDocument = new TypedDocumentString(`
+    mutation IssueInvoice($input: IssueInvoiceInput!) {
+  issueInvoice(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<IssueInvoiceMutation, IssueInvoiceMutationVariables>;
+export const IssueInvoiceUblDocument = new TypedDocumentString(`
+    mutation IssueInvoiceUbl($xml: String!, $buyerOrg: String) {
+  issueInvoiceUbl(xml: $xml, buyerOrg: $buyerOrg) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<IssueInvoiceUblMutation, IssueInvoiceUblMutationVariables>;
+export const BookInvoiceDocument = new TypedDocumentString(`
+    mutation BookInvoice($number: String!, $bookingRef: String!) {
+  bookInvoice(number: $number, bookingRef: $bookingRef) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<BookInvoiceMutation, BookInvoiceMutationVariables>;
+export const ReverseInvoiceDocument = new TypedDocumentString(`
+    mutation ReverseInvoice($number: String!, $redNumber: String!, $amountWithTax: Int!, $reason: String!) {
+  reverseInvoice(
+    number: $number
+    redNumber: $redNumber
+    amountWithTax: $amountWithTax
+    reason: $reason
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ReverseInvoiceMutation, ReverseInvoiceMutationVariables>;
+export const IssueWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation IssueWarehouseReceipt($input: ReceiptTermsInput!) {
+  issueWarehouseReceipt(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<IssueWarehouseReceiptMutation, IssueWarehouseReceiptMutationVariables>;
+export const EndorseWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation EndorseWarehouseReceipt($number: String!, $to: String!, $note: String!) {
+  endorseWarehouseReceipt(number: $number, to: $to, note: $note) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<EndorseWarehouseReceiptMutation, EndorseWarehouseReceiptMutationVariables>;
+export const SplitWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation SplitWarehouseReceipt($number: String!, $parts: [ReceiptSplitPartInput!]!) {
+  splitWarehouseReceipt(number: $number, parts: $parts) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<SplitWarehouseReceiptMutation, SplitWarehouseReceiptMutationVariables>;
+export const WithdrawWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation WithdrawWarehouseReceipt($number: String!) {
+  withdrawWarehouseReceipt(number: $number) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<WithdrawWarehouseReceiptMutation, WithdrawWarehouseReceiptMutationVariables>;
+export const PledgeWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation PledgeWarehouseReceipt($number: String!, $funder: String!, $amount: Int!, $due: String!) {
+  pledgeWarehouseReceipt(
+    number: $number
+    funder: $funder
+    amount: $amount
+    due: $due
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<PledgeWarehouseReceiptMutation, PledgeWarehouseReceiptMutationVariables>;
+export const ReleaseWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation ReleaseWarehouseReceipt($number: String!) {
+  releaseWarehouseReceipt(number: $number) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ReleaseWarehouseReceiptMutation, ReleaseWarehouseReceiptMutationVariables>;
+export const FlagWarehouseReceiptDocument = new TypedDocumentString(`
+    mutation FlagWarehouseReceipt($number: String!, $reason: String!) {
+  flagWarehouseReceipt(number: $number, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<FlagWarehouseReceiptMutation, FlagWarehouseReceiptMutationVariables>;
+export const ApplyForPledgeDocument = new TypedDocumentString(`
+    mutation ApplyForPledge($input: ApplyPledgeInput!) {
+  applyForPledge(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ApplyForPledgeMutation, ApplyForPledgeMutationVariables>;
+export const ConfirmPledgeGoodsDocument = new TypedDocumentString(`
+    mutation ConfirmPledgeGoods($applicationId: String!, $goodsValue: Int!, $iot: IotSnapshotInput!) {
+  confirmPledgeGoods(
+    applicationId: $applicationId
+    goodsValue: $goodsValue
+    iot: $iot
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ConfirmPledgeGoodsMutation, ConfirmPledgeGoodsMutationVariables>;
+export const RejectPledgeDocument = new TypedDocumentString(`
+    mutation RejectPledge($applicationId: String!, $reason: String!) {
+  rejectPledge(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RejectPledgeMutation, RejectPledgeMutationVariables>;
+export const WithdrawPledgeDocument = new TypedDocumentString(`
+    mutation WithdrawPledge($applicationId: String!, $reason: String!) {
+  withdrawPledge(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<WithdrawPledgeMutation, WithdrawPledgeMutationVariables>;
+export const ApprovePledgeDocument = new TypedDocumentString(`
+    mutation ApprovePledge($applicationId: String!, $loanAmount: Int!, $pledgeRateBp: Int!, $due: String!, $agreementRef: String!) {
+  approvePledge(
+    applicationId: $applicationId
+    loanAmount: $loanAmount
+    pledgeRateBp: $pledgeRateBp
+    due: $due
+    agreementRef: $agreementRef
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ApprovePledgeMutation, ApprovePledgeMutationVariables>;
+export const RecordPledgeRepaymentDocument = new TypedDocumentString(`
+    mutation RecordPledgeRepayment($applicationId: String!, $paymentRef: String!) {
+  recordPledgeRepayment(applicationId: $applicationId, paymentRef: $paymentRef) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RecordPledgeRepaymentMutation, RecordPledgeRepaymentMutationVariables>;
+export const ReleasePledgeDocument = new TypedDocumentString(`
+    mutation ReleasePledge($applicationId: String!) {
+  releasePledge(applicationId: $applicationId) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ReleasePledgeMutation, ReleasePledgeMutationVariables>;
+export const OpenMarginCallDocument = new TypedDocumentString(`
+    mutation OpenMarginCall($applicationId: String!, $reason: String!) {
+  openMarginCall(applicationId: $applicationId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<OpenMarginCallMutation, OpenMarginCallMutationVariables>;
+export const ResolveMarginCallDocument = new TypedDocumentString(`
+    mutation ResolveMarginCall($applicationId: String!, $resolution: String!) {
+  resolveMarginCall(applicationId: $applicationId, resolution: $resolution) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ResolveMarginCallMutation, ResolveMarginCallMutationVariables>;
+export const ExpireWorkflowDeadlineDocument = new TypedDocumentString(`
+    mutation ExpireWorkflowDeadline($applicationId: String!, $marginCallSeq: Int) {
+  expireWorkflowDeadline(
+    applicationId: $applicationId
+    marginCallSeq: $marginCallSeq
+  ) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ExpireWorkflowDeadlineMutation, ExpireWorkflowDeadlineMutationVariables>;
+export const EscalateOverdueDocument = new TypedDocumentString(`
+    mutation EscalateOverdue($rootId: String!) {
+  escalateOverdue(rootId: $rootId) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<EscalateOverdueMutation, EscalateOverdueMutationVariables>;
+export const RegisterDeviceDocument = new TypedDocumentString(`
+    mutation RegisterDevice($input: RegisterDeviceInput!) {
+  registerDevice(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RegisterDeviceMutation, RegisterDeviceMutationVariables>;
+export const RebindDeviceDocument = new TypedDocumentString(`
+    mutation RebindDevice($deviceId: String!, $binding: DeviceBindingInput!) {
+  rebindDevice(deviceId: $deviceId, binding: $binding) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RebindDeviceMutation, RebindDeviceMutationVariables>;
+export const SetDeviceRulesDocument = new TypedDocumentString(`
+    mutation SetDeviceRules($deviceId: String!, $rules: [DeviceAlertRuleInput!]!) {
+  setDeviceRules(deviceId: $deviceId, rules: $rules) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<SetDeviceRulesMutation, SetDeviceRulesMutationVariables>;
+export const RevokeDeviceDocument = new TypedDocumentString(`
+    mutation RevokeDevice($deviceId: String!, $reason: String!) {
+  revokeDevice(deviceId: $deviceId, reason: $reason) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RevokeDeviceMutation, RevokeDeviceMutationVariables>;
+export const AuthoriseIngestorDocument = new TypedDocumentString(`
+    mutation AuthoriseIngestor($address: String!) {
+  authoriseIngestor(address: $address) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<AuthoriseIngestorMutation, AuthoriseIngestorMutationVariables>;
+export const RevokeIngestorDocument = new TypedDocumentString(`
+    mutation RevokeIngestor($address: String!) {
+  revokeIngestor(address: $address) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<RevokeIngestorMutation, RevokeIngestorMutationVariables>;
+export const CaptureEpcisDocument = new TypedDocumentString(`
+    mutation CaptureEpcis($document: String!) {
+  captureEpcis(document: $document) {
+    hashes
+    transactions {
+      ...TxResultFields
+    }
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<CaptureEpcisMutation, CaptureEpcisMutationVariables>;
+export const ProposeDocument = new TypedDocumentString(`
+    mutation Propose($input: ProposeInput!) {
+  propose(input: $input) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<ProposeMutation, ProposeMutationVariables>;
+export const SetKeyExpiryDocument = new TypedDocumentString(`
+    mutation SetKeyExpiry($address: String!, $expiresAtMs: Int) {
+  setKeyExpiry(address: $address, expiresAtMs: $expiresAtMs) {
+    ...TxResultFields
+  }
+}
+    fragment TxResultFields on TxResult {
+  txId
+  height
+}`) as unknown as TypedDocumentString<SetKeyExpiryMutation, SetKeyExpiryMutationVariables>;
+export const CreateUserDocument = new TypedDocumentString(`
+    mutation CreateUser($input: CreateUserInput!) {
+  createUser(input: $input) {
+    id
+    username
+    orgId
+    role
+    address
+    publicKey
+  }
+}
+    `) as unknown as TypedDocumentString<CreateUserMutation, CreateUserMutationVariables>;
+export const OrgUsersDocument = new TypedDocumentString(`
+    query OrgUsers {
+  orgUsers {
+    id
+    username
+    role
+    address
+    publicKey
+    mustChangePassword
+    disabled
+  }
+}
+    `) as unknown as TypedDocumentString<OrgUsersQuery, OrgUsersQueryVariables>;
+export const DisableUserDocument = new TypedDocumentString(`
+    mutation DisableUser($username: String!) {
+  disableUser(username: $username) {
+    id
+    username
+    disabled
+  }
+}
+    `) as unknown as TypedDocumentString<DisableUserMutation, DisableUserMutationVariables>;
+export const ChainHeightDocument = new TypedDocumentString(`
+    query ChainHeight {
+  chainStatus {
+    height
+    timeMs
+  }
+}
+    `) as unknown as TypedDocumentString<ChainHeightQuery, ChainHeightQueryVariables>;
+export const BlockTransactionsDocument = new TypedDocumentString(`
+    query BlockTransactions($height: Int!) {
+  block(height: $height) {
+    height
+    timeMs
+    transactions {
+      id
+      index
+      sender
+      module
+      outcome
+      errorCode
+      events {
+        kind
+        attributes {
+          name
+          value
+        }
+      }
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<BlockTransactionsQuery, BlockTransactionsQueryVariables>;
+export const ExpiringKeysDocument = new TypedDocumentString(`
+    query ExpiringKeys($withinDays: Int!) {
+  expiringKeys(withinDays: $withinDays) {
+    address
+    org
+    label
+    expiresAtMs
+    msLeft
+    expired
+  }
+}
+    `) as unknown as TypedDocumentString<ExpiringKeysQuery, ExpiringKeysQueryVariables>;
+export const PledgeInstanceDocument = new TypedDocumentString(`
+    query PledgeInstance($id: String!) {
+  workflowInstance(id: $id) {
+    id
+    process
+    state
+    subject
+    applicant
+    funder
+    warehouse
+    amount
+    currency
+    waitingParty
+    deadlineMs
+    data
+    nextSteps {
+      call
+      party
+    }
+  }
+}
+    `) as unknown as TypedDocumentString<PledgeInstanceQuery, PledgeInstanceQueryVariables>;
 export const BlocksDocument = new TypedDocumentString(`
     query Blocks($first: Int, $after: String) {
   blocks(first: $first, after: $after) {
@@ -1549,6 +2519,7 @@ export const LoginDocument = new TypedDocumentString(`
       username
       orgId
       role
+      mustChangePassword
     }
   }
 }
@@ -1558,6 +2529,17 @@ export const LogoutDocument = new TypedDocumentString(`
   logout
 }
     `) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
+export const ChangePasswordDocument = new TypedDocumentString(`
+    mutation ChangePassword($oldPassword: String!, $newPassword: String!) {
+  changePassword(oldPassword: $oldPassword, newPassword: $newPassword) {
+    id
+    username
+    orgId
+    role
+    mustChangePassword
+  }
+}
+    `) as unknown as TypedDocumentString<ChangePasswordMutation, ChangePasswordMutationVariables>;
 export const OrganisationDocument = new TypedDocumentString(`
     query Organisation($id: String!) {
   organisation(id: $id) {

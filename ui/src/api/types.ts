@@ -20,7 +20,12 @@ export type UserRole = 'admin' | 'operator' | 'viewer';
 
 export interface Session {
   token: string;
-  user: { id: string; username: string; orgId: string; role: UserRole };
+  /**
+   * `mustChangePassword`: signed in with a one-time password; the server answers nothing but `me`,
+   * `logout` and `changePassword` until it is changed (absent in sessions stored before it existed).
+   */
+  user: { id: string; username: string; orgId: string; role: UserRole; mustChangePassword?: boolean };
+  /** Read after sign-in; until a one-time password is changed only the id is known (name = id, no roles). */
   organisation: { id: string; name: string; roles: OrgRole[] };
 }
 
@@ -54,6 +59,11 @@ export interface ScfApi {
   login(username: string, password: string): Promise<Session>;
   /** End the session on the server. */
   logout(token: string): Promise<void>;
+  /**
+   * Change the signed-in user's password (the server ends the user's other sessions); returns the
+   * session as it is afterwards, with the organisation read if a one-time password held it back.
+   */
+  changePassword(session: Session, oldPassword: string, newPassword: string): Promise<Session>;
   /** The public page of a lot; `null` if the lot is unknown. */
   lotPage(gtin: string, lot: string): Promise<LotPage | null>;
 }

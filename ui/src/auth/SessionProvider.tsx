@@ -7,6 +7,8 @@ interface SessionValue {
   session: Session | null;
   login: (username: string, password: string) => Promise<void>;
   logout: () => void;
+  /** Change the signed-in user's password; the session continues (complete, if it was held back). */
+  changePassword: (oldPassword: string, newPassword: string) => Promise<void>;
 }
 
 const STORAGE_KEY = 'scf.session';
@@ -21,6 +23,14 @@ function restore(): Session | null {
   }
 }
 
+function store(s: Session): void {
+  try {
+    sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
+  } catch {
+    // Storage unavailable: the session lasts until reload.
+  }
+}
+
 const SessionContext = createContext<SessionValue | null>(null);
 
 export function SessionProvider({ children, initial }: { children: ReactNode; initial?: Session | null }) {
@@ -29,11 +39,7 @@ export function SessionProvider({ children, initial }: { children: ReactNode; in
   const login = useCallback(
     async (username: string, password: string) => {
       const s = await api.login(username, password);
-      try {
-        sessionStorage.setItem(STORAGE_KEY, JSON.stringify(s));
-      } catch {
-        // Storage unavailable: the session lasts until reload.
-      }
+      store(s);
       setSession(s);
     },
     [api],
@@ -50,7 +56,16 @@ export function SessionProvider({ children, initial }: { children: ReactNode; in
       // Nothing stored.
     }
   }, [api]);
-  const value = useMemo(() => ({ session, login, logout }), [session, login, logout]);
+  const changePassword = useCallback(
+    async (oldPassword: string, newPassword: string) => {
+      if (!session) throw new Error('changePassword without a session');
+      const s = await api.changePassword(session, oldPassword, newPassword);
+      store(s);
+      setSession(s);
+    },
+    [api, session],
+  );
+  const value = useMemo(() => ({ session, login, logout, changePassword }), [session, login, logout, changePassword]);
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

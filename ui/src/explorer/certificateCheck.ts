@@ -1,6 +1,5 @@
 import type { BlockQuery } from '../api/generated';
-import { blockHash, decodeBlockHeader, verifyCertificate, type VerifyFailure } from '../verify';
-import { fromHex, toHex } from '../verify/bytes';
+import { blockHash, decodeBlockHeader, fromHex, toHex, verifyCertificate, type VerifyFailure } from '../verify';
 
 type BlockData = BlockQuery['block'];
 type ValidatorData = BlockQuery['validators'][number];

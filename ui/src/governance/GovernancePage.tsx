@@ -9,6 +9,7 @@ import { formatFen } from '../money/fen';
 import { useOrgs } from '../portal/OrgDirectory';
 import { QueryView } from '../portal/QueryView';
 import { useTx } from '../portal/useTx';
+import { ProposeForm } from './ProposeForm';
 
 type Proposal = GovernanceQuery['proposals'][number];
 
@@ -98,6 +99,7 @@ export function GovernancePage() {
       <Typography.Title id="gov-title" level={2}>
         {t('nav.governance')}
       </Typography.Title>
+      {canAct && session?.user.role === 'admin' && <ProposeForm onDone={query.refetch} />}
       <QueryView query={query}>
         {(d) => (
           <>

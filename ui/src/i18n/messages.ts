@@ -2,6 +2,8 @@
  * Every string the UI shows, Chinese first. `en` must have exactly the same keys (the type enforces it).
  * Placeholders are `{name}`; see `format` in I18nProvider.
  */
+import { actionsEn, actionsZh } from './actionMessages';
+
 export const zhCN = {
   'app.title': '供应链金融与溯源',
   'app.subtitle': '国密联盟链',
@@ -412,6 +414,7 @@ export const zhCN = {
   'explorer.title': '区块浏览器',
   'notFound.title': '页面不存在',
   'notFound.back': '返回首页',
+  ...actionsZh,
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
@@ -827,6 +830,7 @@ export const en: Messages = {
   'explorer.title': 'Block explorer',
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to home',
+  ...actionsEn,
 };
 
 export type Locale = 'zh-CN' | 'en';

@@ -1,4 +1,5 @@
 import { Button, Form, Input, Modal, Select } from 'antd';
+import type { ReactNode } from 'react';
 
 import type { OrganisationFieldsFragment } from '../api/generated';
 import { useI18n } from '../i18n/I18nProvider';
@@ -22,6 +23,7 @@ export function FieldsModal({
   fields,
   onSubmit,
   onCancel,
+  extra,
 }: {
   open: boolean;
   title: string;
@@ -29,6 +31,8 @@ export function FieldsModal({
   fields: Field[];
   onSubmit: (values: Record<string, string | undefined>) => void;
   onCancel: () => void;
+  /** Rendered after the fields (e.g. attached documents). */
+  extra?: ReactNode;
 }) {
   const { t } = useI18n();
   const orgs = useOrgs();
@@ -84,6 +88,7 @@ export function FieldsModal({
             )}
           </Form.Item>
         ))}
+        {extra}
         <Button type="primary" htmlType="submit" loading={busy} block>
           {title}
         </Button>

@@ -7,6 +7,8 @@ import { formatTime } from '../explorer/format';
 import { useI18n } from '../i18n/I18nProvider';
 import { Money } from './Money';
 import { QueryView } from './QueryView';
+import { isStepCall } from './workflow/steps';
+import { StepButtons } from './workflow/WorkflowPanel';
 
 type Task = MyTasksQuery['myTasks'][number];
 
@@ -19,13 +21,33 @@ export function MyTasks({ label }: { label: string }) {
   });
   const columns: TableColumnsType<Task> = [
     { title: t('tasks.process'), dataIndex: 'processTitle' },
+    { title: t('financing.id'), dataIndex: 'instanceId' },
     {
       title: t('tasks.subject'),
       dataIndex: 'subject',
       render: (s: string, task) => (task.process === 'financing' || task.process === 'maturity' ? <Link to={`/vouchers/${encodeURIComponent(s)}`}>{s}</Link> : s),
     },
     { title: t('tasks.state'), dataIndex: 'state', render: (s: string) => <Tag>{s}</Tag> },
-    { title: t('tasks.actions'), dataIndex: 'actions', render: (a: string[]) => a.map((x) => <Tag key={x} color="blue">{x}</Tag>) },
+    {
+      title: t('tasks.actions'),
+      key: 'actions',
+      render: (_, task) => {
+        const calls = task.actions.filter(isStepCall);
+        const others = task.actions.filter((a) => !isStepCall(a));
+        return (
+          <>
+            {task.canAct && calls.length > 0 && (
+              <StepButtons calls={calls} ctx={{ id: task.instanceId, subject: task.subject, amount: task.amount, data: {} }} onDone={query.refetch} />
+            )}
+            {(task.canAct ? others : task.actions).map((x) => (
+              <Tag key={x} color="blue">
+                {x}
+              </Tag>
+            ))}
+          </>
+        );
+      },
+    },
     { title: t('voucher.amount'), key: 'amount', align: 'right', render: (_, task) => <Money fen={task.amount} currency={task.currency} /> },
     {
       title: t('financing.deadline'),

@@ -44,6 +44,7 @@ export function fakeApi(handlers: Record<string, Handler> = {}, overrides: Parti
     },
     login: () => Promise.reject(new Error('login not expected')),
     logout: () => Promise.resolve(),
+    changePassword: () => Promise.reject(new Error('changePassword not expected')),
     lotPage: () => Promise.reject(new Error('lotPage not expected')),
     ...overrides,
   };

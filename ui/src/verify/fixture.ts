@@ -3,7 +3,7 @@
  * tests/tests/ui_verify_fixture.rs from a real chain on RocksDB. Test-only.
  */
 import raw from './__fixtures__/chain-proof.json';
-import type { EventProofBundle, WireMerkleProof } from './bundle';
+import type { EventProofBundle, WireMerkleProof } from '@scf/sdk/verify';
 
 interface RawProof {
   index: number;

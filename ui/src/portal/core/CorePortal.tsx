@@ -3,6 +3,7 @@ import dayjs from 'dayjs';
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
 import { InvoiceTable } from '../invoices/InvoiceTable';
+import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
 import { todayCst } from '../vouchers/actions';
 import { VoucherTable } from '../vouchers/VoucherTable';
@@ -31,7 +32,8 @@ export function CorePortal() {
         { key: 'issued', label: t('core.issued'), children: <VoucherTable label={t('core.issued')} where={(v) => v.issuer === me && v.depth === 0} exportName="vouchers-issued" /> },
         { key: 'issue', label: t('core.issue'), children: <IssueVoucherForm /> },
         { key: 'tiers', label: t('core.outstanding'), children: <OutstandingByTier issuer={me} /> },
-        { key: 'invoices', label: t('core.invoicesTab'), children: <InvoiceTable label={t('core.invoicesTab')} where={(i) => i.buyerOrg === me} /> },
+        { key: 'invoices', label: t('core.invoicesTab'), children: <InvoiceTable label={t('core.invoicesTab')} where={(i) => i.buyerOrg === me || i.sellerOrg === me} /> },
+        { key: 'tasks', label: t('supplier.tasks'), children: <MyTasks label={t('supplier.tasks')} /> },
       ]}
     />
   );

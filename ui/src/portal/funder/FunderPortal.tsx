@@ -4,6 +4,7 @@ import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
 import { FinancingApplications } from '../financing/FinancingApplications';
 import { MyTasks } from '../MyTasks';
+import { WorkflowPanel } from '../workflow/WorkflowPanel';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
 import { ReceiptsTable } from '../warehouse/ReceiptsTable';
@@ -32,6 +33,7 @@ export function FunderPortal() {
           ),
         },
         { key: 'tasks', label: t('supplier.tasks'), children: <MyTasks label={t('supplier.tasks')} /> },
+        { key: 'workflow', label: t('workflow.tab'), children: <WorkflowPanel /> },
         {
           key: 'history',
           label: t('funder.history'),

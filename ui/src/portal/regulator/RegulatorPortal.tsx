@@ -3,6 +3,8 @@ import { AuditTrail } from '../AuditTrail';
 import { FinancingApplications } from '../financing/FinancingApplications';
 import { WorkflowAuditTable } from '../WorkflowAuditTable';
 import { InvoiceTable } from '../invoices/InvoiceTable';
+import { AuditExport } from './AuditExport';
+import { ReceiptsTable } from '../warehouse/ReceiptsTable';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
 
@@ -19,7 +21,9 @@ export function RegulatorPortal() {
         { key: 'vouchers', label: t('regulator.vouchers'), children: <VoucherTable label={t('regulator.vouchers')} exportName="vouchers" /> },
         { key: 'frozen', label: t('regulator.frozen'), children: <VoucherTable label={t('regulator.frozen')} where={(v) => v.frozen} exportName="vouchers-frozen" /> },
         { key: 'invoices', label: t('regulator.invoices'), children: <InvoiceTable label={t('regulator.invoices')} exportName="invoices" /> },
+        { key: 'receipts', label: t('regulator.receipts'), children: <ReceiptsTable label={t('regulator.receipts')} /> },
         { key: 'audit', label: t('audit.title'), children: <AuditTrail /> },
+        { key: 'export', label: t('auditExport.title'), children: <AuditExport /> },
         { key: 'workflow', label: t('audit.workflow'), children: <WorkflowAuditTable /> },
         {
           key: 'financing',

@@ -1,4 +1,4 @@
-import { Typography } from 'antd';
+import { Card, Flex, Typography } from 'antd';
 
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
@@ -7,6 +7,10 @@ import { InvoiceTable } from '../invoices/InvoiceTable';
 import { MyTasks } from '../MyTasks';
 import { PortalTabs } from '../PortalTabs';
 import { VoucherTable } from '../vouchers/VoucherTable';
+import { IssueInvoiceForm } from '../invoices/IssueInvoiceForm';
+import { UblUpload } from '../invoices/UblUpload';
+import { ReceiptsTable } from '../warehouse/ReceiptsTable';
+import { WorkflowPanel } from '../workflow/WorkflowPanel';
 
 /**
  * Supplier: my vouchers (filters, detail with lineage, sign-for / reject, split & transfer, financing),
@@ -41,6 +45,22 @@ export function SupplierPortal() {
           children: <FinancingApplications label={t('supplier.financing')} filter={{ supplier: me, openOnly: false }} />,
         },
         { key: 'invoices', label: t('supplier.invoices'), children: <InvoiceTable label={t('supplier.invoices')} where={(i) => i.sellerOrg === me} /> },
+        {
+          key: 'issueInvoice',
+          label: t('invoiceForm.title'),
+          children: (
+            <Flex vertical gap={16}>
+              <Card size="small" title={t('invoiceForm.title')}>
+                <IssueInvoiceForm />
+              </Card>
+              <Card size="small" title={t('ubl.title')}>
+                <UblUpload />
+              </Card>
+            </Flex>
+          ),
+        },
+        { key: 'receipts', label: t('supplier.receipts'), children: <ReceiptsTable label={t('supplier.receipts')} filter={{ holder: me }} /> },
+        { key: 'workflow', label: t('workflow.tab'), children: <WorkflowPanel /> },
         { key: 'all', label: t('supplier.allVisible'), children: <VoucherTable label={t('supplier.allVisible')} /> },
       ]}
     />

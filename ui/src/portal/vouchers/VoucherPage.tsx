@@ -8,6 +8,7 @@ import {
   CancelFinancingOfferDocument,
   FreezeVoucherDocument,
   MarkOverdueDocument,
+  EscalateOverdueDocument,
   MyEventsDocument,
   ApplyForFinancingDocument,
   RecordPaymentDocument,
@@ -16,6 +17,7 @@ import {
   SplitVoucherDocument,
   TransferVoucherDocument,
   UnfreezeVoucherDocument,
+  WorkflowAuditDocument,
   VoucherDocument,
   type VoucherFieldsFragment,
 } from '../../api/generated';
@@ -27,6 +29,7 @@ import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
 import { FieldsModal } from '../FieldsModal';
 import { QueryView } from '../QueryView';
+import { DocumentsPicker, type PickedDocument } from '../actions/DocumentsPicker';
 import { useTx } from '../useTx';
 import { todayCst, voucherActions, type VoucherAction } from './actions';
 import { lineageTree, type LineageNode } from './lineage';
@@ -56,7 +59,7 @@ export function VoucherPage() {
   );
 }
 
-type Dialog = Exclude<VoucherAction, 'signFor' | 'acceptFinancing' | 'markOverdue'> | null;
+type Dialog = Exclude<VoucherAction, 'signFor' | 'acceptFinancing' | 'markOverdue' | 'escalateOverdue'> | null;
 
 function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFieldsFragment; lineage: VoucherFieldsFragment[]; onChanged: () => void }) {
   const { t } = useI18n();
@@ -65,13 +68,19 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
   const gql = useGql();
   const { run, busy } = useTx();
   const [dialog, setDialog] = useState<Dialog>(null);
+  const [docs, setDocs] = useState<PickedDocument[]>([]);
   const org = session?.organisation.id ?? '';
-  const actions = voucherActions(v, org, session?.organisation.roles ?? [], todayCst());
+  const offered = voucherActions(v, org, session?.organisation.roles ?? [], todayCst());
+  // A tree is escalated once: the workflow audit says whether it already was (e.g. by the timer service).
+  const audit = useQuery(WorkflowAuditDocument, { instanceId: null, subject: v.rootId }, { skip: !offered.includes('escalateOverdue') });
+  const escalated = audit.data?.workflowAudit.some((e) => e.action === 'EscalateOverdue') ?? true;
+  const actions = offered.filter((a) => a !== 'escalateOverdue' || !escalated);
   const submit = async <R extends object>(label: string, f: () => Promise<R>) => {
     const r = await run(label, f);
     if (r) {
       setDialog(null);
       onChanged();
+      audit.refetch();
     }
   };
   const label = (a: VoucherAction) => t(`voucher.action.${a}`);
@@ -108,6 +117,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
                 if (a === 'signFor') void submit(label(a), () => gql(SignForVoucherDocument, { voucherId: v.id }));
                 else if (a === 'acceptFinancing') void submit(label(a), () => gql(AcceptFinancingDocument, { voucherId: v.id }));
                 else if (a === 'markOverdue') void submit(label(a), () => gql(MarkOverdueDocument, { rootId: v.rootId }));
+                else if (a === 'escalateOverdue') void submit(label(a), () => gql(EscalateOverdueDocument, { rootId: v.rootId }));
                 else setDialog(a);
               };
               return (
@@ -167,6 +177,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
           { name: 'funder', label: t('financing.funder'), kind: 'org', filter: (o) => o.approvedFunder },
           { name: 'rate', label: t('financing.maxRatePercent'), kind: 'percent' },
         ]}
+        extra={<DocumentsPicker value={docs} onChange={setDocs} />}
         onSubmit={(f) =>
           submit(label('offerFinancing'), () =>
             gql(ApplyForFinancingDocument, {
@@ -175,7 +186,7 @@ function VoucherDetails({ voucher: v, lineage, onChanged }: { voucher: VoucherFi
                 voucherId: v.id,
                 funder: f.funder!,
                 requestedRateBp: Number(parseYuan(f.rate!)),
-                documents: [],
+                documents: docs,
               },
             }),
           )

@@ -11,6 +11,7 @@ export type VoucherAction =
   | 'acceptFinancing'
   | 'recordPayment'
   | 'markOverdue'
+  | 'escalateOverdue'
   | 'freeze'
   | 'unfreeze';
 
@@ -34,7 +35,7 @@ export function voucherActions(v: VoucherFieldsFragment, org: string, roles: rea
   const unpaid = v.status === 'ACTIVE' || v.status === 'SPLIT';
   if (root && unpaid && v.issuer === org && !beforeDue) out.push('recordPayment');
   // Overdue means unpaid strictly after the due date (domain `is_overdue`).
-  if (root && unpaid && today > v.dueDate) out.push('markOverdue');
+  if (root && unpaid && today > v.dueDate) out.push('markOverdue', 'escalateOverdue');
   if (roles.includes('regulator')) out.push(v.frozen ? 'unfreeze' : 'freeze');
   return out;
 }

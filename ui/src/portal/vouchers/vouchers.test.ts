@@ -71,7 +71,7 @@ describe('voucher actions', () => {
   });
   it('lets the obligor record payment of a due root and the regulator freeze or unfreeze', () => {
     const due = voucher({ id: 'V', status: 'SPLIT', dueDate: '2026-09-03' });
-    expect(voucherActions(due, 'HSAUTO', ['core_enterprise'], today)).toEqual(['recordPayment', 'markOverdue']);
+    expect(voucherActions(due, 'HSAUTO', ['core_enterprise'], today)).toEqual(['recordPayment', 'markOverdue', 'escalateOverdue']);
     expect(voucherActions(voucher({ id: 'V' }), 'PBOC-SH', ['regulator'], today)).toEqual(['freeze']);
     expect(voucherActions(voucher({ id: 'V', frozen: true }), 'PBOC-SH', ['regulator'], today)).toEqual(['unfreeze']);
   });

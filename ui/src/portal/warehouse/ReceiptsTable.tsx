@@ -2,19 +2,26 @@ import { Button, Descriptions, Flex, Table, Tag, type TableColumnsType } from 'a
 import { useState } from 'react';
 
 import {
+  ApplyForPledgeDocument,
   ClearWarehouseReceiptFlagDocument,
+  EndorseWarehouseReceiptDocument,
+  FlagWarehouseReceiptDocument,
   FreezeWarehouseReceiptDocument,
   MyEventsDocument,
+  PledgeWarehouseReceiptDocument,
+  ReleaseWarehouseReceiptDocument,
   UnfreezeWarehouseReceiptDocument,
   WarehouseReceiptsDocument,
+  WithdrawWarehouseReceiptDocument,
   type ReceiptFieldsFragment,
   type WarehouseReceiptFilter,
 } from '../../api/generated';
 import { useGql, useQuery, useSubscription } from '../../api/hooks';
 import { useSession } from '../../auth/SessionProvider';
 import { useI18n } from '../../i18n/I18nProvider';
-import { FieldsModal } from '../FieldsModal';
-import { useTx } from '../useTx';
+import { ActionModal, type FieldSpec, type Values } from '../actions/ActionForm';
+import { todayCst } from '../vouchers/actions';
+import { ReceiptSplitModal } from './receiptForms';
 import { Money } from '../Money';
 import { useOrgs } from '../OrgDirectory';
 import { QueryView } from '../QueryView';
@@ -35,12 +42,15 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
   const me = session?.organisation.id ?? '';
   const regulator = session?.organisation.roles.includes('regulator') ?? false;
   const canAct = session?.user.role !== 'viewer';
-  const { run, busy } = useTx();
   const [dialog, setDialog] = useState<{ action: ReceiptAction; receipt: ReceiptFieldsFragment } | null>(null);
   const actionsFor = (r: ReceiptFieldsFragment): ReceiptAction[] => {
     if (!canAct || r.status !== 'ACTIVE') return [];
     const out: ReceiptAction[] = [];
-    if (r.flag && r.operator === me) out.push('clearFlag');
+    const free = !r.frozen && !r.pledge;
+    if (r.holder === me && free) out.push('endorse', 'split', 'withdraw');
+    if (r.holder === me && free && !r.flag) out.push('applyPledge', 'pledge');
+    if (r.pledge?.funder === me && !r.frozen) out.push('release');
+    if (r.operator === me) out.push(r.flag ? 'clearFlag' : 'flag');
     if (regulator) out.push(r.frozen ? 'unfreeze' : 'freeze');
     return out;
   };
@@ -81,7 +91,7 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
       render: (_, r) => (
         <Flex gap={4} wrap>
           {actionsFor(r).map((a) => (
-            <Button key={a} size="small" danger={a === 'freeze'} aria-label={`${label_(a)} ${r.number}`} onClick={() => setDialog({ action: a, receipt: r })}>
+            <Button key={a} size="small" danger={a === 'freeze' || a === 'withdraw' || a === 'flag'} aria-label={`${label_(a)} ${r.number}`} onClick={() => setDialog({ action: a, receipt: r })}>
               {label_(a)}
             </Button>
           ))}
@@ -107,34 +117,78 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
         />
       )}
     </QueryView>
-    {dialog && (
-      <FieldsModal
-        open
+    {dialog && dialog.action === 'split' && (
+      <ReceiptSplitModal receipt={dialog.receipt} onClose={() => setDialog(null)} onDone={() => query.refetch()} />
+    )}
+    {dialog && dialog.action !== 'split' && (
+      <ActionModal
         title={`${label_(dialog.action)} · ${dialog.receipt.number}`}
-        busy={busy !== null}
-        onCancel={() => setDialog(null)}
-        fields={[{ name: 'reason', label: t('form.reason'), kind: 'textarea' }]}
-        onSubmit={async (f) => {
-          const number = dialog.receipt.number;
-          const reason = f.reason!.trim();
-          const submit = (): Promise<object> =>
-            dialog.action === 'clearFlag'
-              ? gql(ClearWarehouseReceiptFlagDocument, { number, reason })
-              : dialog.action === 'freeze'
-                ? gql(FreezeWarehouseReceiptDocument, { number, reason })
-                : gql(UnfreezeWarehouseReceiptDocument, { number, reason });
-          if (await run(label_(dialog.action), submit)) {
-            setDialog(null);
-            query.refetch();
-          }
-        }}
+        danger={dialog.action === 'freeze' || dialog.action === 'withdraw' || dialog.action === 'flag'}
+        fields={receiptActionFields(dialog.action as Exclude<ReceiptAction, 'split'>, dialog.receipt, t)}
+        onClose={() => setDialog(null)}
+        onDone={() => query.refetch()}
+        submit={(v) => submitReceiptAction(gql, dialog.action as Exclude<ReceiptAction, 'split'>, dialog.receipt.number, v)}
       />
     )}
     </>
   );
 }
 
-type ReceiptAction = 'clearFlag' | 'freeze' | 'unfreeze';
+type ReceiptAction = 'endorse' | 'split' | 'withdraw' | 'applyPledge' | 'pledge' | 'release' | 'flag' | 'clearFlag' | 'freeze' | 'unfreeze';
+
+const approvedFunder = (o: { approvedFunder: boolean; roles: string[] }) => o.approvedFunder && o.roles.includes('funder');
+
+function receiptActionFields(a: Exclude<ReceiptAction, 'split'>, r: ReceiptFieldsFragment, t: ReturnType<typeof useI18n>['t']): FieldSpec[] {
+  const today = todayCst();
+  switch (a) {
+    case 'endorse':
+      return [
+        { name: 'to', label: t('receiptForm.endorseTo'), kind: 'org', orgFilter: (o) => o.id !== r.holder },
+        { name: 'note', label: t('receiptForm.note'), optional: true },
+      ];
+    case 'withdraw':
+    case 'release':
+      return [];
+    case 'applyPledge':
+      return [
+        { name: 'applicationId', label: t('pledge.applicationId'), kind: 'upperId', initial: `PL-${r.number.toUpperCase().replace(/[^A-Z0-9_-]/g, '-')}`.slice(0, 40) },
+        { name: 'funder', label: t('financing.funder'), kind: 'org', orgFilter: approvedFunder },
+        { name: 'amount', label: t('pledge.requestedAmount'), kind: 'yuan' },
+      ];
+    case 'pledge':
+      return [
+        { name: 'funder', label: t('financing.funder'), kind: 'org', orgFilter: approvedFunder },
+        { name: 'amount', label: t('pledge.loanAmount'), kind: 'yuan' },
+        { name: 'due', label: t('pledge.due'), kind: 'date', check: (v) => (v < today ? t('valid.notPast', { today }) : null) },
+      ];
+    default:
+      return [{ name: 'reason', label: t('form.reason'), kind: 'textarea' }];
+  }
+}
+
+function submitReceiptAction(gql: ReturnType<typeof useGql>, a: Exclude<ReceiptAction, 'split'>, number: string, v: Values): Promise<object> {
+  const s = (k: string) => String(v[k] ?? '');
+  switch (a) {
+    case 'endorse':
+      return gql(EndorseWarehouseReceiptDocument, { number, to: s('to'), note: s('note') });
+    case 'withdraw':
+      return gql(WithdrawWarehouseReceiptDocument, { number });
+    case 'release':
+      return gql(ReleaseWarehouseReceiptDocument, { number });
+    case 'applyPledge':
+      return gql(ApplyForPledgeDocument, { input: { applicationId: s('applicationId'), receipt: number, funder: s('funder'), requestedAmount: Number(v.amount), currency: 'CNY', documents: [] } });
+    case 'pledge':
+      return gql(PledgeWarehouseReceiptDocument, { number, funder: s('funder'), amount: Number(v.amount), due: s('due') });
+    case 'flag':
+      return gql(FlagWarehouseReceiptDocument, { number, reason: s('reason') });
+    case 'clearFlag':
+      return gql(ClearWarehouseReceiptFlagDocument, { number, reason: s('reason') });
+    case 'freeze':
+      return gql(FreezeWarehouseReceiptDocument, { number, reason: s('reason') });
+    case 'unfreeze':
+      return gql(UnfreezeWarehouseReceiptDocument, { number, reason: s('reason') });
+  }
+}
 
 function ReceiptDetails({ receipt: r }: { receipt: ReceiptFieldsFragment }) {
   const { t } = useI18n();

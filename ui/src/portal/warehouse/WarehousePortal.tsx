@@ -7,6 +7,9 @@ import { PortalTabs } from '../PortalTabs';
 import { AlertsTable } from './AlertsTable';
 import { BinsView } from './BinsView';
 import { ReceiptsTable } from './ReceiptsTable';
+import { DevicesView } from './DevicesView';
+import { IssueReceiptForm } from './receiptForms';
+import { WorkflowPanel } from '../workflow/WorkflowPanel';
 
 /** Warehouse: receipts issued here, pledged receipts and pledge tasks, bins with live IoT readings, alerts. */
 export function WarehousePortal() {
@@ -27,9 +30,13 @@ export function WarehousePortal() {
               <ReceiptsTable label={t('warehouse.pledges')} filter={regulator ? {} : { warehouse: me }} where={(r) => r.pledge !== null} />
               <Typography.Title level={4}>{t('tasks.workflow')}</Typography.Title>
               <MyTasks label={t('tasks.workflow')} />
+              <Typography.Title level={4}>{t('workflow.lookup')}</Typography.Title>
+              <WorkflowPanel />
             </>
           ),
         },
+        { key: 'issue', label: t('receiptForm.issue'), children: <IssueReceiptForm /> },
+        { key: 'devices', label: t('device.title'), children: <DevicesView {...(regulator ? {} : { owner: me })} /> },
         { key: 'bins', label: t('warehouse.bins'), children: <BinsView {...(regulator ? {} : { owner: me })} /> },
         { key: 'alerts', label: t('warehouse.alerts'), children: <AlertsTable label={t('warehouse.alerts')} /> },
       ]}

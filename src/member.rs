@@ -1,0 +1,371 @@
+//! `scf member --config member.toml`: one consortium member's process, from one config file. The file
+//! turns on what this member runs beside its node (validator or observer): the GraphQL API with the web
+//! UI, the workflow timers, IoT ingestion (embedded broker or an external one). `scf member init`
+//! writes a commented example.
+//!
+//! Every part reaches the node through the in-process `scf_client::Chain` port; nothing here is seeded:
+//! the organisation's first admin is made with `scf admin bootstrap` from the organisation's on-chain
+//! key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use serde::Deserialize;
+
+use scf_node::config::{load_toml, ConfigError};
+
+/// `[api]`: the GraphQL API, the web UI and the GS1 resolver, with the SQL read model.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// Where to listen, e.g. `127.0.0.1:8080` (put a TLS reverse proxy in front for browsers).
+    pub listen: SocketAddr,
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`; `env:NAME` reads it from the
+    /// environment variable NAME (so a password stays out of the file).
+    pub database_url: String,
+    /// File holding the key that seals custodial user keys (32 hex digits, created mode 0600 if
+    /// missing). Back it up: without it no custodial key can be opened.
+    pub node_key: PathBuf,
+    /// The built web UI (`ui/dist`), served at `/`.
+    #[serde(default)]
+    pub ui: Option<PathBuf>,
+    /// How browsers and scanners reach this API (`https://trace.example.cn`): the GS1 resolver's links.
+    /// Unset: from each request's `Host`, over http.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Webhook receivers on private or loopback addresses are allowed (a member's own network). Off:
+    /// only public HTTPS receivers, so an admin cannot make the API post into the member's network.
+    #[serde(default)]
+    pub webhooks_allow_private: bool,
+    /// Extra trust anchors (PEM files) for webhook receivers' certificates, besides the public roots.
+    #[serde(default)]
+    pub webhooks_ca: Vec<PathBuf>,
+}
+
+/// `[timers]`: the workflow deadlines of every process this member takes part in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimersSection {
+    /// An account key of this member's organisation (PKCS#8 PEM) that signs the deadline transactions.
+    pub key: PathBuf,
+    /// Durable schedule (redb).
+    pub schedule: PathBuf,
+    /// How often the schedule is checked against the committed tip, in ms.
+    #[serde(default = "default_timer_period_ms")]
+    pub period_ms: u64,
+}
+
+fn default_timer_period_ms() -> u64 {
+    1000
+}
+
+/// `[ingest]`: readings signed on devices, received over MQTT and anchored by this member.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSection {
+    /// The anchoring account's key (PKCS#8 PEM), authorised as an ingestor of this organisation.
+    pub key: PathBuf,
+    /// Readings store and batches.
+    pub data_dir: PathBuf,
+    /// `embedded:127.0.0.1:1883` (a broker in this process) or `mqtt://host:1883` / `mqtts://host:8883`.
+    pub broker: String,
+    /// CA bundle (PEM) for an `mqtts://` broker.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// MQTT credentials of the ingestion service; the password may be `env:NAME`.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// MQTT client id; unique per ingestion instance.
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+/// The whole member config file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberConfig {
+    /// This member's organisation id on chain.
+    pub org: String,
+    /// The node, as `scf node --config` reads it.
+    pub node: scf_node::NodeConfig,
+    #[serde(default)]
+    pub api: Option<ApiSection>,
+    #[serde(default)]
+    pub timers: Option<TimersSection>,
+    #[serde(default)]
+    pub ingest: Option<IngestSection>,
+}
+
+impl MemberConfig {
+    /// Read and check a member config; relative paths become relative to its directory.
+    pub fn load(path: &Path) -> Result<MemberConfig, ConfigError> {
+        let mut cfg: MemberConfig = load_toml(path)?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let invalid = |field: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            reason,
+        };
+        cfg.node.resolve(&base);
+        cfg.node.validate().map_err(|(f, r)| invalid(&format!("node.{f}"), r))?;
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if cfg.org.trim().is_empty() {
+            return Err(invalid("org", "must name this member's organisation".into()));
+        }
+        if let Some(a) = cfg.api.as_mut() {
+            fix(&mut a.node_key);
+            if let Some(u) = a.ui.as_mut() {
+                fix(u);
+            }
+            a.webhooks_ca.iter_mut().for_each(fix);
+            if let Some(u) = &a.public_url {
+                if !(u.starts_with("https://") || u.starts_with("http://")) {
+                    return Err(invalid("api.public_url", "must be an http:// or https:// URL".into()));
+                }
+            }
+            a.database_url = resolve_env(&a.database_url).map_err(|r| invalid("api.database_url", r))?;
+            if let Some(file) = sqlite_file(&a.database_url) {
+                // A relative SQLite file is relative to this config, like every other path in it.
+                if file.is_relative() {
+                    let (_, query) = a.database_url.split_once('?').unwrap_or((&a.database_url, ""));
+                    let abs = base.join(&file);
+                    a.database_url = if query.is_empty() {
+                        format!("sqlite://{}", abs.display())
+                    } else {
+                        format!("sqlite://{}?{query}", abs.display())
+                    };
+                }
+            } else if !(a.database_url.starts_with("sqlite:") || a.database_url.starts_with("postgres")) {
+                return Err(invalid("api.database_url", "must be sqlite://… or postgres://…".into()));
+            }
+        }
+        if let Some(t) = cfg.timers.as_mut() {
+            fix(&mut t.key);
+            fix(&mut t.schedule);
+            if t.period_ms == 0 {
+                return Err(invalid("timers.period_ms", "must be positive".into()));
+            }
+        }
+        if let Some(i) = cfg.ingest.as_mut() {
+            fix(&mut i.key);
+            fix(&mut i.data_dir);
+            if let Some(c) = i.ca.as_mut() {
+                fix(c);
+            }
+            broker_of(i).map_err(|r| invalid("ingest.broker", r))?;
+            if let Some(p) = i.password.as_mut() {
+                *p = resolve_env(p).map_err(|r| invalid("ingest.password", r))?;
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// The file of a `sqlite:` URL (`None` for other databases and in-memory SQLite).
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or("");
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// `env:NAME` → the variable's value; anything else as written.
+fn resolve_env(v: &str) -> Result<String, String> {
+    match v.strip_prefix("env:") {
+        Some(name) => std::env::var(name).map_err(|_| format!("environment variable {name} is not set")),
+        None => Ok(v.to_string()),
+    }
+}
+
+/// Where the ingestion service finds its broker, and whether to start one.
+enum Broker {
+    Embedded(SocketAddr),
+    Url(String),
+}
+
+fn broker_of(i: &IngestSection) -> Result<Broker, String> {
+    if let Some(addr) = i.broker.strip_prefix("embedded:") {
+        return addr
+            .parse()
+            .map(Broker::Embedded)
+            .map_err(|_| format!("{addr:?} is not an address like 127.0.0.1:1883"));
+    }
+    if i.broker.starts_with("mqtt://") || i.broker.starts_with("mqtts://") {
+        return Ok(Broker::Url(i.broker.clone()));
+    }
+    Err("must be embedded:ADDR, mqtt://HOST:PORT or mqtts://HOST:PORT".into())
+}
+
+fn read_key(path: &Path, what: &str) -> anyhow::Result<scf_ledger::crypto::KeyPair> {
+    let pem = std::fs::read_to_string(path).with_context(|| format!("{what}: {}", path.display()))?;
+    scf_ledger::crypto::KeyPair::from_pkcs8_pem(&pem).map_err(|e| anyhow!("{what}: {}: {e}", path.display()))
+}
+
+/// Run the member until SIGINT/SIGTERM.
+pub fn run(cfg: MemberConfig) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    rt.block_on(run_async(cfg))
+}
+
+async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
+    let node =
+        scf_node::NodeHandle::start(cfg.node.clone(), scf_domain::modules()).await.map_err(|e| anyhow!("node: {e}"))?;
+    let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
+    let mut tasks = vec![crate::key_watch::spawn(chain.clone())];
+    let mut api = None;
+    if let Some(a) = &cfg.api {
+        let node_key = crate::demo::load_or_create_node_key(&a.node_key)?;
+        if let Some(dir) = sqlite_file(&a.database_url).as_deref().and_then(Path::parent) {
+            std::fs::create_dir_all(dir).with_context(|| format!("api.database_url: directory {}", dir.display()))?;
+        }
+        let mut api_cfg = scf_graphql::Config::new(a.listen, a.database_url.clone(), node_key);
+        api_cfg.ui_dir = a.ui.clone();
+        api_cfg.public_url = a.public_url.clone();
+        api_cfg.webhooks.allow_private = a.webhooks_allow_private;
+        for ca in &a.webhooks_ca {
+            let pem = std::fs::read_to_string(ca).with_context(|| format!("api.webhooks_ca: {}", ca.display()))?;
+            api_cfg.webhooks.extra_roots_pem.push(pem);
+        }
+        let server = scf_graphql::start(api_cfg, chain.clone()).await.map_err(|e| anyhow!("API: {e}"))?;
+        eprintln!("scf member {}: GraphQL API on http://{}/graphql", cfg.org, server.addr);
+        api = Some(server);
+    }
+    if let Some(t) = &cfg.timers {
+        let key = read_key(&t.key, "timers.key")?;
+        let store = scf_workflows::WorkflowStore::open(&t.schedule).map_err(|e| anyhow!("timers.schedule: {e}"))?;
+        let service = scf_workflows::TimerService::new(store, key);
+        tasks.push(tokio::spawn(service.run(chain.clone(), Duration::from_millis(t.period_ms))));
+        eprintln!("scf member {}: workflow timers running", cfg.org);
+    }
+    let mut ingest = None;
+    if let Some(i) = &cfg.ingest {
+        let key = read_key(&i.key, "ingest.key")?;
+        let broker = match broker_of(i).map_err(|r| anyhow!("ingest.broker: {r}"))? {
+            Broker::Embedded(addr) => {
+                scf_iot_ingest::broker::start_embedded(addr, None)?;
+                scf_iot_ingest::broker::BrokerArgs::plain(addr)
+            }
+            Broker::Url(url) => scf_iot_ingest::broker::BrokerArgs {
+                url,
+                username: i.username.clone(),
+                password: i.password.clone(),
+                ca_file: i.ca.clone(),
+            },
+        };
+        let mut ic = scf_iot_ingest::IngestConfig::new(i.data_dir.clone(), broker);
+        ic.client_id = i.client_id.clone().unwrap_or_else(|| format!("scf-ingest-{}-{}", cfg.org, key.address()));
+        let handle =
+            scf_iot_ingest::service::start(ic, chain.clone(), key).await.map_err(|e| anyhow!("IoT ingestion: {e}"))?;
+        eprintln!("scf member {}: IoT ingestion subscribed", cfg.org);
+        ingest = Some(handle);
+    }
+    crate::demo::wait_for_shutdown().await;
+    eprintln!("stopping …");
+    if let Some(i) = ingest {
+        i.shutdown().await;
+    }
+    if let Some(s) = api {
+        s.abort();
+    }
+    for t in tasks {
+        t.abort();
+    }
+    node.shutdown().await;
+    Ok(())
+}
+
+/// The example `scf member init` writes.
+pub fn example_config(org: &str) -> String {
+    format!(
+        r#"# scf member: everything one consortium member runs, from this one file.
+# Relative paths are relative to this file. Start with:  scf member --config member.toml
+
+# This member's organisation id on chain (as registered at genesis or admitted by governance).
+org = "{org}"
+
+# ---------------------------------------------------------------------------------------------
+# The node: a validator (with consensus_key) or an observer (without).
+[node]
+moniker = "{org_lower}-node"
+home = "data/node"                 # RocksDB and the consensus WAL
+genesis = "genesis.json"           # the consortium's genesis, the same file for every member
+consensus_key = "keys/consensus.pem"   # remove this line to run an observer
+p2p_key = "keys/p2p.key"           # libp2p identity; `scf keygen --node NAME --out keys` makes both
+
+[node.p2p]
+listen = "/ip4/0.0.0.0/tcp/27000"
+# The other members' nodes (/ip4/…/tcp/…/p2p/<peer id>); only these may connect.
+persistent_peers = []
+tx_listen = "/ip4/0.0.0.0/tcp/27100"    # transaction gossip, its own port
+tx_peers = []
+
+[node.api]
+listen = "127.0.0.1:26658"         # the node client API: loopback only
+
+# ---------------------------------------------------------------------------------------------
+# The GraphQL API, the web UI and the consumer pages. Remove the section to run no API.
+[api]
+listen = "127.0.0.1:8080"          # put a TLS reverse proxy in front of it for browsers
+database_url = "sqlite://data/read-model.sqlite?mode=rwc"   # or postgres://…, or env:SCF_DATABASE_URL
+node_key = "keys/node.key"         # seals custodial user keys; created if missing; back it up
+# ui = "/opt/scf/ui/dist"
+# public_url = "https://trace.example.cn"   # links the GS1 resolver hands out (default: the request's Host)
+# webhooks_allow_private = false   # allow webhook receivers on private addresses (the member's own network)
+# webhooks_ca = ["keys/erp-ca.pem"]   # extra roots for webhook receivers' certificates
+
+# ---------------------------------------------------------------------------------------------
+# Workflow deadlines (financing, pledge, maturity). Every member may run them: the chain applies a
+# deadline once and refuses the rest. Remove the section to run none.
+[timers]
+key = "keys/timer.pem"             # an account of this organisation (`scf keygen --out keys/timer`)
+schedule = "data/timers.redb"
+
+# ---------------------------------------------------------------------------------------------
+# IoT ingestion: device-signed readings over MQTT, anchored on chain. Remove to run none.
+# [ingest]
+# key = "keys/ingest.pem"          # an account authorised as this organisation's ingestor
+# data_dir = "data/ingest"
+# broker = "embedded:127.0.0.1:1883"   # or mqtts://broker.example:8883 (with ca = "…")
+"#,
+        org_lower = org.to_lowercase()
+    )
+}
+
+/// `scf member init`: write the example config (never over an existing file).
+pub fn init(out: &Path, org: &str) -> anyhow::Result<()> {
+    crate::files::write_new(out, example_config(org).as_bytes(), false)
+        .with_context(|| format!("{}: refusing to overwrite", out.display()))?;
+    println!("wrote {} — edit it, then: scf member --config {}", out.display(), out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_file("sqlite://data/rm.sqlite?mode=rwc"), Some(PathBuf::from("data/rm.sqlite")));
+        assert_eq!(sqlite_file("sqlite:/var/lib/scf/rm.sqlite"), Some(PathBuf::from("/var/lib/scf/rm.sqlite")));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn a_relative_sqlite_file_is_relative_to_the_config() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("member.toml");
+        std::fs::write(&path, example_config("CORE")).expect("write");
+        let cfg = MemberConfig::load(&path).expect("the example config loads");
+        let url = cfg.api.expect("api").database_url;
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", dir.path().join("data/read-model.sqlite").display()));
+    }
+}
