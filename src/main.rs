@@ -122,9 +122,12 @@ struct DemoArgs {
     /// Built web UI. Default: ./ui/dist, else the source tree's.
     #[arg(long)]
     ui: Option<PathBuf>,
-    /// Listen on all interfaces instead of 127.0.0.1.
+    /// Listen on all interfaces instead of 127.0.0.1 (every demo login is published: needs --yes).
     #[arg(long)]
     public: bool,
+    /// Confirm --public.
+    #[arg(long, requires = "public")]
+    yes: bool,
 }
 
 /// `./rel` if it exists, else `rel` in the source tree this binary was built from.
@@ -185,6 +188,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         seeds: args.seeds.clone().unwrap_or_else(|| local_or_source("seeds")),
         ui: args.ui.clone().unwrap_or_else(|| local_or_source("ui/dist")),
         public: args.public,
+        confirm_public: args.yes,
     };
     scf::demo::run(opts)
 }

@@ -43,6 +43,14 @@ pub struct ApiSection {
     /// Extra trust anchors (PEM files) for webhook receivers' certificates, besides the public roots.
     #[serde(default)]
     pub webhooks_ca: Vec<PathBuf>,
+    /// Schema introspection and the GraphiQL page. Off by default on a member: the UI and the SDKs use
+    /// the published schema (`graphql/schema.graphql`), and a stranger learns nothing from the API.
+    #[serde(default)]
+    pub introspection: bool,
+    /// Bearer token `/metrics` demands (`env:NAME` reads it from the environment). Unset: `/metrics`
+    /// answers loopback clients only.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
 }
 
 /// `[timers]`: the workflow deadlines of every process this member takes part in.
@@ -133,6 +141,12 @@ impl MemberConfig {
                 }
             }
             a.database_url = resolve_env(&a.database_url).map_err(|r| invalid("api.database_url", r))?;
+            if let Some(t) = a.metrics_token.as_mut() {
+                *t = resolve_env(t).map_err(|r| invalid("api.metrics_token", r))?;
+                if t.len() < 16 {
+                    return Err(invalid("api.metrics_token", "must be at least 16 characters".into()));
+                }
+            }
             if let Some(file) = sqlite_file(&a.database_url) {
                 // A relative SQLite file is relative to this config, like every other path in it.
                 if file.is_relative() {
@@ -229,6 +243,8 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         let mut api_cfg = scf_graphql::Config::new(a.listen, a.database_url.clone(), node_key);
         api_cfg.ui_dir = a.ui.clone();
         api_cfg.public_url = a.public_url.clone();
+        api_cfg.limits.introspection = a.introspection;
+        api_cfg.metrics_token = a.metrics_token.clone();
         api_cfg.webhooks.allow_private = a.webhooks_allow_private;
         for ca in &a.webhooks_ca {
             let pem = std::fs::read_to_string(ca).with_context(|| format!("api.webhooks_ca: {}", ca.display()))?;
@@ -320,6 +336,8 @@ node_key = "keys/node.key"         # seals custodial user keys; created if missi
 # public_url = "https://trace.example.cn"   # links the GS1 resolver hands out (default: the request's Host)
 # webhooks_allow_private = false   # allow webhook receivers on private addresses (the member's own network)
 # webhooks_ca = ["keys/erp-ca.pem"]   # extra roots for webhook receivers' certificates
+# introspection = false            # schema introspection and GraphiQL (development only)
+# metrics_token = "env:SCF_METRICS_TOKEN"   # /metrics for Prometheus off this machine (else loopback only)
 
 # ---------------------------------------------------------------------------------------------
 # Workflow deadlines (financing, pledge, maturity). Every member may run them: the chain applies a

@@ -29,9 +29,11 @@ use std::sync::Arc;
 
 use scf_ledger::module::ModuleRegistry;
 
-/// Every domain module, ready to register with the executor.
+/// Every domain module, ready to register with the executor, and the chain's admission rule: only
+/// members' active accounts (and validators) may send transactions.
 pub fn modules() -> ModuleRegistry {
     ModuleRegistry::new()
+        .with_sender_policy(Arc::new(org::MemberAccounts))
         .with(Arc::new(org::OrgModule))
         .with(Arc::new(confidential::ConfidentialModule))
         .with(Arc::new(governance::GovernanceModule))

@@ -235,6 +235,31 @@ pub fn signer(state: &dyn StateRead, address: &Address) -> Result<(Account, Org)
     Ok((acct, org))
 }
 
+/// The chain's admission rule ([`scf_ledger::module::SenderPolicy`]): a sender is an active account of
+/// an active organisation whose key is neither retired nor expired — what [`signer_at`] demands of every
+/// call, asked before the signature is checked. Its quota group is its organisation. Devices sign
+/// readings, not transactions: their ingestors are service accounts of an organisation.
+pub struct MemberAccounts;
+
+impl scf_ledger::module::SenderPolicy for MemberAccounts {
+    fn admit(
+        &self,
+        state: &dyn StateRead,
+        sender: &Address,
+        height: u64,
+        time_ms: u64,
+    ) -> Result<String, scf_ledger::executor::TxRejection> {
+        use scf_ledger::executor::TxRejection;
+        let refuse = |e: OrgError| match e {
+            OrgError::UnknownAccount { .. } => TxRejection::UnknownSender { address: *sender },
+            other => TxRejection::SenderInactive { address: *sender, reason: other.to_string() },
+        };
+        let (_, org) = signer(state, sender).map_err(refuse)?;
+        crate::keys::check_usable(state, sender, height, time_ms).map_err(refuse)?;
+        Ok(org.id)
+    }
+}
+
 /// The signer of a transaction in its block: as [`signer`], and its key neither retired after its
 /// announced height nor expired ([`crate::keys::check_usable`]). Every call checks its signer this way.
 pub fn signer_at(state: &dyn StateRead, ctx: &TxContext) -> Result<(Account, Org), OrgError> {

@@ -658,10 +658,9 @@ fn issue(
         if inv.seller_org != receiver.id || inv.buyer_org.as_deref() != Some(issuer.id.as_str()) {
             return Err(VoucherError::TradeBackground {
                 invoice: no.clone(),
-                reason: format!(
-                    "issued by {} to {:?}, not by {} to {}",
-                    inv.seller_org, inv.buyer_org, receiver.id, issuer.id
-                ),
+                // Says which trade it must back, never who the invoice's parties are: the message is
+                // stored in a receipt, and anyone may probe any invoice number.
+                reason: format!("is not an invoice of {} to {}", receiver.id, issuer.id),
             });
         }
         if inv.currency != currency {

@@ -25,6 +25,10 @@ pub struct AppState {
     pub api: Arc<Api>,
     /// Recent answers to anonymous queries (see [`crate::public_cache`]).
     pub public: Arc<crate::public_cache::PublicAnswers>,
+    /// The bearer token `/metrics` demands; `None`: loopback clients only.
+    pub metrics_token: Option<Arc<str>>,
+    /// Serve the GraphiQL page on GET /graphql (with introspection).
+    pub graphiql: bool,
 }
 
 /// One Prometheus recorder per process (the `metrics` facade is global).
@@ -45,6 +49,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
     let _ = prometheus();
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .layer(axum::Extension(WsLimit(max_body_bytes)))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         // Both: DefaultBodyLimit for axum's own extractors, RequestBodyLimitLayer for the GraphQL
@@ -58,6 +63,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 /// as the Digital Link page `/01/{gtin}/10/{lot}`).
 pub fn static_ui(dir: &std::path::Path) -> tower_http::services::ServeDir<tower_http::services::ServeFile> {
     tower_http::services::ServeDir::new(dir).fallback(tower_http::services::ServeFile::new(dir.join("index.html")))
+}
+
+/// Equal without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -112,8 +122,14 @@ async fn graphql_post(
     GraphQLResponse::from(resp).into_response()
 }
 
+/// The largest WebSocket message (and frame) a client may send: the HTTP body limit.
+#[derive(Clone, Copy)]
+struct WsLimit(usize);
+
 async fn graphql_get(
     State(s): State<AppState>,
+    axum::Extension(WsLimit(max_message)): axum::Extension<WsLimit>,
+    client: crate::ratelimit::ClientAddr,
     protocol: Result<GraphQLProtocol, StatusCode>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -121,7 +137,9 @@ async fn graphql_get(
         (Ok(ws), Ok(protocol)) => {
             let schema = s.schema.clone();
             let api = s.api.clone();
-            ws.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+            ws.max_message_size(max_message)
+                .max_frame_size(max_message)
+                .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
                 .on_upgrade(move |socket| async move {
                     GraphQLWebSocket::new(socket, schema, protocol)
                         .on_connection_init(move |payload| async move {
@@ -133,6 +151,8 @@ async fn graphql_get(
                                 .map(|t| t.trim_start_matches("Bearer ").to_string());
                             let mut data = Data::default();
                             data.insert(caller_for(&api, token).await);
+                            // Public queries over the socket spend the connection's address's budget.
+                            data.insert(client);
                             Ok(data)
                         })
                         .serve()
@@ -140,8 +160,11 @@ async fn graphql_get(
                 })
                 .into_response()
         }
-        _ => Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
-            .into_response(),
+        _ if s.graphiql => {
+            Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish())
+                .into_response()
+        }
+        _ => (StatusCode::NOT_FOUND, "GraphiQL is off on this server; POST GraphQL to /graphql\n").into_response(),
     }
 }
 
@@ -153,7 +176,15 @@ async fn healthz(State(s): State<AppState>) -> Response {
     (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-async fn metrics_text(State(s): State<AppState>) -> Response {
+async fn metrics_text(State(s): State<AppState>, client: crate::ratelimit::ClientAddr, headers: HeaderMap) -> Response {
+    let allowed = match &s.metrics_token {
+        Some(t) => bearer(&headers).is_some_and(|b| constant_time_eq(b.as_bytes(), t.as_bytes())),
+        None => client.0.is_some_and(|ip| ip.is_loopback()),
+    };
+    if !allowed {
+        return (StatusCode::FORBIDDEN, "metrics: loopback clients or the configured bearer token only\n")
+            .into_response();
+    }
     if let Ok(Some(tip)) = s.api.chain.tip().await {
         metrics::gauge!("scf_chain_height").set(tip.height as f64);
     }

@@ -61,6 +61,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Where webhook deliveries may go and how they are retried.
     pub webhooks: webhooks::WebhookPolicy,
+    /// A bearer token `/metrics` demands; without one it answers loopback clients only.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,6 +78,7 @@ impl std::fmt::Debug for Config {
             .field("readings", &self.readings.is_some())
             .field("public_url", &self.public_url)
             .field("webhooks", &self.webhooks)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -93,6 +96,7 @@ impl Config {
             readings: None,
             public_url: None,
             webhooks: webhooks::WebhookPolicy::default(),
+            metrics_token: None,
         }
     }
 }
@@ -118,6 +122,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<()>,
     indexer_task: tokio::task::JoinHandle<()>,
     webhook_task: tokio::task::JoinHandle<()>,
+    chores_task: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -126,6 +131,7 @@ impl Server {
         self.task.abort();
         self.indexer_task.abort();
         self.webhook_task.abort();
+        self.chores_task.abort();
     }
 }
 
@@ -163,7 +169,14 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
         limiter,
     };
     // REST (EPCIS, self-signing helpers) and the GS1 resolver, whose fallback also serves the web UI.
-    let app = http::router(http::AppState { schema: schema.clone(), api: api.clone(), public }, config.max_body_bytes)
+    let state = http::AppState {
+        schema: schema.clone(),
+        api: api.clone(),
+        public,
+        metrics_token: config.metrics_token.clone().map(Arc::from),
+        graphiql: config.limits.introspection,
+    };
+    let app = http::router(state, config.max_body_bytes)
         .merge(rest::router(rest::RestState { api: api.clone(), webhooks: Some(delivery) }))
         .merge(resolver::router(resolver));
     let listener = TcpListener::bind(config.listen).await?;
@@ -174,7 +187,25 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
             tracing::error!(error = %e, "HTTP server stopped");
         }
     });
-    Ok(Server { addr, api, schema, task, indexer_task, webhook_task })
+    let chores_task = tokio::spawn(chores(api.clone()));
+    Ok(Server { addr, api, schema, task, indexer_task, webhook_task, chores_task })
+}
+
+/// How often expired sessions are deleted.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Periodic housekeeping: expired sessions are deleted (they already fail authentication; this keeps
+/// the table from growing with every sign-in).
+async fn chores(api: Arc<Api>) {
+    let mut tick = tokio::time::interval(PURGE_EVERY);
+    loop {
+        tick.tick().await;
+        match auth::purge_expired_sessions(&api.db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions purged"),
+            Err(e) => tracing::warn!(error = ?e, "purging expired sessions failed"),
+        }
+    }
 }
 
 /// Run the API until the process ends (for `scf demo` / `scf node`).

@@ -47,10 +47,11 @@ impl RateLimiter {
         RateLimiter { per_minute, burst: burst.max(1), buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Take one token for `addr`. A request without a known address is not limited (the server was
-    /// not started with connection info; [`crate::start`] always provides it).
+    /// Take one token for `addr`. Requests without a known address (none should come: [`crate::start`]
+    /// serves with connection info, and the WebSocket path passes its connection's address) share one
+    /// bucket, so a missing address never means no limit.
     pub fn check(&self, addr: Option<IpAddr>) -> ApiResult<()> {
-        let Some(ip) = addr else { return Ok(()) };
+        let ip = addr.unwrap_or(IpAddr::from([0, 0, 0, 0]));
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -92,7 +93,11 @@ mod tests {
             other => panic!("expected RATE_LIMITED, got {other:?}"),
         }
         assert!(l.check(b).is_ok(), "another address has its own bucket");
-        assert!(l.check(None).is_ok(), "unknown address is not limited");
+        assert!(l.check(None).is_ok(), "requests without an address share one bucket");
+        for _ in 0..2 {
+            assert!(l.check(None).is_ok());
+        }
+        assert!(l.check(None).is_err(), "…which is limited like any other");
         assert!(RateLimiter::new(0, 1).check(a).is_ok(), "0 per minute = off");
     }
 }

@@ -247,3 +247,49 @@ async fn authorisation_table() {
         }
     }
 }
+
+/// The explorer shows who sent a transaction, to which module and why it failed only to the
+/// organisations it concerns and the regulator; an uninvolved member sees the transaction redacted.
+/// Unfiltered `epcisEvents` lists the caller's own captures only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_organisations_transactions_are_redacted_in_the_explorer() {
+    let h = Harness::start(None).await;
+    let s1 = h.login("s1-admin", PASSWORD).await;
+    let (core, s2, reg) = (
+        h.login("core-admin", PASSWORD).await,
+        h.login("s2-admin", PASSWORD).await,
+        h.login("reg-admin", PASSWORD).await,
+    );
+    let r = h
+        .ok(
+            Some(&s1),
+            ISSUE_INVOICE,
+            json!({ "i": invoice_input("44000000000000090001", "S1", "CORE", 100_000, "2026-01-04") }),
+        )
+        .await;
+    let id = r["issueInvoice"]["txId"].as_str().expect("tx id").to_string();
+    let q = "query($id:String!){ transaction(id:$id){ id sender module outcome block { height transactions { id sender module } } } }";
+    for (who, token) in [("sender S1", &s1), ("buyer CORE", &core), ("regulator", &reg)] {
+        let t = h.ok(Some(token), q, json!({ "id": id })).await;
+        assert!(t["transaction"]["sender"].is_string(), "{who} sees the sender: {t}");
+        assert_eq!(t["transaction"]["module"], "invoice", "{who}");
+    }
+    let t = h.ok(Some(&s2), q, json!({ "id": id })).await;
+    assert_eq!(t["transaction"]["id"], id.as_str());
+    assert!(t["transaction"]["sender"].is_null() && t["transaction"]["module"].is_null(), "S2 is not a party: {t}");
+    let in_block = t["transaction"]["block"]["transactions"].as_array().expect("block txs");
+    assert!(in_block.iter().filter(|x| x["id"] == id.as_str()).all(|x| x["sender"].is_null()), "{t}");
+
+    let events = "{ epcisEvents { edges { node { hash } } } }";
+    let doc = json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "ObjectEvent", "eventTime": "2026-01-04T08:00:00Z", "eventTimeZoneOffset": "+08:00",
+        "epcList": ["urn:epc:id:sgtin:6901234.000033.RD-1"], "action": "OBSERVE", "bizStep": "shipping"
+    });
+    let capture = "mutation($d:String!){ captureEpcis(document:$d){ hashes } }";
+    h.ok(Some(&s1), capture, json!({ "d": doc.to_string() })).await;
+    let count = |r: &serde_json::Value| r["epcisEvents"]["edges"].as_array().map(Vec::len);
+    assert_eq!(count(&h.ok(Some(&s1), events, json!({})).await), Some(1));
+    assert_eq!(count(&h.ok(Some(&s2), events, json!({})).await), Some(0), "S2 does not list S1's capture");
+    assert_eq!(count(&h.ok(Some(&reg), events, json!({})).await), Some(1));
+}

@@ -366,10 +366,15 @@ async fn warehouse_story(w: &World) {
     }
     assert!(numbers(&w.ok(Some(&other), RECEIPTS, json!({})).await).is_empty());
     let one = "query($n:String!){ warehouseReceipt(number:$n){ number holder depositor quantity location { bin } identity { kind lot } insurance { insuredAmount } pledge { funder amount due } endorsements { to } } }";
-    let r = w.gql(Some(&other), one, json!({ "n": "WR-1" })).await;
-    assert_eq!(error_code(&r), "FORBIDDEN");
-    let r = w.gql(Some(&other), one, json!({ "n": "WR-404" })).await;
-    assert_eq!(error_code(&r), "NOT_FOUND");
+    // An outsider cannot tell a receipt it may not see from one that does not exist (same code, same text).
+    let hidden = w.gql(Some(&other), one, json!({ "n": "WR-1" })).await;
+    assert_eq!(error_code(&hidden), "NOT_FOUND");
+    let absent = w.gql(Some(&other), one, json!({ "n": "WR-404" })).await;
+    assert_eq!(error_code(&absent), "NOT_FOUND");
+    assert_eq!(
+        hidden["errors"][0]["message"].as_str().map(|m| m.replace("WR-1", "#")),
+        absent["errors"][0]["message"].as_str().map(|m| m.replace("WR-404", "#"))
+    );
     let d = w.ok(Some(&bank), one, json!({ "n": "WR-1" })).await;
     assert_eq!(d["warehouseReceipt"]["pledge"]["amount"], 60000000);
     assert_eq!(d["warehouseReceipt"]["identity"]["lot"], "HG-CR-2605-017");
@@ -518,8 +523,10 @@ async fn device_story(w: &World) {
     assert_eq!(ids(&w.ok(Some(&dep), devices, json!({})).await), vec!["WH-T1"], "party of the bound receipt");
     assert!(ids(&w.ok(Some(&other), devices, json!({})).await).is_empty());
     assert_eq!(ids(&w.ok(Some(&reg), devices, json!({})).await), vec!["TL-Y260302", "WH-T1"]);
-    let r = w.gql(Some(&other), "query{ device(id:\"WH-T1\"){ id } }", json!({})).await;
-    assert_eq!(error_code(&r), "FORBIDDEN");
+    // Someone else's device reads as one that does not exist.
+    let hidden = w.gql(Some(&other), "query{ device(id:\"WH-T1\"){ id } }", json!({})).await;
+    let absent = w.gql(Some(&other), "query{ device(id:\"NO-SUCH\"){ id } }", json!({})).await;
+    assert_eq!((error_code(&hidden), error_code(&absent)), ("NOT_FOUND".into(), "NOT_FOUND".into()));
     let d = w
         .ok(
             Some(&reg),

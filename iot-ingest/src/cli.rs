@@ -12,7 +12,7 @@ use scf_domain::device::Binding;
 use scf_ledger::crypto::KeyPair;
 
 use crate::broker::{mqtt_options, start_embedded, BrokerArgs};
-use crate::service::{self, IngestConfig};
+use crate::service::{self, IngestConfig, Partition};
 use crate::sim::{cold_chain_rule, register, sim_devices, Publisher};
 use scf_client::{now_ms, Chain, HttpChain};
 
@@ -42,12 +42,18 @@ pub struct IngestArgs {
     /// PKCS#8 PEM key of the ingestion account (signs anchors and alerts).
     #[arg(long)]
     pub key: PathBuf,
-    /// MQTT client id (keep it stable across restarts).
-    #[arg(long, default_value = "scf-ingest-1")]
+    /// MQTT client id (keep it stable across restarts). Default: derived from the key and the partition,
+    /// so instances never share one.
+    #[arg(long, default_value = "")]
     pub client_id: String,
-    /// Shared-subscription group ("" = no sharing).
-    #[arg(long, default_value = "scf-ingest")]
+    /// Shared-subscription group ("" = none). Only for a single instance: a shared subscription spreads
+    /// one device's readings over several stores.
+    #[arg(long, default_value = "")]
     pub share_group: String,
+    /// The devices this instance owns, `index/count` (several instances on one broker, each with its own
+    /// key and data directory).
+    #[arg(long, default_value = "0/1", value_parser = parse_partition)]
+    pub partition: Partition,
     /// Largest allowed device clock skew, ms.
     #[arg(long, default_value_t = 300_000)]
     pub max_skew_ms: u64,
@@ -71,6 +77,7 @@ impl IngestArgs {
         let mut c = IngestConfig::new(self.data_dir.clone(), broker);
         c.client_id = self.client_id.clone();
         c.share_group = Some(self.share_group.clone()).filter(|g| !g.is_empty());
+        c.partition = self.partition;
         c.max_skew_ms = self.max_skew_ms;
         c.batch_max = self.batch_max.max(1);
         c.batch_interval = Duration::from_millis(self.batch_interval_ms.max(10));
@@ -79,14 +86,31 @@ impl IngestArgs {
     }
 }
 
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    Partition::parse(s).map_err(|e| e.to_string())
+}
+
 pub fn run_ingest(args: IngestArgs) -> anyhow::Result<()> {
     let key = read_key(&args.key)?;
+    args.config().check()?;
     let rt = runtime()?;
     rt.block_on(async move {
         if let Some(a) = args.embedded_broker {
             start_embedded(a, None)?;
         }
-        let chain: Arc<dyn Chain> = Arc::new(HttpChain::connect(&args.node).await?);
+        // The node may be down when the service (re)starts: wait for it rather than exit, so the readings
+        // and alerts in the store go out as soon as it answers.
+        let mut wait = Duration::from_millis(200);
+        let chain: Arc<dyn Chain> = loop {
+            match HttpChain::connect(&args.node).await {
+                Ok(c) => break Arc::new(c),
+                Err(e) => {
+                    eprintln!("scf ingest: node {} not reachable ({e}); retrying in {wait:?}", args.node);
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
         let handle = service::start(args.config(), chain, key).await?;
         eprintln!("scf ingest: subscribed to {} ({} stored so far)", args.config().subscription(), handle.store.len()?);
         tokio::signal::ctrl_c().await?;

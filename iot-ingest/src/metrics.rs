@@ -1,7 +1,7 @@
 //! Counters of the ingestion service: every rejection is counted by reason, both in this instance's
 //! [`Stats`] (for tests and the benchmark) and in the process-wide Prometheus recorder
 //! (`scf_iot_rejected_total{reason="..."}`, `scf_iot_accepted_total`, `scf_iot_batches_anchored_total`,
-//! `scf_iot_alerts_raised_total`).
+//! `scf_iot_alerts_raised_total`, `scf_iot_alerts_refused_total`, `scf_iot_other_partition_total`, and the gauge `scf_iot_alerts_pending`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,6 +73,12 @@ pub struct Stats {
     rejected: [AtomicU64; 10],
     pub batches_anchored: AtomicU64,
     pub alerts_raised: AtomicU64,
+    /// Alerts the chain refused for a reason other than "already open" (each is logged as an error).
+    pub alerts_refused: AtomicU64,
+    /// Messages of devices another instance owns (acknowledged, not stored).
+    pub other_partition: AtomicU64,
+    /// Alerts in the outbox, not yet settled by the chain (as last counted).
+    pub alerts_pending: AtomicU64,
 }
 
 impl Stats {
@@ -91,6 +97,18 @@ impl Stats {
     pub fn alert(&self) {
         self.alerts_raised.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("scf_iot_alerts_raised_total").increment(1);
+    }
+    pub fn alert_refused(&self) {
+        self.alerts_refused.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("scf_iot_alerts_refused_total").increment(1);
+    }
+    pub fn set_alerts_pending(&self, n: u64) {
+        self.alerts_pending.store(n, Ordering::Relaxed);
+        metrics::gauge!("scf_iot_alerts_pending").set(n as f64);
+    }
+    pub fn other_partition(&self) {
+        self.other_partition.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("scf_iot_other_partition_total").increment(1);
     }
     pub fn rejected(&self, reason: RejectReason) -> u64 {
         self.rejected[reason.slot()].load(Ordering::Relaxed)

@@ -4,8 +4,14 @@
 //! [`RuleState`] per (device, rule) and feeds it every accepted reading ([`on_reading`]) and a periodic
 //! clock tick ([`on_tick`], for silence). A rule fires once when its condition becomes true and re-arms
 //! only after the condition is false again, so one excursion raises one alert.
+//!
+//! The state is stored (Borsh) in the ingestion store, written in the same transaction as the reading
+//! that moved it and as the alert it fired ([`crate::store`]): after a crash a rule is never "fired"
+//! without its alert waiting in the outbox, and never evaluated twice on one reading.
 
 use std::collections::VecDeque;
+
+use borsh::{BorshDeserialize, BorshSerialize};
 
 use scf_domain::device::{AlertRule, ChangeLimit};
 
@@ -14,7 +20,7 @@ use crate::wire::Reading;
 /// Most samples a rate-of-change window keeps (older ones are dropped first).
 pub const MAX_WINDOW_SAMPLES: usize = 4096;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct RuleState {
     /// Threshold: device time the value first went out of range in the current excursion.
     pub since: Option<u64>,

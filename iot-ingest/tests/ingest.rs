@@ -14,7 +14,7 @@ use scf_domain::org::Role;
 use scf_domain::warehouse::{self, FlagSource, GoodsIdentity, ReceiptTerms, StorageLocation, WarehouseCall};
 use scf_iot_ingest::broker::{free_port, mqtt_options, start_embedded, BrokerArgs, MosquittoProcess};
 use scf_iot_ingest::metrics::{init_prometheus, RejectReason};
-use scf_iot_ingest::service::{self, IngestConfig};
+use scf_iot_ingest::service::{self, IngestConfig, Partition};
 use scf_iot_ingest::sim::{cold_chain_rule, in_process_chain, org_key, register, sim_devices, Publisher, SimDevice};
 use scf_iot_ingest::store::{BatchStatus, Store};
 
@@ -344,4 +344,101 @@ fn mosquitto_kill_and_restart_loses_and_duplicates_nothing() {
     devs_rt.block_on(pubr.stop());
     svc2.block_on(h2.shutdown());
     let _ = Store::open; // the store type is the one under test
+}
+
+/// Two instances on one broker, each with its own key, data directory and partition of the devices:
+/// every reading is stored by exactly one of them (its device's owner) and anchored exactly once, under
+/// that instance's own batch numbering. A third store signing with a key whose batches are already on
+/// chain is refused, and so is a shared subscription for partitioned instances.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_broker_anchor_every_reading_once() {
+    let m = MosquittoProcess::start().expect("mosquitto");
+    let chain =
+        in_process_chain("scf-iot-two", &[("WH-A", &[Role::WarehouseOperator]), ("WH-B", &[Role::WarehouseOperator])])
+            .expect("chain");
+    let (key_a, key_b) = (org_key("WH-A"), org_key("WH-B"));
+    let r = Signer::new(key_a.clone())
+        .call(chain.as_ref(), &DeviceCall::AuthoriseIngestor { address: key_b.address() }, TIMEOUT)
+        .await
+        .expect("authorise");
+    assert!(r.is_success(), "{r:?}");
+    let mut devs = sim_devices("WH-A", "TWO", 8);
+    register(chain.as_ref(), &key_a, &devs, &Binding::Shipment { id: "SSCC-2".into() }, &[]).await.expect("register");
+    let parts = [Partition { index: 0, count: 2 }, Partition { index: 1, count: 2 }];
+    for p in parts {
+        assert!(devs.iter().any(|d| p.owns(&d.id)), "partition {p} owns none of the test's devices");
+    }
+
+    let dirs = [tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp")];
+    let mut cfgs = Vec::new();
+    for (i, p) in parts.iter().enumerate() {
+        let mut c = config(dirs[i].path(), m.addr, "");
+        c.partition = *p;
+        cfgs.push(c);
+    }
+    assert_ne!(cfgs[0].client_id_for(&key_a.address()), cfgs[1].client_id_for(&key_b.address()));
+    let mut shared = cfgs[0].clone();
+    shared.share_group = Some("g".into());
+    assert!(matches!(shared.check(), Err(service::IngestError::Config { field: "share_group", .. })));
+
+    let h0 = service::start(cfgs[0].clone(), chain.clone(), key_a.clone()).await.expect("start 0");
+    let h1 = service::start(cfgs[1].clone(), chain.clone(), key_b.clone()).await.expect("start 1");
+    let p = publisher(m.addr, "devices-two");
+    tokio::time::sleep(Duration::from_millis(300)).await; // let both subscriptions settle
+
+    let per_device = 25u64;
+    let total = per_device * devs.len() as u64;
+    let now = now_ms();
+    for i in 0..per_device {
+        for d in devs.iter_mut() {
+            let msg = d.next(now + i, 4.0).expect("sign");
+            p.publish(d.topic(), msg).await.expect("publish");
+        }
+    }
+    let anchored = |h: &service::IngestHandle| {
+        let b = h.store.batches().expect("batches");
+        let all = b.iter().all(|b| matches!(b.status, BatchStatus::Anchored { .. }));
+        (b.iter().map(|b| b.count()).sum::<u64>(), all)
+    };
+    poll("every reading stored and anchored by one of the two", || {
+        let ((n0, a0), (n1, a1)) = (anchored(&h0), anchored(&h1));
+        n0 + n1 == total && a0 && a1
+    })
+    .await;
+
+    let mut seen = std::collections::HashSet::new();
+    for (h, part) in [(&h0, parts[0]), (&h1, parts[1])] {
+        let n = h.store.len().expect("len");
+        for r in h.store.range(0, n).expect("range") {
+            assert!(part.owns(&r.device_id), "{} stored by partition {part}", r.device_id);
+            assert!(seen.insert((r.device_id.clone(), r.seq)), "{}/{} stored twice", r.device_id, r.seq);
+        }
+        // The chain holds exactly this instance's batches, with its roots.
+        let next: u64 =
+            scf_client::load(chain.as_ref(), &device::anchor_next_key(&h.anchorer)).await.expect("chain").unwrap_or(0);
+        let batches = h.store.batches().expect("batches");
+        assert_eq!(next, batches.len() as u64);
+        for b in &batches {
+            let a: device::Anchor = scf_client::load(chain.as_ref(), &device::anchor_key(&h.anchorer, b.batch))
+                .await
+                .expect("chain")
+                .expect("anchor");
+            assert_eq!((a.root, u64::from(a.count)), (b.root, b.count()));
+        }
+    }
+    assert_eq!(seen.len() as u64, total);
+    assert_eq!(h0.stats.other_partition.load(std::sync::atomic::Ordering::Relaxed) + h0.stats.accepted(), total);
+
+    // A fresh store signing with instance 0's key would restart its numbering at 0: refused.
+    let dir3 = tempfile::tempdir().expect("tmp");
+    let mut c3 = config(dir3.path(), m.addr, "");
+    c3.partition = parts[0];
+    match service::start(c3, chain.clone(), key_a.clone()).await {
+        Err(service::IngestError::KeyInUse { .. }) => {}
+        Err(e) => panic!("expected KeyInUse, got {e}"),
+        Ok(_) => panic!("a second store with the same key was accepted"),
+    }
+    p.stop().await;
+    h0.shutdown().await;
+    h1.shutdown().await;
 }

@@ -48,6 +48,8 @@ pub struct DemoOptions {
     pub ui: PathBuf,
     /// Listen on all interfaces instead of loopback.
     pub public: bool,
+    /// The operator confirmed `public` knowing that every demo login is published.
+    pub confirm_public: bool,
 }
 
 /// Run the demo until Ctrl-C / SIGTERM.
@@ -57,6 +59,14 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<()> {
 }
 
 async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
+    if opts.public && !opts.confirm_public {
+        anyhow::bail!(
+            "--public: the demo's users all share a published password and its keys sign for every \
+             organisation, so anyone who reaches port {} could sign in as any of them and commit \
+             transactions. Run it on 127.0.0.1 (leave out --public), or add --yes to expose it anyway",
+            opts.port
+        );
+    }
     let ip = if opts.public { [0, 0, 0, 0] } else { [127, 0, 0, 1] };
     let listen = SocketAddr::from((ip, opts.port));
     check_port(listen)?;
@@ -107,7 +117,7 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
 
     let timers = start_timers(&data, &plan, chain.clone())?;
 
-    print_banner(server.addr, &plan, &genesis);
+    print_banner(server.addr, &plan, &genesis, opts.public);
     wait_for_shutdown().await;
     println!("stopping …");
     timers.abort();
@@ -280,9 +290,15 @@ fn start_timers(
     Ok(tokio::spawn(service.run(chain, Duration::from_secs(1))))
 }
 
-fn print_banner(addr: SocketAddr, plan: &SeedPlan, genesis: &Genesis) {
+fn print_banner(addr: SocketAddr, plan: &SeedPlan, genesis: &Genesis, public: bool) {
     let base = format!("http://{addr}");
     println!();
+    if public {
+        println!("WARNING: listening on every interface (--public --yes). Anyone who reaches port {}", addr.port());
+        println!("  can sign in as any demo user below with the published password, sign transactions for");
+        println!("  its organisation, and read every organisation's data. Use it on a trusted network only.");
+        println!();
+    }
     println!("scf demo is running — chain {} with 1 validator", genesis.chain_id);
     println!("  web UI        {base}/");
     println!("  GraphQL       {base}/graphql");

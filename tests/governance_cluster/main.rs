@@ -93,6 +93,12 @@ fn org_key(id: &str) -> KeyPair {
     KeyPair::from_seed(&format!("gov-cluster/org/{id}"))
 }
 
+const LOAD_SENDERS: usize = 3;
+
+fn load_key(i: usize) -> KeyPair {
+    KeyPair::from_seed(&format!("gov-cluster/load-{i}"))
+}
+
 fn credit_code(id: &str) -> String {
     let h = scf_ledger::crypto::sm3(id.as_bytes());
     format!("9131{}", h[..7].iter().map(|x| format!("{x:02X}")).collect::<String>())
@@ -105,12 +111,18 @@ const MEMBERS: &[&str] = &["A", "B", "C", "D"];
 fn add_committee(dir: &Path) {
     let path = dir.join("genesis.json");
     let mut g = Genesis::from_json(&std::fs::read_to_string(&path).expect("genesis")).expect("parse genesis");
+    // The load's senders are accounts of A, B and C: the chain takes transactions from members only.
     let orgs: Vec<serde_json::Value> = MEMBERS
         .iter()
-        .map(|id| {
+        .enumerate()
+        .map(|(i, id)| {
+            let accounts: Vec<serde_json::Value> = (i < LOAD_SENDERS)
+                .then(|| serde_json::json!({ "public_key": load_key(i).public(), "label": "load" }))
+                .into_iter()
+                .collect();
             serde_json::json!({
                 "id": id, "name": format!("{id} 有限公司"), "credit_code": credit_code(id),
-                "roles": [Role::CoreEnterprise], "public_key": org_key(id).public(),
+                "roles": [Role::CoreEnterprise], "public_key": org_key(id).public(), "accounts": accounts,
             })
         })
         .collect();
@@ -243,11 +255,10 @@ fn signers_of(b: &Block) -> BTreeSet<Address> {
 /// Keeps several senders' transactions flowing until stopped; counts submissions.
 fn spawn_load(clients: Vec<NodeClient>, stop: Arc<AtomicBool>, sent: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut senders: Vec<Signer> =
-            (0..3).map(|i| Signer::new(KeyPair::from_seed(&format!("gov-cluster/load-{i}")))).collect();
+        let mut senders: Vec<Signer> = (0..LOAD_SENDERS).map(|i| Signer::new(load_key(i))).collect();
         let mut i = 0usize;
         while !stop.load(Ordering::Relaxed) {
-            let s = &mut senders[i % 3];
+            let s = &mut senders[i % LOAD_SENDERS];
             // An `org` call the module refuses: ordered, executed, receipted and stored all the same.
             let tx = s.tx("org", &());
             let c = &clients[i % clients.len()];

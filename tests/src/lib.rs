@@ -141,6 +141,17 @@ impl TestChain {
         }
     }
 
+    /// The refusal of a block holding `call` from `key` when the chain admits no such sender (no account,
+    /// or one removed, frozen, retired or expired): every validator refuses that block, so nothing of it
+    /// is committed — not even a nonce. Returns the executor's message.
+    pub fn not_admitted<C: ModuleCall>(&mut self, key: &KeyPair, call: &C) -> String {
+        let tx = self.tx(key, call);
+        match self.chain.produce_block(vec![tx]) {
+            Ok(_) => panic!("a {} call from {} was admitted", C::MODULE, key.address()),
+            Err(e) => e.to_string(),
+        }
+    }
+
     /// Read state at the tip.
     pub fn state(&self) -> VersionedState<'_, Store> {
         self.chain.state_now().unwrap_or_else(|e| panic!("state: {e}"))

@@ -73,13 +73,18 @@ try {
 
   // Member B: the supplier finds it (once B's read model has it) and signs for it.
   const b = await signIn(bUrl, bUser);
-  const deadline = Date.now() + 60_000;
+  // The page fetches the voucher after it loads, so each attempt waits for the button to render (a busy
+  // machine takes seconds) before reloading; a bare isVisible() right after goto() raced the fetch.
+  const deadline = Date.now() + 120_000;
+  const sign = b.getByRole('button', { name: /签\s*收/ });
   for (;;) {
     await b.goto(`${bUrl}/vouchers/${voucherNo}`);
-    const sign = b.getByRole('button', { name: /签\s*收/ });
-    if (await sign.first().isVisible().catch(() => false)) break;
+    const shown = await sign
+      .first()
+      .waitFor({ state: 'visible', timeout: 15_000 })
+      .then(() => true, () => false);
+    if (shown) break;
     if (Date.now() > deadline) throw new Error(`${voucherNo} never offered a sign-for button on member B`);
-    await b.waitForTimeout(500);
   }
   await b.getByRole('button', { name: /签\s*收/ }).first().click();
   await committed(b, '签收');

@@ -165,8 +165,15 @@ impl<S: BlockStore> InProcessChain<S> {
         let tip = self.tip_now()?;
         let state = VersionedState { reader: self.inner.store.as_ref(), version: Some(tip.height) };
         let params = chain_params(&state).map_err(storage)?;
-        tx.verify_signature().map_err(TxRejection::BadSignature)?;
         self.inner.executor.check_stateless(&tx, encode(&tx).len(), tip.height + 1, &params)?;
+        // As a node's mempool: only members' active accounts (and validators), before the signature.
+        self.inner.executor.admit_sender(&state, &tx.sender_address(), tip.height + 1, tip.time_ms).map_err(
+            |e| match e {
+                scf_ledger::executor::ApplyError::Rejected(r) => ChainError::from(r),
+                scf_ledger::executor::ApplyError::State(e) => storage(e),
+            },
+        )?;
+        tx.verify_signature().map_err(TxRejection::BadSignature)?;
         let mut pool = self.inner.pool.lock().unwrap_or_else(|p| p.into_inner());
         if pool.ids.contains(&id) {
             return Err(ChainError::Rejected(crate::error::Rejection::new(

@@ -35,6 +35,14 @@ pub enum TxRejection {
     Oversize { len: usize, limit: usize },
     #[error("call.module: no module named {module:?}")]
     UnknownModule { module: String },
+    /// The sender is no account of a member (nor a validator): the chain takes nothing from it, so an
+    /// outsider's key can neither fill the mempool nor write a nonce entry.
+    #[error("sender: {address} is not an account of any member")]
+    UnknownSender { address: Address },
+    /// The sender's account exists but may not send now (removed, frozen, its organisation frozen, its
+    /// key retired or expired).
+    #[error("sender: {address} may not send transactions: {reason}")]
+    SenderInactive { address: Address, reason: String },
 }
 
 impl TxRejection {
@@ -49,6 +57,8 @@ impl TxRejection {
             TxRejection::ExpiryTooFar { .. } => "expiry_too_far",
             TxRejection::Oversize { .. } => "oversize",
             TxRejection::UnknownModule { .. } => "unknown_module",
+            TxRejection::UnknownSender { .. } => "unknown_sender",
+            TxRejection::SenderInactive { .. } => "sender_inactive",
         }
     }
 }
@@ -91,6 +101,9 @@ pub struct ExecutedBlock {
 }
 
 const NONCE_PREFIX: &[u8] = b"sys/nonce/";
+
+/// The quota group of transactions sent by validators' consensus keys.
+pub const VALIDATORS_GROUP: &str = "validators";
 
 /// The state key of an account's next nonce: `sys/nonce/` ‖ address.
 pub fn nonce_key(addr: &Address) -> Vec<u8> {
@@ -170,6 +183,30 @@ impl Executor {
             return Err(TxRejection::UnknownModule { module: tx.body.call.module.clone() });
         }
         Ok(())
+    }
+
+    /// Who may send: the registry's [`crate::module::SenderPolicy`] (the chain's members' active accounts)
+    /// or, refused by it, a current validator. Gives the sender's quota group (its organisation, or
+    /// `validators`). A chain whose modules name no policy is open: every sender is its own group.
+    /// Deterministic; needs no signature, so the mempool asks it before verifying one.
+    pub fn admit_sender(
+        &self,
+        state: &dyn StateRead,
+        sender: &Address,
+        height: u64,
+        time_ms: u64,
+    ) -> Result<String, ApplyError> {
+        let Some(policy) = self.modules.sender_policy() else { return Ok(sender.to_hex()) };
+        match policy.admit(state, sender, height, time_ms) {
+            Ok(group) => Ok(group),
+            Err(refusal) => {
+                if validator_set(state)?.iter().any(|v| v.public_key.address() == *sender) {
+                    Ok(VALIDATORS_GROUP.to_string())
+                } else {
+                    Err(ApplyError::Rejected(refusal))
+                }
+            }
+        }
     }
 
     /// Nonce check against `state` (exact next nonce).
@@ -324,6 +361,7 @@ impl Executor {
         let len = borsh::object_length(tx).unwrap_or(usize::MAX);
         self.check_stateless(tx, len, height, params)?;
         let sender_address = tx.sender_address();
+        self.admit_sender(overlay, &sender_address, height, time_ms)?;
         let expected = account_nonce(overlay, &sender_address)?;
         match tx.body.nonce {
             n if n < expected => return Err(TxRejection::NonceUsed { expected, got: n }.into()),
@@ -444,9 +482,12 @@ impl Executor {
     }
 }
 
-/// Why one transaction could not be applied.
-enum ApplyError {
+/// Why one transaction could not be applied: refused, or the state could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error(transparent)]
     Rejected(TxRejection),
+    #[error(transparent)]
     State(StateError),
 }
 

@@ -8,7 +8,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{Address, Hash32, PublicKey};
-use crate::state::StateWrite;
+use crate::executor::TxRejection;
+use crate::state::{StateRead, StateWrite};
 
 /// What a module may know about the transaction it executes. Time is the block's, never a clock.
 #[derive(Clone, Debug)]
@@ -130,10 +131,21 @@ impl<M: BusinessModule> Module for M {
     }
 }
 
-/// The modules a chain runs, by name.
+/// Who may send transactions on a chain: its admission rule, which the business defines (the ledger
+/// knows no organisations). Read from state only, so deterministic: the mempool asks it before a
+/// signature is verified, and every node asks it again when a block executes the transaction.
+pub trait SenderPolicy: Send + Sync {
+    /// The sender's quota group (its organisation) when it may send in block `height` at `time_ms`;
+    /// otherwise [`TxRejection::UnknownSender`] or [`TxRejection::SenderInactive`]. The executor then
+    /// still admits the chain's current validators.
+    fn admit(&self, state: &dyn StateRead, sender: &Address, height: u64, time_ms: u64) -> Result<String, TxRejection>;
+}
+
+/// The modules a chain runs, by name, and its sender policy.
 #[derive(Clone, Default)]
 pub struct ModuleRegistry {
     modules: BTreeMap<&'static str, Arc<dyn Module>>,
+    sender_policy: Option<Arc<dyn SenderPolicy>>,
 }
 
 impl ModuleRegistry {
@@ -152,5 +164,13 @@ impl ModuleRegistry {
     }
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.modules.keys().copied()
+    }
+    /// Admit only the senders `policy` admits (and validators). Without one, the chain is open.
+    pub fn with_sender_policy(mut self, policy: Arc<dyn SenderPolicy>) -> Self {
+        self.sender_policy = Some(policy);
+        self
+    }
+    pub fn sender_policy(&self) -> Option<&Arc<dyn SenderPolicy>> {
+        self.sender_policy.as_ref()
     }
 }

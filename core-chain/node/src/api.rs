@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use scf_ledger::crypto::Hash32;
+use scf_ledger::executor::TxRejection;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -57,7 +58,13 @@ impl ApiError {
 impl From<SubmitError> for ApiError {
     fn from(e: SubmitError) -> Self {
         let status = match &e {
-            SubmitError::Full { .. } | SubmitError::SenderLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Full { .. }
+            | SubmitError::FullBytes { .. }
+            | SubmitError::OrgQuota { .. }
+            | SubmitError::SenderLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::Rejected(TxRejection::UnknownSender { .. } | TxRejection::SenderInactive { .. }) => {
+                StatusCode::FORBIDDEN
+            }
             SubmitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             SubmitError::Duplicate { .. } => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,

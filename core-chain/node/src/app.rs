@@ -282,6 +282,11 @@ impl App {
         let waited_ms = build_started.duration_since(started).as_millis() as u64;
         let hash = exec.block.hash();
         let signer = self.signer.clone().ok_or_else(|| eyre::eyre!("no signer"))?;
+        // The block is on disk (synced) before its proposal is signed: a crash after signing can always
+        // re-send what was signed, never build a second block for the same height and round.
+        let file = self.proposed_file(height, round);
+        let bytes = exec.block.to_bytes();
+        tokio::task::block_in_place(|| write_synced(&self.proposed_dir, &file, &bytes))?;
         let part = ProposalPart {
             height,
             round,
@@ -291,11 +296,6 @@ impl App {
             signature: signer.sign_part(height, round, hash),
         };
         info!(%height, %round, txs = exec.block.txs.len(), waited_ms, build_ms, hash = %hash, "proposing block");
-        let file = self.proposed_file(height, round);
-        let bytes = exec.block.to_bytes();
-        tokio::task::block_in_place(|| {
-            std::fs::create_dir_all(&self.proposed_dir).and_then(|()| std::fs::write(&file, &bytes))
-        })?;
         self.remember(height, round, Round::Nil, signer.address(), hash, Validity::Valid);
         self.built.insert((height, round), hash);
         self.candidates.insert(BlockHash(hash), Candidate { exec, part: Some(part) });
@@ -391,19 +391,36 @@ impl App {
             warn!(height = %part.height, proposer = %part.proposer, "proposal part with a bad signature dropped");
             return None;
         }
+        // A proposer's clock may run ahead a little; this node does not vote for a block from far in its
+        // future. That is a voting policy for proposals, not a validity rule: a block the validators
+        // certified is taken from sync whatever this node's clock says (see `synced_value`), so a node
+        // whose clock jumped back cannot refuse the chain for good.
+        if part.block.header.time_ms > now_ms() + MAX_PROPOSAL_AHEAD_MS {
+            warn!(
+                height = %part.height,
+                proposer = %part.proposer,
+                block_time_ms = part.block.header.time_ms,
+                "proposal from more than 30 s in this node's future: not voting for it (check this node's clock)"
+            );
+            return Some(self.remember(
+                part.height,
+                part.round,
+                part.valid_round,
+                part.proposer,
+                hash,
+                Validity::Invalid,
+            ));
+        }
         let valid = self.execute_peer_block(&part.block, &tip, Some(part.clone()));
         Some(self.remember(part.height, part.round, part.valid_round, part.proposer, hash, Validity::from_bool(valid)))
     }
 
-    /// Re-execute a block from a peer (proposal or sync) and keep the result if valid.
+    /// Re-execute a block from a peer (proposal or sync) and keep the result if valid. Deterministic:
+    /// the answer depends on the block and the tip alone, never on this node's clock.
     fn execute_peer_block(&mut self, block: &Block, tip: &ChainTip, part: Option<ProposalPart>) -> bool {
         let hash = BlockHash(block.hash());
         if self.candidates.contains_key(&hash) {
             return true;
-        }
-        // A proposer's clock may run ahead a little; a block from far in the future would stall the chain.
-        if block.header.time_ms > now_ms() + 30_000 {
-            return false;
         }
         let started = Instant::now();
         let result = tokio::task::block_in_place(|| {
@@ -526,6 +543,9 @@ impl App {
     }
 }
 
+/// How far ahead of this node's wall clock a proposal's block time may be for this node to vote for it.
+const MAX_PROPOSAL_AHEAD_MS: u64 = 30_000;
+
 /// How long a proposer may spend executing transactions into its block: a sixth of the base propose
 /// timeout. Most of it is left for publishing the block and for the other validators to re-execute it
 /// before they prevote (on one machine four validators share the cores, so re-execution takes them
@@ -596,4 +616,14 @@ fn build_executed(
             },
         }
     }
+}
+
+/// Write `bytes` to `file` in `dir` and sync the file and the directory entry.
+fn write_synced(dir: &std::path::Path, file: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir)?;
+    let mut f = std::fs::File::create(file)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
 }

@@ -116,7 +116,9 @@ impl Chain {
         }
         if !batch.is_empty() {
             let admitted = match (self.store.tip(), self.store.latest_state()) {
-                (Ok(Some(tip)), Ok(state)) => self.mempool.admit(&self.executor, &state, tip.height + 1, batch),
+                (Ok(Some(tip)), Ok(state)) => {
+                    self.mempool.admit(&self.executor, &state, tip.height + 1, tip.time_ms, batch)
+                }
                 (Err(e), _) | (_, Err(e)) => batch.iter().map(|_| Err(SubmitError::Internal(e.to_string()))).collect(),
                 (Ok(None), _) => batch.iter().map(|_| Err(SubmitError::Internal("no genesis".into()))).collect(),
             };

@@ -1,23 +1,27 @@
 //! The mempool: admitted, not yet committed transactions.
 //!
-//! Admission runs every check a block would (chain id, size, expiry, module, signature, nonce) so a
-//! proposer rarely has to drop a transaction, and verifies each signature once per node: verified ids are
+//! Admission runs every check a block would (chain id, size, expiry, module, sender, signature, nonce)
+//! so a proposer rarely has to drop a transaction. The sender check comes first: a key that is no active
+//! account of a member (nor a validator) is refused before its signature costs anything, and
+//! [`Executor::admit_sender`] names the organisation it belongs to for the quotas below. Admission and verifies each signature once per node: verified ids are
 //! remembered and handed to the executor as `known_valid`, so neither block building nor validating a
 //! peer's block verifies them again. Signatures of a batch are verified in parallel on all cores
 //! (rayon), outside the pool's lock.
 //!
 //! Fairness: a block takes transactions round-robin across senders (one per sender per pass, each
-//! sender's in nonce order), so one busy sender cannot crowd out the others. Back-pressure: a full pool,
-//! or a sender at its limit, refuses new transactions with [`SubmitError::Full`] /
-//! [`SubmitError::SenderLimit`] instead of growing without bound.
+//! sender's in nonce order), so one busy sender cannot crowd out the others. Back-pressure: a pool full by
+//! count or bytes, an organisation at its quota or a sender at its limit refuses new transactions
+//! ([`SubmitError::Full`], [`SubmitError::FullBytes`], [`SubmitError::OrgQuota`],
+//! [`SubmitError::SenderLimit`]) instead of growing without bound; one member cannot take the pool from
+//! the others.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use scf_ledger::codec::DecodeError;
 use scf_ledger::crypto::{Address, Hash32};
-use scf_ledger::executor::{account_nonce, chain_params, Executor, TxRejection};
+use scf_ledger::executor::{account_nonce, chain_params, ApplyError, Executor, TxRejection};
 use scf_ledger::state::StateRead;
 use scf_ledger::tx::SignedTx;
 use serde::{Deserialize, Serialize};
@@ -29,6 +33,13 @@ use tokio::sync::Notify;
 pub struct MempoolConfig {
     /// Most transactions held at once; beyond this, submissions get `Full` (HTTP 503).
     pub max_txs: usize,
+    /// Most encoded bytes held at once; beyond this, submissions get `FullBytes` (HTTP 503).
+    pub max_bytes: usize,
+    /// Most pending transactions of one organisation (the quota group the chain's sender policy names:
+    /// a member's accounts together, or the validators).
+    pub max_txs_per_org: usize,
+    /// Most pending bytes of one organisation.
+    pub max_bytes_per_org: usize,
     /// Most pending transactions per sender (also how far ahead of the account nonce one may be).
     pub max_per_sender: usize,
     /// How many verified transaction ids to remember.
@@ -37,7 +48,14 @@ pub struct MempoolConfig {
 
 impl Default for MempoolConfig {
     fn default() -> Self {
-        MempoolConfig { max_txs: 100_000, max_per_sender: 1_000, verified_cache: 400_000 }
+        MempoolConfig {
+            max_txs: 100_000,
+            max_bytes: 128 << 20,
+            max_txs_per_org: 25_000,
+            max_bytes_per_org: 32 << 20,
+            max_per_sender: 1_000,
+            verified_cache: 400_000,
+        }
     }
 }
 
@@ -56,6 +74,12 @@ pub enum SubmitError {
     SenderLimit { sender: Address, limit: usize },
     #[error("mempool: full ({capacity} transactions); retry later")]
     Full { capacity: usize },
+    #[error("mempool: full ({capacity} bytes); retry later")]
+    FullBytes { capacity: usize },
+    #[error(
+        "sender: organisation {org} has {limit_txs} pending transactions or {limit_bytes} pending bytes (its quota); retry after some commit"
+    )]
+    OrgQuota { org: String, limit_txs: usize, limit_bytes: usize },
     #[error("node: {0}")]
     Internal(String),
 }
@@ -69,13 +93,21 @@ impl SubmitError {
             SubmitError::Duplicate { .. } => "duplicate",
             SubmitError::NonceTaken { .. } => "nonce_taken",
             SubmitError::SenderLimit { .. } => "sender_limit",
-            SubmitError::Full { .. } => "mempool_full",
+            SubmitError::Full { .. } | SubmitError::FullBytes { .. } => "mempool_full",
+            SubmitError::OrgQuota { .. } => "org_quota",
             SubmitError::Internal(_) => "internal",
         }
     }
     /// Whether retrying the same bytes later may succeed (back-pressure rather than a bad transaction).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SubmitError::Full { .. } | SubmitError::SenderLimit { .. } | SubmitError::Internal(_))
+        matches!(
+            self,
+            SubmitError::Full { .. }
+                | SubmitError::FullBytes { .. }
+                | SubmitError::OrgQuota { .. }
+                | SubmitError::SenderLimit { .. }
+                | SubmitError::Internal(_)
+        )
     }
 }
 
@@ -83,13 +115,25 @@ struct PoolTx {
     tx: SignedTx,
     len: usize,
     sender: Address,
+    /// The sender's quota group (organisation).
+    group: Arc<str>,
     seq: u64,
+}
+
+/// What one quota group holds in the pool.
+#[derive(Default, Clone, Copy)]
+struct Usage {
+    txs: usize,
+    bytes: usize,
 }
 
 #[derive(Default)]
 struct Inner {
     txs: HashMap<Hash32, PoolTx>,
     by_sender: HashMap<Address, BTreeMap<u64, Hash32>>,
+    /// Pending transactions and bytes per quota group (no entry for an empty group).
+    groups: HashMap<Arc<str>, Usage>,
+    bytes: usize,
     verified: HashSet<Hash32>,
     verified_order: VecDeque<Hash32>,
     seq: u64,
@@ -108,6 +152,14 @@ impl Inner {
     }
     fn remove(&mut self, id: &Hash32) -> Option<PoolTx> {
         let p = self.txs.remove(id)?;
+        self.bytes -= p.len;
+        if let Some(u) = self.groups.get_mut(&p.group) {
+            u.txs -= 1;
+            u.bytes -= p.len;
+            if u.txs == 0 {
+                self.groups.remove(&p.group);
+            }
+        }
         if let Some(m) = self.by_sender.get_mut(&p.sender) {
             m.remove(&p.tx.body.nonce);
             if m.is_empty() {
@@ -162,13 +214,14 @@ impl Mempool {
         ids.iter().filter(|i| g.verified.contains(i)).copied().collect()
     }
 
-    /// Admit a batch against `state` (the tip's state) for inclusion from `next_height` on. Returns one
-    /// result per candidate, in order.
+    /// Admit a batch against `state` (the tip's state, whose block time is `tip_time_ms`) for inclusion
+    /// from `next_height` on. Returns one result per candidate, in order.
     pub fn admit(
         &self,
         executor: &Executor,
         state: &dyn StateRead,
         next_height: u64,
+        tip_time_ms: u64,
         batch: Vec<Candidate>,
     ) -> Vec<Result<Hash32, SubmitError>> {
         let params = match chain_params(state) {
@@ -177,20 +230,27 @@ impl Mempool {
         };
         let ids: Vec<Hash32> = batch.par_iter().map(|c| c.tx.id()).collect();
         let known = self.verified_among(&ids);
-        // Account nonces, read once per sender of the batch. A transaction whose nonce is already used
-        // (typically a peer's relay arriving after the block that included it) or that is already
-        // pending is refused before its signature is verified: that verification would be wasted.
-        let mut nonces: HashMap<Address, u64> = HashMap::new();
+        // The sender's admission (its organisation) and account nonce, read once per sender of the
+        // batch. A sender that is no member's active account, a transaction whose nonce is already used
+        // (typically a peer's relay arriving after the block that included it) or one already pending
+        // is refused before its signature is verified: that verification would be wasted.
+        let mut senders: HashMap<Address, Result<(Arc<str>, u64), SubmitError>> = HashMap::new();
         let mut expected = Vec::with_capacity(batch.len());
         for c in &batch {
             let sender = c.tx.sender_address();
-            let n = match nonces.get(&sender) {
-                Some(n) => Ok(*n),
-                None => account_nonce(state, &sender).inspect(|n| {
-                    nonces.insert(sender, *n);
-                }),
-            };
-            expected.push((sender, n.map_err(|e| SubmitError::Internal(e.to_string()))));
+            let n = senders
+                .entry(sender)
+                .or_insert_with(|| {
+                    let group =
+                        executor.admit_sender(state, &sender, next_height, tip_time_ms).map_err(|e| match e {
+                            ApplyError::Rejected(r) => SubmitError::Rejected(r),
+                            ApplyError::State(e) => SubmitError::Internal(e.to_string()),
+                        })?;
+                    let nonce = account_nonce(state, &sender).map_err(|e| SubmitError::Internal(e.to_string()))?;
+                    Ok((Arc::from(group), nonce))
+                })
+                .clone();
+            expected.push((sender, n));
         }
         let pending: Vec<bool> = {
             let g = self.lock();
@@ -201,8 +261,8 @@ impl Mempool {
             .par_iter()
             .zip(ids.par_iter())
             .zip(expected.par_iter().zip(pending.par_iter()))
-            .map(|((c, id), ((_, nonce), pending))| {
-                let nonce = nonce.clone()?;
+            .map(|((c, id), ((_, admitted), pending))| {
+                let nonce = admitted.as_ref().map_err(Clone::clone)?.1;
                 if *pending {
                     return Err(SubmitError::Duplicate { tx_id: *id });
                 }
@@ -219,10 +279,11 @@ impl Mempool {
         let mut out = Vec::with_capacity(batch.len());
         let mut any = false;
         let mut g = self.lock();
-        for (((c, id), pre), (sender, nonce)) in batch.into_iter().zip(ids).zip(pre).zip(expected) {
+        for (((c, id), pre), (sender, admitted)) in batch.into_iter().zip(ids).zip(pre).zip(expected) {
             let r = pre.and_then(|()| {
                 g.remember_verified(id, self.cfg.verified_cache);
-                self.insert_checked(&mut g, c, id, sender, nonce.unwrap_or(0))
+                let (group, nonce) = admitted?;
+                self.insert_checked(&mut g, c, id, sender, group, nonce)
             });
             any |= r.is_ok();
             out.push(r);
@@ -250,6 +311,7 @@ impl Mempool {
         c: Candidate,
         id: Hash32,
         sender: Address,
+        group: Arc<str>,
         expected: u64,
     ) -> Result<Hash32, SubmitError> {
         if g.txs.contains_key(&id) {
@@ -272,10 +334,25 @@ impl Mempool {
         if g.txs.len() >= self.cfg.max_txs {
             return Err(SubmitError::Full { capacity: self.cfg.max_txs });
         }
+        if g.bytes.saturating_add(c.len) > self.cfg.max_bytes {
+            return Err(SubmitError::FullBytes { capacity: self.cfg.max_bytes });
+        }
+        let usage = g.groups.get(&group).copied().unwrap_or_default();
+        if usage.txs >= self.cfg.max_txs_per_org || usage.bytes.saturating_add(c.len) > self.cfg.max_bytes_per_org {
+            return Err(SubmitError::OrgQuota {
+                org: group.to_string(),
+                limit_txs: self.cfg.max_txs_per_org,
+                limit_bytes: self.cfg.max_bytes_per_org,
+            });
+        }
         g.seq += 1;
         let seq = g.seq;
+        g.bytes += c.len;
+        let u = g.groups.entry(group.clone()).or_default();
+        u.txs += 1;
+        u.bytes += c.len;
         g.by_sender.entry(sender).or_default().insert(nonce, id);
-        g.txs.insert(id, PoolTx { tx: c.tx, len: c.len, sender, seq });
+        g.txs.insert(id, PoolTx { tx: c.tx, len: c.len, sender, group, seq });
         Ok(id)
     }
 
@@ -383,7 +460,7 @@ impl Mempool {
 mod tests {
     use super::*;
     use scf_ledger::crypto::KeyPair;
-    use scf_ledger::state::MemState;
+    use scf_ledger::state::{MemState, StateWrite};
     use scf_ledger::tx::{Call, TxBody};
 
     fn executor() -> Executor {
@@ -407,28 +484,113 @@ mod tests {
         Candidate { tx, len }
     }
 
+    /// Members: `a` and `b` of organisation X, `c` of Y; anyone else is a stranger.
+    struct Members;
+    impl scf_ledger::module::SenderPolicy for Members {
+        fn admit(&self, _: &dyn StateRead, sender: &Address, _: u64, _: u64) -> Result<String, TxRejection> {
+            let org = |seed: &str| KeyPair::from_seed(seed).address() == *sender;
+            match () {
+                _ if org("a") || org("b") => Ok("X".into()),
+                _ if org("c") => Ok("Y".into()),
+                _ if org("frozen") => {
+                    Err(TxRejection::SenderInactive { address: *sender, reason: "account is frozen".into() })
+                }
+                _ => Err(TxRejection::UnknownSender { address: *sender }),
+            }
+        }
+    }
+
+    fn members_executor() -> Executor {
+        Executor::new("test-chain", crate::kv_module::modules().with_sender_policy(std::sync::Arc::new(Members)))
+    }
+
+    #[test]
+    fn strangers_are_refused_before_their_signature_is_checked() {
+        let ex = members_executor();
+        let st = MemState::default();
+        let pool = Mempool::new(MempoolConfig::default());
+        // A stranger's transaction with a broken signature: refused as a stranger, so the signature was
+        // never looked at (checking it first would have said bad_signature).
+        let mut junk = tx(&KeyPair::from_seed("stranger"), 0);
+        junk.tx.signature.0[5] ^= 1;
+        let r = pool.admit(
+            &ex,
+            &st,
+            1,
+            0,
+            vec![junk, tx(&KeyPair::from_seed("frozen"), 0), tx(&KeyPair::from_seed("a"), 0)],
+        );
+        assert!(matches!(&r[0], Err(SubmitError::Rejected(TxRejection::UnknownSender { .. }))), "{r:?}");
+        assert_eq!(r[0].as_ref().map_err(SubmitError::kind).err(), Some("unknown_sender"));
+        assert!(matches!(&r[1], Err(SubmitError::Rejected(TxRejection::SenderInactive { .. }))), "{r:?}");
+        assert!(r[2].is_ok(), "{r:?}");
+        assert_eq!(pool.len(), 1);
+        // Validators are admitted although no member policy names them.
+        let v = KeyPair::from_seed("validator");
+        let mut st = MemState::default();
+        let set =
+            vec![scf_ledger::genesis::Validator { name: "v".into(), public_key: *v.public(), power: 1, peer_id: None }];
+        st.set(scf_ledger::genesis::VALIDATORS_KEY, scf_ledger::codec::encode(&set));
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&v, 0)])[0].is_ok());
+    }
+
+    #[test]
+    fn one_organisation_cannot_take_the_pool_and_bytes_are_capped() {
+        let ex = members_executor();
+        let st = MemState::default();
+        let one = tx(&KeyPair::from_seed("a"), 0).len;
+        let pool = Mempool::new(MempoolConfig {
+            max_txs: 100,
+            max_bytes: 100 * one,
+            max_txs_per_org: 3,
+            max_bytes_per_org: 100 * one,
+            ..MempoolConfig::default()
+        });
+        let (a, b, c) = (KeyPair::from_seed("a"), KeyPair::from_seed("b"), KeyPair::from_seed("c"));
+        let r = pool.admit(&ex, &st, 1, 0, vec![tx(&a, 0), tx(&a, 1), tx(&b, 0), tx(&b, 1)]);
+        assert!(r[..3].iter().all(Result::is_ok), "{r:?}");
+        assert!(matches!(&r[3], Err(SubmitError::OrgQuota { org, .. }) if org == "X"), "{r:?}");
+        assert!(r[3].as_ref().err().is_some_and(SubmitError::is_retryable));
+        // Another organisation still gets in; X again once one of its transactions leaves.
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&c, 0)])[0].is_ok());
+        let first = r[0].clone().expect("admitted");
+        pool.remove(&[first]);
+        assert!(pool.admit(&ex, &st, 1, 0, vec![tx(&b, 1)])[0].is_ok());
+
+        // Bytes: a pool of 2½ transactions' bytes takes two.
+        let pool = Mempool::new(MempoolConfig { max_bytes: one * 5 / 2, ..MempoolConfig::default() });
+        let r = pool.admit(&ex, &st, 1, 0, vec![tx(&a, 0), tx(&b, 0), tx(&c, 0)]);
+        assert!(r[0].is_ok() && r[1].is_ok(), "{r:?}");
+        assert!(matches!(r[2], Err(SubmitError::FullBytes { .. })), "{r:?}");
+    }
+
     #[test]
     fn admission_checks_and_back_pressure() {
         let ex = executor();
         let st = MemState::default();
-        let pool = Mempool::new(MempoolConfig { max_txs: 3, max_per_sender: 2, verified_cache: 10 });
+        let pool = Mempool::new(MempoolConfig {
+            max_txs: 3,
+            max_per_sender: 2,
+            verified_cache: 10,
+            ..MempoolConfig::default()
+        });
         let a = KeyPair::from_seed("a");
         let b = KeyPair::from_seed("b");
-        let r = pool.admit(&ex, &st, 1, vec![tx(&a, 0), tx(&a, 0), tx(&a, 1), tx(&a, 2)]);
+        let r = pool.admit(&ex, &st, 1, 0, vec![tx(&a, 0), tx(&a, 0), tx(&a, 1), tx(&a, 2)]);
         assert!(r[0].is_ok());
         assert!(matches!(r[1], Err(SubmitError::Duplicate { .. })));
         assert!(r[2].is_ok());
         assert!(matches!(r[3], Err(SubmitError::Rejected(TxRejection::NonceGap { .. }))));
         let mut bad = tx(&b, 0);
         bad.tx.signature.0[5] ^= 1;
-        let r = pool.admit(&ex, &st, 1, vec![bad, tx(&b, 0), tx(&KeyPair::from_seed("c"), 0)]);
+        let r = pool.admit(&ex, &st, 1, 0, vec![bad, tx(&b, 0), tx(&KeyPair::from_seed("c"), 0)]);
         assert!(matches!(r[0], Err(SubmitError::Rejected(TxRejection::BadSignature(_)))));
         assert!(r[1].is_ok());
         assert_eq!(r[2], Err(SubmitError::Full { capacity: 3 }));
         assert!(r[2].as_ref().err().is_some_and(SubmitError::is_retryable));
         let mut wrong_chain = tx(&b, 1);
         wrong_chain.tx.body.chain_id = "other".into();
-        let r = pool.admit(&ex, &st, 1, vec![wrong_chain]);
+        let r = pool.admit(&ex, &st, 1, 0, vec![wrong_chain]);
         assert_eq!(r[0].as_ref().err().map(SubmitError::kind), Some("wrong_chain_id"));
     }
 
@@ -440,7 +602,7 @@ mod tests {
         let a = KeyPair::from_seed("a");
         let b = KeyPair::from_seed("b");
         let batch = vec![tx(&a, 0), tx(&a, 1), tx(&a, 2), tx(&b, 0), tx(&a, 4)];
-        let r = pool.admit(&ex, &st, 1, batch);
+        let r = pool.admit(&ex, &st, 1, 0, batch);
         assert!(r.iter().all(Result::is_ok));
         let picked = pool.select(&st, 1, 100, usize::MAX);
         let order: Vec<(Address, u64)> = picked.iter().map(|t| (t.sender_address(), t.body.nonce)).collect();
@@ -461,8 +623,8 @@ mod tests {
         let (a0, a1, a2) = (tx(&a, 0), tx(&a, 1), tx(&a, 2));
         let want: Vec<Vec<u8>> = [&b0, &a0, &a1, &a2].iter().map(|c| c.tx.to_bytes()).collect();
         // b first; a's arrive out of nonce order.
-        assert!(pool.admit(&ex, &st, 1, vec![b0]).iter().all(Result::is_ok));
-        assert!(pool.admit(&ex, &st, 1, vec![a0, a2, a1]).iter().all(Result::is_ok));
+        assert!(pool.admit(&ex, &st, 1, 0, vec![b0]).iter().all(Result::is_ok));
+        assert!(pool.admit(&ex, &st, 1, 0, vec![a0, a2, a1]).iter().all(Result::is_ok));
         assert_eq!(pool.pending_raw(10), want);
         assert_eq!(pool.pending_raw(2), want[..2].to_vec(), "at most `max`");
         assert!(pool.pending_raw(0).is_empty());

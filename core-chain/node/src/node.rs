@@ -96,16 +96,20 @@ impl NodeHandle {
             .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
         let genesis = Genesis::from_json(&genesis_text)
             .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
+        std::fs::create_dir_all(&cfg.home)
+            .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
         let signer = match &cfg.consensus_key {
-            Some(p) => Some(Sm2Signer::new(read_consensus_key(p)?)),
+            Some(p) => {
+                let journal = crate::signing::SigningJournal::open(&cfg.home.join("signed.log"))
+                    .map_err(|e| NodeError::Invalid { field: "home".into(), reason: format!("signed.log: {e}") })?;
+                Some(Sm2Signer::new(read_consensus_key(p)?).with_journal(journal))
+            }
             None => None,
         };
         let p2p = read_p2p_key(&cfg.p2p_key)?;
         let gossip_settings = crate::gossip::GossipSettings::from_config(&cfg.p2p)
             .map_err(|(field, reason)| NodeError::Invalid { field, reason })?;
         let gossip_key = p2p.clone();
-        std::fs::create_dir_all(&cfg.home)
-            .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
         let store = Arc::new(Store::open(&cfg.home.join("db"))?);
         let executor = Arc::new(Executor::new(genesis.chain_id.clone(), modules));
         let tip = store.init_genesis(&executor, &genesis)?;

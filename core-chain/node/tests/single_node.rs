@@ -54,7 +54,12 @@ async fn single_validator_commits_with_verifiable_certificates() {
         api: ApiSection { listen: Some("127.0.0.1:0".parse().expect("addr")) },
         consensus: ConsensusSection { empty_block_wait_ms: 200, ..ConsensusSection::default() },
         sync: SyncSection::default(),
-        mempool: MempoolConfig { max_txs: 1000, max_per_sender: 50, verified_cache: 10_000 },
+        mempool: MempoolConfig {
+            max_txs: 1000,
+            max_per_sender: 50,
+            verified_cache: 10_000,
+            ..MempoolConfig::default()
+        },
     };
     let node = NodeHandle::start(cfg, scf_node::kv_module::modules()).await.expect("node starts");
 

@@ -8,6 +8,7 @@
 //! and height, and indexes it under each GS1 key (EPC, class-level GTIN + lot, SSCC, parent / child,
 //! input / output). [`trace`] walks that index.
 
+mod binary64;
 pub mod canon;
 pub mod digital_link;
 pub mod epc;

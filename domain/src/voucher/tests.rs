@@ -98,6 +98,9 @@ fn issue_checks_fields_recipient_and_trade_background() {
     assert_eq!(code(fx.v(&core, issue_call("V1", "S1", 100, DUE, &[inv_no(99)]))), "INVOICE_NOT_FOUND");
     // The invoice proves a trade between S1 and CORE, not S2.
     assert_eq!(code(fx.v(&core, issue_call("V1", "S2", 100, DUE, &inv))), "VOUCHER_TRADE_BACKGROUND_MISMATCH");
+    // …without naming the invoice's real parties: the message goes into a receipt every member reads.
+    let refused = fx.v(&core, issue_call("V1", "S2", 100, DUE, &inv)).expect_err("refused");
+    assert!(!refused.message.contains("S1"), "{}", refused.message);
     assert_eq!(code(fx.v(&core, issue_call("V1", "S1", 1_130_001, DUE, &inv))), "VOUCHER_EXCEEDS_INVOICES");
     let mut usd = issue_call("V1", "S1", 100, DUE, &inv);
     if let VoucherCall::Issue { currency, .. } = &mut usd {

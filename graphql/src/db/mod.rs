@@ -11,12 +11,15 @@ use sea_orm_migration::MigratorTrait;
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_string());
     opts.sqlx_logging(false).max_connections(if url.starts_with("sqlite") { 4 } else { 16 });
+    // On every pooled connection, as it opens (a PRAGMA run once reaches one connection only): WAL lets
+    // readers proceed while the indexer writes; busy_timeout rides out short write locks.
+    opts.map_sqlx_sqlite_opts(|o| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        o.journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .synchronous(SqliteSynchronous::Normal)
+    });
     let db = Database::connect(opts).await?;
-    if url.starts_with("sqlite") {
-        // WAL lets readers proceed while the indexer writes; busy_timeout rides out short write locks.
-        use sea_orm::ConnectionTrait;
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA synchronous=NORMAL;").await?;
-    }
     migration::Migrator::up(&db, None).await?;
     Ok(db)
 }

@@ -532,8 +532,8 @@ impl DeviceQuery {
         Ok(conn)
     }
 
-    /// One device: FORBIDDEN unless the caller's organisation owns it, is a party of the receipt it is
-    /// bound to, or is the regulator.
+    /// One device, for its owner, the parties of the receipt it is bound to, and the regulator. Anyone
+    /// else gets NOT_FOUND, as for an id that does not exist (the answer tells no one which ids exist).
     async fn device(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<DeviceNode> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
@@ -545,7 +545,7 @@ impl DeviceQuery {
         if let Some(scope) = device_scope(api, user).await? {
             let visible = device::Entity::find_by_id(id.clone()).filter(scope).one(&api.db).await?;
             if visible.is_none() {
-                return Err(ApiError::forbidden(format!("device {id} belongs to another organisation")).into());
+                return Err(ApiError::not_found(format!("device {id}")).into());
             }
         }
         Ok(DeviceNode(row))
@@ -886,12 +886,16 @@ pub struct DeviceSubscription;
 #[Subscription]
 impl DeviceSubscription {
     /// Newly raised IoT alerts concerning the caller's organisation (every alert for the regulator).
-    async fn iot_alerts(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = AlertNode>> {
+    async fn iot_alerts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<AlertNode>>> {
         let api: Arc<Api> = api(ctx)?.clone();
         let user = require_user(ctx)?;
         let all = access::has_org_role(&api, user, "regulator").await?;
         let org = user.org_id.clone();
-        Ok(BroadcastStream::new(api.indexer.subscribe_events()).filter_map(move |r| {
+        let events = api.indexer.subscribe_events();
+        let alerts = BroadcastStream::new(events).filter_map(move |r| {
             let api = api.clone();
             let org = org.clone();
             async move {
@@ -906,6 +910,7 @@ impl DeviceSubscription {
                     None
                 }
             }
-        }))
+        });
+        Ok(super::while_session_lives(ctx, alerts)?)
     }
 }

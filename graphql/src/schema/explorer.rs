@@ -14,7 +14,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use super::input::*;
 use super::types::{BlockNode, EventNode, TransactionNode};
 use super::{access, api, require_user};
-use crate::db::entities::{block, event, event_org};
+use crate::db::entities::{block, event, event_org, transaction};
 use crate::error::{ApiError, ApiResult};
 
 /// A consensus validator.
@@ -263,6 +263,51 @@ async fn visible_events(ctx: &Context<'_>, tx_id: &str) -> ApiResult<Vec<EventNo
     Ok(rows.into_iter().map(EventNode::from).collect())
 }
 
+/// `rows` as the caller sees them: whole for the regulator and for the organisations a transaction
+/// concerns (its sender's account, or one its events name); redacted for everyone else.
+pub(crate) async fn as_seen_by(ctx: &Context<'_>, rows: Vec<transaction::Model>) -> ApiResult<Vec<TransactionNode>> {
+    let api = api(ctx)?;
+    let user = require_user(ctx)?;
+    if rows.is_empty() || access::has_org_role(api, user, "regulator").await? {
+        return Ok(rows.into_iter().map(TransactionNode::from).collect());
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let named = sea_orm::sea_query::Query::select()
+        .column(event_org::Column::EventId)
+        .from(event_org::Entity)
+        .and_where(event_org::Column::OrgId.eq(user.org_id.clone()))
+        .to_owned();
+    let concerned: std::collections::HashSet<String> = event::Entity::find()
+        .filter(event::Column::TxId.is_in(ids))
+        .filter(event::Column::Id.in_subquery(named))
+        .all(&api.db)
+        .await?
+        .into_iter()
+        .map(|e| e.tx_id)
+        .collect();
+    let state = api.chain.state(None).map_err(ApiError::from)?;
+    let own = |sender: &str| {
+        scf_ledger::crypto::Address::from_hex(sender).ok().is_some_and(|a| {
+            scf_domain::org::load_account(state.as_ref(), &a)
+                .ok()
+                .flatten()
+                .is_some_and(|acct| acct.org_id == user.org_id)
+        })
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let visible = concerned.contains(&r.id) || own(&r.sender);
+            let node = TransactionNode::from(r);
+            if visible {
+                node
+            } else {
+                node.redacted()
+            }
+        })
+        .collect())
+}
+
 #[ComplexObject]
 impl TransactionNode {
     /// Events the transaction emitted (its receipt), as far as they concern the caller's organisation
@@ -274,6 +319,7 @@ impl TransactionNode {
     /// The block that includes the transaction.
     async fn block(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<BlockNode>> {
         let api = api(ctx)?;
+        require_user(ctx)?;
         let row = block::Entity::find_by_id(self.height).one(&api.db).await.map_err(ApiError::from)?;
         Ok(row.map(BlockNode::from))
     }

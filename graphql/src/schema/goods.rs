@@ -359,8 +359,8 @@ impl GoodsQuery {
         Ok(conn)
     }
 
-    /// One warehouse receipt: FORBIDDEN unless the caller's organisation is its operator, holder or
-    /// pledgee (or the regulator).
+    /// One warehouse receipt, for its operator, holder and pledgee (and the regulator). Anyone else gets
+    /// NOT_FOUND, as for a number that does not exist: the answer must not tell which numbers exist.
     async fn warehouse_receipt(
         &self,
         ctx: &Context<'_>,
@@ -372,13 +372,18 @@ impl GoodsQuery {
             .one(&api.db)
             .await
             .map_err(ApiError::from)?
-            .ok_or_else(|| ApiError::not_found(format!("warehouse receipt {number}")))?;
-        if !receipt_visible(&row, &user.org_id) && !access::has_org_role(api, user, "regulator").await? {
-            return Err(ApiError::forbidden(format!(
-                "warehouse receipt {number} is visible to its operator, holder and pledgee only"
-            ))
-            .into());
-        }
+            .filter(|row| receipt_visible(row, &user.org_id));
+        let row = match row {
+            Some(row) => row,
+            None if access::has_org_role(api, user, "regulator").await? => {
+                warehouse_receipt::Entity::find_by_id(number.clone())
+                    .one(&api.db)
+                    .await
+                    .map_err(ApiError::from)?
+                    .ok_or_else(|| ApiError::not_found(format!("warehouse receipt {number}")))?
+            }
+            None => return Err(ApiError::not_found(format!("warehouse receipt {number}")).into()),
+        };
         Ok(WarehouseReceiptNode::from_row(row)?)
     }
 }

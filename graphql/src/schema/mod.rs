@@ -81,11 +81,20 @@ pub struct Limits {
     pub public_requests_per_minute: u32,
     /// ... up to this many at once.
     pub public_burst: u32,
+    /// Schema introspection and the GraphiQL page (GET /graphql). On for development and the demo; a
+    /// member's production API turns them off (`[api] introspection = false`).
+    pub introspection: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 12, max_complexity: 2_000, public_requests_per_minute: 120, public_burst: 30 }
+        Limits {
+            max_depth: 12,
+            max_complexity: 2_000,
+            public_requests_per_minute: 120,
+            public_burst: 30,
+            introspection: true,
+        }
     }
 }
 
@@ -121,7 +130,9 @@ pub fn build_schema_integrated(
     limiter: Arc<crate::ratelimit::RateLimiter>,
     integration: integration::Integration,
 ) -> ApiSchema {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription::default());
+    let builder = if limits.introspection { builder } else { builder.disable_introspection() };
+    builder
         .data(api)
         .data(integration)
         .data(limiter)
@@ -140,6 +151,49 @@ pub fn sdl() -> String {
 
 pub(crate) fn api<'a>(ctx: &Context<'a>) -> ApiResult<&'a Arc<Api>> {
     ctx.data::<Arc<Api>>().map_err(|_| ApiError::internal("schema", "Api missing from context"))
+}
+
+/// A subscription's items while its caller's session lives: before each item the session is checked
+/// again (signed out, password changed, user disabled, account removed or frozen on chain all end it),
+/// and a dead session ends the stream with `UNAUTHENTICATED`. A WebSocket picks its caller once, at
+/// `connection_init`; this keeps a subscription from outliving the user.
+pub(crate) fn while_session_lives<T, S>(
+    ctx: &Context<'_>,
+    items: S,
+) -> ApiResult<impl futures_util::Stream<Item = async_graphql::Result<T>>>
+where
+    T: Send + 'static,
+    S: futures_util::Stream<Item = T> + Send + 'static,
+{
+    use futures_util::StreamExt;
+    let api = api(ctx)?.clone();
+    let token = ctx.data_opt::<Caller>().and_then(|c| c.token.clone());
+    Ok(items
+        .then(move |item| {
+            let api = api.clone();
+            let token = token.clone();
+            async move {
+                match crate::http::caller_for(&api, token).await.user {
+                    Some(_) => Ok(item),
+                    None => Err(async_graphql::Error::from(ApiError::Unauthenticated)),
+                }
+            }
+        })
+        .scan(false, |ended, r| {
+            let out = if *ended { None } else { Some(r) };
+            *ended = out.as_ref().is_some_and(Result::is_err);
+            futures_util::future::ready(out)
+        }))
+}
+
+/// Take one token from the caller's address bucket (anonymous requests: the consumer page, self-signed
+/// submissions).
+pub(crate) fn public_request(ctx: &Context<'_>) -> ApiResult<()> {
+    let addr = ctx.data_opt::<crate::ratelimit::ClientAddr>().and_then(|c| c.0);
+    match ctx.data_opt::<Arc<crate::ratelimit::RateLimiter>>() {
+        Some(l) => l.check(addr),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn caller<'a>(ctx: &Context<'a>) -> Option<&'a AuthUser> {

@@ -188,8 +188,13 @@ impl Mutation {
         signed_tx_hex: String,
     ) -> async_graphql::Result<TxResult> {
         let api = api(ctx)?;
-        if caller(ctx).is_some_and(|u| u.role == UserRole::Viewer) {
-            return Err(ApiError::forbidden("viewers cannot change anything").into());
+        match caller(ctx) {
+            Some(u) if u.role == UserRole::Viewer => {
+                return Err(ApiError::forbidden("viewers cannot change anything").into());
+            }
+            Some(_) => {}
+            // The signature is the authority, but an anonymous client spends its address's public budget.
+            None => super::public_request(ctx)?,
         }
         if signed_tx_hex.len() > MAX_SIGNED_TX_HEX {
             return Err(ApiError::bad_input("signedTxHex", "larger than the transaction size limit").into());
@@ -197,7 +202,8 @@ impl Mutation {
         let bytes = hex::decode(signed_tx_hex.trim())
             .map_err(|e| ApiError::bad_input("signedTxHex", format!("not hex: {e}")))?;
         let tx = SignedTx::from_bytes(&bytes).map_err(|e| ApiError::bad_input("signedTxHex", e.to_string()))?;
-        tx.verify_signature().map_err(|e| ApiError::bad_input("signedTxHex.signature", e.to_string()))?;
+        // The chain admits only members' active accounts and checks that before the signature, which it
+        // verifies once per node: a stranger's key costs no SM2 verification here or there.
         Ok(TxResult { receipt: api.submit_signed(tx).await? })
     }
 

@@ -3,7 +3,8 @@
 //!
 //! Everything a consumer sees is read from chain state through the domain's read helpers
 //! (`provenance::trace_lot`, `events_for_key`), and every step carries an [`EventProofBundle`] the
-//! browser checks itself. Public queries are rate-limited per client address ([`RateLimiter`]).
+//! browser checks itself. Public queries are rate-limited per client address
+//! ([`crate::ratelimit::RateLimiter`]).
 //!
 //! Product facts come from the events themselves: EPCIS ILMD (instance/lot master data, e.g.
 //! `cbvmda:bestBeforeDate`, `cbvmda:countryOfOrigin`) and `certificationInfo`.
@@ -30,7 +31,6 @@ use super::types::TxResult;
 use super::{api, require_user};
 use crate::db::entities::device;
 use crate::error::{ApiError, ApiResult};
-use crate::ratelimit::{ClientAddr, RateLimiter};
 use crate::readings::Readings;
 
 /// The source of sensor readings given to the schema (none: series are empty).
@@ -79,15 +79,6 @@ const MAX_LOT: usize = 20;
 const MAX_UNITS: usize = 50;
 /// Longest span of readings a lot page shows.
 const MAX_SERIES_SPAN_MS: u64 = 31 * 24 * 3_600_000;
-
-/// Take one token from the caller's address bucket.
-fn public_request(ctx: &Context<'_>) -> ApiResult<()> {
-    let addr = ctx.data_opt::<ClientAddr>().and_then(|c| c.0);
-    match ctx.data_opt::<Arc<RateLimiter>>() {
-        Some(l) => l.check(addr),
-        None => Ok(()),
-    }
-}
 
 fn check_lot(field: &str, lot: &str) -> ApiResult<()> {
     let n = lot.chars().count();
@@ -547,7 +538,7 @@ impl ProvenanceQuery {
     /// anchored step with its on-chain proof, cold-chain readings of devices bound to the lot, and
     /// certificates. Null when nothing is recorded for the lot.
     async fn lot_page(&self, ctx: &Context<'_>, gtin: String, lot: String) -> async_graphql::Result<Option<LotPage>> {
-        public_request(ctx)?;
+        super::public_request(ctx)?;
         let api = api(ctx)?;
         let gtin = gtin14("gtin", &gtin)?;
         check_lot("lot", &lot)?;
@@ -576,7 +567,7 @@ impl ProvenanceQuery {
     /// Trace what a GS1 Digital Link names (`https://host/01/{gtin}/10/{lot}`, or just the path
     /// `/01/{gtin}/21/{serial}`, `/00/{sscc}`, ...) upstream and downstream. Public, rate-limited.
     async fn trace(&self, ctx: &Context<'_>, digital_link: String) -> async_graphql::Result<ProvenanceTrace> {
-        public_request(ctx)?;
+        super::public_request(ctx)?;
         let api = api(ctx)?;
         if digital_link.len() > 2048 {
             return Err(ApiError::bad_input("digitalLink", "at most 2048 characters").into());
@@ -602,8 +593,9 @@ impl ProvenanceQuery {
         Ok(ProvenanceTrace { key: t.key, upstream, downstream, ingredients: t.ingredients, products: t.products })
     }
 
-    /// Anchored EPCIS events in chain order (signed-in users), optionally only those concerning a
-    /// GTIN + lot.
+    /// Anchored EPCIS events in chain order, optionally only those concerning a GTIN + lot (a lot's
+    /// journey, which its consumer page shows anyone). Without a filter, the events the caller's
+    /// organisation captured (every organisation's for the regulator).
     async fn epcis_events(
         &self,
         ctx: &Context<'_>,
@@ -612,7 +604,7 @@ impl ProvenanceQuery {
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, EpcisEvent>> {
         let api = api(ctx)?;
-        require_user(ctx)?;
+        let user = require_user(ctx)?;
         let n = page_size(first)? as usize;
         let after_seq = match &after {
             None => None,
@@ -621,6 +613,7 @@ impl ProvenanceQuery {
             }
         };
         let f = filter.unwrap_or_default();
+        let all = super::access::has_org_role(api, user, "regulator").await?;
         let state = api.chain.state(None).map_err(ApiError::from)?;
         let state: &dyn StateRead = state.as_ref();
         let mut events: Vec<StoredEvent> = Vec::with_capacity(n + 1);
@@ -640,7 +633,9 @@ impl ProvenanceQuery {
                 let mut seq = after_seq.map(|a| a + 1).unwrap_or(0);
                 while seq < count && events.len() <= n {
                     if let Some(e) = dprov::load_event(state, seq)? {
-                        events.push(e);
+                        if all || e.org == user.org_id {
+                            events.push(e);
+                        }
                     }
                     seq += 1;
                 }

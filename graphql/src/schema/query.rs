@@ -233,9 +233,13 @@ impl Query {
         if scf_ledger::crypto::Hash32::from_hex(id.trim()).is_err() {
             return Err(ApiError::bad_input("id", "a transaction id is 64 hex digits").into());
         }
-        let row =
-            transaction::Entity::find_by_id(id.trim().to_lowercase()).one(&api.db).await.map_err(ApiError::from)?;
-        Ok(row.map(TransactionNode::from).ok_or_else(|| ApiError::not_found(format!("transaction {id}")))?)
+        let row = transaction::Entity::find_by_id(id.trim().to_lowercase())
+            .one(&api.db)
+            .await
+            .map_err(ApiError::from)?
+            .ok_or_else(|| ApiError::not_found(format!("transaction {id}")))?;
+        let mut seen = super::explorer::as_seen_by(ctx, vec![row]).await?;
+        Ok(seen.pop().ok_or_else(|| ApiError::not_found(format!("transaction {id}")))?)
     }
 
     /// Height the read model has indexed up to.

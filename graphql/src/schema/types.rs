@@ -321,22 +321,32 @@ impl BlockNode {
             .all(&api.db)
             .await
             .map_err(ApiError::from)?;
-        Ok(rows.into_iter().map(TransactionNode::from).collect())
+        Ok(super::explorer::as_seen_by(ctx, rows).await?)
     }
 }
 
+/// A committed transaction. Who sent it, to which module and why it failed are shown to the
+/// organisations it concerns (its sender's, those its events name) and the regulator; to anyone else
+/// `sender`, `module`, `errorCode` and `errorMessage` are null.
 #[derive(SimpleObject, Clone)]
 #[graphql(name = "Transaction", complex)]
 pub struct TransactionNode {
     pub id: String,
     pub height: i64,
     pub index: i32,
-    pub sender: String,
-    pub module: String,
+    pub sender: Option<String>,
+    pub module: Option<String>,
     /// `success` or `failed`.
     pub outcome: String,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+}
+
+impl TransactionNode {
+    /// The transaction as an organisation it does not concern sees it.
+    pub fn redacted(self) -> Self {
+        TransactionNode { sender: None, module: None, error_code: None, error_message: None, ..self }
+    }
 }
 
 impl From<transaction::Model> for TransactionNode {
@@ -345,8 +355,8 @@ impl From<transaction::Model> for TransactionNode {
             id: m.id,
             height: m.height,
             index: m.tx_index,
-            sender: m.sender,
-            module: m.module,
+            sender: Some(m.sender),
+            module: Some(m.module),
             outcome: m.outcome,
             error_code: m.error_code,
             error_message: m.error_message,

@@ -681,7 +681,7 @@ export type BlockTransactionsQueryVariables = Exact<{
 }>;
 
 
-export type BlockTransactionsQuery = { block: { height: number, timeMs: number, transactions: Array<{ id: string, index: number, sender: string, module: string, outcome: string, errorCode: string | null, events: Array<{ kind: string, attributes: Array<{ name: string, value: string }> }> }> } };
+export type BlockTransactionsQuery = { block: { height: number, timeMs: number, transactions: Array<{ id: string, index: number, sender: string | null, module: string | null, outcome: string, errorCode: string | null, events: Array<{ kind: string, attributes: Array<{ name: string, value: string }> }> }> } };
 
 export type ExpiringKeysQueryVariables = Exact<{
   withinDays: number;
@@ -699,7 +699,7 @@ export type PledgeInstanceQuery = { workflowInstance: { id: string, process: str
 
 export type BlockFieldsFragment = { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number };
 
-export type TransactionFieldsFragment = { id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null };
+export type TransactionFieldsFragment = { id: string, height: number, index: number, sender: string | null, module: string | null, outcome: string, errorCode: string | null, errorMessage: string | null };
 
 export type BlocksQueryVariables = Exact<{
   first?: number | null | undefined;
@@ -714,7 +714,7 @@ export type BlockQueryVariables = Exact<{
 }>;
 
 
-export type BlockQuery = { block: { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number, transactions: Array<{ id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null }>, header: { chainId: string, height: number, txRoot: string, receiptsRoot: string, encoded: string } | null, certificate: { height: number, round: number, blockHash: string, signedPower: number, totalPower: number, signatures: Array<{ validator: string, validatorName: string | null, signature: string }> } | null }, validators: Array<{ name: string, address: string, publicKey: string, power: number, peerId: string | null }> };
+export type BlockQuery = { block: { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number, transactions: Array<{ id: string, height: number, index: number, sender: string | null, module: string | null, outcome: string, errorCode: string | null, errorMessage: string | null }>, header: { chainId: string, height: number, txRoot: string, receiptsRoot: string, encoded: string } | null, certificate: { height: number, round: number, blockHash: string, signedPower: number, totalPower: number, signatures: Array<{ validator: string, validatorName: string | null, signature: string }> } | null }, validators: Array<{ name: string, address: string, publicKey: string, power: number, peerId: string | null }> };
 
 export type ValidatorFieldsFragment = { name: string, address: string, publicKey: string, power: number, peerId: string | null };
 
@@ -728,7 +728,7 @@ export type TransactionQueryVariables = Exact<{
 }>;
 
 
-export type TransactionQuery = { transaction: { id: string, height: number, index: number, sender: string, module: string, outcome: string, errorCode: string | null, errorMessage: string | null, events: Array<{ id: string, module: string, kind: string, attributes: Array<{ name: string, value: string }> }> } };
+export type TransactionQuery = { transaction: { id: string, height: number, index: number, sender: string | null, module: string | null, outcome: string, errorCode: string | null, errorMessage: string | null, events: Array<{ id: string, module: string, kind: string, attributes: Array<{ name: string, value: string }> }> } };
 
 export type NewBlocksSubscriptionVariables = Exact<{ [key: string]: never; }>;
 

@@ -74,8 +74,9 @@ export function TransactionsTable({ rows }: { rows: TransactionFieldsFragment[] 
       columns={[
         { title: '#', dataIndex: 'index' },
         { title: t('explorer.tx'), dataIndex: 'id', render: (id: string) => <Link to={`/explorer/tx/${id}`}>{shortHash(id)}</Link> },
-        { title: t('audit.module'), dataIndex: 'module', render: (m: string) => <Tag>{m}</Tag> },
-        { title: t('explorer.sender'), dataIndex: 'sender', render: (s: string) => shortHash(s), responsive: ['md'] },
+        // Null for a transaction that does not concern the caller's organisation: the server hides it.
+        { title: t('audit.module'), dataIndex: 'module', render: (m: string | null) => (m ? <Tag>{m}</Tag> : t('explorer.hidden')) },
+        { title: t('explorer.sender'), dataIndex: 'sender', render: (s: string | null) => (s ? shortHash(s) : t('explorer.hidden')), responsive: ['md'] },
         { title: t('explorer.outcome'), key: 'outcome', render: (_, x) => <OutcomeTag tx={x} /> },
       ]}
     />

@@ -29,9 +29,9 @@ export function TransactionPage() {
                 <Link to={`/explorer/blocks/${x.height}`}>#{x.height}</Link> · {x.index}
               </Descriptions.Item>
               <Descriptions.Item label={t('explorer.sender')}>
-                <Typography.Text code>{x.sender}</Typography.Text>
+                {x.sender ? <Typography.Text code>{x.sender}</Typography.Text> : t('explorer.hidden')}
               </Descriptions.Item>
-              <Descriptions.Item label={t('audit.module')}>{x.module}</Descriptions.Item>
+              <Descriptions.Item label={t('audit.module')}>{x.module ?? t('explorer.hidden')}</Descriptions.Item>
               <Descriptions.Item label={t('explorer.outcome')}>
                 <OutcomeTag tx={x} />
               </Descriptions.Item>

@@ -25,7 +25,7 @@ export function auditRows(blocks: Block[], org: string): (string | number)[][] {
     for (const tx of b.transactions) {
       const names = (e: (typeof tx.events)[number]) => e.attributes.some((a) => a.value === org || a.value.split(/[|,]/).includes(org));
       if (org && !tx.events.some(names)) continue;
-      const base = [b.height, b.timeMs, tx.id, tx.index, tx.sender, tx.module, tx.outcome, tx.errorCode ?? ''];
+      const base = [b.height, b.timeMs, tx.id, tx.index, tx.sender ?? '', tx.module ?? '', tx.outcome, tx.errorCode ?? ''];
       if (tx.events.length === 0) rows.push([...base, '', '']);
       for (const e of tx.events) rows.push([...base, e.kind, e.attributes.map((a) => `${a.name}=${a.value}`).join('; ')]);
     }
