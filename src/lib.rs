@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod bench_api;
 pub mod bench_chain;
+pub mod bench_preload;
 pub mod demo;
 pub mod files;
 pub mod key_watch;

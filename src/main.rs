@@ -120,7 +120,7 @@ enum BenchCmd {
     Chain(scf::bench_chain::BenchChainArgs),
     /// Device readings per second from publish to durable storage.
     Ingest(scf_iot_ingest::BenchIngestArgs),
-    /// The public lot page under concurrent clients.
+    /// The GraphQL API under concurrent clients: the public lot page, or signed-in members' work.
     Api(scf::bench_api::BenchApiArgs),
 }
 
@@ -171,16 +171,22 @@ fn bench_api(args: &scf::bench_api::BenchApiArgs) -> anyhow::Result<()> {
         return print_json(&r);
     }
     println!(
-        "{} clients, {} requests ({} errors): {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms; {} steps per answer; \
-         SM2-verify ceiling {:.0}/s",
+        "{:?} mix on {:?}: {} clients, {} requests ({} errors): {:.0} req/s; reads {} p50 {:.1} ms p99 {:.1} ms; \
+         mutations {} p50 {:.1} ms p99 {:.1} ms; SM2-verify ceiling {:.0}/s (RustCrypto), {:.0}/s (chain's verifier)",
+        r.mix,
+        r.db,
         r.clients,
         r.requests,
         r.errors,
         r.requests_per_s,
-        r.p50_ms,
-        r.p99_ms,
-        r.steps_per_answer,
-        r.sm2_verify_ceiling_per_s
+        r.reads,
+        r.reads_p50_ms,
+        r.reads_p99_ms,
+        r.mutations,
+        r.mutation_p50_ms,
+        r.mutation_p99_ms,
+        r.sm2_verify_ceiling_per_s,
+        r.sm2_fast_ceiling_per_s
     );
     Ok(())
 }

@@ -27,14 +27,20 @@ pub struct BenchResult {
     pub readings: u64,
     pub readings_per_s: f64,
     pub rejected: u64,
+    /// RustCrypto `sm2` on all cores: the fixed reference of `ratio`.
     pub sm2_verify_ceiling_per_s: f64,
+    /// The service's verifier on all cores, device keys warm.
+    pub sm2_fast_ceiling_per_s: f64,
     pub ratio: f64,
 }
 
-/// SM2 verifications per second on all cores (rayon), over `msgs` (decoded first, untimed).
+/// SM2 verifications per second on all cores (rayon) over `msgs` (decoded first, untimed), with
+/// RustCrypto `sm2` (`fast: false`: the fixed reference the ratio is taken against) or with the
+/// verifier the service uses, keys warm as the service sees them (`fast: true`).
 pub fn sm2_verify_ceiling(
     msgs: &[Vec<u8>],
     key_of: impl Fn(&str) -> Option<scf_ledger::crypto::PublicKey> + Sync,
+    fast: bool,
 ) -> f64 {
     let envs: Vec<(wire::Envelope, scf_ledger::crypto::PublicKey)> = msgs
         .iter()
@@ -44,10 +50,21 @@ pub fn sm2_verify_ceiling(
     if envs.is_empty() {
         return 0.0;
     }
+    let verify = |(e, k): &(wire::Envelope, scf_ledger::crypto::PublicKey)| {
+        if fast {
+            e.verify(k)
+        } else {
+            k.verify_reference(scf_ledger::crypto::DEFAULT_DIST_ID, &e.to_be_signed, &e.signature).is_ok()
+        }
+    };
+    if fast {
+        // Untimed: each device's signatures until its table is cached.
+        let _ = envs.par_iter().filter(|x| verify(x)).count();
+    }
     let mut best = 0.0f64;
     for _ in 0..2 {
         let t = Instant::now();
-        let ok = envs.par_iter().filter(|(e, k)| e.verify(k)).count();
+        let ok = envs.par_iter().filter(|x| verify(x)).count();
         let s = t.elapsed().as_secs_f64();
         if ok == envs.len() && s > 0.0 {
             best = best.max(envs.len() as f64 / s);
@@ -89,7 +106,8 @@ pub async fn run(devices: usize, readings: u64, batch_max: u64) -> anyhow::Resul
     let keys: std::collections::HashMap<String, scf_ledger::crypto::PublicKey> =
         sims.iter().map(|d| (d.id.clone(), *d.key.public())).collect();
     let sample: Vec<Vec<u8>> = msgs.iter().take(4000).map(|(_, m)| m.clone()).collect();
-    let ceiling = sm2_verify_ceiling(&sample, |id| keys.get(id).copied());
+    let ceiling = sm2_verify_ceiling(&sample, |id| keys.get(id).copied(), false);
+    let fast_ceiling = sm2_verify_ceiling(&sample, |id| keys.get(id).copied(), true);
 
     // The devices' readings go through the broker's guard (password and ACL checks) as a gateway that
     // may publish for every device; the service reads from the broker directly, as in a member.
@@ -141,6 +159,7 @@ pub async fn run(devices: usize, readings: u64, batch_max: u64) -> anyhow::Resul
         readings_per_s: (rate * 10.0).round() / 10.0,
         rejected,
         sm2_verify_ceiling_per_s: (ceiling * 10.0).round() / 10.0,
+        sm2_fast_ceiling_per_s: (fast_ceiling * 10.0).round() / 10.0,
         ratio: if ceiling > 0.0 { (rate / ceiling * 1000.0).round() / 1000.0 } else { 0.0 },
     })
 }

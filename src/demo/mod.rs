@@ -232,7 +232,7 @@ fn write_or_check_genesis(path: &Path, planned: &Genesis) -> anyhow::Result<Gene
 }
 
 /// Create the demo users that do not exist yet; returns how many were created.
-async fn seed_users(db_url: &str, node_key: &[u8; 16], plan: &SeedPlan) -> anyhow::Result<usize> {
+pub(crate) async fn seed_users(db_url: &str, node_key: &[u8; 16], plan: &SeedPlan) -> anyhow::Result<usize> {
     let db = scf_graphql::db::connect(db_url).await.map_err(|e| anyhow!("read model {db_url}: {e}"))?;
     let mut created = 0;
     for u in &plan.users {

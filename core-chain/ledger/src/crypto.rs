@@ -8,6 +8,7 @@
 //! - data at rest: SM4-GCM (RFC 8998) with a 12-byte nonce prepended to `ciphertext ‖ tag`.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::AesGcm;
@@ -20,6 +21,35 @@ use sm3::Digest;
 
 /// The distinguishing identifier every SM2 signature in the protocol uses (GM/T 0009 default).
 pub const DEFAULT_DIST_ID: &str = "1234567812345678";
+
+/// Keys whose verification tables the process keeps. A consortium's accounts and devices sign again
+/// and again, and a cached key verifies about three times faster than a cold one; each table is
+/// `KeyCache::BYTES_PER_KEY` (~53 KB), so a full cache holds ~55 MB. Keys beyond it take the cold path,
+/// which is still about three times RustCrypto's speed.
+pub const VERIFY_CACHE_KEYS: usize = 1024;
+
+/// The one process-wide cache behind [`PublicKey::verify`]: mempool admission, block validation,
+/// consensus votes and device readings all verify through it. A key is admitted after a few valid
+/// signatures (`KeyCache::DEFAULT_WARM_AFTER`), so one-off or forged signers never cost a table.
+static VERIFY_CACHE: LazyLock<scf_sm2_verify::KeyCache> =
+    LazyLock::new(|| scf_sm2_verify::KeyCache::new(VERIFY_CACHE_KEYS));
+
+/// The fast verifier's refusals, as the ledger has always reported them (RustCrypto's decisions): a
+/// scalar outside [1, n − 1] fails RustCrypto's signature parsing, a key or id it cannot build a
+/// verifying key from is an invalid key, and everything else is a signature that does not verify.
+/// No wildcard: a new refusal must be placed here deliberately.
+fn from_fast(e: scf_sm2_verify::Error) -> CryptoError {
+    use scf_sm2_verify::Error as E;
+    match e {
+        E::ScalarOutOfRange { .. } | E::SignatureLength { .. } => CryptoError::MalformedSignature,
+        E::ZeroSum | E::IdentityPoint | E::Mismatch => CryptoError::BadSignature,
+        E::KeyLength { .. }
+        | E::KeyPrefix { .. }
+        | E::KeyCoordinateOutOfRange { .. }
+        | E::KeyNotOnCurve
+        | E::DistIdTooLong { .. } => CryptoError::InvalidPublicKey,
+    }
+}
 
 /// Errors from key handling, signing and decryption. None of them carries secret material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -173,11 +203,25 @@ impl PublicKey {
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
         self.verify_with_id(DEFAULT_DIST_ID, msg, sig)
     }
-    /// Verify with an explicit distinguishing ID (standard test vectors use other IDs).
+    /// Verify with an explicit distinguishing ID (standard test vectors and TLS 1.3 use other IDs).
+    ///
+    /// Verification bounds the chain's throughput, so this is `scf-sm2-verify` (variable-time, which is
+    /// safe: keys, signatures and messages are public) through the process-wide key cache. It accepts
+    /// and refuses exactly what [`PublicKey::verify_reference`] does, with the same errors.
     pub fn verify_with_id(&self, dist_id: &str, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
+        VERIFY_CACHE.verify(&self.0, dist_id.as_bytes(), msg, &sig.0).map_err(from_fast)
+    }
+    /// Verify with RustCrypto `sm2` (constant-time, general): the reference the fast path is tested
+    /// against, and the fixed yardstick benchmarks report their ratios to.
+    pub fn verify_reference(&self, dist_id: &str, msg: &[u8], sig: &Signature) -> Result<(), CryptoError> {
         let vk = self.verifying_key(dist_id)?;
         let s = sm2::dsa::Signature::from_slice(&sig.0).map_err(|_| CryptoError::MalformedSignature)?;
         vk.verify(msg, &s).map_err(|_| CryptoError::BadSignature)
+    }
+    /// Whether this key's verification table is in the process-wide cache (it has signed validly often
+    /// enough to be admitted). Tests use it to know which path they exercise.
+    pub fn verify_table_cached(&self) -> bool {
+        VERIFY_CACHE.contains(&self.0)
     }
     /// SubjectPublicKeyInfo PEM ("PUBLIC KEY").
     pub fn to_pem(&self) -> Result<String, CryptoError> {
