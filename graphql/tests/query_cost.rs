@@ -112,6 +112,17 @@ async fn nested_lists_multiply_and_are_refused() {
     // The explorer's cycle block → transactions → block → transactions.
     let cycle = "{ blocks(first: 50) { nodes { transactions { block { transactions { id } } } } } }";
     assert_eq!(limit_errors(cycle, None, serde_json::json!({})).await, vec!["Query is too complex.".to_string()]);
+    // Lists nested to the depth limit and beyond: refused, never an arithmetic overflow (which panics
+    // the request in a debug build and wraps around to a small cost in a release build).
+    for levels in [11, 14] {
+        let deep = format!(
+            "{{ voucher(id: \"X\") {{ {}id{} }} }}",
+            "lineage(first: 1000) { ".repeat(levels),
+            " }".repeat(levels)
+        );
+        let errors = limit_errors(&deep, None, serde_json::json!({})).await;
+        assert!(!errors.is_empty(), "{levels} levels of lineage");
+    }
     // The page size in a variable counts as well.
     let by_var = "query($n: Int) { vouchers(first: $n) { nodes { lineage(first: 1000) { id } } } }";
     assert!(limit_errors(by_var, None, serde_json::json!({ "n": 1 })).await.is_empty());

@@ -18,14 +18,23 @@ pub const MAX_NESTED_PAGE: i32 = 1_000;
 /// the objects it can make the server build.
 pub fn list_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let page = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-    page.saturating_mul(child_complexity).saturating_add(1)
+    capped(page.saturating_mul(child_complexity))
+}
+
+/// Most a single list may cost: far above any limit, and small enough that async-graphql's unchecked
+/// sums of sibling costs cannot overflow (a debug build panics on overflow; a release build would wrap
+/// a huge cost around to a small one and let the request through).
+pub const MAX_LIST_COST: usize = 1 << 32;
+
+fn capped(cost: usize) -> usize {
+    cost.saturating_add(1).min(MAX_LIST_COST)
 }
 
 /// [`list_cost`] for the nested lists paged up to [`MAX_NESTED_PAGE`] with `DEFAULT_PAGE` … `MAX_PAGE`
 /// by default (`Voucher.lineage`, `Block.transactions`).
 pub fn nested_list_cost(first: Option<i32>, child_complexity: usize) -> usize {
     let page = first.unwrap_or(MAX_PAGE).clamp(1, MAX_NESTED_PAGE) as usize;
-    page.saturating_mul(child_complexity).saturating_add(1)
+    capped(page.saturating_mul(child_complexity))
 }
 
 /// The page size of a nested list (`Voucher.lineage`, `Block.transactions`): `1..=MAX_NESTED_PAGE`,
