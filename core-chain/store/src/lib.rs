@@ -123,8 +123,11 @@ pub struct Store {
 
 /// Entries per generation of the latest-value cache (two generations; values are small records).
 const VALUE_CACHE_ENTRIES: usize = 250_000;
-/// RocksDB's block cache, shared by all column families.
-const BLOCK_CACHE_BYTES: usize = 128 * 1024 * 1024;
+/// RocksDB's block cache, shared by all column families. Filled lazily: a small chain never uses it.
+/// At 1 M preloaded vouchers and invoices (460 MB of tree nodes) 128 MiB made the node spend a third of
+/// its time on block reads and their checksums; with 1 GiB, transfers ran 8,659–9,552/s instead of
+/// 6,917–8,531/s (docs/benchmarks.md, "Where the node's time goes as the state grows").
+const BLOCK_CACHE_BYTES: usize = 1024 * 1024 * 1024;
 
 fn value_key(key_hash: &KeyHash, version: Version) -> [u8; 40] {
     let mut k = [0u8; 40];
