@@ -285,9 +285,9 @@ async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream)
         client.write_all(&connack(0x04)).await?;
         return Err(GuardError::Refused(format!("bad credentials for {username:?}")));
     }
-    let acl = access.acl();
+    let acl = access.acl().for_client(&username, &connect.client_id);
     if let Some((topic, _)) = &connect.will {
-        if !acl.allows(&username, &connect.client_id, Want::Write, topic) {
+        if !acl.allows(Want::Write, topic) {
             refused("will");
             client.write_all(&connack(0x05)).await?;
             return Err(GuardError::Refused(format!("{username:?} may not publish a will to {topic:?}")));
@@ -326,7 +326,7 @@ async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream)
                 1 => return Err(GuardError::Malformed("second CONNECT")),
                 3 => {
                     let topic = Cursor::new(&p.body).string()?.to_string();
-                    if !acl.allows(&username, &connect.client_id, Want::Write, &topic) {
+                    if !acl.allows(Want::Write, &topic) {
                         refused("publish");
                         tracing::warn!(%username, %topic, "MQTT guard: publish outside the ACL; connection closed");
                         return Err(GuardError::Refused(format!("{username:?} may not publish to {topic:?}")));
@@ -346,7 +346,7 @@ async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream)
                     }
                     let allowed = filters.iter().all(|f| {
                         let plain = shared_filter(f);
-                        check_filter(plain).is_ok() && acl.allows(&username, &connect.client_id, Want::Read, plain)
+                        check_filter(plain).is_ok() && acl.allows(Want::Read, plain)
                     });
                     if !allowed {
                         refused("subscribe");

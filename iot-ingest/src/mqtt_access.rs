@@ -17,7 +17,7 @@
 //! MQTT username is its device id), and nobody outside the member process reads telemetry.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -135,6 +135,12 @@ impl Acl {
     /// May `username` (connected as `client_id`) publish to `topic` (`Want::Write`) or subscribe to the
     /// filter `topic` (`Want::Read`, `$share/GROUP/` already stripped)?
     pub fn allows(&self, username: &str, client_id: &str, want: Want, topic: &str) -> bool {
+        self.for_client(username, client_id).allows(want, topic)
+    }
+
+    /// The rules that apply to one connection: the user's own and the patterns with `%u` and `%c`
+    /// substituted, resolved once when it connects rather than for each of its packets.
+    pub fn for_client(&self, username: &str, client_id: &str) -> ClientAcl {
         let user_rules = self.users.get(username).map(Vec::as_slice).unwrap_or(&[]);
         // Mosquitto refuses pattern substitution for names that are themselves wildcards.
         let substitutable = !username.contains(['+', '#']) && !client_id.contains(['+', '#']);
@@ -143,17 +149,33 @@ impl Acl {
             .iter()
             .filter(|_| substitutable)
             .map(|r| Rule { grant: r.grant, topic: r.topic.replace("%u", username).replace("%c", client_id) });
-        let rules: Vec<Rule> = user_rules.iter().cloned().chain(patterns).collect();
-        let applies = |r: &Rule| match want {
-            Want::Write => topic_matches(&r.topic, topic),
-            Want::Read => filter_covers(&r.topic, topic),
-        };
+        ClientAcl { rules: user_rules.iter().cloned().chain(patterns).collect() }
+    }
+}
+
+/// The ACL rules of one connected client ([`Acl::for_client`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAcl {
+    rules: Vec<Rule>,
+}
+
+impl ClientAcl {
+    /// May this client publish to `topic` (`Want::Write`) or subscribe to the filter `topic`
+    /// (`Want::Read`, `$share/GROUP/` already stripped)?
+    pub fn allows(&self, want: Want, topic: &str) -> bool {
         // A deny rule refuses anything it touches: for a subscription, any overlap.
-        let denied = rules.iter().filter(|r| r.grant == Grant::Deny).any(|r| match want {
+        let denied = self.rules.iter().filter(|r| r.grant == Grant::Deny).any(|r| match want {
             Want::Write => topic_matches(&r.topic, topic),
             Want::Read => filters_overlap(&r.topic, topic),
         });
-        !denied && rules.iter().any(|r| r.grant.allows(want) && applies(r))
+        !denied
+            && self.rules.iter().any(|r| {
+                r.grant.allows(want)
+                    && match want {
+                        Want::Write => topic_matches(&r.topic, topic),
+                        Want::Read => filter_covers(&r.topic, topic),
+                    }
+            })
     }
 }
 
@@ -382,11 +404,11 @@ pub struct Access {
 
 struct Watched<T> {
     path: Option<PathBuf>,
-    state: Mutex<(Option<SystemTime>, T)>,
+    state: Mutex<(Option<SystemTime>, Arc<T>)>,
     parse: fn(&str, &str) -> Result<T, AccessError>,
 }
 
-impl<T: Clone> Watched<T> {
+impl<T> Watched<T> {
     fn load(
         path: Option<PathBuf>,
         fallback: &str,
@@ -399,10 +421,10 @@ impl<T: Clone> Watched<T> {
             }
             None => (None, parse(fallback, "built-in ACL")?),
         };
-        Ok(Watched { path, state: Mutex::new((mtime, value)), parse })
+        Ok(Watched { path, state: Mutex::new((mtime, Arc::new(value))), parse })
     }
 
-    fn current(&self) -> T {
+    fn current(&self) -> Arc<T> {
         let mut state = match self.state.lock() {
             Ok(s) => s,
             Err(poisoned) => poisoned.into_inner(),
@@ -413,7 +435,7 @@ impl<T: Clone> Watched<T> {
                 match read_with_mtime(p).and_then(|(m, t)| Ok((m, (self.parse)(&t, &p.display().to_string())?))) {
                     Ok((m, v)) => {
                         tracing::info!(file = %p.display(), "MQTT access file reloaded");
-                        *state = (m, v);
+                        *state = (m, Arc::new(v));
                     }
                     Err(e) => {
                         tracing::warn!("MQTT access file not reloaded, the previous version stays in force: {e}");
@@ -422,7 +444,7 @@ impl<T: Clone> Watched<T> {
                 }
             }
         }
-        state.1.clone()
+        Arc::clone(&state.1)
     }
 }
 
@@ -444,16 +466,16 @@ impl Access {
     /// Fixed users and ACL text, for tests and in-process simulations.
     pub fn fixed(passwords: Passwords, acl: &str) -> Result<Access, AccessError> {
         Ok(Access {
-            passwd: Watched { path: None, state: Mutex::new((None, passwords)), parse: Passwords::parse },
+            passwd: Watched { path: None, state: Mutex::new((None, Arc::new(passwords))), parse: Passwords::parse },
             acl: Watched::load(None, acl, Acl::parse)?,
         })
     }
 
-    pub fn passwords(&self) -> Passwords {
+    pub fn passwords(&self) -> Arc<Passwords> {
         self.passwd.current()
     }
 
-    pub fn acl(&self) -> Acl {
+    pub fn acl(&self) -> Arc<Acl> {
         self.acl.current()
     }
 }

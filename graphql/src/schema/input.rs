@@ -13,12 +13,38 @@ pub const MAX_PAGE: i32 = 100;
 /// for the default).
 pub const MAX_NESTED_PAGE: i32 = 1_000;
 
-/// What a list costs in a query's complexity: its page size (as `page_size` reads `first`, at most
-/// `MAX_PAGE`) times what one element costs, so nested lists multiply and a request's complexity bounds
-/// the objects it can make the server build.
+/// Page bounds of a list: `first` when not given, and its largest value.
+#[derive(Clone, Copy)]
+struct Paging {
+    default: i32,
+    max: i32,
+}
+
+/// Top-level lists (`vouchers`, `blocks`, …).
+const TOP: Paging = Paging { default: DEFAULT_PAGE, max: MAX_PAGE };
+/// Lists nested in an object (`Voucher.lineage`, `Block.transactions`).
+const NESTED: Paging = Paging { default: MAX_PAGE, max: MAX_NESTED_PAGE };
+
+impl Paging {
+    fn size(self, first: Option<i32>) -> ApiResult<u64> {
+        match first.unwrap_or(self.default) {
+            n if (1..=self.max).contains(&n) => Ok(n as u64),
+            _ => Err(ApiError::bad_input("first", format!("must be 1..={}", self.max))),
+        }
+    }
+
+    /// The page size (as [`Paging::size`] reads `first`, clamped) times one element's cost, capped.
+    fn cost(self, first: Option<i32>, child_complexity: usize) -> usize {
+        let page = first.unwrap_or(self.default).clamp(1, self.max) as usize;
+        page.saturating_mul(child_complexity).saturating_add(1).min(MAX_LIST_COST)
+    }
+}
+
+/// What a list costs in a query's complexity: its page size (at most `MAX_PAGE`) times what one element
+/// costs, so nested lists multiply and a request's complexity bounds the objects it can make the server
+/// build.
 pub fn list_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE) as usize;
-    capped(page.saturating_mul(child_complexity))
+    TOP.cost(first, child_complexity)
 }
 
 /// Most a single list may cost: far above any limit, and small enough that async-graphql's unchecked
@@ -26,24 +52,15 @@ pub fn list_cost(first: Option<i32>, child_complexity: usize) -> usize {
 /// a huge cost around to a small one and let the request through).
 pub const MAX_LIST_COST: usize = 1 << 32;
 
-fn capped(cost: usize) -> usize {
-    cost.saturating_add(1).min(MAX_LIST_COST)
-}
-
-/// [`list_cost`] for the nested lists paged up to [`MAX_NESTED_PAGE`] with `DEFAULT_PAGE` … `MAX_PAGE`
-/// by default (`Voucher.lineage`, `Block.transactions`).
+/// [`list_cost`] for the nested lists, paged up to [`MAX_NESTED_PAGE`] (`MAX_PAGE` by default).
 pub fn nested_list_cost(first: Option<i32>, child_complexity: usize) -> usize {
-    let page = first.unwrap_or(MAX_PAGE).clamp(1, MAX_NESTED_PAGE) as usize;
-    capped(page.saturating_mul(child_complexity))
+    NESTED.cost(first, child_complexity)
 }
 
 /// The page size of a nested list (`Voucher.lineage`, `Block.transactions`): `1..=MAX_NESTED_PAGE`,
 /// `MAX_PAGE` when not given.
 pub fn nested_page_size(first: Option<i32>) -> ApiResult<u64> {
-    match first.unwrap_or(MAX_PAGE) {
-        n if (1..=MAX_NESTED_PAGE).contains(&n) => Ok(n as u64),
-        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_NESTED_PAGE}"))),
-    }
+    NESTED.size(first)
 }
 
 /// A `YYYY-MM-DD` date.
@@ -79,10 +96,7 @@ pub fn non_negative_u32(field: &str, v: i32) -> ApiResult<u32> {
 
 /// The size of a page of a list: `1..=MAX_PAGE`, `DEFAULT_PAGE` when not given.
 pub fn page_size(first: Option<i32>) -> ApiResult<u64> {
-    match first.unwrap_or(DEFAULT_PAGE) {
-        n if (1..=MAX_PAGE).contains(&n) => Ok(n as u64),
-        _ => Err(ApiError::bad_input("first", format!("must be 1..={MAX_PAGE}"))),
-    }
+    TOP.size(first)
 }
 
 /// A `u64` as GraphQL's `Int` (64-bit here); larger values, which no amount or height reaches, saturate.
