@@ -58,6 +58,9 @@ enum Command {
     /// IoT devices that sign readings at the source.
     #[command(subcommand)]
     Device(DeviceCmd),
+    /// The organisation's certificate authority: SM2 certificates for nodes, TLS servers, clients,
+    /// users and devices, and their revocation (init | issue | revoke | crl | verify).
+    Ca(scf_ca::cli::CaArgs),
     /// The embedded MQTT broker's users (Mosquitto's password-file format).
     #[command(subcommand)]
     Mqtt(MqttCmd),
@@ -304,6 +307,10 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Cluster(cmd) => cluster(&cmd),
         Command::VerifyCert(args) => scf_node::cli::verify_cert_cmd(&args),
         Command::Device(DeviceCmd::Simulate(args)) => print_json(&scf_iot_ingest::simulate(args)?),
+        Command::Ca(args) => {
+            println!("{}", scf_ca::cli::run(args, std::time::SystemTime::now())?);
+            Ok(())
+        }
         Command::Mqtt(MqttCmd::Passwd { file, username, password_stdin }) => {
             mqtt_passwd(&file, &username, password_stdin)
         }

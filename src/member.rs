@@ -356,7 +356,14 @@ tx_listen = "/ip4/0.0.0.0/tcp/27100"    # transaction gossip, its own port
 tx_peers = []
 
 [node.api]
-listen = "127.0.0.1:26658"         # the node client API: loopback only
+listen = "127.0.0.1:26658"         # the node client API for tools on this machine: loopback only
+# The same API for other machines, over mutual 国密 TLS (docs/operations.md §8.1):
+# https_listen = "0.0.0.0:26659"
+# tls_cert = "keys/api.crt"        # scf ca issue --kind tls … --san <host callers dial>
+# tls_key = "keys/api/key.pem"
+# tls_trust = "keys/consortium-cas.pem"   # CA certificates of the organisations that may call
+# tls_crls = ["crl/bank-a.crl"]    # re-read when they change
+# allowed_orgs = []                # empty: every organisation in tls_trust
 
 # ---------------------------------------------------------------------------------------------
 # The GraphQL API, the web UI and the consumer pages. Remove the section to run no API.

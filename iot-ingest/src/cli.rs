@@ -26,6 +26,48 @@ fn read_key(path: &PathBuf) -> anyhow::Result<KeyPair> {
     KeyPair::from_pkcs8_pem(&pem).map_err(|e| anyhow::anyhow!("key: {}: {e}", path.display()))
 }
 
+/// How to reach a node's HTTPS client API (mutual 国密 TLS): this service's client certificate and the
+/// organisation CAs it trusts to certify the node.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct NodeTlsArgs {
+    /// Client certificate (PEM) from this organisation's CA (`scf ca issue --kind client`).
+    #[arg(long, requires_all = ["node_key", "node_trust"])]
+    pub node_cert: Option<PathBuf>,
+    /// The key --node-cert certifies (SM2, PKCS#8 PEM).
+    #[arg(long, requires = "node_cert")]
+    pub node_key: Option<PathBuf>,
+    /// PEM bundle of CA certificates: the node's organisation CA, and this service's own (which issued
+    /// --node-cert).
+    #[arg(long, requires = "node_cert")]
+    pub node_trust: Option<PathBuf>,
+}
+
+impl NodeTlsArgs {
+    /// Connect to `node`: plain for `http://`, mutual 国密 TLS for `https://`.
+    pub async fn connect(&self, node: &str) -> anyhow::Result<HttpChain> {
+        let client = match (&self.node_cert, &self.node_key, &self.node_trust) {
+            (Some(cert), Some(key), Some(trust)) => {
+                let read = |what: &str, p: &PathBuf| {
+                    std::fs::read_to_string(p).with_context(|| format!("{what}: cannot read {}", p.display()))
+                };
+                let identity = scf_gmtls::Identity::from_pem(&read("node-cert", cert)?, &read("node-key", key)?)
+                    .map_err(|e| anyhow::anyhow!("node-cert: {e}"))?;
+                let store = scf_ca::TrustStore::from_pem(&read("node-trust", trust)?)
+                    .map_err(|e| anyhow::anyhow!("node-trust: {}: {e}", trust.display()))?;
+                let trust = scf_gmtls::Trust::new(store, Arc::new(scf_ca::NoRevocation));
+                let tls = scf_gmtls::client_config(Some(&identity), trust, true)
+                    .map_err(|e| anyhow::anyhow!("node-cert: {e}"))?;
+                scf_client::NodeClient::with_tls(node, (*tls).clone())?
+            }
+            _ if node.starts_with("https://") => {
+                anyhow::bail!("node: {node} is the HTTPS API; give --node-cert, --node-key and --node-trust")
+            }
+            _ => scf_client::NodeClient::new(node),
+        };
+        Ok(HttpChain::connect_with(client).await?)
+    }
+}
+
 /// `scf ingest`: run the ingestion service until interrupted.
 #[derive(Clone, Debug, clap::Args)]
 pub struct IngestArgs {
@@ -45,9 +87,12 @@ pub struct IngestArgs {
     /// publishes only to its own telemetry topic, and nobody else subscribes.
     #[arg(long, requires = "embedded_broker")]
     pub mqtt_acl: Option<PathBuf>,
-    /// The node's client API.
+    /// The node's client API: its plain API on this machine, or `https://HOST:PORT`, its HTTPS API
+    /// (mutual 国密 TLS) on another machine, with --node-cert, --node-key and --node-trust.
     #[arg(long, default_value = "http://127.0.0.1:26658")]
     pub node: String,
+    #[command(flatten)]
+    pub node_tls: NodeTlsArgs,
     /// PKCS#8 PEM key of the ingestion account (signs anchors and alerts).
     #[arg(long)]
     pub key: PathBuf,
@@ -121,7 +166,7 @@ pub fn run_ingest(args: IngestArgs) -> anyhow::Result<()> {
         // and alerts in the store go out as soon as it answers.
         let mut wait = Duration::from_millis(200);
         let chain: Arc<dyn Chain> = loop {
-            match HttpChain::connect(&args.node).await {
+            match args.node_tls.connect(&args.node).await {
                 Ok(c) => break Arc::new(c),
                 Err(e) => {
                     eprintln!("scf ingest: node {} not reachable ({e}); retrying in {wait:?}", args.node);

@@ -1,6 +1,8 @@
 //! The node's HTTP client API from the outside: [`NodeClient`], a typed client of each endpoint
 //! (tools, the benchmark, process tests), and [`HttpChain`], the same node as a [`Chain`] (the
-//! ingestion service or an API running on another machine than its node).
+//! ingestion service or an API running on another machine than its node). Over the node's plain API
+//! (loopback) or its HTTPS API with mutual 国密 TLS ([`NodeClient::with_tls`]); the TLS configuration
+//! comes from the caller (`scf_gmtls::client_config`), so this crate holds no certificate logic.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,15 +49,31 @@ fn rejection(body: ApiErrorBody) -> ChainError {
     ChainError::Rejected(Rejection { message, ..body })
 }
 
+fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).pool_max_idle_per_host(64)
+}
+
 impl NodeClient {
-    /// `base` like `http://127.0.0.1:28000`.
+    /// `base` like `http://127.0.0.1:28000` (the node's plain API, on its own machine).
     pub fn new(base: impl Into<String>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(64)
-            .build()
-            .unwrap_or_default();
+        let http = builder().build().unwrap_or_default();
         NodeClient { base: base.into().trim_end_matches('/').to_string(), http }
+    }
+
+    /// A client of a node's HTTPS API (`https://host:port`, mutual 国密 TLS). `tls` presents this
+    /// caller's certificate and trusts the consortium's CAs; the node's certificate must name the host
+    /// in `base`.
+    pub fn with_tls(base: impl Into<String>, tls: rustls::ClientConfig) -> Result<Self, ChainError> {
+        let base = base.into().trim_end_matches('/').to_string();
+        if !base.starts_with("https://") {
+            return Err(ChainError::Protocol(format!("{base}: a TLS client needs an https:// address")));
+        }
+        let http = builder()
+            .use_preconfigured_tls(tls)
+            .https_only(true)
+            .build()
+            .map_err(|e| ChainError::Protocol(format!("TLS client for {base}: {e}")))?;
+        Ok(NodeClient { base, http })
     }
 
     pub fn base(&self) -> &str {
@@ -230,7 +248,11 @@ pub struct HttpChain {
 impl HttpChain {
     /// Connect to the node at `base` (e.g. `http://127.0.0.1:26658`) and learn its chain id.
     pub async fn connect(base: &str) -> Result<HttpChain, ChainError> {
-        let client = NodeClient::new(base);
+        Self::connect_with(NodeClient::new(base)).await
+    }
+
+    /// Connect through `client`, e.g. [`NodeClient::with_tls`] for a node's HTTPS API on another machine.
+    pub async fn connect_with(client: NodeClient) -> Result<HttpChain, ChainError> {
         let chain_id = client.status().await?.chain_id;
         Ok(HttpChain { client, chain_id, live: Arc::new(Mutex::new(None)) })
     }

@@ -366,7 +366,7 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
                 tx_listen: Some(format!("/ip4/127.0.0.1/tcp/{}", tx_port(i))),
                 tx_peers,
             },
-            api: ApiSection { listen: Some(format!("127.0.0.1:{}", api_port(i)).parse()?) },
+            api: ApiSection::plain(format!("127.0.0.1:{}", api_port(i)).parse()?),
             consensus: ConsensusSection { timeout_propose_ms: 1500, ..ConsensusSection::default() },
             sync: SyncSection::default(),
             mempool: MempoolConfig::default(),

@@ -84,8 +84,73 @@ pub fn peer_id_of(addr: &Multiaddr) -> Option<PeerId> {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSection {
-    /// Client API address (loopback recommended); absent: no HTTP API.
+    /// Plain-HTTP client API for tools on this machine; must be a loopback address unless
+    /// `plain_remote` says otherwise. Absent: no plain API.
     pub listen: Option<SocketAddr>,
+    /// The same API over HTTPS with mutual 国密 TLS (RFC 8998) for other machines: callers present a
+    /// certificate from an organisation CA in `tls_trust` ([`crate::https`]). Absent: no HTTPS API.
+    pub https_listen: Option<SocketAddr>,
+    /// This node's TLS server certificate (PEM, kind `server` or `node` from its organisation's CA).
+    pub tls_cert: Option<PathBuf>,
+    /// The key `tls_cert` certifies (SM2, PKCS#8 PEM).
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the organisation CA certificates whose client certificates may call.
+    pub tls_trust: Option<PathBuf>,
+    /// CRL files of those CAs; re-read when they change, so a revocation needs no restart.
+    pub tls_crls: Vec<PathBuf>,
+    /// Only these organisations (the CA certificate's O=) may call over HTTPS; empty: every one in
+    /// `tls_trust`.
+    pub allowed_orgs: Vec<String>,
+    /// Let the plain API listen on a non-loopback address: only for closed lab networks (the fault
+    /// harness's network namespaces). It has no authentication and no encryption.
+    pub plain_remote: bool,
+}
+
+impl ApiSection {
+    /// The plain API on `addr` and nothing else.
+    pub fn plain(addr: SocketAddr) -> Self {
+        ApiSection { listen: Some(addr), ..Default::default() }
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |f: &str, r: String| Err((f.to_string(), r));
+        if let Some(addr) = self.listen {
+            if !addr.ip().is_loopback() && !self.plain_remote {
+                return bad(
+                    "api.listen",
+                    format!(
+                        "{addr} is not a loopback address: the plain client API has no authentication or \
+                         encryption and serves tools on this machine only; serve other machines with \
+                         api.https_listen (mutual 国密 TLS)"
+                    ),
+                );
+            }
+        }
+        if self.https_listen.is_some() {
+            for (field, v) in
+                [("api.tls_cert", &self.tls_cert), ("api.tls_key", &self.tls_key), ("api.tls_trust", &self.tls_trust)]
+            {
+                if v.is_none() {
+                    return bad(field, "required with api.https_listen".into());
+                }
+            }
+        } else if self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls_trust.is_some()
+            || !self.tls_crls.is_empty()
+            || !self.allowed_orgs.is_empty()
+        {
+            return bad("api.https_listen", "TLS settings are given but no api.https_listen to use them".into());
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, fix: impl Fn(&mut PathBuf)) {
+        for p in [&mut self.tls_cert, &mut self.tls_key, &mut self.tls_trust].into_iter().flatten() {
+            fix(p);
+        }
+        self.tls_crls.iter_mut().for_each(fix);
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -177,6 +242,7 @@ impl NodeConfig {
         if let Some(k) = self.consensus_key.as_mut() {
             fix(k);
         }
+        self.api.resolve(fix);
     }
 
     /// Field-level checks serde cannot express.
@@ -211,7 +277,7 @@ impl NodeConfig {
         if self.mempool.max_txs == 0 || self.mempool.max_per_sender == 0 {
             return bad("mempool", "max_txs and max_per_sender must be positive");
         }
-        Ok(())
+        self.api.validate()
     }
 
     pub(crate) fn produce(&self) -> ProduceConfig {

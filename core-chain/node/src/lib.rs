@@ -8,7 +8,7 @@
 //! offline. Nodes that were down, and observers, catch up through Malachite's value sync.
 //!
 //! Around it: the TOML [`config`], key files and validator bundles ([`keys`]), genesis building and
-//! local clusters ([`cli`]), transaction gossip over its own libp2p swarm ([`gossip`]), the HTTP client API ([`api`], typed client in [`client`]), the in-process
+//! local clusters ([`cli`]), transaction gossip over its own libp2p swarm ([`gossip`]), the HTTP client API ([`api`]: plain on loopback, and over mutual 国密 TLS for other machines in [`https`]), the in-process
 //! [`NodeHandle`] used by `scf demo`, and `scf bench chain` ([`bench`]).
 //!
 //! Architecture invariant: nothing here decides — consensus is Malachite's; business rules are the
@@ -23,6 +23,7 @@ pub mod codec;
 pub mod config;
 pub mod context;
 pub mod gossip;
+pub mod https;
 pub mod keys;
 pub mod kv_module;
 pub mod mempool;

@@ -76,6 +76,8 @@ pub enum NodeError {
     Api { addr: String, reason: String },
     #[error(transparent)]
     Gossip(#[from] crate::gossip::GossipError),
+    #[error("client API (HTTPS): {0}")]
+    Https(crate::https::HttpsError),
 }
 
 /// A running node, in this process.
@@ -84,6 +86,7 @@ pub struct NodeHandle {
     engine: Option<EngineHandle>,
     tasks: Vec<JoinHandle<()>>,
     api_addr: Option<std::net::SocketAddr>,
+    https_addr: Option<std::net::SocketAddr>,
     tx_listen_addrs: Vec<Multiaddr>,
     address: Option<ValidatorAddress>,
 }
@@ -98,6 +101,11 @@ impl NodeHandle {
             .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
         std::fs::create_dir_all(&cfg.home)
             .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
+        // Certificate, trust and CRLs are read before anything starts: a bad file stops the node here.
+        let https = match cfg.api.https_listen {
+            Some(_) => Some(crate::https::HttpsApi::from_config(&cfg.api).map_err(NodeError::Https)?),
+            None => None,
+        };
         let signer = match &cfg.consensus_key {
             Some(p) => {
                 let journal = crate::signing::SigningJournal::open(&cfg.home.join("signed.log"))
@@ -227,11 +235,25 @@ impl NodeHandle {
             }));
             info!(addr = ?api_addr, "client API listening");
         }
+        let mut https_addr = None;
+        if let (Some(addr), Some(https)) = (cfg.api.https_listen, https) {
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tasks.iter().for_each(JoinHandle::abort);
+                    return Err(NodeError::Api { addr: addr.to_string(), reason: e.to_string() });
+                }
+            };
+            https_addr = listener.local_addr().ok();
+            tasks.extend(https.spawn(listener, crate::api::router(chain.clone())));
+            info!(addr = ?https_addr, "client API (HTTPS, mutual 国密 TLS) listening");
+        }
         Ok(NodeHandle {
             chain,
             engine: Some(engine),
             tasks,
             api_addr,
+            https_addr,
             tx_listen_addrs,
             address: signer.map(|s| s.address()),
         })
@@ -254,6 +276,10 @@ impl NodeHandle {
     /// Where the client API listens, if enabled.
     pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
         self.api_addr
+    }
+    /// Where the HTTPS client API listens (`api.https_listen` with the port bound), if enabled.
+    pub fn https_addr(&self) -> Option<std::net::SocketAddr> {
+        self.https_addr
     }
     /// Where transaction gossip listens (`p2p.tx_listen` with the port bound), if enabled.
     pub fn tx_listen_addrs(&self) -> &[Multiaddr] {

@@ -51,7 +51,7 @@ async fn single_validator_commits_with_verifiable_certificates() {
         consensus_key: Some(kd.join("consensus.pem")),
         p2p_key: kd.join("p2p.key"),
         p2p: P2pSection::new("/ip4/127.0.0.1/tcp/0", vec![]),
-        api: ApiSection { listen: Some("127.0.0.1:0".parse().expect("addr")) },
+        api: ApiSection::plain("127.0.0.1:0".parse().expect("addr")),
         consensus: ConsensusSection { empty_block_wait_ms: 200, ..ConsensusSection::default() },
         sync: SyncSection::default(),
         mempool: MempoolConfig {

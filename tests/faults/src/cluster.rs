@@ -172,7 +172,7 @@ impl Cluster {
                 "moniker = \"validator-{i}\"\nhome = \"data\"\ngenesis = \"../genesis.json\"\n\
                  consensus_key = \"consensus.pem\"\np2p_key = \"p2p.key\"\n\n[p2p]\n\
                  listen = \"/ip4/{me}/tcp/{P2P_PORT}\"\npersistent_peers = {}\n\
-                 tx_listen = \"/ip4/{me}/tcp/{TX_PORT}\"\ntx_peers = {}\n\n[api]\nlisten = \"{me}:{API_PORT}\"\n\n\
+                 tx_listen = \"/ip4/{me}/tcp/{TX_PORT}\"\ntx_peers = {}\n\n[api]\nlisten = \"{me}:{API_PORT}\"\nplain_remote = true\n\n\
                  [consensus]\ntimeout_propose_ms = {}\ntimeout_prevote_ms = {}\ntimeout_precommit_ms = {}\n\
                  timeout_delta_ms = {}\n",
                 toml_list(&peers(P2P_PORT)),

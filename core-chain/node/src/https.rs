@@ -1,0 +1,246 @@
+//! The client API over HTTPS with mutual 国密 TLS (RFC 8998: TLS 1.3, TLS_SM4_GCM_SM3, curveSM2,
+//! sm2sig_sm3), for callers on other machines: another member's services, a remote ingestion instance,
+//! an API that runs apart from its node.
+//!
+//! - **Authentication is the client certificate.** The handshake demands one, issued for client
+//!   authentication by an organisation CA in `[api] tls_trust` (`scf ca issue --kind client|node|user`),
+//!   valid now and not revoked. `[api] allowed_orgs` narrows the organisations further. A caller without
+//!   a certificate, with one from another CA, or with an expired or revoked one never gets an HTTP answer.
+//! - **Revocation without a restart.** `[api] tls_crls` are read at start (a CRL that does not verify
+//!   stops the node) and re-read when they change; the handshake consults the current set, and so does
+//!   every request on an open connection, so a revoked caller is cut off at its next request.
+//! - The endpoints are those of [`crate::api`]; each request carries the [`Caller`] as an extension.
+//!
+//! The plain listener (`[api] listen`) stays for tools on the node's own machine and must be loopback.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use scf_ca::{RevocationCheck, RevokedSerials, SharedRevocations, TrustStore, VerifiedCrl};
+use scf_gmtls::{ClientAuth, Identity, Trust};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::config::ApiSection;
+
+/// How often the CRL files are checked for changes.
+const CRL_POLL: Duration = Duration::from_secs(1);
+/// A client that has not finished its handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpsError {
+    #[error("{field}: {path}: {reason}")]
+    File { field: &'static str, path: PathBuf, reason: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// Who called: the organisation whose CA issued the client certificate, and the certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub organization: String,
+    pub subject: String,
+    pub issuer: String,
+    pub serial: u64,
+}
+
+fn read(field: &'static str, path: &Path) -> Result<String, HttpsError> {
+    std::fs::read_to_string(path).map_err(|e| HttpsError::File {
+        field,
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+fn required<'a>(field: &'static str, v: &'a Option<PathBuf>) -> Result<&'a Path, HttpsError> {
+    v.as_deref().ok_or(HttpsError::Invalid { field, reason: "required with api.https_listen".into() })
+}
+
+/// Read every CRL file and keep those of trusted CAs; any file that does not verify is an error.
+fn read_crls(paths: &[PathBuf], store: &TrustStore) -> Result<RevokedSerials, HttpsError> {
+    let mut revoked = RevokedSerials::new();
+    for path in paths {
+        let pem = read("api.tls_crls", path)?;
+        let crl = VerifiedCrl::from_pem(&pem, store, SystemTime::now()).map_err(|e| HttpsError::File {
+            field: "api.tls_crls",
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        revoked.apply_crl(&crl);
+    }
+    Ok(revoked)
+}
+
+/// A file's modification time and length, to notice a change.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))
+}
+
+/// The HTTPS listener's certificate, trust and revocations, read from `[api]`.
+pub struct HttpsApi {
+    config: Arc<scf_gmtls::rustls::ServerConfig>,
+    trust: Trust,
+    revocations: Arc<SharedRevocations>,
+    crl_files: Vec<PathBuf>,
+    allowed_orgs: Vec<String>,
+}
+
+impl HttpsApi {
+    /// Read the files named in `[api]` and check that they fit together: the key is the certificate's,
+    /// the certificate is one the trusted CAs vouch for as a TLS server, every CRL verifies.
+    pub fn from_config(api: &ApiSection) -> Result<Self, HttpsError> {
+        let cert_path = required("api.tls_cert", &api.tls_cert)?;
+        let key_path = required("api.tls_key", &api.tls_key)?;
+        let trust_path = required("api.tls_trust", &api.tls_trust)?;
+        let identity = Identity::from_pem(&read("api.tls_cert", cert_path)?, &read("api.tls_key", key_path)?)
+            .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
+        let store = TrustStore::from_pem(&read("api.tls_trust", trust_path)?).map_err(|e| HttpsError::File {
+            field: "api.tls_trust",
+            path: trust_path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let known: Vec<String> = store.anchors().iter().map(|a| a.organization()).collect();
+        if let Some(o) = api.allowed_orgs.iter().find(|o| !known.contains(o)) {
+            return Err(HttpsError::Invalid {
+                field: "api.allowed_orgs",
+                reason: format!("{o} has no CA certificate in api.tls_trust (it has: {})", known.join(", ")),
+            });
+        }
+        let revocations = Arc::new(SharedRevocations::new(read_crls(&api.tls_crls, &store)?));
+        let trust = Trust::new(store, revocations.clone());
+        let config = scf_gmtls::server_config(&identity, trust.clone(), ClientAuth::Required)
+            .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
+        Ok(HttpsApi {
+            config,
+            trust,
+            revocations,
+            crl_files: api.tls_crls.clone(),
+            allowed_orgs: api.allowed_orgs.clone(),
+        })
+    }
+
+    /// Serve `router` on `listener`, and watch the CRL files; both stop when the returned tasks are aborted.
+    pub fn spawn(self, listener: tokio::net::TcpListener, router: Router) -> Vec<JoinHandle<()>> {
+        let watcher =
+            tokio::spawn(watch_crls(self.crl_files.clone(), self.trust.store.clone(), self.revocations.clone()));
+        let server = tokio::spawn(self.serve(listener, router));
+        vec![server, watcher]
+    }
+
+    async fn serve(self, listener: tokio::net::TcpListener, router: Router) {
+        let acceptor = scf_gmtls::tokio_rustls::TlsAcceptor::from(self.config.clone());
+        let this = Arc::new(self);
+        loop {
+            let (tcp, remote) = match listener.accept().await {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    warn!("client API (HTTPS): accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = tcp.set_nodelay(true);
+            let (acceptor, router, this) = (acceptor.clone(), router.clone(), this.clone());
+            tokio::spawn(async move { this.connection(acceptor, tcp, remote, router).await });
+        }
+    }
+
+    async fn connection(
+        self: Arc<Self>,
+        acceptor: scf_gmtls::tokio_rustls::TlsAcceptor,
+        tcp: tokio::net::TcpStream,
+        remote: SocketAddr,
+        router: Router,
+    ) {
+        let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => tls,
+            Ok(Err(e)) => {
+                info!(%remote, "client API (HTTPS): handshake refused: {e}");
+                return;
+            }
+            Err(_) => {
+                debug!(%remote, "client API (HTTPS): handshake timed out");
+                return;
+            }
+        };
+        // The verifier accepted the certificate; this names who it speaks for.
+        let Some(verified) = scf_gmtls::peer_identity(&self.trust, tls.get_ref().1) else {
+            info!(%remote, "client API (HTTPS): no client certificate after the handshake");
+            return;
+        };
+        let caller = Caller {
+            organization: verified.organization,
+            subject: verified.certificate.subject(),
+            issuer: verified.issuer,
+            serial: verified.certificate.serial(),
+        };
+        if !self.allowed_orgs.is_empty() && !self.allowed_orgs.contains(&caller.organization) {
+            info!(%remote, org = %caller.organization, "client API (HTTPS): organisation not in api.allowed_orgs");
+            return;
+        }
+        debug!(%remote, org = %caller.organization, subject = %caller.subject, "client API (HTTPS): connected");
+        let revocations = self.revocations.clone();
+        let checked = caller.clone();
+        let app = router
+            .layer(axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
+                let revoked = revocations.revoked(&checked.issuer, checked.serial);
+                async move {
+                    match revoked {
+                        None => next.run(req).await,
+                        Some(reason) => refused(reason.to_string()),
+                    }
+                }
+            }))
+            .layer(axum::Extension(caller));
+        let service = hyper_util::service::TowerToHyperService::new(app);
+        let io = hyper_util::rt::TokioIo::new(tls);
+        if let Err(e) = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await {
+            debug!(%remote, "client API (HTTPS): connection ended: {e}");
+        }
+    }
+}
+
+/// A request on a connection whose certificate was revoked since it connected.
+fn refused(reason: String) -> Response {
+    let body = scf_client::wire::ApiErrorBody {
+        kind: "certificate_revoked".into(),
+        message: format!("client certificate revoked ({reason})"),
+        retryable: false,
+    };
+    let mut resp = (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": body }))).into_response();
+    resp.headers_mut().insert("connection", axum::http::HeaderValue::from_static("close"));
+    resp
+}
+
+/// Re-read the CRL files whenever one changes. A file that no longer verifies is logged and the
+/// revocations known before are kept (a broken CRL never un-revokes anything).
+async fn watch_crls(files: Vec<PathBuf>, store: Arc<TrustStore>, revocations: Arc<SharedRevocations>) {
+    if files.is_empty() {
+        return;
+    }
+    let stamps = |files: &[PathBuf]| files.iter().map(|f| (f.clone(), stamp(f))).collect::<BTreeMap<_, _>>();
+    let mut seen = stamps(&files);
+    loop {
+        tokio::time::sleep(CRL_POLL).await;
+        let now = stamps(&files);
+        if now == seen {
+            continue;
+        }
+        match read_crls(&files, &store) {
+            Ok(revoked) => {
+                info!(revoked = revoked.len(), "client API (HTTPS): CRLs re-read");
+                revocations.update(|r| *r = revoked);
+            }
+            Err(e) => warn!("client API (HTTPS): {e}; keeping the revocations read before"),
+        }
+        seen = now;
+    }
+}
