@@ -215,6 +215,32 @@ fn encode_call(file: &Path, field: &str, module: &str, call: toml::Value) -> Res
     }
 }
 
+/// An `invoice` step. The story writes invoices with their lines, as a seller's system has them; the
+/// chain receives what the API would submit: the header in clear and the lines sealed (SM4-GCM) for the
+/// seller, the buyer and every regulator and tax authority of the consortium (their demo keys), so the
+/// demo chain holds no plaintext line.
+fn invoice_payload(
+    file: &Path,
+    field: &str,
+    consortium: &Consortium,
+    seller: &str,
+    call: toml::Value,
+) -> Result<Vec<u8>, SeedError> {
+    use scf_domain::invoice::InvoiceCall;
+    let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.to_string(), reason };
+    let call: InvoiceCall = call.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    let InvoiceCall::Issue(n) = call else { return Ok(scf_domain::kv::encode_call(&call)) };
+    let entitled = |o: &SeedOrg| {
+        o.id == seller
+            || n.buyer_org.as_deref() == Some(o.id.as_str())
+            || o.roles.iter().any(|r| matches!(r, Role::Regulator | Role::TaxAuthority))
+    };
+    let recipients: Vec<(String, PublicKey)> =
+        consortium.org.iter().filter(|o| entitled(o)).map(|o| (o.id.clone(), *org_key(&o.id).public())).collect();
+    let sealed = scf_graphql::sealing::seal_invoice(n, &recipients).map_err(|e| invalid(e.message()))?;
+    Ok(scf_domain::kv::encode_call(&InvoiceCall::IssueSealed(sealed)))
+}
+
 /// Load `dir/consortium.toml` and `dir/story.toml`; `validator` is the demo node's consensus key.
 pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
     let cpath = dir.join("consortium.toml");
@@ -326,7 +352,11 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
             });
         }
         let label = format!("{} {} by {}", s.module, call_name(&s.call), s.actor);
-        let payload = encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?;
+        let payload = if s.module == scf_domain::invoice::MODULE {
+            invoice_payload(&spath, &format!("{field}.call"), &consortium, &s.actor, s.call.clone())?
+        } else {
+            encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?
+        };
         steps.push(PlannedStep { date: d, actor: s.actor.clone(), module: s.module.clone(), payload, label });
     }
     let (ingest_org, ingest) = service_account(&consortium, &cpath, "ingest_account", &consortium.ingest_account)?;
