@@ -229,7 +229,10 @@ fn invoice_payload(
     use scf_domain::invoice::InvoiceCall;
     let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.to_string(), reason };
     let call: InvoiceCall = call.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
-    let InvoiceCall::Issue(n) = call else { return Ok(scf_domain::kv::encode_call(&call)) };
+    let n = match call {
+        InvoiceCall::Issue(n) => n,
+        other => return Ok(scf_domain::kv::encode_call(&other)),
+    };
     let entitled = |o: &SeedOrg| {
         o.id == seller
             || n.buyer_org.as_deref() == Some(o.id.as_str())

@@ -78,7 +78,7 @@ async fn issue_sealed(ctx: &Context<'_>, n: NewInvoice) -> async_graphql::Result
 /// After a financing offer: give the funder a key to the sealed lines of the invoices backing the
 /// voucher, re-wrapped with the holder's organisation key when this API holds it. Best effort: the
 /// offer stands either way, and the holder can grant later with `submitSignedTransaction`.
-async fn grant_funder(ctx: &Context<'_>, voucher_id: &str, funder: &str) {
+pub(crate) async fn grant_funder(ctx: &Context<'_>, voucher_id: &str, funder: &str) {
     let (Ok(api), Ok(user)) = (api(ctx), require_operator(ctx)) else { return };
     let grants = match api.chain.state(None).map_err(ApiError::from).and_then(|state| {
         crate::sealing::funder_grants(state.as_ref(), voucher_id, &user.org_id, funder, &api.org_keys)
@@ -376,6 +376,7 @@ impl Mutation {
     /// invoice, then seals the lines (SM4-GCM, the data key SM2-wrapped for the seller, the buyer, every
     /// regulator and tax authority): only the header goes on chain in clear.
     async fn issue_invoice(&self, ctx: &Context<'_>, input: IssueInvoiceInput) -> async_graphql::Result<TxResult> {
+        require_operator(ctx)?;
         let lines = input
             .lines
             .into_iter()
@@ -422,6 +423,7 @@ impl Mutation {
         xml: String,
         buyer_org: Option<String>,
     ) -> async_graphql::Result<TxResult> {
+        require_operator(ctx)?;
         let mut n = scf_domain::ubl::from_ubl_xml(&xml).map_err(|e| {
             ApiError::from_rule(scf_domain::kv::Rule::code(&e), &format!("xml: {e}"))
         })?;
