@@ -35,7 +35,7 @@ pub async fn consortium(
     orgs: &[OrgSpec],
 ) -> ApiResult<(Genesis, KeyPair)> {
     let (genesis, validator, _) = consortium_with_org_keys(db, node_key, chain_id, genesis_time_ms, orgs).await?;
-    Ok((genesis, validator, crate::sealing::OrgKeys::new(org_keys)))
+    Ok((genesis, validator))
 }
 
 /// As [`consortium`], also returning every organisation's key (for [`crate::Config::org_keys`], so the
