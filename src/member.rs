@@ -256,14 +256,18 @@ fn read_key(path: &Path, what: &str) -> anyhow::Result<scf_ledger::crypto::KeyPa
 }
 
 /// `api.org_key` must be the key registered on chain for `org`: data keys are wrapped for that one.
-fn check_org_key(chain: &dyn scf_client::Chain, org: &str, key: &scf_ledger::crypto::KeyPair, path: &Path) -> anyhow::Result<()> {
+fn check_org_key(
+    chain: &dyn scf_client::Chain,
+    org: &str,
+    key: &scf_ledger::crypto::KeyPair,
+    path: &Path,
+) -> anyhow::Result<()> {
     let state = chain.state(None).map_err(|e| anyhow!("api.org_key: reading the chain: {e}"))?;
     match scf_domain::org::load_org(state.as_ref(), org).map_err(|e| anyhow!("api.org_key: reading the chain: {e}"))? {
         Some(o) if o.public_key == *key.public() => Ok(()),
-        Some(_) => Err(anyhow!(
-            "api.org_key: {} is not the key registered on chain for organisation {org}",
-            path.display()
-        )),
+        Some(_) => {
+            Err(anyhow!("api.org_key: {} is not the key registered on chain for organisation {org}", path.display()))
+        }
         None => Err(anyhow!("api.org_key: organisation {org} is not on chain")),
     }
 }

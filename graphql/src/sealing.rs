@@ -74,7 +74,8 @@ pub fn line_recipients(
 
 /// Validate `n` in clear, then seal its lines for `recipients`: the header keeps no lines.
 pub fn seal_invoice(mut n: NewInvoice, recipients: &[(String, PublicKey)]) -> ApiResult<NewSealedInvoice> {
-    invoice::validate_new_invoice(&n).map_err(|e| ApiError::from_rule(scf_domain::kv::Rule::code(&e), &e.to_string()))?;
+    invoice::validate_new_invoice(&n)
+        .map_err(|e| ApiError::from_rule(scf_domain::kv::Rule::code(&e), &e.to_string()))?;
     let lines = InvoiceLines { lines: std::mem::take(&mut n.lines) };
     let line_count = u32::try_from(lines.lines.len()).map_err(|_| ApiError::bad_input("input.lines", "too many"))?;
     let object = Object::InvoiceLines { number: n.number.clone() };
@@ -127,8 +128,8 @@ fn open_lines(sealed: &Sealed, number: &str, org: &str, keys: &OrgKeys) -> ApiRe
     let object = Object::InvoiceLines { number: number.to_string() };
     match conf::open(sealed, &object.aad(), org, key) {
         Ok(opened) => {
-            let lines: InvoiceLines = borsh::from_slice(&opened.payload)
-                .map_err(|e| ApiError::internal("decode opened invoice lines", e))?;
+            let lines: InvoiceLines =
+                borsh::from_slice(&opened.payload).map_err(|e| ApiError::internal("decode opened invoice lines", e))?;
             Ok(LinesRead::Opened(lines))
         }
         Err(ConfidentialError::UnwrapFailed { .. } | ConfidentialError::KeyCheckMismatch { .. }) => {

@@ -102,9 +102,7 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
         }
         node_cfg.api.listen = Some(addr);
     }
-    let node = NodeHandle::start(node_cfg, scf_domain::modules())
-        .await
-        .map_err(|e| anyhow!("node: {e}"))?;
+    let node = NodeHandle::start(node_cfg, scf_domain::modules()).await.map_err(|e| anyhow!("node: {e}"))?;
     let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
     let watch = crate::key_watch::spawn(chain.clone());
 

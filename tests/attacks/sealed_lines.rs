@@ -60,8 +60,7 @@ fn yesterday() -> Date {
 
 fn ubl_invoice() -> String {
     let (amount, tax) = amounts(3, 12_345_678);
-    let address =
-        |city: &str| PostalAddress { city: city.into(), country: "CN".into(), ..PostalAddress::default() };
+    let address = |city: &str| PostalAddress { city: city.into(), country: "CN".into(), ..PostalAddress::default() };
     let n = NewInvoice {
         number: UBL_NUMBER.into(),
         issue_date: yesterday(),
@@ -246,7 +245,8 @@ fn invoice_lines_never_travel_or_rest_in_clear_on_a_running_member() {
         let status: Value = serde_json::from_str(&status).expect("status");
         let tip = status["height"].as_u64().expect("height");
         assert!(tip >= ubl_height, "tip {tip} below the issuing block {ubl_height}");
-        let mut secrets = vec![SECRET_ITEM, SECRET_SPEC, SECRET_PRICE, SECRET_UBL_ITEM, SECRET_UBL_SPEC, SECRET_UBL_PRICE];
+        let mut secrets =
+            vec![SECRET_ITEM, SECRET_SPEC, SECRET_PRICE, SECRET_UBL_ITEM, SECRET_UBL_SPEC, SECRET_UBL_PRICE];
         secrets.extend_from_slice(SEEDED);
         let mut payloads = 0;
         for h in 1..=tip {

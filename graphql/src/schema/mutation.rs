@@ -424,9 +424,8 @@ impl Mutation {
         buyer_org: Option<String>,
     ) -> async_graphql::Result<TxResult> {
         require_operator(ctx)?;
-        let mut n = scf_domain::ubl::from_ubl_xml(&xml).map_err(|e| {
-            ApiError::from_rule(scf_domain::kv::Rule::code(&e), &format!("xml: {e}"))
-        })?;
+        let mut n = scf_domain::ubl::from_ubl_xml(&xml)
+            .map_err(|e| ApiError::from_rule(scf_domain::kv::Rule::code(&e), &format!("xml: {e}")))?;
         n.buyer_org = buyer_org;
         issue_sealed(ctx, n).await
     }
