@@ -216,6 +216,9 @@ fn encode_call(file: &Path, field: &str, module: &str, call: toml::Value) -> Res
     }
 }
 
+/// An invoice number and its sealed lines.
+type NumberedSeal = (String, Sealed);
+
 /// An `invoice` step. The story writes invoices with their lines, as a seller's system has them; the
 /// chain receives what the API would submit: the header in clear and the lines sealed (SM4-GCM) for the
 /// seller, the buyer and every regulator and tax authority of the consortium (their demo keys), so the
@@ -226,7 +229,7 @@ fn invoice_payload(
     consortium: &Consortium,
     seller: &str,
     call: toml::Value,
-) -> Result<(Vec<u8>, Option<(String, Sealed)>), SeedError> {
+) -> Result<(Vec<u8>, Option<NumberedSeal>), SeedError> {
     use scf_domain::invoice::InvoiceCall;
     let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.to_string(), reason };
     let call: InvoiceCall = call.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
