@@ -150,6 +150,10 @@ struct DemoArgs {
     /// Confirm --public.
     #[arg(long, requires = "public")]
     yes: bool,
+    /// Also serve the node's client API (`/status`, `/block/{h}`, `/proof/state`, …) on this loopback
+    /// address, e.g. 127.0.0.1:26658 — what a member's node exposes to its own services.
+    #[arg(long)]
+    node_api: Option<std::net::SocketAddr>,
 }
 
 /// `./rel` if it exists, else `rel` in the source tree this binary was built from.
@@ -211,6 +215,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         ui: args.ui.clone().unwrap_or_else(|| local_or_source("ui/dist")),
         public: args.public,
         confirm_public: args.yes,
+        node_api: args.node_api,
     };
     scf::demo::run(opts)
 }

@@ -51,6 +51,11 @@ pub struct ApiSection {
     /// answers loopback clients only.
     #[serde(default)]
     pub metrics_token: Option<String>,
+    /// The organisation's on-chain key (PKCS#8 PEM, the key registered for `org`): the API opens the
+    /// invoice lines sealed for this organisation with it. Unset: invoices are still issued sealed, but
+    /// the API shows no lines (`linesAccess: NO_KEY`). Keep the file readable by this process only.
+    #[serde(default)]
+    pub org_key: Option<PathBuf>,
 }
 
 /// `[timers]`: the workflow deadlines of every process this member takes part in.
@@ -139,6 +144,9 @@ impl MemberConfig {
         }
         if let Some(a) = cfg.api.as_mut() {
             fix(&mut a.node_key);
+            if let Some(k) = a.org_key.as_mut() {
+                fix(k);
+            }
             if let Some(u) = a.ui.as_mut() {
                 fix(u);
             }
@@ -247,6 +255,23 @@ fn read_key(path: &Path, what: &str) -> anyhow::Result<scf_ledger::crypto::KeyPa
     scf_ledger::crypto::KeyPair::from_pkcs8_pem(&pem).map_err(|e| anyhow!("{what}: {}: {e}", path.display()))
 }
 
+/// `api.org_key` must be the key registered on chain for `org`: data keys are wrapped for that one.
+fn check_org_key(
+    chain: &dyn scf_client::Chain,
+    org: &str,
+    key: &scf_ledger::crypto::KeyPair,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let state = chain.state(None).map_err(|e| anyhow!("api.org_key: reading the chain: {e}"))?;
+    match scf_domain::org::load_org(state.as_ref(), org).map_err(|e| anyhow!("api.org_key: reading the chain: {e}"))? {
+        Some(o) if o.public_key == *key.public() => Ok(()),
+        Some(_) => {
+            Err(anyhow!("api.org_key: {} is not the key registered on chain for organisation {org}", path.display()))
+        }
+        None => Err(anyhow!("api.org_key: organisation {org} is not on chain")),
+    }
+}
+
 /// Run the member until SIGINT/SIGTERM.
 pub fn run(cfg: MemberConfig) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
@@ -270,6 +295,11 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         api_cfg.limits.introspection = a.introspection;
         api_cfg.metrics_token = a.metrics_token.clone();
         api_cfg.webhooks.allow_private = a.webhooks_allow_private;
+        if let Some(path) = &a.org_key {
+            let key = read_key(path, "api.org_key")?;
+            check_org_key(chain.as_ref(), &cfg.org, &key, path)?;
+            api_cfg.org_keys = scf_graphql::sealing::OrgKeys::new([(cfg.org.clone(), key)]);
+        }
         for ca in &a.webhooks_ca {
             let pem = std::fs::read_to_string(ca).with_context(|| format!("api.webhooks_ca: {}", ca.display()))?;
             api_cfg.webhooks.extra_roots_pem.push(pem);
@@ -377,6 +407,10 @@ node_key = "keys/node.key"         # seals custodial user keys; created if missi
 # webhooks_ca = ["keys/erp-ca.pem"]   # extra roots for webhook receivers' certificates
 # introspection = false            # schema introspection and GraphiQL (development only)
 # metrics_token = "env:SCF_METRICS_TOKEN"   # /metrics for Prometheus off this machine (else loopback only)
+# Invoice lines travel and rest sealed (SM4-GCM, data key wrapped for each entitled organisation).
+# The API opens the lines sealed for this organisation with its on-chain organisation key (PKCS#8 PEM,
+# the key registered for `org`). Without it the API still issues sealed invoices but shows no lines.
+# org_key = "keys/org.pem"
 
 # ---------------------------------------------------------------------------------------------
 # Workflow deadlines (financing, pledge, maturity). Every member may run them: the chain applies a
@@ -428,6 +462,19 @@ mod tests {
         let cfg = MemberConfig::load(&path).expect("the example config loads");
         let url = cfg.api.expect("api").database_url;
         assert_eq!(url, format!("sqlite://{}?mode=rwc", dir.path().join("data/read-model.sqlite").display()));
+    }
+
+    /// `api.org_key` is optional and relative to the config like every other path.
+    #[test]
+    fn the_org_key_is_optional_and_resolved() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("member.toml");
+        std::fs::write(&path, example_config("CORE")).expect("write");
+        assert_eq!(MemberConfig::load(&path).expect("loads").api.expect("api").org_key, None);
+        let with = example_config("CORE").replace("# org_key = ", "org_key = ");
+        std::fs::write(&path, with).expect("write");
+        let cfg = MemberConfig::load(&path).expect("loads");
+        assert_eq!(cfg.api.expect("api").org_key, Some(dir.path().join("keys/org.pem")));
     }
 
     /// The embedded broker never runs open: without a password file the config is refused, naming the

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use scf_domain::date::Date;
 use scf_domain::org::Role;
+use scf_ledger::confidential::Sealed;
 use scf_ledger::crypto::{KeyPair, PublicKey};
 use scf_ledger::genesis::{ChainParams, Genesis, Validator};
 use serde::Deserialize;
@@ -215,6 +216,94 @@ fn encode_call(file: &Path, field: &str, module: &str, call: toml::Value) -> Res
     }
 }
 
+/// An invoice number and its sealed lines.
+type NumberedSeal = (String, Sealed);
+
+/// An `invoice` step. The story writes invoices with their lines, as a seller's system has them; the
+/// chain receives what the API would submit: the header in clear and the lines sealed (SM4-GCM) for the
+/// seller, the buyer and every regulator and tax authority of the consortium (their demo keys), so the
+/// demo chain holds no plaintext line.
+fn invoice_payload(
+    file: &Path,
+    field: &str,
+    consortium: &Consortium,
+    seller: &str,
+    call: toml::Value,
+) -> Result<(Vec<u8>, Option<NumberedSeal>), SeedError> {
+    use scf_domain::invoice::InvoiceCall;
+    let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.to_string(), reason };
+    let call: InvoiceCall = call.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    let n = match call {
+        InvoiceCall::Issue(n) => n,
+        other => return Ok((scf_domain::kv::encode_call(&other), None)),
+    };
+    let entitled = |o: &SeedOrg| {
+        o.id == seller
+            || n.buyer_org.as_deref() == Some(o.id.as_str())
+            || o.roles.iter().any(|r| matches!(r, Role::Regulator | Role::TaxAuthority))
+    };
+    let recipients: Vec<(String, PublicKey)> =
+        consortium.org.iter().filter(|o| entitled(o)).map(|o| (o.id.clone(), *org_key(&o.id).public())).collect();
+    let sealed = scf_graphql::sealing::seal_invoice(n, &recipients).map_err(|e| invalid(e.message()))?;
+    let kept = (sealed.header.number.clone(), sealed.sealed_lines.clone());
+    Ok((scf_domain::kv::encode_call(&InvoiceCall::IssueSealed(sealed)), Some(kept)))
+}
+
+/// Follow the invoices behind each voucher (an issued root names them, split parts inherit them) and,
+/// for a financing offer, the grants by which each sealed invoice's seller gives the funder a key.
+fn funder_grants(
+    call: &scf_domain::voucher::VoucherCall,
+    voucher_invoices: &mut BTreeMap<String, Vec<String>>,
+    sealed_invoices: &BTreeMap<String, (String, Sealed)>,
+) -> Vec<(String, scf_domain::confidential::ConfidentialCall)> {
+    use scf_domain::voucher::VoucherCall;
+    match call {
+        VoucherCall::Issue { voucher_no, invoices, .. } => {
+            voucher_invoices.insert(voucher_no.clone(), invoices.clone());
+            Vec::new()
+        }
+        VoucherCall::Split { voucher_id, parts } => {
+            let invoices = voucher_invoices.get(voucher_id).cloned().unwrap_or_default();
+            for i in 0..parts.len() {
+                voucher_invoices.insert(format!("{voucher_id}.{}", i + 1), invoices.clone());
+            }
+            Vec::new()
+        }
+        VoucherCall::Transfer { voucher_id, .. } => {
+            let invoices = voucher_invoices.get(voucher_id).cloned().unwrap_or_default();
+            voucher_invoices.insert(format!("{voucher_id}.1"), invoices);
+            Vec::new()
+        }
+        VoucherCall::OfferFinancing { voucher_id, funder, .. } => {
+            let mut out = Vec::new();
+            for number in voucher_invoices.get(voucher_id).into_iter().flatten() {
+                let Some((seller, sealed)) = sealed_invoices.get(number) else { continue };
+                let object = scf_domain::confidential::Object::InvoiceLines { number: number.clone() };
+                let Ok(w) = scf_ledger::confidential::rewrap(
+                    sealed,
+                    seller,
+                    &org_key(seller),
+                    funder,
+                    org_key(funder).public(),
+                ) else {
+                    continue;
+                };
+                out.push((
+                    seller.clone(),
+                    scf_domain::confidential::ConfidentialCall::Grant {
+                        object,
+                        org: funder.clone(),
+                        wrapped_key: w.wrapped,
+                        via_voucher: Some(voucher_id.clone()),
+                    },
+                ));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Load `dir/consortium.toml` and `dir/story.toml`; `validator` is the demo node's consensus key.
 pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
     let cpath = dir.join("consortium.toml");
@@ -315,6 +404,10 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
             });
         }
     }
+    // Sealed seeded invoices (number → seller, sealed lines) and the invoices behind each voucher, so a
+    // financing offer can be followed by the seller granting the funder a key, as the API does.
+    let mut sealed_invoices = BTreeMap::new();
+    let mut voucher_invoices: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, s) in story.step.iter().enumerate() {
         let field = format!("step[{i}]");
         let d = date(&spath, &format!("{field}.date"), &s.date)?;
@@ -326,8 +419,30 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
             });
         }
         let label = format!("{} {} by {}", s.module, call_name(&s.call), s.actor);
-        let payload = encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?;
+        let payload = if s.module == scf_domain::invoice::MODULE {
+            let (payload, sealed) =
+                invoice_payload(&spath, &format!("{field}.call"), &consortium, &s.actor, s.call.clone())?;
+            if let Some((number, sealed)) = sealed {
+                sealed_invoices.insert(number, (s.actor.clone(), sealed));
+            }
+            payload
+        } else {
+            encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?
+        };
         steps.push(PlannedStep { date: d, actor: s.actor.clone(), module: s.module.clone(), payload, label });
+        if s.module == scf_domain::voucher::MODULE {
+            if let Ok(call) = s.call.clone().try_into::<scf_domain::voucher::VoucherCall>() {
+                for (seller, grant) in funder_grants(&call, &mut voucher_invoices, &sealed_invoices) {
+                    steps.push(PlannedStep {
+                        date: d,
+                        actor: seller.clone(),
+                        module: scf_domain::confidential::MODULE.into(),
+                        payload: scf_domain::kv::encode_call(&grant),
+                        label: format!("confidential Grant by {seller}"),
+                    });
+                }
+            }
+        }
     }
     let (ingest_org, ingest) = service_account(&consortium, &cpath, "ingest_account", &consortium.ingest_account)?;
     let mut authorised = std::collections::BTreeSet::new();

@@ -269,9 +269,13 @@ pub enum VerifyResult {
 /// Calls of the `invoice` module.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub enum InvoiceCall {
-    /// Seller issues an invoice.
+    /// Seller issues an invoice with its lines in clear. Kept for clients that sign their own
+    /// transactions, tests and benchmarks; the GraphQL API and the demo seeds issue
+    /// [`InvoiceCall::IssueSealed`], so that no plaintext line enters a transaction or the state.
     Issue(NewInvoice),
-    /// Seller issues an invoice from a UBL 2.1 / EN 16931 XML document.
+    /// Seller issues an invoice from a UBL 2.1 / EN 16931 XML document, parsed on chain — the whole
+    /// document, lines included, travels and rests in clear. Compatibility only, like `Issue`: the API
+    /// parses UBL itself ([`crate::ubl::from_ubl_xml`]) and submits `IssueSealed`.
     IssueUbl { xml: String, buyer_org: Option<String> },
     /// Buyer books (入账) the invoice, once.
     Book { number: String, booking_ref: String },

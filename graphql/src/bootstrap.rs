@@ -34,6 +34,20 @@ pub async fn consortium(
     genesis_time_ms: u64,
     orgs: &[OrgSpec],
 ) -> ApiResult<(Genesis, KeyPair)> {
+    let (genesis, validator, _) = consortium_with_org_keys(db, node_key, chain_id, genesis_time_ms, orgs).await?;
+    Ok((genesis, validator))
+}
+
+/// As [`consortium`], also returning every organisation's key (for [`crate::Config::org_keys`], so the
+/// API opens each organisation's sealed invoice lines).
+pub async fn consortium_with_org_keys(
+    db: &DatabaseConnection,
+    node_key: &[u8; 16],
+    chain_id: &str,
+    genesis_time_ms: u64,
+    orgs: &[OrgSpec],
+) -> ApiResult<(Genesis, KeyPair, crate::sealing::OrgKeys)> {
+    let mut org_keys = Vec::new();
     let mut genesis_orgs = Vec::new();
     let mut funders = Vec::new();
     for o in orgs {
@@ -56,6 +70,7 @@ pub async fn consortium(
         if o.approved_funder {
             funders.push(o.id.clone());
         }
+        org_keys.push((o.id.clone(), key));
     }
     let validator = KeyPair::generate().map_err(|e| ApiError::internal("keygen", e))?;
     let org_genesis = OrgGenesis { orgs: genesis_orgs, approved_funders: funders };
@@ -71,5 +86,5 @@ pub async fn consortium(
         validators: vec![Validator { name: "dev".into(), public_key: *validator.public(), power: 1, peer_id: None }],
         app_state,
     };
-    Ok((genesis, validator))
+    Ok((genesis, validator, crate::sealing::OrgKeys::new(org_keys)))
 }

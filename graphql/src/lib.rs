@@ -25,6 +25,7 @@ pub mod readings;
 pub mod resolver;
 pub mod rest;
 pub mod schema;
+pub mod sealing;
 pub mod service;
 pub mod webhooks;
 
@@ -63,6 +64,10 @@ pub struct Config {
     pub webhooks: webhooks::WebhookPolicy,
     /// A bearer token `/metrics` demands; without one it answers loopback clients only.
     pub metrics_token: Option<String>,
+    /// Private keys of the organisations whose sealed invoice lines this API opens for their users
+    /// (a member: its own organisation's key, `[api] org_key`). Empty: lines are issued sealed but
+    /// read as `linesAccess: NO_KEY`. Never logged.
+    pub org_keys: sealing::OrgKeys,
 }
 
 impl std::fmt::Debug for Config {
@@ -79,6 +84,7 @@ impl std::fmt::Debug for Config {
             .field("public_url", &self.public_url)
             .field("webhooks", &self.webhooks)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .field("org_keys", &self.org_keys)
             .finish()
     }
 }
@@ -97,6 +103,7 @@ impl Config {
             public_url: None,
             webhooks: webhooks::WebhookPolicy::default(),
             metrics_token: None,
+            org_keys: sealing::OrgKeys::default(),
         }
     }
 }
@@ -147,7 +154,9 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
     let indexer = indexer::Indexer::new(db.clone(), chain.clone()).await?;
     indexer.catch_up().await?;
     let indexer_task = tokio::spawn(indexer.clone().run());
-    let api = Arc::new(Api::new(db, chain, indexer, config.node_key, config.tx_timeout));
+    let api = Arc::new(
+        Api::new(db, chain, indexer, config.node_key, config.tx_timeout).with_org_keys(config.org_keys.clone()),
+    );
     let limiter =
         Arc::new(ratelimit::RateLimiter::new(config.limits.public_requests_per_minute, config.limits.public_burst));
     rest::epcis::recover_jobs(&api).await?;

@@ -15,6 +15,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{self, AuthUser, UserRole};
 use crate::error::{ApiError, ApiResult};
 use crate::indexer::Indexer;
+use crate::sealing::OrgKeys;
 
 /// How many custodial accounts keep a signer (and so a tracked nonce) at once; an idle one beyond this
 /// is dropped and reads its nonce from the chain again next time.
@@ -29,6 +30,8 @@ pub struct Api {
     signers: Signers,
     /// Failed sign-ins, per account and client address.
     pub logins: auth::LoginThrottle,
+    /// Organisation keys this API opens sealed invoice lines with (see [`crate::sealing`]).
+    pub org_keys: OrgKeys,
 }
 
 impl Api {
@@ -39,7 +42,22 @@ impl Api {
         node_key: [u8; 16],
         tx_timeout: Duration,
     ) -> Api {
-        Api { db, chain, indexer, node_key, tx_timeout, signers: Signers::new(SIGNERS), logins: Default::default() }
+        Api {
+            db,
+            chain,
+            indexer,
+            node_key,
+            tx_timeout,
+            signers: Signers::new(SIGNERS),
+            logins: Default::default(),
+            org_keys: OrgKeys::default(),
+        }
+    }
+
+    /// The organisation keys sealed invoice lines are opened with.
+    pub fn with_org_keys(mut self, org_keys: OrgKeys) -> Api {
+        self.org_keys = org_keys;
+        self
     }
 
     pub fn node_key(&self) -> &[u8; 16] {

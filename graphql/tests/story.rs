@@ -27,6 +27,20 @@ pub async fn voucher_story(h: &Harness) {
 
     // Trade background: S1 sold CORE goods for 1 000 000.00 yuan + 13 % VAT.
     h.ok(Some(&s1), ISSUE_INVOICE, json!({ "i": invoice_input(inv, "S1", "CORE", 100_000_000, "2026-01-05") })).await;
+    // The API sealed the lines: only ciphertext is in state, for S1, CORE, REG and TAX.
+    {
+        use scf_client::Chain;
+        let state = h.chain.state(None).expect("state");
+        assert!(scf_domain::invoice::load_lines(state.as_ref(), inv).expect("read").is_none(), "clear lines in state");
+        let sealed = scf_domain::invoice::load_sealed_lines(state.as_ref(), inv).expect("read").expect("sealed lines");
+        let mut to: Vec<&str> = sealed.recipients().collect();
+        to.sort_unstable();
+        assert_eq!(to, vec!["CORE", "REG", "S1", "TAX"]);
+    }
+    let lines = "query{ invoice(number:\"26310000000000000001\"){ linesAccess lines { itemName } } }";
+    let d = h.ok(Some(&core), lines, json!({})).await;
+    assert_eq!(d["invoice"]["linesAccess"], "OPENED");
+    assert_eq!(d["invoice"]["lines"][0]["itemName"], "*汽车零部件*制动盘");
     let issued = h
         .ok(
             Some(&core),
@@ -115,6 +129,7 @@ pub async fn voucher_story(h: &Harness) {
         )
         .await;
     assert_eq!(d["invoice"]["financed"], 40_000_000);
+    // S1's offer granted BANK a key (the API holds S1's organisation key and re-wrapped it).
     assert_eq!(d["invoice"]["lines"][0]["itemName"], "*汽车零部件*制动盘");
 
     // 查验 is public and says nothing more than authentic / not found / reversed.

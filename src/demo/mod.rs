@@ -50,6 +50,8 @@ pub struct DemoOptions {
     pub public: bool,
     /// The operator confirmed `public` knowing that every demo login is published.
     pub confirm_public: bool,
+    /// Serve the node's client API on this address (loopback only).
+    pub node_api: Option<SocketAddr>,
 }
 
 /// Run the demo until Ctrl-C / SIGTERM.
@@ -93,15 +95,24 @@ async fn run_async(opts: DemoOptions) -> anyhow::Result<()> {
         println!("created {created} demo users");
     }
 
-    let node = NodeHandle::start(node_config(&data, &chain_home, &genesis_path), scf_domain::modules())
-        .await
-        .map_err(|e| anyhow!("node: {e}"))?;
+    let mut node_cfg = node_config(&data, &chain_home, &genesis_path);
+    if let Some(addr) = opts.node_api {
+        if !addr.ip().is_loopback() {
+            bail!("--node-api {addr}: the node's client API takes unsigned reads and transactions; serve it on a loopback address");
+        }
+        node_cfg.api.listen = Some(addr);
+    }
+    let node = NodeHandle::start(node_cfg, scf_domain::modules()).await.map_err(|e| anyhow!("node: {e}"))?;
     let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
     let watch = crate::key_watch::spawn(chain.clone());
 
     let iot = devices::start(&data, &plan, chain.clone()).await?;
     let mut api_cfg = scf_graphql::Config::new(listen, db_url, keys.node_key);
     api_cfg.readings = Some(iot.readings());
+    // The demo plays every organisation, so its API holds every seeded organisation's key and each
+    // role's portal opens the invoice lines sealed for that organisation.
+    api_cfg.org_keys =
+        scf_graphql::sealing::OrgKeys::new(plan.consortium.org.iter().map(|o| (o.id.clone(), seed::org_key(&o.id))));
     // The demo's webhook receivers (the SDK examples' bank) run on this machine, over plain http.
     api_cfg.webhooks.allow_private = true;
     api_cfg.webhooks.allow_http_loopback = true;

@@ -13,10 +13,15 @@
 //! - `scf demo --public`, whose logins are published, does not start without `--yes`;
 //! - on the demo's MQTT broker, an anonymous client is refused, and a device of the consortium (added
 //!   to the password file while the broker runs) can neither publish as another device nor subscribe to
-//!   telemetry, directly or through the ingestion service's shared subscription.
+//!   telemetry, directly or through the ingestion service's shared subscription;
+//! - invoice lines issued through GraphQL (and the seeded ones) appear in clear in no block, receipt or
+//!   state value read over the node's client API, while entitled organisations read them through
+//!   GraphQL (`sealed_lines.rs`).
 
 #[path = "../support/member.rs"]
 mod support;
+
+mod sealed_lines;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

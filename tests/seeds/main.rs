@@ -47,6 +47,28 @@ fn seeded_story_runs_on_chain_and_reaches_every_stage() {
     assert_eq!(pending.pending_from.as_deref(), Some("JDCAST"), "transfer awaiting sign-for");
     let v4 = voucher::load_voucher(&st, "HSY-2026-0004").expect("read").expect("v4");
     assert_eq!(v4.status, VoucherStatus::Pending, "issued, awaiting sign-for");
+    // Seeded invoices are issued sealed (issue #21): no clear lines in state, the regulator and tax
+    // authority hold keys, and a funder gets one when financing is applied for with it.
+    for n in ["26312000000000180001", "26312000000000180002", "26312000000000180003"] {
+        assert!(scf_domain::invoice::load_lines(&st, n).expect("read").is_none(), "{n}: clear lines in state");
+        let sealed = scf_domain::invoice::load_sealed_lines(&st, n).expect("read").unwrap_or_else(|| panic!("{n}"));
+        let to: Vec<&str> = sealed.recipients().collect();
+        for org in ["HLBRAKE", "HSAUTO", "PBOC-SH", "SH-TAX"] {
+            assert!(to.contains(&org), "{n}: not sealed for {org}: {to:?}");
+        }
+        let object = scf_domain::confidential::Object::InvoiceLines { number: n.into() };
+        let opened = scf_ledger::confidential::open(&sealed, &object.aad(), "PBOC-SH", &seed::org_key("PBOC-SH"))
+            .expect("the regulator opens the lines");
+        let lines: scf_domain::invoice::InvoiceLines = borsh::from_slice(&opened.payload).expect("lines");
+        assert!(!lines.lines.is_empty());
+    }
+    let granted = |n: &str, org: &str| {
+        let s = scf_domain::invoice::load_sealed_lines(&st, n).expect("read").expect("sealed");
+        s.wrapped_for(org).is_some()
+    };
+    assert!(granted("26312000000000180001", "CMB-SZ"), "the funder of HSY-2026-0001.1.1 holds a key");
+    assert!(granted("26312000000000180003", "ICBC-SH"), "the offered funder of HSY-2026-0003.2 holds a key");
+    assert!(!granted("26312000000000180003", "CMB-SZ"), "an uninvolved funder holds none");
     let receipt = scf_domain::warehouse::load_receipt(&st, "CMST-WR-2026-0001").expect("read").expect("receipt");
     assert!(format!("{receipt:?}").contains("ICBC-SH"), "pledged to ICBC-SH");
     let trace = scf_domain::provenance::trace_lot(&st, "06901234000337", "Y260302").expect("trace");

@@ -63,6 +63,39 @@ async fn voucher_tx(
     Ok(TxResult { receipt })
 }
 
+/// Seal the lines of `n` for every organisation entitled on chain and submit it as the caller's
+/// organisation (the seller).
+async fn issue_sealed(ctx: &Context<'_>, n: NewInvoice) -> async_graphql::Result<TxResult> {
+    let api = api(ctx)?;
+    let user = require_operator(ctx)?;
+    let call = {
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        crate::sealing::sealed_issue(state.as_ref(), &user.org_id, n)?
+    };
+    Ok(TxResult { receipt: api.submit(user, &call).await? })
+}
+
+/// After a financing offer: give the funder a key to the sealed lines of the invoices backing the
+/// voucher, re-wrapped with the holder's organisation key when this API holds it. Best effort: the
+/// offer stands either way, and the holder can grant later with `submitSignedTransaction`.
+pub(crate) async fn grant_funder(ctx: &Context<'_>, voucher_id: &str, funder: &str) {
+    let (Ok(api), Ok(user)) = (api(ctx), require_operator(ctx)) else { return };
+    let grants = match api.chain.state(None).map_err(ApiError::from).and_then(|state| {
+        crate::sealing::funder_grants(state.as_ref(), voucher_id, &user.org_id, funder, &api.org_keys)
+    }) {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(voucher_id, funder, error = %e.message(), "could not prepare invoice-lines grants");
+            return;
+        }
+    };
+    for g in grants {
+        if let Err(e) = api.submit(user, &g).await {
+            tracing::warn!(voucher_id, funder, error = %e.message(), "invoice-lines grant refused");
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct IssueVoucherInput {
     /// Becomes the root voucher id (A-Z 0-9 - _).
@@ -280,9 +313,15 @@ impl Mutation {
     ) -> async_graphql::Result<TxResult> {
         let discount_rate_bp = u32::try_from(discount_rate_bp)
             .map_err(|_| ApiError::bad_input("discountRateBp", "must not be negative"))?;
-        let call =
-            VoucherCall::OfferFinancing { voucher_id: voucher_id.clone(), funder, discount_rate_bp, agreement_ref };
-        voucher_tx(ctx, None, Actor::Holder(&voucher_id), &call).await
+        let call = VoucherCall::OfferFinancing {
+            voucher_id: voucher_id.clone(),
+            funder: funder.clone(),
+            discount_rate_bp,
+            agreement_ref,
+        };
+        let result = voucher_tx(ctx, None, Actor::Holder(&voucher_id), &call).await?;
+        grant_funder(ctx, &voucher_id, &funder).await;
+        Ok(result)
     }
 
     async fn cancel_financing_offer(
@@ -333,8 +372,11 @@ impl Mutation {
         voucher_tx(ctx, Some("regulator"), Actor::Anyone, &VoucherCall::Unfreeze { voucher_id, reason }).await
     }
 
-    /// The seller issues an e-invoice; totals must equal the sum of lines.
+    /// The seller issues an e-invoice; totals must equal the sum of lines. The API checks the whole
+    /// invoice, then seals the lines (SM4-GCM, the data key SM2-wrapped for the seller, the buyer, every
+    /// regulator and tax authority): only the header goes on chain in clear.
     async fn issue_invoice(&self, ctx: &Context<'_>, input: IssueInvoiceInput) -> async_graphql::Result<TxResult> {
+        require_operator(ctx)?;
         let lines = input
             .lines
             .into_iter()
@@ -369,17 +411,23 @@ impl Mutation {
             issuer: input.issuer,
             details: Default::default(),
         };
-        super::submit(ctx, None, InvoiceCall::Issue(n)).await
+        issue_sealed(ctx, n).await
     }
 
-    /// The seller issues an e-invoice from a UBL 2.1 / EN 16931 document.
+    /// The seller issues an e-invoice from a UBL 2.1 / EN 16931 document. The API parses the document
+    /// (the chain's own parser), keeps the header and the parties' EN 16931 details in clear and seals
+    /// the lines like `issueInvoice`; the XML itself never goes on chain.
     async fn issue_invoice_ubl(
         &self,
         ctx: &Context<'_>,
         xml: String,
         buyer_org: Option<String>,
     ) -> async_graphql::Result<TxResult> {
-        super::submit(ctx, None, InvoiceCall::IssueUbl { xml, buyer_org }).await
+        require_operator(ctx)?;
+        let mut n = scf_domain::ubl::from_ubl_xml(&xml)
+            .map_err(|e| ApiError::from_rule(scf_domain::kv::Rule::code(&e), &format!("xml: {e}")))?;
+        n.buyer_org = buyer_org;
+        issue_sealed(ctx, n).await
     }
 
     /// The buyer books (入账) the invoice, once.

@@ -240,11 +240,42 @@ impl From<invoice::Model> for InvoiceNode {
     }
 }
 
-#[ComplexObject]
+/// Whether the caller's organisation can read an invoice's lines through this API, and if not, why.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum InvoiceLinesAccess {
+    /// Sealed on chain and opened with the caller organisation's key.
+    Opened,
+    /// Issued with clear lines (before sealing was the default): readable by the invoice's parties.
+    Clear,
+    /// Sealed for the caller's organisation, but this API does not hold its organisation key
+    /// (`[api] org_key` in the member config).
+    NoKey,
+    /// Sealed, and no data key is wrapped for the caller's organisation (a funder gains one when
+    /// financing is applied for with it).
+    NotARecipient,
+    /// Sealed for the caller's organisation, but the key this API holds does not open it.
+    KeyMismatch,
+    /// No lines on chain.
+    Missing,
+}
+
+fn line_node(l: scf_domain::invoice::InvoiceLine) -> InvoiceLine {
+    InvoiceLine {
+        item_name: l.item_name,
+        spec: l.spec,
+        unit: l.unit,
+        quantity: l.quantity,
+        unit_price: l.unit_price,
+        amount: l.amount as i64,
+        tax_rate_bp: l.tax_rate_bp as i32,
+        tax_amount: l.tax_amount as i64,
+    }
+}
+
 impl InvoiceNode {
-    /// Line items (confidential): only for the seller, the buyer, a funder the invoice backs, the tax
-    /// authority and the regulator — the same set that can see the invoice at all.
-    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
+    /// The lines as the caller's organisation may read them; refuses callers that cannot see the
+    /// invoice at all.
+    async fn read_lines(&self, ctx: &Context<'_>) -> async_graphql::Result<crate::sealing::LinesRead> {
         let api = api(ctx)?;
         let user = require_user(ctx)?;
         if let Some(scope) = access::invoice_scope(api, user).await? {
@@ -258,22 +289,46 @@ impl InvoiceNode {
             }
         }
         let state = api.chain.state(None).map_err(ApiError::from)?;
-        let lines = scf_domain::invoice::load_lines(state.as_ref(), &self.number).map_err(ApiError::from)?;
-        Ok(lines
-            .map(|l| l.lines)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|l| InvoiceLine {
-                item_name: l.item_name,
-                spec: l.spec,
-                unit: l.unit,
-                quantity: l.quantity,
-                unit_price: l.unit_price,
-                amount: l.amount as i64,
-                tax_rate_bp: l.tax_rate_bp as i32,
-                tax_amount: l.tax_amount as i64,
-            })
-            .collect())
+        Ok(crate::sealing::read_lines(state.as_ref(), &self.number, &user.org_id, &api.org_keys)?)
+    }
+}
+
+#[ComplexObject]
+impl InvoiceNode {
+    /// Line items (confidential). Sealed on chain for the seller, the buyer, every regulator and tax
+    /// authority, and a funder the invoice backs once financing is applied for with it; this API opens
+    /// them with the caller organisation's key. Null when the caller's organisation cannot read them
+    /// here: `linesAccess` says why. Only for those who can see the invoice at all.
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<InvoiceLine>>> {
+        use crate::sealing::LinesRead;
+        Ok(match self.read_lines(ctx).await? {
+            LinesRead::Clear(l) | LinesRead::Opened(l) => Some(l.lines.into_iter().map(line_node).collect()),
+            LinesRead::Missing => Some(Vec::new()),
+            LinesRead::NoKey | LinesRead::NotARecipient | LinesRead::CannotOpen => None,
+        })
+    }
+
+    /// Whether `lines` can be read by the caller's organisation here, and if not, why.
+    async fn lines_access(&self, ctx: &Context<'_>) -> async_graphql::Result<InvoiceLinesAccess> {
+        use crate::sealing::LinesRead;
+        Ok(match self.read_lines(ctx).await? {
+            LinesRead::Clear(_) => InvoiceLinesAccess::Clear,
+            LinesRead::Opened(_) => InvoiceLinesAccess::Opened,
+            LinesRead::NoKey => InvoiceLinesAccess::NoKey,
+            LinesRead::NotARecipient => InvoiceLinesAccess::NotARecipient,
+            LinesRead::CannotOpen => InvoiceLinesAccess::KeyMismatch,
+            LinesRead::Missing => InvoiceLinesAccess::Missing,
+        })
+    }
+
+    /// The organisations a data key to the sealed lines is wrapped for (empty for clear lines). The
+    /// chain stores this list in clear.
+    async fn sealed_for(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        let object = scf_domain::confidential::Object::InvoiceLines { number: self.number.clone() };
+        Ok(scf_domain::confidential::recipients(state.as_ref(), &object).map_err(ApiError::from)?)
     }
 }
 

@@ -785,7 +785,13 @@ async fn step(ctx: &Context<'_>, call: WorkflowCall) -> async_graphql::Result<Tx
     let api = api(ctx)?;
     let user = require_operator(ctx)?;
     check_step(api, user, &call).await?;
-    Ok(TxResult { receipt: api.submit(user, &call).await? })
+    let receipt = api.submit(user, &call).await?;
+    // Applying for financing offers the voucher to the funder: give it a key to the backing invoices'
+    // sealed lines, as `offerFinancing` does.
+    if let WorkflowCall::ApplyFinancing { voucher_id, funder, .. } = &call {
+        super::mutation::grant_funder(ctx, voucher_id, funder).await;
+    }
+    Ok(TxResult { receipt })
 }
 
 /// The workflow mutations as a table: each line names the mutation, its arguments and the

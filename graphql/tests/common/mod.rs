@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scf_client::{InProcessChain, Production};
 use scf_domain::org::Role;
-use scf_graphql::bootstrap::{consortium, OrgSpec};
+use scf_graphql::bootstrap::{consortium_with_org_keys, OrgSpec};
 use scf_graphql::{Config, Server};
 use scf_store::Store;
 use serde_json::{json, Value};
@@ -73,14 +73,18 @@ impl Harness {
         .into_iter()
         .chain(extra)
         .collect::<Vec<_>>();
-        let (mut genesis, _validator) =
-            consortium(&db, &NODE_KEY, "scf-gql-test", day_ms("2026-01-04"), &orgs).await.expect("consortium");
+        let (mut genesis, _validator, org_keys) =
+            consortium_with_org_keys(&db, &NODE_KEY, "scf-gql-test", day_ms("2026-01-04"), &orgs)
+                .await
+                .expect("consortium");
         customise(&mut genesis);
         drop(db);
         let store = Store::open(&dir.path().join("chain")).expect("store");
         let chain = InProcessChain::open(store, &genesis, scf_domain::modules(), Production::Auto).expect("chain");
         chain.set_time_ms(Some(day_ms("2026-01-05")));
-        let config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
+        let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
+        // Like `scf demo`, the test API holds every organisation's key and opens each one's sealed lines.
+        config.org_keys = org_keys;
         let server = scf_graphql::start(config, Arc::new(chain.clone())).await.expect("server");
         let url = format!("http://{}", server.addr);
         Harness { server, chain, url, client: reqwest::Client::new(), _dir: dir }

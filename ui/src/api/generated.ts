@@ -856,7 +856,7 @@ export type InvoiceQueryVariables = Exact<{
 }>;
 
 
-export type InvoiceQuery = { invoice: { number: string, issueDate: string, currency: string, sellerOrg: string, buyerOrg: string | null, totalAmount: number, totalTax: number, totalWithTax: number, reversed: number, financed: number, booked: boolean, lineCount: number, lines: Array<{ itemName: string, spec: string, unit: string, quantity: string | null, unitPrice: string | null, amount: number, taxRateBp: number, taxAmount: number }>, seller: { name: string, taxId: string }, buyer: { name: string, taxId: string } } };
+export type InvoiceQuery = { invoice: { number: string, issueDate: string, currency: string, sellerOrg: string, buyerOrg: string | null, totalAmount: number, totalTax: number, totalWithTax: number, reversed: number, financed: number, booked: boolean, lineCount: number, lines: Array<{ itemName: string, spec: string, unit: string, quantity: string | null, unitPrice: string | null, amount: number, taxRateBp: number, taxAmount: number }> | null, seller: { name: string, taxId: string }, buyer: { name: string, taxId: string } } };
 
 export type LotPageQueryVariables = Exact<{
   gtin: string;

@@ -1,5 +1,5 @@
 import { DownloadOutlined } from '@ant-design/icons';
-import { Button, Descriptions, Drawer, Flex, Table, Tag, type TableColumnsType } from 'antd';
+import { Alert, Button, Descriptions, Drawer, Flex, Table, Tag, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 
 import {
@@ -175,11 +175,12 @@ function InvoiceDetails({ number }: { number: string }) {
               <Money fen={i.totalWithTax} currency={i.currency} />
             </Descriptions.Item>
           </Descriptions>
+          {i.lines === null && <Alert type="info" showIcon message={t('invoice.linesSealed')} />}
           <Table
             rowKey={(_, idx) => String(idx)}
             size="small"
             pagination={false}
-            dataSource={i.lines}
+            dataSource={i.lines ?? []}
             aria-label={t('invoice.lines')}
             columns={[
               { title: t('invoice.item'), dataIndex: 'itemName' },
