@@ -114,7 +114,17 @@ const fn public(
     marker: &'static str,
     reason: &'static str,
 ) -> Probe {
-    Probe { key, query, id, absent: id, marker, owner: "S1", other: "S2", regulator: true, expect: Expect::Public(reason) }
+    Probe {
+        key,
+        query,
+        id,
+        absent: id,
+        marker,
+        owner: "S1",
+        other: "S2",
+        regulator: true,
+        expect: Expect::Public(reason),
+    }
 }
 
 const INV: &str = "26310000000000000701";
@@ -559,8 +569,9 @@ async fn every_identifying_query_argument_is_scoped_to_the_callers_organisation(
     let t = |o: &str| tok[o].clone();
     let kinds = "mutation{ registerWebhook(url:\"https://hooks.example.invalid/core\", kinds:[VOUCHER]){ id } }";
     let endpoint = h.ok(Some(&t("CORE")), kinds, json!({})).await["registerWebhook"]["id"].clone();
-    let r =
-        h.ok(Some(&t("S1")), ISSUE_INVOICE, json!({ "i": invoice_input(INV, "S1", "CORE", 1_000_000, "2026-01-05") })).await;
+    let r = h
+        .ok(Some(&t("S1")), ISSUE_INVOICE, json!({ "i": invoice_input(INV, "S1", "CORE", 1_000_000, "2026-01-05") }))
+        .await;
     let tx = r["issueInvoice"]["txId"].clone();
     h.ok(
         Some(&t("CORE")),
@@ -614,8 +625,12 @@ async fn every_identifying_query_argument_is_scoped_to_the_callers_organisation(
         "action": "ADD", "bizStep": "commissioning",
         "quantityList": [{ "epcClass": "urn:epc:class:lgtin:6901234.000033.LOTP1", "quantity": 10, "uom": "KGM" }]
     });
-    h.ok(Some(&t("WH")), "mutation($d:String!){ captureEpcis(document:$d){ hashes } }", json!({ "d": doc.to_string() }))
-        .await;
+    h.ok(
+        Some(&t("WH")),
+        "mutation($d:String!){ captureEpcis(document:$d){ hashes } }",
+        json!({ "d": doc.to_string() }),
+    )
+    .await;
     let status = h.ok(Some(&t("CORE")), "{ chainStatus { height } }", json!({})).await;
     let deadline = status["chainStatus"]["height"].as_i64().expect("height") + 50;
     let r = h
@@ -645,7 +660,9 @@ async fn every_identifying_query_argument_is_scoped_to_the_callers_organisation(
     }
     assert!(delivery.is_string(), "no webhook delivery was queued for CORE");
     let me = h.ok(Some(&t("S1")), "{ me { address } }", json!({})).await;
-    let d = h.ok(Some(&t("S1")), "query($id:String!){ transaction(id:$id){ height block { hash } } }", json!({ "id": tx })).await;
+    let d = h
+        .ok(Some(&t("S1")), "query($id:String!){ transaction(id:$id){ height block { hash } } }", json!({ "id": tx }))
+        .await;
     let seeded: BTreeMap<&str, Value> = BTreeMap::from([
         ("@tx", tx.clone()),
         ("@absent_tx", json!("ab".repeat(32))),
