@@ -108,12 +108,12 @@ async fn recall_alerts_location_names_and_copied_serials() {
     )
     .await;
     let mut w = Vec::new();
-    for _ in 0..100 {
+    for _ in 0..20 {
         w = warnings(&h).await;
         if w.len() == 2 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert_eq!(w.len(), 2, "the recall and the alert: {w:?}");
     assert_eq!(w[0]["kind"], "recall", "a recall comes first");

@@ -19,7 +19,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::serial_scans::{self, Cell, CopySign, RecentScans, Scan};
 
 /// Something a consumer must know about a lot before eating or using it.
-#[derive(SimpleObject, Clone, Debug, PartialEq)]
+#[derive(SimpleObject, Clone)]
 pub struct LotWarning {
     /// `recall` (the brand owner or the regulator recalled the lot) or `cold_chain_alert` (an IoT device
     /// bound to the lot raised an alert, e.g. a temperature excursion).
