@@ -10,7 +10,9 @@ import type { Browser, BrowserContext, BrowserContextOptions, Page, Route } from
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
 import { committed, gql, RUN } from './api';
-import { launch, login, shot } from './browser';
+import { join } from 'node:path';
+
+import { launch, login, SCREENSHOTS, shot } from './browser';
 import { epcisDocument, tempFile } from './docs';
 import { sdlHas } from './sdl';
 
@@ -102,7 +104,7 @@ describe.skipIf(!sdlHas('lotPage'))('consumer scan page', () => {
     await page.getByText('标识：urn:epc:id:sgln:6901234.00002.0').first().waitFor();
     expect(await page.getByText(/^地点：urn:epc:id:sgln:/).count()).toBe(0);
     await shot(page, 'consumer-verified');
-    await page.getByRole('region', { name: '批次警示' }).screenshot({ path: `${import.meta.dirname}/screenshots/consumer-alert-warning.png` });
+    await page.getByRole('region', { name: '批次警示' }).screenshot({ path: join(SCREENSHOTS, 'consumer-alert-warning.png') });
   });
 
   it('shows a tampered event as not verified', async () => {
