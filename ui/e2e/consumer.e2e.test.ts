@@ -6,12 +6,12 @@
  * a recall made by the brand owner in its portal shows the recall; one serial scanned in Shanghai and then
  * in Beijing minutes later shows the copied-label warning. Locations are shown by name.
  */
+import { join } from 'node:path';
+
 import type { Browser, BrowserContext, BrowserContextOptions, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 
 import { committed, gql, RUN } from './api';
-import { join } from 'node:path';
-
 import { launch, login, SCREENSHOTS, shot } from './browser';
 import { epcisDocument, tempFile } from './docs';
 import { sdlHas } from './sdl';
