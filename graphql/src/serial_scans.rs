@@ -169,7 +169,7 @@ impl RecentScans {
 pub async fn record(db: &DatabaseConnection, serial_key: &str, scan: &Scan) -> ApiResult<()> {
     let txn = db.begin().await?;
     serial_scan::ActiveModel {
-        id: sea_orm::NotSet,
+        id: sea_orm::ActiveValue::NotSet,
         serial_key: Set(serial_key.to_string()),
         time_ms: Set(scan.time_ms),
         lat_e2: Set(scan.cell.map(|c| c.lat_e2)),

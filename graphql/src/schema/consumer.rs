@@ -225,7 +225,7 @@ impl ConsumerMutation {
         if !regulator {
             let owner = {
                 let state = api.chain.state(None).map_err(ApiError::from)?;
-                dprov::brand_owner(state.as_ref(), &gtin14, &lot)?
+                dprov::brand_owner(state.as_ref(), &gtin14, &lot).map_err(ApiError::from)?
             };
             match owner {
                 Some(o) if o == user.org_id => {}
