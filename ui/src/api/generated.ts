@@ -338,6 +338,15 @@ export type RotateValidatorKeyInput = {
   activationDelay?: number;
 };
 
+/**
+ * A position the browser's geolocation gave (the client already rounds it; the server coarsens it
+ * again to 0.01° before storing).
+ */
+export type ScanLocationInput = {
+  latitude: number;
+  longitude: number;
+};
+
 export type SetMemberInput = {
   orgId: string;
   weight: number;
@@ -406,11 +415,6 @@ export type WarehouseReceiptStatus =
   | 'SPLIT'
   /** Goods taken out (提货); the receipt is cancelled. */
   | 'WITHDRAWN';
-
-export type ScanLocationInput = {
-  latitude: number;
-  longitude: number;
-};
 
 export type IssueInvoiceMutationVariables = Exact<{
   input: IssueInvoiceInput;
