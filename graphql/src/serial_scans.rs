@@ -24,8 +24,8 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 use crate::db::entities::{serial_scan, serial_scan_total};
@@ -193,14 +193,15 @@ pub async fn record(db: &DatabaseConnection, serial_key: &str, scan: &Scan) -> A
             .await?;
         }
     }
-    // Keep the newest MAX_KEPT rows of this serial.
+    // Keep the newest MAX_KEPT rows of this serial (trimmed at every insert, so at most one more is
+    // read here; SQLite has no OFFSET without LIMIT).
     let old: Vec<i64> = serial_scan::Entity::find()
         .filter(serial_scan::Column::SerialKey.eq(serial_key))
         .order_by_desc(serial_scan::Column::Id)
-        .offset(MAX_KEPT)
         .all(&txn)
         .await?
         .into_iter()
+        .skip(usize::try_from(MAX_KEPT).unwrap_or(usize::MAX))
         .map(|r| r.id)
         .collect();
     if !old.is_empty() {

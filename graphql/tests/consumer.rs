@@ -103,7 +103,7 @@ async fn recall_alerts_location_names_and_copied_serials() {
     .await;
     h.ok(
         Some(&dairy),
-        "mutation($o:ObservationInput!){ raiseDeviceAlert(deviceId:\"TL-Y260302\", ruleIndex:0, observation:$o, detail:\"11.5 °C for 25 s (max 8 °C)\"){ height } }",
+        "mutation($o:AlertObservationInput!){ raiseDeviceAlert(deviceId:\"TL-Y260302\", ruleIndex:0, observation:$o, detail:\"11.5 °C for 25 s (max 8 °C)\"){ height } }",
         json!({ "o": { "seq": 7, "timeMs": day_ms("2026-01-05"), "readingType": "temperature", "value": 11500, "leaf": "00".repeat(32) } }),
     )
     .await;
@@ -189,4 +189,24 @@ async fn recall_alerts_location_names_and_copied_serials() {
     assert_eq!(r["errors"][0]["extensions"]["field"], "serial", "{r}");
     let r = h.gql(None, SCAN, scan("Y0001", None, Some((95.0, 0.0)))).await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "location.latitude", "{r}");
+}
+
+/// The scan store keeps the newest `MAX_KEPT` scans of a serial and counts every scan.
+#[tokio::test]
+async fn serial_scan_storage_is_bounded_per_serial() {
+    use scf_graphql::serial_scans::{load, record, Cell, Scan, MAX_KEPT};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.sqlite").display());
+    let db = scf_graphql::db::connect(&url).await.expect("db");
+    let at = |i: i64, cell: Option<Cell>| Scan { time_ms: i * 60_000, cell };
+    let shanghai = Some(Cell { lat_e2: 3123, lon_e2: 12147 });
+    assert_eq!(load(&db, "none").await.expect("load"), (vec![], 0, None));
+    for i in 0..(MAX_KEPT as i64 + 5) {
+        record(&db, "k", &at(i, shanghai)).await.expect("record");
+    }
+    record(&db, "other", &at(0, None)).await.expect("record");
+    let (scans, total, first) = load(&db, "k").await.expect("load");
+    assert_eq!((scans.len() as u64, total, first), (MAX_KEPT, MAX_KEPT as i64 + 5, Some(0)));
+    assert_eq!(scans[0].time_ms, 5 * 60_000, "the oldest were dropped");
+    assert_eq!(scans[0].cell, shanghai);
 }

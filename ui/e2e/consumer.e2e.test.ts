@@ -92,7 +92,7 @@ describe.skipIf(!sdlHas('lotPage'))('consumer scan page', () => {
     await alert.getByText('记录方：顺丰冷运物流有限公司').waitFor();
     await alert.getByText(/时间：\d{4}\/\d+\/\d+ .*（区块 #\d+）/).waitFor();
     // Above the product and the badge; the badge does not read as "all fine".
-    const [warnY, productY] = await Promise.all([alert.boundingBox(), page.getByLabel('产品').boundingBox()]);
+    const [warnY, productY] = await Promise.all([alert.boundingBox(), page.getByLabel('产品', { exact: true }).boundingBox()]);
     expect(warnY!.y).toBeLessThan(productY!.y);
     await page.getByText('记录已上链验证，但本批次有警示，见上方', { exact: true }).waitFor();
     expect(await page.getByText('已上链验证', { exact: true }).count()).toBe(0);
