@@ -251,11 +251,12 @@ mod tests {
         assert_eq!(c, Cell { lat_e2: 3123, lon_e2: 12147 });
         assert!(Cell::from_degrees(91.0, 0.0).is_err());
         assert!(Cell::from_degrees(0.0, f64::NAN).is_err());
-        let d = Cell::from_degrees(31.24, 121.47).expect("c").distance_km(&Cell::from_degrees(31.23, 121.47).expect("c"));
+        let d =
+            Cell::from_degrees(31.24, 121.47).expect("c").distance_km(&Cell::from_degrees(31.23, 121.47).expect("c"));
         assert!((d - 1.11).abs() < 0.01, "{d}");
-        let sh_bj = Cell::from_degrees(SHANGHAI.0, SHANGHAI.1).expect("c").distance_km(
-            &Cell::from_degrees(BEIJING.0, BEIJING.1).expect("c"),
-        );
+        let sh_bj = Cell::from_degrees(SHANGHAI.0, SHANGHAI.1)
+            .expect("c")
+            .distance_km(&Cell::from_degrees(BEIJING.0, BEIJING.1).expect("c"));
         assert!((1060.0..1075.0).contains(&sh_bj), "{sh_bj}");
     }
 

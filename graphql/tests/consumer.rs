@@ -21,7 +21,8 @@ const LOT_PAGE: &str = "query($g:String!,$l:String!){ lotPage(gtin:$g, lot:$l){
   steps { location locationName locationAddress }
 } }";
 
-const RECALL: &str = "mutation($g:String!,$l:String!,$r:String!){ recallLot(gtin:$g, lot:$l, reason:$r){ txId height } }";
+const RECALL: &str =
+    "mutation($g:String!,$l:String!,$r:String!){ recallLot(gtin:$g, lot:$l, reason:$r){ txId height } }";
 
 const SCAN: &str = "mutation($g:String!,$s:String!,$l:String,$p:ScanLocationInput){
   scanSerial(gtin:$g, serial:$s, lot:$l, location:$p){
@@ -84,7 +85,10 @@ async fn recall_alerts_location_names_and_copied_serials() {
     assert_eq!(w[0]["recordedBy"]["orgName"], "DAIRY 有限公司");
     assert_eq!(w[0]["height"], height);
     assert_eq!(w[0]["byRegulator"], false);
-    assert_eq!(w[0]["timeMs"].as_u64(), Some(scf_client::Chain::block(&h.chain, height as u64).await.expect("block").expect("b").block.header.time_ms));
+    assert_eq!(
+        w[0]["timeMs"].as_u64(),
+        Some(scf_client::Chain::block(&h.chain, height as u64).await.expect("block").expect("b").block.header.time_ms)
+    );
     // Once only, even for the regulator.
     let r = h.gql(Some(&reg), RECALL, vars.clone()).await;
     assert!(r["errors"][0]["message"].as_str().unwrap_or("").contains("already recalled"), "{r}");
@@ -147,7 +151,9 @@ async fn recall_alerts_location_names_and_copied_serials() {
         assert_eq!(s["locationAddress"], "上海市松江区");
     }
     // A sub-location of the site without its own record is named by its site.
-    assert!(steps.iter().any(|s| s["location"] == "urn:epc:id:sgln:6901234.00002.2" && s["locationName"] == "沪光乳业 松江工厂"));
+    assert!(steps
+        .iter()
+        .any(|s| s["location"] == "urn:epc:id:sgln:6901234.00002.2" && s["locationName"] == "沪光乳业 松江工厂"));
 
     // --- Serial pages.
     let scan = |serial: &str, lot: Option<&str>, at: Option<(f64, f64)>| {
@@ -183,7 +189,11 @@ async fn recall_alerts_location_names_and_copied_serials() {
     assert!(w["minutes"].as_i64().unwrap_or(99) <= 1, "{w}");
     // The link naming another lot than the chain records.
     let d = h.ok(None, SCAN, scan("Y0002", Some("OTHER1"), None)).await;
-    assert!(d["scanSerial"]["copyWarnings"].as_array().expect("w").iter().any(|w| w["kind"] == "lot_mismatch" && w["lot"] == LOT));
+    assert!(d["scanSerial"]["copyWarnings"]
+        .as_array()
+        .expect("w")
+        .iter()
+        .any(|w| w["kind"] == "lot_mismatch" && w["lot"] == LOT));
     // Bad input names the field.
     let r = h.gql(None, SCAN, scan("Y/1", None, None)).await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "serial", "{r}");

@@ -114,8 +114,13 @@ pub(super) fn apply(
                 return Err(ProvenanceError::LocationOwned { id: key, org: prev.org });
             }
         }
-        let record =
-            LocationRecord { key: key.clone(), name: l.name.trim().to_string(), address: l.address, org: org.into(), height: ctx.height };
+        let record = LocationRecord {
+            key: key.clone(),
+            name: l.name.trim().to_string(),
+            address: l.address,
+            org: org.into(),
+            height: ctx.height,
+        };
         kv::put(state, &sk, &record);
         events.push(kv::event(MODULE, "LocationDescribed", &[("org", org), ("gs1_key", &key)], &record));
     }

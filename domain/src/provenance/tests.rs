@@ -516,10 +516,9 @@ fn only_the_brand_owner_or_the_regulator_recalls_a_lot_once_with_a_reason() {
     assert!(load_recall(&c.w.state, YOGURT_GTIN, "Y260302").expect("read").is_none(), "refusals write nothing");
 
     c.w.set_date("2026-03-20");
-    let events = c
-        .w
-        .exec(&ProvenanceModule, &dairy, &recall_call("6901234000337", "Y260302", "李斯特菌检出，请勿食用"))
-        .expect("recall");
+    let events =
+        c.w.exec(&ProvenanceModule, &dairy, &recall_call("6901234000337", "Y260302", "李斯特菌检出，请勿食用"))
+            .expect("recall");
     assert_eq!(events[0].kind, "LotRecalled");
     let r = load_recall(&c.w.state, YOGURT_GTIN, "Y260302").expect("read").expect("recalled");
     assert_eq!((r.org.as_str(), r.by_regulator, r.reason.as_str()), ("DAIRY", false, "李斯特菌检出，请勿食用"));
@@ -552,7 +551,8 @@ fn locations_are_named_by_whoever_described_them_first() {
     c.w.exec(&ProvenanceModule, &dairy, &describe("urn:epc:id:sgln:6901234.00002.0", "沪光乳业 松江工厂"))
         .expect("describe");
     // By URN, by Digital Link, and a sub-location (extension) without its own record falls back to the site.
-    for id in ["urn:epc:id:sgln:6901234.00002.0", "https://id.gs1.org/414/6901234000023", "urn:epc:id:sgln:6901234.00002.2"]
+    for id in
+        ["urn:epc:id:sgln:6901234.00002.0", "https://id.gs1.org/414/6901234000023", "urn:epc:id:sgln:6901234.00002.2"]
     {
         let l = load_location(&c.w.state, id).expect("read").unwrap_or_else(|| panic!("{id}"));
         assert_eq!((l.name.as_str(), l.org.as_str()), ("沪光乳业 松江工厂", "DAIRY"), "{id}");

@@ -163,9 +163,11 @@ fn copy_warning(s: &CopySign) -> CopyWarning {
             minutes: Some(minutes.round() as i32),
             ..none
         },
-        CopySign::TooManyScans { count } => {
-            CopyWarning { kind: "too_many_scans".into(), count: Some(i32::try_from(*count).unwrap_or(i32::MAX)), ..none }
-        }
+        CopySign::TooManyScans { count } => CopyWarning {
+            kind: "too_many_scans".into(),
+            count: Some(i32::try_from(*count).unwrap_or(i32::MAX)),
+            ..none
+        },
         CopySign::Spread { places } => {
             CopyWarning { kind: "spread".into(), count: Some(i32::try_from(*places).unwrap_or(i32::MAX)), ..none }
         }
@@ -173,7 +175,11 @@ fn copy_warning(s: &CopySign) -> CopyWarning {
 }
 
 /// What the chain says about a serial: whether it is known, its lot, and the product name.
-fn serial_facts(state: &dyn StateRead, gtin: &str, serial_key: &str) -> ApiResult<(bool, Option<String>, Option<String>)> {
+fn serial_facts(
+    state: &dyn StateRead,
+    gtin: &str,
+    serial_key: &str,
+) -> ApiResult<(bool, Option<String>, Option<String>)> {
     let events = dprov::events_for_key(state, serial_key)?;
     let known = !events.is_empty();
     let mut lot = None;
@@ -235,7 +241,9 @@ impl ConsumerMutation {
                     ))
                     .into())
                 }
-                None => return Err(ApiError::not_found(format!("lot {lot} of {gtin14} (nothing commissions it)")).into()),
+                None => {
+                    return Err(ApiError::not_found(format!("lot {lot} of {gtin14} (nothing commissions it)")).into())
+                }
             }
         }
         let call = ProvenanceCall::Recall(RecallLot { gtin: gtin14, lot, reason });
