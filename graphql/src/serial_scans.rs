@@ -142,9 +142,12 @@ pub fn assess(scans: &[Scan], total: i64) -> Vec<CopySign> {
     out
 }
 
+/// Who scanned what where: (client address, serial key, grid cell).
+type ScanSource = (Option<IpAddr>, String, Option<Cell>);
+
 /// Recent (address, serial, cell) scans, so a reload is not counted again.
 #[derive(Default)]
-pub struct RecentScans(Mutex<HashMap<(Option<IpAddr>, String, Option<Cell>), i64>>);
+pub struct RecentScans(Mutex<HashMap<ScanSource, i64>>);
 
 impl RecentScans {
     /// True if this is a repeat within [`REPEAT_WINDOW_MS`]; remembers it otherwise.
