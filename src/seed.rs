@@ -212,6 +212,8 @@ fn encode_call(file: &Path, field: &str, module: &str, call: toml::Value) -> Res
         "invoice" => typed!(scf_domain::invoice::InvoiceCall),
         "warehouse" => typed!(scf_domain::warehouse::WarehouseCall),
         "org" => typed!(scf_domain::org::OrgCall),
+        // Master data and recalls; events come from `[[epcis]]` documents.
+        "provenance" => typed!(scf_domain::provenance::ProvenanceCall),
         other => Err(invalid(format!("module {other:?} has no seed format"))),
     }
 }

@@ -26,6 +26,7 @@ pub mod resolver;
 pub mod rest;
 pub mod schema;
 pub mod sealing;
+pub mod serial_scans;
 pub mod service;
 pub mod webhooks;
 

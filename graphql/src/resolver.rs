@@ -7,7 +7,8 @@
 //!   (the trace as JSON, `/traceability/…`), `gs1:certificationInfo` (certificates the key's events
 //!   cite), `gs1:epcis` (the EPCIS query for the key on this server);
 //! - with `?linkType=gs1:…`: 307 to that link (to the default link when the key has no such link);
-//! - from a browser (`text/html`): the consumer page itself, for lots (the web UI's route);
+//! - from a browser (`text/html`): the consumer page itself, for lots and serialised items (the web UI's
+//!   routes; a serial's page is served even for a serial nothing names, so it can say so);
 //! - otherwise: 307 to the default link.
 //!
 //! Syntax errors are 400, keys with nothing anchored 404. `/.well-known/gs1resolver` describes the
@@ -175,8 +176,11 @@ fn link(href: String, title: &str, ty: &str) -> Value {
 /// The links of a key, by link type (short name).
 fn links(base: &str, r: &Resolved, facts: &KeyFacts) -> Vec<(&'static str, Vec<Value>)> {
     let path = r.path();
-    let consumer = match (r.gtin(), r.lot()) {
-        (Some(g), Some(l)) => Some(format!("{base}/01/{g}/10/{}", gs1::dl_percent_encode(l))),
+    // The consumer page: a serialised item's own page (it counts scans and warns of copied labels),
+    // else the lot's.
+    let consumer = match (r.gtin(), r.lot(), r.dl.qualifier("21")) {
+        (Some(_), _, Some(_)) => Some(format!("{base}{path}")),
+        (Some(g), Some(l), None) => Some(format!("{base}/01/{g}/10/{}", gs1::dl_percent_encode(l))),
         _ => None,
     };
     let traceability = format!("{base}/traceability{path}");
@@ -307,6 +311,12 @@ async fn resolve(s: &ResolverState, r: Resolved, req: Request<Body>) -> Result<R
         let mut resp = StatusCode::METHOD_NOT_ALLOWED.into_response();
         resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, OPTIONS"));
         return Ok(resp);
+    }
+    // A browser opening a serialised item's link gets its page even when nothing names the serial: the
+    // page itself tells the consumer the code was never issued (a sign of a counterfeit).
+    let serial_page = r.gtin().is_some() && r.dl.qualifier("21").is_some();
+    if serial_page && accepts(&headers, "text/html") && r.dl.other_query.iter().all(|(k, _)| k != "linkType") {
+        return Ok(ui(s, req).await);
     }
     let facts = {
         let state = s.api.chain.state(None).map_err(|e| Refusal::Unknown(format!("chain state: {e}")))?;

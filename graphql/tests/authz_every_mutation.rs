@@ -121,6 +121,12 @@ const RULES: &[(&str, Who, &str)] = &[
     ("raiseDeviceAlert", member("WH"), "{}"),
     ("clearDeviceAlert", member("WH"), "{}"),
     ("captureEpcis", member("WH"), "{}"),
+    // A lot's recall: the regulator passes the API for any lot (the chain then finds it commissioned by
+    // nobody); the brand-owner check of other organisations is covered in consumer.rs.
+    ("recallLot", member("REG"), r#"{"gtin":"06901234000337","lot":"L1","reason":"r"}"#),
+    ("describeLocations", member("WH"), r#"{"locations":[{"id":"urn:epc:id:sgln:6901234.00002.0","name":"n"}]}"#),
+    // The serial page records an anonymous scan: public and rate-limited.
+    ("scanSerial", Who::Public, r#"{"gtin":"06901234000337","serial":"S1","lot":null,"location":null}"#),
 ];
 
 const TYPE_REF: &str = "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";

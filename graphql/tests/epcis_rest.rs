@@ -432,6 +432,11 @@ async fn resolver_answers_linksets_redirects_and_compressed_links() {
         .as_str()
         .unwrap_or("")
         .contains("MATCH_anyEPC="));
+    // The item's default link is its own consumer page (scans, copied-label warning).
+    assert_eq!(
+        unit["linkset"][0]["https://gs1.org/voc/defaultLink"][0]["href"],
+        format!("{}/01/06901234000337/21/S1-001", h.url)
+    );
 
     // Syntax errors are 400, unknown keys 404.
     let r = client.get(format!("{}/01/06901234000338/10/L2603", h.url)).send().await.expect("send");

@@ -73,6 +73,11 @@ fn seeded_story_runs_on_chain_and_reaches_every_stage() {
     assert!(format!("{receipt:?}").contains("ICBC-SH"), "pledged to ICBC-SH");
     let trace = scf_domain::provenance::trace_lot(&st, "06901234000337", "Y260302").expect("trace");
     assert!(!trace.upstream.is_empty());
+    // Its places are named (GLN master data), a sub-location by its site; its brand owner is the dairy.
+    let plant = scf_domain::provenance::load_location(&st, "urn:epc:id:sgln:6901234.00002.0").expect("read");
+    assert_eq!(plant.map(|l| (l.name, l.org)), Some(("沪光乳业 松江工厂".to_string(), "HGDAIRY".to_string())));
+    let owner = scf_domain::provenance::brand_owner(&st, "06901234000337", "Y260302").expect("read");
+    assert_eq!(owner.as_deref(), Some("HGDAIRY"));
     // Devices: registered with the demo's device keys, and the ingestion account may raise their alerts.
     assert!(plan.devices.len() >= 3, "devices bound to bins and a lot");
     let (ingest_org, ingest) = seed::service_key(&plan.consortium.ingest_account).expect("ingest account");

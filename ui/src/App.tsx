@@ -14,6 +14,7 @@ import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { NotFoundPage } from './pages/NotFoundPage';
 import { ScanPage } from './scan/ScanPage';
+import { SerialPage } from './scan/SerialPage';
 
 // Portals, the explorer and labels load on first use: a consumer scanning a QR code on a phone downloads
 // the scan page, not the back office.
@@ -21,6 +22,9 @@ import { ScanPage } from './scan/ScanPage';
 export const routes: RouteObject[] = [
   // Public: the GS1 Digital Link a lot's QR code encodes.
   { path: '/01/:gtin/10/:lot', element: <ScanPage /> },
+  // Serialised items (GS1 Digital Link 1.2 path order: 01, then 10, then 21).
+  { path: '/01/:gtin/21/:serial', element: <SerialPage /> },
+  { path: '/01/:gtin/10/:lot/21/:serial', element: <SerialPage /> },
   { path: '/login', element: <LoginPage /> },
   {
     path: '/',

@@ -16,7 +16,9 @@ pub mod epcis;
 pub mod gs1;
 pub mod hash;
 pub mod json;
+pub mod locations;
 pub mod qr;
+pub mod recall;
 pub mod vocab;
 pub mod xml;
 
@@ -32,6 +34,8 @@ use crate::kv::{self, Rule, StoreError};
 use crate::org::{self, OrgError, Role};
 
 pub use epcis::{EpcisError, EpcisEvent, EventType, SensorReading};
+pub use locations::{load_location, LocationMaster, LocationRecord};
+pub use recall::{brand_owner, load_recall, Recall, RecallLot};
 
 pub const MODULE: &str = "provenance";
 
@@ -58,6 +62,10 @@ pub enum ProvenanceCall {
     Capture(CapturedEvent),
     /// Several events of one document, anchored in order (all or none).
     CaptureBatch(Vec<CapturedEvent>),
+    /// The lot's brand owner (or the regulator) recalls a GTIN + lot ([`recall`]).
+    Recall(RecallLot),
+    /// Names and addresses of locations and parties (GLN master data, [`locations`]).
+    DescribeLocations(Vec<LocationMaster>),
 }
 
 impl ProvenanceCall {
@@ -90,6 +98,14 @@ pub enum ProvenanceError {
     NotARecorder { org: String },
     #[error("{field}: {reason}")]
     Field { field: String, reason: String },
+    #[error("signer: {org} is not the brand owner of this lot ({owner} commissioned it) nor the regulator")]
+    NotBrandOwner { org: String, owner: String },
+    #[error("lot: no event on chain commissions {gtin} lot {lot}, so it has no brand owner to recall it")]
+    LotUnknown { gtin: String, lot: String },
+    #[error("lot: already recalled by {org} at height {height}")]
+    AlreadyRecalled { org: String, height: u64 },
+    #[error("locations: {id} is described by {org}; only it may change the description")]
+    LocationOwned { id: String, org: String },
 }
 
 impl Rule for ProvenanceError {
@@ -102,6 +118,10 @@ impl Rule for ProvenanceError {
             ProvenanceError::Duplicate { .. } => "EVENT_ALREADY_ANCHORED",
             ProvenanceError::NotARecorder { .. } => "NOT_A_RECORDER",
             ProvenanceError::Field { .. } => "INVALID_FIELD",
+            ProvenanceError::NotBrandOwner { .. } => "NOT_BRAND_OWNER",
+            ProvenanceError::LotUnknown { .. } => "LOT_UNKNOWN",
+            ProvenanceError::AlreadyRecalled { .. } => "LOT_ALREADY_RECALLED",
+            ProvenanceError::LocationOwned { .. } => "LOCATION_OWNED",
         }
     }
 }
@@ -475,10 +495,19 @@ impl BusinessModule for ProvenanceModule {
 
     fn apply(ctx: &TxContext, state: &mut dyn StateWrite, call: ProvenanceCall) -> Result<Vec<Event>, ProvenanceError> {
         let me = org::signer_org(state, ctx)?;
-        if !RECORDER_ROLES.iter().any(|r| me.has_role(*r)) {
+        let recorder = RECORDER_ROLES.iter().any(|r| me.has_role(*r));
+        if let ProvenanceCall::Recall(r) = call {
+            if !recorder && !me.has_role(Role::Regulator) {
+                return Err(ProvenanceError::NotARecorder { org: me.id });
+            }
+            return recall::apply(state, ctx, &me, r);
+        }
+        if !recorder {
             return Err(ProvenanceError::NotARecorder { org: me.id });
         }
         let batch = match call {
+            ProvenanceCall::Recall(_) => return Err(ProvenanceError::NotARecorder { org: me.id }),
+            ProvenanceCall::DescribeLocations(l) => return locations::apply(state, ctx, &me.id, l),
             ProvenanceCall::Capture(c) => vec![c],
             ProvenanceCall::CaptureBatch(b) => {
                 if b.is_empty() || b.len() > MAX_BATCH {

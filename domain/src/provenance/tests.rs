@@ -465,3 +465,110 @@ fn extensions_and_identifiers_are_refused_where_the_standard_does() {
         assert!(epcis::import_xml(garbage).is_err(), "{garbage:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Recall and location master data
+// ---------------------------------------------------------------------------------------------
+
+const YOGURT_GTIN: &str = "06901234000337";
+
+fn recall_call(gtin: &str, lot: &str, reason: &str) -> Vec<u8> {
+    encode_call(&ProvenanceCall::Recall(RecallLot { gtin: gtin.into(), lot: lot.into(), reason: reason.into() }))
+}
+
+#[test]
+fn the_brand_owner_is_whoever_commissioned_the_lot() {
+    let mut c = chain();
+    assert_eq!(brand_owner(&c.w.state, YOGURT_GTIN, "Y260302").expect("read"), None);
+    anchor_all(&mut c);
+    // The transformation that outputs the yogurt lot was anchored by the dairy.
+    assert_eq!(brand_owner(&c.w.state, YOGURT_GTIN, "Y260302").expect("read").as_deref(), Some("DAIRY"));
+    // The milk lot was commissioned (ObjectEvent ADD) by the farm; the dairy only received it.
+    assert_eq!(brand_owner(&c.w.state, "06901234000115", "MILK-20260301").expect("read").as_deref(), Some("FARM"));
+}
+
+#[test]
+fn only_the_brand_owner_or_the_regulator_recalls_a_lot_once_with_a_reason() {
+    let mut c = chain();
+    let regulator = c.w.add_org("PBOC", &[Role::Regulator]);
+    anchor_all(&mut c);
+    let (carrier, shop, dairy) = (c.carrier.clone(), c.shop.clone(), c.dairy.clone());
+    // A carrier that handled the lot is not its brand owner.
+    let e = c.w.exec(&ProvenanceModule, &carrier, &recall_call(YOGURT_GTIN, "Y260302", "bad")).expect_err("carrier");
+    assert_eq!(e.code, "NOT_BRAND_OWNER");
+    assert!(e.message.contains("DAIRY"), "{}", e.message);
+    let e = c.w.exec(&ProvenanceModule, &shop, &recall_call(YOGURT_GTIN, "Y260302", "bad")).expect_err("shop");
+    assert_eq!(e.code, "NOT_BRAND_OWNER");
+    // Typed errors naming the field.
+    let e = c.w.exec(&ProvenanceModule, &dairy, &recall_call("06901234000330", "Y260302", "x")).expect_err("gtin");
+    assert_eq!(e.code, "INVALID_FIELD");
+    assert!(e.message.starts_with("gtin:"), "{}", e.message);
+    let e = c.w.exec(&ProvenanceModule, &dairy, &recall_call(YOGURT_GTIN, "Y260302", "  ")).expect_err("reason");
+    assert!(e.message.starts_with("reason:"), "{}", e.message);
+    let long = "很".repeat(recall::MAX_REASON + 1);
+    let e = c.w.exec(&ProvenanceModule, &dairy, &recall_call(YOGURT_GTIN, "Y260302", &long)).expect_err("long");
+    assert!(e.message.starts_with("reason:"), "{}", e.message);
+    let e = c.w.exec(&ProvenanceModule, &dairy, &recall_call(YOGURT_GTIN, "", "x")).expect_err("lot");
+    assert!(e.message.starts_with("lot:"), "{}", e.message);
+    // A lot nobody commissioned has no brand owner.
+    let e = c.w.exec(&ProvenanceModule, &dairy, &recall_call(YOGURT_GTIN, "NOPE", "x")).expect_err("unknown");
+    assert_eq!(e.code, "LOT_UNKNOWN");
+    assert!(load_recall(&c.w.state, YOGURT_GTIN, "Y260302").expect("read").is_none(), "refusals write nothing");
+
+    c.w.set_date("2026-03-20");
+    let events =
+        c.w.exec(&ProvenanceModule, &dairy, &recall_call("6901234000337", "Y260302", "李斯特菌检出，请勿食用"))
+            .expect("recall");
+    assert_eq!(events[0].kind, "LotRecalled");
+    let r = load_recall(&c.w.state, YOGURT_GTIN, "Y260302").expect("read").expect("recalled");
+    assert_eq!((r.org.as_str(), r.by_regulator, r.reason.as_str()), ("DAIRY", false, "李斯特菌检出，请勿食用"));
+    assert_eq!(r.time_ms, c.w.time_ms, "the block's time");
+    assert_eq!(r.height, c.w.height);
+    // Once only.
+    let e = c.w.exec(&ProvenanceModule, &regulator, &recall_call(YOGURT_GTIN, "Y260302", "again")).expect_err("twice");
+    assert_eq!(e.code, "LOT_ALREADY_RECALLED");
+    // The regulator may recall any lot, even one no brand owner commissioned on chain.
+    c.w.exec(&ProvenanceModule, &regulator, &recall_call(YOGURT_GTIN, "NOPE", "假冒批次")).expect("regulator");
+    let r = load_recall(&c.w.state, YOGURT_GTIN, "NOPE").expect("read").expect("recalled");
+    assert!(r.by_regulator);
+    // A funder neither records nor supervises.
+    let bank = World::key("BANK");
+    let e = c.w.exec(&ProvenanceModule, &bank, &recall_call(YOGURT_GTIN, "Y260302", "x")).expect_err("bank");
+    assert_eq!(e.code, "NOT_A_RECORDER");
+}
+
+#[test]
+fn locations_are_named_by_whoever_described_them_first() {
+    let mut c = chain();
+    let (farm, dairy, bank) = (c.farm.clone(), c.dairy.clone(), World::key("BANK"));
+    let describe = |id: &str, name: &str| {
+        encode_call(&ProvenanceCall::DescribeLocations(vec![LocationMaster {
+            id: id.into(),
+            name: name.into(),
+            address: Some("上海市松江区".into()),
+        }]))
+    };
+    c.w.exec(&ProvenanceModule, &dairy, &describe("urn:epc:id:sgln:6901234.00002.0", "沪光乳业 松江工厂"))
+        .expect("describe");
+    // By URN, by Digital Link, and a sub-location (extension) without its own record falls back to the site.
+    for id in
+        ["urn:epc:id:sgln:6901234.00002.0", "https://id.gs1.org/414/6901234000023", "urn:epc:id:sgln:6901234.00002.2"]
+    {
+        let l = load_location(&c.w.state, id).expect("read").unwrap_or_else(|| panic!("{id}"));
+        assert_eq!((l.name.as_str(), l.org.as_str()), ("沪光乳业 松江工厂", "DAIRY"), "{id}");
+    }
+    assert!(load_location(&c.w.state, "urn:epc:id:sgln:6901234.00001.0").expect("read").is_none());
+    // Someone else may not rename it; the owner may.
+    let e = c.w.exec(&ProvenanceModule, &farm, &describe("urn:epc:id:sgln:6901234.00002.0", "Fake")).expect_err("x");
+    assert_eq!(e.code, "LOCATION_OWNED");
+    c.w.exec(&ProvenanceModule, &dairy, &describe("urn:epc:id:sgln:6901234.00002.0", "沪光乳业 一厂")).expect("rename");
+    let l = load_location(&c.w.state, "urn:epc:id:sgln:6901234.00002.0").expect("read").expect("some");
+    assert_eq!(l.name, "沪光乳业 一厂");
+    // Bad input names the field.
+    let e = c.w.exec(&ProvenanceModule, &dairy, &describe("urn:epc:id:sgtin:6901234.000033.Y1", "x")).expect_err("id");
+    assert!(e.message.starts_with("locations[0].id:"), "{}", e.message);
+    let e = c.w.exec(&ProvenanceModule, &dairy, &describe("urn:epc:id:pgln:6901234.00010", "")).expect_err("name");
+    assert!(e.message.starts_with("locations[0].name:"), "{}", e.message);
+    let e = c.w.exec(&ProvenanceModule, &bank, &describe("urn:epc:id:pgln:6901234.00010", "x")).expect_err("bank");
+    assert_eq!(e.code, "NOT_A_RECORDER");
+}

@@ -408,3 +408,26 @@ table!(device_alert, "device_alerts", {
     pub raised_height: i64,
     pub raised_time_ms: i64,
 });
+
+// Consumer scans of serialised items: the API's own data (anonymous, untrusted, never on chain), like
+// users and sessions. See `crate::serial_scans`.
+table!(serial_scan, "serial_scans", {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The SGTIN's canonical Digital Link.
+    #[sea_orm(indexed)]
+    pub serial_key: String,
+    /// Server time of the scan, ms since the epoch.
+    pub time_ms: i64,
+    /// Latitude and longitude in hundredths of a degree (≈ 1 km), when the consumer shared a location.
+    pub lat_e2: Option<i32>,
+    pub lon_e2: Option<i32>,
+});
+
+table!(serial_scan_total, "serial_scan_totals", {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub serial_key: String,
+    /// Every scan ever recorded (kept rows are bounded; this is not).
+    pub total: i64,
+    pub first_ms: i64,
+});

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(AuditPerInstance),
             Box::new(UserLifecycle),
             Box::new(Integration),
+            Box::new(SerialScans),
         ]
     }
 }
@@ -250,6 +251,30 @@ impl MigrationTrait for Integration {
             "epcis_event_keys",
             "epcis_events",
         ] {
+            manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Consumer scans of serialised items (`crate::serial_scans`): the API's own data, not derived.
+struct SerialScans;
+
+impl MigrationName for SerialScans {
+    fn name(&self) -> &str {
+        "m0008_serial_scans"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SerialScans {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        create(manager, serial_scan::Entity).await?;
+        create(manager, serial_scan_total::Entity).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for name in ["serial_scan_totals", "serial_scans"] {
             manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
         }
         Ok(())

@@ -220,6 +220,7 @@ fn batch_len(call: &ProvenanceCall) -> usize {
     match call {
         ProvenanceCall::Capture(_) => 1,
         ProvenanceCall::CaptureBatch(b) => b.len(),
+        ProvenanceCall::Recall(_) | ProvenanceCall::DescribeLocations(_) => 0,
     }
 }
 

@@ -3,6 +3,7 @@
 //! rules again when a transaction executes.
 
 pub mod access;
+pub mod consumer;
 pub mod devices;
 pub mod explorer;
 pub mod goods;
@@ -54,6 +55,7 @@ pub struct Mutation(
     goods::GoodsMutation,
     devices::DeviceMutation,
     provenance::ProvenanceMutation,
+    consumer::ConsumerMutation,
     users::UsersMutation,
     integration::IntegrationMutation,
 );
@@ -140,6 +142,7 @@ pub fn build_schema_integrated(
         .data(limiter)
         .data(provenance::ReadingsSource(readings))
         .data(Arc::new(provenance::LotPageCache::default()))
+        .data(Arc::new(crate::serial_scans::RecentScans::default()))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ErrorCodes)

@@ -139,6 +139,9 @@ pub struct TraceStep {
     pub event_time: String,
     /// Business location, else read point (EPC URI).
     pub location: Option<String>,
+    /// The location's name from the GLN master data on chain (`describeLocations`), when described.
+    pub location_name: Option<String>,
+    pub location_address: Option<String>,
     pub recorded_by: Recorder,
     /// The anchored CBV 2.0 event hash.
     pub event_hash: String,
@@ -186,6 +189,9 @@ pub struct ProductCertificate {
 /// Everything the public consumer page shows for one lot.
 #[derive(SimpleObject, Clone)]
 pub struct LotPage {
+    /// What the consumer must know first: a recall, IoT alerts on the lot (most serious first). Empty
+    /// when nothing was recorded against the lot.
+    pub warnings: Vec<super::consumer::LotWarning>,
     pub product: Product,
     pub lot: Lot,
     pub origin: Option<Origin>,
@@ -287,11 +293,18 @@ impl<'a> StepBuilder<'a> {
             }
         };
         self.anchors.push((s.tx_id, s.hash.clone()));
+        let location = s.biz_location.clone().or_else(|| s.read_point.clone());
+        let place = match &location {
+            Some(l) => dprov::load_location(self.state, l)?,
+            None => None,
+        };
         Ok(TraceStep {
             id: s.seq.to_string(),
             biz_step: s.biz_step.as_deref().map(cbv_short).unwrap_or_else(|| s.event_type.as_str().to_string()),
             event_time: s.event_time.clone(),
-            location: s.biz_location.clone().or_else(|| s.read_point.clone()),
+            location_name: place.as_ref().map(|p| p.name.clone()),
+            location_address: place.and_then(|p| p.address),
+            location,
             recorded_by: Recorder { org_id: s.recorded_by.clone(), org_name },
             event_hash: s.hash.clone(),
             proof: None,
@@ -333,7 +346,7 @@ fn local_name(k: &str) -> &str {
     k.rsplit(['}', ':', '#', '/']).next().unwrap_or(k)
 }
 
-fn ilmd_value<'v>(event: &'v Value, names: &[&str]) -> Option<&'v str> {
+pub(crate) fn ilmd_value<'v>(event: &'v Value, names: &[&str]) -> Option<&'v str> {
     let ilmd = event.as_object()?.iter().find(|(k, _)| local_name(k) == "ilmd").map(|(_, v)| v)?;
     ilmd.as_object()?.iter().find(|(k, _)| names.contains(&local_name(k))).and_then(|(_, v)| v.as_str())
 }
@@ -507,6 +520,7 @@ fn lot_page_from_state(
     let to_ms = tip_ms.max(first_ms);
     let from_ms = first_ms.max(to_ms.saturating_sub(MAX_SERIES_SPAN_MS));
     let page = LotPage {
+        warnings: vec![],
         product: Product { name: name.unwrap_or_else(|| format!("GTIN {gtin}")), gtin, brand },
         lot: Lot { number: lot, produced_on: produced, expires_on: expires },
         origin,
@@ -555,6 +569,7 @@ impl ProvenanceQuery {
             Some((mut page, from_ms, to_ms, anchors)) => {
                 attach_proofs(api.chain.as_ref(), &mut page.steps, &anchors).await?;
                 page.sensors = sensor_series(ctx, &gtin, &lot, from_ms, to_ms).await?;
+                page.warnings = super::consumer::lot_warnings(api, &gtin, &lot).await?;
                 Some(page)
             }
         };

@@ -338,6 +338,15 @@ export type RotateValidatorKeyInput = {
   activationDelay?: number;
 };
 
+/**
+ * A position the browser's geolocation gave (the client already rounds it; the server coarsens it
+ * again to 0.01° before storing).
+ */
+export type ScanLocationInput = {
+  latitude: number;
+  longitude: number;
+};
+
 export type SetMemberInput = {
   orgId: string;
   weight: number;
@@ -697,6 +706,27 @@ export type PledgeInstanceQueryVariables = Exact<{
 
 export type PledgeInstanceQuery = { workflowInstance: { id: string, process: string, state: string, subject: string, applicant: string, funder: string | null, warehouse: string | null, amount: number, currency: string, waitingParty: string | null, deadlineMs: number | null, data: string, nextSteps: Array<{ call: string, party: string }> } };
 
+export type LotWarningFieldsFragment = { kind: string, reason: string, timeMs: number, height: number, reference: string, deviceId: string | null, status: string, clearedReason: string | null, byRegulator: boolean, recordedBy: { orgId: string, orgName: string } };
+
+export type ScanSerialMutationVariables = Exact<{
+  gtin: string;
+  serial: string;
+  lot?: string | null | undefined;
+  location?: ScanLocationInput | null | undefined;
+}>;
+
+
+export type ScanSerialMutation = { scanSerial: { gtin: string, serial: string, lot: string | null, known: boolean, scanCount: number, firstScanMs: number | null, product: { gtin: string, name: string, brand: string | null }, scans: Array<{ timeMs: number, latitude: number | null, longitude: number | null }>, copyWarnings: Array<{ kind: string, distanceKm: number | null, minutes: number | null, count: number | null, lot: string | null }>, lotWarnings: Array<{ kind: string, reason: string, timeMs: number, height: number, reference: string, deviceId: string | null, status: string, clearedReason: string | null, byRegulator: boolean, recordedBy: { orgId: string, orgName: string } }> } };
+
+export type RecallLotMutationVariables = Exact<{
+  gtin: string;
+  lot: string;
+  reason: string;
+}>;
+
+
+export type RecallLotMutation = { recallLot: { txId: string, height: number } };
+
 export type BlockFieldsFragment = { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number };
 
 export type TransactionFieldsFragment = { id: string, height: number, index: number, sender: string | null, module: string | null, outcome: string, errorCode: string | null, errorMessage: string | null };
@@ -864,7 +894,7 @@ export type LotPageQueryVariables = Exact<{
 }>;
 
 
-export type LotPageQuery = { lotPage: { product: { gtin: string, name: string, brand: string | null }, lot: { number: string, producedOn: string | null, expiresOn: string | null }, origin: { name: string, region: string | null } | null, steps: Array<{ id: string, bizStep: string, eventTime: string, location: string | null, eventHash: string, recordedBy: { orgId: string, orgName: string }, proof: { eventHash: string, receiptHex: string, headerHex: string, receiptProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> }, txProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> } | null, certificate: { height: number, round: number, blockHash: string, signatures: Array<{ validator: string, signature: string }> } | null, validators: Array<{ name: string, publicKey: string, power: number }> } | null }>, sensors: Array<{ deviceId: string, quantity: string, unit: string, min: number, max: number, readings: Array<{ timeMs: number, value: number }> }>, certificates: Array<{ id: string, name: string, issuer: string, validUntil: string | null }> } | null };
+export type LotPageQuery = { lotPage: { warnings: Array<{ kind: string, reason: string, timeMs: number, height: number, reference: string, deviceId: string | null, status: string, clearedReason: string | null, byRegulator: boolean, recordedBy: { orgId: string, orgName: string } }>, product: { gtin: string, name: string, brand: string | null }, lot: { number: string, producedOn: string | null, expiresOn: string | null }, origin: { name: string, region: string | null } | null, steps: Array<{ id: string, bizStep: string, eventTime: string, location: string | null, locationName: string | null, locationAddress: string | null, eventHash: string, recordedBy: { orgId: string, orgName: string }, proof: { eventHash: string, receiptHex: string, headerHex: string, receiptProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> }, txProof: { index: number, count: number, steps: Array<{ sibling: string, siblingOnLeft: boolean }> } | null, certificate: { height: number, round: number, blockHash: string, signatures: Array<{ validator: string, signature: string }> } | null, validators: Array<{ name: string, publicKey: string, power: number }> } | null }>, sensors: Array<{ deviceId: string, quantity: string, unit: string, min: number, max: number, readings: Array<{ timeMs: number, value: number }> }>, certificates: Array<{ id: string, name: string, issuer: string, validUntil: string | null }> } | null };
 
 export type LoginMutationVariables = Exact<{
   username: string;
@@ -1126,6 +1156,23 @@ export class TypedDocumentString<TResult, TVariables>
     return this.value;
   }
 }
+export const LotWarningFieldsFragmentDoc = new TypedDocumentString(`
+    fragment LotWarningFields on LotWarning {
+  kind
+  reason
+  timeMs
+  height
+  recordedBy {
+    orgId
+    orgName
+  }
+  reference
+  deviceId
+  status
+  clearedReason
+  byRegulator
+}
+    `, {"fragmentName":"LotWarningFields"}) as unknown as TypedDocumentString<LotWarningFieldsFragment, unknown>;
 export const BlockFieldsFragmentDoc = new TypedDocumentString(`
     fragment BlockFields on Block {
   height
@@ -1847,6 +1894,60 @@ export const PledgeInstanceDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<PledgeInstanceQuery, PledgeInstanceQueryVariables>;
+export const ScanSerialDocument = new TypedDocumentString(`
+    mutation ScanSerial($gtin: String!, $serial: String!, $lot: String, $location: ScanLocationInput) {
+  scanSerial(gtin: $gtin, serial: $serial, lot: $lot, location: $location) {
+    gtin
+    serial
+    lot
+    product {
+      gtin
+      name
+      brand
+    }
+    known
+    scanCount
+    firstScanMs
+    scans {
+      timeMs
+      latitude
+      longitude
+    }
+    copyWarnings {
+      kind
+      distanceKm
+      minutes
+      count
+      lot
+    }
+    lotWarnings {
+      ...LotWarningFields
+    }
+  }
+}
+    fragment LotWarningFields on LotWarning {
+  kind
+  reason
+  timeMs
+  height
+  recordedBy {
+    orgId
+    orgName
+  }
+  reference
+  deviceId
+  status
+  clearedReason
+  byRegulator
+}`) as unknown as TypedDocumentString<ScanSerialMutation, ScanSerialMutationVariables>;
+export const RecallLotDocument = new TypedDocumentString(`
+    mutation RecallLot($gtin: String!, $lot: String!, $reason: String!) {
+  recallLot(gtin: $gtin, lot: $lot, reason: $reason) {
+    txId
+    height
+  }
+}
+    `) as unknown as TypedDocumentString<RecallLotMutation, RecallLotMutationVariables>;
 export const BlocksDocument = new TypedDocumentString(`
     query Blocks($first: Int, $after: String) {
   blocks(first: $first, after: $after) {
@@ -2430,6 +2531,21 @@ export const InvoiceDocument = new TypedDocumentString(`
 export const LotPageDocument = new TypedDocumentString(`
     query LotPage($gtin: String!, $lot: String!) {
   lotPage(gtin: $gtin, lot: $lot) {
+    warnings {
+      kind
+      reason
+      timeMs
+      height
+      recordedBy {
+        orgId
+        orgName
+      }
+      reference
+      deviceId
+      status
+      clearedReason
+      byRegulator
+    }
     product {
       gtin
       name
@@ -2449,6 +2565,8 @@ export const LotPageDocument = new TypedDocumentString(`
       bizStep
       eventTime
       location
+      locationName
+      locationAddress
       eventHash
       recordedBy {
         orgId

@@ -1,7 +1,7 @@
 /**
  * The API as pages see it, and names for the generated shapes pages share (generated.ts, `npm run codegen`).
  */
-import type { LotPageQuery, TypedDocumentString } from './generated';
+import type { LotPageQuery, ScanSerialMutation, TypedDocumentString } from './generated';
 
 /** Business roles of an organisation (domain/src/org.rs `Role`, snake_case). */
 export type OrgRole =
@@ -42,6 +42,11 @@ export type Recorder = TraceStep['recordedBy'];
 export type SensorSeries = LotPageData['sensors'][number];
 export type Reading = SensorSeries['readings'][number];
 export type Certificate = LotPageData['certificates'][number];
+/** A recall or IoT alert on a lot, shown above everything on its page. */
+export type LotWarning = LotPageData['warnings'][number];
+/** The public page of one serialised item (`scanSerial`). */
+export type SerialPage = ScanSerialMutation['scanSerial'];
+export type CopyWarning = SerialPage['copyWarnings'][number];
 
 export interface SubscriptionSink<R> {
   next(data: R): void;

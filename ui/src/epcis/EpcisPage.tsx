@@ -9,6 +9,7 @@ import { useI18n } from '../i18n/I18nProvider';
 import { TxOutcomeView } from '../portal/actions/ActionForm';
 import { useTx } from '../portal/useTx';
 import { EVENTS_PER_TX, readEpcis, type EventSummary } from './epcisDoc';
+import { RecallForm } from './RecallForm';
 
 interface Row extends EventSummary {
   hash: string;
@@ -93,6 +94,7 @@ export function EpcisPage() {
           ]}
         />
       )}
+      <RecallForm />
     </section>
   );
 }

@@ -3,6 +3,7 @@
  * Placeholders are `{name}`; see `format` in I18nProvider.
  */
 import { actionsEn, actionsZh } from './actionMessages';
+import { consumerEn, consumerZh } from './consumerMessages';
 
 export const zhCN = {
   'app.title': '供应链金融与溯源',
@@ -417,6 +418,7 @@ export const zhCN = {
   'notFound.title': '页面不存在',
   'notFound.back': '返回首页',
   ...actionsZh,
+  ...consumerZh,
 } as const;
 
 export type MessageKey = keyof typeof zhCN;
@@ -835,6 +837,7 @@ export const en: Messages = {
   'notFound.title': 'Page not found',
   'notFound.back': 'Back to home',
   ...actionsEn,
+  ...consumerEn,
 };
 
 export type Locale = 'zh-CN' | 'en';

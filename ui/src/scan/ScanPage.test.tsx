@@ -10,8 +10,9 @@ import { fixture, fixtureBundle } from '../verify/fixture';
 import { ScanPage } from './ScanPage';
 
 /** A lot page whose steps carry the real proofs of the fixture chain. */
-function lotPage(tamper = false): LotPage {
+function lotPage(tamper = false, warnings: LotPage['warnings'] = []): LotPage {
   return {
+    warnings,
     product: { gtin: '06901234000337', name: '原味酸奶 200g', brand: null },
     lot: { number: 'Y260302', producedOn: '2026-03-02', expiresOn: '2026-03-23' },
     origin: { name: '示例牧场', region: '内蒙古' },
@@ -28,7 +29,9 @@ function lotPage(tamper = false): LotPage {
         id: e.tx_id,
         bizStep: `step-${i}`,
         eventTime: `2026-03-0${i + 1}T08:00:00+08:00`,
-        location: null,
+        location: i === 0 ? 'urn:epc:id:sgln:6901234.00002.0' : null,
+        locationName: i === 0 ? '沪光乳业 松江工厂' : null,
+        locationAddress: null,
         recordedBy: { orgId: e.recorded_by, orgName: `${e.recorded_by} 有限公司` },
         eventHash: e.event_hash,
         proof: tamper && i === 1 ? { ...proof, receiptHex: proof.receiptHex.replace(/.$/, (c) => (c === '0' ? '1' : '0')) } : proof,
@@ -65,6 +68,32 @@ describe('consumer scan page', () => {
     await waitFor(() => expect(screen.getByText('已上链验证')).toBeTruthy(), { timeout: 15000 });
     expect(screen.getAllByText(`本记录已在区块 #${fixture.block.header.height} 上链并经验证`)).toHaveLength(fixture.events.length);
     expect(screen.getByText('有机认证')).toBeTruthy();
+  });
+
+  it('names the location and keeps its raw identifier visible', async () => {
+    renderAt('/01/06901234000337/10/Y260302', api(lotPage()));
+    expect(await screen.findByText('地点：沪光乳业 松江工厂', {}, { timeout: 5000 })).toBeTruthy();
+    expect(screen.getByText('标识：urn:epc:id:sgln:6901234.00002.0')).toBeTruthy();
+  });
+
+  it('puts a recall and an IoT alert above everything, and the badge no longer reads as all fine', async () => {
+    const warnings: LotPage['warnings'] = [
+      { kind: 'recall', reason: '李斯特菌检出', timeMs: Date.UTC(2026, 2, 20, 2), height: 77, recordedBy: { orgId: 'HGDAIRY', orgName: '沪光乳业有限公司' }, reference: 'ab', deviceId: null, status: 'open', clearedReason: null, byRegulator: false },
+      { kind: 'cold_chain_alert', reason: '11.5 °C 持续 25 秒', timeMs: Date.UTC(2026, 2, 5, 2), height: 60, recordedBy: { orgId: 'SFCOLD', orgName: '顺丰冷运物流有限公司' }, reference: 'SFCOLD-RF-0301#1', deviceId: 'SFCOLD-RF-0301', status: 'open', clearedReason: null, byRegulator: false },
+    ];
+    const { container } = renderAt('/01/06901234000337/10/Y260302', api(lotPage(false, warnings)));
+    expect(await screen.findByText('本批次已召回，请勿食用或使用', {}, { timeout: 5000 })).toBeTruthy();
+    expect(screen.getByText('本批次冷链异常告警')).toBeTruthy();
+    expect(screen.getByText('情况：李斯特菌检出')).toBeTruthy();
+    expect(screen.getByText('记录方：沪光乳业有限公司')).toBeTruthy();
+    expect(screen.getByText(/时间：2026\/3\/20 10:00:00（区块 #77）/)).toBeTruthy();
+    // Above the product card.
+    const region = screen.getByRole('region', { name: '批次警示' });
+    const product = screen.getByLabelText('产品');
+    expect(region.compareDocumentPosition(product) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    await waitFor(() => expect(screen.getByText('记录已上链验证，但本批次有警示，见上方')).toBeTruthy(), { timeout: 15000 });
+    expect(screen.queryByText('已上链验证')).toBeNull();
+    expect(container.querySelector('.ant-alert-success')).toBeNull();
   });
 
   it('shows which record failed when one proof was tampered with', async () => {

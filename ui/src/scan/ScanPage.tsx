@@ -1,4 +1,4 @@
-import { Button, Card, Empty, Flex, List, Result, Skeleton, Space, Tag, Timeline, Typography } from 'antd';
+import { Button, Card, Empty, Flex, List, Result, Skeleton, Space, Tag, Timeline, Tooltip, Typography } from 'antd';
 import { useCallback, useEffect, useState } from 'react';
 import { useParams } from 'react-router-dom';
 
@@ -11,6 +11,7 @@ import { LanguageSwitch } from '../layout/LanguageSwitch';
 import { ColdChainChart } from './ColdChainChart';
 import { checkLotLink } from './digitalLink';
 import { describeFailure } from './failure';
+import { LotWarnings } from './LotWarnings';
 import { useVerification, type StepVerification } from './useVerification';
 import { VerifiedBadge } from './VerifiedBadge';
 
@@ -34,13 +35,13 @@ export function ScanPage() {
   return <LotView gtin={gtin} lot={lot} />;
 }
 
-function ScanShell({ children }: { children: React.ReactNode }) {
+export function ScanShell({ children, title }: { children: React.ReactNode; title?: string }) {
   const { t } = useI18n();
   return (
     <main style={{ maxWidth: 720, margin: '0 auto', padding: 12 }} aria-labelledby="scan-title">
       <Flex justify="space-between" align="center" wrap gap={8}>
         <Typography.Title id="scan-title" level={3} style={{ margin: 0 }}>
-          {t('scan.title')}
+          {title ?? t('scan.title')}
         </Typography.Title>
         <LanguageSwitch />
       </Flex>
@@ -106,6 +107,7 @@ function LotDetails({ page }: { page: LotPage }) {
   const verification = useVerification(page.steps);
   return (
     <Space direction="vertical" size="middle" style={{ width: '100%' }}>
+      <LotWarnings warnings={page.warnings} />
       <Card title={page.product.name} aria-label={t('scan.product')}>
         <dl className="scf-facts">
           <dt>{t('scan.gtin')}</dt>
@@ -132,7 +134,7 @@ function LotDetails({ page }: { page: LotPage }) {
           )}
         </dl>
       </Card>
-      <VerifiedBadge verification={verification} />
+      <VerifiedBadge verification={verification} warned={page.warnings.some((w) => w.kind === 'recall' || w.status === 'open')} />
       <Card title={t('scan.timeline')}>
         <Timeline
           items={page.steps.map((s) => ({
@@ -208,9 +210,28 @@ function StepItem({ step, result }: { step: TraceStep; result: StepVerification 
         <time dateTime={step.eventTime}>{eventTime(step.eventTime, locale)}</time>
       </Typography.Text>
       <div>{t('scan.recordedBy', { org: step.recordedBy.orgName })}</div>
-      {step.location && <div>{t('scan.step.location', { location: step.location })}</div>}
+      {step.location && <StepLocation step={step} />}
       <div>{status}</div>
     </article>
+  );
+}
+
+/** A step's place by name (GLN master data on chain), the raw identifier in a tooltip and small text. */
+function StepLocation({ step }: { step: TraceStep }) {
+  const { t } = useI18n();
+  if (!step.location) return null;
+  if (!step.locationName) return <div>{t('scan.step.location', { location: step.location })}</div>;
+  return (
+    <div>
+      <Tooltip title={[step.locationAddress, step.location].filter(Boolean).join(' · ')}>
+        <span data-testid="step-location">{t('scan.step.location', { location: step.locationName })}</span>
+      </Tooltip>
+      <div>
+        <Typography.Text type="secondary" style={{ fontSize: 11, wordBreak: 'break-all' }}>
+          {t('scan.step.locationId', { id: step.location })}
+        </Typography.Text>
+      </div>
+    </div>
   );
 }
 

@@ -5,7 +5,7 @@ import { useI18n } from '../i18n/I18nProvider';
 import type { LotVerification } from './useVerification';
 
 /** The lot's "verified on chain" badge, computed in the browser by `useVerification`. */
-export function VerifiedBadge({ verification }: { verification: LotVerification }) {
+export function VerifiedBadge({ verification, warned = false }: { verification: LotVerification; warned?: boolean }) {
   const { t } = useI18n();
   const { status, steps } = verification;
   if (status === 'checking') {
@@ -22,12 +22,13 @@ export function VerifiedBadge({ verification }: { verification: LotVerification 
             total: first.totalPower,
           })
         : undefined;
+    // The records are authentic, but a recalled or alerted lot is not "all fine": no green badge then.
     return (
       <Alert
-        type="success"
+        type={warned ? 'warning' : 'success'}
         showIcon
-        icon={<CheckCircleFilled />}
-        message={t('verify.verified')}
+        icon={warned ? <ExclamationCircleFilled /> : <CheckCircleFilled />}
+        message={warned ? t('verify.verifiedWarned') : t('verify.verified')}
         description={detail}
         role="status"
         data-testid="verified-badge"

@@ -1,4 +1,5 @@
 import { useI18n } from '../../i18n/I18nProvider';
+import { RecallForm } from '../../epcis/RecallForm';
 import { AuditTrail } from '../AuditTrail';
 import { FinancingApplications } from '../financing/FinancingApplications';
 import { WorkflowAuditTable } from '../WorkflowAuditTable';
@@ -25,6 +26,8 @@ export function RegulatorPortal() {
         { key: 'audit', label: t('audit.title'), children: <AuditTrail /> },
         { key: 'export', label: t('auditExport.title'), children: <AuditExport /> },
         { key: 'workflow', label: t('audit.workflow'), children: <WorkflowAuditTable /> },
+        // The regulator may recall any lot (the brand owner recalls its own from the EPCIS page).
+        { key: 'recall', label: t('recall.title'), children: <RecallForm /> },
         {
           key: 'financing',
           label: t('regulator.financing'),
