@@ -125,7 +125,7 @@ fn approval_finances_the_voucher_in_the_same_call() {
     let v = voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("voucher");
     assert_eq!(v.holder, "BANK");
     let f = v.financing.expect("financing");
-    assert_eq!(f.discount_rate_bp, 360);
+    assert_eq!(f.discount_rate_bp, Some(360));
     let a = app(&fx);
     assert_eq!(a.approval.expect("approval").net_amount, f.net_amount);
     // Disbursement must be exactly the net amount.
