@@ -51,11 +51,13 @@ pub struct AmountTerms {
     pub amount: Fen,
 }
 
-/// A pledge loan and the loan-to-value limit (质押率) it was approved under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+/// A pledge loan, its currency, and the loan-to-value limit (质押率) it was approved under (none for a
+/// receipt its holder pledged directly, outside a pledge application).
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct LoanTerms {
     pub loan_amount: Fen,
-    pub pledge_rate_bp: u32,
+    pub currency: String,
+    pub pledge_rate_bp: Option<u32>,
 }
 
 /// Why sealed terms do not hold (checked by the API before sealing and after opening).
@@ -82,7 +84,9 @@ impl RateTerms {
 impl DiscountTerms {
     /// The discount of `face` at `rate_bp` over `days`, as the voucher rules compute it in clear.
     pub fn compute(face: Fen, rate_bp: u32, days: u32) -> Result<DiscountTerms, TermsError> {
-        RateTerms { rate_bp }.check("discount_rate_bp")?;
+        if rate_bp > 10_000 {
+            return Err(invalid("discount_rate_bp", format!("{rate_bp} bp; at most 10000 (100 % a year)")));
+        }
         let (interest, net) = crate::voucher::discount(face, rate_bp, days)
             .ok_or_else(|| invalid("discount_rate_bp", "the discount overflows"))?;
         Ok(DiscountTerms { rate_bp, days, interest, net })
@@ -97,7 +101,10 @@ impl DiscountTerms {
         if expected != *self {
             return Err(invalid(
                 "discount_interest",
-                format!("sealed interest {} and net {}; ACT/360 gives {} and {}", self.interest, self.net, expected.interest, expected.net),
+                format!(
+                    "sealed interest {} and net {}; ACT/360 gives {} and {}",
+                    self.interest, self.net, expected.interest, expected.net
+                ),
             ));
         }
         if let Some(req) = requested_rate_bp {
@@ -122,23 +129,25 @@ impl AmountTerms {
 }
 
 impl LoanTerms {
-    /// The loan is positive and within `pledge_rate_bp` of `goods_value`, the rate in 1..=10 000.
-    pub fn check(&self, goods_value: Fen) -> Result<(), TermsError> {
-        if self.pledge_rate_bp == 0 || self.pledge_rate_bp > 10_000 {
-            return Err(invalid("pledge_rate_bp", "must be 1..=10000"));
-        }
+    /// The loan is positive, in an ISO 4217 currency, and — under a pledge rate in 1..=10 000 — within
+    /// that rate of `goods_value` (when known).
+    pub fn check(&self, goods_value: Option<Fen>) -> Result<(), TermsError> {
         if self.loan_amount == 0 {
             return Err(invalid("loan_amount", "must be positive"));
         }
-        let max = money::apply_bp(goods_value, self.pledge_rate_bp)
-            .ok_or_else(|| invalid("goods_value", "amount overflows"))?;
+        if !money::valid_currency(&self.currency) {
+            return Err(invalid("currency", "must be an ISO 4217 code"));
+        }
+        let Some(rate) = self.pledge_rate_bp else { return Ok(()) };
+        if rate == 0 || rate > 10_000 {
+            return Err(invalid("pledge_rate_bp", "must be 1..=10000"));
+        }
+        let Some(goods_value) = goods_value else { return Ok(()) };
+        let max = money::apply_bp(goods_value, rate).ok_or_else(|| invalid("goods_value", "amount overflows"))?;
         if self.loan_amount > max {
             return Err(invalid(
                 "loan_amount",
-                format!(
-                    "{} fen is above {max} fen ({} bp of the goods value {goods_value} fen)",
-                    self.loan_amount, self.pledge_rate_bp
-                ),
+                format!("{} fen is above {max} fen ({rate} bp of the goods value {goods_value} fen)", self.loan_amount),
             ));
         }
         Ok(())
@@ -239,16 +248,19 @@ mod tests {
         assert!(t.check(1_000_000, 91, None).is_err(), "days differ");
         let forged = DiscountTerms { net: 999_000, ..t };
         assert!(forged.check(1_000_000, 90, None).is_err(), "net does not follow from the rate");
-        assert!(DiscountTerms::compute(1, 0, 1).is_err());
+        assert_eq!(DiscountTerms::compute(1_000, 0, 30).map(|t| t.net), Ok(1_000), "a zero rate discounts nothing");
         assert!(DiscountTerms::compute(1, 10_001, 1).is_err());
     }
 
     #[test]
     fn loan_terms_stay_within_the_pledge_rate() {
-        assert!(LoanTerms { loan_amount: 700, pledge_rate_bp: 7_000 }.check(1_000).is_ok());
-        assert!(LoanTerms { loan_amount: 701, pledge_rate_bp: 7_000 }.check(1_000).is_err());
-        assert!(LoanTerms { loan_amount: 0, pledge_rate_bp: 7_000 }.check(1_000).is_err());
-        assert!(LoanTerms { loan_amount: 1, pledge_rate_bp: 0 }.check(1_000).is_err());
+        let loan = |loan_amount, rate| LoanTerms { loan_amount, currency: "CNY".into(), pledge_rate_bp: rate };
+        assert!(loan(700, Some(7_000)).check(Some(1_000)).is_ok());
+        assert!(loan(701, Some(7_000)).check(Some(1_000)).is_err());
+        assert!(loan(0, Some(7_000)).check(Some(1_000)).is_err());
+        assert!(loan(1, Some(0)).check(Some(1_000)).is_err());
+        assert!(loan(5_000, None).check(None).is_ok(), "a direct pledge states no rate");
+        assert!(LoanTerms { loan_amount: 1, currency: "yuan".into(), pledge_rate_bp: None }.check(None).is_err());
         assert!(AmountTerms { amount: 0 }.check("goods_value").is_err());
     }
 }

@@ -970,13 +970,8 @@ fn offer_financing(
     };
     // Fail early if the trade background cannot carry this financing; locked only on acceptance.
     allocate(state, &v.invoices, &v.currency, v.amount)?;
-    let offer = FinancingOffer {
-        funder: funder.clone(),
-        discount_rate_bp,
-        sealed_rate,
-        agreement_ref,
-        offered_on: today(ctx),
-    };
+    let offer =
+        FinancingOffer { funder: funder.clone(), discount_rate_bp, sealed_rate, agreement_ref, offered_on: today(ctx) };
     v.offer = Some(offer.clone());
     save_voucher(state, &v);
     Ok(vec![ev(

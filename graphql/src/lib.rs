@@ -27,6 +27,7 @@ pub mod rest;
 pub mod schema;
 pub mod sealing;
 pub mod service;
+pub mod terms;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -282,7 +282,10 @@ fn finance_moves_the_voucher_to_the_funder_locks_invoices_and_registers() {
     let f = v.financing.clone().unwrap();
     assert_eq!(v.holder, "BANK");
     // 1_000_000 × 360 × 150 / 3_600_000 = 15_000 fen.
-    assert_eq!((f.days, f.discount_interest, f.net_amount, f.seller.as_str()), (150, Some(15_000), Some(985_000), "S1"));
+    assert_eq!(
+        (f.days, f.discount_interest, f.net_amount, f.seller.as_str()),
+        (150, Some(15_000), Some(985_000), "S1")
+    );
     assert_eq!(held_by(&fx.w.state, "BANK"), ["V1"]);
     assert_eq!(held_by(&fx.w.state, "S1"), Vec::<String>::new());
     let inv = invoice::load_invoice(&fx.w.state, &inv_no(1)).unwrap().unwrap();

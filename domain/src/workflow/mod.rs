@@ -828,7 +828,14 @@ impl BusinessModule for WorkflowModule {
             WorkflowCall::RecordDisbursementSealed { application_id, payment_ref, amount } => {
                 financing::record_disbursement_sealed(ctx, state, application_id, payment_ref, amount)
             }
-            WorkflowCall::ApplyPledgeSealed { application_id, receipt, funder, requested_amount, currency, documents } => {
+            WorkflowCall::ApplyPledgeSealed {
+                application_id,
+                receipt,
+                funder,
+                requested_amount,
+                currency,
+                documents,
+            } => {
                 pledge::apply_sealed(ctx, state, application_id, receipt, funder, requested_amount, currency, documents)
             }
             WorkflowCall::ConfirmGoodsSealed { application_id, goods_value, iot } => {

@@ -212,7 +212,13 @@ fn confirm_goods_with(
         // The depositor, the warehouse and the funder.
         Figure::Sealed(sealed) => {
             let scope = crate::terms::workflow_scope(&a.id, "goods");
-            crate::terms::check_sealed(state, "goods_value", &scope, &sealed, &[&a.depositor, &a.warehouse, &a.funder])?;
+            crate::terms::check_sealed(
+                state,
+                "goods_value",
+                &scope,
+                &sealed,
+                &[&a.depositor, &a.warehouse, &a.funder],
+            )?;
             (None, Some(sealed))
         }
     };
@@ -326,10 +332,14 @@ fn approve_with(
                     use_call: "ApprovePledgeSealed",
                 });
             };
-            let max =
-                money::apply_bp(goods_value, pledge_rate_bp).ok_or(invalid("goods_value", "amount overflows"))?;
+            let max = money::apply_bp(goods_value, pledge_rate_bp).ok_or(invalid("goods_value", "amount overflows"))?;
             if loan_amount > max {
-                return Err(WorkflowError::LoanAbovePledgeRate { loan: loan_amount, max, rate_bp: pledge_rate_bp, goods_value });
+                return Err(WorkflowError::LoanAbovePledgeRate {
+                    loan: loan_amount,
+                    max,
+                    rate_bp: pledge_rate_bp,
+                    goods_value,
+                });
             }
             let call = WarehouseCall::Pledge {
                 number: a.receipt.clone(),
