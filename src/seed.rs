@@ -251,6 +251,125 @@ fn invoice_payload(
     Ok((scf_domain::kv::encode_call(&InvoiceCall::IssueSealed(sealed)), Some(kept)))
 }
 
+/// What the seed plan follows about each voucher to seal its financing figures as the API would.
+struct VoucherFacts {
+    amount: u64,
+    due: Date,
+    holder: String,
+    /// (funder, rate in bp) of the pending offer.
+    offer: Option<(String, u32)>,
+}
+
+/// Seal `payload` under the terms `scope` for `parties` and every regulator of the consortium.
+fn seal_for(
+    consortium: &Consortium,
+    scope: &str,
+    payload: &impl borsh::BorshSerialize,
+    parties: &[&str],
+) -> Result<Sealed, String> {
+    let mut orgs: Vec<&str> = parties.to_vec();
+    for o in &consortium.org {
+        if o.roles.contains(&Role::Regulator) && !orgs.contains(&o.id.as_str()) {
+            orgs.push(&o.id);
+        }
+    }
+    let keys: Vec<(&str, PublicKey)> = orgs.iter().map(|o| (*o, *org_key(o).public())).collect();
+    let payload = borsh::to_vec(payload).map_err(|e| e.to_string())?;
+    scf_ledger::confidential::seal(&scf_domain::terms::aad(scope), &payload, &keys)
+        .map(|(s, _)| s)
+        .map_err(|e| e.to_string())
+}
+
+/// A `voucher` or `warehouse` step with figures: the story writes them in clear, as a bank's or a
+/// depositor's system has them; the chain receives what the API would submit — the offer's rate, the
+/// financing's figures and the pledge's loan sealed for the parties and every regulator (their demo
+/// keys). `None` for any other step (encoded as written). Follows vouchers' amounts, due dates, holders
+/// and offers to compute a financing's figures as the chain does in clear.
+#[allow(clippy::too_many_arguments)]
+fn terms_payload(
+    file: &Path,
+    field: &str,
+    consortium: &Consortium,
+    date: Date,
+    actor: &str,
+    module: &str,
+    call: &toml::Value,
+    facts: &mut BTreeMap<String, VoucherFacts>,
+) -> Result<Option<Vec<u8>>, SeedError> {
+    use scf_domain::terms::{self, DiscountTerms, LoanTerms, RateTerms};
+    use scf_domain::voucher::VoucherCall;
+    use scf_domain::warehouse::WarehouseCall;
+    let invalid = |reason: String| SeedError::Invalid { file: file.to_path_buf(), field: field.to_string(), reason };
+    if module == scf_domain::warehouse::MODULE {
+        let Ok(WarehouseCall::Pledge { number, funder, amount, due }) = call.clone().try_into::<WarehouseCall>() else {
+            return Ok(None);
+        };
+        let loan = LoanTerms { loan_amount: amount.fen, currency: amount.currency, pledge_rate_bp: None };
+        loan.check(None).map_err(|e| invalid(e.to_string()))?;
+        let loan = seal_for(consortium, &terms::pledge_scope(&number), &loan, &[actor, &funder]).map_err(invalid)?;
+        return Ok(Some(scf_domain::kv::encode_call(&WarehouseCall::PledgeSealed { number, funder, loan, due })));
+    }
+    if module != scf_domain::voucher::MODULE {
+        return Ok(None);
+    }
+    let Ok(call) = call.clone().try_into::<VoucherCall>() else { return Ok(None) };
+    match call {
+        VoucherCall::Issue { voucher_no, to, amount, due_date, .. } => {
+            facts.insert(voucher_no, VoucherFacts { amount, due: due_date, holder: to, offer: None });
+            Ok(None)
+        }
+        VoucherCall::Split { voucher_id, parts } => {
+            if let Some(due) = facts.get(&voucher_id).map(|f| f.due) {
+                for (i, p) in parts.iter().enumerate() {
+                    let f = VoucherFacts { amount: p.amount, due, holder: p.to.clone(), offer: None };
+                    facts.insert(format!("{voucher_id}.{}", i + 1), f);
+                }
+            }
+            Ok(None)
+        }
+        VoucherCall::Transfer { voucher_id, to } => {
+            if let Some((amount, due)) = facts.get(&voucher_id).map(|f| (f.amount, f.due)) {
+                facts.insert(format!("{voucher_id}.1"), VoucherFacts { amount, due, holder: to, offer: None });
+            }
+            Ok(None)
+        }
+        VoucherCall::OfferFinancing { voucher_id, funder, discount_rate_bp, agreement_ref } => {
+            let rate = RateTerms { rate_bp: discount_rate_bp };
+            let sealed =
+                seal_for(consortium, &terms::offer_scope(&voucher_id), &rate, &[actor, &funder]).map_err(invalid)?;
+            if let Some(f) = facts.get_mut(&voucher_id) {
+                f.offer = Some((funder.clone(), discount_rate_bp));
+            }
+            Ok(Some(scf_domain::kv::encode_call(&VoucherCall::OfferFinancingSealed {
+                voucher_id,
+                funder,
+                rate: sealed,
+                agreement_ref,
+            })))
+        }
+        VoucherCall::AcceptFinancing { voucher_id } => {
+            let f = facts.get(&voucher_id).ok_or_else(|| {
+                invalid(format!("voucher {voucher_id} was not issued, split or transferred earlier in the story"))
+            })?;
+            let (funder, rate) = f
+                .offer
+                .clone()
+                .ok_or_else(|| invalid(format!("voucher {voucher_id} has no offer earlier in the story")))?;
+            let days = u32::try_from(date.days_until(f.due))
+                .map_err(|_| invalid(format!("voucher {voucher_id} has matured")))?;
+            let figures = DiscountTerms::compute(f.amount, rate, days).map_err(|e| invalid(e.to_string()))?;
+            let terms = seal_for(consortium, &terms::financing_scope(&voucher_id), &figures, &[&f.holder, &funder])
+                .map_err(invalid)?;
+            if let Some(f) = facts.get_mut(&voucher_id) {
+                f.holder = funder;
+                f.offer = None;
+            }
+            Ok(Some(scf_domain::kv::encode_call(&VoucherCall::AcceptFinancingSealed { voucher_id, terms })))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Follow the invoices behind each voucher (an issued root names them, split parts inherit them) and,
 /// for a financing offer, the grants by which each sealed invoice's seller gives the funder a key.
 fn funder_grants(
@@ -410,6 +529,7 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
     // financing offer can be followed by the seller granting the funder a key, as the API does.
     let mut sealed_invoices = BTreeMap::new();
     let mut voucher_invoices: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut voucher_facts: BTreeMap<String, VoucherFacts> = BTreeMap::new();
     for (i, s) in story.step.iter().enumerate() {
         let field = format!("step[{i}]");
         let d = date(&spath, &format!("{field}.date"), &s.date)?;
@@ -428,6 +548,17 @@ pub fn load(dir: &Path, validator: &PublicKey) -> Result<SeedPlan, SeedError> {
                 sealed_invoices.insert(number, (s.actor.clone(), sealed));
             }
             payload
+        } else if let Some(sealed) = terms_payload(
+            &spath,
+            &format!("{field}.call"),
+            &consortium,
+            d,
+            &s.actor,
+            &s.module,
+            &s.call,
+            &mut voucher_facts,
+        )? {
+            sealed
         } else {
             encode_call(&spath, &format!("{field}.call"), &s.module, s.call.clone())?
         };

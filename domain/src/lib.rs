@@ -18,6 +18,7 @@ pub mod money;
 pub mod org;
 pub mod provenance;
 pub mod registration;
+pub mod terms;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod ubl;

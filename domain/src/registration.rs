@@ -67,8 +67,8 @@ pub struct FinancingRegistration {
     pub obligor: RegistrationParty,
     /// 主合同号码: the financing (factoring) agreement.
     pub main_contract_no: String,
-    /// 主合同金额: what the funder pays (net of discount), in fen.
-    pub main_contract_amount: Fen,
+    /// 主合同金额: what the funder pays (net of discount), in fen; `None` when sealed in `sealed_terms`.
+    pub main_contract_amount: Option<Fen>,
     /// 转让财产价值: face amount of the receivable, in fen.
     pub property_value: Fen,
     pub currency: String,
@@ -81,10 +81,15 @@ pub struct FinancingRegistration {
     pub invoices: Vec<InvoiceAllocation>,
     pub financing_date: Date,
     pub due_date: Date,
-    pub discount_rate_bp: u32,
+    /// `None` when sealed in `sealed_terms`.
+    pub discount_rate_bp: Option<u32>,
     pub day_count: String,
     pub days: u32,
-    pub discount_interest: Fen,
+    /// `None` when sealed in `sealed_terms`.
+    pub discount_interest: Option<Fen>,
+    /// The financing's figures ([`crate::terms::DiscountTerms`] under [`crate::terms::financing_scope`]):
+    /// rate, interest and 主合同金额, for the transferor, the transferee and every regulator.
+    pub sealed_terms: Option<scf_ledger::confidential::Sealed>,
     pub height: u64,
     pub tx_id: String,
 }

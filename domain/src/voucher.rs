@@ -37,6 +37,8 @@ use crate::kv::{self, Rule, StoreError};
 use crate::money::{self, Fen};
 use crate::org::{self, OrgError, Role};
 use crate::registration::{self, FinancingRegistration, InvoiceAllocation, RegistrationParty};
+use crate::terms;
+use scf_ledger::confidential::Sealed;
 
 pub const MODULE: &str = "voucher";
 
@@ -94,8 +96,11 @@ impl VoucherState {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct FinancingOffer {
     pub funder: String,
-    /// Annual discount rate in basis points.
-    pub discount_rate_bp: u32,
+    /// Annual discount rate in basis points; `None` when sealed in `sealed_rate`.
+    pub discount_rate_bp: Option<u32>,
+    /// [`crate::terms::RateTerms`] under [`crate::terms::offer_scope`], for the holder, the funder and
+    /// every regulator.
+    pub sealed_rate: Option<Sealed>,
     /// The financing (factoring) agreement reference.
     pub agreement_ref: String,
     pub offered_on: Date,
@@ -107,11 +112,14 @@ pub struct Financing {
     pub funder: String,
     /// The holder who sold it.
     pub seller: String,
-    pub discount_rate_bp: u32,
+    /// In clear, or `None` when the figures are sealed in `sealed_terms`.
+    pub discount_rate_bp: Option<u32>,
     pub days: u32,
-    pub discount_interest: Fen,
+    pub discount_interest: Option<Fen>,
     /// What the funder pays the seller.
-    pub net_amount: Fen,
+    pub net_amount: Option<Fen>,
+    /// [`crate::terms::DiscountTerms`] under [`crate::terms::financing_scope`].
+    pub sealed_terms: Option<Sealed>,
     pub date: Date,
     pub agreement_ref: String,
     pub invoices: Vec<InvoiceAllocation>,
@@ -252,6 +260,13 @@ pub enum VoucherCall {
     Freeze { voucher_id: String, reason: String },
     /// Regulator lifts the freeze.
     Unfreeze { voucher_id: String, reason: String },
+    /// [`VoucherCall::OfferFinancing`] with the rate sealed: [`crate::terms::RateTerms`] under
+    /// [`crate::terms::offer_scope`], for the holder, the funder and every regulator.
+    OfferFinancingSealed { voucher_id: String, funder: String, rate: Sealed, agreement_ref: String },
+    /// [`VoucherCall::AcceptFinancing`] of a sealed offer: the funder seals the financing's figures
+    /// ([`crate::terms::DiscountTerms`] under [`crate::terms::financing_scope`]) for the seller, itself and
+    /// every regulator.
+    AcceptFinancingSealed { voucher_id: String, terms: Sealed },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -262,8 +277,12 @@ pub enum VoucherError {
     Org(#[from] OrgError),
     #[error(transparent)]
     Invoice(#[from] InvoiceError),
+    #[error(transparent)]
+    Confidential(#[from] crate::confidential::ConfidentialError),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    #[error("voucher_id: the offer on {id} has its rate {actual}; use {use_call}")]
+    TermsMode { id: String, actual: &'static str, use_call: &'static str },
     #[error("voucher_id: no voucher {id}")]
     NotFound { id: String },
     #[error("voucher_no: voucher {id} already exists")]
@@ -337,6 +356,8 @@ impl Rule for VoucherError {
             VoucherError::Org(e) => e.code(),
             VoucherError::Invoice(e) => e.code(),
             VoucherError::Invalid { .. } => "VOUCHER_INVALID_FIELD",
+            VoucherError::Confidential(e) => e.code(),
+            VoucherError::TermsMode { .. } => "VOUCHER_TERMS_MODE",
             VoucherError::NotFound { .. } => "VOUCHER_NOT_FOUND",
             VoucherError::IdExists { .. } => "VOUCHER_ID_EXISTS",
             VoucherError::DueNotAfterIssue { .. } => "VOUCHER_DUE_NOT_AFTER_ISSUE",
@@ -446,6 +467,12 @@ pub fn is_frozen(state: &dyn StateRead, voucher_id: &str) -> Result<bool, StoreE
         return Ok(false);
     };
     Ok(load_tree(state, &v.root_id)?.map(|t| t.frozen.is_some()).unwrap_or(false))
+}
+
+/// The rate of an offer: in clear, or sealed ([`crate::terms::RateTerms`]).
+enum OfferRate {
+    Clear(u32),
+    Sealed(Sealed),
 }
 
 /// ACT/360 discount of `face` at `rate_bp` a year over `days`: (interest, net).
@@ -916,26 +943,35 @@ fn offer_financing(
     state: &mut dyn StateWrite,
     voucher_id: String,
     funder: String,
-    rate_bp: u32,
+    rate: OfferRate,
     agreement_ref: String,
 ) -> Result<Vec<Event>, VoucherError> {
     let signer = org::signer_org(state, ctx)?;
     let mut v = require_voucher(state, &voucher_id)?;
     check_movable(state, &v, &signer.id, today(ctx))?;
     text("agreement_ref", &agreement_ref)?;
-    if rate_bp > 10_000 {
-        return Err(VoucherError::Invalid {
-            field: "discount_rate_bp".into(),
-            reason: "at most 10000 (100 % a year)".into(),
-        });
-    }
     if funder == signer.id || !org::is_approved_funder(state, &funder)? {
         return Err(VoucherError::FunderNotApproved { org: funder });
     }
+    let (discount_rate_bp, sealed_rate) = match rate {
+        OfferRate::Clear(rate_bp) => {
+            if rate_bp > 10_000 {
+                return Err(VoucherError::Invalid {
+                    field: "discount_rate_bp".into(),
+                    reason: "at most 10000 (100 % a year)".into(),
+                });
+            }
+            (Some(rate_bp), None)
+        }
+        OfferRate::Sealed(sealed) => {
+            terms::check_sealed(state, "rate", &terms::offer_scope(&v.id), &sealed, &[&v.holder, &funder])?;
+            (None, Some(sealed))
+        }
+    };
     // Fail early if the trade background cannot carry this financing; locked only on acceptance.
     allocate(state, &v.invoices, &v.currency, v.amount)?;
     let offer =
-        FinancingOffer { funder: funder.clone(), discount_rate_bp: rate_bp, agreement_ref, offered_on: today(ctx) };
+        FinancingOffer { funder: funder.clone(), discount_rate_bp, sealed_rate, agreement_ref, offered_on: today(ctx) };
     v.offer = Some(offer.clone());
     save_voucher(state, &v);
     Ok(vec![ev(
@@ -975,6 +1011,7 @@ fn accept_financing(
     ctx: &TxContext,
     state: &mut dyn StateWrite,
     voucher_id: String,
+    sealed_terms: Option<Sealed>,
 ) -> Result<Vec<Event>, VoucherError> {
     let funder = org::require_role(state, ctx, Role::Funder)?;
     let mut v = require_voucher(state, &voucher_id)?;
@@ -995,8 +1032,24 @@ fn accept_financing(
         due: v.due_date,
         today: date,
     })?;
-    let (interest, net) =
-        discount(v.amount, offer.discount_rate_bp, days).ok_or(VoucherError::Overflow { field: "discount" })?;
+    // Clear offer: the chain computes the discount. Sealed offer: the funder's API computed and sealed
+    // it ([`crate::terms::DiscountTerms`]); the chain checks only who can open it.
+    let (rate_bp, interest, net) = match (offer.discount_rate_bp, &sealed_terms) {
+        (Some(rate), None) => {
+            let (i, n) = discount(v.amount, rate, days).ok_or(VoucherError::Overflow { field: "discount" })?;
+            (Some(rate), Some(i), Some(n))
+        }
+        (None, Some(sealed)) => {
+            terms::check_sealed(state, "terms", &terms::financing_scope(&v.id), sealed, &[&v.holder, &funder.id])?;
+            (None, None, None)
+        }
+        (Some(_), Some(_)) => {
+            return Err(VoucherError::TermsMode { id: v.id, actual: "in clear", use_call: "AcceptFinancing" })
+        }
+        (None, None) => {
+            return Err(VoucherError::TermsMode { id: v.id, actual: "sealed", use_call: "AcceptFinancingSealed" })
+        }
+    };
     let allocations = allocate(state, &v.invoices, &v.currency, v.amount)?;
     for a in &allocations {
         invoice::lock_financing(state, &a.number, &v.currency, a.amount, &v.id, ctx.height)?;
@@ -1013,6 +1066,7 @@ fn accept_financing(
         obligor: RegistrationParty::of(&obligor),
         main_contract_no: offer.agreement_ref.clone(),
         main_contract_amount: net,
+        sealed_terms: sealed_terms.clone(),
         property_value: v.amount,
         currency: v.currency.clone(),
         property_description: format!(
@@ -1032,7 +1086,7 @@ fn accept_financing(
         invoices: allocations.clone(),
         financing_date: date,
         due_date: v.due_date,
-        discount_rate_bp: offer.discount_rate_bp,
+        discount_rate_bp: rate_bp,
         day_count: registration::DAY_COUNT.into(),
         days,
         discount_interest: interest,
@@ -1044,10 +1098,11 @@ fn accept_financing(
     let financing = Financing {
         funder: funder.id.clone(),
         seller: seller.clone(),
-        discount_rate_bp: offer.discount_rate_bp,
+        discount_rate_bp: rate_bp,
         days,
         discount_interest: interest,
         net_amount: net,
+        sealed_terms,
         date,
         agreement_ref: offer.agreement_ref,
         invoices: allocations,
@@ -1258,10 +1313,16 @@ impl BusinessModule for VoucherModule {
             VoucherCall::Split { voucher_id, parts } => split(ctx, state, voucher_id, parts),
             VoucherCall::Transfer { voucher_id, to } => transfer(ctx, state, voucher_id, to),
             VoucherCall::OfferFinancing { voucher_id, funder, discount_rate_bp, agreement_ref } => {
-                offer_financing(ctx, state, voucher_id, funder, discount_rate_bp, agreement_ref)
+                offer_financing(ctx, state, voucher_id, funder, OfferRate::Clear(discount_rate_bp), agreement_ref)
+            }
+            VoucherCall::OfferFinancingSealed { voucher_id, funder, rate, agreement_ref } => {
+                offer_financing(ctx, state, voucher_id, funder, OfferRate::Sealed(rate), agreement_ref)
             }
             VoucherCall::CancelFinancingOffer { voucher_id, reason } => cancel_offer(ctx, state, voucher_id, reason),
-            VoucherCall::AcceptFinancing { voucher_id } => accept_financing(ctx, state, voucher_id),
+            VoucherCall::AcceptFinancing { voucher_id } => accept_financing(ctx, state, voucher_id, None),
+            VoucherCall::AcceptFinancingSealed { voucher_id, terms } => {
+                accept_financing(ctx, state, voucher_id, Some(terms))
+            }
             VoucherCall::RecordPayment { root_id, payment_ref } => record_payment(ctx, state, root_id, payment_ref),
             VoucherCall::MarkOverdue { root_id } => mark_overdue(ctx, state, root_id),
             VoucherCall::Freeze { voucher_id, reason } => freeze(ctx, state, voucher_id, reason, true),

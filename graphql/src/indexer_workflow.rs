@@ -184,9 +184,13 @@ pub fn derive(
                     let app = parent.as_ref().and_then(|p| rows.instances.get(p)).cloned();
                     let from_state = match (&app, &parent) {
                         (None, Some(p)) => match dwf::load_instance(state, p).map_err(|e| state_err(height, e))? {
-                            Some(dwf::Instance::Pledge(pa)) => {
-                                Some((pa.depositor, pa.funder, pa.warehouse, pa.requested_amount, pa.currency))
-                            }
+                            Some(dwf::Instance::Pledge(pa)) => Some((
+                                pa.depositor,
+                                pa.funder,
+                                pa.warehouse,
+                                pa.requested_amount.unwrap_or(0),
+                                pa.currency,
+                            )),
                             _ => None,
                         },
                         _ => None,

@@ -28,6 +28,7 @@ pub mod schema;
 pub mod sealing;
 pub mod serial_scans;
 pub mod service;
+pub mod terms;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use scf_domain::confidential::{self, Object};
 use scf_domain::invoice::{self, InvoiceCall, InvoiceLines, NewInvoice, NewSealedInvoice};
 use scf_domain::org::{self, Role};
+use scf_domain::terms;
 use scf_ledger::confidential::{self as conf, ConfidentialError, Sealed};
 use scf_ledger::crypto::{KeyPair, PublicKey};
 use scf_ledger::state::StateRead;
@@ -169,4 +170,90 @@ pub fn funder_grants(
         });
     }
     Ok(out)
+}
+
+/// Who sealed financial terms are for: `parties` (organisation ids) and every regulator, each with its
+/// on-chain organisation key.
+pub fn terms_recipients(state: &dyn StateRead, parties: &[&str]) -> ApiResult<Vec<(String, PublicKey)>> {
+    let mut out: Vec<(String, PublicKey)> = Vec::new();
+    for id in parties {
+        if out.iter().any(|(o, _)| o == id) {
+            continue;
+        }
+        let o = org::load_org(state, id)?
+            .ok_or_else(|| ApiError::bad_input("org", format!("no organisation {id} on chain")))?;
+        out.push((o.id, o.public_key));
+    }
+    for o in org::orgs_with_role(state, Role::Regulator)? {
+        if !out.iter().any(|(id, _)| *id == o.id) {
+            out.push((o.id, o.public_key));
+        }
+    }
+    Ok(out)
+}
+
+/// Seal `value` under `scope` ([`scf_domain::terms`]) for `parties` and every regulator.
+pub fn seal_terms<T: borsh::BorshSerialize>(
+    state: &dyn StateRead,
+    scope: &str,
+    value: &T,
+    parties: &[&str],
+) -> ApiResult<Sealed> {
+    let recipients = terms_recipients(state, parties)?;
+    let keys: Vec<(&str, PublicKey)> = recipients.iter().map(|(o, k)| (o.as_str(), *k)).collect();
+    let payload = borsh::to_vec(value).map_err(|e| ApiError::internal("encode terms", e))?;
+    let (sealed, _) =
+        conf::seal(&terms::aad(scope), &payload, &keys).map_err(|e| ApiError::internal("seal terms", e))?;
+    Ok(sealed)
+}
+
+/// How the caller's organisation can read sealed terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TermsRead<T> {
+    Opened(T),
+    /// Sealed for the caller's organisation, but this API does not hold that organisation's key.
+    NoKey,
+    /// Not sealed for the caller's organisation.
+    NotARecipient,
+    /// The key this API holds does not open them, or they do not decode (bound to another record).
+    CannotOpen,
+}
+
+impl<T> TermsRead<T> {
+    pub fn opened(self) -> Option<T> {
+        match self {
+            TermsRead::Opened(t) => Some(t),
+            _ => None,
+        }
+    }
+    /// `opened`, `no_key`, `not_a_recipient` or `cannot_open`: what the API tells a caller.
+    pub fn access(&self) -> &'static str {
+        match self {
+            TermsRead::Opened(_) => "opened",
+            TermsRead::NoKey => "no_key",
+            TermsRead::NotARecipient => "not_a_recipient",
+            TermsRead::CannotOpen => "cannot_open",
+        }
+    }
+}
+
+/// Open sealed terms of `scope` as organisation `org`.
+pub fn open_terms<T: borsh::BorshDeserialize>(sealed: &Sealed, scope: &str, org: &str, keys: &OrgKeys) -> TermsRead<T> {
+    if sealed.wrapped_for(org).is_none() {
+        return TermsRead::NotARecipient;
+    }
+    let Some(key) = keys.get(org) else { return TermsRead::NoKey };
+    match conf::open(sealed, &terms::aad(scope), org, key) {
+        Ok(opened) => match borsh::from_slice(&opened.payload) {
+            Ok(t) => TermsRead::Opened(t),
+            Err(_) => {
+                tracing::warn!(scope, org, "sealed terms opened but do not decode");
+                TermsRead::CannotOpen
+            }
+        },
+        Err(_) => {
+            tracing::warn!(scope, org, "sealed terms do not open with the organisation key this API holds");
+            TermsRead::CannotOpen
+        }
+    }
 }

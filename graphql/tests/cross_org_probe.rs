@@ -128,6 +128,7 @@ const fn public(
 }
 
 const INV: &str = "26310000000000000701";
+const INV2: &str = "26310000000000000702";
 const GTIN: &str = "06901234000337";
 const LOT: &str = "LOTP1";
 
@@ -229,6 +230,15 @@ const PROBES: &[Probe] = &[
         ("YX-P1", "YX-P9"),
         "\"instanceId\":\"APP-P1\"",
         "S1",
+        "S2",
+        Expect::Empty,
+    ),
+    hidden(
+        "Query.financingRegistration(voucherId)",
+        "query($id:String!){ financingRegistration(voucherId:$id){ registrationNo transferee { orgId } discountRateBp } }",
+        ("YX-P2", "YX-P9"),
+        "REG-YX-P2",
+        "BANK",
         "S2",
         Expect::Empty,
     ),
@@ -586,6 +596,23 @@ async fn every_identifying_query_argument_is_scoped_to_the_callers_organisation(
         json!({}),
     )
     .await;
+    // A financed voucher (direct offer, accepted): its registration record.
+    h.ok(Some(&t("S1")), ISSUE_INVOICE, json!({ "i": invoice_input(INV2, "S1", "CORE", 1_000_000, "2026-01-05") }))
+        .await;
+    h.ok(
+        Some(&t("CORE")),
+        ISSUE_VOUCHER,
+        json!({ "i": { "voucherNo": "YX-P2", "to": "S1", "amount": 1_000_000, "dueDate": "2026-06-30", "contractRef": "c2", "invoices": [INV2] } }),
+    )
+    .await;
+    h.ok(Some(&t("S1")), "mutation{ signForVoucher(voucherId:\"YX-P2\"){ txId } }", json!({})).await;
+    h.ok(
+        Some(&t("S1")),
+        "mutation{ offerFinancing(voucherId:\"YX-P2\", funder:\"BANK\", discountRateBp:420, agreementRef:\"BL-P2\"){ txId } }",
+        json!({}),
+    )
+    .await;
+    h.ok(Some(&t("BANK")), "mutation{ acceptFinancing(voucherId:\"YX-P2\"){ txId } }", json!({})).await;
     let terms = json!({
         "number": "WR-P1", "depositor": "S1", "goodsName": "冷轧钢卷", "spec": "SPCC 1.0mm", "unit": "kg",
         "quantity": 120000, "packaging": "钢卷",

@@ -22,6 +22,7 @@
 mod support;
 
 mod sealed_lines;
+mod sealed_terms;
 
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -167,6 +167,14 @@ fn assert_no_secret(what: &str, views: &[Vec<u8>], secrets: &[&str]) {
     }
 }
 
+fn assert_no_bytes(what: &str, views: &[Vec<u8>], secrets: &[Vec<u8>]) {
+    for s in secrets {
+        for b in views {
+            assert!(!contains(b, s), "{s:02x?} (a sealed figure, little-endian) appears in clear in {what}");
+        }
+    }
+}
+
 const LINES: &str = "query($n:String!){ invoice(number:$n){ lineCount linesAccess sealedFor \
                      lines { itemName spec unitPrice amount } } }";
 
@@ -240,6 +248,9 @@ fn invoice_lines_never_travel_or_rest_in_clear_on_a_running_member() {
             assert!(!r.to_string().contains(SECRET_ITEM), "{who} read the lines: {r}");
         }
 
+        // Financing rates and pledge amounts (sealed_terms): a financing and a pledge through GraphQL.
+        let figures = super::sealed_terms::run(&http, &url, PASSWORD).await;
+
         // 3. What a node operator reads: every block and receipt from 1 to the tip, and the state.
         let (status, _) = node_get(&http, &node, "/status").await;
         let status: Value = serde_json::from_str(&status).expect("status");
@@ -248,13 +259,16 @@ fn invoice_lines_never_travel_or_rest_in_clear_on_a_running_member() {
         let mut secrets =
             vec![SECRET_ITEM, SECRET_SPEC, SECRET_PRICE, SECRET_UBL_ITEM, SECRET_UBL_SPEC, SECRET_UBL_PRICE];
         secrets.extend_from_slice(SEEDED);
+        secrets.extend(figures.text.iter().map(String::as_str));
         let mut payloads = 0;
         for h in 1..=tip {
             let (_, views) = node_get(&http, &node, &format!("/block/{h}")).await;
             payloads += views.len();
             assert_no_secret(&format!("block {h}"), &views, &secrets);
+            assert_no_bytes(&format!("block {h}"), &views, &figures.bytes);
             let (_, views) = node_get(&http, &node, &format!("/block/{h}/receipts")).await;
             assert_no_secret(&format!("the receipts of block {h}"), &views, &secrets);
+            assert_no_bytes(&format!("the receipts of block {h}"), &views, &figures.bytes);
         }
         assert!(payloads > tip as usize, "no transaction payloads decoded");
         for number in [NUMBER, UBL_NUMBER, "26312000000000180001", "26312000000000180002", "26312000000000180003"] {
@@ -273,5 +287,26 @@ fn invoice_lines_never_travel_or_rest_in_clear_on_a_running_member() {
             let (_, views) = proof(format!("invoice/i/{number}")).await;
             assert_no_secret(&format!("the header of {number} in state"), &views, &secrets);
         }
+        // The financing's and the pledge's records: no figure in their bytes, and every figure field
+        // decodes as `None` next to its sealed value.
+        use super::sealed_terms::{FA, PLEDGE, RECEIPT, VOUCHER};
+        let mut values = std::collections::HashMap::new();
+        for key in [
+            format!("workflow/i/{FA}"),
+            format!("workflow/i/{PLEDGE}"),
+            format!("voucher/v/{VOUCHER}"),
+            format!("registration/{VOUCHER}"),
+            format!("warehouse/r/{RECEIPT}"),
+        ] {
+            let path = format!("/proof/state?key={}&height={tip}", hex::encode(key.as_bytes()));
+            let (text, views) = node_get(&http, &node, &path).await;
+            assert_no_secret(&format!("{key} in state"), &views, &secrets);
+            assert_no_bytes(&format!("{key} in state"), &views, &figures.bytes);
+            let v: Value = serde_json::from_str(&text).expect("proof");
+            if let Some(h) = v["value"].as_str() {
+                values.insert(key, hex::decode(h).expect("hex value"));
+            }
+        }
+        super::sealed_terms::check_state(&|k| values.get(k).cloned());
     });
 }

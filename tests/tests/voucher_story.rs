@@ -126,7 +126,7 @@ fn full_voucher_story_on_chain() {
     let financed = voucher::load_voucher(&chain.state(), "YX-2026-0001.1.1").expect("read").expect("child");
     assert_eq!(financed.holder, "BANK");
     let f = financed.financing.clone().expect("financing terms");
-    assert_eq!((f.days, f.discount_interest, f.net_amount), (120, 375_000, 24_625_000));
+    assert_eq!((f.days, f.discount_interest, f.net_amount), (120, Some(375_000), Some(24_625_000)));
     // The 中登网 registration record exists and exports as JSON.
     let reg_json = registration::export_registration_json(&chain.state(), &financed.id)
         .expect("export")

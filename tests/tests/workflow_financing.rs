@@ -118,7 +118,7 @@ fn financing_with_information_request_invoice_check_approval_disbursement_and_re
         WorkflowCall::RecordDisbursement {
             application_id: "FA-1".into(),
             payment_ref: "CNAPS-20260303-0001".into(),
-            amount: net,
+            amount: net.expect("clear net"),
         },
     );
     timer.poll(&mut chain);

@@ -99,7 +99,10 @@ fn pledge_approved_within_the_rate_margin_call_on_alert_then_repaid_and_released
     let r = wf(&mut chain, "BANK", approve(119_000_000));
     assert!(r.events.iter().any(|e| e.kind == "ReceiptPledged"));
     let receipt = warehouse::load_receipt(&chain.state(), "WR-1").expect("read").expect("receipt");
-    assert_eq!(receipt.pledge.as_ref().map(|p| (p.funder.as_str(), p.amount.fen)), Some(("BANK", 119_000_000)));
+    assert_eq!(
+        receipt.pledge.as_ref().map(|p| (p.funder.as_str(), p.amount.as_ref().map(|m| m.fen))),
+        Some(("BANK", Some(119_000_000)))
+    );
     timer.poll(&mut chain);
     assert_eq!(read.inbox_for_org("DEP")[0].state, "pledged");
 

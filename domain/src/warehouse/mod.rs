@@ -111,8 +111,11 @@ pub struct Endorsement {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct Pledge {
     pub funder: String,
-    /// Principal the pledge secures.
-    pub amount: Money,
+    /// Principal the pledge secures; `None` when sealed in `sealed_loan`.
+    pub amount: Option<Money>,
+    /// [`crate::terms::LoanTerms`] under [`crate::terms::pledge_scope`] of the receipt, for the holder,
+    /// the funder and every regulator.
+    pub sealed_loan: Option<scf_ledger::confidential::Sealed>,
     /// Agreed repayment date.
     pub due: Date,
     pub since: Date,
@@ -247,6 +250,15 @@ pub enum WarehouseCall {
         number: String,
         reason: String,
     },
+    /// [`WarehouseCall::Pledge`] with the loan sealed ([`crate::terms::LoanTerms`] under
+    /// [`crate::terms::pledge_scope`]) for the holder, the funder and every regulator. (Appended last:
+    /// Borsh numbers variants in order.)
+    PledgeSealed {
+        number: String,
+        funder: String,
+        loan: scf_ledger::confidential::Sealed,
+        due: Date,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -255,6 +267,8 @@ pub enum WarehouseError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Org(#[from] OrgError),
+    #[error(transparent)]
+    Confidential(#[from] crate::confidential::ConfidentialError),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
     #[error("number: no warehouse receipt {number:?}")]
@@ -298,6 +312,7 @@ impl Rule for WarehouseError {
         match self {
             WarehouseError::Store(e) => e.code(),
             WarehouseError::Org(e) => e.code(),
+            WarehouseError::Confidential(e) => e.code(),
             WarehouseError::Invalid { .. } => "INVALID_FIELD",
             WarehouseError::NotFound { .. } => "RECEIPT_NOT_FOUND",
             WarehouseError::NumberTaken { .. } => "RECEIPT_NUMBER_TAKEN",
@@ -692,6 +707,77 @@ pub fn flag_goods(
 // The module
 // ---------------------------------------------------------------------------------------------
 
+/// The principal a pledge secures: in clear, or sealed ([`crate::terms::LoanTerms`]).
+enum PledgeAmount {
+    Clear(Money),
+    Sealed(scf_ledger::confidential::Sealed),
+}
+
+fn pledge(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    today: Date,
+    number: String,
+    funder: String,
+    amount: PledgeAmount,
+    due: Date,
+) -> Result<Vec<Event>> {
+    let me = org::signer_org(state, ctx)?;
+    let mut r = load(state, &number)?;
+    require_holder(&r, &me.id)?;
+    require_active(&r)?;
+    require_not_frozen(&r)?;
+    require_not_expired(&r, today)?;
+    require_not_pledged(&r)?;
+    if let Some(f) = &r.flag {
+        return Err(WarehouseError::Flagged { number, reason: f.reason.clone() });
+    }
+    if !org::is_approved_funder(state, &funder)? {
+        return Err(WarehouseError::FunderNotApproved { org: funder });
+    }
+    require_existing_org(state, "funder", &funder)?;
+    let (amount, sealed_loan) = match amount {
+        PledgeAmount::Clear(amount) => {
+            if amount.fen == 0 {
+                return Err(invalid("amount", "must be positive"));
+            }
+            if !valid_currency(&amount.currency) {
+                return Err(invalid("amount.currency", "must be an ISO 4217 code"));
+            }
+            (Some(amount), None)
+        }
+        PledgeAmount::Sealed(loan) => {
+            let scope = crate::terms::pledge_scope(&number);
+            crate::terms::check_sealed(state, "loan", &scope, &loan, &[&me.id, &funder])?;
+            (None, Some(loan))
+        }
+    };
+    if due < today {
+        return Err(invalid("due", format!("{due} is before today {today}")));
+    }
+    let keys = r.goods_keys();
+    for k in &keys {
+        if let Some(other) = pledge_lock(state, k)? {
+            return Err(WarehouseError::GoodsAlreadyPledged { goods: k.clone(), receipt: other });
+        }
+    }
+    for k in &keys {
+        kv::put(state, &pledge_lock_key(k), &number);
+    }
+    r.pledge = Some(Pledge {
+        funder: funder.clone(),
+        amount,
+        sealed_loan,
+        due,
+        since: today,
+        height: ctx.height,
+        tx_id: ctx.tx_id,
+    });
+    save(state, &r);
+    index_org(state, &funder, &number)?;
+    Ok(vec![ev("ReceiptPledged", &r, &[], &r)])
+}
+
 pub struct WarehouseModule;
 
 impl ModuleCall for WarehouseCall {
@@ -867,49 +953,10 @@ impl BusinessModule for WarehouseModule {
                 Ok(events)
             }
             WarehouseCall::Pledge { number, funder, amount, due } => {
-                let me = org::signer_org(state, ctx)?;
-                let mut r = load(state, &number)?;
-                require_holder(&r, &me.id)?;
-                require_active(&r)?;
-                require_not_frozen(&r)?;
-                require_not_expired(&r, today)?;
-                require_not_pledged(&r)?;
-                if let Some(f) = &r.flag {
-                    return Err(WarehouseError::Flagged { number, reason: f.reason.clone() });
-                }
-                if !org::is_approved_funder(state, &funder)? {
-                    return Err(WarehouseError::FunderNotApproved { org: funder });
-                }
-                require_existing_org(state, "funder", &funder)?;
-                if amount.fen == 0 {
-                    return Err(invalid("amount", "must be positive"));
-                }
-                if !valid_currency(&amount.currency) {
-                    return Err(invalid("amount.currency", "must be an ISO 4217 code"));
-                }
-                if due < today {
-                    return Err(invalid("due", format!("{due} is before today {today}")));
-                }
-                let keys = r.goods_keys();
-                for k in &keys {
-                    if let Some(other) = pledge_lock(state, k)? {
-                        return Err(WarehouseError::GoodsAlreadyPledged { goods: k.clone(), receipt: other });
-                    }
-                }
-                for k in &keys {
-                    kv::put(state, &pledge_lock_key(k), &number);
-                }
-                r.pledge = Some(Pledge {
-                    funder: funder.clone(),
-                    amount,
-                    due,
-                    since: today,
-                    height: ctx.height,
-                    tx_id: ctx.tx_id,
-                });
-                save(state, &r);
-                index_org(state, &funder, &number)?;
-                Ok(vec![ev("ReceiptPledged", &r, &[], &r)])
+                pledge(ctx, state, today, number, funder, PledgeAmount::Clear(amount), due)
+            }
+            WarehouseCall::PledgeSealed { number, funder, loan, due } => {
+                pledge(ctx, state, today, number, funder, PledgeAmount::Sealed(loan), due)
             }
             WarehouseCall::Release { number } => {
                 let me = org::signer_org(state, ctx)?;

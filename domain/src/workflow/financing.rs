@@ -9,6 +9,7 @@ use super::definitions::{self, Party, FINANCING};
 use super::*;
 use crate::invoice::{self, VerifyResult};
 use crate::voucher::{self, VoucherCall, VoucherModule};
+use scf_ledger::confidential::Sealed;
 
 const P: &str = "financing";
 
@@ -63,6 +64,12 @@ fn advance(ctx: &TxContext, state: &dyn StateRead, a: &mut FinancingApplication,
     Ok(())
 }
 
+/// The requested rate of a financing application: in clear, or sealed ([`crate::terms::RateTerms`]).
+pub(super) enum Requested {
+    Clear(u32),
+    Sealed(Sealed),
+}
+
 pub(super) fn apply(
     ctx: &TxContext,
     state: &mut dyn StateWrite,
@@ -72,27 +79,64 @@ pub(super) fn apply(
     requested_rate_bp: u32,
     documents: Vec<Document>,
 ) -> Result<Vec<Event>> {
+    apply_with(ctx, state, id, voucher_id, funder, Requested::Clear(requested_rate_bp), documents)
+}
+
+pub(super) fn apply_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    voucher_id: String,
+    funder: String,
+    requested_rate: Sealed,
+    documents: Vec<Document>,
+) -> Result<Vec<Event>> {
+    apply_with(ctx, state, id, voucher_id, funder, Requested::Sealed(requested_rate), documents)
+}
+
+fn apply_with(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    voucher_id: String,
+    funder: String,
+    requested: Requested,
+    documents: Vec<Document>,
+) -> Result<Vec<Event>> {
     let tr = transition(&FINANCING, &id, definitions::START, "ApplyFinancing")?;
     check_new_id(state, &id)?;
     let v =
         voucher::load_voucher(state, &voucher_id)?.ok_or_else(|| VoucherError::NotFound { id: voucher_id.clone() })?;
     let supplier = require_party(state, ctx, &id, tr.actor, &v.holder)?;
-    if requested_rate_bp == 0 || requested_rate_bp > 10_000 {
-        return Err(invalid("requested_rate_bp", "must be 1..=10000 (at most 100 % a year)"));
-    }
     check_documents("documents", &documents)?;
     // Reserve the voucher with a financing offer at the requested rate: the voucher rules check the
-    // funder is approved, the voucher can move and its invoices can still carry the amount.
-    let mut events = VoucherModule::apply(
-        ctx,
-        state,
-        VoucherCall::OfferFinancing {
-            voucher_id: voucher_id.clone(),
-            funder: funder.clone(),
-            discount_rate_bp: requested_rate_bp,
-            agreement_ref: format!("融资申请 {id}"),
-        },
-    )?;
+    // funder is approved, the voucher can move and its invoices can still carry the amount (and, sealed,
+    // that the supplier, the funder and every regulator can open the rate).
+    let agreement_ref = format!("融资申请 {id}");
+    let (requested_rate_bp, sealed_requested_rate, offer) = match requested {
+        Requested::Clear(rate) => {
+            if rate == 0 || rate > 10_000 {
+                return Err(invalid("requested_rate_bp", "must be 1..=10000 (at most 100 % a year)"));
+            }
+            let call = VoucherCall::OfferFinancing {
+                voucher_id: voucher_id.clone(),
+                funder: funder.clone(),
+                discount_rate_bp: rate,
+                agreement_ref,
+            };
+            (Some(rate), None, call)
+        }
+        Requested::Sealed(sealed) => {
+            let call = VoucherCall::OfferFinancingSealed {
+                voucher_id: voucher_id.clone(),
+                funder: funder.clone(),
+                rate: sealed.clone(),
+                agreement_ref,
+            };
+            (None, Some(sealed), call)
+        }
+    };
+    let mut events = VoucherModule::apply(ctx, state, offer)?;
     let mut a = FinancingApplication {
         id,
         voucher_id,
@@ -105,6 +149,7 @@ pub(super) fn apply(
         currency: v.currency.clone(),
         due_date: v.due_date,
         requested_rate_bp,
+        sealed_requested_rate,
         documents,
         state: String::new(),
         deadline_ms: None,
@@ -265,10 +310,59 @@ pub(super) fn approve(
     rate_bp: u32,
     agreement_ref: String,
 ) -> Result<Vec<Event>> {
+    approve_with(ctx, state, id, Approved::Clear(rate_bp), agreement_ref)
+}
+
+pub(super) fn approve_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    agreement_ref: String,
+    terms: Sealed,
+) -> Result<Vec<Event>> {
+    approve_with(ctx, state, id, Approved::Sealed(terms), agreement_ref)
+}
+
+/// What the funder approved: a clear rate, or sealed figures ([`crate::terms::DiscountTerms`]).
+enum Approved {
+    Clear(u32),
+    Sealed(Sealed),
+}
+
+fn approve_with(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    approved: Approved,
+    agreement_ref: String,
+) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "ApproveFinancing")?;
     text("agreement_ref", &agreement_ref)?;
-    if rate_bp > a.requested_rate_bp {
-        return Err(WorkflowError::RateAboveRequested { approved: rate_bp, requested: a.requested_rate_bp });
+    match (&approved, a.requested_rate_bp) {
+        (Approved::Clear(rate_bp), Some(requested)) => {
+            if *rate_bp > requested {
+                return Err(WorkflowError::RateAboveRequested { approved: *rate_bp, requested });
+            }
+        }
+        // Sealed: the funder's API checked the figures against the requested rate before sealing; the
+        // supplier's API checks them again when it opens them (crate::terms).
+        (Approved::Sealed(_), None) => {}
+        (Approved::Clear(_), None) => {
+            return Err(WorkflowError::TermsMode {
+                field: "application_id",
+                id,
+                actual: "sealed",
+                use_call: "ApproveFinancingSealed",
+            })
+        }
+        (Approved::Sealed(_), Some(_)) => {
+            return Err(WorkflowError::TermsMode {
+                field: "application_id",
+                id,
+                actual: "in clear",
+                use_call: "ApproveFinancing",
+            })
+        }
     }
     if !a.invoice_check.as_ref().is_some_and(|c| c.passed) {
         return Err(WorkflowError::InvoicesNotChecked { id });
@@ -284,31 +378,51 @@ pub(super) fn approve(
     if !is_reserved(state, &a)? {
         return Err(WorkflowError::ReservationWithdrawn { id, voucher_id: a.voucher_id.clone() });
     }
-    // Re-offer at the approved rate on behalf of the supplier, then accept as the funder: voucher to
-    // the funder, invoices locked, registration record — all in this transaction.
+    // Re-offer under the approved agreement on behalf of the supplier (at the approved rate in clear;
+    // sealed, at the sealed requested rate, the approved figures being sealed in the acceptance), then
+    // accept as the funder: voucher to the funder, invoices locked, registration record — all in this
+    // transaction.
     let mut events = release_reservation(ctx, state, &a, "按批准条件重新报价")?;
     let applicant = on_behalf_of(ctx, &a.applicant_key);
-    events.extend(VoucherModule::apply(
-        &applicant,
-        state,
-        VoucherCall::OfferFinancing {
-            voucher_id: a.voucher_id.clone(),
-            funder: a.funder.clone(),
-            discount_rate_bp: rate_bp,
-            agreement_ref: agreement_ref.clone(),
-        },
-    )?);
-    events.extend(VoucherModule::apply(ctx, state, VoucherCall::AcceptFinancing { voucher_id: a.voucher_id.clone() })?);
+    let (offer, accept) = match approved {
+        Approved::Clear(rate_bp) => (
+            VoucherCall::OfferFinancing {
+                voucher_id: a.voucher_id.clone(),
+                funder: a.funder.clone(),
+                discount_rate_bp: rate_bp,
+                agreement_ref: agreement_ref.clone(),
+            },
+            VoucherCall::AcceptFinancing { voucher_id: a.voucher_id.clone() },
+        ),
+        Approved::Sealed(terms) => {
+            let rate = a.sealed_requested_rate.clone().ok_or_else(|| StoreError::Corrupt {
+                key: format!("workflow/i/{id}"),
+                reason: "sealed application without its sealed rate".into(),
+            })?;
+            (
+                VoucherCall::OfferFinancingSealed {
+                    voucher_id: a.voucher_id.clone(),
+                    funder: a.funder.clone(),
+                    rate,
+                    agreement_ref: agreement_ref.clone(),
+                },
+                VoucherCall::AcceptFinancingSealed { voucher_id: a.voucher_id.clone(), terms },
+            )
+        }
+    };
+    events.extend(VoucherModule::apply(&applicant, state, offer)?);
+    events.extend(VoucherModule::apply(ctx, state, accept)?);
     let financing =
         voucher::load_voucher(state, &a.voucher_id)?.and_then(|v| v.financing).ok_or_else(|| StoreError::Corrupt {
             key: format!("voucher/v/{}", a.voucher_id),
             reason: "financing missing after acceptance".into(),
         })?;
     a.approval = Some(FinancingApproval {
-        discount_rate_bp: rate_bp,
+        discount_rate_bp: financing.discount_rate_bp,
         agreement_ref,
         discount_interest: financing.discount_interest,
         net_amount: financing.net_amount,
+        sealed_terms: financing.sealed_terms,
         registration_no: financing.registration_no,
         date: financing.date,
     });
@@ -363,11 +477,55 @@ pub(super) fn record_disbursement(
 ) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "RecordDisbursement")?;
     text("payment_ref", &payment_ref)?;
-    let net = a.approval.as_ref().map(|x| x.net_amount).unwrap_or_default();
+    let Some(net) = a.approval.as_ref().and_then(|x| x.net_amount) else {
+        return Err(WorkflowError::TermsMode {
+            field: "application_id",
+            id,
+            actual: "sealed",
+            use_call: "RecordDisbursementSealed",
+        });
+    };
     if amount != net {
         return Err(WorkflowError::AmountMismatch { field: "amount", expected: net, got: amount });
     }
-    a.disbursement = Some(Disbursement { payment_ref, amount, date: crate::date::Date::from_time_ms(ctx.time_ms) });
+    a.disbursement = Some(Disbursement {
+        payment_ref,
+        amount: Some(amount),
+        sealed_amount: None,
+        date: crate::date::Date::from_time_ms(ctx.time_ms),
+    });
+    advance(ctx, state, &mut a, tr.to)?;
+    Ok(vec![commit(state, ctx, a, "FinancingDisbursed", tr.call, &actor)])
+}
+
+/// The disbursement of a sealed financing: the amount is sealed too (in clear it would give the net,
+/// and with the face amount and days, the rate away). The funder's API checked it equals the sealed
+/// net; the supplier's API checks it again when it opens it.
+pub(super) fn record_disbursement_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    payment_ref: String,
+    amount: Sealed,
+) -> Result<Vec<Event>> {
+    let (mut a, tr, actor) = step(ctx, state, &id, "RecordDisbursement")?;
+    text("payment_ref", &payment_ref)?;
+    if a.approval.as_ref().is_some_and(|x| x.sealed_terms.is_none()) {
+        return Err(WorkflowError::TermsMode {
+            field: "application_id",
+            id,
+            actual: "in clear",
+            use_call: "RecordDisbursement",
+        });
+    }
+    let scope = crate::terms::workflow_scope(&a.id, "disbursement");
+    crate::terms::check_sealed(state, "amount", &scope, &amount, &[&a.supplier, &a.funder])?;
+    a.disbursement = Some(Disbursement {
+        payment_ref,
+        amount: None,
+        sealed_amount: Some(amount),
+        date: crate::date::Date::from_time_ms(ctx.time_ms),
+    });
     advance(ctx, state, &mut a, tr.to)?;
     Ok(vec![commit(state, ctx, a, "FinancingDisbursed", tr.call, &actor)])
 }

@@ -25,6 +25,7 @@ mod maturity;
 mod pledge;
 
 use borsh::{BorshDeserialize, BorshSerialize};
+use scf_ledger::confidential::Sealed;
 use scf_ledger::crypto::PublicKey;
 use scf_ledger::module::{BusinessModule, Event, ModuleCall, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
@@ -119,11 +120,14 @@ pub struct InvoiceCheck {
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct FinancingApproval {
-    pub discount_rate_bp: u32,
+    /// In clear, or `None` when the figures are sealed in `sealed_terms`.
+    pub discount_rate_bp: Option<u32>,
     pub agreement_ref: String,
-    pub discount_interest: Fen,
+    pub discount_interest: Option<Fen>,
     /// What the funder must pay the supplier.
-    pub net_amount: Fen,
+    pub net_amount: Option<Fen>,
+    /// [`crate::terms::DiscountTerms`] sealed under [`crate::terms::financing_scope`].
+    pub sealed_terms: Option<Sealed>,
     pub registration_no: String,
     pub date: Date,
 }
@@ -132,7 +136,10 @@ pub struct FinancingApproval {
 pub struct Disbursement {
     /// The bank transfer reference (the payment itself happens off chain).
     pub payment_ref: String,
-    pub amount: Fen,
+    /// In clear, or `None` when sealed in `sealed_amount`.
+    pub amount: Option<Fen>,
+    /// [`crate::terms::AmountTerms`] under [`crate::terms::workflow_scope`] `(id, "disbursement")`.
+    pub sealed_amount: Option<Sealed>,
     pub date: Date,
 }
 
@@ -150,8 +157,10 @@ pub struct FinancingApplication {
     pub amount: Fen,
     pub currency: String,
     pub due_date: Date,
-    /// The highest annual discount rate the supplier accepts, in basis points.
-    pub requested_rate_bp: u32,
+    /// The highest annual discount rate the supplier accepts, in basis points; `None` when sealed.
+    pub requested_rate_bp: Option<u32>,
+    /// [`crate::terms::RateTerms`] under [`crate::terms::offer_scope`] of the voucher.
+    pub sealed_requested_rate: Option<Sealed>,
     pub documents: Vec<Document>,
     pub state: String,
     /// Block time (ms) after which the current step expires.
@@ -188,7 +197,10 @@ pub struct IotSnapshot {
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct GoodsConfirmation {
-    pub goods_value: Fen,
+    /// In clear, or `None` when sealed in `sealed_goods_value`.
+    pub goods_value: Option<Fen>,
+    /// [`crate::terms::AmountTerms`] under [`crate::terms::workflow_scope`] `(id, "goods")`.
+    pub sealed_goods_value: Option<Sealed>,
     pub quantity: u64,
     pub unit: String,
     pub iot: IotSnapshot,
@@ -197,9 +209,12 @@ pub struct GoodsConfirmation {
 
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct PledgeApproval {
-    pub loan_amount: Fen,
-    /// Loan-to-value limit applied, in basis points of the goods value (质押率).
-    pub pledge_rate_bp: u32,
+    /// In clear, or `None` when sealed in `sealed_loan`.
+    pub loan_amount: Option<Fen>,
+    /// Loan-to-value limit applied, in basis points of the goods value (质押率); `None` when sealed.
+    pub pledge_rate_bp: Option<u32>,
+    /// [`crate::terms::LoanTerms`] under [`crate::terms::pledge_scope`] of the receipt.
+    pub sealed_loan: Option<Sealed>,
     pub due: Date,
     pub agreement_ref: String,
     pub date: Date,
@@ -232,7 +247,10 @@ pub struct PledgeApplication {
     pub applicant_key: PublicKey,
     pub warehouse: String,
     pub funder: String,
-    pub requested_amount: Fen,
+    /// In clear, or `None` when sealed in `sealed_requested_amount`.
+    pub requested_amount: Option<Fen>,
+    /// [`crate::terms::AmountTerms`] under [`crate::terms::workflow_scope`] `(id, "request")`.
+    pub sealed_requested_amount: Option<Sealed>,
     pub currency: String,
     pub documents: Vec<Document>,
     pub state: String,
@@ -339,6 +357,42 @@ pub enum WorkflowCall {
     /// Depositor withdraws its pledge application before the funder approves (from `applied` or
     /// `goods_confirmed`); nothing is locked yet, so nothing is released.
     WithdrawPledge { application_id: String, reason: String },
+
+    // Sealed variants (issue #21): the figures travel sealed ([`crate::terms`]) for the parties and
+    // every regulator; each is the step of the clear call its [`WorkflowCall::step_name`] names.
+    /// [`WorkflowCall::ApplyFinancing`] with the requested rate sealed: [`crate::terms::RateTerms`] under
+    /// [`crate::terms::offer_scope`] of the voucher, for the supplier and the funder. The same sealed
+    /// value reserves the voucher as its offer.
+    ApplyFinancingSealed {
+        application_id: String,
+        voucher_id: String,
+        funder: String,
+        requested_rate: Sealed,
+        documents: Vec<Document>,
+    },
+    /// [`WorkflowCall::ApproveFinancing`] with the figures sealed: [`crate::terms::DiscountTerms`] under
+    /// [`crate::terms::financing_scope`] of the voucher, for the supplier and the funder. Only for an
+    /// application whose requested rate is sealed.
+    ApproveFinancingSealed { application_id: String, agreement_ref: String, terms: Sealed },
+    /// [`WorkflowCall::RecordDisbursement`] with the amount sealed: [`crate::terms::AmountTerms`] under
+    /// [`crate::terms::workflow_scope`] `(id, "disbursement")`, for the supplier and the funder.
+    RecordDisbursementSealed { application_id: String, payment_ref: String, amount: Sealed },
+    /// [`WorkflowCall::ApplyPledge`] with the requested amount sealed ([`crate::terms::AmountTerms`] under
+    /// [`crate::terms::workflow_scope`] `(id, "request")`).
+    ApplyPledgeSealed {
+        application_id: String,
+        receipt: String,
+        funder: String,
+        requested_amount: Sealed,
+        currency: String,
+        documents: Vec<Document>,
+    },
+    /// [`WorkflowCall::ConfirmGoods`] with the goods value sealed ([`crate::terms::AmountTerms`] under
+    /// [`crate::terms::workflow_scope`] `(id, "goods")`).
+    ConfirmGoodsSealed { application_id: String, goods_value: Sealed, iot: IotSnapshot },
+    /// [`WorkflowCall::ApprovePledge`] with the loan and pledge rate sealed ([`crate::terms::LoanTerms`]
+    /// under [`crate::terms::pledge_scope`] of the receipt).
+    ApprovePledgeSealed { application_id: String, loan: Sealed, due: Date, agreement_ref: String },
 }
 
 impl WorkflowCall {
@@ -364,13 +418,32 @@ impl WorkflowCall {
             | WorkflowCall::OpenMarginCall { application_id, .. }
             | WorkflowCall::ResolveMarginCall { application_id, .. }
             | WorkflowCall::Expire { application_id, .. }
-            | WorkflowCall::WithdrawFinancing { application_id, .. } => application_id,
+            | WorkflowCall::WithdrawFinancing { application_id, .. }
+            | WorkflowCall::ApplyFinancingSealed { application_id, .. }
+            | WorkflowCall::ApproveFinancingSealed { application_id, .. }
+            | WorkflowCall::RecordDisbursementSealed { application_id, .. }
+            | WorkflowCall::ApplyPledgeSealed { application_id, .. }
+            | WorkflowCall::ConfirmGoodsSealed { application_id, .. }
+            | WorkflowCall::ApprovePledgeSealed { application_id, .. } => application_id,
         }
     }
 
-    /// The call's name as the definitions table spells it: the variant's name.
+    /// The call's variant name.
     pub fn name(&self) -> &'static str {
         self.into()
+    }
+
+    /// The step as the definitions table spells it: a sealed variant is the step of its clear call.
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            WorkflowCall::ApplyFinancingSealed { .. } => "ApplyFinancing",
+            WorkflowCall::ApproveFinancingSealed { .. } => "ApproveFinancing",
+            WorkflowCall::RecordDisbursementSealed { .. } => "RecordDisbursement",
+            WorkflowCall::ApplyPledgeSealed { .. } => "ApplyPledge",
+            WorkflowCall::ConfirmGoodsSealed { .. } => "ConfirmGoods",
+            WorkflowCall::ApprovePledgeSealed { .. } => "ApprovePledge",
+            other => other.name(),
+        }
     }
 }
 
@@ -386,8 +459,12 @@ pub enum WorkflowError {
     Invoice(#[from] InvoiceError),
     #[error(transparent)]
     Warehouse(#[from] WarehouseError),
+    #[error(transparent)]
+    Confidential(#[from] crate::confidential::ConfidentialError),
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    #[error("{field}: {id} has its figures {actual}; use {use_call}")]
+    TermsMode { field: &'static str, id: String, actual: &'static str, use_call: &'static str },
     #[error("application_id: no workflow instance {id:?}")]
     NotFound { id: String },
     #[error("application_id: {id:?} is already used")]
@@ -441,7 +518,9 @@ impl Rule for WorkflowError {
             WorkflowError::Voucher(e) => e.code(),
             WorkflowError::Invoice(e) => e.code(),
             WorkflowError::Warehouse(e) => e.code(),
+            WorkflowError::Confidential(e) => e.code(),
             WorkflowError::Invalid { .. } => "WORKFLOW_INVALID_FIELD",
+            WorkflowError::TermsMode { .. } => "WORKFLOW_TERMS_MODE",
             WorkflowError::NotFound { .. } => "WORKFLOW_NOT_FOUND",
             WorkflowError::IdTaken { .. } => "WORKFLOW_ID_TAKEN",
             WorkflowError::WrongProcess { .. } => "WORKFLOW_WRONG_PROCESS",
@@ -739,6 +818,31 @@ impl BusinessModule for WorkflowModule {
             }
             WorkflowCall::ResolveMarginCall { application_id, resolution } => {
                 pledge::resolve_margin_call(ctx, state, application_id, resolution)
+            }
+            WorkflowCall::ApplyFinancingSealed { application_id, voucher_id, funder, requested_rate, documents } => {
+                financing::apply_sealed(ctx, state, application_id, voucher_id, funder, requested_rate, documents)
+            }
+            WorkflowCall::ApproveFinancingSealed { application_id, agreement_ref, terms } => {
+                financing::approve_sealed(ctx, state, application_id, agreement_ref, terms)
+            }
+            WorkflowCall::RecordDisbursementSealed { application_id, payment_ref, amount } => {
+                financing::record_disbursement_sealed(ctx, state, application_id, payment_ref, amount)
+            }
+            WorkflowCall::ApplyPledgeSealed {
+                application_id,
+                receipt,
+                funder,
+                requested_amount,
+                currency,
+                documents,
+            } => {
+                pledge::apply_sealed(ctx, state, application_id, receipt, funder, requested_amount, currency, documents)
+            }
+            WorkflowCall::ConfirmGoodsSealed { application_id, goods_value, iot } => {
+                pledge::confirm_goods_sealed(ctx, state, application_id, goods_value, iot)
+            }
+            WorkflowCall::ApprovePledgeSealed { application_id, loan, due, agreement_ref } => {
+                pledge::approve_sealed(ctx, state, application_id, loan, due, agreement_ref)
             }
             WorkflowCall::EscalateOverdue { root_id } => maturity::escalate(ctx, state, root_id),
             WorkflowCall::Expire { application_id, deadline } => {

@@ -10,6 +10,7 @@ use super::definitions::{self, Party, MARGIN_CALL, PLEDGE};
 use super::*;
 use crate::money::{self, Money};
 use crate::warehouse::{self, WarehouseCall, WarehouseModule};
+use scf_ledger::confidential::Sealed;
 
 const P: &str = "pledge";
 
@@ -90,6 +91,40 @@ pub(super) fn apply(
     currency: String,
     documents: Vec<Document>,
 ) -> Result<Vec<Event>> {
+    apply_with(ctx, state, id, receipt, funder, Figure::Clear(requested_amount), currency, documents)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn apply_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    receipt: String,
+    funder: String,
+    requested_amount: Sealed,
+    currency: String,
+    documents: Vec<Document>,
+) -> Result<Vec<Event>> {
+    apply_with(ctx, state, id, receipt, funder, Figure::Sealed(requested_amount), currency, documents)
+}
+
+/// An amount a step records: in clear, or sealed ([`crate::terms::AmountTerms`]).
+enum Figure {
+    Clear(Fen),
+    Sealed(Sealed),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_with(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    receipt: String,
+    funder: String,
+    requested: Figure,
+    currency: String,
+    documents: Vec<Document>,
+) -> Result<Vec<Event>> {
     let tr = transition(&PLEDGE, &id, definitions::START, "ApplyPledge")?;
     check_new_id(state, &id)?;
     let r = warehouse::load_receipt(state, &receipt)?
@@ -104,9 +139,16 @@ pub(super) fn apply(
     if !crate::org::is_approved_funder(state, &funder)? {
         return Err(WarehouseError::FunderNotApproved { org: funder }.into());
     }
-    if requested_amount == 0 {
-        return Err(invalid("requested_amount", "must be positive"));
-    }
+    let (requested_amount, sealed_requested_amount) = match requested {
+        Figure::Clear(0) => return Err(invalid("requested_amount", "must be positive")),
+        Figure::Clear(amount) => (Some(amount), None),
+        // The depositor and the funder; the warehouse values the goods without seeing the request.
+        Figure::Sealed(sealed) => {
+            let scope = crate::terms::workflow_scope(&id, "request");
+            crate::terms::check_sealed(state, "requested_amount", &scope, &sealed, &[&depositor.id, &funder])?;
+            (None, Some(sealed))
+        }
+    };
     if !money::valid_currency(&currency) {
         return Err(invalid("currency", "must be an ISO 4217 code"));
     }
@@ -119,6 +161,7 @@ pub(super) fn apply(
         warehouse: r.operator.clone(),
         funder,
         requested_amount,
+        sealed_requested_amount,
         currency,
         documents,
         state: String::new(),
@@ -142,10 +185,43 @@ pub(super) fn confirm_goods(
     goods_value: Fen,
     iot: IotSnapshot,
 ) -> Result<Vec<Event>> {
+    confirm_goods_with(ctx, state, id, Figure::Clear(goods_value), iot)
+}
+
+pub(super) fn confirm_goods_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    goods_value: Sealed,
+    iot: IotSnapshot,
+) -> Result<Vec<Event>> {
+    confirm_goods_with(ctx, state, id, Figure::Sealed(goods_value), iot)
+}
+
+fn confirm_goods_with(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    goods_value: Figure,
+    iot: IotSnapshot,
+) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "ConfirmGoods")?;
-    if goods_value == 0 {
-        return Err(invalid("goods_value", "must be positive"));
-    }
+    let (goods_value, sealed_goods_value) = match goods_value {
+        Figure::Clear(0) => return Err(invalid("goods_value", "must be positive")),
+        Figure::Clear(v) => (Some(v), None),
+        // The depositor, the warehouse and the funder.
+        Figure::Sealed(sealed) => {
+            let scope = crate::terms::workflow_scope(&a.id, "goods");
+            crate::terms::check_sealed(
+                state,
+                "goods_value",
+                &scope,
+                &sealed,
+                &[&a.depositor, &a.warehouse, &a.funder],
+            )?;
+            (None, Some(sealed))
+        }
+    };
     text("iot.summary", &iot.summary)?;
     if iot.devices.len() > MAX_DEVICES {
         return Err(invalid("iot.devices", format!("at most {MAX_DEVICES} devices")));
@@ -163,6 +239,7 @@ pub(super) fn confirm_goods(
     }
     a.confirmation = Some(GoodsConfirmation {
         goods_value,
+        sealed_goods_value,
         quantity: r.terms.quantity,
         unit: r.terms.unit.clone(),
         iot,
@@ -197,14 +274,36 @@ pub(super) fn approve(
     due: crate::date::Date,
     agreement_ref: String,
 ) -> Result<Vec<Event>> {
+    approve_with(ctx, state, id, Loan::Clear { loan_amount, pledge_rate_bp }, due, agreement_ref)
+}
+
+pub(super) fn approve_sealed(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    loan: Sealed,
+    due: crate::date::Date,
+    agreement_ref: String,
+) -> Result<Vec<Event>> {
+    approve_with(ctx, state, id, Loan::Sealed(loan), due, agreement_ref)
+}
+
+/// The approved loan: in clear, or sealed ([`crate::terms::LoanTerms`]).
+enum Loan {
+    Clear { loan_amount: Fen, pledge_rate_bp: u32 },
+    Sealed(Sealed),
+}
+
+fn approve_with(
+    ctx: &TxContext,
+    state: &mut dyn StateWrite,
+    id: String,
+    loan: Loan,
+    due: crate::date::Date,
+    agreement_ref: String,
+) -> Result<Vec<Event>> {
     let (mut a, tr, actor) = step(ctx, state, &id, "ApprovePledge")?;
     text("agreement_ref", &agreement_ref)?;
-    if pledge_rate_bp == 0 || pledge_rate_bp > 10_000 {
-        return Err(invalid("pledge_rate_bp", "must be 1..=10000"));
-    }
-    if loan_amount == 0 {
-        return Err(invalid("loan_amount", "must be positive"));
-    }
     let conf = a.confirmation.clone().ok_or_else(|| WorkflowError::NotAllowed {
         id: id.clone(),
         state: "goods not confirmed".into(),
@@ -213,31 +312,61 @@ pub(super) fn approve(
     if conf.iot.status == IotStatus::Alert {
         return Err(WorkflowError::IotAlert { receipt: a.receipt, summary: conf.iot.summary });
     }
-    let max = money::apply_bp(conf.goods_value, pledge_rate_bp).ok_or(invalid("goods_value", "amount overflows"))?;
-    if loan_amount > max {
-        return Err(WorkflowError::LoanAbovePledgeRate {
-            loan: loan_amount,
-            max,
-            rate_bp: pledge_rate_bp,
-            goods_value: conf.goods_value,
-        });
-    }
     // The pledge lock, made on behalf of the depositor who applied: the warehouse rules check the
     // receipt is still theirs, active, not flagged (a later IoT alert), not frozen and not pledged.
     let depositor = on_behalf_of(ctx, &a.applicant_key);
-    let mut events = WarehouseModule::apply(
-        &depositor,
-        state,
-        WarehouseCall::Pledge {
-            number: a.receipt.clone(),
-            funder: a.funder.clone(),
-            amount: Money { fen: loan_amount, currency: a.currency.clone() },
-            due,
-        },
-    )?;
+    let (call, approval) = match loan {
+        Loan::Clear { loan_amount, pledge_rate_bp } => {
+            if pledge_rate_bp == 0 || pledge_rate_bp > 10_000 {
+                return Err(invalid("pledge_rate_bp", "must be 1..=10000"));
+            }
+            if loan_amount == 0 {
+                return Err(invalid("loan_amount", "must be positive"));
+            }
+            // A sealed goods value cannot be compared with a clear loan on chain.
+            let Some(goods_value) = conf.goods_value else {
+                return Err(WorkflowError::TermsMode {
+                    field: "application_id",
+                    id,
+                    actual: "sealed",
+                    use_call: "ApprovePledgeSealed",
+                });
+            };
+            let max = money::apply_bp(goods_value, pledge_rate_bp).ok_or(invalid("goods_value", "amount overflows"))?;
+            if loan_amount > max {
+                return Err(WorkflowError::LoanAbovePledgeRate {
+                    loan: loan_amount,
+                    max,
+                    rate_bp: pledge_rate_bp,
+                    goods_value,
+                });
+            }
+            let call = WarehouseCall::Pledge {
+                number: a.receipt.clone(),
+                funder: a.funder.clone(),
+                amount: Money { fen: loan_amount, currency: a.currency.clone() },
+                due,
+            };
+            (call, (Some(loan_amount), Some(pledge_rate_bp), None))
+        }
+        // The funder's API checked the loan against the pledge rate and the goods value before sealing
+        // (crate::terms::LoanTerms::check); the depositor's API checks it again when it opens it.
+        Loan::Sealed(sealed) => {
+            let call = WarehouseCall::PledgeSealed {
+                number: a.receipt.clone(),
+                funder: a.funder.clone(),
+                loan: sealed.clone(),
+                due,
+            };
+            (call, (None, None, Some(sealed)))
+        }
+    };
+    let mut events = WarehouseModule::apply(&depositor, state, call)?;
+    let (loan_amount, pledge_rate_bp, sealed_loan) = approval;
     a.approval = Some(PledgeApproval {
         loan_amount,
         pledge_rate_bp,
+        sealed_loan,
         due,
         agreement_ref,
         date: crate::date::Date::from_time_ms(ctx.time_ms),

@@ -5,6 +5,7 @@ use super::*;
 use crate::invoice::fixture::{code, date, inv_no, ok, Fx};
 use crate::invoice::InvoiceCall;
 use crate::voucher::{self, VoucherCall};
+use scf_ledger::crypto::PublicKey;
 use scf_ledger::module::ModuleError;
 
 fn wf(
@@ -125,7 +126,7 @@ fn approval_finances_the_voucher_in_the_same_call() {
     let v = voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("voucher");
     assert_eq!(v.holder, "BANK");
     let f = v.financing.expect("financing");
-    assert_eq!(f.discount_rate_bp, 360);
+    assert_eq!(f.discount_rate_bp, Some(360));
     let a = app(&fx);
     assert_eq!(a.approval.expect("approval").net_amount, f.net_amount);
     // Disbursement must be exactly the net amount.
@@ -224,4 +225,109 @@ fn end_of_day_is_the_last_millisecond_of_the_business_day() {
     let end = end_of_day_ms(d);
     assert_eq!(crate::date::Date::from_time_ms(end), d);
     assert_eq!(crate::date::Date::from_time_ms(end + 1), d.add_days(1));
+}
+
+/// Seal `payload` under `scope` for `orgs` with their on-chain organisation keys (what the API does).
+fn seal_for(fx: &Fx, scope: &str, payload: &impl borsh::BorshSerialize, orgs: &[&str]) -> Sealed {
+    let keys: Vec<(&str, PublicKey)> = orgs
+        .iter()
+        .map(|o| (*o, crate::org::load_org(&fx.w.state, o).expect("read").expect("org").public_key))
+        .collect();
+    let payload = borsh::to_vec(payload).expect("encode");
+    scf_ledger::confidential::seal(&crate::terms::aad(scope), &payload, &keys).expect("seal").0
+}
+
+fn open_as<T: borsh::BorshDeserialize>(
+    sealed: &Sealed,
+    scope: &str,
+    org: &str,
+    key: &scf_ledger::crypto::KeyPair,
+) -> T {
+    let opened = scf_ledger::confidential::open(sealed, &crate::terms::aad(scope), org, key).expect("open");
+    borsh::from_slice(&opened.payload).expect("decode")
+}
+
+fn apply_sealed(rate: Sealed) -> WorkflowCall {
+    WorkflowCall::ApplyFinancingSealed {
+        application_id: "FA-1".into(),
+        voucher_id: "V1".into(),
+        funder: "BANK".into(),
+        requested_rate: rate,
+        documents: vec![],
+    }
+}
+
+#[test]
+fn sealed_financing_keeps_rates_and_figures_out_of_state_and_events() {
+    use crate::terms::{self, AmountTerms, DiscountTerms, RateTerms};
+    let mut fx = world();
+    let (s1, bank, reg) = (fx.s1.clone(), fx.bank.clone(), fx.reg.clone());
+    let offer = terms::offer_scope("V1");
+    // Every party and every regulator must be a recipient, and nobody else.
+    let no_regulator = seal_for(&fx, &offer, &RateTerms { rate_bp: 500 }, &["S1", "BANK"]);
+    assert_eq!(code(wf(&mut fx, &s1, apply_sealed(no_regulator))), "CONFIDENTIAL_RECIPIENT_MISSING");
+    let to_a_rival = seal_for(&fx, &offer, &RateTerms { rate_bp: 500 }, &["S1", "BANK", "REG", "S2"]);
+    assert_eq!(code(wf(&mut fx, &s1, apply_sealed(to_a_rival))), "CONFIDENTIAL_NOT_ENTITLED");
+    let rate = seal_for(&fx, &offer, &RateTerms { rate_bp: 500 }, &["S1", "BANK", "REG"]);
+    let mut events = ok(wf(&mut fx, &s1, apply_sealed(rate.clone())));
+    let a = app(&fx);
+    assert_eq!((a.requested_rate_bp, a.sealed_requested_rate.as_ref()), (None, Some(&rate)));
+    let v = voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("voucher");
+    assert_eq!(v.offer.as_ref().and_then(|o| o.discount_rate_bp), None, "the reservation's rate is sealed too");
+    events.extend(ok(wf(&mut fx, &bank, WorkflowCall::CheckInvoices { application_id: "FA-1".into() })));
+
+    // A clear approval of a sealed application, or a sealed one of a clear application, is refused.
+    let clear = WorkflowCall::ApproveFinancing {
+        application_id: "FA-1".into(),
+        discount_rate_bp: 450,
+        agreement_ref: "BL-1".into(),
+    };
+    assert_eq!(code(wf(&mut fx, &bank, clear)), "WORKFLOW_TERMS_MODE");
+    let days =
+        u32::try_from(crate::date::Date::from_time_ms(fx.w.time_ms).days_until(date("2026-06-30"))).expect("days");
+    let figures = DiscountTerms::compute(1_000_000, 450, days).expect("figures");
+    let sealed = seal_for(&fx, &terms::financing_scope("V1"), &figures, &["S1", "BANK", "REG"]);
+    events.extend(ok(wf(
+        &mut fx,
+        &bank,
+        WorkflowCall::ApproveFinancingSealed {
+            application_id: "FA-1".into(),
+            agreement_ref: "BL-1".into(),
+            terms: sealed.clone(),
+        },
+    )));
+    let v = voucher::load_voucher(&fx.w.state, "V1").expect("read").expect("voucher");
+    assert_eq!(v.holder, "BANK", "the sealed approval finances the voucher");
+    let f = v.financing.expect("financing");
+    assert_eq!((f.discount_rate_bp, f.discount_interest, f.net_amount), (None, None, None));
+    let reg_rec = crate::registration::load_registration(&fx.w.state, "V1").expect("read").expect("registration");
+    assert_eq!((reg_rec.discount_rate_bp, reg_rec.main_contract_amount, reg_rec.discount_interest), (None, None, None));
+    // The regulator opens the figures the chain stored.
+    let opened: DiscountTerms =
+        open_as(reg_rec.sealed_terms.as_ref().expect("sealed"), &terms::financing_scope("V1"), "REG", &reg);
+    assert_eq!(opened, figures);
+
+    // The disbursement amount would give the net (and so the rate) away: sealed too.
+    let clear = WorkflowCall::RecordDisbursement {
+        application_id: "FA-1".into(),
+        payment_ref: "TT-1".into(),
+        amount: figures.net,
+    };
+    assert_eq!(code(wf(&mut fx, &bank, clear)), "WORKFLOW_TERMS_MODE");
+    let scope = terms::workflow_scope("FA-1", "disbursement");
+    let amount = seal_for(&fx, &scope, &AmountTerms { amount: figures.net }, &["S1", "BANK", "REG"]);
+    events.extend(ok(wf(
+        &mut fx,
+        &bank,
+        WorkflowCall::RecordDisbursementSealed { application_id: "FA-1".into(), payment_ref: "TT-1".into(), amount },
+    )));
+    assert_eq!(app(&fx).disbursement.expect("disbursement").amount, None);
+
+    // No event (they are stored in receipts on every node) names a figure.
+    let text = format!("{events:?}");
+    for secret in
+        [figures.net.to_string(), figures.interest.to_string(), "\"rate_bp\":450".into(), "_rate_bp\":500".into()]
+    {
+        assert!(!text.contains(&secret), "{secret} appears in an event: {text}");
+    }
 }

@@ -118,9 +118,12 @@ pub struct ReceiptInsurance {
 #[derive(SimpleObject, Clone)]
 pub struct ReceiptPledge {
     pub funder: String,
-    /// Principal the pledge secures, fen.
-    pub amount: i64,
-    pub currency: String,
+    /// Principal the pledge secures, fen; `null` when sealed and the caller's organisation cannot open
+    /// it here.
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    /// Whether the principal travels sealed (for the holder, the funder and every regulator).
+    pub sealed: bool,
     pub due: String,
     pub since: String,
     pub height: i64,
@@ -235,15 +238,19 @@ impl WarehouseReceiptNode {
     async fn parent(&self) -> Option<&str> {
         self.r.parent.as_deref()
     }
-    async fn pledge(&self) -> Option<ReceiptPledge> {
-        self.r.pledge.as_ref().map(|p| ReceiptPledge {
+    async fn pledge(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ReceiptPledge>> {
+        let api = api(ctx)?;
+        let org = super::caller(ctx).map(|u| u.org_id.as_str()).unwrap_or_default();
+        let loan = crate::terms::open_receipt_loan(&self.r, org, &api.org_keys);
+        Ok(self.r.pledge.as_ref().map(|p| ReceiptPledge {
             funder: p.funder.clone(),
-            amount: to_i64(p.amount.fen),
-            currency: p.amount.currency.clone(),
+            amount: loan.as_ref().map(|l| to_i64(l.loan_amount)),
+            currency: loan.as_ref().map(|l| l.currency.clone()),
+            sealed: p.sealed_loan.is_some(),
             due: p.due.to_string(),
             since: p.since.to_string(),
             height: p.height as i64,
-        })
+        }))
     }
     async fn flag(&self) -> Option<ReceiptFlag> {
         self.r.flag.as_ref().map(|f| {
@@ -553,7 +560,13 @@ impl GoodsMutation {
     ) -> async_graphql::Result<TxResult> {
         let amount = Money { fen: positive("amount", amount)?, currency };
         let due = date("due", &due)?;
-        super::submit(ctx, None, WarehouseCall::Pledge { number, funder, amount, due }).await
+        // The loan travels sealed for the holder, the funder and every regulator (crate::terms).
+        let call = {
+            let api = api(ctx)?;
+            let state = api.chain.state(None).map_err(ApiError::from)?;
+            crate::terms::seal_warehouse_call(state.as_ref(), WarehouseCall::Pledge { number, funder, amount, due })?
+        };
+        super::submit(ctx, None, call).await
     }
 
     /// The pledgee funder releases the pledge (解押) on repayment.

@@ -59,7 +59,13 @@ async fn voucher_tx(
         require_org_role(api, user, r).await?;
     }
     require_actor(api, user, actor).await?;
-    let receipt = api.submit(user, call).await?;
+    // Rates and financing figures travel sealed (crate::terms).
+    let today = crate::terms::chain_today(api).await?;
+    let call = {
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        crate::terms::seal_voucher_call(state.as_ref(), &user.org_id, &api.org_keys, today, call.clone())?
+    };
+    let receipt = api.submit(user, &call).await?;
     Ok(TxResult { receipt })
 }
 

@@ -45,8 +45,9 @@ pub struct WorkflowInstanceNode {
     pub funder: Option<String>,
     pub warehouse: Option<String>,
     pub obligor: Option<String>,
-    /// Fen.
-    pub amount: i64,
+    /// The amount column of the read model (0 for a sealed pledge request); see `amount`.
+    #[graphql(skip)]
+    pub row_amount: i64,
     pub currency: String,
     pub waiting_org: Option<String>,
     pub waiting_party: Option<String>,
@@ -56,8 +57,9 @@ pub struct WorkflowInstanceNode {
     pub created_height: i64,
     pub updated_height: i64,
     pub updated_ms: i64,
-    /// The instance as its last event described it (JSON).
-    pub data: String,
+    /// The instance as its last event described it (JSON); see `data`.
+    #[graphql(skip)]
+    pub raw_data: String,
 }
 
 impl From<workflow_instance::Model> for WorkflowInstanceNode {
@@ -73,7 +75,7 @@ impl From<workflow_instance::Model> for WorkflowInstanceNode {
             funder: m.funder,
             warehouse: m.warehouse,
             obligor: m.obligor,
-            amount: m.amount,
+            row_amount: m.amount,
             currency: m.currency,
             waiting_org: m.waiting_org,
             waiting_party: m.waiting_party,
@@ -82,13 +84,29 @@ impl From<workflow_instance::Model> for WorkflowInstanceNode {
             created_height: m.created_height,
             updated_height: m.updated_height,
             updated_ms: m.updated_ms,
-            data: m.data,
+            raw_data: m.data,
         }
     }
 }
 
 #[ComplexObject]
 impl WorkflowInstanceNode {
+    /// The instance as its last event described it (JSON), with the sealed figures (rates, amounts)
+    /// the caller's organisation can open filled in.
+    async fn data(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        Ok(crate::terms::open_instance_json(&self.process, &self.raw_data, &user.org_id, &api.org_keys))
+    }
+
+    /// Fen: the voucher's face amount (financing), the requested loan (pledge; `null` when sealed and
+    /// not openable by the caller's organisation), the outstanding amount (maturity).
+    async fn amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i64>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        Ok(opened_amount(&self.process, self.row_amount, &self.raw_data, &user.org_id, &api.org_keys))
+    }
+
     /// Calls the process table allows from the current state (with the party that makes each).
     async fn next_steps(&self) -> Vec<StepNode> {
         definitions::process(&self.process).map(|p| steps_from(p, &self.state)).unwrap_or_default()
@@ -111,6 +129,21 @@ impl WorkflowInstanceNode {
             .await
             .map_err(ApiError::from)?;
         Ok(rows.into_iter().map(AuditEntryNode::from).collect())
+    }
+}
+
+/// The amount of a read-model row as organisation `org` reads it: a sealed pledge request is opened
+/// if it can be (`None` otherwise); every other amount is in clear.
+fn opened_amount(process: &str, row_amount: i64, data: &str, org: &str, keys: &crate::sealing::OrgKeys) -> Option<i64> {
+    if process != "pledge" {
+        return Some(row_amount);
+    }
+    match serde_json::from_str::<dwf::PledgeApplication>(data) {
+        Ok(mut a) if a.sealed_requested_amount.is_some() => {
+            crate::terms::open_pledge(&mut a, org, keys);
+            a.requested_amount.map(to_i64)
+        }
+        _ => Some(row_amount),
     }
 }
 
@@ -208,7 +241,8 @@ pub struct TaskNode {
     pub overdue: bool,
     /// The caller may act (viewers only see).
     pub can_act: bool,
-    pub amount: i64,
+    /// Fen; `null` for a sealed pledge request the caller's organisation cannot open here.
+    pub amount: Option<i64>,
     pub currency: String,
     /// The instance (null for a voucher maturity that has no workflow event yet).
     pub instance: Option<WorkflowInstanceNode>,
@@ -245,12 +279,13 @@ pub struct InvoiceCheckNode {
     pub checked_ms: i64,
 }
 
+/// The figures are `null` when they are sealed and the caller's organisation cannot open them here.
 #[derive(SimpleObject, Clone)]
 pub struct FinancingApprovalNode {
-    pub discount_rate_bp: i32,
+    pub discount_rate_bp: Option<i32>,
     pub agreement_ref: String,
-    pub discount_interest: i64,
-    pub net_amount: i64,
+    pub discount_interest: Option<i64>,
+    pub net_amount: Option<i64>,
     pub registration_no: String,
     pub date: String,
 }
@@ -258,7 +293,8 @@ pub struct FinancingApprovalNode {
 #[derive(SimpleObject, Clone)]
 pub struct DisbursementNode {
     pub payment_ref: String,
-    pub amount: i64,
+    /// `null` when sealed and not openable here.
+    pub amount: Option<i64>,
     pub date: String,
 }
 
@@ -275,7 +311,15 @@ pub struct FinancingApplicationNode {
     pub amount: i64,
     pub currency: String,
     pub due_date: String,
-    pub requested_rate_bp: i32,
+    /// `null` when sealed and not openable here.
+    pub requested_rate_bp: Option<i32>,
+    /// How the caller read the sealed figures (rates, interest, net, disbursement): `clear` (none is
+    /// sealed), `opened`, `no_key` (this API does not hold the organisation's key), `not_a_recipient`
+    /// or `cannot_open`.
+    pub terms_access: String,
+    /// Set when opened figures break a rule the chain cannot check on sealed figures (approved rate
+    /// above the requested one, interest or net not by ACT/360, disbursement not the net).
+    pub terms_breach: Option<String>,
     pub state: String,
     pub deadline_ms: Option<i64>,
     pub documents: Vec<DocumentNode>,
@@ -294,9 +338,13 @@ fn docs(d: &[Document]) -> Vec<DocumentNode> {
     d.iter().map(|d| DocumentNode { name: d.name.clone(), sm3: d.sm3.clone() }).collect()
 }
 
-impl From<dwf::FinancingApplication> for FinancingApplicationNode {
-    fn from(a: dwf::FinancingApplication) -> Self {
+impl FinancingApplicationNode {
+    /// The node of `a` as organisation `org` reads it: sealed figures opened where it can.
+    pub fn read(mut a: dwf::FinancingApplication, org: &str, keys: &crate::sealing::OrgKeys) -> Self {
+        let (access, breach) = crate::terms::open_financing(&mut a, org, keys);
         FinancingApplicationNode {
+            terms_access: access.as_str().to_string(),
+            terms_breach: breach,
             documents: docs(&a.documents),
             info: a
                 .info
@@ -324,16 +372,16 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
                 checked_ms: to_i64(c.checked_ms),
             }),
             approval: a.approval.as_ref().map(|x| FinancingApprovalNode {
-                discount_rate_bp: x.discount_rate_bp.min(i32::MAX as u32) as i32,
+                discount_rate_bp: x.discount_rate_bp.map(|r| r.min(i32::MAX as u32) as i32),
                 agreement_ref: x.agreement_ref.clone(),
-                discount_interest: to_i64(x.discount_interest),
-                net_amount: to_i64(x.net_amount),
+                discount_interest: x.discount_interest.map(to_i64),
+                net_amount: x.net_amount.map(to_i64),
                 registration_no: x.registration_no.clone(),
                 date: x.date.to_string(),
             }),
             disbursement: a.disbursement.as_ref().map(|x| DisbursementNode {
                 payment_ref: x.payment_ref.clone(),
-                amount: to_i64(x.amount),
+                amount: x.amount.map(to_i64),
                 date: x.date.to_string(),
             }),
             id: a.id,
@@ -345,7 +393,7 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
             amount: to_i64(a.amount),
             currency: a.currency,
             due_date: a.due_date.to_string(),
-            requested_rate_bp: a.requested_rate_bp.min(i32::MAX as u32) as i32,
+            requested_rate_bp: a.requested_rate_bp.map(|r| r.min(i32::MAX as u32) as i32),
             state: a.state,
             deadline_ms: a.deadline_ms.map(to_i64),
             invoices: a.invoices,
@@ -354,6 +402,125 @@ impl From<dwf::FinancingApplication> for FinancingApplicationNode {
             created_ms: to_i64(a.created_ms),
             updated_ms: to_i64(a.updated_ms),
         }
+    }
+}
+
+/// A party to a registration filing as it stood at financing time.
+#[derive(SimpleObject, Clone)]
+pub struct RegistrationPartyNode {
+    pub org_id: String,
+    /// 名称.
+    pub name: String,
+    /// 证件类型.
+    pub id_type: String,
+    /// 证件号码 (统一社会信用代码).
+    pub id_number: String,
+}
+
+impl From<&scf_domain::registration::RegistrationParty> for RegistrationPartyNode {
+    fn from(p: &scf_domain::registration::RegistrationParty) -> Self {
+        RegistrationPartyNode {
+            org_id: p.org_id.clone(),
+            name: p.name.clone(),
+            id_type: p.id_type.clone(),
+            id_number: p.id_number.clone(),
+        }
+    }
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct RegistrationInvoiceNode {
+    pub number: String,
+    /// Fen of the invoice pledged as trade background.
+    pub amount: i64,
+}
+
+/// The registration record of one financing (see `financingRegistration`).
+#[derive(SimpleObject, Clone)]
+#[graphql(name = "FinancingRegistration")]
+pub struct FinancingRegistrationNode {
+    pub registration_no: String,
+    /// 登记种类.
+    pub registration_type: String,
+    /// 登记期限, months.
+    pub term_months: i32,
+    /// 出让人.
+    pub transferor: RegistrationPartyNode,
+    /// 受让人.
+    pub transferee: RegistrationPartyNode,
+    /// 债务人.
+    pub obligor: RegistrationPartyNode,
+    /// 主合同号码.
+    pub main_contract_no: String,
+    /// 主合同金额, fen; `null` when sealed and not openable by the caller's organisation here.
+    pub main_contract_amount: Option<i64>,
+    /// 转让财产价值, fen.
+    pub property_value: i64,
+    pub currency: String,
+    /// 财产描述.
+    pub property_description: String,
+    pub voucher_id: String,
+    pub root_voucher_id: String,
+    pub trade_contract_ref: String,
+    pub invoices: Vec<RegistrationInvoiceNode>,
+    pub financing_date: String,
+    pub due_date: String,
+    pub discount_rate_bp: Option<i32>,
+    pub day_count: String,
+    pub days: i32,
+    pub discount_interest: Option<i64>,
+    pub height: i64,
+    pub tx_id: String,
+    /// `clear`, `opened`, `no_key`, `not_a_recipient` or `cannot_open` (see FinancingApplication).
+    pub terms_access: String,
+    /// SM3 commitment of the sealed figures (hex), so whoever discloses them can prove what was sealed.
+    pub terms_commitment: Option<String>,
+    /// The whole record as JSON, for a filing tool or the compliance archive: the fields above with
+    /// snake_case names, figures as this caller reads them, the commitment instead of the ciphertext.
+    pub json: String,
+}
+
+impl FinancingRegistrationNode {
+    fn new(r: scf_domain::registration::FinancingRegistration, access: &str) -> ApiResult<Self> {
+        let commitment = r.sealed_terms.as_ref().map(|s| s.commitment.to_hex());
+        let mut json = serde_json::to_value(&r).map_err(|e| ApiError::internal("registration json", e))?;
+        if let Some(o) = json.as_object_mut() {
+            o.remove("sealed_terms");
+            o.insert("terms_commitment".into(), serde_json::json!(commitment));
+        }
+        let json = serde_json::to_string_pretty(&json).map_err(|e| ApiError::internal("registration json", e))?;
+        Ok(FinancingRegistrationNode {
+            registration_no: r.registration_no,
+            registration_type: r.registration_type,
+            term_months: i32::try_from(r.term_months).unwrap_or(i32::MAX),
+            transferor: (&r.transferor).into(),
+            transferee: (&r.transferee).into(),
+            obligor: (&r.obligor).into(),
+            main_contract_no: r.main_contract_no,
+            main_contract_amount: r.main_contract_amount.map(to_i64),
+            property_value: to_i64(r.property_value),
+            currency: r.currency,
+            property_description: r.property_description,
+            voucher_id: r.voucher_id,
+            root_voucher_id: r.root_voucher_id,
+            trade_contract_ref: r.trade_contract_ref,
+            invoices: r
+                .invoices
+                .iter()
+                .map(|i| RegistrationInvoiceNode { number: i.number.clone(), amount: to_i64(i.amount) })
+                .collect(),
+            financing_date: r.financing_date.to_string(),
+            due_date: r.due_date.to_string(),
+            discount_rate_bp: r.discount_rate_bp.map(|b| i32::try_from(b).unwrap_or(i32::MAX)),
+            day_count: r.day_count,
+            days: i32::try_from(r.days).unwrap_or(i32::MAX),
+            discount_interest: r.discount_interest.map(to_i64),
+            height: to_i64(r.height),
+            tx_id: r.tx_id,
+            terms_access: access.to_string(),
+            terms_commitment: commitment,
+            json,
+        })
     }
 }
 
@@ -480,7 +647,7 @@ impl WorkflowQuery {
                 deadline_ms: r.deadline_ms,
                 overdue: r.deadline_ms.is_some_and(|d| d < now),
                 can_act,
-                amount: r.amount,
+                amount: opened_amount(&r.process, r.amount, &r.data, &user.org_id, &api.org_keys),
                 currency: r.currency.clone(),
                 instance: Some(WorkflowInstanceNode::from(r)),
             });
@@ -519,7 +686,7 @@ impl WorkflowQuery {
                     deadline_ms: deadline,
                     overdue: deadline.is_some_and(|d| d < now),
                     can_act,
-                    amount: v.amount,
+                    amount: Some(v.amount),
                     currency: v.currency.clone(),
                     instance: None,
                 });
@@ -530,6 +697,33 @@ impl WorkflowQuery {
                 .cmp(&(b.deadline_ms.unwrap_or(i64::MAX), &b.instance_id))
         });
         Ok(tasks)
+    }
+
+    /// The 中登网 registration record (动产融资统一登记公示系统, 应收账款转让) of a financed voucher, as
+    /// the chain wrote it in the financing transaction: for its transferor (the seller), transferee (the
+    /// funder) and obligor, and for regulators. The sealed figures (rate, interest, 主合同金额) are filled
+    /// in when the caller's organisation can open them. `null` when there is no such record the
+    /// caller may see (the same answer whether it does not exist or is not the caller's).
+    async fn financing_registration(
+        &self,
+        ctx: &Context<'_>,
+        voucher_id: String,
+    ) -> async_graphql::Result<Option<FinancingRegistrationNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        let reg = {
+            let state = api.chain.state(None).map_err(ApiError::from)?;
+            scf_domain::registration::load_registration(state.as_ref(), &voucher_id).map_err(ApiError::from)?
+        };
+        let Some(mut reg) = reg else { return Ok(None) };
+        let party = [&reg.transferor.org_id, &reg.transferee.org_id, &reg.obligor.org_id]
+            .into_iter()
+            .any(|o| *o == user.org_id);
+        if !party && !access::has_org_role(api, user, "regulator").await? {
+            return Ok(None);
+        }
+        let access = crate::terms::open_registration(&mut reg, &user.org_id, &api.org_keys);
+        Ok(Some(FinancingRegistrationNode::new(reg, access.as_str())?))
     }
 
     /// One instance the caller's organisation is a party to.
@@ -628,7 +822,7 @@ impl WorkflowQuery {
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             match serde_json::from_str::<dwf::FinancingApplication>(&r.data) {
-                Ok(a) => out.push(FinancingApplicationNode::from(a)),
+                Ok(a) => out.push(FinancingApplicationNode::read(a, &user.org_id, &api.org_keys)),
                 Err(e) => return Err(ApiError::internal("financing application row", e).into()),
             }
         }
@@ -777,7 +971,7 @@ async fn check_step(api: &Api, user: &AuthUser, call: &WorkflowCall) -> ApiResul
         }
         return Ok(());
     }
-    require_step(api, user, call.instance_id(), call.name()).await
+    require_step(api, user, call.instance_id(), call.step_name()).await
 }
 
 /// Every workflow mutation: check the step, then sign and commit the call.
@@ -785,10 +979,18 @@ async fn step(ctx: &Context<'_>, call: WorkflowCall) -> async_graphql::Result<Tx
     let api = api(ctx)?;
     let user = require_operator(ctx)?;
     check_step(api, user, &call).await?;
+    // Rates and amounts travel sealed (crate::terms): the clear call was built and checked, now seal it.
+    let today = crate::terms::chain_today(api).await?;
+    let call = {
+        let state = api.chain.state(None).map_err(ApiError::from)?;
+        crate::terms::seal_workflow_call(state.as_ref(), &user.org_id, &api.org_keys, today, call)?
+    };
     let receipt = api.submit(user, &call).await?;
     // Applying for financing offers the voucher to the funder: give it a key to the backing invoices'
     // sealed lines, as `offerFinancing` does.
-    if let WorkflowCall::ApplyFinancing { voucher_id, funder, .. } = &call {
+    if let WorkflowCall::ApplyFinancing { voucher_id, funder, .. }
+    | WorkflowCall::ApplyFinancingSealed { voucher_id, funder, .. } = &call
+    {
         super::mutation::grant_funder(ctx, voucher_id, funder).await;
     }
     Ok(TxResult { receipt })

@@ -3,6 +3,8 @@
  * another) and the pledge workflow end to end (approve the loan, margin call opened and resolved, release
  * after repayment) — in the browser; the other parties' steps over the API; results read back over GraphQL.
  */
+import { readFileSync } from 'node:fs';
+
 import { describe, expect, inject, it } from 'vitest';
 
 import { as, committed, cstDate, eventually, RUN } from '../api';
@@ -67,6 +69,31 @@ describe.sequential('funder', () => {
     await committed(page, '登记放款');
     await eventually(() => financingState(a1), (s) => s === 'disbursed', 'disbursed');
     await shot(page, 'funder-disbursed', false);
+
+    // The 中登网 registration record of the financing: viewed in the row's details, downloaded as JSON,
+    // and the same as the API reads back.
+    await row.getByRole('button', { name: /展开行|Expand row/ }).click();
+    await page.getByRole('button', { name: `登记记录 ${v1}` }).click();
+    const record = page.getByRole('dialog', { name: `中登网登记记录 · ${v1}` });
+    await record.getByText(`REG-${v1}`).waitFor();
+    await record.getByText('应收账款转让').waitFor();
+    await shot(page, 'funder-registration', false);
+    const [download] = await Promise.all([page.waitForEvent('download'), record.getByRole('button', { name: '下载 JSON' }).click()]);
+    expect(download.suggestedFilename()).toBe(`REG-${v1}.json`);
+    const file = JSON.parse(readFileSync(await download.path(), 'utf8')) as Record<string, unknown>;
+    const api = await as<{ financingRegistration: { json: string; mainContractAmount: number | null; discountRateBp: number | null } }>(
+      baseUrl,
+      'wu.hao',
+      'query($v:String!){financingRegistration(voucherId:$v){json mainContractAmount discountRateBp}}',
+      { v: v1 },
+    );
+    expect(file).toEqual(JSON.parse(api.financingRegistration.json));
+    expect(file.registration_no).toBe(`REG-${v1}`);
+    expect(file.discount_rate_bp).toBe(450);
+    expect(api.financingRegistration.discountRateBp).toBe(450);
+    expect(file.main_contract_amount).toBe(api.financingRegistration.mainContractAmount);
+    expect(file.property_value).toBe(200_000_00);
+    await page.keyboard.press('Escape');
 
     const other = inbox.getByRole('row').filter({ hasText: a2 });
     await other.getByRole('button', { name: `拒绝 ${a2}` }).click();

@@ -704,7 +704,7 @@ export type PledgeInstanceQueryVariables = Exact<{
 }>;
 
 
-export type PledgeInstanceQuery = { workflowInstance: { id: string, process: string, state: string, subject: string, applicant: string, funder: string | null, warehouse: string | null, amount: number, currency: string, waitingParty: string | null, deadlineMs: number | null, data: string, nextSteps: Array<{ call: string, party: string }> } };
+export type PledgeInstanceQuery = { workflowInstance: { id: string, process: string, state: string, subject: string, applicant: string, funder: string | null, warehouse: string | null, amount: number | null, currency: string, waitingParty: string | null, deadlineMs: number | null, data: string, nextSteps: Array<{ call: string, party: string }> } };
 
 export type LotWarningFieldsFragment = { kind: string, reason: string, timeMs: number, height: number, reference: string, deviceId: string | null, status: string, clearedReason: string | null, byRegulator: boolean, recordedBy: { orgId: string, orgName: string } };
 
@@ -770,7 +770,7 @@ export type MyEventsSubscriptionVariables = Exact<{ [key: string]: never; }>;
 
 export type MyEventsSubscription = { myEvents: { id: string, height: number, txId: string, module: string, kind: string, data: string, attributes: Array<{ name: string, value: string }> } };
 
-export type ReceiptFieldsFragment = { number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number, currency: string, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> };
+export type ReceiptFieldsFragment = { number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number | null, currency: string | null, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> };
 
 export type WarehouseReceiptsQueryVariables = Exact<{
   filter?: WarehouseReceiptFilter | null | undefined;
@@ -779,7 +779,7 @@ export type WarehouseReceiptsQueryVariables = Exact<{
 }>;
 
 
-export type WarehouseReceiptsQuery = { warehouseReceipts: { nodes: Array<{ number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number, currency: string, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
+export type WarehouseReceiptsQuery = { warehouseReceipts: { nodes: Array<{ number: string, operator: string, holder: string, depositor: string, goodsName: string, spec: string, unit: string, quantity: number, packaging: string, validUntil: string, status: WarehouseReceiptStatus, parent: string | null, children: Array<string>, frozen: boolean, frozenReason: string | null, issued: string, updatedHeight: number, location: { warehouse: string, zone: string, bin: string }, identity: { kind: GoodsIdentityKind, gtin: string | null, lot: string | null }, insurance: { insurer: string, policyNumber: string, insuredAmount: number, currency: string, validUntil: string } | null, pledge: { funder: string, amount: number | null, currency: string | null, due: string, since: string } | null, flag: { reason: string, source: string, sourceRef: string, since: string } | null, endorsements: Array<{ from: string, to: string, date: string, note: string }> }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } } };
 
 export type AlertRuleFieldsFragment = { rule: AlertRuleKind, readingType: string | null, min: number | null, max: number | null, forMs: number | null, limitMilli: number | null, limitPermille: number | null, windowMs: number | null, maxGapMs: number | null };
 
@@ -1048,16 +1048,16 @@ export type UnfreezeVoucherMutation = { unfreezeVoucher: { txId: string, height:
 export type MyTasksQueryVariables = Exact<{ [key: string]: never; }>;
 
 
-export type MyTasksQuery = { myTasks: Array<{ instanceId: string, process: string, processTitle: string, state: string, subject: string, party: string, actions: Array<string>, deadlineMs: number | null, overdue: boolean, canAct: boolean, amount: number, currency: string }> };
+export type MyTasksQuery = { myTasks: Array<{ instanceId: string, process: string, processTitle: string, state: string, subject: string, party: string, actions: Array<string>, deadlineMs: number | null, overdue: boolean, canAct: boolean, amount: number | null, currency: string }> };
 
-export type FinancingApplicationFieldsFragment = { id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number, agreementRef: string, discountInterest: number, netAmount: number, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number, date: string } | null };
+export type FinancingApplicationFieldsFragment = { id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number | null, termsAccess: string, termsBreach: string | null, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number | null, agreementRef: string, discountInterest: number | null, netAmount: number | null, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number | null, date: string } | null };
 
 export type FinancingApplicationsQueryVariables = Exact<{
   filter?: FinancingFilter | null | undefined;
 }>;
 
 
-export type FinancingApplicationsQuery = { financingApplications: Array<{ id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number, agreementRef: string, discountInterest: number, netAmount: number, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number, date: string } | null }> };
+export type FinancingApplicationsQuery = { financingApplications: Array<{ id: string, voucherId: string, rootId: string, supplier: string, funder: string, obligor: string, amount: number, currency: string, dueDate: string, requestedRateBp: number | null, termsAccess: string, termsBreach: string | null, state: string, deadlineMs: number | null, invoices: Array<string>, rejection: string | null, createdMs: number, updatedMs: number, documents: Array<{ name: string, sm3: string }>, info: Array<{ question: string, askedMs: number, answer: string | null, answeredMs: number | null }>, invoiceCheck: { passed: boolean, failure: string | null, checkedMs: number } | null, approval: { discountRateBp: number | null, agreementRef: string, discountInterest: number | null, netAmount: number | null, registrationNo: string, date: string } | null, disbursement: { paymentRef: string, amount: number | null, date: string } | null }> };
 
 export type WorkflowAuditQueryVariables = Exact<{
   instanceId?: string | null | undefined;
@@ -1137,6 +1137,13 @@ export type WithdrawFinancingMutationVariables = Exact<{
 
 
 export type WithdrawFinancingMutation = { withdrawFinancing: { txId: string, height: number } };
+
+export type FinancingRegistrationQueryVariables = Exact<{
+  voucherId: string;
+}>;
+
+
+export type FinancingRegistrationQuery = { financingRegistration: { registrationNo: string, registrationType: string, termMonths: number, mainContractNo: string, mainContractAmount: number | null, propertyValue: number, currency: string, propertyDescription: string, voucherId: string, rootVoucherId: string, tradeContractRef: string, financingDate: string, dueDate: string, discountRateBp: number | null, dayCount: string, days: number, discountInterest: number | null, height: number, txId: string, termsAccess: string, termsCommitment: string | null, json: string, transferor: { orgId: string, name: string, idType: string, idNumber: string }, transferee: { orgId: string, name: string, idType: string, idNumber: string }, obligor: { orgId: string, name: string, idType: string, idNumber: string }, invoices: Array<{ number: string, amount: number }> } | null };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -1423,6 +1430,8 @@ export const FinancingApplicationFieldsFragmentDoc = new TypedDocumentString(`
   currency
   dueDate
   requestedRateBp
+  termsAccess
+  termsBreach
   state
   deadlineMs
   documents {
@@ -2904,6 +2913,8 @@ export const FinancingApplicationsDocument = new TypedDocumentString(`
   currency
   dueDate
   requestedRateBp
+  termsAccess
+  termsBreach
   state
   deadlineMs
   documents {
@@ -3054,3 +3065,53 @@ export const WithdrawFinancingDocument = new TypedDocumentString(`
   txId
   height
 }`) as unknown as TypedDocumentString<WithdrawFinancingMutation, WithdrawFinancingMutationVariables>;
+export const FinancingRegistrationDocument = new TypedDocumentString(`
+    query FinancingRegistration($voucherId: String!) {
+  financingRegistration(voucherId: $voucherId) {
+    registrationNo
+    registrationType
+    termMonths
+    transferor {
+      orgId
+      name
+      idType
+      idNumber
+    }
+    transferee {
+      orgId
+      name
+      idType
+      idNumber
+    }
+    obligor {
+      orgId
+      name
+      idType
+      idNumber
+    }
+    mainContractNo
+    mainContractAmount
+    propertyValue
+    currency
+    propertyDescription
+    voucherId
+    rootVoucherId
+    tradeContractRef
+    invoices {
+      number
+      amount
+    }
+    financingDate
+    dueDate
+    discountRateBp
+    dayCount
+    days
+    discountInterest
+    height
+    txId
+    termsAccess
+    termsCommitment
+    json
+  }
+}
+    `) as unknown as TypedDocumentString<FinancingRegistrationQuery, FinancingRegistrationQueryVariables>;

@@ -48,7 +48,7 @@ export function MyTasks({ label }: { label: string }) {
         );
       },
     },
-    { title: t('voucher.amount'), key: 'amount', align: 'right', render: (_, task) => <Money fen={task.amount} currency={task.currency} /> },
+    { title: t('voucher.amount'), key: 'amount', align: 'right', render: (_, task) => (task.amount === null ? t('terms.sealedHidden') : <Money fen={task.amount} currency={task.currency} />) },
     {
       title: t('financing.deadline'),
       key: 'deadline',

@@ -1,4 +1,4 @@
-import { Button, Descriptions, Flex, Table, Tag, Typography, type TableColumnsType } from 'antd';
+import { Button, Descriptions, Flex, Space, Table, Tag, Typography, type TableColumnsType } from 'antd';
 import { useState } from 'react';
 import { Link } from 'react-router-dom';
 
@@ -27,6 +27,7 @@ import { useOrgs } from '../OrgDirectory';
 import { QueryView } from '../QueryView';
 import { useTx } from '../useTx';
 import { financingActions, type FinancingAction } from './financingActions';
+import { RegistrationRecordButton } from './RegistrationRecord';
 
 type App = FinancingApplicationFieldsFragment;
 
@@ -72,7 +73,11 @@ export function FinancingApplications({ filter, label }: { filter: FinancingFilt
     { title: t('financing.supplier'), dataIndex: 'supplier', render: (o: string) => orgs.name(o), responsive: ['md'] },
     { title: t('financing.funder'), dataIndex: 'funder', render: (o: string) => orgs.name(o), responsive: ['lg'] },
     { title: t('voucher.amount'), key: 'amount', align: 'right', render: (_, a) => <Money fen={a.amount} currency={a.currency} /> },
-    { title: t('financing.requestedRate'), dataIndex: 'requestedRateBp', render: (bp: number) => `≤ ${formatFen(bp, { grouping: false })}%` },
+    {
+      title: t('financing.requestedRate'),
+      dataIndex: 'requestedRateBp',
+      render: (bp: number | null) => (bp === null ? t('terms.sealedHidden') : `≤ ${formatFen(bp, { grouping: false })}%`),
+    },
     { title: t('voucher.dueDate'), dataIndex: 'dueDate', responsive: ['lg'] },
     { title: t('financing.state'), dataIndex: 'state', render: (s: string) => state(s) },
     {
@@ -130,7 +135,7 @@ export function FinancingApplications({ filter, label }: { filter: FinancingFilt
           fields={
             d.action === 'approve'
               ? [
-                  { name: 'rate', label: t('financing.ratePercent'), kind: 'percent', initial: formatFen(d.app.requestedRateBp, { grouping: false }) },
+                  { name: 'rate', label: t('financing.ratePercent'), kind: 'percent', initial: d.app.requestedRateBp === null ? undefined : formatFen(d.app.requestedRateBp, { grouping: false }) },
                   { name: 'agreementRef', label: t('financing.agreementRef') },
                 ]
               : d.action === 'ask'
@@ -140,7 +145,7 @@ export function FinancingApplications({ filter, label }: { filter: FinancingFilt
                   : d.action === 'disburse'
                     ? [
                         { name: 'paymentRef', label: t('settlement.paymentRef') },
-                        { name: 'amount', label: t('financing.disbursedYuan'), kind: 'yuan', initial: d.app.approval ? formatFen(d.app.approval.netAmount, { grouping: false }) : undefined },
+                        { name: 'amount', label: t('financing.disbursedYuan'), kind: 'yuan', initial: d.app.approval?.netAmount != null ? formatFen(d.app.approval.netAmount, { grouping: false }) : undefined },
                       ]
                     : [{ name: 'text', label: t('form.reason'), kind: 'textarea' }]
           }
@@ -199,22 +204,35 @@ function ApplicationDetails({ app: a, locale }: { app: App; locale: string }) {
           )}
         </Descriptions.Item>
       ))}
+      {a.termsBreach && (
+        <Descriptions.Item label={t('terms.breach')}>
+          <Tag color="error">{a.termsBreach}</Tag>
+        </Descriptions.Item>
+      )}
       {a.approval && (
         <>
-          <Descriptions.Item label={t('financing.approvedRate')}>{formatFen(a.approval.discountRateBp, { grouping: false })}%</Descriptions.Item>
+          <Descriptions.Item label={t('financing.approvedRate')}>
+            {a.approval.discountRateBp === null ? t('terms.sealedHidden') : `${formatFen(a.approval.discountRateBp, { grouping: false })}%`}
+          </Descriptions.Item>
           <Descriptions.Item label={t('financing.interest')}>
-            <Money fen={a.approval.discountInterest} />
+            {a.approval.discountInterest === null ? t('terms.sealedHidden') : <Money fen={a.approval.discountInterest} />}
           </Descriptions.Item>
           <Descriptions.Item label={t('financing.net')}>
-            <Money fen={a.approval.netAmount} />
+            {a.approval.netAmount === null ? t('terms.sealedHidden') : <Money fen={a.approval.netAmount} />}
           </Descriptions.Item>
-          <Descriptions.Item label={t('financing.registrationNo')}>{a.approval.registrationNo}</Descriptions.Item>
+          <Descriptions.Item label={t('financing.registrationNo')}>
+            <Space>
+              {a.approval.registrationNo}
+              <RegistrationRecordButton voucherId={a.voucherId} />
+            </Space>
+          </Descriptions.Item>
           <Descriptions.Item label={t('financing.agreementRef')}>{a.approval.agreementRef}</Descriptions.Item>
         </>
       )}
       {a.disbursement && (
         <Descriptions.Item label={t('financing.disbursement')}>
-          <Money fen={a.disbursement.amount} /> · {a.disbursement.paymentRef} · {a.disbursement.date}
+          {a.disbursement.amount === null ? t('terms.sealedHidden') : <Money fen={a.disbursement.amount} />} · {a.disbursement.paymentRef} ·{' '}
+          {a.disbursement.date}
         </Descriptions.Item>
       )}
       {a.rejection && <Descriptions.Item label={t('financing.rejection')}>{a.rejection}</Descriptions.Item>}

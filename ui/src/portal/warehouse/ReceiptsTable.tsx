@@ -68,7 +68,7 @@ export function ReceiptsTable({ label, filter, where }: { label: string; filter?
       render: (_, r) =>
         r.pledge ? (
           <span>
-            {orgs.name(r.pledge.funder)} · <Money fen={r.pledge.amount} currency={r.pledge.currency} /> · {t('receipt.due', { date: r.pledge.due })}
+            {orgs.name(r.pledge.funder)} · {r.pledge.amount !== null ? <Money fen={r.pledge.amount} currency={r.pledge.currency ?? 'CNY'} /> : t('terms.sealedHidden')} · {t('receipt.due', { date: r.pledge.due })}
           </span>
         ) : (
           '—'

@@ -123,7 +123,7 @@ function InstanceCard({ id }: { id: string }) {
               </Descriptions.Item>
               <Descriptions.Item label={t('tasks.subject')}>{w.subject}</Descriptions.Item>
               <Descriptions.Item label={t('voucher.amount')}>
-                <Money fen={w.amount} currency={w.currency} />
+                {w.amount === null ? t('terms.sealedHidden') : <Money fen={w.amount} currency={w.currency} />}
               </Descriptions.Item>
               <Descriptions.Item label={t('workflow.applicant')}>{orgs.name(w.applicant)}</Descriptions.Item>
               {w.funder && <Descriptions.Item label={t('financing.funder')}>{orgs.name(w.funder)}</Descriptions.Item>}

@@ -68,7 +68,8 @@ export function marginCallSeqOf(instanceId: string): number | null {
 export interface StepContext {
   id: string;
   subject: string;
-  amount: number;
+  /** Fen; `null` when sealed and not openable by the caller's organisation. */
+  amount: number | null;
   /** Parsed `data` of the instance (the last event's description), when it is JSON. */
   data: Record<string, unknown>;
 }
