@@ -15,7 +15,7 @@ use common::{day_ms, error_code, org, NODE_KEY, PASSWORD};
 use futures_util::{SinkExt, StreamExt};
 use scf_client::{InProcessChain, Production};
 use scf_domain::org::Role;
-use scf_graphql::bootstrap::consortium;
+use scf_graphql::bootstrap::consortium_with_org_keys;
 use scf_graphql::{Config, Limits, ReadingPoint, Readings, Server};
 use scf_ledger::block::BlockHeader;
 use scf_ledger::crypto::{Hash32, PublicKey, Signature};
@@ -83,8 +83,10 @@ impl World {
             org("REG", &[Role::Regulator], false),
             org("DAIRY", &[Role::Producer], false),
         ];
-        let (genesis, validator) =
-            consortium(&db, &NODE_KEY, "scf-goods-test", day_ms("2026-03-01"), &orgs).await.expect("consortium");
+        let (genesis, validator, org_keys) =
+            consortium_with_org_keys(&db, &NODE_KEY, "scf-goods-test", day_ms("2026-03-01"), &orgs)
+                .await
+                .expect("consortium");
         drop(db);
         let store = Store::open(&dir.path().join("chain")).expect("store");
         let chain =
@@ -94,6 +96,8 @@ impl World {
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
         config.limits = limits;
         config.readings = Some(Arc::new(FakeReadings));
+        // Like `scf demo`, the API holds every organisation's key: it opens each one's sealed pledge loans.
+        config.org_keys = org_keys;
         let server = scf_graphql::start(config, Arc::new(chain.clone())).await.expect("server");
         let url = format!("http://{}", server.addr);
         World { server, chain, url, client: reqwest::Client::new(), _dir: dir }

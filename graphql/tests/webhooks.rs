@@ -16,8 +16,9 @@ use std::time::Duration;
 use common::{day_ms, invoice_input, org, ISSUE_INVOICE, ISSUE_VOUCHER, NODE_KEY, PASSWORD};
 use scf_client::{InProcessChain, Production, Signer};
 use scf_domain::org::Role;
-use scf_graphql::bootstrap::consortium;
+use scf_graphql::bootstrap::consortium_with_org_keys;
 use scf_graphql::db::entities::{event, user};
+use scf_graphql::sealing::OrgKeys;
 use scf_graphql::webhooks::{self, WebhookPolicy};
 use scf_graphql::{Config, Server};
 use scf_ledger::crypto::{PublicKey, Signature};
@@ -165,8 +166,10 @@ impl Drop for Api {
 }
 
 impl Api {
-    async fn start(db_url: &str, chain: &InProcessChain<Store>, ca_pem: &str) -> Api {
+    async fn start(db_url: &str, chain: &InProcessChain<Store>, ca_pem: &str, org_keys: &OrgKeys) -> Api {
         let mut config = Config::new("127.0.0.1:0".parse().expect("addr"), db_url, NODE_KEY);
+        // The API holds every organisation's key, as `scf demo` does: the funder opens sealed rates.
+        config.org_keys = org_keys.clone();
         config.webhooks = WebhookPolicy {
             allow_private: true,
             extra_roots_pem: vec![ca_pem.to_string()],
@@ -235,14 +238,16 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
         org("WH", &[Role::WarehouseOperator], false),
         org("REG", &[Role::Regulator], false),
     ];
-    let (genesis, validator) =
-        consortium(&db, &NODE_KEY, "scf-webhook-test", day_ms("2026-01-04"), &orgs).await.expect("consortium");
+    let (genesis, validator, org_keys) =
+        consortium_with_org_keys(&db, &NODE_KEY, "scf-webhook-test", day_ms("2026-01-04"), &orgs)
+            .await
+            .expect("consortium");
     let store = Store::open(&dir.path().join("chain")).expect("store");
     let chain = InProcessChain::open_with(store, &genesis, scf_domain::modules(), Production::Auto, Some(validator))
         .expect("chain");
     chain.set_time_ms(Some(day_ms("2026-01-05")));
     let rx = receiver().await;
-    let api = Api::start(&db_url, &chain, &rx.ca_pem).await;
+    let api = Api::start(&db_url, &chain, &rx.ca_pem, &org_keys).await;
 
     // The published key; receivers verify with it.
     let key: Value = api
@@ -381,7 +386,7 @@ async fn every_kind_is_delivered_signed_across_a_restart_without_loss() {
     rx.failing.store(false, Ordering::SeqCst);
 
     // Phase 4: a new API process on the same database catches up and delivers everything.
-    let api = Api::start(&db_url, &chain, &rx.ca_pem).await;
+    let api = Api::start(&db_url, &chain, &rx.ca_pem, &org_keys).await;
     let key2: Value = api
         .client
         .get(format!("{}/webhooks/signing-key", api.url))

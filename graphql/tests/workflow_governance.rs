@@ -111,7 +111,8 @@ async fn financing(h: &Harness) {
     )
     .await;
     h.ok(Some(&bank), "mutation{ checkFinancingInvoices(applicationId:\"APP-1\"){ txId } }", json!({})).await;
-    // A rate above the one applied for is refused by the chain with its rule code.
+    // A rate above the one applied for is refused. The requested rate travels sealed, so the chain cannot
+    // compare; the funder's API opens it and refuses, naming the field.
     let r = h
         .gql(
             Some(&bank),
@@ -119,8 +120,9 @@ async fn financing(h: &Harness) {
             json!({}),
         )
         .await;
-    assert_eq!(error_code(&r), "CONFLICT", "{r}");
-    assert_eq!(r["errors"][0]["extensions"]["rule"], "WORKFLOW_RATE_ABOVE_REQUESTED", "{r}");
+    assert_eq!(error_code(&r), "BAD_USER_INPUT", "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "discountRateBp", "{r}");
+    assert!(r["errors"][0]["message"].as_str().is_some_and(|m| m.contains("above the 500 bp")), "{r}");
     h.ok(
         Some(&bank),
         "mutation{ approveFinancing(applicationId:\"APP-1\", discountRateBp:400, agreementRef:\"FA-1\"){ txId } }",
