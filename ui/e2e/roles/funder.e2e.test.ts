@@ -77,6 +77,8 @@ describe.sequential('funder', () => {
     const record = page.getByRole('dialog', { name: `中登网登记记录 · ${v1}` });
     await record.getByText(`REG-${v1}`).waitFor();
     await record.getByText('应收账款转让').waitFor();
+    // The steps' toasts fade after a few seconds: the screenshot shows the record alone.
+    await expect.poll(() => page.locator('.ant-message-notice').count(), { timeout: 20_000 }).toBe(0);
     await shot(page, 'funder-registration', false);
     const [download] = await Promise.all([page.waitForEvent('download'), record.getByRole('button', { name: '下载 JSON' }).click()]);
     expect(download.suggestedFilename()).toBe(`REG-${v1}.json`);
