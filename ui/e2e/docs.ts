@@ -71,8 +71,8 @@ export function ublInvoice(o: { number: string; issueDate: string; seller: Party
   return { xml, totalFen: amount + tax, taxFen: tax };
 }
 
-/** Two events of a new lot: commissioned at the dairy, shipped to the retailer. */
-export function epcisDocument(lot: string): string {
+/** Two events of a new lot: commissioned at the dairy, shipped to the retailer (at `location`, an SGLN). */
+export function epcisDocument(lot: string, location = 'urn:epc:id:sgln:6901234.00002.0'): string {
   const epcClass = `urn:epc:class:lgtin:6901234.000033.${lot}`;
   const event = (n: number, bizStep: string, time: string, extra: Record<string, unknown>) => ({
     type: 'ObjectEvent',
@@ -81,8 +81,8 @@ export function epcisDocument(lot: string): string {
     eventTimeZoneOffset: '+08:00',
     quantityList: [{ epcClass, quantity: 1200, uom: 'EA' }],
     bizStep,
-    readPoint: { id: 'urn:epc:id:sgln:6901234.00002.0' },
-    bizLocation: { id: 'urn:epc:id:sgln:6901234.00002.0' },
+    readPoint: { id: location },
+    bizLocation: { id: location },
     ...extra,
   });
   return JSON.stringify(

@@ -16,13 +16,25 @@ describe('recorder', () => {
   it('anchors an EPCIS document and lists every event hash with its block', async () => {
     const { page } = b;
     const lot = `E2E${RUN}`;
+    // A site of this run, named in the portal before the document that uses it is anchored.
+    const site = `urn:epc:id:sgln:6901234.${String(10_000 + (Date.now() % 90_000))}.0`;
+    const siteName = `沪光乳业 E2E 分拣中心 ${RUN}`;
     await login(page, baseUrl, 'feng.xiao');
     await page.getByRole('menuitem', { name: /溯源事件上链/ }).click();
+    const names = page.getByRole('form', { name: '位置名称（GLN 主数据）' });
+    await names.getByLabel('位置标识（urn:epc:id:sgln:… 或 urn:epc:id:pgln:…）').fill('urn:epc:id:sgln:690123.00002.0');
+    await names.getByRole('button', { name: '记录位置名称' }).click();
+    await names.getByText(/^须为 urn:epc:id:sgln/).waitFor();
+    await names.getByLabel('位置标识（urn:epc:id:sgln:… 或 urn:epc:id:pgln:…）').fill(site);
+    await names.getByLabel('名称').fill(siteName);
+    await names.getByLabel('地址（可选）').fill('上海市闵行区');
+    await names.getByRole('button', { name: '记录位置名称' }).click();
+    await committed(page, '记录位置名称');
     const form = page.getByRole('form', { name: '溯源事件上链' });
     // A document that is not JSON is named before it is sent.
     await form.getByLabel('EPCIS 文档（JSON-LD）').fill('{"type": "EPCISDocument"');
     await form.getByText(/^document：/).waitFor();
-    await form.getByLabel('EPCIS 文件').setInputFiles(tempFile(`${lot}.jsonld`, epcisDocument(lot)));
+    await form.getByLabel('EPCIS 文件').setInputFiles(tempFile(`${lot}.jsonld`, epcisDocument(lot, site)));
     await form.getByText('共 2 个事件，将分 1 笔交易上链').waitFor();
     await form.getByRole('button', { name: '校验并上链' }).click();
     const height = await committed(page, '校验并上链');
@@ -45,5 +57,20 @@ describe('recorder', () => {
       [height, 'HGDAIRY', expect.stringContaining('commissioning')],
       [height, 'HGDAIRY', expect.stringContaining('shipping')],
     ]);
+    // The consumer page of the lot names the site as recorded on chain.
+    const page_ = await eventually(
+      () => as<{ lotPage: { steps: { location: string | null; locationName: string | null; locationAddress: string | null }[] } | null }>(
+        baseUrl,
+        'feng.xiao',
+        'query($l:String!){lotPage(gtin:"06901234000337",lot:$l){steps{location locationName locationAddress}}}',
+        { l: lot },
+      ),
+      (r) => (r.lotPage?.steps.length ?? 0) > 0,
+      'lot page',
+    );
+    for (const step of page_.lotPage!.steps.filter((x) => x.location === site)) {
+      expect([step.locationName, step.locationAddress]).toEqual([siteName, '上海市闵行区']);
+    }
+    expect(page_.lotPage!.steps.some((x) => x.location === site)).toBe(true);
   });
 });

@@ -243,6 +243,14 @@ export type IssueVoucherInput = {
   allowOverSixMonths?: boolean;
 };
 
+/** A location or party to name. */
+export type LocationInput = {
+  /** `urn:epc:id:sgln:…`, `urn:epc:id:pgln:…` or its GS1 Digital Link. */
+  id: string;
+  name: string;
+  address?: string | null | undefined;
+};
+
 export type OrgIdInput = {
   orgId: string;
 };
@@ -726,6 +734,13 @@ export type RecallLotMutationVariables = Exact<{
 
 
 export type RecallLotMutation = { recallLot: { txId: string, height: number } };
+
+export type DescribeLocationsMutationVariables = Exact<{
+  locations: Array<LocationInput> | LocationInput;
+}>;
+
+
+export type DescribeLocationsMutation = { describeLocations: { txId: string, height: number } };
 
 export type BlockFieldsFragment = { height: number, hash: string, parentHash: string, stateRoot: string, timeMs: number, proposer: string, txCount: number };
 
@@ -1957,6 +1972,14 @@ export const RecallLotDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<RecallLotMutation, RecallLotMutationVariables>;
+export const DescribeLocationsDocument = new TypedDocumentString(`
+    mutation DescribeLocations($locations: [LocationInput!]!) {
+  describeLocations(locations: $locations) {
+    txId
+    height
+  }
+}
+    `) as unknown as TypedDocumentString<DescribeLocationsMutation, DescribeLocationsMutationVariables>;
 export const BlocksDocument = new TypedDocumentString(`
     query Blocks($first: Int, $after: String) {
   blocks(first: $first, after: $after) {

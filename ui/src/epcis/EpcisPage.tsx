@@ -9,6 +9,7 @@ import { useI18n } from '../i18n/I18nProvider';
 import { TxOutcomeView } from '../portal/actions/ActionForm';
 import { useTx } from '../portal/useTx';
 import { EVENTS_PER_TX, readEpcis, type EventSummary } from './epcisDoc';
+import { LocationNamesForm } from './LocationNamesForm';
 import { RecallForm } from './RecallForm';
 
 interface Row extends EventSummary {
@@ -94,6 +95,7 @@ export function EpcisPage() {
           ]}
         />
       )}
+      <LocationNamesForm />
       <RecallForm />
     </section>
   );
