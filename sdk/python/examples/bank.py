@@ -85,6 +85,10 @@ class Bank:
         apps = [a for a in self.client.financing_applications(funder="HSFACTOR") if a["id"] == app_id]
         if not apps or apps[0]["state"] != "submitted":
             return  # already decided (a repeated or older task)
+        if apps[0]["requestedRateBp"] is None:
+            # The requested rate travels sealed; an API without the bank's organisation key cannot open it.
+            self.log(f"{app_id}: the requested rate is sealed and this API cannot open it")
+            return
         self.client.check_financing_invoices(app_id)
         rate = min(apps[0]["requestedRateBp"], MAX_RATE_BP)
         self.client.approve_financing(app_id, rate, f"HSF-{app_id}")

@@ -31,6 +31,8 @@ export async function runBank({ url, password = 'scf-demo-2026', port = 0, log =
     const id = attr(e, 'instance');
     const [app] = (await client.financingApplications({ funder: 'HSFACTOR' })).filter((a) => a.id === id);
     if (!app || app.state !== 'submitted') return; // already decided (a repeated or older task)
+    // The requested rate travels sealed; an API without the bank's organisation key cannot open it.
+    if (app.requestedRateBp === null) return log(`${id}: the requested rate is sealed and this API cannot open it`);
     await client.checkFinancingInvoices(id);
     const rate = Math.min(app.requestedRateBp, MAX_RATE_BP);
     await client.approveFinancing(id, rate, `HSF-${id}`);

@@ -102,7 +102,8 @@ export interface FinancingApplication {
   funder: string;
   voucherId: string;
   amount: number;
-  requestedRateBp: number;
+  /** Sealed for the supplier, the funder and regulators: `null` when the API cannot open it for the caller. */
+  requestedRateBp: number | null;
 }
 
 export interface Task {
