@@ -111,6 +111,11 @@ impl SmCertificate {
     /// Check the SM2 signature with the distinguishing ID that certificates use (1234567812345678).
     pub(crate) fn verify_signed_by(&self, issuer_key: &PublicKey) -> Result<(), CaError> {
         let bad = || CaError::BadSignature { what: "certificate", subject: self.subject() };
+        // DER: the signature BIT STRING has no unused bits. A count other than 0 (with zero padding bits,
+        // which BER allows) would leave the signed bytes as they are and accept a modified certificate.
+        if self.cert.signature().unused_bits() != 0 {
+            return Err(bad());
+        }
         let sig = Signature::from_der(self.cert.signature().raw_bytes()).map_err(|_| bad())?;
         issuer_key.verify(&self.tbs, &sig).map_err(|_| bad())
     }

@@ -126,6 +126,10 @@ impl VerifiedCrl {
             .find(|a| a.certificate().subject() == issuer)
             .ok_or_else(|| fail("issuer is not a trusted CA".into()))?;
         let signed = tbs.to_der().map_err(|e| CaError::encoding("tbsCertList", e))?;
+        // DER: no unused bits in the signature BIT STRING (see SmCertificate::verify_signed_by).
+        if crl.signature.unused_bits() != 0 {
+            return Err(CaError::BadSignature { what: "CRL", subject: issuer.clone() });
+        }
         let sig = Signature::from_der(crl.signature.raw_bytes())
             .map_err(|_| CaError::BadSignature { what: "CRL", subject: issuer.clone() })?;
         anchor
