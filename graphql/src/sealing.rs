@@ -53,20 +53,29 @@ pub fn line_recipients(
     seller_org: &str,
     buyer_org: Option<&str>,
 ) -> ApiResult<Vec<(String, PublicKey)>> {
+    let parties: Vec<(&str, &str)> = [("seller", Some(seller_org)), ("input.buyerOrg", buyer_org)]
+        .into_iter()
+        .filter_map(|(f, id)| Some((f, id?)))
+        .collect();
+    recipients(state, &parties, &[Role::Regulator, Role::TaxAuthority])
+}
+
+/// `parties` (the input field naming each, for errors; organisation id) and every organisation holding
+/// one of `roles`, once each, with its on-chain organisation key.
+fn recipients(state: &dyn StateRead, parties: &[(&str, &str)], roles: &[Role]) -> ApiResult<Vec<(String, PublicKey)>> {
     let mut out: Vec<(String, PublicKey)> = Vec::new();
     let mut push = |o: org::Org| {
         if !out.iter().any(|(id, _)| *id == o.id) {
             out.push((o.id, o.public_key));
         }
     };
-    for (field, id) in [("seller", Some(seller_org)), ("input.buyerOrg", buyer_org)] {
-        let Some(id) = id else { continue };
+    for (field, id) in parties {
         let o = org::load_org(state, id)?
-            .ok_or_else(|| ApiError::bad_input(field, format!("no organisation {id} on chain")))?;
+            .ok_or_else(|| ApiError::bad_input(*field, format!("no organisation {id} on chain")))?;
         push(o);
     }
-    for role in [Role::Regulator, Role::TaxAuthority] {
-        for o in org::orgs_with_role(state, role)? {
+    for role in roles {
+        for o in org::orgs_with_role(state, *role)? {
             push(o);
         }
     }
@@ -175,21 +184,8 @@ pub fn funder_grants(
 /// Who sealed financial terms are for: `parties` (organisation ids) and every regulator, each with its
 /// on-chain organisation key.
 pub fn terms_recipients(state: &dyn StateRead, parties: &[&str]) -> ApiResult<Vec<(String, PublicKey)>> {
-    let mut out: Vec<(String, PublicKey)> = Vec::new();
-    for id in parties {
-        if out.iter().any(|(o, _)| o == id) {
-            continue;
-        }
-        let o = org::load_org(state, id)?
-            .ok_or_else(|| ApiError::bad_input("org", format!("no organisation {id} on chain")))?;
-        out.push((o.id, o.public_key));
-    }
-    for o in org::orgs_with_role(state, Role::Regulator)? {
-        if !out.iter().any(|(id, _)| *id == o.id) {
-            out.push((o.id, o.public_key));
-        }
-    }
-    Ok(out)
+    let parties: Vec<(&str, &str)> = parties.iter().map(|id| ("org", *id)).collect();
+    recipients(state, &parties, &[Role::Regulator])
 }
 
 /// Seal `value` under `scope` ([`scf_domain::terms`]) for `parties` and every regulator.

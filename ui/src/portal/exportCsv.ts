@@ -11,11 +11,15 @@ export function toCsv(header: readonly string[], rows: readonly (readonly (strin
 
 /** Offer CSV rows as a file download (UTF-8 with BOM so spreadsheet software reads Chinese correctly). */
 export function downloadCsv(name: string, header: readonly string[], rows: readonly (readonly (string | number | boolean)[])[]): void {
-  const blob = new Blob(['\uFEFF', toCsv(header, rows)], { type: 'text/csv;charset=utf-8' });
-  const url = URL.createObjectURL(blob);
+  downloadText(name.endsWith('.csv') ? name : `${name}.csv`, `\uFEFF${toCsv(header, rows)}`, 'text/csv;charset=utf-8');
+}
+
+/** Offer `text` as a file download named `name`. */
+export function downloadText(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
   const a = document.createElement('a');
   a.href = url;
-  a.download = name.endsWith('.csv') ? name : `${name}.csv`;
+  a.download = name;
   document.body.appendChild(a);
   a.click();
   a.remove();

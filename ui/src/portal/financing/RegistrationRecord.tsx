@@ -6,21 +6,9 @@ import { FinancingRegistrationDocument } from '../../api/generated';
 import { useQuery } from '../../api/hooks';
 import { useI18n } from '../../i18n/I18nProvider';
 import { formatFen } from '../../money/fen';
+import { downloadText } from '../exportCsv';
 import { Money } from '../Money';
 import { QueryView } from '../QueryView';
-
-/** Offer `text` as a file download (UTF-8). */
-export function downloadText(name: string, text: string, type = 'application/json;charset=utf-8'): void {
-  const blob = new Blob([text], { type });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** A button that opens the 中登网 registration record of a financed voucher, with a JSON download. */
 export function RegistrationRecordButton({ voucherId }: { voucherId: string }) {
@@ -87,7 +75,7 @@ function RegistrationRecordModal({ voucherId, onClose }: { voucherId: string; on
                   </Descriptions.Item>
                 )}
               </Descriptions>
-              <Button type="primary" onClick={() => downloadText(`${r.registrationNo}.json`, r.json)} aria-label={t('registration.download')}>
+              <Button type="primary" onClick={() => downloadText(`${r.registrationNo}.json`, r.json, 'application/json;charset=utf-8')} aria-label={t('registration.download')}>
                 {t('registration.download')}
               </Button>
             </Space>
