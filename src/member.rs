@@ -384,6 +384,14 @@ listen = "/ip4/0.0.0.0/tcp/27000"
 persistent_peers = []
 tx_listen = "/ip4/0.0.0.0/tcp/27100"    # transaction gossip, its own port
 tx_peers = []
+# 国密 TLS between nodes (TLS 1.3, TLS_SM4_GCM_SM3, SM2 certificates; docs/operations.md §1.1). Without
+# these lines the nodes use Noise (ed25519, X25519, ChaCha20-Poly1305), which is not 国密.
+# scf ca issue --ca ca --kind node --subject CN={org_lower}-node --pubkey keys/tls/key.pub.pem \
+#   --out keys/node.crt.pem --san urn:libp2p:peer:<this node's peer id>
+# tls_cert = "keys/node.crt.pem"
+# tls_key = "keys/tls/key.pem"
+# tls_trust = "keys/consortium-cas.pem"   # every member organisation's CA certificate
+# tls_crls = ["crl/{org_lower}.crl"]      # every member's CRL; re-read when they change
 
 [node.api]
 listen = "127.0.0.1:26658"         # the node client API for tools on this machine: loopback only

@@ -135,6 +135,17 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
         };
         let org_dir = dir.join("org-key");
         run(scf().args(["keygen", "--out"]).arg(&org_dir));
+        // The organisation's CA and its node's certificate for 国密 TLS between nodes, naming the peer id.
+        run(scf().args(["ca", "init", "--org", org, "--out"]).arg(dir.join("ca")));
+        run(scf().args(["keygen", "--out"]).arg(dir.join("tls")));
+        run(scf()
+            .args(["ca", "issue", "--ca"])
+            .arg(dir.join("ca"))
+            .args(["--kind", "node", "--subject", &format!("CN={}-node", name.to_lowercase()), "--pubkey"])
+            .arg(dir.join("tls/key.pub.pem"))
+            .arg("--out")
+            .arg(dir.join("tls/node.crt.pem"))
+            .args(["--san", &format!("urn:libp2p:peer:{peer_id}")]));
         let api = free_port();
         members.push(Member {
             name,
@@ -189,6 +200,16 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
     let genesis_file = d.join("genesis.json");
     run(genesis.arg("--out").arg(&genesis_file));
 
+    // Every member trusts every organisation's CA (E's too: its operator handed its CA certificate over
+    // with its peer id) and watches every CRL.
+    let trust = d.join("consortium-cas.pem");
+    std::fs::write(
+        &trust,
+        members.iter().map(|m| std::fs::read_to_string(m.dir.join("ca/ca.pem")).expect("ca pem")).collect::<String>(),
+    )
+    .expect("trust bundle");
+    let crls = toml_list(&members.iter().map(|m| m.dir.join("ca/crl.pem").display().to_string()).collect::<Vec<_>>());
+
     // Each member's config: validators peer with everyone, observers with the validators.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let b_database = rt.block_on(async { postgres.url("consortium_b") });
@@ -208,7 +229,8 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
         let text = format!(
             "org = {org:?}\n\n[node]\nmoniker = \"{name}-node\"\nhome = \"data/node\"\ngenesis = {genesis:?}\n\
              {consensus}p2p_key = \"keys/p2p.key\"\n\n[node.p2p]\nlisten = \"/ip4/127.0.0.1/tcp/{p2p}\"\n\
-             persistent_peers = {peers}\ntx_listen = \"/ip4/127.0.0.1/tcp/{tx}\"\ntx_peers = {tx_peers}\n\n\
+             persistent_peers = {peers}\ntx_listen = \"/ip4/127.0.0.1/tcp/{tx}\"\ntx_peers = {tx_peers}\n\
+             tls_cert = \"tls/node.crt.pem\"\ntls_key = \"tls/key.pem\"\ntls_trust = {trust:?}\ntls_crls = {crls}\n\n\
              [node.api]\nlisten = \"127.0.0.1:{node_api}\"\n\n[api]\nlisten = \"127.0.0.1:{api}\"\n\
              database_url = {database:?}\nnode_key = \"keys/node.key\"\n{org_key_line}{ui_line}\n\
              [timers]\nkey = \"org-key/key.pem\"\nschedule = \"data/timers.redb\"\nperiod_ms = 500\n",
@@ -219,6 +241,7 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
             peers = toml_list(&peers.iter().map(|p| p.p2p_addr()).collect::<Vec<_>>()),
             tx = m.tx,
             tx_peers = toml_list(&peers.iter().map(|p| p.tx_addr()).collect::<Vec<_>>()),
+            trust = trust.display().to_string(),
             node_api = m.node_api,
             api = m.api,
         );

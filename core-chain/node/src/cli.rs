@@ -334,6 +334,7 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
         modules,
     )?;
     std::fs::write(dir.join("genesis.json"), genesis.to_json())?;
+    issue_node_certificates(dir, &args.chain_id, &names, &peer_ids)?;
     let p2p_port = |i: usize| args.base_port as usize + i;
     let api_port = |i: usize| args.base_port as usize + 1000 + i;
     let tx_port = |i: usize| args.base_port as usize + 2000 + i;
@@ -365,6 +366,10 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
                 persistent_peers: peers,
                 tx_listen: Some(format!("/ip4/127.0.0.1/tcp/{}", tx_port(i))),
                 tx_peers,
+                tls_cert: Some(PathBuf::from(NODE_CERT)),
+                tls_key: Some(PathBuf::from(NODE_TLS_KEY)),
+                tls_trust: Some(PathBuf::from("../ca").join(scf_ca::CaDir::CERT)),
+                tls_crls: vec![PathBuf::from("../ca").join(scf_ca::CaDir::CRL)],
             },
             api: ApiSection::plain(format!("127.0.0.1:{}", api_port(i)).parse()?),
             consensus: ConsensusSection { timeout_propose_ms: 1500, ..ConsensusSection::default() },
@@ -386,6 +391,34 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
     let cluster = ClusterFile { chain_id: args.chain_id.clone(), nodes };
     std::fs::write(dir.join("cluster.json"), serde_json::to_string_pretty(&cluster)?)?;
     Ok(cluster)
+}
+
+/// A local trial's node certificate and its SM2 key, in each node's directory.
+pub const NODE_CERT: &str = "node.crt.pem";
+pub const NODE_TLS_KEY: &str = "node-tls.key.pem";
+
+/// A local trial's organisation CA (`DIR/ca`, as `scf ca init`) and, for each node, an SM2 key and a node
+/// certificate naming its peer id (as `scf ca issue --kind node --san urn:libp2p:peer:<id>`), so the nodes
+/// talk 国密 TLS to each other. Revoke one with `scf ca revoke --ca DIR/ca --serial N`: the nodes re-read
+/// `DIR/ca/crl.pem` and cut it off.
+fn issue_node_certificates(dir: &Path, chain_id: &str, names: &[String], peer_ids: &[String]) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now();
+    let mut ca = scf_ca::CaDir::init(&dir.join("ca"), chain_id, None, 3650, now)?;
+    for (name, peer) in names.iter().zip(peer_ids) {
+        let nd = dir.join(name);
+        let key = scf_ledger::crypto::KeyPair::generate()?;
+        keys::write_consensus_key(&nd.join(NODE_TLS_KEY), &key)?;
+        let cert = ca.issue(
+            scf_ca::CertKind::Node,
+            &format!("CN={name}"),
+            *key.public(),
+            365,
+            vec![format!("{}{peer}", crate::p2p_tls::PEER_SAN_PREFIX)],
+            now,
+        )?;
+        std::fs::write(nd.join(NODE_CERT), cert.to_pem()?)?;
+    }
+    Ok(())
 }
 
 /// `scf cluster down --dir DIR`

@@ -64,12 +64,62 @@ pub struct P2pSection {
     /// Only these peers and the peer ids in `persistent_peers` may connect to the gossip port.
     #[serde(default)]
     pub tx_peers: Vec<String>,
+    /// 国密 TLS between nodes ([`crate::p2p_tls`]): this node's certificate (kind `node`, from its
+    /// organisation's CA, naming its peer id as `--san urn:libp2p:peer:<peer id>`). Absent: TCP + Noise
+    /// (ed25519, X25519, ChaCha20-Poly1305), which is not 国密 and is logged as such.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// The SM2 key `tls_cert` certifies (PKCS#8 PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM bundle of the organisation CA certificates whose nodes may connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_trust: Option<PathBuf>,
+    /// CRL files of those CAs; re-read when they change: a revoked node is refused at its next handshake
+    /// and its open connections are closed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_crls: Vec<PathBuf>,
 }
 
 impl P2pSection {
     /// Listen on `listen` with the given persistent peers and no transaction gossip.
     pub fn new(listen: impl Into<String>, persistent_peers: Vec<String>) -> Self {
-        P2pSection { listen: listen.into(), persistent_peers, tx_listen: None, tx_peers: Vec::new() }
+        P2pSection {
+            listen: listen.into(),
+            persistent_peers,
+            tx_listen: None,
+            tx_peers: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
+            tls_trust: None,
+            tls_crls: Vec::new(),
+        }
+    }
+
+    /// Whether the links to other nodes use 国密 TLS.
+    pub fn gm_tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    fn validate_tls(&self) -> Result<(), (String, String)> {
+        let given = [&self.tls_cert, &self.tls_key, &self.tls_trust];
+        if given.iter().any(|v| v.is_some()) || !self.tls_crls.is_empty() {
+            for (field, v) in
+                [("p2p.tls_cert", &self.tls_cert), ("p2p.tls_key", &self.tls_key), ("p2p.tls_trust", &self.tls_trust)]
+            {
+                if v.is_none() {
+                    return Err((field.to_string(), "required with the other p2p.tls_* settings".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, fix: impl Fn(&mut PathBuf)) {
+        for p in [&mut self.tls_cert, &mut self.tls_key, &mut self.tls_trust].into_iter().flatten() {
+            fix(p);
+        }
+        self.tls_crls.iter_mut().for_each(fix);
     }
 }
 
@@ -242,6 +292,7 @@ impl NodeConfig {
         if let Some(k) = self.consensus_key.as_mut() {
             fix(k);
         }
+        self.p2p.resolve(fix);
         self.api.resolve(fix);
     }
 
@@ -261,6 +312,7 @@ impl NodeConfig {
         }
         // `tx_listen` / `tx_peers` are parsed (and refused, naming the field) where the node reads them.
         crate::gossip::GossipSettings::from_config(&self.p2p)?;
+        self.p2p.validate_tls()?;
         if self.p2p.tx_listen.as_ref() == Some(&self.p2p.listen) {
             return bad("p2p.tx_listen", "must differ from p2p.listen (transaction gossip has its own port)");
         }

@@ -5,7 +5,8 @@
 //! sync) and exposes no application topic, so transactions travel on a small swarm of their own:
 //!
 //! - **Own port, same identity.** The swarm listens on `p2p.tx_listen` with the node's libp2p key
-//!   (`p2p_key`), over TCP + Noise + Yamux.
+//!   (`p2p_key`), over TCP + 国密 TLS + Yamux when `p2p.tls_*` are set ([`crate::p2p_tls`], as for
+//!   consensus), else TCP + Noise + Yamux.
 //! - **Allow-listed peers only.** It dials the peers in `p2p.tx_peers` (redialling dropped ones with
 //!   exponential backoff, 0.5 s up to 30 s) and accepts connections only from peer ids listed there or
 //!   in `p2p.persistent_peers` ([`libp2p::allow_block_list`]): a stranger's connection is closed before
@@ -16,7 +17,7 @@
 //!   5 ms, [`MAX_BATCH_TXS`] transactions or [`MAX_BATCH_BYTES`] bytes and published as one message in
 //!   the [batch format](encode_batch). Messages carry no gossipsub signature (`ValidationMode::Anonymous`):
 //!   every transaction inside is SM2-signed and verified at admission, and the sending peer is
-//!   authenticated by the transport (noise) and the allow-list, so an ed25519 signature per message
+//!   authenticated by the transport (国密 TLS or Noise) and the allow-list, so an ed25519 signature per message
 //!   would add a signature and a verification per batch and per node and prove nothing more. Messages
 //!   are identified by the SM3 hash of their content, so a batch already seen is neither delivered nor
 //!   forwarded again.
@@ -164,6 +165,7 @@ pub(crate) fn build_swarm(
     key: identity::Keypair,
     topic: &IdentTopic,
     allowed: impl IntoIterator<Item = PeerId>,
+    tls: Option<&crate::p2p_tls::P2pTls>,
 ) -> Result<Swarm<Behaviour>, GossipError> {
     let config = gossipsub::ConfigBuilder::default()
         .max_transmit_size(MAX_BATCH_BYTES + ENVELOPE_BYTES)
@@ -193,15 +195,25 @@ pub(crate) fn build_swarm(
             .with_max_concurrent_streams(8),
     );
     let behaviour = Behaviour { allow, gossipsub, catchup };
-    Ok(SwarmBuilder::with_existing_identity(key)
-        .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
-        .map_err(swarm_err)?
-        .with_behaviour(|_| behaviour)
-        .map_err(swarm_err)?
-        // Connections are to allow-listed consortium members only: keep them open while idle.
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX)))
-        .build())
+    // Connections are to allow-listed consortium members only: keep them open while idle.
+    let idle = |c: libp2p::swarm::Config| c.with_idle_connection_timeout(Duration::from_secs(u64::MAX));
+    let builder = SwarmBuilder::with_existing_identity(key).with_tokio();
+    Ok(match tls {
+        Some(tls) => builder
+            .with_other_transport(|k| tls.transport(k))
+            .map_err(swarm_err)?
+            .with_behaviour(|_| behaviour)
+            .map_err(swarm_err)?
+            .with_swarm_config(idle)
+            .build(),
+        None => builder
+            .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+            .map_err(swarm_err)?
+            .with_behaviour(|_| behaviour)
+            .map_err(swarm_err)?
+            .with_swarm_config(idle)
+            .build(),
+    })
 }
 
 /// What the gossip swarm is started with (from `[p2p]` in the node config).
@@ -253,11 +265,16 @@ pub struct Gossip {
 
 /// Start the swarm: listen (waiting until the address is bound), subscribe, dial the peers, and hook
 /// into `chain` so locally admitted transactions are published and received ones admitted.
-pub async fn start(chain: Arc<Chain>, key: identity::Keypair, settings: GossipSettings) -> Result<Gossip, GossipError> {
+pub async fn start(
+    chain: Arc<Chain>,
+    key: identity::Keypair,
+    settings: GossipSettings,
+    tls: Option<&crate::p2p_tls::P2pTls>,
+) -> Result<Gossip, GossipError> {
     let topic = topic(&chain.genesis);
     let me = key.public().to_peer_id();
     let allowed = settings.peers.iter().map(|(p, _)| *p).chain(settings.also_allowed.iter().copied());
-    let mut swarm = build_swarm(key, &topic, allowed.filter(|p| *p != me))?;
+    let mut swarm = build_swarm(key, &topic, allowed.filter(|p| *p != me), tls)?;
     let mut listen_addrs = Vec::new();
     if let Some(addr) = &settings.listen {
         swarm.listen_on(addr.clone()).map_err(|e| GossipError::Listen { addr: addr.clone(), reason: e.to_string() })?;
@@ -691,7 +708,7 @@ mod tests {
         let stranger_key = identity::Keypair::generate_ed25519();
 
         // The friend listens; the node dials it (it is in the node's tx_peers).
-        let mut friend = build_swarm(friend_key, &topic, [node_id]).expect("friend swarm");
+        let mut friend = build_swarm(friend_key, &topic, [node_id], None).expect("friend swarm");
         friend.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("addr")).expect("listen");
         let friend_addr = loop {
             if let SwarmEvent::NewListenAddr { address, .. } = friend.select_next_some().await {
@@ -703,13 +720,13 @@ mod tests {
             peers: vec![(friend_id, friend_addr)],
             also_allowed: vec![],
         };
-        let gossip = start(chain.clone(), node_key, settings).await.expect("gossip starts");
+        let gossip = start(chain.clone(), node_key, settings, None).await.expect("gossip starts");
         let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
 
         // The stranger dials the node and keeps publishing, from the start.
         let stranger_tx = tx("stranger");
         let stranger_seen = Arc::new(Seen::default());
-        let stranger = build_swarm(stranger_key, &topic, [node_id]).expect("stranger swarm");
+        let stranger = build_swarm(stranger_key, &topic, [node_id], None).expect("stranger swarm");
         let stranger_batch = encode_batch(&[stranger_tx.to_bytes()]).expect("encode");
         let stranger_task =
             tokio::spawn(drive(stranger, topic.hash(), stranger_batch, Some(node_addr), stranger_seen.clone()));
@@ -769,7 +786,7 @@ mod tests {
             peers: vec![],
             also_allowed: keys.iter().map(|k| k.public().to_peer_id()).collect(),
         };
-        let gossip = start(chain.clone(), node_key, settings).await.expect("gossip starts");
+        let gossip = start(chain.clone(), node_key, settings, None).await.expect("gossip starts");
         let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
 
         // Two transactions of one sender and one of another, admitted with nobody to gossip them to.
@@ -798,7 +815,7 @@ mod tests {
         let mut tasks = Vec::new();
         for k in keys {
             let seen = Arc::new(Seen::default());
-            let peer = build_swarm(k, &topic, [node_id]).expect("peer swarm");
+            let peer = build_swarm(k, &topic, [node_id], None).expect("peer swarm");
             tasks.push(tokio::spawn(drive(peer, topic.hash(), vec![], Some(node_addr.clone()), seen.clone())));
             let deadline = Instant::now() + Duration::from_secs(20);
             let got = loop {

@@ -51,7 +51,7 @@ pub struct Caller {
     pub serial: u64,
 }
 
-fn read(field: &'static str, path: &Path) -> Result<String, HttpsError> {
+pub(crate) fn read(field: &'static str, path: &Path) -> Result<String, HttpsError> {
     std::fs::read_to_string(path).map_err(|e| HttpsError::File {
         field,
         path: path.to_path_buf(),
@@ -63,13 +63,18 @@ fn required<'a>(field: &'static str, v: &'a Option<PathBuf>) -> Result<&'a Path,
     v.as_deref().ok_or(HttpsError::Invalid { field, reason: "required with api.https_listen".into() })
 }
 
-/// Read every CRL file and keep those of trusted CAs; any file that does not verify is an error.
-fn read_crls(paths: &[PathBuf], store: &TrustStore) -> Result<RevokedSerials, HttpsError> {
+/// Read every CRL file (`field` names the setting) and keep those of trusted CAs; any file that does not
+/// verify is an error.
+pub(crate) fn read_crls(
+    field: &'static str,
+    paths: &[PathBuf],
+    store: &TrustStore,
+) -> Result<RevokedSerials, HttpsError> {
     let mut revoked = RevokedSerials::new();
     for path in paths {
-        let pem = read("api.tls_crls", path)?;
+        let pem = read(field, path)?;
         let crl = VerifiedCrl::from_pem(&pem, store, SystemTime::now()).map_err(|e| HttpsError::File {
-            field: "api.tls_crls",
+            field,
             path: path.clone(),
             reason: e.to_string(),
         })?;
@@ -113,7 +118,7 @@ impl HttpsApi {
                 reason: format!("{o} has no CA certificate in api.tls_trust (it has: {})", known.join(", ")),
             });
         }
-        let revocations = Arc::new(SharedRevocations::new(read_crls(&api.tls_crls, &store)?));
+        let revocations = Arc::new(SharedRevocations::new(read_crls("api.tls_crls", &api.tls_crls, &store)?));
         let trust = Trust::new(store, revocations.clone());
         let config = scf_gmtls::server_config(&identity, trust.clone(), ClientAuth::Required)
             .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
@@ -128,8 +133,14 @@ impl HttpsApi {
 
     /// Serve `router` on `listener`, and watch the CRL files; both stop when the returned tasks are aborted.
     pub fn spawn(self, listener: tokio::net::TcpListener, router: Router) -> Vec<JoinHandle<()>> {
-        let watcher =
-            tokio::spawn(watch_crls(self.crl_files.clone(), self.trust.store.clone(), self.revocations.clone()));
+        let watcher = tokio::spawn(watch_crls(
+            "client API (HTTPS)",
+            "api.tls_crls",
+            self.crl_files.clone(),
+            self.trust.store.clone(),
+            self.revocations.clone(),
+            || {},
+        ));
         let server = tokio::spawn(self.serve(listener, router));
         vec![server, watcher]
     }
@@ -220,9 +231,16 @@ fn refused(reason: String) -> Response {
     resp
 }
 
-/// Re-read the CRL files whenever one changes. A file that no longer verifies is logged and the
-/// revocations known before are kept (a broken CRL never un-revokes anything).
-async fn watch_crls(files: Vec<PathBuf>, store: Arc<TrustStore>, revocations: Arc<SharedRevocations>) {
+/// Re-read the CRL files whenever one changes, then call `changed`. A file that no longer verifies is
+/// logged and the revocations known before are kept (a broken CRL never un-revokes anything).
+pub(crate) async fn watch_crls(
+    what: &'static str,
+    field: &'static str,
+    files: Vec<PathBuf>,
+    store: Arc<TrustStore>,
+    revocations: Arc<SharedRevocations>,
+    changed: impl Fn() + Send + 'static,
+) {
     if files.is_empty() {
         return;
     }
@@ -234,12 +252,13 @@ async fn watch_crls(files: Vec<PathBuf>, store: Arc<TrustStore>, revocations: Ar
         if now == seen {
             continue;
         }
-        match read_crls(&files, &store) {
+        match read_crls(field, &files, &store) {
             Ok(revoked) => {
-                info!(revoked = revoked.len(), "client API (HTTPS): CRLs re-read");
+                info!(revoked = revoked.len(), "{what}: CRLs re-read");
                 revocations.update(|r| *r = revoked);
+                changed();
             }
-            Err(e) => warn!("client API (HTTPS): {e}; keeping the revocations read before"),
+            Err(e) => warn!("{what}: {e}; keeping the revocations read before"),
         }
         seen = now;
     }

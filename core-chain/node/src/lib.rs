@@ -28,6 +28,7 @@ pub mod keys;
 pub mod kv_module;
 pub mod mempool;
 pub mod node;
+pub mod p2p_tls;
 pub mod port;
 pub mod signing;
 

@@ -118,6 +118,18 @@ impl NodeHandle {
         let gossip_settings = crate::gossip::GossipSettings::from_config(&cfg.p2p)
             .map_err(|(field, reason)| NodeError::Invalid { field, reason })?;
         let gossip_key = p2p.clone();
+        let p2p_tls = crate::p2p_tls::P2pTls::from_config(&cfg.p2p, p2p.public().to_peer_id())
+            .map_err(|e| NodeError::Invalid { field: "p2p".into(), reason: e.to_string() })?;
+        match &p2p_tls {
+            Some(_) => {
+                info!(protocol = crate::p2p_tls::PROTOCOL, "p2p: 国密 TLS (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3)")
+            }
+            None if !cfg.p2p.persistent_peers.is_empty() || !cfg.p2p.tx_peers.is_empty() => warn!(
+                "p2p: TCP + Noise (ed25519, X25519, ChaCha20-Poly1305) — not 国密; set p2p.tls_cert, tls_key and \
+                 tls_trust for 国密 TLS between nodes"
+            ),
+            None => {}
+        }
         let store = Arc::new(Store::open(&cfg.home.join("db"))?);
         let executor = Arc::new(Executor::new(genesis.chain_id.clone(), modules));
         let tip = store.init_genesis(&executor, &genesis)?;
@@ -184,6 +196,13 @@ impl NodeHandle {
             }
             None => NetworkIdentity::new(cfg.moniker.clone(), p2p, None),
         };
+        let identity = match &p2p_tls {
+            Some(tls) => {
+                let tls = tls.clone();
+                identity.with_transport(malachitebft_network::TransportFactory(Arc::new(move |k| tls.transport(k))))
+            }
+            None => identity,
+        };
         let consensus_ctx = match &signer {
             Some(s) => ConsensusContext::new_validator(address, Box::new(Sm2Verifier), Box::new(s.clone())),
             None => ConsensusContext::new_full_node(address, Box::new(Sm2Verifier)),
@@ -192,9 +211,12 @@ impl NodeHandle {
         let mut tasks = Vec::new();
         let mut tx_listen_addrs = Vec::new();
         if let Some(settings) = gossip_settings {
-            let gossip = crate::gossip::start(chain.clone(), gossip_key, settings).await?;
+            let gossip = crate::gossip::start(chain.clone(), gossip_key, settings, p2p_tls.as_ref()).await?;
             tasks.extend(gossip.tasks);
             tx_listen_addrs = gossip.listen_addrs;
+        }
+        if let Some(w) = p2p_tls.as_ref().and_then(crate::p2p_tls::P2pTls::spawn_watcher) {
+            tasks.push(w);
         }
         let started = start_engine(
             ScfContext,

@@ -248,3 +248,79 @@ async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_s
     wait_committed(&[&validator, &observer], &ids, Duration::from_secs(60)).await;
     down(&dir, vec![], false).await;
 }
+
+/// Poll `f` until it holds; panics with `what` after `timeout`.
+async fn until<F, Fut>(what: &str, timeout: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    while !f().await {
+        assert!(Instant::now() < deadline, "{what}: not within {timeout:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The nodes of `cluster up` talk 国密 TLS with certificates from the cluster's CA; revoking one node's
+/// certificate (as `scf ca revoke` does) cuts it off from the others, which keep committing, and its
+/// redials are refused at the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_certificate_is_revoked_is_cut_off_and_the_others_go_on() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("c");
+    let _cleanup = Cleanup(&dir);
+    let args = ClusterUpArgs {
+        nodes: 4,
+        observers: 0,
+        dir: dir.clone(),
+        base_port: BASE_PORT + 300,
+        chain_id: "cluster-test".into(),
+        only: vec![],
+        wait_secs: 60,
+    };
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster_up_with(&args, exe(), scf_node::kv_module::modules()).expect("cluster up")
+    })
+    .await
+    .expect("join");
+    let clients: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
+    let log = std::fs::read_to_string(cluster.nodes[0].dir.join("node.log")).unwrap_or_default();
+    assert!(log.contains("p2p: 国密 TLS"), "cluster up configures 国密 TLS between nodes");
+    until("every node connected to the three others", Duration::from_secs(60), || async {
+        let mut all = true;
+        for c in &clients {
+            all &= c.status().await.is_ok_and(|s| s.peers == 3);
+        }
+        all
+    })
+    .await;
+
+    let pem = std::fs::read_to_string(cluster.nodes[3].dir.join(scf_node::cli::NODE_CERT)).expect("cert");
+    let serial = scf_ca::SmCertificate::from_pem(&pem).expect("cert").serial();
+    let mut ca = scf_ca::CaDir::open(&dir.join("ca")).expect("ca");
+    ca.revoke(serial, scf_ca::RevocationReason::KeyCompromise, std::time::SystemTime::now()).expect("revoke");
+
+    until("the others drop validator-3", Duration::from_secs(30), || async {
+        let mut all = true;
+        for c in &clients[..3] {
+            all &= c.status().await.is_ok_and(|s| s.peers == 2);
+        }
+        all && clients[3].status().await.is_ok_and(|s| s.peers == 0)
+    })
+    .await;
+    let cut_at = clients[3].status().await.expect("status").height;
+    until("three validators keep committing", Duration::from_secs(60), || async {
+        clients[0].status().await.is_ok_and(|s| s.height >= cut_at + 5)
+    })
+    .await;
+    let s3 = clients[3].status().await.expect("status");
+    assert_eq!(s3.peers, 0, "validator-3's redials are refused");
+    assert!(s3.height <= cut_at + 1, "validator-3 got no further blocks ({} after {cut_at})", s3.height);
+    let log0 = cluster.nodes[0].dir.join("node.log");
+    until("validator-0 logs a refused handshake with validator-3", Duration::from_secs(60), || async {
+        std::fs::read_to_string(&log0).unwrap_or_default().contains("invalid peer certificate: Revoked")
+    })
+    .await;
+    assert_eq!(clients[3].status().await.expect("status").peers, 0);
+}

@@ -158,6 +158,23 @@ impl Cluster {
         g.arg("--out").arg(dir.join("genesis.json"));
         run(&mut g)?;
 
+        // 国密 TLS between the nodes, as a consortium runs them: one CA (`scf ca`), a node certificate each
+        // naming its peer id, every node watching the CRL.
+        let ca = dir.join("ca");
+        run(Command::new(scf).args(["ca", "init", "--org", chain_id, "--out"]).arg(&ca))?;
+        for (i, pid) in peer_ids.iter().enumerate() {
+            let nd = dir.join(format!("validator-{i}"));
+            run(Command::new(scf).args(["keygen", "--out"]).arg(nd.join("tls")))?;
+            run(Command::new(scf)
+                .args(["ca", "issue", "--ca"])
+                .arg(&ca)
+                .args(["--kind", "node", "--subject", &format!("CN=validator-{i}"), "--pubkey"])
+                .arg(nd.join("tls/key.pub.pem"))
+                .arg("--out")
+                .arg(nd.join("tls/node.crt.pem"))
+                .args(["--san", &format!("urn:libp2p:peer:{pid}")]))?;
+        }
+
         let mut nodes = Vec::new();
         for i in 0..n {
             let nd = dir.join(format!("validator-{i}"));
@@ -172,7 +189,9 @@ impl Cluster {
                 "moniker = \"validator-{i}\"\nhome = \"data\"\ngenesis = \"../genesis.json\"\n\
                  consensus_key = \"consensus.pem\"\np2p_key = \"p2p.key\"\n\n[p2p]\n\
                  listen = \"/ip4/{me}/tcp/{P2P_PORT}\"\npersistent_peers = {}\n\
-                 tx_listen = \"/ip4/{me}/tcp/{TX_PORT}\"\ntx_peers = {}\n\n[api]\nlisten = \"{me}:{API_PORT}\"\nplain_remote = true\n\n\
+                 tx_listen = \"/ip4/{me}/tcp/{TX_PORT}\"\ntx_peers = {}\n\
+                 tls_cert = \"tls/node.crt.pem\"\ntls_key = \"tls/key.pem\"\ntls_trust = \"../ca/ca.pem\"\n\
+                 tls_crls = [\"../ca/crl.pem\"]\n\n[api]\nlisten = \"{me}:{API_PORT}\"\nplain_remote = true\n\n\
                  [consensus]\ntimeout_propose_ms = {}\ntimeout_prevote_ms = {}\ntimeout_precommit_ms = {}\n\
                  timeout_delta_ms = {}\n",
                 toml_list(&peers(P2P_PORT)),

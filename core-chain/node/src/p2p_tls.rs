@@ -1,0 +1,344 @@
+//! 国密 TLS between nodes: a libp2p security upgrade that runs TLS 1.3 with the RFC 8998 suite
+//! (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3, see `scf-gmtls`) in place of Noise, for both of the node's
+//! swarms: consensus (Malachite's network, through the vendored `NetworkIdentity::with_transport`) and
+//! transaction gossip ([`crate::gossip`]).
+//!
+//! - **Both sides present a certificate** from an organisation CA in `p2p.tls_trust` (`scf ca issue
+//!   --kind node`, which carries serverAuth and clientAuth), valid now and not revoked. Anything else —
+//!   no certificate, another CA, an expired, revoked or wrong-purpose one, a non-国密 suite — fails the
+//!   handshake; no libp2p protocol is ever spoken to such a peer.
+//! - **The certificate names the peer id.** libp2p identifies peers by their ed25519 key (Malachite
+//!   signs gossip and identify records with it), so a node certificate carries its peer id as the
+//!   subjectAltName URI `urn:libp2p:peer:<peer id>` ([`PEER_SAN_PREFIX`]). The upgrade yields that peer
+//!   id: the organisation's CA, not the connecting host, vouches that this certificate is that node.
+//!   A dialler that expected another peer id is refused by the swarm (`WrongPeerId`), and the allow-lists
+//!   (`persistent_peers`, `tx_peers`) still apply on top.
+//! - **Revocation without a restart.** `p2p.tls_crls` are re-read when they change. Every handshake
+//!   consults the current set, and connections already open with a certificate that is now revoked fail
+//!   their next read or write, so the peer is cut off at once and refused when it redials.
+//! - The protocol name is `/scf/gmtls/1.0.0`, so a node configured for Noise and one configured for
+//!   国密 TLS fail multistream negotiation instead of speaking past each other.
+
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_rustls::TlsStream;
+use libp2p::core::muxing::StreamMuxerBox;
+use libp2p::core::transport::{Boxed, Transport};
+use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, Version};
+use libp2p::core::UpgradeInfo;
+use libp2p::futures::future::BoxFuture;
+use libp2p::futures::task::AtomicWaker;
+use libp2p::futures::{AsyncRead, AsyncWrite, FutureExt};
+use libp2p::{identity, tcp, yamux, PeerId};
+use scf_ca::{RevocationCheck, SharedRevocations, SmCertificate, TrustStore};
+use scf_gmtls::rustls::pki_types::ServerName;
+use scf_gmtls::rustls::{ClientConfig, CommonState, ServerConfig};
+use scf_gmtls::{ClientAuth, Identity, Trust};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::P2pSection;
+use crate::https::{read, read_crls, watch_crls, HttpsError};
+
+/// The multistream-select name of the upgrade.
+pub const PROTOCOL: &str = "/scf/gmtls/1.0.0";
+/// How a node certificate names its libp2p peer id (subjectAltName URI).
+pub const PEER_SAN_PREFIX: &str = "urn:libp2p:peer:";
+/// A connection that has not finished TCP, negotiation, handshake and multiplexing by then is dropped.
+const UPGRADE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why a peer was refused after a handshake that TLS itself accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum P2pTlsError {
+    #[error("国密 TLS handshake: {0}")]
+    Handshake(io::Error),
+    #[error("peer certificate: {0}")]
+    Certificate(String),
+}
+
+/// The peer id a certificate names, if exactly one.
+pub fn peer_id_in(cert: &SmCertificate) -> Result<PeerId, String> {
+    let sans = cert.subject_alt_names().map_err(|e| e.to_string())?;
+    let mut ids = sans.iter().filter_map(|s| s.strip_prefix(PEER_SAN_PREFIX));
+    let id = ids.next().ok_or_else(|| {
+        format!("{} names no libp2p peer id (subjectAltName {PEER_SAN_PREFIX}<peer id>)", cert.subject())
+    })?;
+    if ids.next().is_some() {
+        return Err(format!("{} names more than one libp2p peer id", cert.subject()));
+    }
+    id.parse().map_err(|_| format!("{} names {PEER_SAN_PREFIX}{id}, which is not a peer id", cert.subject()))
+}
+
+/// Set when a connection's certificate is revoked; wakes the reader so the connection fails at once,
+/// not at the next traffic.
+#[derive(Default)]
+pub struct Revoked {
+    flag: AtomicBool,
+    reader: AtomicWaker,
+}
+
+impl Revoked {
+    /// Returns false if it was already set.
+    fn set(&self) -> bool {
+        let first = !self.flag.swap(true, Ordering::SeqCst);
+        self.reader.wake();
+        first
+    }
+}
+
+/// Connections open with a certificate, so a CRL change can cut off the ones now revoked.
+#[derive(Default)]
+struct Live(Mutex<Vec<(Weak<Revoked>, String, u64)>>);
+
+impl Live {
+    fn register(&self, issuer: String, serial: u64) -> Arc<Revoked> {
+        let flag = Arc::new(Revoked::default());
+        let mut live = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|(w, _, _)| w.strong_count() > 0);
+        live.push((Arc::downgrade(&flag), issuer, serial));
+        flag
+    }
+
+    /// Mark the connections whose certificate `check` now revokes; returns how many.
+    fn sweep(&self, check: &dyn RevocationCheck) -> usize {
+        let mut live = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|(w, _, _)| w.strong_count() > 0);
+        let mut cut = 0;
+        for (w, issuer, serial) in live.iter() {
+            if let (Some(flag), Some(reason)) = (w.upgrade(), check.revoked(issuer, *serial)) {
+                if flag.set() {
+                    warn!(%issuer, serial, %reason, "p2p: closing a connection whose certificate was revoked");
+                    cut += 1;
+                }
+            }
+        }
+        cut
+    }
+}
+
+struct Shared {
+    server: Arc<ServerConfig>,
+    client: Arc<ClientConfig>,
+    trust: Trust,
+    live: Live,
+}
+
+/// The node's 国密 TLS settings, read from `[p2p]`: its identity, the CAs it trusts, the CRLs.
+#[derive(Clone)]
+pub struct P2pTls {
+    shared: Arc<Shared>,
+    revocations: Arc<SharedRevocations>,
+    crl_files: Vec<PathBuf>,
+    peer_id: PeerId,
+}
+
+impl std::fmt::Debug for P2pTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("P2pTls").field("peer_id", &self.peer_id).field("crls", &self.crl_files).finish()
+    }
+}
+
+impl P2pTls {
+    /// Read `[p2p] tls_*` and check they fit: the key is the certificate's, the certificate is a node
+    /// certificate the trusted CAs vouch for and names `me`, every CRL verifies. `None` without `tls_cert`.
+    pub fn from_config(p2p: &P2pSection, me: PeerId) -> Result<Option<Self>, HttpsError> {
+        let (Some(cert_path), Some(key_path), Some(trust_path)) = (&p2p.tls_cert, &p2p.tls_key, &p2p.tls_trust) else {
+            return Ok(None);
+        };
+        let identity = Identity::from_pem(&read("p2p.tls_cert", cert_path)?, &read("p2p.tls_key", key_path)?)
+            .map_err(|e| HttpsError::Invalid { field: "p2p.tls_cert", reason: e.to_string() })?;
+        let named = peer_id_in(identity.certificate())
+            .map_err(|reason| HttpsError::Invalid { field: "p2p.tls_cert", reason })?;
+        if named != me {
+            return Err(HttpsError::Invalid {
+                field: "p2p.tls_cert",
+                reason: format!("names peer {named}, but p2p_key is peer {me}"),
+            });
+        }
+        let store = TrustStore::from_pem(&read("p2p.tls_trust", trust_path)?).map_err(|e| HttpsError::File {
+            field: "p2p.tls_trust",
+            path: trust_path.clone(),
+            reason: e.to_string(),
+        })?;
+        let revocations = Arc::new(SharedRevocations::new(read_crls("p2p.tls_crls", &p2p.tls_crls, &store)?));
+        Self::new(&identity, store, revocations, p2p.tls_crls.clone(), me)
+    }
+
+    /// From parts already read (tests, tools).
+    pub fn new(
+        identity: &Identity,
+        store: TrustStore,
+        revocations: Arc<SharedRevocations>,
+        crl_files: Vec<PathBuf>,
+        me: PeerId,
+    ) -> Result<Option<Self>, HttpsError> {
+        let trust = Trust::new(store, revocations.clone());
+        let invalid = |e: scf_gmtls::GmTlsError| HttpsError::Invalid { field: "p2p.tls_cert", reason: e.to_string() };
+        // Nodes identify each other by the peer id in the certificate, not by the address dialled.
+        let server = scf_gmtls::server_config(identity, trust.clone(), ClientAuth::Required).map_err(invalid)?;
+        let client = scf_gmtls::client_config(Some(identity), trust.clone(), false).map_err(invalid)?;
+        let shared = Arc::new(Shared { server, client, trust, live: Live::default() });
+        Ok(Some(P2pTls { shared, revocations, crl_files, peer_id: me }))
+    }
+
+    /// The revocation set the handshakes consult (replace it to revoke without CRL files).
+    pub fn revocations(&self) -> &Arc<SharedRevocations> {
+        &self.revocations
+    }
+
+    /// Close open connections whose certificate is now revoked; returns how many.
+    pub fn sweep(&self) -> usize {
+        self.shared.live.sweep(self.revocations.as_ref())
+    }
+
+    /// The security upgrade (for a libp2p transport built elsewhere).
+    pub fn upgrade(&self) -> Upgrade {
+        Upgrade(self.shared.clone())
+    }
+
+    /// TCP, then this upgrade, then Yamux: a transport for a swarm whose identity is `key`.
+    pub fn transport(&self, _key: &identity::Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
+        tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
+            .upgrade(Version::V1Lazy)
+            .authenticate(self.upgrade())
+            .multiplex(yamux::Config::default())
+            .timeout(UPGRADE_TIMEOUT)
+            .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
+            .boxed()
+    }
+
+    /// Watch the CRL files: re-read them when they change and close the connections they revoke.
+    pub fn spawn_watcher(&self) -> Option<JoinHandle<()>> {
+        if self.crl_files.is_empty() {
+            return None;
+        }
+        let this = self.clone();
+        Some(tokio::spawn(watch_crls(
+            "p2p (国密 TLS)",
+            "p2p.tls_crls",
+            self.crl_files.clone(),
+            self.shared.trust.store.clone(),
+            self.revocations.clone(),
+            move || {
+                let cut = this.sweep();
+                if cut > 0 {
+                    info!(closed = cut, "p2p: connections with revoked certificates closed");
+                }
+            },
+        )))
+    }
+}
+
+/// The libp2p security upgrade; see the module documentation.
+#[derive(Clone)]
+pub struct Upgrade(Arc<Shared>);
+
+impl UpgradeInfo for Upgrade {
+    type Info = &'static str;
+    type InfoIter = std::iter::Once<Self::Info>;
+
+    fn protocol_info(&self) -> Self::InfoIter {
+        std::iter::once(PROTOCOL)
+    }
+}
+
+impl Upgrade {
+    /// Who the handshake authenticated: the peer id its certificate names, and a flag that a later
+    /// revocation sets.
+    fn admit(&self, conn: &CommonState) -> Result<(PeerId, Arc<Revoked>), P2pTlsError> {
+        let verified = scf_gmtls::peer_identity(&self.0.trust, conn)
+            .ok_or_else(|| P2pTlsError::Certificate("no certificate from a trusted CA".into()))?;
+        let peer = peer_id_in(&verified.certificate).map_err(P2pTlsError::Certificate)?;
+        let flag = self.0.live.register(verified.issuer, verified.certificate.serial());
+        Ok((peer, flag))
+    }
+}
+
+impl<C> InboundConnectionUpgrade<C> for Upgrade
+where
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type Output = (PeerId, Guarded<TlsStream<C>>);
+    type Error = P2pTlsError;
+    type Future = BoxFuture<'static, Result<Self::Output, Self::Error>>;
+
+    fn upgrade_inbound(self, socket: C, _: Self::Info) -> Self::Future {
+        async move {
+            let stream = futures_rustls::TlsAcceptor::from(self.0.server.clone())
+                .accept(socket)
+                .await
+                .map_err(P2pTlsError::Handshake)?;
+            let (peer, revoked) = self.admit(stream.get_ref().1)?;
+            Ok((peer, Guarded { inner: stream.into(), revoked }))
+        }
+        .boxed()
+    }
+}
+
+impl<C> OutboundConnectionUpgrade<C> for Upgrade
+where
+    C: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type Output = (PeerId, Guarded<TlsStream<C>>);
+    type Error = P2pTlsError;
+    type Future = BoxFuture<'static, Result<Self::Output, Self::Error>>;
+
+    fn upgrade_outbound(self, socket: C, _: Self::Info) -> Self::Future {
+        async move {
+            // The server is identified by its certificate; the name only fills the (unchecked) SNI slot.
+            let name = ServerName::IpAddress(std::net::IpAddr::from([0u8, 0, 0, 0]).into());
+            let stream = futures_rustls::TlsConnector::from(self.0.client.clone())
+                .connect(name, socket)
+                .await
+                .map_err(P2pTlsError::Handshake)?;
+            let (peer, revoked) = self.admit(stream.get_ref().1)?;
+            Ok((peer, Guarded { inner: stream.into(), revoked }))
+        }
+        .boxed()
+    }
+}
+
+/// A TLS stream that fails every read and write once its peer's certificate is revoked.
+pub struct Guarded<S> {
+    inner: S,
+    revoked: Arc<Revoked>,
+}
+
+impl<S> Guarded<S> {
+    fn check(&self) -> io::Result<()> {
+        if self.revoked.flag.load(Ordering::SeqCst) {
+            Err(io::Error::new(io::ErrorKind::PermissionDenied, "peer certificate revoked"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        // Register first, so a revocation between the check and the read still wakes this reader.
+        self.revoked.reader.register(cx.waker());
+        self.check()?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check()?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
