@@ -5,9 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 
 import { DEMO_PASSWORD } from './browser';
+import { reportFailure } from './diagnose';
 
 export async function gql<T = Record<string, unknown>>(baseUrl: string, token: string | null, query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const r = await fetch(`${baseUrl}/graphql`, {
@@ -74,12 +75,13 @@ export function cstDate(days = 0): string {
 
 /**
  * Wait for the outcome message of the transaction labelled `action`: "「action」已上链（区块 #n）", or fail with
- * the refusal the UI shows ("「action」失败：…"). Returns the block height.
+ * the refusal the UI shows ("「action」失败：…"). Returns the block height. If neither comes, the error says
+ * what the page showed (open dialogs, messages, requests without an answer) and where the report is.
  */
 export async function committed(p: Page, action: string): Promise<number> {
   const done = p.locator('.ant-message').getByText(`「${action}」已上链`);
   const failed = p.locator('.ant-message').getByText(`「${action}」失败`);
-  await done.or(failed).first().waitFor({ timeout: 60_000 });
+  await outcome(p, action, done.or(failed).first(), 'no 已上链 or 失败 message');
   if (await failed.count()) throw new Error(`${action}: ${await failed.first().innerText()}`);
   const text = await done.first().innerText();
   const m = /区块 #(\d+)/.exec(text);
@@ -90,8 +92,34 @@ export async function committed(p: Page, action: string): Promise<number> {
 /** Wait for the refusal message of `action` and return its text. */
 export async function refused(p: Page, action: string): Promise<string> {
   const failed = p.locator('.ant-message').getByText(`「${action}」失败`);
-  await failed.first().waitFor({ timeout: 60_000 });
+  await outcome(p, action, failed.first(), 'no 失败 message');
   return failed.first().innerText();
+}
+
+/** Wait up to a minute for `message`; on a timeout, save a failure report and say what the page showed. */
+async function outcome(p: Page, action: string, message: Locator, missing: string): Promise<void> {
+  try {
+    await message.waitFor({ timeout: 60_000 });
+  } catch (e) {
+    const submitting = await p.locator('.ant-message').getByText(`正在提交「${action}」`).count().catch(() => 0);
+    const why = submitting
+      ? 'the action was submitted and is still waiting for its answer'
+      : 'no 正在提交 message either: most likely nothing was submitted (journal.txt lists every message shown)';
+    const report = await reportFailure(p, action, `${missing} within 60 s; ${why}`);
+    throw new Error(`「${action}」: ${missing} within 60 s; ${why}\n  ${report.summary}\n(${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+  }
+}
+
+/**
+ * The dialog titled `title` once it is open and still: antd zooms a modal in (rc-motion: prepare, start,
+ * then about 0.3 s of animation), and a click while it grows can press on its button and release beside it
+ * as the button moves — the browser then sends the click to the modal's wrapper, the form is never
+ * submitted and no message ever comes. Wait for the motion to end before filling or clicking.
+ */
+export async function dialog(p: Page, title: string | RegExp): Promise<Locator> {
+  const d = p.getByRole('dialog', { name: title, exact: true });
+  await d.and(p.locator('.ant-modal:not([class*="-zoom-"])')).waitFor();
+  return d;
 }
 
 /** Choose `option` in a searchable select: type it, wait until it is the active option, press Enter. */

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, i
 
 import { committed, gql, RUN } from './api';
 import { launch, login, SCREENSHOTS, shot } from './browser';
+import { observe } from './diagnose';
 import { epcisDocument, tempFile } from './docs';
 import { sdlHas } from './sdl';
 
@@ -138,6 +139,7 @@ describe.skipIf(!sdlHas('lotPage'))('consumer scan page', () => {
     try {
       const p = await desk.newPage();
       p.setDefaultTimeout(60_000);
+      await observe(p);
       // 沪光乳业 commissions a new lot, then recalls it, both in its portal.
       await login(p, baseUrl, 'feng.xiao');
       await p.getByRole('menuitem', { name: /溯源事件上链/ }).click();

@@ -4,7 +4,7 @@
  * `$HOME/.cache/scf-target`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 
 export const UI_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const REPO_DIR = resolve(UI_DIR, '..');
+/** Failure reports (`diagnose.ts`) and the demo's log of a failed run; not committed. */
+export const FAILURES = join(UI_DIR, 'e2e', 'failures');
 
 export function scfBinary(): string {
   if (process.env.SCF_BIN) return resolve(process.env.SCF_BIN);
@@ -35,8 +37,10 @@ export interface Demo {
   baseUrl: string;
   port: number;
   dataDir: string;
-  /** Everything the demo printed, for failure messages. */
+  /** The last 64 kB the demo printed, for failure messages. */
   log: () => string;
+  /** Everything the demo printed (a file beside the data directory; `stop` leaves it). */
+  logFile: string;
   stop: () => Promise<void>;
 }
 
@@ -76,6 +80,9 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'scf-e2e-'));
   let output = '';
+  const logFile = `${dataDir}.log`;
+  const file = createWriteStream(logFile);
+  file.on('error', () => {});
   const child: ChildProcess = spawn(bin, ['demo', '--port', String(port), '--data', dataDir], {
     cwd: REPO_DIR,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,6 +90,7 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
   });
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-64_000);
+    if (!file.writableEnded) file.write(b);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -103,6 +111,7 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
     // Let the test runner exit: nothing may keep reading the demo's pipes.
     child.stdout?.destroy();
     child.stderr?.destroy();
+    await new Promise<void>((r) => file.end(r));
     rmSync(dataDir, { recursive: true, force: true });
   };
   try {
@@ -120,7 +129,18 @@ export async function startDemo({ readyTimeoutMs = 240_000 } = {}): Promise<Demo
     );
   } catch (e) {
     await stop();
-    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- scf demo output ---\n${output}`);
+    const kept = keepDemoLog(logFile);
+    rmSync(logFile, { force: true });
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n--- scf demo output (all of it: ${kept ?? logFile}) ---\n${output}`);
   }
-  return { baseUrl, port, dataDir, log: () => output, stop };
+  return { baseUrl, port, dataDir, log: () => output, logFile, stop };
+}
+
+/** Copy the demo's log into `e2e/failures/` (a failed run keeps it); returns the copy's path. */
+export function keepDemoLog(logFile: string): string | null {
+  if (!existsSync(logFile)) return null;
+  mkdirSync(FAILURES, { recursive: true });
+  const to = join(FAILURES, `demo-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  copyFileSync(logFile, to);
+  return to;
 }

@@ -6,7 +6,10 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, inject, it } from 'vitest';
 
+import { committed, dialog } from './api';
 import { launch, login, shot } from './browser';
+import { FAILURES } from './demo';
+import { observe, reportFailure } from './diagnose';
 import { sdlHas } from './sdl';
 
 const baseUrl = inject('baseUrl');
@@ -24,21 +27,15 @@ beforeEach(async () => {
   context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   page = await context.newPage();
   page.setDefaultTimeout(30_000);
+  await observe(page);
 });
-afterEach(async () => {
+afterEach(async ({ task }) => {
+  const error = task.result?.errors?.[0]?.message ?? '';
+  if (task.result?.state === 'fail' && !error.includes(FAILURES) && page && !page.isClosed()) {
+    console.error(`failure report of "${task.name}":\n  ${(await reportFailure(page, task.name, error.split('\n')[0] ?? '')).summary}`);
+  }
   await context?.close();
 });
-
-/**
- * Wait for the outcome message of the transaction labelled `action`: "「action」已上链（区块 #n）", or fail with
- * the refusal the UI shows ("「action」失败：…").
- */
-async function committed(p: Page, action: string): Promise<void> {
-  const done = p.locator('.ant-message').getByText(`「${action}」已上链`);
-  const failed = p.locator('.ant-message').getByText(`「${action}」失败`);
-  await done.or(failed).first().waitFor({ timeout: 60_000 });
-  if (await failed.count()) throw new Error(`${action}: ${await failed.first().innerText()}`);
-}
 
 /** Choose `option` in a searchable select: type it, wait until it is the active option, press Enter. */
 async function pick(p: Page, combobox: string, option: string): Promise<void> {
@@ -91,9 +88,9 @@ describe.sequential('portals', () => {
     await tree.getByText('HSY-2026-0004.1', { exact: true }).click();
     await page.getByRole('heading', { name: '电子凭证 HSY-2026-0004.1' }).waitFor();
     await page.getByRole('button', { name: '整笔转让' }).click();
-    const dialog = page.getByRole('dialog');
+    const transfer = await dialog(page, '整笔转让');
     await pick(page, '转让给', '马鞍山华钢特种材料有限公司');
-    await dialog.getByRole('button', { name: '整笔转让' }).click();
+    await transfer.getByRole('button', { name: '整笔转让' }).click();
     await committed(page, '整笔转让');
     // A transfer is a one-part split: the new child …0004.1.1 waits for the recipient's sign-for.
     const child = page.locator('.ant-tree-treenode').filter({ hasText: 'HSY-2026-0004.1.1' });
@@ -103,7 +100,7 @@ describe.sequential('portals', () => {
     // The other kept part: apply to a bank for financing at no more than 4.5 % a year.
     await page.goto(`${baseUrl}/vouchers/HSY-2026-0004.3`);
     await page.getByRole('button', { name: '申请融资' }).click();
-    const apply = page.getByRole('dialog');
+    const apply = await dialog(page, '申请融资');
     await pick(page, '资金方', '中国工商银行股份有限公司上海市分行');
     await apply.getByRole('textbox', { name: '可接受的最高年化贴现率（%）' }).fill('4.5');
     await apply.getByRole('button', { name: '申请融资' }).click();
@@ -131,7 +128,7 @@ describe.sequential('portals', () => {
     await row.getByRole('button', { name: /^查验发票/ }).click();
     await committed(page, '查验发票');
     await row.getByRole('button', { name: /^批准/ }).click();
-    const approve = page.getByRole('dialog');
+    const approve = await dialog(page, /^批准 · /);
     await approve.getByRole('textbox', { name: '年化贴现率（%）' }).fill('4.2');
     await approve.getByRole('textbox', { name: '融资协议编号' }).fill('ICBC-GYL-2026-E2E-01');
     await approve.getByRole('button', { name: /^批准/ }).click();
@@ -203,9 +200,9 @@ describe.sequential('portals', () => {
     await receipt.getByText('异常标记', { exact: true }).waitFor();
     await shot(page, 'warehouse-receipts');
     await receipt.getByRole('button', { name: /解除异常标记/ }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByRole('textbox', { name: '原因' }).fill('已检查：除湿后钢卷无锈蚀');
-    await dialog.getByRole('button', { name: /解除异常标记/ }).click();
+    const clear = await dialog(page, '解除异常标记 · CMST-WR-2026-0001');
+    await clear.getByRole('textbox', { name: '原因' }).fill('已检查：除湿后钢卷无锈蚀');
+    await clear.getByRole('button', { name: /解除异常标记/ }).click();
     await committed(page, '解除异常标记 · CMST-WR-2026-0001');
     await expect.poll(() => receipt.getByText('异常标记', { exact: true }).count(), { timeout: 30_000 }).toBe(0);
   });
@@ -219,14 +216,14 @@ describe.sequential('portals', () => {
 
     await all.getByRole('link', { name: 'HSY-2026-0003', exact: true }).click();
     await page.getByRole('button', { name: /冻\s*结/ }).click();
-    const freeze = page.getByRole('dialog');
+    const freeze = await dialog(page, '冻结');
     await freeze.getByRole('textbox', { name: '原因' }).fill('逾期未付，监管调查');
     await freeze.getByRole('button', { name: /冻\s*结/ }).click();
     await committed(page, '冻结');
     await page.locator('.ant-descriptions').getByText('已冻结').waitFor();
     await shot(page, 'regulator-frozen');
     await page.getByRole('button', { name: /解\s*冻/ }).click();
-    const unfreeze = page.getByRole('dialog');
+    const unfreeze = await dialog(page, '解冻');
     await unfreeze.getByRole('textbox', { name: '原因' }).fill('调查结束');
     await unfreeze.getByRole('button', { name: /解\s*冻/ }).click();
     await committed(page, '解冻');

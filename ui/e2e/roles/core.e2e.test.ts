@@ -6,7 +6,7 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 
-import { as, committed, eventually, pick, RUN } from '../api';
+import { as, committed, dialog, eventually, pick, RUN } from '../api';
 import { login, shot } from '../browser';
 import { ORG, sellerIssuesInvoice } from './fixtures';
 import { openTab, useBrowser } from './setup';
@@ -22,9 +22,9 @@ describe.sequential('core enterprise', () => {
     await openTab(page, baseUrl, 'core_enterprise', 'invoices');
     const row = page.getByRole('table', { name: '采购发票' }).getByRole('row').filter({ hasText: inv.number });
     await row.getByRole('button', { name: `入账 ${inv.number}` }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('记账凭证号').fill(`记-2026-12-${RUN}`);
-    await dialog.getByRole('button', { name: `入账 · ${inv.number}` }).click();
+    const book = await dialog(page, `入账 · ${inv.number}`);
+    await book.getByLabel('记账凭证号').fill(`记-2026-12-${RUN}`);
+    await book.getByRole('button', { name: `入账 · ${inv.number}` }).click();
     await committed(page, `入账 · ${inv.number}`);
     await eventually(
       () => as<{ invoice: { booked: boolean } }>(baseUrl, 'li.na', 'query($n:String!){invoice(number:$n){booked}}', { n: inv.number }),
@@ -75,9 +75,9 @@ describe.sequential('core enterprise', () => {
     // Already escalated, so the page does not offer it again.
     expect(await toolbar.getByRole('button', { name: '逾期上报' }).count()).toBe(0);
     await page.getByRole('button', { name: '登记兑付' }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByRole('textbox', { name: '付款流水号' }).fill(`ICBC-HSAUTO-${RUN}`);
-    await dialog.getByRole('button', { name: '登记兑付' }).click();
+    const pay = await dialog(page, '登记兑付');
+    await pay.getByRole('textbox', { name: '付款流水号' }).fill(`ICBC-HSAUTO-${RUN}`);
+    await pay.getByRole('button', { name: '登记兑付' }).click();
     await committed(page, '登记兑付');
     await eventually(
       () => as<{ voucher: { status: string } }>(baseUrl, 'li.na', 'query{voucher(id:"HSY-2026-0002"){status}}'),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import { as, committed, cstDate, eventually, RUN } from '../api';
+import { as, committed, cstDate, dialog, eventually, RUN } from '../api';
 import { login, shot } from '../browser';
 import { activeVoucher, receipt, sellerIssuesInvoice, TX } from './fixtures';
 import { openTab, useBrowser } from './setup';
@@ -46,8 +46,9 @@ describe.sequential('funder', () => {
     const row = inbox.getByRole('row').filter({ hasText: a1 });
 
     await row.getByRole('button', { name: `询问 ${a1}` }).click();
-    await page.getByRole('dialog').getByRole('textbox', { name: '问题' }).fill('请提供最近一期对账单');
-    await page.getByRole('dialog').getByRole('button', { name: `询问 · ${a1}` }).click();
+    const ask = await dialog(page, `询问 · ${a1}`);
+    await ask.getByRole('textbox', { name: '问题' }).fill('请提供最近一期对账单');
+    await ask.getByRole('button', { name: `询问 · ${a1}` }).click();
     await committed(page, '询问');
     await eventually(() => financingState(a1), (s) => s === 'info_requested', 'info requested');
     await as(baseUrl, 'wang.fang', `mutation($id:String!){provideFinancingInfo(applicationId:$id,answer:"对账单编号 DZ-2026-11") ${TX}}`, { id: a1 });
@@ -55,7 +56,7 @@ describe.sequential('funder', () => {
     await row.getByRole('button', { name: `查验发票 ${a1}` }).click();
     await committed(page, '查验发票');
     await row.getByRole('button', { name: `批准 ${a1}` }).click();
-    const approve = page.getByRole('dialog');
+    const approve = await dialog(page, `批准 · ${a1}`);
     await approve.getByRole('textbox', { name: '年化贴现率（%）' }).fill('4.5');
     await approve.getByRole('textbox', { name: '融资协议编号' }).fill(`ICBC-GYL-${RUN}`);
     await approve.getByRole('button', { name: `批准 · ${a1}` }).click();
@@ -63,7 +64,7 @@ describe.sequential('funder', () => {
     await eventually(() => financingState(a1), (s) => s === 'approved', 'approved');
 
     await row.getByRole('button', { name: `登记放款 ${a1}` }).click();
-    const disburse = page.getByRole('dialog');
+    const disburse = await dialog(page, `登记放款 · ${a1}`);
     await disburse.getByRole('textbox', { name: '付款流水号' }).fill(`ICBC-PAY-${RUN}`);
     await disburse.getByRole('button', { name: `登记放款 · ${a1}` }).click();
     await committed(page, '登记放款');
@@ -74,7 +75,7 @@ describe.sequential('funder', () => {
     // and the same as the API reads back.
     await row.getByRole('button', { name: /展开行|Expand row/ }).click();
     await page.getByRole('button', { name: `登记记录 ${v1}` }).click();
-    const record = page.getByRole('dialog', { name: `中登网登记记录 · ${v1}` });
+    const record = await dialog(page, `中登网登记记录 · ${v1}`);
     await record.getByText(`REG-${v1}`).waitFor();
     await record.getByText('应收账款转让').waitFor();
     // The steps' toasts fade after a few seconds: the screenshot shows the record alone.
@@ -99,8 +100,9 @@ describe.sequential('funder', () => {
 
     const other = inbox.getByRole('row').filter({ hasText: a2 });
     await other.getByRole('button', { name: `拒绝 ${a2}` }).click();
-    await page.getByRole('dialog').getByRole('textbox', { name: '原因' }).fill('授信额度不足');
-    await page.getByRole('dialog').getByRole('button', { name: `拒绝 · ${a2}` }).click();
+    const reject = await dialog(page, `拒绝 · ${a2}`);
+    await reject.getByRole('textbox', { name: '原因' }).fill('授信额度不足');
+    await reject.getByRole('button', { name: `拒绝 · ${a2}` }).click();
     await committed(page, '拒绝');
     await eventually(() => financingState(a2), (s) => s === 'rejected', 'rejected');
   });
@@ -126,7 +128,7 @@ describe.sequential('funder', () => {
 
     const step = async (label: string, target: string, fill?: (d: ReturnType<typeof page.getByRole>) => Promise<void>) => {
       await card.getByRole('button', { name: `${label} ${target}` }).click();
-      const d = page.getByRole('dialog');
+      const d = await dialog(page, `${label} · ${target}`);
       if (fill) await fill(d);
       await d.getByRole('button', { name: `${label} · ${target}` }).click();
       await committed(page, `${label} · ${target}`);

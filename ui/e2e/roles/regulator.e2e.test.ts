@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, inject, it } from 'vitest';
 
-import { as, committed, eventually, RUN } from '../api';
+import { as, committed, dialog, eventually, RUN } from '../api';
 import { login, shot } from '../browser';
 import { receipt } from './fixtures';
 import { openTab, useBrowser } from './setup';
@@ -23,15 +23,17 @@ describe('regulator', () => {
     await openTab(page, baseUrl, 'regulator', 'receipts');
     const row = page.getByRole('table', { name: '全部仓单' }).getByRole('row').filter({ hasText: number });
     await row.getByRole('button', { name: `冻结仓单 ${number}` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('涉嫌重复质押，监管调查');
-    await page.getByRole('dialog').getByRole('button', { name: `冻结仓单 · ${number}` }).click();
+    const freeze = await dialog(page, `冻结仓单 · ${number}`);
+    await freeze.getByLabel('原因').fill('涉嫌重复质押，监管调查');
+    await freeze.getByRole('button', { name: `冻结仓单 · ${number}` }).click();
     const from = await committed(page, `冻结仓单 · ${number}`);
     await eventually(frozen, (r) => r.warehouseReceipt.frozen, 'frozen');
     await row.getByText('已冻结').waitFor();
     await shot(page, 'regulator-receipt-frozen', false);
     await row.getByRole('button', { name: `解冻仓单 ${number}` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('调查结束');
-    await page.getByRole('dialog').getByRole('button', { name: `解冻仓单 · ${number}` }).click();
+    const unfreeze = await dialog(page, `解冻仓单 · ${number}`);
+    await unfreeze.getByLabel('原因').fill('调查结束');
+    await unfreeze.getByRole('button', { name: `解冻仓单 · ${number}` }).click();
     const to = await committed(page, `解冻仓单 · ${number}`);
     await eventually(frozen, (r) => !r.warehouseReceipt.frozen, 'unfrozen');
 

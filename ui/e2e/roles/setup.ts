@@ -3,6 +3,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 
 import { launch, login } from '../browser';
+import { FAILURES } from '../demo';
+import { observe, reportFailure } from '../diagnose';
 
 export interface Ctx {
   page: Page;
@@ -22,8 +24,15 @@ export function useBrowser(): Ctx {
     ctx.context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', acceptDownloads: true });
     ctx.page = await ctx.context.newPage();
     ctx.page.setDefaultTimeout(30_000);
+    await observe(ctx.page);
   });
-  afterEach(async () => {
+  afterEach(async ({ task }) => {
+    // Any failure leaves a report (screenshot, text, dialogs, journal), unless `committed` made one already.
+    const error = task.result?.errors?.[0]?.message ?? '';
+    if (task.result?.state === 'fail' && !error.includes(FAILURES) && ctx.page && !ctx.page.isClosed()) {
+      const { summary } = await reportFailure(ctx.page, task.name, error.split('\n')[0] ?? '');
+      console.error(`failure report of "${task.name}":\n  ${summary}`);
+    }
     await ctx.context?.close();
   });
   return ctx;

@@ -6,7 +6,7 @@
 import { sm3 } from 'sm-crypto';
 import { describe, expect, inject, it } from 'vitest';
 
-import { as, committed, cstDate, eventually, invoiceNumber, pick, RUN } from '../api';
+import { as, committed, cstDate, dialog, eventually, invoiceNumber, pick, RUN } from '../api';
 import { login, shot } from '../browser';
 import { ublInvoice, tempFile } from '../docs';
 import { activeVoucher, ORG, receipt, TX } from './fixtures';
@@ -72,11 +72,11 @@ describe.sequential('supplier', () => {
     await openTab(page, baseUrl, 'supplier', 'invoices');
     const row = page.getByRole('table', { name: '我的发票' }).getByRole('row').filter({ hasText: ublNumber });
     await row.getByRole('button', { name: `红冲 ${ublNumber}` }).click();
-    const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('红字发票号码').fill(invoiceNumber());
-    await dialog.getByLabel('红冲金额（元，含税）').fill('2260');
-    await dialog.getByLabel('原因').fill('退回 10 件');
-    await dialog.getByRole('button', { name: `红冲 · ${ublNumber}` }).click();
+    const reverse = await dialog(page, `红冲 · ${ublNumber}`);
+    await reverse.getByLabel('红字发票号码').fill(invoiceNumber());
+    await reverse.getByLabel('红冲金额（元，含税）').fill('2260');
+    await reverse.getByLabel('原因').fill('退回 10 件');
+    await reverse.getByRole('button', { name: `红冲 · ${ublNumber}` }).click();
     await committed(page, `红冲 · ${ublNumber}`);
     await eventually(() => readInvoice(ublNumber), (r) => r.invoice.reversed === 226_000, 'partial reversal');
     await row.getByText('已部分红冲 ¥2,260.00').waitFor();
@@ -91,7 +91,7 @@ describe.sequential('supplier', () => {
 
     await page.goto(`${baseUrl}/vouchers/${voucher}`);
     await page.getByRole('button', { name: '申请融资' }).click();
-    const apply = page.getByRole('dialog');
+    const apply = await dialog(page, '申请融资');
     await pick(page, '资金方', ORG.ICBC.name);
     await apply.getByRole('textbox', { name: '可接受的最高年化贴现率（%）' }).fill('4.8');
     // A document is registered by its SM3 hash; the file itself stays with the supplier.
@@ -120,13 +120,13 @@ describe.sequential('supplier', () => {
     await openTab(page, baseUrl, 'supplier', 'receipts');
     const row = page.getByRole('table', { name: '我的仓单' }).getByRole('row').filter({ hasText: number });
     await row.getByRole('button', { name: `申请质押融资 ${number}` }).click();
-    const dialog = page.getByRole('dialog');
+    const pledge = await dialog(page, `申请质押融资 · ${number}`);
     const appId = `PL-S-${RUN}`;
-    await dialog.getByLabel('申请编号').fill(appId);
-    await pick(page, '资金方', ORG.ICBC.name, dialog);
-    await dialog.getByLabel('申请金额（元）').fill('300,000');
+    await pledge.getByLabel('申请编号').fill(appId);
+    await pick(page, '资金方', ORG.ICBC.name, pledge);
+    await pledge.getByLabel('申请金额（元）').fill('300,000');
     await shot(page, 'supplier-apply-pledge', false);
-    await dialog.getByRole('button', { name: `申请质押融资 · ${number}` }).click();
+    await pledge.getByRole('button', { name: `申请质押融资 · ${number}` }).click();
     await committed(page, `申请质押融资 · ${number}`);
     const inst = await eventually(
       () => as<{ workflowInstance: { state: string; amount: number; subject: string } }>(baseUrl, 'wang.fang', 'query($id:String!){workflowInstance(id:$id){state amount subject}}', { id: appId }),
@@ -149,8 +149,9 @@ describe.sequential('supplier', () => {
     await openTab(page, baseUrl, 'supplier', 'financing');
     const row = page.getByRole('table', { name: '融资申请' }).getByRole('row').filter({ hasText: app });
     await row.getByRole('button', { name: `补充材料 ${app}` }).click();
-    await page.getByRole('dialog').getByRole('textbox', { name: '答复' }).fill('送货单 SH-2026-1201 已上传至资金方邮箱');
-    await page.getByRole('dialog').getByRole('button', { name: `补充材料 · ${app}` }).click();
+    const answer = await dialog(page, `补充材料 · ${app}`);
+    await answer.getByRole('textbox', { name: '答复' }).fill('送货单 SH-2026-1201 已上传至资金方邮箱');
+    await answer.getByRole('button', { name: `补充材料 · ${app}` }).click();
     await committed(page, '补充材料');
     await eventually(state, (s) => s === 'submitted', 'answered');
 
@@ -175,9 +176,10 @@ describe.sequential('supplier', () => {
     await openTab(page, baseUrl, 'supplier', 'tasks');
     const task = page.getByRole('table', { name: '流程待办' }).getByRole('row').filter({ hasText: pl });
     await task.getByRole('button', { name: `登记还款 ${pl}` }).click();
-    await page.getByRole('dialog').getByLabel('付款流水号').fill(`HLBRAKE-REPAY-${RUN}`);
+    const repay = await dialog(page, `登记还款 · ${pl}`);
+    await repay.getByLabel('付款流水号').fill(`HLBRAKE-REPAY-${RUN}`);
     await shot(page, 'supplier-record-repayment', false);
-    await page.getByRole('dialog').getByRole('button', { name: `登记还款 · ${pl}` }).click();
+    await repay.getByRole('button', { name: `登记还款 · ${pl}` }).click();
     await committed(page, `登记还款 · ${pl}`);
     await eventually(
       () => as<{ workflowInstance: { state: string } }>(baseUrl, 'wang.fang', 'query($id:String!){workflowInstance(id:$id){state}}', { id: pl }),
@@ -197,8 +199,9 @@ describe.sequential('supplier', () => {
     const card = page.getByRole('region', { name: `申请 ${pl}` });
     await card.getByTestId('workflow-state').getByText('applied').waitFor();
     await card.getByRole('button', { name: `撤回质押申请 ${pl}` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('改用应收账款融资');
-    await page.getByRole('dialog').getByRole('button', { name: `撤回质押申请 · ${pl}` }).click();
+    const withdraw = await dialog(page, `撤回质押申请 · ${pl}`);
+    await withdraw.getByLabel('原因').fill('改用应收账款融资');
+    await withdraw.getByRole('button', { name: `撤回质押申请 · ${pl}` }).click();
     await committed(page, `撤回质押申请 · ${pl}`);
     await eventually(
       () => as<{ workflowInstance: { state: string } }>(baseUrl, 'wang.fang', 'query($id:String!){workflowInstance(id:$id){state}}', { id: pl }),

@@ -7,7 +7,7 @@
 import { sm2 } from 'sm-crypto';
 import { describe, expect, inject, it } from 'vitest';
 
-import { as, choose, committed, cstDate, eventually, pick, RUN } from '../api';
+import { as, choose, committed, cstDate, dialog, eventually, pick, RUN } from '../api';
 import { login, shot } from '../browser';
 import { ORG, receipt, TX } from './fixtures';
 import { openTab, switchUser, useBrowser } from './setup';
@@ -53,7 +53,7 @@ describe.sequential('warehouse', () => {
     await openTab(page, baseUrl, 'supplier', 'receipts');
     const mine = page.getByRole('table', { name: '我的仓单' });
     await mine.getByRole('row').filter({ hasText: number }).getByRole('button', { name: `拆分仓单 ${number}` }).click();
-    const split = page.getByRole('dialog');
+    const split = await dialog(page, `拆分仓单 · ${number}`);
     await split.getByLabel('第 1 部分数量').fill('600');
     await split.getByLabel('第 1 部分批号').fill(`JD-${RUN}-A`);
     await split.getByLabel('第 2 部分数量').fill('200');
@@ -68,7 +68,7 @@ describe.sequential('warehouse', () => {
     expect(parent.warehouseReceipt.children).toEqual([`${number}-1`, `${number}-2`]);
 
     await mine.getByRole('row').filter({ hasText: `${number}-1` }).getByRole('button', { name: `背书转让 ${number}-1` }).click();
-    const endorse = page.getByRole('dialog');
+    const endorse = await dialog(page, `背书转让 · ${number}-1`);
     await pick(page, '被背书人', ORG.HGSTEEL.name, endorse);
     await endorse.getByLabel('背书附言').fill('货款结算');
     await endorse.getByRole('button', { name: `背书转让 · ${number}-1` }).click();
@@ -76,7 +76,7 @@ describe.sequential('warehouse', () => {
     await eventually(() => readReceipt(`${number}-1`), (r) => r.warehouseReceipt.holder === 'HGSTEEL', 'endorsed');
 
     await mine.getByRole('row').filter({ hasText: `${number}-2` }).getByRole('button', { name: `提货注销 ${number}-2` }).click();
-    await page.getByRole('dialog').getByRole('button', { name: `提货注销 · ${number}-2` }).click();
+    await (await dialog(page, `提货注销 · ${number}-2`)).getByRole('button', { name: `提货注销 · ${number}-2` }).click();
     await committed(page, `提货注销 · ${number}-2`);
     await eventually(() => readReceipt(`${number}-2`), (r) => r.warehouseReceipt.status === 'WITHDRAWN', 'withdrawn');
 
@@ -86,13 +86,15 @@ describe.sequential('warehouse', () => {
     const all = page.getByRole('table', { name: '仓单' });
     const row = all.getByRole('row').filter({ hasText: `${number}-1` });
     await row.getByRole('button', { name: `标记异常 ${number}-1` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('抽检发现包装破损');
-    await page.getByRole('dialog').getByRole('button', { name: `标记异常 · ${number}-1` }).click();
+    const flag = await dialog(page, `标记异常 · ${number}-1`);
+    await flag.getByLabel('原因').fill('抽检发现包装破损');
+    await flag.getByRole('button', { name: `标记异常 · ${number}-1` }).click();
     await committed(page, `标记异常 · ${number}-1`);
     await eventually(() => readReceipt(`${number}-1`), (r) => r.warehouseReceipt.flag?.reason === '抽检发现包装破损', 'flagged');
     await row.getByRole('button', { name: `解除异常标记 ${number}-1` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('重新包装后复检合格');
-    await page.getByRole('dialog').getByRole('button', { name: `解除异常标记 · ${number}-1` }).click();
+    const clear = await dialog(page, `解除异常标记 · ${number}-1`);
+    await clear.getByLabel('原因').fill('重新包装后复检合格');
+    await clear.getByRole('button', { name: `解除异常标记 · ${number}-1` }).click();
     await committed(page, `解除异常标记 · ${number}-1`);
     await eventually(() => readReceipt(`${number}-1`), (r) => r.warehouseReceipt.flag === null, 'flag cleared');
   });
@@ -108,7 +110,7 @@ describe.sequential('warehouse', () => {
     await page.getByRole('button', { name: /^打\s*开$/ }).click();
     const card = page.getByRole('region', { name: `申请 ${id}` });
     await card.getByRole('button', { name: `确认货物 ${id}` }).click();
-    const d = page.getByRole('dialog');
+    const d = await dialog(page, `确认货物 · ${id}`);
     await d.getByLabel('货值（元）').fill('260,000.00');
     await d.getByLabel('设备编号').fill('CMST-TH-A07');
     await d.getByLabel('检查说明').fill('实地盘点 1000 kg，温湿度正常');
@@ -153,14 +155,14 @@ describe.sequential('warehouse', () => {
     const table = page.getByRole('table', { name: '物联网设备' });
     const row = table.getByRole('row').filter({ hasText: id });
     await row.getByRole('button', { name: `设置规则 ${id}` }).click();
-    const rules = page.getByRole('dialog');
+    const rules = await dialog(page, `设置规则 · ${id}`);
     await rules.getByLabel('静默告警：最长无读数间隔（秒）').fill('120');
     await rules.getByRole('button', { name: `设置规则 · ${id}` }).click();
     await committed(page, `设置规则 · ${id}`);
     await eventually(read, (r) => r.device.rules.some((x) => x.rule === 'SILENCE' && x.maxGapMs === 120_000), 'rules set');
 
     await row.getByRole('button', { name: `重新绑定 ${id}` }).click();
-    const rebind = page.getByRole('dialog');
+    const rebind = await dialog(page, `重新绑定 · ${id}`);
     await choose(page, '绑定对象', '批次', rebind);
     await rebind.getByLabel('商品条码（GTIN）').fill('06901234000337');
     await rebind.getByLabel('批号').fill(`Y-${RUN}`);
@@ -169,8 +171,9 @@ describe.sequential('warehouse', () => {
     await eventually(read, (r) => r.device.binding.kind === 'LOT' && r.device.binding.lot === `Y-${RUN}`, 'rebound');
 
     await row.getByRole('button', { name: `吊销 ${id}` }).click();
-    await page.getByRole('dialog').getByLabel('原因').fill('传感器损坏，已更换');
-    await page.getByRole('dialog').getByRole('button', { name: `吊销 · ${id}` }).click();
+    const revokeDevice = await dialog(page, `吊销 · ${id}`);
+    await revokeDevice.getByLabel('原因').fill('传感器损坏，已更换');
+    await revokeDevice.getByRole('button', { name: `吊销 · ${id}` }).click();
     await committed(page, `吊销 · ${id}`);
     await eventually(read, (r) => r.device.status === 'REVOKED', 'revoked');
 
