@@ -104,6 +104,22 @@ pub struct IngestSection {
     /// publishes only to its own telemetry topic, and no client subscribes.
     #[serde(default)]
     pub mqtt_acl: Option<PathBuf>,
+    /// Embedded broker only: also accept devices over 国密 TLS 1.3 (RFC 8998) here, e.g. `0.0.0.0:8883`.
+    /// A device presents a certificate (`scf ca issue --kind device --subject CN=<device id>`) instead of
+    /// a password; the ACL applies to the CN.
+    #[serde(default)]
+    pub mqtt_tls_listen: Option<std::net::SocketAddr>,
+    /// The broker's certificate (kind `tls`, naming the host devices dial) and its SM2 key.
+    #[serde(default)]
+    pub mqtt_tls_cert: Option<PathBuf>,
+    #[serde(default)]
+    pub mqtt_tls_key: Option<PathBuf>,
+    /// CA certificates whose device certificates are accepted (usually this organisation's own).
+    #[serde(default)]
+    pub mqtt_tls_trust: Option<PathBuf>,
+    /// Their CRLs; re-read when they change.
+    #[serde(default)]
+    pub mqtt_tls_crls: Vec<PathBuf>,
 }
 
 /// The whole member config file.
@@ -193,6 +209,28 @@ impl MemberConfig {
             }
             i.mqtt_passwd.iter_mut().for_each(fix);
             i.mqtt_acl.iter_mut().for_each(fix);
+            for p in [&mut i.mqtt_tls_cert, &mut i.mqtt_tls_key, &mut i.mqtt_tls_trust].into_iter().flatten() {
+                fix(p);
+            }
+            i.mqtt_tls_crls.iter_mut().for_each(fix);
+            let tls_files = [
+                ("ingest.mqtt_tls_cert", &i.mqtt_tls_cert),
+                ("ingest.mqtt_tls_key", &i.mqtt_tls_key),
+                ("ingest.mqtt_tls_trust", &i.mqtt_tls_trust),
+            ];
+            if i.mqtt_tls_listen.is_some() {
+                if let Some((field, _)) = tls_files.iter().find(|(_, v)| v.is_none()) {
+                    return Err(invalid(field, "required with ingest.mqtt_tls_listen".into()));
+                }
+                if !matches!(broker_of(i), Ok(Broker::Embedded(_))) {
+                    return Err(invalid("ingest.mqtt_tls_listen", "only for the embedded broker".into()));
+                }
+            } else if tls_files.iter().any(|(_, v)| v.is_some()) || !i.mqtt_tls_crls.is_empty() {
+                return Err(invalid(
+                    "ingest.mqtt_tls_listen",
+                    "MQTT TLS files are given but no listener to use them".into(),
+                ));
+            }
             match broker_of(i).map_err(|r| invalid("ingest.broker", r))? {
                 Broker::Embedded(_) if i.mqtt_passwd.is_none() => {
                     return Err(invalid(
@@ -324,8 +362,14 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
                 let passwd = i.mqtt_passwd.as_deref().ok_or_else(|| anyhow!("ingest.mqtt_passwd: missing"))?;
                 let access = scf_iot_ingest::mqtt_access::Access::load(passwd, i.mqtt_acl.as_deref())
                     .map_err(|e| anyhow!("ingest.mqtt_passwd/mqtt_acl: {e}"))?;
-                let b = scf_iot_ingest::broker::EmbeddedBroker::start(addr, access).await?;
+                let mut b = scf_iot_ingest::broker::EmbeddedBroker::start(addr, access).await?;
                 eprintln!("scf member {}: MQTT broker on mqtt://{} (password file and ACL enforced)", cfg.org, b.addr);
+                if let Some(listen) = i.mqtt_tls_listen {
+                    let (tls, watcher) = mqtt_tls(i, listen)?;
+                    let at = b.serve_tls(tls).await?;
+                    tasks.extend(watcher);
+                    eprintln!("scf member {}: MQTT over 国密 TLS on {at} (device certificates)", cfg.org);
+                }
                 let internal = b.internal_args();
                 embedded = Some(b);
                 internal
@@ -358,6 +402,38 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
     }
     node.shutdown().await;
     Ok(())
+}
+
+/// The MQTT front's 国密 TLS settings from `[ingest] mqtt_tls_*`, and the task that re-reads its CRLs.
+fn mqtt_tls(
+    i: &IngestSection,
+    listen: std::net::SocketAddr,
+) -> anyhow::Result<(scf_iot_ingest::broker::MqttTls, Option<tokio::task::JoinHandle<()>>)> {
+    let file = |field: &str, p: &Option<PathBuf>| -> anyhow::Result<String> {
+        let p = p.as_ref().ok_or_else(|| anyhow!("{field}: missing"))?;
+        std::fs::read_to_string(p).map_err(|e| anyhow!("{field}: {}: {e}", p.display()))
+    };
+    let identity = scf_gmtls::Identity::from_pem(
+        &file("ingest.mqtt_tls_cert", &i.mqtt_tls_cert)?,
+        &file("ingest.mqtt_tls_key", &i.mqtt_tls_key)?,
+    )
+    .map_err(|e| anyhow!("ingest.mqtt_tls_cert: {e}"))?;
+    let store = scf_ca::TrustStore::from_pem(&file("ingest.mqtt_tls_trust", &i.mqtt_tls_trust)?)
+        .map_err(|e| anyhow!("ingest.mqtt_tls_trust: {e}"))?;
+    let revoked = scf_gmtls::crl_files::read_crls("ingest.mqtt_tls_crls", &i.mqtt_tls_crls, &store)?;
+    let revocations = std::sync::Arc::new(scf_ca::SharedRevocations::new(revoked));
+    let trust = scf_gmtls::Trust::new(store, revocations.clone());
+    let watcher = (!i.mqtt_tls_crls.is_empty()).then(|| {
+        tokio::spawn(scf_gmtls::crl_files::watch_crls(
+            "MQTT (国密 TLS)",
+            "ingest.mqtt_tls_crls",
+            i.mqtt_tls_crls.clone(),
+            trust.store.clone(),
+            revocations,
+            || {},
+        ))
+    });
+    Ok((scf_iot_ingest::broker::MqttTls::new(listen, &identity, trust)?, watcher))
 }
 
 /// The example `scf member init` writes.
@@ -437,6 +513,12 @@ schedule = "data/timers.redb"
 #   scf mqtt passwd --file mqtt/passwd --username DEVICE_ID   (prints its password once)
 # mqtt_passwd = "mqtt/passwd"
 # mqtt_acl = "mqtt/acl"           # default: each device publishes only to its own telemetry topic
+# Devices with certificates instead of passwords, over 国密 TLS (docs/operations.md §3.2):
+# mqtt_tls_listen = "0.0.0.0:8883"
+# mqtt_tls_cert = "keys/mqtt.crt"   # scf ca issue --kind tls … --san <host devices dial>
+# mqtt_tls_key = "keys/mqtt/key.pem"
+# mqtt_tls_trust = "ca/ca.pem"      # the CA that issues this organisation's device certificates
+# mqtt_tls_crls = ["ca/crl.pem"]
 "#,
         org_lower = org.to_lowercase()
     )
@@ -503,5 +585,17 @@ mod tests {
         assert_eq!(cfg.ingest.and_then(|i| i.mqtt_passwd), Some(dir.path().join("mqtt/passwd")));
         let err = with("broker = \"mqtt://broker:1883\"\nmqtt_acl = \"acl\"\n").expect_err("refused").to_string();
         assert!(err.contains("ingest.mqtt_acl"), "{err}");
+        // The 国密 TLS listener needs its files, and the files need the listener.
+        let embedded = "broker = \"embedded:127.0.0.1:1883\"\nmqtt_passwd = \"mqtt/passwd\"\n";
+        let err = with(&format!("{embedded}mqtt_tls_listen = \"127.0.0.1:8883\"\n")).expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_tls_cert"), "{err}");
+        let err = with(&format!("{embedded}mqtt_tls_cert = \"c.pem\"\n")).expect_err("refused").to_string();
+        assert!(err.contains("ingest.mqtt_tls_listen"), "{err}");
+        let tls = "mqtt_tls_listen = \"127.0.0.1:8883\"\nmqtt_tls_cert = \"c.pem\"\nmqtt_tls_key = \"k.pem\"\n\
+                   mqtt_tls_trust = \"ca.pem\"\nmqtt_tls_crls = [\"crl.pem\"]\n";
+        let cfg = with(&format!("{embedded}{tls}")).expect("loads");
+        assert_eq!(cfg.ingest.and_then(|i| i.mqtt_tls_crls.first().cloned()), Some(dir.path().join("crl.pem")));
+        let err = with(&format!("broker = \"mqtt://broker:1883\"\n{tls}")).expect_err("refused").to_string();
+        assert!(err.contains("only for the embedded broker"), "{err}");
     }
 }

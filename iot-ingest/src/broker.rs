@@ -105,8 +105,33 @@ pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
 pub struct EmbeddedBroker {
     /// Where devices and other clients connect.
     pub addr: SocketAddr,
+    /// Where devices connect over 国密 TLS with a certificate, when [`EmbeddedBroker::serve_tls`] ran.
+    pub tls_addr: Option<SocketAddr>,
     inner: crate::guard::Upstream,
+    access: std::sync::Arc<crate::mqtt_access::Access>,
     guard: tokio::task::JoinHandle<()>,
+    tls_guard: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The 国密 TLS listener of the embedded broker: where, with which certificate, trusting which CAs.
+pub struct MqttTls {
+    pub listen: SocketAddr,
+    pub config: std::sync::Arc<scf_gmtls::rustls::ServerConfig>,
+    pub trust: scf_gmtls::Trust,
+}
+
+impl MqttTls {
+    /// A server for `identity` (kind `tls`, naming the host devices dial) that demands a client
+    /// certificate from a CA in `trust`.
+    pub fn new(
+        listen: SocketAddr,
+        identity: &scf_gmtls::Identity,
+        trust: scf_gmtls::Trust,
+    ) -> Result<Self, BrokerError> {
+        let config = scf_gmtls::server_config(identity, trust.clone(), scf_gmtls::ClientAuth::Required)
+            .map_err(|e| BrokerError::Embedded(format!("MQTT TLS: {e}")))?;
+        Ok(MqttTls { listen, config, trust })
+    }
 }
 
 impl EmbeddedBroker {
@@ -125,8 +150,30 @@ impl EmbeddedBroker {
         tokio::task::spawn_blocking(move || start_rumqttd(inner_addr, auth))
             .await
             .map_err(|e| BrokerError::Embedded(e.to_string()))??;
-        let guard = tokio::spawn(crate::guard::serve(listener, std::sync::Arc::new(access), inner.clone()));
-        Ok(EmbeddedBroker { addr, inner, guard })
+        let access = std::sync::Arc::new(access);
+        let guard = tokio::spawn(crate::guard::serve(listener, access.clone(), inner.clone()));
+        Ok(EmbeddedBroker { addr, tls_addr: None, inner, access, guard, tls_guard: None })
+    }
+
+    /// Also accept devices over 国密 TLS ([`crate::guard::serve_tls`]): the client certificate is the
+    /// credential, the same ACL applies.
+    pub async fn serve_tls(&mut self, tls: MqttTls) -> Result<SocketAddr, BrokerError> {
+        let listener = tokio::net::TcpListener::bind(tls.listen)
+            .await
+            .map_err(|e| BrokerError::Embedded(format!("MQTT TLS: listen on {}: {e}", tls.listen)))?;
+        let addr = listener.local_addr().map_err(|e| BrokerError::Embedded(e.to_string()))?;
+        if let Some(old) = self.tls_guard.take() {
+            old.abort();
+        }
+        self.tls_guard = Some(tokio::spawn(crate::guard::serve_tls(
+            listener,
+            tls.config,
+            tls.trust,
+            self.access.clone(),
+            self.inner.clone(),
+        )));
+        self.tls_addr = Some(addr);
+        Ok(addr)
     }
 
     /// Connection settings for a trusted client in this process (the ingestion service): straight to
@@ -153,6 +200,9 @@ impl EmbeddedBroker {
 
 impl Drop for EmbeddedBroker {
     fn drop(&mut self) {
+        if let Some(t) = &self.tls_guard {
+            t.abort();
+        }
         self.guard.abort();
     }
 }

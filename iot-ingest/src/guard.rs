@@ -15,12 +15,19 @@
 //! the FILTER) is answered here with SUBACK failure (0x80) for all its filters and not forwarded.
 //! Packets are size-bounded in both directions; a second CONNECT or a malformed packet closes the
 //! connection.
+//!
+//! **国密 TLS listener** ([`serve_tls`], `[ingest] mqtt_tls_listen`): MQTT over TLS 1.3 with the RFC 8998
+//! suite (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3, `scf-gmtls`). The device presents a certificate from an
+//! organisation CA (`scf ca issue --kind device --subject CN=<device id>`), checked at the handshake for
+//! chain, validity, clientAuth and revocation. The certificate is the credential: the CONNECT username, if
+//! any, must be the certificate's CN (else CONNACK 5), no password is needed, and the ACL applies to
+//! the CN. Everything after CONNECT is as on the plain listener.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Mutex;
 
@@ -55,8 +62,56 @@ pub async fn serve(listener: TcpListener, access: Arc<Access>, upstream: Upstrea
         let access = access.clone();
         let upstream = upstream.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(client, &access, &upstream).await {
+            let _ = client.set_nodelay(true);
+            if let Err(e) = connection(client, None, &access, &upstream).await {
                 tracing::debug!(%remote, "MQTT guard: connection closed: {e}");
+            }
+        });
+    }
+}
+
+/// Accept devices over 国密 TLS on `listener` until the task is aborted; see the module documentation.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<scf_gmtls::rustls::ServerConfig>,
+    trust: scf_gmtls::Trust,
+    access: Arc<Access>,
+    upstream: Upstream,
+) {
+    let acceptor = scf_gmtls::tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let (client, remote) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("MQTT guard (TLS): accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let (access, upstream, acceptor, trust) = (access.clone(), upstream.clone(), acceptor.clone(), trust.clone());
+        tokio::spawn(async move {
+            let _ = client.set_nodelay(true);
+            let stream = match tokio::time::timeout(CONNECT_TIMEOUT, acceptor.accept(client)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    refused("certificate");
+                    tracing::info!(%remote, "MQTT guard (TLS): handshake refused: {e}");
+                    return;
+                }
+                Err(_) => {
+                    refused("timeout");
+                    return;
+                }
+            };
+            let Some(device) =
+                scf_gmtls::peer_identity(&trust, stream.get_ref().1).and_then(|v| v.certificate.common_name())
+            else {
+                refused("certificate");
+                tracing::info!(%remote, "MQTT guard (TLS): the client certificate names no device (CN)");
+                return;
+            };
+            if let Err(e) = connection(stream, Some(device), &access, &upstream).await {
+                tracing::debug!(%remote, "MQTT guard (TLS): connection closed: {e}");
             }
         });
     }
@@ -255,8 +310,16 @@ fn refused(reason: &str) {
     metrics::counter!("scf_mqtt_refused_total", "reason" => reason.to_string()).increment(1);
 }
 
-async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream) -> Result<(), GuardError> {
-    let _ = client.set_nodelay(true);
+/// Relay one client; `certified` is the device its TLS certificate names (then it needs no password).
+async fn connection<S>(
+    mut client: S,
+    certified: Option<String>,
+    access: &Access,
+    upstream: &Upstream,
+) -> Result<(), GuardError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let first = tokio::time::timeout(CONNECT_TIMEOUT, read_packet(&mut client, MAX_CLIENT_PACKET))
         .await
         .map_err(|_| GuardError::Timeout(CONNECT_TIMEOUT))??;
@@ -273,13 +336,23 @@ async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream)
             return Err(GuardError::Malformed(r));
         }
     };
-    let Some(username) = connect.username.clone() else {
-        refused("anonymous");
-        client.write_all(&connack(0x05)).await?;
-        return Err(GuardError::Refused("anonymous client".into()));
+    let username = match (&certified, connect.username.clone()) {
+        (Some(device), Some(u)) if &u != device => {
+            refused("certificate");
+            tracing::info!(%u, %device, "MQTT guard (TLS): username is not the certificate's device");
+            client.write_all(&connack(0x05)).await?;
+            return Err(GuardError::Refused(format!("username {u:?} on a certificate for {device:?}")));
+        }
+        (Some(device), _) => device.clone(),
+        (None, Some(u)) => u,
+        (None, None) => {
+            refused("anonymous");
+            client.write_all(&connack(0x05)).await?;
+            return Err(GuardError::Refused("anonymous client".into()));
+        }
     };
     let password = connect.password.as_deref().and_then(|p| std::str::from_utf8(p).ok()).unwrap_or("");
-    if connect.password.is_none() || !access.passwords().check(&username, password) {
+    if certified.is_none() && (connect.password.is_none() || !access.passwords().check(&username, password)) {
         refused("credentials");
         tracing::info!(%username, "MQTT guard: bad username or password");
         client.write_all(&connack(0x04)).await?;
@@ -309,7 +382,7 @@ async fn connection(mut client: TcpStream, access: &Access, upstream: &Upstream)
     let _ = broker.set_nodelay(true);
     broker.write_all(&encode_connect(&connect, &inner_id, &upstream.username, &upstream.password).encode()).await?;
 
-    let (mut client_r, client_w) = client.into_split();
+    let (mut client_r, client_w) = tokio::io::split(client);
     let (mut broker_r, mut broker_w) = broker.into_split();
     let client_w = Arc::new(Mutex::new(client_w));
     let down_w = client_w.clone();

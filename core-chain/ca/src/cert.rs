@@ -98,6 +98,10 @@ impl SmCertificate {
     pub fn organization(&self) -> Option<String> {
         self.cert.tbs_certificate().subject().organization().ok().flatten().map(|d| d.value().into_owned())
     }
+    /// The subject's CN attribute (a device certificate's device id).
+    pub fn common_name(&self) -> Option<String> {
+        self.cert.tbs_certificate().subject().common_name().ok().flatten().map(|d| d.value().into_owned())
+    }
     pub fn not_before(&self) -> SystemTime {
         self.cert.tbs_certificate().validity().not_before.to_system_time()
     }

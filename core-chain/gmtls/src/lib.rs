@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod config;
+pub mod crl_files;
 mod error;
 mod kx;
 mod rng;

@@ -13,24 +13,21 @@
 //!
 //! The plain listener (`[api] listen`) stays for tools on the node's own machine and must be loopback.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use scf_ca::{RevocationCheck, RevokedSerials, SharedRevocations, TrustStore, VerifiedCrl};
+use scf_ca::{RevocationCheck, RevokedSerials, SharedRevocations, TrustStore};
 use scf_gmtls::{ClientAuth, Identity, Trust};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::ApiSection;
 
-/// How often the CRL files are checked for changes.
-const CRL_POLL: Duration = Duration::from_secs(1);
 /// A client that has not finished its handshake by then is dropped.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -70,22 +67,11 @@ pub(crate) fn read_crls(
     paths: &[PathBuf],
     store: &TrustStore,
 ) -> Result<RevokedSerials, HttpsError> {
-    let mut revoked = RevokedSerials::new();
-    for path in paths {
-        let pem = read(field, path)?;
-        let crl = VerifiedCrl::from_pem(&pem, store, SystemTime::now()).map_err(|e| HttpsError::File {
-            field,
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        revoked.apply_crl(&crl);
-    }
-    Ok(revoked)
-}
-
-/// A file's modification time and length, to notice a change.
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
-    std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))
+    scf_gmtls::crl_files::read_crls(field, paths, store).map_err(|e| HttpsError::File {
+        field: e.field,
+        path: e.path,
+        reason: e.reason,
+    })
 }
 
 /// The HTTPS listener's certificate, trust and revocations, read from `[api]`.
@@ -231,35 +217,4 @@ fn refused(reason: String) -> Response {
     resp
 }
 
-/// Re-read the CRL files whenever one changes, then call `changed`. A file that no longer verifies is
-/// logged and the revocations known before are kept (a broken CRL never un-revokes anything).
-pub(crate) async fn watch_crls(
-    what: &'static str,
-    field: &'static str,
-    files: Vec<PathBuf>,
-    store: Arc<TrustStore>,
-    revocations: Arc<SharedRevocations>,
-    changed: impl Fn() + Send + 'static,
-) {
-    if files.is_empty() {
-        return;
-    }
-    let stamps = |files: &[PathBuf]| files.iter().map(|f| (f.clone(), stamp(f))).collect::<BTreeMap<_, _>>();
-    let mut seen = stamps(&files);
-    loop {
-        tokio::time::sleep(CRL_POLL).await;
-        let now = stamps(&files);
-        if now == seen {
-            continue;
-        }
-        match read_crls(field, &files, &store) {
-            Ok(revoked) => {
-                info!(revoked = revoked.len(), "{what}: CRLs re-read");
-                revocations.update(|r| *r = revoked);
-                changed();
-            }
-            Err(e) => warn!("{what}: {e}; keeping the revocations read before"),
-        }
-        seen = now;
-    }
-}
+pub(crate) use scf_gmtls::crl_files::watch_crls;

@@ -274,7 +274,7 @@ async fn a_node_whose_certificate_is_revoked_is_cut_off_and_the_others_go_on() {
         nodes: 4,
         observers: 0,
         dir: dir.clone(),
-        base_port: BASE_PORT + 300,
+        base_port: 31_850,
         chain_id: "cluster-test".into(),
         only: vec![],
         wait_secs: 60,
