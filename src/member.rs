@@ -408,7 +408,7 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
 fn mqtt_tls(
     i: &IngestSection,
     listen: std::net::SocketAddr,
-) -> anyhow::Result<(scf_iot_ingest::broker::MqttTls, Option<tokio::task::JoinHandle<()>>)> {
+) -> anyhow::Result<(scf_iot_ingest::broker::MqttTls, Vec<tokio::task::JoinHandle<()>>)> {
     let file = |field: &str, p: &Option<PathBuf>| -> anyhow::Result<String> {
         let p = p.as_ref().ok_or_else(|| anyhow!("{field}: missing"))?;
         std::fs::read_to_string(p).map_err(|e| anyhow!("{field}: {}: {e}", p.display()))
@@ -423,17 +423,27 @@ fn mqtt_tls(
     let revoked = scf_gmtls::crl_files::read_crls("ingest.mqtt_tls_crls", &i.mqtt_tls_crls, &store)?;
     let revocations = std::sync::Arc::new(scf_ca::SharedRevocations::new(revoked));
     let trust = scf_gmtls::Trust::new(store, revocations.clone());
-    let watcher = (!i.mqtt_tls_crls.is_empty()).then(|| {
-        tokio::spawn(scf_gmtls::crl_files::watch_crls(
+    let current = scf_gmtls::CurrentIdentity::new(identity);
+    let tls = scf_iot_ingest::broker::MqttTls::new(listen, current.clone(), trust.clone())?;
+    let mut watchers = vec![tokio::spawn(scf_gmtls::rotation::watch_identity(
+        "mqtt",
+        i.mqtt_tls_cert.clone().unwrap_or_default(),
+        i.mqtt_tls_key.clone().unwrap_or_default(),
+        current,
+        trust.clone(),
+        |_| Ok(()),
+    ))];
+    if !i.mqtt_tls_crls.is_empty() {
+        watchers.push(tokio::spawn(scf_gmtls::crl_files::watch_crls(
             "MQTT (国密 TLS)",
             "ingest.mqtt_tls_crls",
             i.mqtt_tls_crls.clone(),
             trust.store.clone(),
             revocations,
             || {},
-        ))
-    });
-    Ok((scf_iot_ingest::broker::MqttTls::new(listen, &identity, trust)?, watcher))
+        )));
+    }
+    Ok((tls, watchers))
 }
 
 /// The example `scf member init` writes.

@@ -121,14 +121,14 @@ pub struct MqttTls {
 }
 
 impl MqttTls {
-    /// A server for `identity` (kind `tls`, naming the host devices dial) that demands a client
-    /// certificate from a CA in `trust`.
+    /// A server presenting `identity` (kind `tls`, naming the host devices dial; replaceable while it
+    /// runs) that demands a client certificate from a CA in `trust`.
     pub fn new(
         listen: SocketAddr,
-        identity: &scf_gmtls::Identity,
+        identity: std::sync::Arc<scf_gmtls::CurrentIdentity>,
         trust: scf_gmtls::Trust,
     ) -> Result<Self, BrokerError> {
-        let config = scf_gmtls::server_config(identity, trust.clone(), scf_gmtls::ClientAuth::Required)
+        let config = scf_gmtls::server_config_rotating(identity, trust.clone(), scf_gmtls::ClientAuth::Required)
             .map_err(|e| BrokerError::Embedded(format!("MQTT TLS: {e}")))?;
         Ok(MqttTls { listen, config, trust })
     }

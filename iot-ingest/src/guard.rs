@@ -48,17 +48,24 @@ pub struct Upstream {
     pub password: String,
 }
 
+/// The next connection; a failed accept (out of file descriptors and the like) is logged and retried
+/// after a pause instead of spinning.
+async fn accept(listener: &TcpListener, what: &str) -> (TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(c) => return c,
+            Err(e) => {
+                tracing::warn!("{what}: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 /// Accept clients on `listener` until the task is aborted.
 pub async fn serve(listener: TcpListener, access: Arc<Access>, upstream: Upstream) {
     loop {
-        let (client, remote) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("MQTT guard: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (client, remote) = accept(&listener, "MQTT guard").await;
         let access = access.clone();
         let upstream = upstream.clone();
         tokio::spawn(async move {
@@ -80,14 +87,7 @@ pub async fn serve_tls(
 ) {
     let acceptor = scf_gmtls::tokio_rustls::TlsAcceptor::from(tls);
     loop {
-        let (client, remote) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("MQTT guard (TLS): accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (client, remote) = accept(&listener, "MQTT guard (TLS)").await;
         let (access, upstream, acceptor, trust) = (access.clone(), upstream.clone(), acceptor.clone(), trust.clone());
         tokio::spawn(async move {
             let _ = client.set_nodelay(true);

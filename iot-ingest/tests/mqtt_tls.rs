@@ -48,7 +48,9 @@ async fn setup() -> Setup {
     let trust = Trust::new(TrustStore::from_pem(&ca_pem).expect("trust"), revocations.clone());
     let mut broker = EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), access).await.expect("broker");
     broker
-        .serve_tls(MqttTls::new(([127, 0, 0, 1], 0).into(), &server, trust).expect("tls"))
+        .serve_tls(
+            MqttTls::new(([127, 0, 0, 1], 0).into(), scf_gmtls::CurrentIdentity::new(server), trust).expect("tls"),
+        )
         .await
         .expect("tls listener");
     Setup { _dir: dir, ca, ca_pem, broker, revocations }

@@ -283,8 +283,9 @@ async fn validators_join_leave_and_rotate_keys_by_vote_without_restart() {
     let joiner = prepare_joiner(&cluster);
     let genesis =
         Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis")).expect("parse");
-    up(&dir, (0..=JOINER).collect()).await;
+    // Before the first start: nodes started by a `cluster up` that then fails are stopped too.
     let _cleanup = Cleanup(dir.clone());
+    up(&dir, (0..=JOINER).collect()).await;
     let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
     let t = Duration::from_secs(120);
     for n in &c[..=JOINER] {

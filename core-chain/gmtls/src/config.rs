@@ -1,7 +1,7 @@
 //! Server and client configurations for member-to-member links: TLS 1.3 only, TLS_SM4_GCM_SM3 only,
 //! curveSM2 only, SM2 certificates from the consortium's CAs on both sides.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -54,6 +54,44 @@ impl Identity {
     }
 }
 
+/// The identity an endpoint presents, replaceable while it runs: handshakes after [`CurrentIdentity::replace`]
+/// present the new certificate, connections already open keep the old one (rotation with overlap: both
+/// stay valid until the operator revokes or lets the old one expire).
+#[derive(Debug)]
+pub struct CurrentIdentity {
+    identity: RwLock<Identity>,
+    /// What the endpoints built on it use it for; a replacement must serve all of them.
+    purposes: RwLock<Vec<Purpose>>,
+}
+
+impl CurrentIdentity {
+    pub fn new(identity: Identity) -> Arc<Self> {
+        Arc::new(CurrentIdentity { identity: RwLock::new(identity), purposes: RwLock::new(Vec::new()) })
+    }
+
+    pub fn get(&self) -> Identity {
+        self.identity.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn require(&self, purpose: Purpose) {
+        let mut p = self.purposes.write().unwrap_or_else(|p| p.into_inner());
+        if !p.contains(&purpose) {
+            p.push(purpose);
+        }
+    }
+
+    /// Present `next` from the next handshake on, if `trust` vouches for it for every purpose this
+    /// identity serves; returns the identity it replaces. A refused replacement changes nothing.
+    pub fn replace(&self, next: Identity, trust: &Trust) -> Result<Identity, GmTlsError> {
+        let purposes = self.purposes.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for purpose in purposes {
+            check_purpose(&next, trust, purpose)?;
+        }
+        let mut current = self.identity.write().unwrap_or_else(|p| p.into_inner());
+        Ok(std::mem::replace(&mut *current, next))
+    }
+}
+
 /// Whether a server demands a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -81,7 +119,17 @@ pub fn server_config(
     trust: Trust,
     client_auth: ClientAuth,
 ) -> Result<Arc<ServerConfig>, GmTlsError> {
-    check_purpose(identity, &trust, Purpose::ServerAuth)?;
+    server_config_rotating(CurrentIdentity::new(identity.clone()), trust, client_auth)
+}
+
+/// [`server_config`] presenting whatever `identity` holds at each handshake.
+pub fn server_config_rotating(
+    identity: Arc<CurrentIdentity>,
+    trust: Trust,
+    client_auth: ClientAuth,
+) -> Result<Arc<ServerConfig>, GmTlsError> {
+    check_purpose(&identity.get(), &trust, Purpose::ServerAuth)?;
+    identity.require(Purpose::ServerAuth);
     let verifier = ClientVerifier::new(trust, client_auth == ClientAuth::Required);
     let builder =
         ServerConfig::builder_with_provider(Arc::new(provider())).with_protocol_versions(&[&rustls::version::TLS13])?;
@@ -89,7 +137,7 @@ pub fn server_config(
         ClientAuth::Required => builder.with_client_cert_verifier(Arc::new(verifier)),
         ClientAuth::None => builder.with_no_client_auth(),
     };
-    let mut config = builder.with_cert_resolver(Arc::new(SingleCert(identity.key.clone())));
+    let mut config = builder.with_cert_resolver(Arc::new(SingleCert(identity)));
     // A resumed session skips certificate verification, so a revoked peer could come back on an old ticket:
     // every connection makes a full handshake and consults the revocation check.
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -104,15 +152,25 @@ pub fn client_config(
     trust: Trust,
     check_server_name: bool,
 ) -> Result<Arc<ClientConfig>, GmTlsError> {
-    if let Some(id) = identity {
-        check_purpose(id, &trust, Purpose::ClientAuth)?;
+    client_config_rotating(identity.map(|i| CurrentIdentity::new(i.clone())), trust, check_server_name)
+}
+
+/// [`client_config`] presenting whatever `identity` holds at each handshake.
+pub fn client_config_rotating(
+    identity: Option<Arc<CurrentIdentity>>,
+    trust: Trust,
+    check_server_name: bool,
+) -> Result<Arc<ClientConfig>, GmTlsError> {
+    if let Some(id) = &identity {
+        check_purpose(&id.get(), &trust, Purpose::ClientAuth)?;
+        id.require(Purpose::ClientAuth);
     }
     let builder = ClientConfig::builder_with_provider(Arc::new(provider()))
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(ServerVerifier::new(trust, check_server_name)));
     let mut config = match identity {
-        Some(id) => builder.with_client_cert_resolver(Arc::new(SingleClientCert(id.key.clone()))),
+        Some(id) => builder.with_client_cert_resolver(Arc::new(SingleClientCert(id))),
         None => builder.with_no_client_auth(),
     };
     // See server_config: no resumption, so the server's revocation status is checked at every connection.
@@ -130,20 +188,20 @@ fn check_purpose(identity: &Identity, trust: &Trust, purpose: Purpose) -> Result
 }
 
 #[derive(Debug)]
-struct SingleCert(Arc<CertifiedKey>);
+struct SingleCert(Arc<CurrentIdentity>);
 
 impl rustls::server::ResolvesServerCert for SingleCert {
     fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.clone())
+        Some(self.0.get().key)
     }
 }
 
 #[derive(Debug)]
-struct SingleClientCert(Arc<CertifiedKey>);
+struct SingleClientCert(Arc<CurrentIdentity>);
 
 impl rustls::client::ResolvesClientCert for SingleClientCert {
     fn resolve(&self, _hints: &[&[u8]], sigschemes: &[rustls::SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        sigschemes.contains(&crate::sign::sm2sig_sm3()).then(|| self.0.clone())
+        sigschemes.contains(&crate::sign::sm2sig_sm3()).then(|| self.0.get().key)
     }
     fn has_certs(&self) -> bool {
         true

@@ -34,7 +34,7 @@ pub fn read_crls(field: &'static str, paths: &[PathBuf], store: &TrustStore) -> 
 }
 
 /// A file's modification time and length, to notice a change.
-fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+pub fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     std::fs::metadata(path).ok().and_then(|m| Some((m.modified().ok()?, m.len())))
 }
 
@@ -52,7 +52,7 @@ pub async fn watch_crls(
     if files.is_empty() {
         return;
     }
-    let stamps = |files: &[PathBuf]| files.iter().map(|f| (f.clone(), stamp(f))).collect::<BTreeMap<_, _>>();
+    let stamps = |files: &[PathBuf]| files.iter().map(|f| (f.clone(), file_stamp(f))).collect::<BTreeMap<_, _>>();
     let mut seen = stamps(&files);
     loop {
         tokio::time::sleep(CRL_POLL).await;

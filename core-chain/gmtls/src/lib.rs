@@ -14,11 +14,15 @@ pub mod crl_files;
 mod error;
 mod kx;
 mod rng;
+pub mod rotation;
 mod sign;
 mod suite;
 mod verify;
 
-pub use config::{client_config, pkcs8_der, provider, server_config, ClientAuth, Identity};
+pub use config::{
+    client_config, client_config_rotating, pkcs8_der, provider, server_config, server_config_rotating, ClientAuth,
+    CurrentIdentity, Identity,
+};
 pub use error::GmTlsError;
 pub use kx::{CurveSm2, CURVE_SM2, CURVE_SM2_ID};
 pub use sign::{sm2sig_sm3, Sm2KeyProvider, Sm2SigningKey, SM2SIG_SM3_ID, TLS13_SM2_ID};

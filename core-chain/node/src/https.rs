@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use scf_ca::{RevocationCheck, RevokedSerials, SharedRevocations, TrustStore};
-use scf_gmtls::{ClientAuth, Identity, Trust};
+use scf_gmtls::{ClientAuth, CurrentIdentity, Identity, Trust};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
@@ -81,6 +81,8 @@ pub struct HttpsApi {
     revocations: Arc<SharedRevocations>,
     crl_files: Vec<PathBuf>,
     allowed_orgs: Vec<String>,
+    current: Arc<CurrentIdentity>,
+    identity_files: (PathBuf, PathBuf),
 }
 
 impl HttpsApi {
@@ -106,7 +108,8 @@ impl HttpsApi {
         }
         let revocations = Arc::new(SharedRevocations::new(read_crls("api.tls_crls", &api.tls_crls, &store)?));
         let trust = Trust::new(store, revocations.clone());
-        let config = scf_gmtls::server_config(&identity, trust.clone(), ClientAuth::Required)
+        let current = CurrentIdentity::new(identity);
+        let config = scf_gmtls::server_config_rotating(current.clone(), trust.clone(), ClientAuth::Required)
             .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
         Ok(HttpsApi {
             config,
@@ -114,7 +117,14 @@ impl HttpsApi {
             revocations,
             crl_files: api.tls_crls.clone(),
             allowed_orgs: api.allowed_orgs.clone(),
+            current,
+            identity_files: (cert_path.to_path_buf(), key_path.to_path_buf()),
         })
+    }
+
+    /// The certificate new handshakes present.
+    pub fn current(&self) -> &Arc<CurrentIdentity> {
+        &self.current
     }
 
     /// Serve `router` on `listener`, and watch the CRL files; both stop when the returned tasks are aborted.
@@ -127,8 +137,16 @@ impl HttpsApi {
             self.revocations.clone(),
             || {},
         ));
+        let rotation = tokio::spawn(scf_gmtls::rotation::watch_identity(
+            "node-api",
+            self.identity_files.0.clone(),
+            self.identity_files.1.clone(),
+            self.current.clone(),
+            self.trust.clone(),
+            |_| Ok(()),
+        ));
         let server = tokio::spawn(self.serve(listener, router));
-        vec![server, watcher]
+        vec![server, watcher, rotation]
     }
 
     async fn serve(self, listener: tokio::net::TcpListener, router: Router) {

@@ -215,8 +215,8 @@ impl NodeHandle {
             tasks.extend(gossip.tasks);
             tx_listen_addrs = gossip.listen_addrs;
         }
-        if let Some(w) = p2p_tls.as_ref().and_then(crate::p2p_tls::P2pTls::spawn_watcher) {
-            tasks.push(w);
+        if let Some(tls) = &p2p_tls {
+            tasks.extend(tls.spawn_watchers());
         }
         let started = start_engine(
             ScfContext,

@@ -39,7 +39,7 @@ use libp2p::{identity, tcp, yamux, PeerId};
 use scf_ca::{RevocationCheck, SharedRevocations, SmCertificate, TrustStore};
 use scf_gmtls::rustls::pki_types::ServerName;
 use scf_gmtls::rustls::{ClientConfig, CommonState, ServerConfig};
-use scf_gmtls::{ClientAuth, Identity, Trust};
+use scf_gmtls::{ClientAuth, CurrentIdentity, Identity, Trust};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -136,6 +136,9 @@ pub struct P2pTls {
     revocations: Arc<SharedRevocations>,
     crl_files: Vec<PathBuf>,
     peer_id: PeerId,
+    /// The certificate presented at each handshake, and the files it is re-read from.
+    current: Arc<CurrentIdentity>,
+    identity_files: Option<(PathBuf, PathBuf)>,
 }
 
 impl std::fmt::Debug for P2pTls {
@@ -167,7 +170,8 @@ impl P2pTls {
             reason: e.to_string(),
         })?;
         let revocations = Arc::new(SharedRevocations::new(read_crls("p2p.tls_crls", &p2p.tls_crls, &store)?));
-        Self::new(&identity, store, revocations, p2p.tls_crls.clone(), me)
+        let tls = Self::new(&identity, store, revocations, p2p.tls_crls.clone(), me)?;
+        Ok(tls.map(|t| P2pTls { identity_files: Some((cert_path.clone(), key_path.clone())), ..t }))
     }
 
     /// From parts already read (tests, tools).
@@ -180,11 +184,18 @@ impl P2pTls {
     ) -> Result<Option<Self>, HttpsError> {
         let trust = Trust::new(store, revocations.clone());
         let invalid = |e: scf_gmtls::GmTlsError| HttpsError::Invalid { field: "p2p.tls_cert", reason: e.to_string() };
+        let current = CurrentIdentity::new(identity.clone());
         // Nodes identify each other by the peer id in the certificate, not by the address dialled.
-        let server = scf_gmtls::server_config(identity, trust.clone(), ClientAuth::Required).map_err(invalid)?;
-        let client = scf_gmtls::client_config(Some(identity), trust.clone(), false).map_err(invalid)?;
+        let server =
+            scf_gmtls::server_config_rotating(current.clone(), trust.clone(), ClientAuth::Required).map_err(invalid)?;
+        let client = scf_gmtls::client_config_rotating(Some(current.clone()), trust.clone(), false).map_err(invalid)?;
         let shared = Arc::new(Shared { server, client, trust, live: Live::default() });
-        Ok(Some(P2pTls { shared, revocations, crl_files, peer_id: me }))
+        Ok(Some(P2pTls { shared, revocations, crl_files, peer_id: me, current, identity_files: None }))
+    }
+
+    /// The certificate new handshakes present.
+    pub fn current(&self) -> &Arc<CurrentIdentity> {
+        &self.current
     }
 
     /// The revocation set the handshakes consult (replace it to revoke without CRL files).
@@ -213,13 +224,30 @@ impl P2pTls {
             .boxed()
     }
 
-    /// Watch the CRL files: re-read them when they change and close the connections they revoke.
-    pub fn spawn_watcher(&self) -> Option<JoinHandle<()>> {
+    /// Watch the files: re-read the CRLs when they change and close the connections they revoke; present
+    /// a new certificate (`tls_cert` / `tls_key` replaced) from the next handshake on; export and log the
+    /// certificate's expiry ([`scf_gmtls::rotation`]).
+    pub fn spawn_watchers(&self) -> Vec<JoinHandle<()>> {
+        let mut tasks = Vec::new();
+        if let Some((cert, key)) = &self.identity_files {
+            let me = self.peer_id;
+            tasks.push(tokio::spawn(scf_gmtls::rotation::watch_identity(
+                "p2p",
+                cert.clone(),
+                key.clone(),
+                self.current.clone(),
+                self.shared.trust.clone(),
+                move |id| match peer_id_in(id.certificate())? {
+                    named if named == me => Ok(()),
+                    named => Err(format!("names peer {named}, but p2p_key is peer {me}")),
+                },
+            )));
+        }
         if self.crl_files.is_empty() {
-            return None;
+            return tasks;
         }
         let this = self.clone();
-        Some(tokio::spawn(watch_crls(
+        tasks.push(tokio::spawn(watch_crls(
             "p2p (国密 TLS)",
             "p2p.tls_crls",
             self.crl_files.clone(),
@@ -231,7 +259,8 @@ impl P2pTls {
                     info!(closed = cut, "p2p: connections with revoked certificates closed");
                 }
             },
-        )))
+        )));
+        tasks
     }
 }
 

@@ -111,8 +111,8 @@ async fn submit_round_robin(clients: &[&NodeClient], txs: &[SignedTx]) -> Vec<Ha
 async fn four_validators_survive_crashes_and_halt_without_quorum() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().to_path_buf();
-    let cluster = up(&dir, vec![]).await;
     let _cleanup = Cleanup(&dir);
+    let cluster = up(&dir, vec![]).await;
     let genesis =
         Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).expect("genesis")).expect("parse");
     let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
@@ -230,8 +230,8 @@ async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_s
         })
     };
     // Node 1 is the observer; it starts alone.
-    let cluster = start(vec![1]).await.expect("join");
     let _cleanup = Cleanup(&dir);
+    let cluster = start(vec![1]).await.expect("join");
     let validator = NodeClient::new(cluster.nodes[0].api.clone());
     let observer = NodeClient::new(cluster.nodes[1].api.clone());
     assert!(!cluster.nodes[1].validator, "node 1 is the observer");
