@@ -434,13 +434,16 @@ fn mqtt_tls(
         |_| Ok(()),
     ))];
     if !i.mqtt_tls_crls.is_empty() {
+        let (live, check) = (tls.live.clone(), revocations.clone());
         watchers.push(tokio::spawn(scf_gmtls::crl_files::watch_crls(
             "MQTT (国密 TLS)",
             "ingest.mqtt_tls_crls",
             i.mqtt_tls_crls.clone(),
             trust.store.clone(),
             revocations,
-            || {},
+            move || {
+                live.sweep("MQTT (国密 TLS)", check.as_ref());
+            },
         )));
     }
     Ok((tls, watchers))

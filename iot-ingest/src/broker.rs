@@ -118,6 +118,8 @@ pub struct MqttTls {
     pub listen: SocketAddr,
     pub config: std::sync::Arc<scf_gmtls::rustls::ServerConfig>,
     pub trust: scf_gmtls::Trust,
+    /// The devices connected over TLS; sweep it when the revocations change to cut revoked ones off.
+    pub live: std::sync::Arc<scf_gmtls::live::LiveConnections>,
 }
 
 impl MqttTls {
@@ -130,7 +132,7 @@ impl MqttTls {
     ) -> Result<Self, BrokerError> {
         let config = scf_gmtls::server_config_rotating(identity, trust.clone(), scf_gmtls::ClientAuth::Required)
             .map_err(|e| BrokerError::Embedded(format!("MQTT TLS: {e}")))?;
-        Ok(MqttTls { listen, config, trust })
+        Ok(MqttTls { listen, config, trust, live: Default::default() })
     }
 }
 
@@ -169,6 +171,7 @@ impl EmbeddedBroker {
             listener,
             tls.config,
             tls.trust,
+            tls.live,
             self.access.clone(),
             self.inner.clone(),
         )));

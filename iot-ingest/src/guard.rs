@@ -21,7 +21,8 @@
 //! organisation CA (`scf ca issue --kind device --subject CN=<device id>`), checked at the handshake for
 //! chain, validity, clientAuth and revocation. The certificate is the credential: the CONNECT username, if
 //! any, must be the certificate's CN (else CONNACK 5), no password is needed, and the ACL applies to
-//! the CN. Everything after CONNECT is as on the plain listener.
+//! the CN. Everything after CONNECT is as on the plain listener. A device whose certificate is revoked
+//! while it is connected is cut off at once (`scf_gmtls::live`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,6 +83,7 @@ pub async fn serve_tls(
     listener: TcpListener,
     tls: Arc<scf_gmtls::rustls::ServerConfig>,
     trust: scf_gmtls::Trust,
+    live: Arc<scf_gmtls::live::LiveConnections>,
     access: Arc<Access>,
     upstream: Upstream,
 ) {
@@ -89,6 +91,7 @@ pub async fn serve_tls(
     loop {
         let (client, remote) = accept(&listener, "MQTT guard (TLS)").await;
         let (access, upstream, acceptor, trust) = (access.clone(), upstream.clone(), acceptor.clone(), trust.clone());
+        let live = live.clone();
         tokio::spawn(async move {
             let _ = client.set_nodelay(true);
             let stream = match tokio::time::timeout(CONNECT_TIMEOUT, acceptor.accept(client)).await {
@@ -103,13 +106,16 @@ pub async fn serve_tls(
                     return;
                 }
             };
-            let Some(device) =
-                scf_gmtls::peer_identity(&trust, stream.get_ref().1).and_then(|v| v.certificate.common_name())
+            let Some((device, verified)) = scf_gmtls::peer_identity(&trust, stream.get_ref().1)
+                .and_then(|v| Some((v.certificate.common_name()?, v)))
             else {
                 refused("certificate");
                 tracing::info!(%remote, "MQTT guard (TLS): the client certificate names no device (CN)");
                 return;
             };
+            // A revocation learnt while the device is connected closes the connection at once.
+            let revoked = live.register(verified.issuer, verified.certificate.serial());
+            let stream = Guarded { inner: stream, revoked };
             if let Err(e) = connection(stream, Some(device), &access, &upstream).await {
                 tracing::debug!(%remote, "MQTT guard (TLS): connection closed: {e}");
             }
@@ -308,6 +314,47 @@ fn connack(code: u8) -> Vec<u8> {
 
 fn refused(reason: &str) {
     metrics::counter!("scf_mqtt_refused_total", "reason" => reason.to_string()).increment(1);
+}
+
+/// A device's TLS stream that fails every read and write once its certificate is revoked.
+struct Guarded<S> {
+    inner: S,
+    revoked: Arc<scf_gmtls::live::RevocationFlag>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.revoked.check_read(cx.waker())?;
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.revoked.check()?;
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.revoked.check()?;
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// Relay one client; `certified` is the device its TLS certificate names (then it needs no password).

@@ -25,6 +25,7 @@ struct Setup {
     ca_pem: String,
     broker: EmbeddedBroker,
     revocations: Arc<SharedRevocations>,
+    live: Arc<scf_gmtls::live::LiveConnections>,
 }
 
 fn issue(ca: &mut CaDir, kind: CertKind, cn: &str, sans: Vec<String>) -> (Identity, u64) {
@@ -47,13 +48,10 @@ async fn setup() -> Setup {
     let revocations = Arc::new(SharedRevocations::new(RevokedSerials::new()));
     let trust = Trust::new(TrustStore::from_pem(&ca_pem).expect("trust"), revocations.clone());
     let mut broker = EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), access).await.expect("broker");
-    broker
-        .serve_tls(
-            MqttTls::new(([127, 0, 0, 1], 0).into(), scf_gmtls::CurrentIdentity::new(server), trust).expect("tls"),
-        )
-        .await
-        .expect("tls listener");
-    Setup { _dir: dir, ca, ca_pem, broker, revocations }
+    let tls = MqttTls::new(([127, 0, 0, 1], 0).into(), scf_gmtls::CurrentIdentity::new(server), trust).expect("tls");
+    let live = tls.live.clone();
+    broker.serve_tls(tls).await.expect("tls listener");
+    Setup { _dir: dir, ca, ca_pem, broker, revocations, live }
 }
 
 /// A device client over 国密 TLS presenting `identity` (if any), trusting `ca_pem` for the broker.
@@ -163,11 +161,16 @@ async fn strangers_revoked_devices_and_borrowed_names_are_refused() {
     let (dev, serial) = issue(&mut s.ca, CertKind::Device, "T-1", vec![]);
     let err = connect(tls_options(&s, &s.ca_pem, Some(&dev), Some("T-2"), "b")).await.err().expect("refused");
     assert_eq!(err, format!("{:?}", ConnectReturnCode::NotAuthorized));
-    // The same device, revoked while the broker runs (as its CRL watcher does): refused at the handshake.
-    assert!(connect(tls_options(&s, &s.ca_pem, Some(&dev), None, "ok")).await.is_ok());
+    // The same device, connected, then revoked while the broker runs (as its CRL watcher does): its open
+    // connection is closed at once, and it is refused at its next handshake.
+    let (_client, mut open) = connect(tls_options(&s, &s.ca_pem, Some(&dev), None, "ok")).await.expect("connects");
     let crl = s.ca.revoke(serial, RevocationReason::KeyCompromise, SystemTime::now()).expect("revoke");
     let store = TrustStore::from_pem(&s.ca_pem).expect("trust");
     let crl = VerifiedCrl::from_pem(&crl, &store, SystemTime::now()).expect("crl");
     s.revocations.update(|r| r.apply_crl(&crl));
+    assert!(s.live.sweep("test", s.revocations.as_ref()) >= 1, "the open connection is flagged");
+    tokio::time::timeout(WAIT, async { while open.poll().await.is_ok() {} })
+        .await
+        .expect("the revoked device's open connection is closed");
     assert!(connect(tls_options(&s, &s.ca_pem, Some(&dev), None, "rev")).await.is_err(), "revoked device accepted");
 }

@@ -13,6 +13,7 @@ mod config;
 pub mod crl_files;
 mod error;
 mod kx;
+pub mod live;
 mod rng;
 pub mod rotation;
 mod sign;

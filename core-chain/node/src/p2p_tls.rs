@@ -22,8 +22,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,15 +32,15 @@ use libp2p::core::transport::{Boxed, Transport};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, Version};
 use libp2p::core::UpgradeInfo;
 use libp2p::futures::future::BoxFuture;
-use libp2p::futures::task::AtomicWaker;
 use libp2p::futures::{AsyncRead, AsyncWrite, FutureExt};
 use libp2p::{identity, tcp, yamux, PeerId};
-use scf_ca::{RevocationCheck, SharedRevocations, SmCertificate, TrustStore};
+use scf_ca::{SharedRevocations, SmCertificate, TrustStore};
+use scf_gmtls::live::{LiveConnections, RevocationFlag};
 use scf_gmtls::rustls::pki_types::ServerName;
 use scf_gmtls::rustls::{ClientConfig, CommonState, ServerConfig};
 use scf_gmtls::{ClientAuth, CurrentIdentity, Identity, Trust};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::P2pSection;
 use crate::https::{read, read_crls, watch_crls, HttpsError};
@@ -75,58 +74,11 @@ pub fn peer_id_in(cert: &SmCertificate) -> Result<PeerId, String> {
     id.parse().map_err(|_| format!("{} names {PEER_SAN_PREFIX}{id}, which is not a peer id", cert.subject()))
 }
 
-/// Set when a connection's certificate is revoked; wakes the reader so the connection fails at once,
-/// not at the next traffic.
-#[derive(Default)]
-pub struct Revoked {
-    flag: AtomicBool,
-    reader: AtomicWaker,
-}
-
-impl Revoked {
-    /// Returns false if it was already set.
-    fn set(&self) -> bool {
-        let first = !self.flag.swap(true, Ordering::SeqCst);
-        self.reader.wake();
-        first
-    }
-}
-
-/// Connections open with a certificate, so a CRL change can cut off the ones now revoked.
-#[derive(Default)]
-struct Live(Mutex<Vec<(Weak<Revoked>, String, u64)>>);
-
-impl Live {
-    fn register(&self, issuer: String, serial: u64) -> Arc<Revoked> {
-        let flag = Arc::new(Revoked::default());
-        let mut live = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        live.retain(|(w, _, _)| w.strong_count() > 0);
-        live.push((Arc::downgrade(&flag), issuer, serial));
-        flag
-    }
-
-    /// Mark the connections whose certificate `check` now revokes; returns how many.
-    fn sweep(&self, check: &dyn RevocationCheck) -> usize {
-        let mut live = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        live.retain(|(w, _, _)| w.strong_count() > 0);
-        let mut cut = 0;
-        for (w, issuer, serial) in live.iter() {
-            if let (Some(flag), Some(reason)) = (w.upgrade(), check.revoked(issuer, *serial)) {
-                if flag.set() {
-                    warn!(%issuer, serial, %reason, "p2p: closing a connection whose certificate was revoked");
-                    cut += 1;
-                }
-            }
-        }
-        cut
-    }
-}
-
 struct Shared {
     server: Arc<ServerConfig>,
     client: Arc<ClientConfig>,
     trust: Trust,
-    live: Live,
+    live: LiveConnections,
 }
 
 /// The node's 国密 TLS settings, read from `[p2p]`: its identity, the CAs it trusts, the CRLs.
@@ -189,7 +141,7 @@ impl P2pTls {
         let server =
             scf_gmtls::server_config_rotating(current.clone(), trust.clone(), ClientAuth::Required).map_err(invalid)?;
         let client = scf_gmtls::client_config_rotating(Some(current.clone()), trust.clone(), false).map_err(invalid)?;
-        let shared = Arc::new(Shared { server, client, trust, live: Live::default() });
+        let shared = Arc::new(Shared { server, client, trust, live: LiveConnections::default() });
         Ok(Some(P2pTls { shared, revocations, crl_files, peer_id: me, current, identity_files: None }))
     }
 
@@ -205,7 +157,7 @@ impl P2pTls {
 
     /// Close open connections whose certificate is now revoked; returns how many.
     pub fn sweep(&self) -> usize {
-        self.shared.live.sweep(self.revocations.as_ref())
+        self.shared.live.sweep("p2p", self.revocations.as_ref())
     }
 
     /// The security upgrade (for a libp2p transport built elsewhere).
@@ -280,7 +232,7 @@ impl UpgradeInfo for Upgrade {
 impl Upgrade {
     /// Who the handshake authenticated: the peer id its certificate names, and a flag that a later
     /// revocation sets.
-    fn admit(&self, conn: &CommonState) -> Result<(PeerId, Arc<Revoked>), P2pTlsError> {
+    fn admit(&self, conn: &CommonState) -> Result<(PeerId, Arc<RevocationFlag>), P2pTlsError> {
         let verified = scf_gmtls::peer_identity(&self.0.trust, conn)
             .ok_or_else(|| P2pTlsError::Certificate("no certificate from a trusted CA".into()))?;
         let peer = peer_id_in(&verified.certificate).map_err(P2pTlsError::Certificate)?;
@@ -336,35 +288,23 @@ where
 /// A TLS stream that fails every read and write once its peer's certificate is revoked.
 pub struct Guarded<S> {
     inner: S,
-    revoked: Arc<Revoked>,
-}
-
-impl<S> Guarded<S> {
-    fn check(&self) -> io::Result<()> {
-        if self.revoked.flag.load(Ordering::SeqCst) {
-            Err(io::Error::new(io::ErrorKind::PermissionDenied, "peer certificate revoked"))
-        } else {
-            Ok(())
-        }
-    }
+    revoked: Arc<RevocationFlag>,
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        // Register first, so a revocation between the check and the read still wakes this reader.
-        self.revoked.reader.register(cx.waker());
-        self.check()?;
+        self.revoked.check_read(cx.waker())?;
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.check()?;
+        self.revoked.check()?;
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.check()?;
+        self.revoked.check()?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
