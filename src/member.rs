@@ -425,21 +425,27 @@ fn mqtt_tls(
     let trust = scf_gmtls::Trust::new(store, revocations.clone());
     let current = scf_gmtls::CurrentIdentity::new(identity);
     let tls = scf_iot_ingest::broker::MqttTls::new(listen, current.clone(), trust.clone())?;
-    let mut watchers = vec![tokio::spawn(scf_gmtls::rotation::watch_identity(
+    let mut watchers = vec![tokio::spawn(scf_gmtls::crl_files::watch_trust(
+        "MQTT (国密 TLS)",
+        "ingest.mqtt_tls_trust",
+        i.mqtt_tls_trust.clone().unwrap_or_default(),
+        trust.clone(),
+    ))];
+    watchers.push(tokio::spawn(scf_gmtls::rotation::watch_identity(
         "mqtt",
         i.mqtt_tls_cert.clone().unwrap_or_default(),
         i.mqtt_tls_key.clone().unwrap_or_default(),
         current,
         trust.clone(),
         |_| Ok(()),
-    ))];
+    )));
     if !i.mqtt_tls_crls.is_empty() {
         let (live, check) = (tls.live.clone(), revocations.clone());
         watchers.push(tokio::spawn(scf_gmtls::crl_files::watch_crls(
             "MQTT (国密 TLS)",
             "ingest.mqtt_tls_crls",
             i.mqtt_tls_crls.clone(),
-            trust.store.clone(),
+            trust.clone(),
             revocations,
             move || {
                 live.sweep("MQTT (国密 TLS)", check.as_ref());

@@ -200,15 +200,17 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
     let genesis_file = d.join("genesis.json");
     run(genesis.arg("--out").arg(&genesis_file));
 
-    // Every member trusts every organisation's CA (E's too: its operator handed its CA certificate over
-    // with its peer id) and watches every CRL.
-    let trust = d.join("consortium-cas.pem");
-    std::fs::write(
-        &trust,
-        members.iter().map(|m| std::fs::read_to_string(m.dir.join("ca/ca.pem")).expect("ca pem")).collect::<String>(),
-    )
-    .expect("trust bundle");
-    let crls = toml_list(&members.iter().map(|m| m.dir.join("ca/crl.pem").display().to_string()).collect::<Vec<_>>());
+    // The founders trust the four founding organisations' CAs and watch their CRLs; NEWSUP's CA is added
+    // to that bundle once the committee has admitted it (step 7), while the founders run. E trusts all five.
+    let ca_pem = |m: &Member| std::fs::read_to_string(m.dir.join("ca/ca.pem")).expect("ca pem");
+    let crl_of = |m: &Member| m.dir.join("ca/crl.pem").display().to_string();
+    let founders_trust = d.join("consortium-cas.pem");
+    std::fs::write(&founders_trust, members.iter().filter(|m| m.name != "E").map(ca_pem).collect::<String>())
+        .expect("trust bundle");
+    let e_trust = d.join("consortium-cas-e.pem");
+    std::fs::write(&e_trust, members.iter().map(ca_pem).collect::<String>()).expect("trust bundle");
+    let founders_crls = toml_list(&members.iter().filter(|m| m.name != "E").map(crl_of).collect::<Vec<_>>());
+    let all_crls = toml_list(&members.iter().map(crl_of).collect::<Vec<_>>());
 
     // Each member's config: validators peer with everyone, observers with the validators.
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
@@ -241,7 +243,8 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
             peers = toml_list(&peers.iter().map(|p| p.p2p_addr()).collect::<Vec<_>>()),
             tx = m.tx,
             tx_peers = toml_list(&peers.iter().map(|p| p.tx_addr()).collect::<Vec<_>>()),
-            trust = trust.display().to_string(),
+            trust = if m.name == "E" { &e_trust } else { &founders_trust }.display().to_string(),
+            crls = if m.name == "E" { &all_crls } else { &founders_crls },
             node_api = m.node_api,
             api = m.api,
         );
@@ -431,6 +434,11 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
         let q = format!("{{ proposal(id: {proposal}) {{ status }} }}");
         let status = ok(&gql(&http, &a.url, Some(&core), &q, json!({})).await)["proposal"]["status"].clone();
         assert_eq!(status, "executed");
+        // The operators add NEWSUP's CA certificate to the bundle their nodes trust (replaced atomically);
+        // the running nodes re-read it, so E's node is accepted at its handshakes without any restart.
+        let next = d.join("consortium-cas.pem.next");
+        std::fs::write(&next, members.iter().map(ca_pem).collect::<String>()).expect("bundle");
+        std::fs::rename(&next, &founders_trust).expect("replace bundle");
         procs[4] = Some(e.start());
         let tip = health(&http, &a.url).await.expect("A health")["chain_height"].as_u64().expect("height");
         eventually("E syncs", TIMEOUT, logs, || async {

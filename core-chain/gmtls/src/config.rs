@@ -181,7 +181,7 @@ pub fn client_config_rotating(
 /// Refuse at start-up a certificate the peers would refuse at every handshake.
 fn check_purpose(identity: &Identity, trust: &Trust, purpose: Purpose) -> Result<(), GmTlsError> {
     trust
-        .store
+        .store()
         .verify_cert(identity.cert.clone(), purpose, std::time::SystemTime::now(), &scf_ca::NoRevocation)
         .map(|_| ())
         .map_err(GmTlsError::from)

@@ -36,7 +36,8 @@ pub use {rustls, tokio_rustls};
 pub fn peer_identity(trust: &Trust, conn: &rustls::CommonState) -> Option<scf_ca::VerifiedCert> {
     let der = conn.peer_certificates()?.first()?;
     let cert = scf_ca::SmCertificate::from_der(der.as_ref()).ok()?;
-    let anchor = trust.store.issuer_of(&cert).ok()?;
+    let store = trust.store();
+    let anchor = store.issuer_of(&cert).ok()?;
     Some(scf_ca::VerifiedCert {
         organization: anchor.organization(),
         issuer: anchor.certificate().subject(),

@@ -3,7 +3,7 @@
 //! revoked according to the revocation check consulted at this very handshake.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -14,27 +14,38 @@ use scf_ca::{CaError, Purpose, RevocationCheck, SmCertificate, TrustStore, Verif
 
 use crate::sign::{sm2sig_sm3, verify_tls13};
 
-/// The consortium's CAs and the revocation check, shared by every verifier built from them.
+/// The consortium's CAs and the revocation check, shared by every verifier built from them. The CAs can
+/// be replaced while running ([`Trust::replace_store`]): later handshakes use the new set.
 #[derive(Clone)]
 pub struct Trust {
-    pub store: Arc<TrustStore>,
+    store: Arc<RwLock<Arc<TrustStore>>>,
     pub revocation: Arc<dyn RevocationCheck>,
 }
 
 impl std::fmt::Debug for Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Trust").field("anchors", &self.store.anchors().len()).finish()
+        f.debug_struct("Trust").field("anchors", &self.store().anchors().len()).finish()
     }
 }
 
 impl Trust {
     pub fn new(store: TrustStore, revocation: Arc<dyn RevocationCheck>) -> Self {
-        Trust { store: Arc::new(store), revocation }
+        Trust { store: Arc::new(RwLock::new(Arc::new(store))), revocation }
+    }
+
+    /// The CAs trusted now.
+    pub fn store(&self) -> Arc<TrustStore> {
+        self.store.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Trust `store` from the next handshake on (every clone of this `Trust` sees it).
+    pub fn replace_store(&self, store: TrustStore) {
+        *self.store.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
     }
 
     pub(crate) fn verify(&self, der: &[u8], purpose: Purpose, now: UnixTime) -> Result<VerifiedCert, Error> {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
-        self.store.verify(der, purpose, at, self.revocation.as_ref()).map_err(to_rustls)
+        self.store().verify(der, purpose, at, self.revocation.as_ref()).map_err(to_rustls)
     }
 }
 
@@ -152,8 +163,10 @@ pub struct ClientVerifier {
 
 impl ClientVerifier {
     pub fn new(trust: Trust, mandatory: bool) -> Self {
+        // The CAs trusted when the endpoint started; a client whose CA was added later is still accepted
+        // (the hints only help a client choose among several certificates).
         let hints = trust
-            .store
+            .store()
             .anchors()
             .iter()
             .filter_map(|a| a.certificate().subject_der().ok().map(DistinguishedName::from))

@@ -72,7 +72,7 @@ async fn a_certificate_revoked_while_the_server_runs_is_refused_at_the_next_hand
 
     let serial = client_id.certificate().serial();
     let crl = bank.ca.revoke(serial, RevocationReason::KeyCompromise, std::time::SystemTime::now()).unwrap();
-    let verified = scf_ca::VerifiedCrl::from_pem(&crl, &t.store, std::time::SystemTime::now()).unwrap();
+    let verified = scf_ca::VerifiedCrl::from_pem(&crl, &t.store(), std::time::SystemTime::now()).unwrap();
     revocations.update(|r| r.apply_crl(&verified));
 
     assert!(ping(addr, Some(&client_id), t.clone(), "127.0.0.1", "after").await.is_err());

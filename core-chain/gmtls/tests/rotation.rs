@@ -119,3 +119,41 @@ fn expiry_is_counted_from_not_after() {
     assert_eq!(scf_gmtls::rotation::expires_in(&id, not_after - Duration::from_secs(100)), 100);
     assert_eq!(scf_gmtls::rotation::expires_in(&id, not_after + Duration::from_secs(5)), -5);
 }
+
+/// A member organisation admitted while the endpoint runs: its CA certificate is added to the trust
+/// bundle file, and its clients are accepted from the next handshake on; a broken bundle changes nothing;
+/// the CA removed again is refused again.
+#[tokio::test]
+async fn an_organisation_added_to_the_trust_bundle_is_accepted_without_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut a = Org::new(dir.path(), "A");
+    let mut b = Org::new(dir.path(), "B");
+    let bundle = dir.path().join("trust.pem");
+    std::fs::write(&bundle, a.ca_pem()).expect("bundle");
+    let (server_trust, _) = trust(&[&a]);
+    let (server_id, _) = a.identity(CertKind::Tls, "node", &["localhost"]);
+    let (addr, _seen) = common::echo_server(&server_id, server_trust.clone(), ClientAuth::Required).await;
+    tokio::spawn(scf_gmtls::crl_files::watch_trust("test", "tls_trust", bundle.clone(), server_trust.clone()));
+    let (client_trust, _) = trust(&[&a, &b]);
+    let (client, _) = b.identity(CertKind::Client, "bank-service", &[]);
+    let ping = || common::ping(addr, Some(&client), client_trust.clone(), "localhost", "hello");
+    assert!(ping().await.is_err(), "B is not trusted yet");
+
+    let until = |want_ok: bool| async move {
+        let deadline = Instant::now() + STEP;
+        loop {
+            if ping().await.is_ok() == want_ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the bundle change did not take effect within {STEP:?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    std::fs::write(&bundle, format!("{}{}", a.ca_pem(), b.ca_pem())).expect("bundle");
+    until(true).await;
+    std::fs::write(&bundle, "not a certificate").expect("bundle");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(ping().await.is_ok(), "a broken bundle must not drop the CAs trusted before");
+    std::fs::write(&bundle, a.ca_pem()).expect("bundle");
+    until(false).await;
+}

@@ -156,7 +156,7 @@ async fn tongsuo_client_and_scf_server_authenticate_each_other_until_revoked() {
     assert_eq!(next_seen(&mut seen).await.unwrap(), "CN=tongsuo-client,O=Bank A from Bank A: ping from tongsuo");
 
     let crl = bank.ca.revoke(serial, RevocationReason::KeyCompromise, SystemTime::now()).unwrap();
-    let verified = scf_ca::VerifiedCrl::from_pem(&crl, &t.store, SystemTime::now()).unwrap();
+    let verified = scf_ca::VerifiedCrl::from_pem(&crl, &t.store(), SystemTime::now()).unwrap();
     revocations.update(|r| r.apply_crl(&verified));
     let (ok, printed) =
         tokio::task::spawn_blocking(move || run_client(addr.port(), &cert, &key, &ca, "again")).await.unwrap();

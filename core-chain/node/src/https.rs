@@ -83,6 +83,7 @@ pub struct HttpsApi {
     allowed_orgs: Vec<String>,
     current: Arc<CurrentIdentity>,
     identity_files: (PathBuf, PathBuf),
+    trust_file: PathBuf,
 }
 
 impl HttpsApi {
@@ -119,6 +120,7 @@ impl HttpsApi {
             allowed_orgs: api.allowed_orgs.clone(),
             current,
             identity_files: (cert_path.to_path_buf(), key_path.to_path_buf()),
+            trust_file: trust_path.to_path_buf(),
         })
     }
 
@@ -133,9 +135,15 @@ impl HttpsApi {
             "client API (HTTPS)",
             "api.tls_crls",
             self.crl_files.clone(),
-            self.trust.store.clone(),
+            self.trust.clone(),
             self.revocations.clone(),
             || {},
+        ));
+        let trust_watcher = tokio::spawn(scf_gmtls::crl_files::watch_trust(
+            "client API (HTTPS)",
+            "api.tls_trust",
+            self.trust_file.clone(),
+            self.trust.clone(),
         ));
         let rotation = tokio::spawn(scf_gmtls::rotation::watch_identity(
             "node-api",
@@ -146,7 +154,7 @@ impl HttpsApi {
             |_| Ok(()),
         ));
         let server = tokio::spawn(self.serve(listener, router));
-        vec![server, watcher, rotation]
+        vec![server, watcher, rotation, trust_watcher]
     }
 
     async fn serve(self, listener: tokio::net::TcpListener, router: Router) {

@@ -90,7 +90,8 @@ pub struct P2pTls {
     peer_id: PeerId,
     /// The certificate presented at each handshake, and the files it is re-read from.
     current: Arc<CurrentIdentity>,
-    identity_files: Option<(PathBuf, PathBuf)>,
+    /// `tls_cert`, `tls_key` and `tls_trust`, re-read when they change.
+    identity_files: Option<(PathBuf, PathBuf, PathBuf)>,
 }
 
 impl std::fmt::Debug for P2pTls {
@@ -123,7 +124,7 @@ impl P2pTls {
         })?;
         let revocations = Arc::new(SharedRevocations::new(read_crls("p2p.tls_crls", &p2p.tls_crls, &store)?));
         let tls = Self::new(&identity, store, revocations, p2p.tls_crls.clone(), me)?;
-        Ok(tls.map(|t| P2pTls { identity_files: Some((cert_path.clone(), key_path.clone())), ..t }))
+        Ok(tls.map(|t| P2pTls { identity_files: Some((cert_path.clone(), key_path.clone(), trust_path.clone())), ..t }))
     }
 
     /// From parts already read (tests, tools).
@@ -181,7 +182,13 @@ impl P2pTls {
     /// certificate's expiry ([`scf_gmtls::rotation`]).
     pub fn spawn_watchers(&self) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        if let Some((cert, key)) = &self.identity_files {
+        if let Some((cert, key, trust)) = &self.identity_files {
+            tasks.push(tokio::spawn(scf_gmtls::crl_files::watch_trust(
+                "p2p (国密 TLS)",
+                "p2p.tls_trust",
+                trust.clone(),
+                self.shared.trust.clone(),
+            )));
             let me = self.peer_id;
             tasks.push(tokio::spawn(scf_gmtls::rotation::watch_identity(
                 "p2p",
@@ -203,7 +210,7 @@ impl P2pTls {
             "p2p (国密 TLS)",
             "p2p.tls_crls",
             self.crl_files.clone(),
-            self.shared.trust.store.clone(),
+            self.shared.trust.clone(),
             self.revocations.clone(),
             move || {
                 let cut = this.sweep();
