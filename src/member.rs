@@ -479,7 +479,7 @@ listen = "/ip4/0.0.0.0/tcp/27000"
 persistent_peers = []
 tx_listen = "/ip4/0.0.0.0/tcp/27100"    # transaction gossip, its own port
 tx_peers = []
-# 国密 TLS between nodes (TLS 1.3, TLS_SM4_GCM_SM3, SM2 certificates; docs/operations.md §1.1). Without
+# 国密 TLS between nodes (TLS 1.3, TLS_SM4_GCM_SM3, SM2 certificates; docs/operations.md §8.2). Without
 # these lines the nodes use Noise (ed25519, X25519, ChaCha20-Poly1305), which is not 国密.
 # scf ca issue --ca ca --kind node --subject CN={org_lower}-node --pubkey keys/tls/key.pub.pem \
 #   --out keys/node.crt.pem --san urn:libp2p:peer:<this node's peer id>
