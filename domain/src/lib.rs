@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kv;
 pub mod money;
 pub mod org;
+pub mod org_ca;
 pub mod provenance;
 pub mod registration;
 pub mod terms;

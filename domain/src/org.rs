@@ -386,6 +386,9 @@ pub struct GenesisOrg {
     pub public_key: PublicKey,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub accounts: Vec<GenesisAccount>,
+    /// The organisation's CA certificates (PEM), trusted by nodes with `p2p.tls_trust_on_chain`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ca_certs: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -412,6 +415,7 @@ impl OrgGenesis {
                     roles: roles.to_vec(),
                     public_key: key_of(id),
                     accounts: Vec::new(),
+                    ca_certs: Vec::new(),
                 })
                 .collect(),
             approved_funders: orgs
@@ -462,8 +466,9 @@ impl BusinessModule for OrgModule {
         }
         let g: OrgGenesis = serde_json::from_value(config.clone())
             .map_err(|e| ModuleError::new("BAD_GENESIS", format!("app_state.org: {e}")))?;
-        for o in g.orgs {
+        for (n, o) in g.orgs.into_iter().enumerate() {
             let accounts = o.accounts.clone();
+            let ca_certs = o.ca_certs.clone();
             let id = o.id.clone();
             register_org(
                 state,
@@ -479,6 +484,13 @@ impl BusinessModule for OrgModule {
             .map_err(Rule::into_module_error)?;
             for a in accounts {
                 add_account_unchecked(state, &id, a.public_key, a.label, a.admin).map_err(Rule::into_module_error)?;
+            }
+            for (i, pem) in ca_certs.iter().enumerate() {
+                let field = format!("app_state.org.orgs[{n}].ca_certs[{i}]");
+                let cert = scf_ca::SmCertificate::from_pem(pem)
+                    .map_err(|e| ModuleError::new("BAD_GENESIS", format!("{field}: {e}")))?;
+                crate::org_ca::add(state, &id, cert.der(), 0)
+                    .map_err(|e| ModuleError::new("BAD_GENESIS", format!("{field}: {e}")))?;
             }
         }
         for f in g.approved_funders {

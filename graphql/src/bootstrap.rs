@@ -66,6 +66,7 @@ pub async fn consortium_with_org_keys(
             roles: o.roles.clone(),
             public_key: *key.public(),
             accounts: Vec::new(),
+            ca_certs: Vec::new(),
         });
         if o.approved_funder {
             funders.push(o.id.clone());

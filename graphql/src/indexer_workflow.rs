@@ -75,6 +75,9 @@ pub fn proposal_kind(k: &dgov::ProposalKind) -> &'static str {
         dgov::ProposalKind::SetParam { .. } => "set_param",
         dgov::ProposalKind::RotateOrgKey { .. } => "rotate_org_key",
         dgov::ProposalKind::RotateValidatorKey { .. } => "rotate_validator_key",
+        dgov::ProposalKind::AddOrgCa { .. } => "add_org_ca",
+        dgov::ProposalKind::RemoveOrgCa { .. } => "remove_org_ca",
+        dgov::ProposalKind::RevokeCertificate { .. } => "revoke_certificate",
     }
 }
 

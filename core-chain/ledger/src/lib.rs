@@ -15,6 +15,7 @@ pub mod executor;
 pub mod genesis;
 pub mod merkle;
 pub mod module;
+pub mod org_ca;
 pub mod receipt;
 pub mod state;
 pub mod tx;

@@ -86,7 +86,8 @@ impl SignedTx {
     }
 }
 
-pub(crate) mod hex_bytes {
+/// Serde for byte fields as lowercase hex strings.
+pub mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(b))

@@ -18,16 +18,16 @@
 //! and consensus reads it with [`scf_ledger::validators::validator_set_at`], with no restart.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use scf_ledger::crypto::PublicKey;
+use scf_ledger::crypto::{Hash32, PublicKey};
 use scf_ledger::genesis::{Validator, PARAMS_KEY};
 use scf_ledger::module::{BusinessModule, Event, ModuleCall, ModuleError, TxContext};
 use scf_ledger::state::{StateRead, StateWrite};
 use scf_ledger::validators;
 use serde::{Deserialize, Serialize};
 
-use crate::keys;
 use crate::kv::{self, Rule, StoreError};
 use crate::org::{self, Org, OrgError, OrgStatus, Role};
+use crate::{keys, org_ca};
 
 pub const MODULE: &str = "governance";
 
@@ -103,6 +103,18 @@ pub enum ProposalKind {
     RotateOrgKey { org_id: String, new_key: PublicKey, retire_at_height: u64 },
     /// Replace a validator's consensus key, with the same delay rule as other validator changes.
     RotateValidatorKey { name: String, new_key: PublicKey, activation_delay: u64 },
+    /// Trust an organisation's CA certificate (DER) for 国密 TLS between members, from the closing block
+    /// on ([`crate::org_ca`]). To replace a CA, add the new one first, then remove the old one.
+    AddOrgCa {
+        org_id: String,
+        #[serde(with = "scf_ledger::tx::hex_bytes")]
+        certificate: Vec<u8>,
+    },
+    /// Stop trusting one of an organisation's CAs (named by its SM3 fingerprint): what it issued is
+    /// refused at the next handshake, and nodes close the connections made with it.
+    RemoveOrgCa { org_id: String, fingerprint: Hash32 },
+    /// Revoke one certificate issued by a recorded CA (RFC 5280 reason name, e.g. `keyCompromise`).
+    RevokeCertificate { ca: Hash32, serial: u64, reason: String },
 }
 
 /// When voting ends.
@@ -495,6 +507,13 @@ fn check_kind(state: &dyn StateRead, kind: &ProposalKind, height: u64) -> Result
         | ProposalKind::RotateValidatorKey { .. } => {
             validator_change(state, kind)?;
         }
+        ProposalKind::AddOrgCa { org_id, certificate } => {
+            org_ca::check_add(state, org_id, certificate, height)?;
+        }
+        ProposalKind::RemoveOrgCa { org_id, fingerprint } => org_ca::check_remove(state, org_id, fingerprint)?,
+        ProposalKind::RevokeCertificate { ca, serial, reason } => {
+            org_ca::check_revoke(state, ca, *serial, reason, height)?;
+        }
     }
     Ok(())
 }
@@ -528,7 +547,10 @@ fn execute_kind(state: &mut dyn StateWrite, p: &Proposal, height: u64) -> Result
             org::save_org(state, &o);
             let members = with_member(committee(state)?, org_id, 0)?;
             kv::put(state, COMMITTEE_KEY, &members);
-            Ok(vec![kv::event(MODULE, "OrgRemoved", &[("org", org_id), ("proposal", &id)], &o)])
+            let mut events = vec![kv::event(MODULE, "OrgRemoved", &[("org", org_id), ("proposal", &id)], &o)];
+            // Its CAs go too: its nodes and users are refused at their next handshake.
+            events.extend(org_ca::remove_org(state, org_id)?);
+            Ok(events)
         }
         ProposalKind::SetMember { org_id, weight } => {
             let members = with_member(committee(state)?, org_id, *weight)?;
@@ -552,6 +574,11 @@ fn execute_kind(state: &mut dyn StateWrite, p: &Proposal, height: u64) -> Result
         }
         ProposalKind::RotateOrgKey { org_id, new_key, retire_at_height } => {
             Ok(vec![keys::rotate_org_key(state, org_id, *new_key, *retire_at_height, height)?])
+        }
+        ProposalKind::AddOrgCa { org_id, certificate } => Ok(vec![org_ca::add(state, org_id, certificate, height)?]),
+        ProposalKind::RemoveOrgCa { org_id, fingerprint } => Ok(org_ca::remove(state, org_id, fingerprint)?),
+        ProposalKind::RevokeCertificate { ca, serial, reason } => {
+            Ok(vec![org_ca::revoke(state, ca, *serial, reason, height)?])
         }
         kind => {
             let Some((set, delay)) = validator_change(state, kind)? else {

@@ -224,3 +224,126 @@ fn rotated_org_key_is_refused_after_its_announced_height() {
     assert_eq!(e.code, "ACCOUNT_KEY_RETIRED");
     propose(&mut w, &new_a, p, 99);
 }
+
+fn pass(w: &mut World, k: &[KeyPair], kind: ProposalKind) -> Result<Vec<Event>, ModuleError> {
+    let id = propose(w, &k[0], kind, 99);
+    for kp in &k[..3] {
+        vote(w, kp, id, Ballot::Yes);
+    }
+    let ev = call(w, &k[0], GovernanceCall::Close { proposal_id: id })?;
+    match status(w, id) {
+        ProposalStatus::Executed { .. } => Ok(ev),
+        other => panic!("proposal {id}: {other:?}"),
+    }
+}
+
+fn ca(org: &str, subject: Option<&str>) -> scf_ca::Authority {
+    let start = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000);
+    let key = KeyPair::from_seed(&format!("{org} {subject:?}"));
+    scf_ca::Authority::init(org, subject, scf_ca::Validity::days_from(start, 3650), key).expect("ca")
+}
+
+#[test]
+fn organisation_cas_are_recorded_removed_and_revoke_certificates_by_vote() {
+    use scf_ledger::org_ca;
+    let (mut w, k) = world();
+    let a_ca = ca("A", None);
+    let der = a_ca.certificate().der().to_vec();
+    let fp = crate::org_ca::fingerprint(&der);
+    let ev = pass(&mut w, &k, ProposalKind::AddOrgCa { org_id: "A".into(), certificate: der.clone() }).expect("add");
+    assert!(ev.iter().any(|e| e.kind == "OrgCaAdded"));
+    let cas = org_ca::org_cas(&w.state).expect("cas");
+    assert_eq!((cas.len(), cas[0].org.as_str(), cas[0].fingerprint), (1, "A", fp));
+    assert_eq!(cas[0].subject, a_ca.certificate().subject());
+
+    // Refused when proposed: the same CA again, another organisation's subject, not a CA, garbage.
+    let refused = |w: &mut World, kind: ProposalKind| {
+        call(w, &k[0], GovernanceCall::Propose { title: "t".into(), kind, deadline: Deadline::Height { height: 99 } })
+            .expect_err("refused")
+    };
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "A".into(), certificate: der.clone() });
+    assert!(e.message.contains("already recorded"), "{}", e.message);
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "B".into(), certificate: der.clone() });
+    assert!(e.message.contains("certificate"), "{}", e.message);
+    let twin = ca("A", Some(&a_ca.certificate().subject()));
+    let e =
+        refused(&mut w, ProposalKind::AddOrgCa { org_id: "B".into(), certificate: twin.certificate().der().to_vec() });
+    assert!(e.message.contains("already the CA of A"), "{}", e.message);
+    let leaf = a_ca
+        .issue(
+            7,
+            &scf_ca::IssueRequest {
+                kind: scf_ca::CertKind::Node,
+                subject: "CN=node-a".into(),
+                public_key: *KeyPair::from_seed("node-a").public(),
+                validity: scf_ca::Validity::days_from(
+                    std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_780_000_000),
+                    90,
+                ),
+                subject_alt_names: Vec::new(),
+            },
+        )
+        .expect("leaf");
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "A".into(), certificate: leaf.der().to_vec() });
+    assert!(e.message.starts_with("certificate:"), "{}", e.message);
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "A".into(), certificate: vec![0x30, 0x03, 1, 2, 3] });
+    assert!(e.message.starts_with("certificate:"), "{}", e.message);
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "NOPE".into(), certificate: der.clone() });
+    assert_eq!(e.code, "UNKNOWN_ORG");
+
+    // Revocation: of a recorded CA, a known reason, once.
+    let e = refused(
+        &mut w,
+        ProposalKind::RevokeCertificate { ca: Hash32::of(b"x"), serial: 7, reason: "keyCompromise".into() },
+    );
+    assert!(e.message.starts_with("ca:"), "{}", e.message);
+    let e = refused(&mut w, ProposalKind::RevokeCertificate { ca: fp, serial: 7, reason: "because".into() });
+    assert!(e.message.starts_with("reason:"), "{}", e.message);
+    pass(&mut w, &k, ProposalKind::RevokeCertificate { ca: fp, serial: 7, reason: "keyCompromise".into() })
+        .expect("revoke");
+    let revoked = org_ca::revoked_certs(&w.state).expect("revoked");
+    assert_eq!(
+        (revoked[0].serial, revoked[0].issuer.as_str(), revoked[0].reason.as_str()),
+        (7, cas[0].subject.as_str(), "keyCompromise")
+    );
+    let e = refused(&mut w, ProposalKind::RevokeCertificate { ca: fp, serial: 7, reason: "superseded".into() });
+    assert!(e.message.contains("already revoked"), "{}", e.message);
+
+    // Only the owner's CA can be removed through it; removal takes its revocations along.
+    let e = refused(&mut w, ProposalKind::RemoveOrgCa { org_id: "B".into(), fingerprint: fp });
+    assert!(e.message.contains("not of B"), "{}", e.message);
+    let b_der = ca("B", None).certificate().der().to_vec();
+    pass(&mut w, &k, ProposalKind::AddOrgCa { org_id: "B".into(), certificate: b_der.clone() }).expect("add B");
+    pass(&mut w, &k, ProposalKind::RemoveOrgCa { org_id: "A".into(), fingerprint: fp }).expect("remove");
+    let cas = org_ca::org_cas(&w.state).expect("cas");
+    assert_eq!(cas.iter().map(|c| c.org.as_str()).collect::<Vec<_>>(), ["B"]);
+    assert!(org_ca::revoked_certs(&w.state).expect("revoked").is_empty());
+
+    // Removing an organisation removes its CAs.
+    let ev = pass(&mut w, &k, ProposalKind::RemoveOrg { org_id: "B".into() }).expect("remove org");
+    assert!(ev.iter().any(|e| e.kind == "OrgCaRemoved"));
+    assert!(org_ca::org_cas(&w.state).expect("cas").is_empty());
+    // ...and a removed organisation cannot get one back.
+    let e = refused(&mut w, ProposalKind::AddOrgCa { org_id: "B".into(), certificate: b_der });
+    assert_eq!(e.code, "ORG_FROZEN");
+}
+
+#[test]
+fn genesis_records_founding_cas_and_refuses_a_bad_one() {
+    let mut w = World::new();
+    let pem = ca("A", None).certificate().to_pem().expect("pem");
+    let genesis = |certs: Vec<String>| {
+        serde_json::json!({ "orgs": [{ "id": "A", "name": "A 有限公司", "credit_code": "91310000000000000A",
+            "roles": ["supplier"], "public_key": World::key("A").public().to_hex(), "ca_certs": certs }] })
+    };
+    let e = <crate::org::OrgModule as scf_ledger::module::BusinessModule>::init_genesis(
+        &mut w.state.clone(),
+        &genesis(vec!["junk".into()]),
+    )
+    .expect_err("bad pem");
+    assert!(e.message.contains("app_state.org.orgs[0].ca_certs[0]"), "{}", e.message);
+    <crate::org::OrgModule as scf_ledger::module::BusinessModule>::init_genesis(&mut w.state, &genesis(vec![pem]))
+        .expect("genesis");
+    let cas = scf_ledger::org_ca::org_cas(&w.state).expect("cas");
+    assert_eq!((cas.len(), cas[0].height), (1, 0));
+}
