@@ -361,6 +361,118 @@ async fn governance(h: &Harness) {
     assert_eq!(r["errors"][0]["extensions"]["field"], "withinDays");
     let r = h.gql(Some(&core), set, json!({ "a": "zz", "t": 1 })).await;
     assert_eq!(r["errors"][0]["extensions"]["field"], "address");
+
+    org_cas(h, &core, &bank, &reg, &s2).await;
+}
+
+/// The committee trusts BANK's CA (proposed as PEM), then revokes a certificate it issued; both show
+/// up in chain-state queries; malformed certificates, fingerprints and reasons are named at their field.
+async fn org_cas(h: &Harness, core: &str, bank: &str, reg: &str, s2: &str) {
+    let d = h.ok(Some(core), "query{ chainStatus { height timeMs } }", json!({})).await;
+    let deadline = d["chainStatus"]["height"].as_i64().expect("height") + 50;
+    let now = d["chainStatus"]["timeMs"].as_u64().expect("time");
+    let start = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now);
+    let ca = scf_ca::Authority::init(
+        "BANK",
+        None,
+        scf_ca::Validity::days_from(start, 3650),
+        scf_ledger::crypto::KeyPair::from_seed("BANK CA"),
+    )
+    .expect("ca");
+    let pem = ca.certificate().to_pem().expect("pem");
+    let fp = scf_ledger::crypto::Hash32::of(ca.certificate().der()).to_hex();
+    let propose =
+        "mutation($k:ProposalKindInput!,$d:Int){ propose(input:{title:\"BANK CA\", kind:$k, deadlineHeight:$d}){ \
+        events { kind attributes { name value } } } }";
+    let field = |r: &Value| r["errors"][0]["extensions"]["field"].as_str().unwrap_or("<none>").to_string();
+    let r = h
+        .gql(Some(core), propose, json!({ "k": { "addOrgCa": { "orgId": "BANK", "certificatePem": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" } }, "d": deadline }))
+        .await;
+    assert_eq!(
+        (error_code(&r), field(&r)),
+        ("BAD_USER_INPUT".to_string(), "input.kind.addOrgCa.certificatePem".to_string()),
+        "{r}"
+    );
+    let r = h
+        .gql(
+            Some(core),
+            propose,
+            json!({ "k": { "removeOrgCa": { "orgId": "BANK", "fingerprint": "12ab" } }, "d": deadline }),
+        )
+        .await;
+    assert_eq!(field(&r), "input.kind.removeOrgCa.fingerprint", "{r}");
+    let bad_reason = json!({ "revokeCertificate": { "caFingerprint": fp, "serial": 7, "reason": "lostIt" } });
+    let r = h.gql(Some(core), propose, json!({ "k": bad_reason, "d": deadline })).await;
+    assert_eq!(field(&r), "input.kind.revokeCertificate.reason", "{r}");
+    assert!(r["errors"][0]["message"].as_str().unwrap_or("").contains("keyCompromise"), "{r}");
+    let zero = json!({ "revokeCertificate": { "caFingerprint": fp, "serial": 0, "reason": "keyCompromise" } });
+    assert_eq!(
+        field(&h.gql(Some(core), propose, json!({ "k": zero, "d": deadline })).await),
+        "input.kind.revokeCertificate.serial"
+    );
+
+    let pass = |kind: Value| async move {
+        let r = h.ok(Some(core), propose, json!({ "k": kind, "d": deadline })).await;
+        let id: i64 = r["propose"]["events"][0]["attributes"]
+            .as_array()
+            .expect("attributes")
+            .iter()
+            .find(|a| a["name"] == "proposal")
+            .and_then(|a| a["value"].as_str())
+            .and_then(|v| v.parse().ok())
+            .expect("proposal id");
+        let vote = "mutation($p:Int!){ vote(proposalId:$p, ballot:YES){ txId } }";
+        for t in [core, bank, reg] {
+            h.ok(Some(t), vote, json!({ "p": id })).await;
+        }
+        h.ok(Some(core), "mutation($p:Int!){ closeProposal(proposalId:$p){ txId } }", json!({ "p": id })).await;
+        id
+    };
+    let id = pass(json!({ "addOrgCa": { "orgId": "BANK", "certificatePem": pem } })).await;
+    let pq = "query($p:Int!){ proposal(id:$p){ status kind kindDetail certificate { fingerprint subject issuer notAfterMs problem } } }";
+    let d = h.ok(Some(s2), pq, json!({ "p": id })).await;
+    let p = &d["proposal"];
+    assert_eq!((p["status"].as_str(), p["kind"].as_str()), (Some("executed"), Some("add_org_ca")), "{d}");
+    assert_eq!(p["certificate"]["fingerprint"], json!(fp));
+    assert_eq!(p["certificate"]["subject"], json!(ca.certificate().subject()));
+    assert_eq!(p["certificate"]["problem"], Value::Null);
+    let cas = h
+        .ok(
+            Some(s2),
+            "query{ certificateAuthorities { org subject fingerprint notAfterMs recordedHeight } }",
+            json!({}),
+        )
+        .await;
+    let bank_ca = cas["certificateAuthorities"]
+        .as_array()
+        .expect("cas")
+        .iter()
+        .find(|c| c["fingerprint"] == json!(fp))
+        .cloned()
+        .unwrap_or_else(|| panic!("BANK's CA is listed: {cas}"));
+    assert_eq!(bank_ca["org"], "BANK");
+    assert!(bank_ca["recordedHeight"].as_i64().unwrap_or(0) > 0, "{bank_ca}");
+    assert!(bank_ca["notAfterMs"].as_i64().unwrap_or(0) > now as i64, "{bank_ca}");
+
+    let id = pass(
+        json!({ "revokeCertificate": { "caFingerprint": fp.to_uppercase(), "serial": 7, "reason": "keycompromise" } }),
+    )
+    .await;
+    let d = h.ok(Some(s2), pq, json!({ "p": id })).await;
+    assert_eq!(
+        (d["proposal"]["kind"].as_str(), d["proposal"]["status"].as_str()),
+        (Some("revoke_certificate"), Some("executed")),
+        "{d}"
+    );
+    assert_eq!(d["proposal"]["certificate"], Value::Null);
+    let r =
+        h.ok(Some(s2), "query{ revokedCertificates { caFingerprint issuer serial reason height } }", json!({})).await;
+    let rev = &r["revokedCertificates"];
+    assert_eq!(rev.as_array().map(Vec::len), Some(1), "{r}");
+    assert_eq!(rev[0]["caFingerprint"], json!(fp));
+    assert_eq!(rev[0]["issuer"], json!(ca.certificate().subject()));
+    assert_eq!((rev[0]["serial"].as_i64(), rev[0]["reason"].as_str()), (Some(7), Some("keyCompromise")));
+    assert_eq!(error_code(&h.gql(None, "query{ certificateAuthorities { org } }", json!({})).await), "UNAUTHENTICATED");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

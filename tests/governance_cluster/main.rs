@@ -463,3 +463,158 @@ fn retired_key(cluster: &ClusterFile) -> KeyPair {
     let kept = cluster.nodes[ROTATED].dir.join("consensus.pem.retired");
     read_consensus_key(&kept).expect("retired key kept by the test")
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Trust from chain: the organisation CAs the nodes' 国密 TLS links trust, and the certificates they
+// refuse, are decided by committee vote and recorded on chain; no node restarts and no file is copied.
+
+const TRUST_BASE_PORT: u16 = 31_900;
+
+/// Propose `kind`, vote it through (A, B, C), close it (D); the closing receipt.
+async fn pass(c: &NodeClient, signers: &mut [Signer], kind: ProposalKind) -> Receipt {
+    let t = Duration::from_secs(90);
+    let propose = GovernanceCall::Propose {
+        title: "trust change".into(),
+        kind,
+        deadline: Deadline::Height { height: 1_000_000 },
+    };
+    let r = run_ok(c, signers[0].tx("governance", &propose), t).await;
+    let id: u64 = r.events[0].attribute("proposal").and_then(|p| p.parse().ok()).expect("proposal id");
+    for i in 0..3 {
+        let v = signers[i].tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes });
+        run_ok(c, v, t).await;
+    }
+    let r = run_ok(c, signers[3].tx("governance", &GovernanceCall::Close { proposal_id: id }), t).await;
+    assert!(r.events.iter().any(|e| e.kind == "ProposalExecuted"), "proposal {id} not executed: {:?}", r.events);
+    r
+}
+
+/// Wait until every node in `which` reports `peers` consensus peers.
+async fn wait_peers(c: &[NodeClient], which: &[usize], peers: usize, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut seen = Vec::new();
+        for &i in which {
+            seen.push(c[i].status().await.map(|s| s.peers).unwrap_or(usize::MAX));
+        }
+        if seen.iter().all(|p| *p == peers) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what}: peers of nodes {which:?} are {seen:?}, expected {peers}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn height(c: &NodeClient) -> u64 {
+    c.status().await.map(|s| s.height).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_links_without_restart() {
+    use scf_ca::{CaDir, CertKind};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().to_path_buf();
+    let args = ClusterUpArgs {
+        nodes: 4,
+        observers: 0,
+        dir: dir.clone(),
+        base_port: TRUST_BASE_PORT,
+        chain_id: CHAIN_ID.into(),
+        only: vec![usize::MAX],
+        wait_secs: 60,
+    };
+    let generate = args.clone();
+    let cluster = tokio::task::spawn_blocking(move || cluster_up_with(&generate, exe(), scf_domain::modules()))
+        .await
+        .expect("join")
+        .expect("cluster up");
+    add_committee(&dir);
+
+    // Organisation A's CA is the one `cluster up` made (it certified validators 0–2); organisation D
+    // gets its own CA and certifies validator-3 with it. Both go into genesis; no node has a trust file.
+    let now = std::time::SystemTime::now();
+    let mut d_ca = CaDir::init(&dir.join("ca-d"), "D", None, 3650, now).expect("D's CA");
+    let v3 = &cluster.nodes[3];
+    let v3_tls = read_consensus_key(&v3.dir.join(scf_node::cli::NODE_TLS_KEY)).expect("validator-3 TLS key");
+    let v3_peer = read_p2p_key(&v3.dir.join("p2p.key")).expect("p2p key").public().to_peer_id().to_base58();
+    let issue = |ca: &mut CaDir| {
+        let cert = ca
+            .issue(
+                CertKind::Node,
+                "CN=validator-3",
+                *v3_tls.public(),
+                30,
+                vec![format!("urn:libp2p:peer:{v3_peer}")],
+                now,
+            )
+            .expect("issue");
+        std::fs::write(v3.dir.join(scf_node::cli::NODE_CERT), cert.to_pem().expect("pem")).expect("write cert");
+        cert.serial()
+    };
+    let first_serial = issue(&mut d_ca);
+    let a_pem = std::fs::read_to_string(dir.join("ca").join(CaDir::CERT)).expect("A's CA");
+    let d_pem = std::fs::read_to_string(dir.join("ca-d").join(CaDir::CERT)).expect("D's CA");
+    let path = dir.join("genesis.json");
+    let mut g = Genesis::from_json(&std::fs::read_to_string(&path).expect("genesis")).expect("parse");
+    let orgs = g.app_state.get_mut("org").and_then(|o| o.get_mut("orgs")).and_then(|o| o.as_array_mut()).expect("orgs");
+    orgs[0]["ca_certs"] = serde_json::json!([a_pem]);
+    orgs[3]["ca_certs"] = serde_json::json!([d_pem]);
+    std::fs::write(&path, g.to_json()).expect("write genesis");
+    for i in 0..4 {
+        edit_config(&cluster, i, |c| {
+            c.p2p.tls_trust = None;
+            c.p2p.tls_crls.clear();
+            c.p2p.tls_trust_on_chain = true;
+        });
+    }
+    let d_fp = scf_domain::org_ca::fingerprint(scf_ca::SmCertificate::from_pem(&d_pem).expect("D's CA parses").der());
+
+    let _cleanup = Cleanup(dir.clone());
+    let start = args.clone();
+    tokio::task::spawn_blocking(move || {
+        cluster_up_with(&ClusterUpArgs { only: (0..4).collect(), ..start }, exe(), scf_domain::modules())
+    })
+    .await
+    .expect("join")
+    .expect("cluster start");
+    let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
+    for n in &c {
+        n.wait_height(2, Duration::from_secs(120)).await.unwrap_or_else(|e| panic!("{}: {e}", n.base()));
+    }
+    wait_peers(&c, &[0, 1, 2, 3], 3, "all four connected over 国密 TLS with trust from genesis").await;
+    let log0 = || std::fs::read_to_string(cluster.nodes[0].dir.join("node.log")).unwrap_or_default();
+    assert!(log0().contains("trusting the organisation CAs recorded on chain"), "{}", log0());
+    let mut committee: Vec<Signer> = MEMBERS.iter().map(|m| Signer::new(org_key(m))).collect();
+
+    // 1. The committee revokes validator-3's certificate on chain: every node cuts it off at the block
+    // that records it; the other three go on committing.
+    pass(
+        &c[0],
+        &mut committee,
+        ProposalKind::RevokeCertificate { ca: d_fp, serial: first_serial, reason: "keyCompromise".into() },
+    )
+    .await;
+    wait_peers(&c, &[0, 1, 2], 2, "validator-3 cut off after the on-chain revocation").await;
+    wait_peers(&c, &[3], 0, "validator-3 isolated").await;
+    let h = height(&c[0]).await;
+    c[0].wait_height(h + 3, Duration::from_secs(60)).await.expect("the other three keep committing");
+    assert!(log0().contains("trust re-read from chain"), "{}", log0());
+
+    // 2. D's operator issues validator-3 a new certificate from D's CA and replaces the file: the node
+    // presents it from its next handshake, the others accept it, and validator-3 catches up.
+    let second_serial = issue(&mut d_ca);
+    assert_ne!(first_serial, second_serial);
+    wait_peers(&c, &[0, 1, 2, 3], 3, "validator-3 back with its new certificate").await;
+    let h = height(&c[0]).await;
+    c[3].wait_height(h, Duration::from_secs(60)).await.expect("validator-3 catches up");
+
+    // 3. The committee stops trusting D's CA: everything it issued is refused, open links close.
+    pass(&c[1], &mut committee, ProposalKind::RemoveOrgCa { org_id: "D".into(), fingerprint: d_fp }).await;
+    wait_peers(&c, &[0, 1, 2], 2, "validator-3 cut off after D's CA was removed").await;
+    wait_peers(&c, &[3], 0, "validator-3 isolated again").await;
+    let h = height(&c[0]).await;
+    c[1].wait_height(h + 3, Duration::from_secs(60)).await.expect("the other three keep committing");
+    let top = height(&c[2]).await.min(h + 3);
+    let clients: Vec<&NodeClient> = c[..3].iter().collect();
+    assert_same(&clients, 1..=top).await;
+}

@@ -86,6 +86,16 @@ impl RevocationCheck for SharedRevocations {
     }
 }
 
+/// Revoked if any source says so: CRL files and the revocations recorded on chain, for instance.
+#[derive(Clone, Default)]
+pub struct AnyRevocation(pub Vec<std::sync::Arc<dyn RevocationCheck>>);
+
+impl RevocationCheck for AnyRevocation {
+    fn revoked(&self, issuer: &str, serial: u64) -> Option<RevocationReason> {
+        self.0.iter().find_map(|c| c.revoked(issuer, serial))
+    }
+}
+
 /// A CRL whose signature was checked against a trusted CA and whose window covers the time it was checked at.
 #[derive(Debug, Clone)]
 pub struct VerifiedCrl {

@@ -22,7 +22,7 @@ pub mod verify;
 
 pub use authority::{Authority, IssueRequest, Validity};
 pub use cert::SmCertificate;
-pub use crl::{NoRevocation, RevocationCheck, RevokedSerials, SharedRevocations, VerifiedCrl};
+pub use crl::{AnyRevocation, NoRevocation, RevocationCheck, RevokedSerials, SharedRevocations, VerifiedCrl};
 pub use error::CaError;
 pub use profile::{CertKind, Purpose, RevocationReason};
 pub use store::CaDir;

@@ -63,13 +63,19 @@ impl LiveConnections {
     /// Flag the connections whose certificate `check` now revokes (`what` names the endpoint in logs);
     /// returns how many were newly flagged.
     pub fn sweep(&self, what: &str, check: &dyn RevocationCheck) -> usize {
+        self.sweep_with(what, |issuer, serial| check.revoked(issuer, serial).map(|r| r.to_string()))
+    }
+
+    /// Flag the connections for which `refuse(issuer, serial)` gives a reason (a revocation, an issuer no
+    /// longer trusted); returns how many were newly flagged.
+    pub fn sweep_with(&self, what: &str, refuse: impl Fn(&str, u64) -> Option<String>) -> usize {
         let mut live = self.0.lock().unwrap_or_else(|p| p.into_inner());
         live.retain(|(w, _, _)| w.strong_count() > 0);
         let mut cut = 0;
         for (w, issuer, serial) in live.iter() {
-            if let (Some(flag), Some(reason)) = (w.upgrade(), check.revoked(issuer, *serial)) {
+            if let (Some(flag), Some(reason)) = (w.upgrade(), refuse(issuer, *serial)) {
                 if flag.set() {
-                    tracing::warn!(%issuer, serial, %reason, "{what}: closing a connection whose certificate was revoked");
+                    tracing::warn!(%issuer, serial, %reason, "{what}: closing a connection whose certificate is no longer accepted");
                     cut += 1;
                 }
             }

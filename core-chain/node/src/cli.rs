@@ -80,7 +80,8 @@ pub struct GenesisArgs {
     /// Validator bundle (`validator.json` from `scf keygen`); repeat per validator.
     #[arg(long = "validator", required = true)]
     pub validators: Vec<PathBuf>,
-    /// Organisation: `id=ORG,name=NAME,credit_code=CODE,roles=supplier+funder,public_key=HEX`; repeat.
+    /// Organisation: `id=ORG,name=NAME,credit_code=CODE,roles=supplier+funder,public_key=HEX`, and
+    /// optionally `ca=FILE` (its CA certificate, PEM, recorded on chain for `p2p.tls_trust_on_chain`); repeat.
     #[arg(long = "org")]
     pub orgs: Vec<String>,
     /// JSON object merged into `app_state` (module name → module genesis), e.g. approved funders.
@@ -105,13 +106,18 @@ pub fn parse_org(spec: &str) -> anyhow::Result<serde_json::Value> {
     }
     let get = |k: &str| fields.get(k).cloned().ok_or_else(|| anyhow!("--org {spec:?}: field {k} is missing"));
     let roles: Vec<&str> = fields.get("roles").map(|r| r.split('+').collect()).unwrap_or_default();
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "id": get("id")?,
         "name": get("name")?,
         "credit_code": get("credit_code")?,
         "roles": roles,
         "public_key": get("public_key")?,
     });
+    if let Some(path) = fields.get("ca") {
+        let pem = std::fs::read_to_string(path).with_context(|| format!("--org {spec:?}: ca={path}"))?;
+        scf_ca::SmCertificate::from_pem(&pem).with_context(|| format!("--org {spec:?}: ca={path}"))?;
+        v["ca_certs"] = serde_json::json!([pem]);
+    }
     Ok(v)
 }
 
@@ -369,6 +375,7 @@ fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -
                 tls_cert: Some(PathBuf::from(NODE_CERT)),
                 tls_key: Some(PathBuf::from(NODE_TLS_KEY)),
                 tls_trust: Some(PathBuf::from("../ca").join(scf_ca::CaDir::CERT)),
+                tls_trust_on_chain: false,
                 tls_crls: vec![PathBuf::from("../ca").join(scf_ca::CaDir::CRL)],
             },
             api: ApiSection::plain(format!("127.0.0.1:{}", api_port(i)).parse()?),

@@ -75,6 +75,11 @@ pub struct P2pSection {
     /// PEM bundle of the organisation CA certificates whose nodes may connect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_trust: Option<PathBuf>,
+    /// Instead of `tls_trust`: trust exactly the organisation CAs recorded on chain (genesis, then
+    /// governance), and honour the certificates revoked on chain, as of each committed block
+    /// ([`crate::chain_trust`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls_trust_on_chain: bool,
     /// CRL files of those CAs; re-read when they change: a revoked node is refused at its next handshake
     /// and its open connections are closed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -92,6 +97,7 @@ impl P2pSection {
             tls_cert: None,
             tls_key: None,
             tls_trust: None,
+            tls_trust_on_chain: false,
             tls_crls: Vec::new(),
         }
     }
@@ -103,13 +109,23 @@ impl P2pSection {
 
     fn validate_tls(&self) -> Result<(), (String, String)> {
         let given = [&self.tls_cert, &self.tls_key, &self.tls_trust];
-        if given.iter().any(|v| v.is_some()) || !self.tls_crls.is_empty() {
-            for (field, v) in
-                [("p2p.tls_cert", &self.tls_cert), ("p2p.tls_key", &self.tls_key), ("p2p.tls_trust", &self.tls_trust)]
-            {
+        if self.tls_trust_on_chain && self.tls_trust.is_some() {
+            return Err((
+                "p2p.tls_trust".into(),
+                "give either tls_trust or tls_trust_on_chain: the CAs come from one place".into(),
+            ));
+        }
+        if given.iter().any(|v| v.is_some()) || self.tls_trust_on_chain || !self.tls_crls.is_empty() {
+            for (field, v) in [("p2p.tls_cert", &self.tls_cert), ("p2p.tls_key", &self.tls_key)] {
                 if v.is_none() {
                     return Err((field.to_string(), "required with the other p2p.tls_* settings".into()));
                 }
+            }
+            if self.tls_trust.is_none() && !self.tls_trust_on_chain {
+                return Err((
+                    "p2p.tls_trust".into(),
+                    "required with the other p2p.tls_* settings (or set tls_trust_on_chain = true)".into(),
+                ));
             }
         }
         Ok(())

@@ -18,6 +18,7 @@ pub mod api;
 pub(crate) mod app;
 pub mod certificate;
 pub mod chain;
+pub mod chain_trust;
 pub mod cli;
 pub mod codec;
 pub mod config;

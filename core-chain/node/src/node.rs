@@ -118,22 +118,38 @@ impl NodeHandle {
         let gossip_settings = crate::gossip::GossipSettings::from_config(&cfg.p2p)
             .map_err(|(field, reason)| NodeError::Invalid { field, reason })?;
         let gossip_key = p2p.clone();
-        let p2p_tls = crate::p2p_tls::P2pTls::from_config(&cfg.p2p, p2p.public().to_peer_id())
-            .map_err(|e| NodeError::Invalid { field: "p2p".into(), reason: e.to_string() })?;
-        match &p2p_tls {
-            Some(_) => {
-                info!(protocol = crate::p2p_tls::PROTOCOL, "p2p: 国密 TLS (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3)")
-            }
-            None if !cfg.p2p.persistent_peers.is_empty() || !cfg.p2p.tx_peers.is_empty() => warn!(
-                "p2p: TCP + Noise (ed25519, X25519, ChaCha20-Poly1305) — not 国密; set p2p.tls_cert, tls_key and \
-                 tls_trust for 国密 TLS between nodes"
-            ),
-            None => {}
-        }
         let store = Arc::new(Store::open(&cfg.home.join("db"))?);
         let executor = Arc::new(Executor::new(genesis.chain_id.clone(), modules));
         let tip = store.init_genesis(&executor, &genesis)?;
         info!(chain = %genesis.chain_id, height = tip.height, "store open");
+        // The CAs recorded on chain, for endpoints that take their trust from there: read before any
+        // link opens, then followed block by block.
+        let chain_trust = if cfg.p2p.tls_trust_on_chain {
+            let state = store.latest_state()?;
+            Some(
+                crate::chain_trust::ChainTrust::read(&state)
+                    .map_err(|reason| NodeError::Invalid { field: "p2p.tls_trust_on_chain".into(), reason })?,
+            )
+        } else {
+            None
+        };
+        let p2p_tls = crate::p2p_tls::P2pTls::from_config(&cfg.p2p, p2p.public().to_peer_id(), chain_trust.as_ref())
+            .map_err(|e| NodeError::Invalid { field: "p2p".into(), reason: e.to_string() })?;
+        match (&p2p_tls, &chain_trust) {
+            (Some(_), Some(t)) => info!(
+                protocol = crate::p2p_tls::PROTOCOL,
+                cas = %t.cas.join("; "),
+                "p2p: 国密 TLS (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3), trusting the organisation CAs recorded on chain"
+            ),
+            (Some(_), None) => {
+                info!(protocol = crate::p2p_tls::PROTOCOL, "p2p: 国密 TLS (TLS_SM4_GCM_SM3, curveSM2, sm2sig_sm3)")
+            }
+            (None, _) if !cfg.p2p.persistent_peers.is_empty() || !cfg.p2p.tx_peers.is_empty() => warn!(
+                "p2p: TCP + Noise (ed25519, X25519, ChaCha20-Poly1305) — not 国密; set p2p.tls_cert, tls_key and \
+                 tls_trust (or tls_trust_on_chain) for 国密 TLS between nodes"
+            ),
+            (None, _) => {}
+        }
         if let Some(s) = &signer {
             // A key outside the set is allowed: a validator joining by governance runs its node first and
             // starts voting at the activation height. Say so, in case it is a misconfiguration.
@@ -217,6 +233,9 @@ impl NodeHandle {
         }
         if let Some(tls) = &p2p_tls {
             tasks.extend(tls.spawn_watchers());
+            if chain_trust.is_some() {
+                tasks.push(crate::chain_trust::follow(chain.clone(), vec![Arc::new(tls.clone())]));
+            }
         }
         let started = start_engine(
             ScfContext,

@@ -34,7 +34,7 @@ use libp2p::core::UpgradeInfo;
 use libp2p::futures::future::BoxFuture;
 use libp2p::futures::{AsyncRead, AsyncWrite, FutureExt};
 use libp2p::{identity, tcp, yamux, PeerId};
-use scf_ca::{SharedRevocations, SmCertificate, TrustStore};
+use scf_ca::{AnyRevocation, RevocationCheck, RevokedSerials, SharedRevocations, SmCertificate, TrustStore};
 use scf_gmtls::live::{LiveConnections, RevocationFlag};
 use scf_gmtls::rustls::pki_types::ServerName;
 use scf_gmtls::rustls::{ClientConfig, CommonState, ServerConfig};
@@ -42,6 +42,7 @@ use scf_gmtls::{ClientAuth, CurrentIdentity, Identity, Trust};
 use tokio::task::JoinHandle;
 use tracing::info;
 
+use crate::chain_trust::{ChainTrust, FollowsChain};
 use crate::config::P2pSection;
 use crate::https::{read, read_crls, watch_crls, HttpsError};
 
@@ -85,13 +86,18 @@ struct Shared {
 #[derive(Clone)]
 pub struct P2pTls {
     shared: Arc<Shared>,
+    /// From the CRL files.
     revocations: Arc<SharedRevocations>,
+    /// Recorded on chain (empty unless `tls_trust_on_chain`).
+    chain_revocations: Arc<SharedRevocations>,
     crl_files: Vec<PathBuf>,
     peer_id: PeerId,
     /// The certificate presented at each handshake, and the files it is re-read from.
     current: Arc<CurrentIdentity>,
-    /// `tls_cert`, `tls_key` and `tls_trust`, re-read when they change.
-    identity_files: Option<(PathBuf, PathBuf, PathBuf)>,
+    /// `tls_cert` and `tls_key`, re-read when they change.
+    identity_files: Option<(PathBuf, PathBuf)>,
+    /// `tls_trust`, re-read when it changes (None when the CAs come from chain).
+    trust_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for P2pTls {
@@ -103,8 +109,10 @@ impl std::fmt::Debug for P2pTls {
 impl P2pTls {
     /// Read `[p2p] tls_*` and check they fit: the key is the certificate's, the certificate is a node
     /// certificate the trusted CAs vouch for and names `me`, every CRL verifies. `None` without `tls_cert`.
-    pub fn from_config(p2p: &P2pSection, me: PeerId) -> Result<Option<Self>, HttpsError> {
-        let (Some(cert_path), Some(key_path), Some(trust_path)) = (&p2p.tls_cert, &p2p.tls_key, &p2p.tls_trust) else {
+    /// With `tls_trust_on_chain`, the trusted CAs and on-chain revocations are `chain`'s (read from the
+    /// node's latest state; [`crate::chain_trust::follow`] keeps them current).
+    pub fn from_config(p2p: &P2pSection, me: PeerId, chain: Option<&ChainTrust>) -> Result<Option<Self>, HttpsError> {
+        let (Some(cert_path), Some(key_path)) = (&p2p.tls_cert, &p2p.tls_key) else {
             return Ok(None);
         };
         let identity = Identity::from_pem(&read("p2p.tls_cert", cert_path)?, &read("p2p.tls_key", key_path)?)
@@ -117,14 +125,35 @@ impl P2pTls {
                 reason: format!("names peer {named}, but p2p_key is peer {me}"),
             });
         }
-        let store = TrustStore::from_pem(&read("p2p.tls_trust", trust_path)?).map_err(|e| HttpsError::File {
-            field: "p2p.tls_trust",
-            path: trust_path.clone(),
-            reason: e.to_string(),
-        })?;
+        let (store, on_chain) = match (&p2p.tls_trust, p2p.tls_trust_on_chain, chain) {
+            (Some(trust_path), false, _) => {
+                let store = TrustStore::from_pem(&read("p2p.tls_trust", trust_path)?).map_err(|e| {
+                    HttpsError::File { field: "p2p.tls_trust", path: trust_path.clone(), reason: e.to_string() }
+                })?;
+                (store, RevokedSerials::new())
+            }
+            (None, true, Some(chain)) if !chain.store.anchors().is_empty() => {
+                (chain.store.clone(), chain.revoked.clone())
+            }
+            (None, true, _) => {
+                return Err(HttpsError::Invalid {
+                    field: "p2p.tls_trust_on_chain",
+                    reason: "no organisation CA is recorded on chain (genesis app_state.org.orgs[].ca_certs, or an \
+                             AddOrgCa proposal); record them first or give p2p.tls_trust"
+                        .into(),
+                })
+            }
+            _ => {
+                return Err(HttpsError::Invalid { field: "p2p.tls_trust", reason: "required with p2p.tls_cert".into() })
+            }
+        };
         let revocations = Arc::new(SharedRevocations::new(read_crls("p2p.tls_crls", &p2p.tls_crls, &store)?));
-        let tls = Self::new(&identity, store, revocations, p2p.tls_crls.clone(), me)?;
-        Ok(tls.map(|t| P2pTls { identity_files: Some((cert_path.clone(), key_path.clone(), trust_path.clone())), ..t }))
+        let tls = Self::with_chain_revocations(&identity, store, revocations, on_chain, p2p.tls_crls.clone(), me)?;
+        Ok(Some(P2pTls {
+            identity_files: Some((cert_path.clone(), key_path.clone())),
+            trust_file: p2p.tls_trust.clone().filter(|_| !p2p.tls_trust_on_chain),
+            ..tls
+        }))
     }
 
     /// From parts already read (tests, tools).
@@ -135,7 +164,21 @@ impl P2pTls {
         crl_files: Vec<PathBuf>,
         me: PeerId,
     ) -> Result<Option<Self>, HttpsError> {
-        let trust = Trust::new(store, revocations.clone());
+        Self::with_chain_revocations(identity, store, revocations, RevokedSerials::new(), crl_files, me).map(Some)
+    }
+
+    fn with_chain_revocations(
+        identity: &Identity,
+        store: TrustStore,
+        revocations: Arc<SharedRevocations>,
+        on_chain: RevokedSerials,
+        crl_files: Vec<PathBuf>,
+        me: PeerId,
+    ) -> Result<Self, HttpsError> {
+        let chain_revocations = Arc::new(SharedRevocations::new(on_chain));
+        let any: Arc<dyn RevocationCheck> =
+            Arc::new(AnyRevocation(vec![revocations.clone(), chain_revocations.clone()]));
+        let trust = Trust::new(store, any);
         let invalid = |e: scf_gmtls::GmTlsError| HttpsError::Invalid { field: "p2p.tls_cert", reason: e.to_string() };
         let current = CurrentIdentity::new(identity.clone());
         // Nodes identify each other by the peer id in the certificate, not by the address dialled.
@@ -143,7 +186,16 @@ impl P2pTls {
             scf_gmtls::server_config_rotating(current.clone(), trust.clone(), ClientAuth::Required).map_err(invalid)?;
         let client = scf_gmtls::client_config_rotating(Some(current.clone()), trust.clone(), false).map_err(invalid)?;
         let shared = Arc::new(Shared { server, client, trust, live: LiveConnections::default() });
-        Ok(Some(P2pTls { shared, revocations, crl_files, peer_id: me, current, identity_files: None }))
+        Ok(P2pTls {
+            shared,
+            revocations,
+            chain_revocations,
+            crl_files,
+            peer_id: me,
+            current,
+            identity_files: None,
+            trust_file: None,
+        })
     }
 
     /// The certificate new handshakes present.
@@ -156,9 +208,17 @@ impl P2pTls {
         &self.revocations
     }
 
-    /// Close open connections whose certificate is now revoked; returns how many.
+    /// Close open connections whose certificate is now revoked (by a CRL or on chain), or whose CA is
+    /// no longer trusted; returns how many.
     pub fn sweep(&self) -> usize {
-        self.shared.live.sweep("p2p", self.revocations.as_ref())
+        let store = self.shared.trust.store();
+        let revoked = self.shared.trust.revocation.clone();
+        self.shared.live.sweep_with("p2p", |issuer, serial| {
+            if !store.anchors().iter().any(|a| a.certificate().subject() == issuer) {
+                return Some(format!("{issuer} is no longer a trusted CA"));
+            }
+            revoked.revoked(issuer, serial).map(|r| r.to_string())
+        })
     }
 
     /// The security upgrade (for a libp2p transport built elsewhere).
@@ -182,13 +242,15 @@ impl P2pTls {
     /// certificate's expiry ([`scf_gmtls::rotation`]).
     pub fn spawn_watchers(&self) -> Vec<JoinHandle<()>> {
         let mut tasks = Vec::new();
-        if let Some((cert, key, trust)) = &self.identity_files {
+        if let Some(trust) = &self.trust_file {
             tasks.push(tokio::spawn(scf_gmtls::crl_files::watch_trust(
                 "p2p (国密 TLS)",
                 "p2p.tls_trust",
                 trust.clone(),
                 self.shared.trust.clone(),
             )));
+        }
+        if let Some((cert, key)) = &self.identity_files {
             let me = self.peer_id;
             tasks.push(tokio::spawn(scf_gmtls::rotation::watch_identity(
                 "p2p",
@@ -220,6 +282,18 @@ impl P2pTls {
             },
         )));
         tasks
+    }
+}
+
+impl FollowsChain for P2pTls {
+    fn apply_chain_trust(&self, trust: &ChainTrust) -> usize {
+        if trust.store.anchors().is_empty() {
+            tracing::warn!("p2p: no CA is recorded on chain any more; keeping the CAs trusted before");
+        } else {
+            self.shared.trust.replace_store(trust.store.clone());
+        }
+        self.chain_revocations.update(|r| *r = trust.revoked.clone());
+        self.sweep()
     }
 }
 

@@ -3,12 +3,14 @@
 //! Proposals are listed from the read model (the indexer re-reads a proposal from state whenever a
 //! governance event names it); the committee and key expiries are read from chain state at the tip.
 //! Only admins of committee members propose and vote — the chain checks the same (`NOT_ORG_ADMIN`,
-//! `GOV_NOT_MEMBER`); anyone may close a decided or ended proposal.
+//! `GOV_NOT_MEMBER`); anyone may close a decided or ended proposal. The organisation CAs the consortium
+//! trusts for 国密 TLS, and the certificates it revoked, are read from chain state too.
 
 use async_graphql::{Context, Enum, InputObject, Object, OneofObject, SimpleObject};
+use scf_ca::{RevocationReason, SmCertificate};
 use scf_domain::governance::{self as dgov, Ballot, Deadline, GovernanceCall, NewOrg, ProposalKind};
 use scf_domain::org::Role;
-use scf_ledger::crypto::{Address, PublicKey};
+use scf_ledger::crypto::{Address, Hash32, PublicKey};
 use scf_ledger::genesis::Validator;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
@@ -114,10 +116,13 @@ pub struct ProposalNode {
     pub proposer: String,
     pub title: String,
     /// `add_org`, `remove_org`, `set_member`, `add_validator`, `remove_validator`, `set_param`,
-    /// `rotate_org_key`, `rotate_validator_key`.
+    /// `rotate_org_key`, `rotate_validator_key`, `add_org_ca`, `remove_org_ca`, `revoke_certificate`.
     pub kind: String,
-    /// What the proposal changes, as JSON.
+    /// What the proposal changes, as JSON (an `add_org_ca` certificate as DER in hex; read it from
+    /// `certificate`). `remove_org_ca` names the CA by `fingerprint`, `revoke_certificate` by `ca`.
     pub kind_detail: String,
+    /// The CA certificate an `add_org_ca` proposal would trust, decoded (null for other kinds).
+    pub certificate: Option<ProposedCertificate>,
     /// `open`, `executed`, `failed`, `rejected`, `expired`.
     pub status: String,
     /// Height the proposal was closed at.
@@ -155,6 +160,10 @@ impl From<dgov::Proposal> for ProposalNode {
             title: p.title.clone(),
             kind: crate::indexer_workflow::proposal_kind(&p.kind).to_string(),
             kind_detail: serde_json::to_string(&p.kind).unwrap_or_default(),
+            certificate: match &p.kind {
+                ProposalKind::AddOrgCa { certificate, .. } => Some(ProposedCertificate::of(certificate)),
+                _ => None,
+            },
             status: proposal_status(&p.status).to_string(),
             closed_height,
             failure,
@@ -192,6 +201,79 @@ impl From<dgov::Proposal> for ProposalNode {
             created_ms: to_i64(p.created_ms),
         }
     }
+}
+
+/// A CA certificate proposed for trust, as a voter checks it against what the organisation sent.
+#[derive(SimpleObject, Clone)]
+pub struct ProposedCertificate {
+    /// SM3 of the DER (hex): how the CA is named once recorded, by removals and revocations.
+    pub fingerprint: String,
+    /// Subject (RFC 4514); empty when the DER does not decode.
+    pub subject: String,
+    pub issuer: String,
+    pub serial: i64,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    /// Why the DER does not decode as an SM2 certificate (the chain refuses such a proposal, so this
+    /// is null on every stored one).
+    pub problem: Option<String>,
+}
+
+fn epoch_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+impl ProposedCertificate {
+    fn of(der: &[u8]) -> Self {
+        let fingerprint = Hash32::of(der).to_hex();
+        match SmCertificate::from_der(der) {
+            Ok(c) => ProposedCertificate {
+                fingerprint,
+                subject: c.subject(),
+                issuer: c.issuer(),
+                serial: to_i64(c.serial()),
+                not_before_ms: epoch_ms(c.not_before()),
+                not_after_ms: epoch_ms(c.not_after()),
+                problem: None,
+            },
+            Err(e) => ProposedCertificate {
+                fingerprint,
+                subject: String::new(),
+                issuer: String::new(),
+                serial: 0,
+                not_before_ms: 0,
+                not_after_ms: 0,
+                problem: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// An organisation CA every member trusts for 国密 TLS (recorded at genesis or by a committee vote).
+#[derive(SimpleObject, Clone)]
+pub struct CertificateAuthorityNode {
+    pub org: String,
+    /// Subject (RFC 4514): the issuer name of the certificates it signs.
+    pub subject: String,
+    /// SM3 of its DER (hex): how `removeOrgCa` and `revokeCertificate` name it.
+    pub fingerprint: String,
+    pub not_after_ms: i64,
+    /// Block height it was recorded at (0 for genesis).
+    pub recorded_height: i64,
+}
+
+/// A certificate the consortium revoked on chain.
+#[derive(SimpleObject, Clone)]
+pub struct RevokedCertificateNode {
+    /// Fingerprint (hex) of the CA that issued it.
+    pub ca_fingerprint: String,
+    /// That CA's subject.
+    pub issuer: String,
+    pub serial: i64,
+    /// RFC 5280 CRLReason name, e.g. `keyCompromise`.
+    pub reason: String,
+    /// Block height of the revocation.
+    pub height: i64,
 }
 
 fn node_from_row(r: proposal::Model) -> ApiResult<ProposalNode> {
@@ -265,6 +347,48 @@ impl GovernanceQuery {
             pass_bp: cfg.pass_bp.min(i32::MAX as u32) as i32,
             validator_delay_blocks: to_i64(cfg.validator_delay_blocks),
         })
+    }
+
+    /// The organisation CAs the consortium trusts for 国密 TLS between members (from chain state at the
+    /// tip), in the order they were recorded.
+    async fn certificate_authorities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CertificateAuthorityNode>> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let cas = {
+            let state = api.chain.state(None).map_err(ApiError::from)?;
+            scf_ledger::org_ca::org_cas(state.as_ref()).map_err(|e| ApiError::internal("org CAs", e.0))?
+        };
+        Ok(cas
+            .into_iter()
+            .map(|c| CertificateAuthorityNode {
+                org: c.org,
+                subject: c.subject,
+                fingerprint: c.fingerprint.to_hex(),
+                not_after_ms: to_i64(c.not_after_ms),
+                recorded_height: to_i64(c.height),
+            })
+            .collect())
+    }
+
+    /// Certificates revoked on chain by committee vote (from chain state at the tip), oldest first.
+    async fn revoked_certificates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RevokedCertificateNode>> {
+        let api = api(ctx)?;
+        require_user(ctx)?;
+        let revoked = {
+            let state = api.chain.state(None).map_err(ApiError::from)?;
+            scf_ledger::org_ca::revoked_certs(state.as_ref())
+                .map_err(|e| ApiError::internal("revoked certificates", e.0))?
+        };
+        Ok(revoked
+            .into_iter()
+            .map(|r| RevokedCertificateNode {
+                ca_fingerprint: r.ca.to_hex(),
+                issuer: r.issuer,
+                serial: to_i64(r.serial),
+                reason: r.reason,
+                height: to_i64(r.height),
+            })
+            .collect())
     }
 
     /// Account keys (organisation keys and users' keys) that expire within `withinDays` of the chain's
@@ -368,6 +492,32 @@ pub struct RotateValidatorKeyInput {
     pub activation_delay: i64,
 }
 
+#[derive(InputObject)]
+pub struct AddOrgCaInput {
+    pub org_id: String,
+    /// The organisation's CA certificate (PEM, SM2-with-SM3, self-signed, cA with keyCertSign and
+    /// cRLSign).
+    pub certificate_pem: String,
+}
+
+#[derive(InputObject)]
+pub struct RemoveOrgCaInput {
+    pub org_id: String,
+    /// The CA's fingerprint (hex SM3 of its DER, as `certificateAuthorities` lists it).
+    pub fingerprint: String,
+}
+
+#[derive(InputObject)]
+pub struct RevokeCertificateInput {
+    /// Fingerprint (hex) of the recorded CA that issued the certificate.
+    pub ca_fingerprint: String,
+    /// The certificate's serial number (positive).
+    pub serial: i64,
+    /// RFC 5280 CRLReason name: `unspecified`, `keyCompromise`, `caCompromise`, `affiliationChanged`,
+    /// `superseded`, `cessationOfOperation`, `certificateHold`, `privilegeWithdrawn`.
+    pub reason: String,
+}
+
 /// What a proposal changes: exactly one of these.
 #[derive(OneofObject)]
 pub enum ProposalKindInput {
@@ -379,6 +529,9 @@ pub enum ProposalKindInput {
     SetParam(SetParamInput),
     RotateOrgKey(RotateOrgKeyInput),
     RotateValidatorKey(RotateValidatorKeyInput),
+    AddOrgCa(AddOrgCaInput),
+    RemoveOrgCa(RemoveOrgCaInput),
+    RevokeCertificate(RevokeCertificateInput),
 }
 
 #[derive(InputObject)]
@@ -393,6 +546,20 @@ pub struct ProposeInput {
 
 fn key(field: &str, hex: &str) -> ApiResult<PublicKey> {
     PublicKey::from_hex(hex.trim()).map_err(|e| ApiError::bad_input(field, format!("not an SM2 public key: {e}")))
+}
+
+fn fingerprint(field: &str, hex: &str) -> ApiResult<Hash32> {
+    Hash32::from_hex(hex.trim().to_ascii_lowercase().as_str())
+        .map_err(|e| ApiError::bad_input(field, format!("not a certificate fingerprint (64 hex digits): {e}")))
+}
+
+fn certificate_der(field: &str, pem: &str) -> ApiResult<Vec<u8>> {
+    if pem.trim().is_empty() {
+        return Err(ApiError::bad_input(field, "paste the CA certificate (PEM)"));
+    }
+    SmCertificate::from_pem(pem.trim())
+        .map(|c| c.der().to_vec())
+        .map_err(|e| ApiError::bad_input(field, format!("not an SM2 certificate in PEM: {e}")))
 }
 
 fn role(field: &str, name: &str) -> ApiResult<Role> {
@@ -458,6 +625,38 @@ fn proposal_kind(k: ProposalKindInput) -> ApiResult<ProposalKind> {
             new_key: key("input.kind.rotateValidatorKey.newKey", &r.new_key)?,
             activation_delay: non_negative("input.kind.rotateValidatorKey.activationDelay", r.activation_delay)?,
             name: r.name,
+        },
+        ProposalKindInput::AddOrgCa(a) => ProposalKind::AddOrgCa {
+            certificate: certificate_der("input.kind.addOrgCa.certificatePem", &a.certificate_pem)?,
+            org_id: a.org_id,
+        },
+        ProposalKindInput::RemoveOrgCa(r) => ProposalKind::RemoveOrgCa {
+            fingerprint: fingerprint("input.kind.removeOrgCa.fingerprint", &r.fingerprint)?,
+            org_id: r.org_id,
+        },
+        ProposalKindInput::RevokeCertificate(r) => ProposalKind::RevokeCertificate {
+            ca: fingerprint("input.kind.revokeCertificate.caFingerprint", &r.ca_fingerprint)?,
+            serial: match non_negative("input.kind.revokeCertificate.serial", r.serial)? {
+                0 => return Err(ApiError::bad_input("input.kind.revokeCertificate.serial", "serials are positive")),
+                n => n,
+            },
+            reason: r
+                .reason
+                .trim()
+                .parse::<RevocationReason>()
+                .map_err(|_| {
+                    ApiError::bad_input(
+                        "input.kind.revokeCertificate.reason",
+                        format!(
+                            "{:?} is not an RFC 5280 reason (unspecified, keyCompromise, caCompromise, \
+                             affiliationChanged, superseded, cessationOfOperation, certificateHold, \
+                             privilegeWithdrawn)",
+                            r.reason
+                        ),
+                    )
+                })?
+                .as_str()
+                .to_string(),
         },
     })
 }

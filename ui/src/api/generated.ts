@@ -6,6 +6,15 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { DocumentTypeDecoration } from '@graphql-typed-document-node/core';
+export type AddOrgCaInput = {
+  orgId: string;
+  /**
+   * The organisation's CA certificate (PEM, SM2-with-SM3, self-signed, cA with keyCertSign and
+   * cRLSign).
+   */
+  certificatePem: string;
+};
+
 export type AddOrgInput = {
   id: string;
   name: string;
@@ -266,14 +275,17 @@ export type ProposalFilter = {
 
 /** What a proposal changes: exactly one of these. */
 export type ProposalKindInput =
-  {   addOrg: AddOrgInput; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never;   removeOrg: OrgIdInput; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never;   setMember: SetMemberInput; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never; setMember?: never;   addValidator: AddValidatorInput; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never;   removeValidator: RemoveValidatorInput; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never;   setParam: SetParamInput; rotateOrgKey?: never; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never;   rotateOrgKey: RotateOrgKeyInput; rotateValidatorKey?: never; }
-  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never;   rotateValidatorKey: RotateValidatorKeyInput; };
+  {   addOrg: AddOrgInput; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never;   removeOrg: OrgIdInput; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never;   setMember: SetMemberInput; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never;   addValidator: AddValidatorInput; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never;   removeValidator: RemoveValidatorInput; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never;   setParam: SetParamInput; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never;   rotateOrgKey: RotateOrgKeyInput; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never;   rotateValidatorKey: RotateValidatorKeyInput; addOrgCa?: never; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never;   addOrgCa: AddOrgCaInput; removeOrgCa?: never; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never;   removeOrgCa: RemoveOrgCaInput; revokeCertificate?: never; }
+  |  { addOrg?: never; removeOrg?: never; setMember?: never; addValidator?: never; removeValidator?: never; setParam?: never; rotateOrgKey?: never; rotateValidatorKey?: never; addOrgCa?: never; removeOrgCa?: never;   revokeCertificate: RevokeCertificateInput; };
 
 export type ProposalStatusFilter =
   | 'OPEN'
@@ -329,9 +341,27 @@ export type RegisterDeviceInput = {
   rules?: Array<DeviceAlertRuleInput>;
 };
 
+export type RemoveOrgCaInput = {
+  orgId: string;
+  /** The CA's fingerprint (hex SM3 of its DER, as `certificateAuthorities` lists it). */
+  fingerprint: string;
+};
+
 export type RemoveValidatorInput = {
   name: string;
   activationDelay?: number;
+};
+
+export type RevokeCertificateInput = {
+  /** Fingerprint (hex) of the recorded CA that issued the certificate. */
+  caFingerprint: string;
+  /** The certificate's serial number (positive). */
+  serial: number;
+  /**
+   * RFC 5280 CRLReason name: `unspecified`, `keyCompromise`, `caCompromise`, `affiliationChanged`,
+   * `superseded`, `cessationOfOperation`, `certificateHold`, `privilegeWithdrawn`.
+   */
+  reason: string;
 };
 
 export type RotateOrgKeyInput = {
@@ -869,7 +899,7 @@ export type GovernanceQueryVariables = Exact<{
 }>;
 
 
-export type GovernanceQuery = { proposals: Array<{ id: number, proposer: string, title: string, kind: string, kindDetail: string, status: string, closedHeight: number | null, failure: string | null, participationBp: number, passBp: number, decidedEarly: boolean, outcomeNow: string, createdHeight: number, createdMs: number, deadline: { height: number | null, timeMs: number | null }, votes: Array<{ org: string, ballot: Ballot, weight: number }>, tally: { yes: number, no: number, abstain: number, notVoted: number, total: number } }>, committee: { participationBp: number, passBp: number, validatorDelayBlocks: number, members: Array<{ org: string, weight: number }> } };
+export type GovernanceQuery = { proposals: Array<{ id: number, proposer: string, title: string, kind: string, kindDetail: string, status: string, closedHeight: number | null, failure: string | null, participationBp: number, passBp: number, decidedEarly: boolean, outcomeNow: string, createdHeight: number, createdMs: number, certificate: { fingerprint: string, subject: string, issuer: string, serial: number, notBeforeMs: number, notAfterMs: number, problem: string | null } | null, deadline: { height: number | null, timeMs: number | null }, votes: Array<{ org: string, ballot: Ballot, weight: number }>, tally: { yes: number, no: number, abstain: number, notVoted: number, total: number } }>, committee: { participationBp: number, passBp: number, validatorDelayBlocks: number, members: Array<{ org: string, weight: number }> }, certificateAuthorities: Array<{ org: string, subject: string, fingerprint: string, notAfterMs: number, recordedHeight: number }>, revokedCertificates: Array<{ caFingerprint: string, issuer: string, serial: number, reason: string, height: number }> };
 
 export type VoteMutationVariables = Exact<{
   proposalId: number;
@@ -2431,6 +2461,15 @@ export const GovernanceDocument = new TypedDocumentString(`
     title
     kind
     kindDetail
+    certificate {
+      fingerprint
+      subject
+      issuer
+      serial
+      notBeforeMs
+      notAfterMs
+      problem
+    }
     status
     closedHeight
     failure
@@ -2465,6 +2504,20 @@ export const GovernanceDocument = new TypedDocumentString(`
     participationBp
     passBp
     validatorDelayBlocks
+  }
+  certificateAuthorities {
+    org
+    subject
+    fingerprint
+    notAfterMs
+    recordedHeight
+  }
+  revokedCertificates {
+    caFingerprint
+    issuer
+    serial
+    reason
+    height
   }
 }
     `) as unknown as TypedDocumentString<GovernanceQuery, GovernanceQueryVariables>;

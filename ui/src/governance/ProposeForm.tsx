@@ -6,8 +6,56 @@ import type { Translate } from '../i18n/I18nProvider';
 import { useI18n } from '../i18n/I18nProvider';
 import { ActionForm, type FieldSpec, type Values } from '../portal/actions/ActionForm';
 
-export const PROPOSAL_KINDS = ['addOrg', 'removeOrg', 'setMember', 'addValidator', 'removeValidator', 'setParam', 'rotateOrgKey', 'rotateValidatorKey'] as const;
+export const PROPOSAL_KINDS = [
+  'addOrg',
+  'removeOrg',
+  'setMember',
+  'addValidator',
+  'removeValidator',
+  'setParam',
+  'rotateOrgKey',
+  'rotateValidatorKey',
+  'addOrgCa',
+  'removeOrgCa',
+  'revokeCertificate',
+] as const;
 export type ProposalKindName = (typeof PROPOSAL_KINDS)[number];
+
+/** The form's kind name of a stored proposal kind (`add_org_ca` → `addOrgCa`). */
+export function kindName(stored: string): ProposalKindName | null {
+  const camel = stored.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  return (PROPOSAL_KINDS as readonly string[]).includes(camel) ? (camel as ProposalKindName) : null;
+}
+
+/** RFC 5280 CRLReason names the chain accepts for a revocation (scf_ca `RevocationReason`). */
+export const REVOCATION_REASONS = [
+  'unspecified',
+  'keyCompromise',
+  'caCompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'privilegeWithdrawn',
+] as const;
+
+/** An organisation CA recorded on chain, as the propose form offers it. */
+export interface KnownCa {
+  org: string;
+  subject: string;
+  fingerprint: string;
+}
+
+const FINGERPRINT = /^(0x)?[0-9a-fA-F]{64}$/;
+const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/;
+
+/** Why `pem` is not one PEM certificate (the chain checks the rest: SM2, self-signed, a CA), or null. */
+export function pemProblem(pem: string): 'format' | 'many' | null {
+  const s = pem.trim();
+  if (!PEM.test(s)) return 'format';
+  if ((s.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1) return 'many';
+  return null;
+}
 
 /** Organisation roles (domain/src/org.rs `Role`). */
 export const ORG_ROLES = ['core_enterprise', 'supplier', 'funder', 'warehouse_operator', 'logistics', 'tax_authority', 'regulator', 'producer', 'retailer'] as const;
@@ -17,7 +65,25 @@ export const PARAMS = ['chain.max_tx_bytes', 'chain.max_block_txs', 'chain.max_e
 
 const k = (kind: ProposalKindName) => (all: Record<string, unknown>) => all.kind === kind;
 
-export function proposalFields(t: Translate, height: number | null): FieldSpec[] {
+export function proposalFields(t: Translate, height: number | null, cas: readonly KnownCa[] = []): FieldSpec[] {
+  const caLabel = (c: KnownCa) => `${c.org} · ${c.subject} · ${c.fingerprint.slice(0, 16)}…`;
+  // A recorded CA is picked from the list; with none loaded, its fingerprint is typed.
+  const caField = (name: string, label: string, when: (a: Record<string, unknown>) => boolean, ofOrg: boolean): FieldSpec =>
+    cas.length > 0
+      ? {
+          name,
+          label,
+          kind: 'select',
+          when,
+          options: cas.map((c) => ({ value: c.fingerprint, label: caLabel(c) })),
+          check: ofOrg
+            ? (v, all) => {
+                const c = cas.find((x) => x.fingerprint === v);
+                return c && all.org && c.org !== all.org ? t('propose.caOfOther', { org: c.org }) : null;
+              }
+            : undefined,
+        }
+      : { name, label, when, help: t('propose.fingerprintHelp'), check: (v) => (FINGERPRINT.test(v) ? null : t('propose.fingerprintBad')) };
   return [
     { name: 'title', label: t('propose.titleField') },
     {
@@ -35,7 +101,12 @@ export function proposalFields(t: Translate, height: number | null): FieldSpec[]
     { name: 'adminKey', label: t('propose.adminKey'), kind: 'sm2key', when: k('addOrg'), help: t('propose.adminKeyHelp') },
     { name: 'committeeWeight', label: t('propose.committeeWeight'), kind: 'int', min: 0, max: 1_000_000, initial: '0', when: k('addOrg') },
     // removeOrg / setMember / rotateOrgKey
-    { name: 'org', label: t('propose.org'), kind: 'org', when: (a) => a.kind === 'removeOrg' || a.kind === 'setMember' || a.kind === 'rotateOrgKey' },
+    {
+      name: 'org',
+      label: t('propose.org'),
+      kind: 'org',
+      when: (a) => a.kind === 'removeOrg' || a.kind === 'setMember' || a.kind === 'rotateOrgKey' || a.kind === 'addOrgCa' || a.kind === 'removeOrgCa',
+    },
     { name: 'weight', label: t('propose.weight'), kind: 'int', min: 0, max: 1_000_000, when: k('setMember') },
     // validators
     { name: 'validatorName', label: t('propose.validatorName'), when: (a) => a.kind === 'addValidator' || a.kind === 'removeValidator' || a.kind === 'rotateValidatorKey' },
@@ -62,6 +133,30 @@ export function proposalFields(t: Translate, height: number | null): FieldSpec[]
       kind: 'int',
       when: k('rotateOrgKey'),
       check: (v) => (height !== null && Number(v) < height ? t('propose.notBefore', { height }) : null),
+    },
+    // addOrgCa / removeOrgCa / revokeCertificate
+    {
+      name: 'caPem',
+      label: t('propose.caPem'),
+      kind: 'textarea',
+      when: k('addOrgCa'),
+      placeholder: '-----BEGIN CERTIFICATE-----',
+      help: t('propose.caPemHelp'),
+      check: (v) => {
+        const p = pemProblem(v);
+        return p ? t(`propose.pem.${p}`) : null;
+      },
+    },
+    caField('caFingerprint', t('propose.caFingerprint'), k('removeOrgCa'), true),
+    caField('issuerCa', t('propose.issuerCa'), k('revokeCertificate'), false),
+    { name: 'serial', label: t('propose.serial'), kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, when: k('revokeCertificate'), help: t('propose.serialHelp') },
+    {
+      name: 'reason',
+      label: t('propose.reason'),
+      kind: 'select',
+      initial: 'keyCompromise',
+      when: k('revokeCertificate'),
+      options: REVOCATION_REASONS.map((r) => ({ value: r, label: `${t(`revoke.reason.${r}`)} (${r})` })),
     },
     {
       name: 'deadlineHeight',
@@ -102,11 +197,17 @@ export function proposalKind(v: Values): ProposalKindInput {
       return { rotateOrgKey: { orgId: s('org'), newKey: s('newOrgKey').toLowerCase(), retireAtHeight: n('retireAtHeight') } };
     case 'rotateValidatorKey':
       return { rotateValidatorKey: { name: s('validatorName'), newKey: s('validatorKey').toLowerCase(), activationDelay: n('activationDelay') } };
+    case 'addOrgCa':
+      return { addOrgCa: { orgId: s('org'), certificatePem: s('caPem') } };
+    case 'removeOrgCa':
+      return { removeOrgCa: { orgId: s('org'), fingerprint: s('caFingerprint').toLowerCase().replace(/^0x/, '') } };
+    case 'revokeCertificate':
+      return { revokeCertificate: { caFingerprint: s('issuerCa').toLowerCase().replace(/^0x/, ''), serial: n('serial'), reason: s('reason') } };
   }
 }
 
 /** An admin of a committee member proposes a change; voting is open up to the deadline height. */
-export function ProposeForm({ onDone }: { onDone: () => void }) {
+export function ProposeForm({ onDone, cas = [] }: { onDone: () => void; cas?: readonly KnownCa[] }) {
   const { t } = useI18n();
   const gql = useGql();
   const chain = useQuery(ChainHeightDocument, {});
@@ -123,7 +224,7 @@ export function ProposeForm({ onDone }: { onDone: () => void }) {
             height !== null ? (
               <ActionForm
                 title={t('propose.submit')}
-                fields={proposalFields(t, height).map((f) => (f.name === 'deadlineHeight' ? { ...f, initial: String(height + 600) } : f))}
+                fields={proposalFields(t, height, cas).map((f) => (f.name === 'deadlineHeight' ? { ...f, initial: String(height + 600) } : f))}
                 onDone={onDone}
                 submit={(v) => gql(ProposeDocument, { input: { title: String(v.title), kind: proposalKind(v), deadlineHeight: Number(v.deadlineHeight) } })}
               />

@@ -216,7 +216,8 @@ function FieldControl({ f }: { f: FieldSpec }) {
         );
       case 'select':
       case 'multi':
-        return <Select aria-label={f.label} mode={f.kind === 'multi' ? 'multiple' : undefined} options={f.options ?? []} />;
+        // Short lists are not virtualised: every option is in the DOM (for screen readers and tests).
+        return <Select aria-label={f.label} mode={f.kind === 'multi' ? 'multiple' : undefined} options={f.options ?? []} virtual={(f.options?.length ?? 0) > 50} />;
       case 'textarea':
         return <Input.TextArea aria-label={f.label} rows={3} placeholder={f.placeholder} />;
       case 'password':

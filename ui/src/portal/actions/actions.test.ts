@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { readEpcis } from '../../epcis/epcisDoc';
 import { rowsOf } from '../../epcis/EpcisPage';
-import { proposalKind } from '../../governance/ProposeForm';
+import { kindName, pemProblem, proposalKind } from '../../governance/ProposeForm';
 import { auditRows } from '../regulator/AuditExport';
 import { bindingOf, rulesOf } from '../warehouse/DevicesView';
 import { identityOf, warehouseCodeProblem } from '../warehouse/receiptForms';
@@ -60,6 +60,20 @@ describe('governance proposals', () => {
       addOrg: { id: 'NEW', name: 'N', creditCode: '91350100M000100Y43', roles: ['supplier'], publicKey: '04ab', committeeWeight: 0 },
     });
     expect(proposalKind({ kind: 'setParam', param: 'gov.pass_bp', value: 6700 })).toEqual({ setParam: { name: 'gov.pass_bp', value: 6700 } });
+  });
+  it('CA proposals: PEM as pasted, fingerprints in lower-case hex, the reason by its RFC 5280 name', () => {
+    const fp = 'AB'.repeat(32);
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----';
+    expect(proposalKind({ kind: 'addOrgCa', org: 'BANK', caPem: pem })).toEqual({ addOrgCa: { orgId: 'BANK', certificatePem: pem } });
+    expect(proposalKind({ kind: 'removeOrgCa', org: 'BANK', caFingerprint: `0x${fp}` })).toEqual({ removeOrgCa: { orgId: 'BANK', fingerprint: fp.toLowerCase() } });
+    expect(proposalKind({ kind: 'revokeCertificate', issuerCa: fp, serial: 7, reason: 'caCompromise' })).toEqual({
+      revokeCertificate: { caFingerprint: fp.toLowerCase(), serial: 7, reason: 'caCompromise' },
+    });
+    expect(pemProblem(pem)).toBeNull();
+    expect(pemProblem('MIIB')).toBe('format');
+    expect(pemProblem(`${pem}\n${pem}`)).toBe('many');
+    expect(kindName('revoke_certificate')).toBe('revokeCertificate');
+    expect(kindName('something_new')).toBeNull();
   });
 });
 
