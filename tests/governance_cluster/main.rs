@@ -560,11 +560,33 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     orgs[0]["ca_certs"] = serde_json::json!([a_pem]);
     orgs[3]["ca_certs"] = serde_json::json!([d_pem]);
     std::fs::write(&path, g.to_json()).expect("write genesis");
+    // Validator-0 also serves its client API over HTTPS to members, trusting the same on-chain CAs; D's
+    // back office calls it with a client certificate from D's CA.
+    let https_port = TRUST_BASE_PORT + 3000;
+    let server_key = KeyPair::from_seed("trust-chain/https-server");
+    let mut a_ca = CaDir::open(&dir.join("ca")).expect("A's CA");
+    let server = a_ca
+        .issue(CertKind::Tls, "CN=validator-0-api", *server_key.public(), 30, vec!["127.0.0.1".into()], now)
+        .expect("server certificate");
+    let v0 = &cluster.nodes[0].dir;
+    std::fs::write(v0.join("api.crt.pem"), server.to_pem().expect("pem")).expect("write");
+    std::fs::write(v0.join("api.key.pem"), server_key.to_pkcs8_pem().expect("pkcs8")).expect("write");
+    let d_client_key = KeyPair::from_seed("trust-chain/d-back-office");
+    let d_client = d_ca
+        .issue(CertKind::Client, "CN=d-back-office", *d_client_key.public(), 30, vec![], now)
+        .expect("client certificate");
+    let d_client = scf_gmtls::Identity::new(d_client, &d_client_key).expect("identity");
     for i in 0..4 {
         edit_config(&cluster, i, |c| {
             c.p2p.tls_trust = None;
             c.p2p.tls_crls.clear();
             c.p2p.tls_trust_on_chain = true;
+            if i == 0 {
+                c.api.https_listen = Some(format!("127.0.0.1:{https_port}").parse().expect("addr"));
+                c.api.tls_cert = Some("api.crt.pem".into());
+                c.api.tls_key = Some("api.key.pem".into());
+                c.api.tls_trust_on_chain = true;
+            }
         });
     }
     let d_fp = scf_domain::org_ca::fingerprint(scf_ca::SmCertificate::from_pem(&d_pem).expect("D's CA parses").der());
@@ -585,6 +607,13 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     let log0 = || std::fs::read_to_string(cluster.nodes[0].dir.join("node.log")).unwrap_or_default();
     assert!(log0().contains("trusting the organisation CAs recorded on chain"), "{}", log0());
     let mut committee: Vec<Signer> = MEMBERS.iter().map(|m| Signer::new(org_key(m))).collect();
+    let client_trust = scf_gmtls::Trust::new(
+        scf_ca::TrustStore::from_pem(&format!("{a_pem}{d_pem}")).expect("trust"),
+        std::sync::Arc::new(scf_ca::NoRevocation),
+    );
+    let tls = scf_gmtls::client_config(Some(&d_client), client_trust, true).expect("client config");
+    let d_office = NodeClient::with_tls(format!("https://127.0.0.1:{https_port}"), (*tls).clone()).expect("client");
+    d_office.status().await.expect("D's back office calls validator-0 over HTTPS, trusted from chain");
 
     // 1. The committee revokes validator-3's certificate on chain: every node cuts it off at the block
     // that records it; the other three go on committing.
@@ -609,9 +638,18 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     c[3].wait_height(h, Duration::from_secs(60)).await.expect("validator-3 catches up");
 
     // 3. The committee stops trusting D's CA: everything it issued is refused, open links close.
+    d_office.status().await.expect("D's back office still calls while D's CA is trusted");
     pass(&c[1], &mut committee, ProposalKind::RemoveOrgCa { org_id: "D".into(), fingerprint: d_fp }).await;
     wait_peers(&c, &[0, 1, 2], 2, "validator-3 cut off after D's CA was removed").await;
     wait_peers(&c, &[3], 0, "validator-3 isolated again").await;
+    // ...and so is D's back office, on its open connection and on a new one.
+    match d_office.status().await {
+        Err(scf_client::ChainError::Rejected(r)) => assert_eq!(r.kind, "certificate_revoked", "{r:?}"),
+        Err(scf_client::ChainError::Unavailable(_)) => {}
+        other => panic!("D's back office must be refused once D's CA is removed: {other:?}"),
+    }
+    let again = NodeClient::with_tls(format!("https://127.0.0.1:{https_port}"), (*tls).clone()).expect("client");
+    assert!(again.status().await.is_err(), "a new handshake with D's certificate is refused");
     let h = height(&c[0]).await;
     c[1].wait_height(h + 3, Duration::from_secs(60)).await.expect("the other three keep committing");
     let top = height(&c[2]).await.min(h + 3);

@@ -162,6 +162,10 @@ pub struct ApiSection {
     pub tls_key: Option<PathBuf>,
     /// PEM bundle of the organisation CA certificates whose client certificates may call.
     pub tls_trust: Option<PathBuf>,
+    /// Instead of `tls_trust`: the organisation CAs recorded on chain, and the certificates revoked on
+    /// chain, as of each committed block ([`crate::chain_trust`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_trust_on_chain: bool,
     /// CRL files of those CAs; re-read when they change, so a revocation needs no restart.
     pub tls_crls: Vec<PathBuf>,
     /// Only these organisations (the CA certificate's O=) may call over HTTPS; empty: every one in
@@ -193,16 +197,30 @@ impl ApiSection {
             }
         }
         if self.https_listen.is_some() {
-            for (field, v) in
-                [("api.tls_cert", &self.tls_cert), ("api.tls_key", &self.tls_key), ("api.tls_trust", &self.tls_trust)]
-            {
+            for (field, v) in [("api.tls_cert", &self.tls_cert), ("api.tls_key", &self.tls_key)] {
                 if v.is_none() {
                     return bad(field, "required with api.https_listen".into());
                 }
             }
+            match (&self.tls_trust, self.tls_trust_on_chain) {
+                (None, false) => {
+                    return bad(
+                        "api.tls_trust",
+                        "required with api.https_listen (or api.tls_trust_on_chain = true)".into(),
+                    )
+                }
+                (Some(_), true) => {
+                    return bad(
+                        "api.tls_trust",
+                        "give either tls_trust or tls_trust_on_chain: the CAs come from one place".into(),
+                    )
+                }
+                _ => {}
+            }
         } else if self.tls_cert.is_some()
             || self.tls_key.is_some()
             || self.tls_trust.is_some()
+            || self.tls_trust_on_chain
             || !self.tls_crls.is_empty()
             || !self.allowed_orgs.is_empty()
         {

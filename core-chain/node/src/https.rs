@@ -78,28 +78,61 @@ pub(crate) fn read_crls(
 pub struct HttpsApi {
     config: Arc<scf_gmtls::rustls::ServerConfig>,
     trust: Trust,
+    /// From the CRL files.
     revocations: Arc<SharedRevocations>,
+    /// Recorded on chain (empty unless `tls_trust_on_chain`).
+    chain_revocations: Arc<SharedRevocations>,
     crl_files: Vec<PathBuf>,
     allowed_orgs: Vec<String>,
     current: Arc<CurrentIdentity>,
     identity_files: (PathBuf, PathBuf),
-    trust_file: PathBuf,
+    /// None when the CAs come from chain.
+    trust_file: Option<PathBuf>,
+}
+
+/// The part of [`HttpsApi`] that follows the chain's CAs and revocations while it serves.
+#[derive(Clone)]
+pub struct HttpsChainTrust {
+    trust: Trust,
+    chain_revocations: Arc<SharedRevocations>,
+}
+
+impl crate::chain_trust::FollowsChain for HttpsChainTrust {
+    fn apply_chain_trust(&self, t: &crate::chain_trust::ChainTrust) -> usize {
+        if !t.store.anchors().is_empty() {
+            self.trust.replace_store(t.store.clone());
+        }
+        self.chain_revocations.update(|r| *r = t.revoked.clone());
+        // Open connections are checked at each request (see `connection`).
+        0
+    }
 }
 
 impl HttpsApi {
     /// Read the files named in `[api]` and check that they fit together: the key is the certificate's,
     /// the certificate is one the trusted CAs vouch for as a TLS server, every CRL verifies.
-    pub fn from_config(api: &ApiSection) -> Result<Self, HttpsError> {
+    /// With `tls_trust_on_chain`, the trusted CAs and on-chain revocations are `chain`'s.
+    pub fn from_config(api: &ApiSection, chain: Option<&crate::chain_trust::ChainTrust>) -> Result<Self, HttpsError> {
         let cert_path = required("api.tls_cert", &api.tls_cert)?;
         let key_path = required("api.tls_key", &api.tls_key)?;
-        let trust_path = required("api.tls_trust", &api.tls_trust)?;
         let identity = Identity::from_pem(&read("api.tls_cert", cert_path)?, &read("api.tls_key", key_path)?)
             .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
-        let store = TrustStore::from_pem(&read("api.tls_trust", trust_path)?).map_err(|e| HttpsError::File {
-            field: "api.tls_trust",
-            path: trust_path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let (store, on_chain) = match (api.tls_trust_on_chain, chain) {
+            (true, Some(chain)) if !chain.store.anchors().is_empty() => (chain.store.clone(), chain.revoked.clone()),
+            (true, _) => {
+                return Err(HttpsError::Invalid {
+                    field: "api.tls_trust_on_chain",
+                    reason: "no organisation CA is recorded on chain; record them first or give api.tls_trust".into(),
+                })
+            }
+            (false, _) => {
+                let trust_path = required("api.tls_trust", &api.tls_trust)?;
+                let store = TrustStore::from_pem(&read("api.tls_trust", trust_path)?).map_err(|e| {
+                    HttpsError::File { field: "api.tls_trust", path: trust_path.to_path_buf(), reason: e.to_string() }
+                })?;
+                (store, RevokedSerials::new())
+            }
+        };
         let known: Vec<String> = store.anchors().iter().map(|a| a.organization()).collect();
         if let Some(o) = api.allowed_orgs.iter().find(|o| !known.contains(o)) {
             return Err(HttpsError::Invalid {
@@ -108,7 +141,10 @@ impl HttpsApi {
             });
         }
         let revocations = Arc::new(SharedRevocations::new(read_crls("api.tls_crls", &api.tls_crls, &store)?));
-        let trust = Trust::new(store, revocations.clone());
+        let chain_revocations = Arc::new(SharedRevocations::new(on_chain));
+        let any: Arc<dyn RevocationCheck> =
+            Arc::new(scf_ca::AnyRevocation(vec![revocations.clone(), chain_revocations.clone()]));
+        let trust = Trust::new(store, any);
         let current = CurrentIdentity::new(identity);
         let config = scf_gmtls::server_config_rotating(current.clone(), trust.clone(), ClientAuth::Required)
             .map_err(|e| HttpsError::Invalid { field: "api.tls_cert", reason: e.to_string() })?;
@@ -116,12 +152,18 @@ impl HttpsApi {
             config,
             trust,
             revocations,
+            chain_revocations,
             crl_files: api.tls_crls.clone(),
             allowed_orgs: api.allowed_orgs.clone(),
             current,
             identity_files: (cert_path.to_path_buf(), key_path.to_path_buf()),
-            trust_file: trust_path.to_path_buf(),
+            trust_file: api.tls_trust.clone().filter(|_| !api.tls_trust_on_chain),
         })
+    }
+
+    /// What follows the chain's records ([`crate::chain_trust::follow`]).
+    pub fn chain_trust(&self) -> HttpsChainTrust {
+        HttpsChainTrust { trust: self.trust.clone(), chain_revocations: self.chain_revocations.clone() }
     }
 
     /// The certificate new handshakes present.
@@ -139,12 +181,14 @@ impl HttpsApi {
             self.revocations.clone(),
             || {},
         ));
-        let trust_watcher = tokio::spawn(scf_gmtls::crl_files::watch_trust(
-            "client API (HTTPS)",
-            "api.tls_trust",
-            self.trust_file.clone(),
-            self.trust.clone(),
-        ));
+        let trust_watcher = self.trust_file.clone().map(|file| {
+            tokio::spawn(scf_gmtls::crl_files::watch_trust(
+                "client API (HTTPS)",
+                "api.tls_trust",
+                file,
+                self.trust.clone(),
+            ))
+        });
         let rotation = tokio::spawn(scf_gmtls::rotation::watch_identity(
             "node-api",
             self.identity_files.0.clone(),
@@ -154,7 +198,7 @@ impl HttpsApi {
             |_| Ok(()),
         ));
         let server = tokio::spawn(self.serve(listener, router));
-        vec![server, watcher, rotation, trust_watcher]
+        [server, watcher, rotation].into_iter().chain(trust_watcher).collect()
     }
 
     async fn serve(self, listener: tokio::net::TcpListener, router: Router) {
@@ -210,15 +254,21 @@ impl HttpsApi {
             return;
         }
         debug!(%remote, org = %caller.organization, subject = %caller.subject, "client API (HTTPS): connected");
-        let revocations = self.revocations.clone();
+        // Checked at every request: a revocation (CRL or chain) or the removal of the caller's CA on
+        // chain refuses the next request on a connection opened before.
+        let trust = self.trust.clone();
         let checked = caller.clone();
         let app = router
             .layer(axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
-                let revoked = revocations.revoked(&checked.issuer, checked.serial);
+                let revoked = if trust.store().anchors().iter().any(|a| a.certificate().subject() == checked.issuer) {
+                    trust.revocation.revoked(&checked.issuer, checked.serial).map(|r| r.to_string())
+                } else {
+                    Some(format!("{} is no longer a trusted CA", checked.issuer))
+                };
                 async move {
                     match revoked {
                         None => next.run(req).await,
-                        Some(reason) => refused(reason.to_string()),
+                        Some(reason) => refused(reason),
                     }
                 }
             }))

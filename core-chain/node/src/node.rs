@@ -101,11 +101,6 @@ impl NodeHandle {
             .map_err(|e| NodeError::Genesis { path: cfg.genesis.display().to_string(), reason: e.to_string() })?;
         std::fs::create_dir_all(&cfg.home)
             .map_err(|e| NodeError::Invalid { field: "home".into(), reason: e.to_string() })?;
-        // Certificate, trust and CRLs are read before anything starts: a bad file stops the node here.
-        let https = match cfg.api.https_listen {
-            Some(_) => Some(crate::https::HttpsApi::from_config(&cfg.api).map_err(NodeError::Https)?),
-            None => None,
-        };
         let signer = match &cfg.consensus_key {
             Some(p) => {
                 let journal = crate::signing::SigningJournal::open(&cfg.home.join("signed.log"))
@@ -124,18 +119,26 @@ impl NodeHandle {
         info!(chain = %genesis.chain_id, height = tip.height, "store open");
         // The CAs recorded on chain, for endpoints that take their trust from there: read before any
         // link opens, then followed block by block.
-        let chain_trust = if cfg.p2p.tls_trust_on_chain {
+        let chain_trust = if cfg.p2p.tls_trust_on_chain || cfg.api.tls_trust_on_chain {
             let state = store.latest_state()?;
             Some(
                 crate::chain_trust::ChainTrust::read(&state)
-                    .map_err(|reason| NodeError::Invalid { field: "p2p.tls_trust_on_chain".into(), reason })?,
+                    .map_err(|reason| NodeError::Invalid { field: "tls_trust_on_chain".into(), reason })?,
             )
         } else {
             None
         };
-        let p2p_tls = crate::p2p_tls::P2pTls::from_config(&cfg.p2p, p2p.public().to_peer_id(), chain_trust.as_ref())
+        // Certificates, trust and CRLs are read before any link opens: a bad file stops the node here.
+        let https = match cfg.api.https_listen {
+            Some(_) => {
+                Some(crate::https::HttpsApi::from_config(&cfg.api, chain_trust.as_ref()).map_err(NodeError::Https)?)
+            }
+            None => None,
+        };
+        let p2p_chain_trust = chain_trust.as_ref().filter(|_| cfg.p2p.tls_trust_on_chain);
+        let p2p_tls = crate::p2p_tls::P2pTls::from_config(&cfg.p2p, p2p.public().to_peer_id(), p2p_chain_trust)
             .map_err(|e| NodeError::Invalid { field: "p2p".into(), reason: e.to_string() })?;
-        match (&p2p_tls, &chain_trust) {
+        match (&p2p_tls, p2p_chain_trust) {
             (Some(_), Some(t)) => info!(
                 protocol = crate::p2p_tls::PROTOCOL,
                 cas = %t.cas.join("; "),
@@ -231,11 +234,18 @@ impl NodeHandle {
             tasks.extend(gossip.tasks);
             tx_listen_addrs = gossip.listen_addrs;
         }
+        let mut followers: Vec<Arc<dyn crate::chain_trust::FollowsChain>> = Vec::new();
         if let Some(tls) = &p2p_tls {
             tasks.extend(tls.spawn_watchers());
-            if chain_trust.is_some() {
-                tasks.push(crate::chain_trust::follow(chain.clone(), vec![Arc::new(tls.clone())]));
+            if cfg.p2p.tls_trust_on_chain {
+                followers.push(Arc::new(tls.clone()));
             }
+        }
+        if let Some(h) = https.as_ref().filter(|_| cfg.api.tls_trust_on_chain) {
+            followers.push(Arc::new(h.chain_trust()));
+        }
+        if !followers.is_empty() {
+            tasks.push(crate::chain_trust::follow(chain.clone(), followers));
         }
         let started = start_engine(
             ScfContext,

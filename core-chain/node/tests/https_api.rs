@@ -163,6 +163,7 @@ async fn members_call_the_node_over_mutual_gm_tls_and_nobody_else_does() {
         tls_cert: Some(server_cert),
         tls_key: Some(server_key),
         tls_trust: Some(trust_pem),
+        tls_trust_on_chain: false,
         tls_crls: vec![crl_path.clone()],
         allowed_orgs: vec!["BANK-A".into(), "SUPPLIER-B".into()],
         plain_remote: false,
