@@ -486,6 +486,8 @@ tx_peers = []
 # tls_cert = "keys/node.crt.pem"
 # tls_key = "keys/tls/key.pem"
 # tls_trust = "keys/consortium-cas.pem"   # every member organisation's CA certificate
+# tls_trust_on_chain = true               # or instead: the CAs and revocations the committee recorded on
+#                                         # chain (genesis --org …,ca=FILE; AddOrgCa …; §8.2.1)
 # tls_crls = ["crl/{org_lower}.crl"]      # every member's CRL; re-read when they change
 
 [node.api]

@@ -480,8 +480,8 @@ async fn pass(c: &NodeClient, signers: &mut [Signer], kind: ProposalKind) -> Rec
     };
     let r = run_ok(c, signers[0].tx("governance", &propose), t).await;
     let id: u64 = r.events[0].attribute("proposal").and_then(|p| p.parse().ok()).expect("proposal id");
-    for i in 0..3 {
-        let v = signers[i].tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes });
+    for s in signers[..3].iter_mut() {
+        let v = s.tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes });
         run_ok(c, v, t).await;
     }
     let r = run_ok(c, signers[3].tx("governance", &GovernanceCall::Close { proposal_id: id }), t).await;

@@ -76,8 +76,11 @@ pub fn put_revoked_certs(state: &mut dyn StateWrite, revoked: &[RevokedCert]) {
     state.set(REVOKED_CERTS_KEY, encode(&revoked.to_vec()));
 }
 
-/// The raw bytes of both records: equal stamps mean nothing changed.
-pub fn stamp(state: &dyn StateRead) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), StateError> {
+/// The raw bytes of both records (CAs, revocations); equal stamps mean nothing changed.
+pub type Stamp = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The records' [`Stamp`] in `state`.
+pub fn stamp(state: &dyn StateRead) -> Result<Stamp, StateError> {
     Ok((state.get(ORG_CAS_KEY)?, state.get(REVOKED_CERTS_KEY)?))
 }
 
@@ -99,7 +102,7 @@ mod tests {
             not_after_ms: 9,
             height: 0,
         };
-        put_org_cas(&mut state, &[ca.clone()]);
+        put_org_cas(&mut state, std::slice::from_ref(&ca));
         let revoked = RevokedCert {
             ca: ca.fingerprint,
             issuer: ca.subject.clone(),
@@ -107,7 +110,7 @@ mod tests {
             reason: "keyCompromise".into(),
             height: 3,
         };
-        put_revoked_certs(&mut state, &[revoked.clone()]);
+        put_revoked_certs(&mut state, std::slice::from_ref(&revoked));
         assert_eq!(org_cas(&state).unwrap(), vec![ca]);
         assert_eq!(revoked_certs(&state).unwrap(), vec![revoked]);
         assert_ne!(stamp(&state).unwrap(), before);
