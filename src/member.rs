@@ -321,6 +321,10 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         scf_node::NodeHandle::start(cfg.node.clone(), scf_domain::modules()).await.map_err(|e| anyhow!("node: {e}"))?;
     let chain: Arc<dyn scf_client::Chain> = node.chain().clone();
     let mut tasks = vec![crate::key_watch::spawn(chain.clone())];
+    // The certificates each 国密 TLS endpoint presents, for the portal's expiry warnings: the node's
+    // now, the MQTT front's once it starts.
+    let tls_endpoints: Arc<std::sync::RwLock<Vec<(String, Arc<scf_gmtls::CurrentIdentity>)>>> =
+        Arc::new(std::sync::RwLock::new(node.tls_identities().into_iter().map(|(n, c)| (n.to_string(), c)).collect()));
     let mut api = None;
     if let Some(a) = &cfg.api {
         let node_key = crate::demo::load_or_create_node_key(&a.node_key)?;
@@ -333,6 +337,11 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
         api_cfg.limits.introspection = a.introspection;
         api_cfg.metrics_token = a.metrics_token.clone();
         api_cfg.webhooks.allow_private = a.webhooks_allow_private;
+        let endpoints = tls_endpoints.clone();
+        api_cfg.tls_certificates = Some(Arc::new(move || {
+            let all = endpoints.read().unwrap_or_else(|p| p.into_inner());
+            all.iter().map(|(n, c)| (n.clone(), c.get().certificate().clone())).collect()
+        }));
         if let Some(path) = &a.org_key {
             let key = read_key(path, "api.org_key")?;
             check_org_key(chain.as_ref(), &cfg.org, &key, path)?;
@@ -365,7 +374,8 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
                 let mut b = scf_iot_ingest::broker::EmbeddedBroker::start(addr, access).await?;
                 eprintln!("scf member {}: MQTT broker on mqtt://{} (password file and ACL enforced)", cfg.org, b.addr);
                 if let Some(listen) = i.mqtt_tls_listen {
-                    let (tls, watcher) = mqtt_tls(i, listen)?;
+                    let (tls, watcher, current) = mqtt_tls(i, listen)?;
+                    tls_endpoints.write().unwrap_or_else(|p| p.into_inner()).push(("mqtt".into(), current));
                     let at = b.serve_tls(tls).await?;
                     tasks.extend(watcher);
                     eprintln!("scf member {}: MQTT over 国密 TLS on {at} (device certificates)", cfg.org);
@@ -408,7 +418,8 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
 fn mqtt_tls(
     i: &IngestSection,
     listen: std::net::SocketAddr,
-) -> anyhow::Result<(scf_iot_ingest::broker::MqttTls, Vec<tokio::task::JoinHandle<()>>)> {
+) -> anyhow::Result<(scf_iot_ingest::broker::MqttTls, Vec<tokio::task::JoinHandle<()>>, Arc<scf_gmtls::CurrentIdentity>)>
+{
     let file = |field: &str, p: &Option<PathBuf>| -> anyhow::Result<String> {
         let p = p.as_ref().ok_or_else(|| anyhow!("{field}: missing"))?;
         std::fs::read_to_string(p).map_err(|e| anyhow!("{field}: {}: {e}", p.display()))
@@ -435,7 +446,7 @@ fn mqtt_tls(
         "mqtt",
         i.mqtt_tls_cert.clone().unwrap_or_default(),
         i.mqtt_tls_key.clone().unwrap_or_default(),
-        current,
+        current.clone(),
         trust.clone(),
         |_| Ok(()),
     )));
@@ -452,7 +463,7 @@ fn mqtt_tls(
             },
         )));
     }
-    Ok((tls, watchers))
+    Ok((tls, watchers, current))
 }
 
 /// The example `scf member init` writes.

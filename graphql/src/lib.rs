@@ -70,6 +70,9 @@ pub struct Config {
     /// (a member: its own organisation's key, `[api] org_key`). Empty: lines are issued sealed but
     /// read as `linesAccess: NO_KEY`. Never logged.
     pub org_keys: sealing::OrgKeys,
+    /// The certificates this member's 国密 TLS endpoints present (node links, node API, MQTT front),
+    /// shown to its admins with their expiry (`tlsCertificates`). None: the query answers an empty list.
+    pub tls_certificates: Option<service::TlsCertificates>,
 }
 
 impl std::fmt::Debug for Config {
@@ -87,6 +90,7 @@ impl std::fmt::Debug for Config {
             .field("webhooks", &self.webhooks)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .field("org_keys", &self.org_keys)
+            .field("tls_certificates", &self.tls_certificates.is_some())
             .finish()
     }
 }
@@ -106,6 +110,7 @@ impl Config {
             webhooks: webhooks::WebhookPolicy::default(),
             metrics_token: None,
             org_keys: sealing::OrgKeys::default(),
+            tls_certificates: None,
         }
     }
 }
@@ -157,7 +162,9 @@ pub async fn start(config: Config, chain: Arc<dyn scf_client::Chain>) -> Result<
     indexer.catch_up().await?;
     let indexer_task = tokio::spawn(indexer.clone().run());
     let api = Arc::new(
-        Api::new(db, chain, indexer, config.node_key, config.tx_timeout).with_org_keys(config.org_keys.clone()),
+        Api::new(db, chain, indexer, config.node_key, config.tx_timeout)
+            .with_org_keys(config.org_keys.clone())
+            .with_tls_certificates(config.tls_certificates.clone()),
     );
     let limiter =
         Arc::new(ratelimit::RateLimiter::new(config.limits.public_requests_per_minute, config.limits.public_burst));

@@ -32,7 +32,13 @@ pub struct Api {
     pub logins: auth::LoginThrottle,
     /// Organisation keys this API opens sealed invoice lines with (see [`crate::sealing`]).
     pub org_keys: OrgKeys,
+    /// The certificates this member's 国密 TLS endpoints present now, for expiry warnings.
+    pub tls_certificates: Option<TlsCertificates>,
 }
+
+/// What this member's 国密 TLS endpoints present now: (endpoint name, certificate). Called at each
+/// request, so a rotated certificate shows at once.
+pub type TlsCertificates = Arc<dyn Fn() -> Vec<(String, scf_ca::SmCertificate)> + Send + Sync>;
 
 impl Api {
     pub fn new(
@@ -51,12 +57,18 @@ impl Api {
             signers: Signers::new(SIGNERS),
             logins: Default::default(),
             org_keys: OrgKeys::default(),
+            tls_certificates: None,
         }
     }
 
     /// The organisation keys sealed invoice lines are opened with.
     pub fn with_org_keys(mut self, org_keys: OrgKeys) -> Api {
         self.org_keys = org_keys;
+        self
+    }
+
+    pub fn with_tls_certificates(mut self, certificates: Option<TlsCertificates>) -> Api {
+        self.tls_certificates = certificates;
         self
     }
 

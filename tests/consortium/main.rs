@@ -268,6 +268,17 @@ fn four_members_one_story_exactly_once_deadlines_a_killed_member_catches_up_and_
         let sup = first_admin(&http, &b.url, &b.config, &b.org_key, "sup-admin", PASSWORD).await;
         let bank = first_admin(&http, &c.url, &c.config, &c.org_key, "bank-admin", PASSWORD).await;
         let reg = first_admin(&http, &dm.url, &dm.config, &dm.org_key, "reg-admin", PASSWORD).await;
+        // The admin portal lists the certificate its node presents on the 国密 TLS links, with its expiry.
+        let certs = gql(&http, &a.url, Some(&core), "{ tlsCertificates { endpoint subject serial msLeft expired } }", json!({}))
+            .await;
+        let certs = ok(&certs)["tlsCertificates"].as_array().cloned().unwrap_or_default();
+        assert!(
+            certs.iter().any(|c| c["endpoint"] == "p2p"
+                && c["subject"].as_str().is_some_and(|s| s.contains("CN=a-node"))
+                && c["expired"] == false
+                && c["msLeft"].as_i64().is_some_and(|ms| ms > 300 * 86_400_000)),
+            "A's admin sees its node's TLS certificate: {certs:?}"
+        );
 
         // 1–2. SUP invoices CORE on B; CORE issues a voucher on A once A has indexed the invoice.
         let today = scf_domain::date::Date::from_time_ms(scf_client::now_ms());

@@ -89,6 +89,8 @@ pub struct NodeHandle {
     https_addr: Option<std::net::SocketAddr>,
     tx_listen_addrs: Vec<Multiaddr>,
     address: Option<ValidatorAddress>,
+    /// The certificate each 国密 TLS endpoint presents now: `p2p`, `node-api`.
+    tls: Vec<(&'static str, Arc<scf_gmtls::CurrentIdentity>)>,
 }
 
 impl NodeHandle {
@@ -286,6 +288,13 @@ impl NodeHandle {
             }));
             info!(addr = ?api_addr, "client API listening");
         }
+        let mut tls_identities = Vec::new();
+        if let Some(t) = &p2p_tls {
+            tls_identities.push(("p2p", t.current().clone()));
+        }
+        if let Some(h) = &https {
+            tls_identities.push(("node-api", h.current().clone()));
+        }
         let mut https_addr = None;
         if let (Some(addr), Some(https)) = (cfg.api.https_listen, https) {
             let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -307,6 +316,7 @@ impl NodeHandle {
             https_addr,
             tx_listen_addrs,
             address: signer.map(|s| s.address()),
+            tls: tls_identities,
         })
     }
 
@@ -331,6 +341,11 @@ impl NodeHandle {
     /// Where the HTTPS client API listens (`api.https_listen` with the port bound), if enabled.
     pub fn https_addr(&self) -> Option<std::net::SocketAddr> {
         self.https_addr
+    }
+    /// This node's 国密 TLS endpoints (`p2p`, `node-api`) and the certificate each presents, which
+    /// rotation replaces while it runs: for the portal's expiry warnings.
+    pub fn tls_identities(&self) -> Vec<(&'static str, Arc<scf_gmtls::CurrentIdentity>)> {
+        self.tls.clone()
     }
     /// Where transaction gossip listens (`p2p.tx_listen` with the port bound), if enabled.
     pub fn tx_listen_addrs(&self) -> &[Multiaddr] {

@@ -391,6 +391,46 @@ impl GovernanceQuery {
             .collect())
     }
 
+    /// The certificates this member's 国密 TLS endpoints present now (`p2p`: links to other nodes,
+    /// `node-api`: the node's HTTPS API, `mqtt`: the devices' TLS front), soonest expiry first, with the
+    /// time left from the chain's current block time. Admins only; empty where the server was started
+    /// without them (`scf demo`, a member with no TLS endpoint).
+    async fn tls_certificates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TlsCertificateNode>> {
+        let api = api(ctx)?;
+        let user = require_user(ctx)?;
+        if user.role != UserRole::Admin {
+            return Err(ApiError::forbidden("only organisation admins see the TLS certificates").into());
+        }
+        let Some(certificates) = &api.tls_certificates else {
+            return Ok(Vec::new());
+        };
+        let tip = api.chain.tip().await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
+        let ms = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0)
+        };
+        let now = to_i64(tip.time_ms);
+        let mut out: Vec<TlsCertificateNode> = certificates()
+            .into_iter()
+            .map(|(endpoint, c)| {
+                let not_after_ms = ms(c.not_after());
+                TlsCertificateNode {
+                    endpoint,
+                    subject: c.subject(),
+                    issuer: c.issuer(),
+                    serial: c.serial().to_string(),
+                    not_before_ms: ms(c.not_before()),
+                    not_after_ms,
+                    ms_left: not_after_ms.saturating_sub(now),
+                    expired: not_after_ms <= now,
+                }
+            })
+            .collect();
+        out.sort_by_key(|c| c.not_after_ms);
+        Ok(out)
+    }
+
     /// Account keys (organisation keys and users' keys) that expire within `withinDays` of the chain's
     /// current block time, soonest first: the caller's organisation's only, or everyone's for the
     /// regulator.
@@ -452,6 +492,22 @@ pub struct OrgIdInput {
 pub struct SetMemberInput {
     pub org_id: String,
     pub weight: i64,
+}
+
+/// A certificate one of this member's 国密 TLS endpoints presents.
+#[derive(SimpleObject)]
+pub struct TlsCertificateNode {
+    /// `p2p`, `node-api` or `mqtt`.
+    pub endpoint: String,
+    pub subject: String,
+    pub issuer: String,
+    /// Decimal.
+    pub serial: String,
+    pub not_before_ms: i64,
+    pub not_after_ms: i64,
+    /// From the chain's current block time to notAfter (negative once expired).
+    pub ms_left: i64,
+    pub expired: bool,
 }
 
 #[derive(InputObject)]

@@ -1,6 +1,6 @@
 import { Button, Card, Flex, Popconfirm, Table, Tag, Typography } from 'antd';
 
-import { CreateUserDocument, DisableUserDocument, ExpiringKeysDocument, OrgUsersDocument, SetKeyExpiryDocument, type OrgUsersQuery } from '../api/generated';
+import { CreateUserDocument, DisableUserDocument, ExpiringKeysDocument, OrgUsersDocument, SetKeyExpiryDocument, TlsCertificatesDocument, type OrgUsersQuery, type TlsCertificatesQuery } from '../api/generated';
 import { useGql, useQuery } from '../api/hooks';
 import { useSession } from '../auth/SessionProvider';
 import { formatTime } from '../explorer/format';
@@ -11,6 +11,11 @@ import { useTx } from '../portal/useTx';
 import { isIsoDate } from '../validate/keys';
 
 type User = OrgUsersQuery['orgUsers'][number];
+type TlsCert = TlsCertificatesQuery['tlsCertificates'][number];
+
+const DAY_MS = 86_400_000;
+/** Certificates are flagged from this many days before they expire. */
+export const TLS_WARN_DAYS = 30;
 
 /** Business date → end of that day in Beijing time (the chain's business time zone), ms since the epoch. */
 export function endOfDayCstMs(date: string): number {
@@ -29,6 +34,7 @@ export function UsersPage() {
   const users = useQuery(OrgUsersDocument, {});
   const { run, busy } = useTx();
   const expiring = useQuery(ExpiringKeysDocument, { withinDays: 365 });
+  const tls = useQuery(TlsCertificatesDocument, {});
   if (session?.user.role !== 'admin') {
     return <Typography.Paragraph>{t('admin.only')}</Typography.Paragraph>;
   }
@@ -142,6 +148,41 @@ export function UsersPage() {
           </QueryView>
         </Card>
       </Flex>
+      <Card size="small" title={t('admin.tls')} style={{ marginTop: 16 }}>
+        <Typography.Paragraph type="secondary">{t('admin.tlsHelp')}</Typography.Paragraph>
+        <QueryView query={tls}>
+          {(d) => (
+            <Table<TlsCert>
+              rowKey={(c) => `${c.endpoint}/${c.serial}`}
+              size="small"
+              aria-label={t('admin.tls')}
+              pagination={false}
+              dataSource={d.tlsCertificates}
+              locale={{ emptyText: t('state.empty') }}
+              scroll={{ x: 'max-content' }}
+              columns={[
+                { title: t('admin.tlsEndpoint'), dataIndex: 'endpoint', render: (e: string) => (['p2p', 'node-api', 'mqtt'].includes(e) ? t(`admin.tlsEndpoint.${e as 'p2p' | 'node-api' | 'mqtt'}`) : e) },
+                { title: t('admin.tlsSubject'), dataIndex: 'subject' },
+                { title: t('admin.tlsSerial'), dataIndex: 'serial' },
+                { title: t('admin.expiresOn'), dataIndex: 'notAfterMs', render: (ms: number) => formatTime(ms, locale) },
+                { title: t('admin.daysLeft'), dataIndex: 'msLeft', render: (ms: number) => Math.floor(ms / DAY_MS) },
+                {
+                  title: t('receipt.status'),
+                  key: 'state',
+                  render: (_, c) =>
+                    c.expired ? (
+                      <Tag color="red">{t('admin.expired')}</Tag>
+                    ) : c.msLeft < TLS_WARN_DAYS * DAY_MS ? (
+                      <Tag color="orange">{t('admin.tlsSoon')}</Tag>
+                    ) : (
+                      <Tag>{t('admin.valid')}</Tag>
+                    ),
+                },
+              ]}
+            />
+          )}
+        </QueryView>
+      </Card>
     </section>
   );
 }

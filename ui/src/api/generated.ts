@@ -737,6 +737,11 @@ export type ExpiringKeysQueryVariables = Exact<{
 
 export type ExpiringKeysQuery = { expiringKeys: Array<{ address: string, org: string, label: string, expiresAtMs: number, msLeft: number, expired: boolean }> };
 
+export type TlsCertificatesQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type TlsCertificatesQuery = { tlsCertificates: Array<{ endpoint: string, subject: string, issuer: string, serial: string, notAfterMs: number, msLeft: number, expired: boolean }> };
+
 export type PledgeInstanceQueryVariables = Exact<{
   id: string;
 }>;
@@ -1926,6 +1931,19 @@ export const ExpiringKeysDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<ExpiringKeysQuery, ExpiringKeysQueryVariables>;
+export const TlsCertificatesDocument = new TypedDocumentString(`
+    query TlsCertificates {
+  tlsCertificates {
+    endpoint
+    subject
+    issuer
+    serial
+    notAfterMs
+    msLeft
+    expired
+  }
+}
+    `) as unknown as TypedDocumentString<TlsCertificatesQuery, TlsCertificatesQueryVariables>;
 export const PledgeInstanceDocument = new TypedDocumentString(`
     query PledgeInstance($id: String!) {
   workflowInstance(id: $id) {
