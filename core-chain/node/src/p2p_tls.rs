@@ -16,6 +16,13 @@
 //! - **Revocation without a restart.** `p2p.tls_crls` are re-read when they change. Every handshake
 //!   consults the current set, and connections already open with a certificate that is now revoked fail
 //!   their next read or write, so the peer is cut off at once and refused when it redials.
+//! - **Each side proves it holds its peer id's key.** A CA vouches for what a certificate says, but
+//!   another member's CA could name any peer id. So right after the handshake each side sends its
+//!   libp2p public key and an ed25519 signature over the TLS exporter value of this very session
+//!   (RFC 8446 §7.5, label [`PROOF_LABEL`], and the side it plays) — the channel binding libp2p's own
+//!   TLS uses. The peer id of that key must be the one the certificate names: a certificate naming
+//!   someone else's node is useless without that node's ed25519 key, and a proof cannot be replayed
+//!   into another session.
 //! - The protocol name is `/scf/gmtls/1.0.0`, so a node configured for Noise and one configured for
 //!   国密 TLS fail multistream negotiation instead of speaking past each other.
 
@@ -32,7 +39,7 @@ use libp2p::core::transport::{Boxed, Transport};
 use libp2p::core::upgrade::{InboundConnectionUpgrade, OutboundConnectionUpgrade, Version};
 use libp2p::core::UpgradeInfo;
 use libp2p::futures::future::BoxFuture;
-use libp2p::futures::{AsyncRead, AsyncWrite, FutureExt};
+use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 use libp2p::{identity, tcp, yamux, PeerId};
 use scf_ca::{AnyRevocation, RevocationCheck, RevokedSerials, SharedRevocations, SmCertificate, TrustStore};
 use scf_gmtls::live::{LiveConnections, RevocationFlag};
@@ -50,6 +57,10 @@ use crate::https::{read, read_crls, watch_crls, HttpsError};
 pub const PROTOCOL: &str = "/scf/gmtls/1.0.0";
 /// How a node certificate names its libp2p peer id (subjectAltName URI).
 pub const PEER_SAN_PREFIX: &str = "urn:libp2p:peer:";
+/// The TLS exporter label of the peer-key proof.
+pub const PROOF_LABEL: &[u8] = b"EXPORTER-scf-libp2p-peer-key";
+/// Longest public key or signature a proof may carry.
+const MAX_PROOF_PART: usize = 1024;
 /// A connection that has not finished TCP, negotiation, handshake and multiplexing by then is dropped.
 const UPGRADE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -60,6 +71,77 @@ pub enum P2pTlsError {
     Handshake(io::Error),
     #[error("peer certificate: {0}")]
     Certificate(String),
+    #[error("peer key proof: {0}")]
+    Proof(String),
+}
+
+/// What this side signs: the session's exporter value and the side it plays, so a proof is good for one
+/// session and one direction only.
+fn proof_message(conn: &impl ExportKeyingMaterial, role: &[u8]) -> Result<Vec<u8>, P2pTlsError> {
+    let mut ekm = [0u8; 32];
+    conn.export(&mut ekm).map_err(|e| P2pTlsError::Proof(format!("TLS exporter: {e}")))?;
+    let mut m = ekm.to_vec();
+    m.extend_from_slice(role);
+    Ok(m)
+}
+
+/// Both rustls connection sides can export keying material.
+trait ExportKeyingMaterial {
+    fn export(&self, out: &mut [u8]) -> Result<(), scf_gmtls::rustls::Error>;
+}
+impl ExportKeyingMaterial for scf_gmtls::rustls::ClientConnection {
+    fn export(&self, out: &mut [u8]) -> Result<(), scf_gmtls::rustls::Error> {
+        self.export_keying_material(out, PROOF_LABEL, None).map(|_| ())
+    }
+}
+impl ExportKeyingMaterial for scf_gmtls::rustls::ServerConnection {
+    fn export(&self, out: &mut [u8]) -> Result<(), scf_gmtls::rustls::Error> {
+        self.export_keying_material(out, PROOF_LABEL, None).map(|_| ())
+    }
+}
+
+async fn write_part<S: AsyncWrite + Unpin>(s: &mut S, part: &[u8]) -> io::Result<()> {
+    let len =
+        u16::try_from(part.len()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "proof part too long"))?;
+    s.write_all(&len.to_be_bytes()).await?;
+    s.write_all(part).await
+}
+
+async fn read_part<S: AsyncRead + Unpin>(s: &mut S) -> Result<Vec<u8>, P2pTlsError> {
+    let mut len = [0u8; 2];
+    s.read_exact(&mut len).await.map_err(|e| P2pTlsError::Proof(format!("reading: {e}")))?;
+    let len = usize::from(u16::from_be_bytes(len));
+    if len == 0 || len > MAX_PROOF_PART {
+        return Err(P2pTlsError::Proof(format!("a part of {len} bytes")));
+    }
+    let mut part = vec![0u8; len];
+    s.read_exact(&mut part).await.map_err(|e| P2pTlsError::Proof(format!("reading: {e}")))?;
+    Ok(part)
+}
+
+/// Send our key and signature over `mine`, read the peer's over `theirs`, and return the peer id the
+/// peer proved it holds the key of.
+async fn exchange_proofs<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    key: &identity::Keypair,
+    mine: &[u8],
+    theirs: &[u8],
+) -> Result<PeerId, P2pTlsError> {
+    let sig = key.sign(mine).map_err(|e| P2pTlsError::Proof(format!("signing: {e}")))?;
+    let send = async {
+        write_part(stream, &key.public().encode_protobuf()).await?;
+        write_part(stream, &sig).await?;
+        stream.flush().await
+    };
+    send.await.map_err(|e| P2pTlsError::Proof(format!("sending: {e}")))?;
+    let public = read_part(stream).await?;
+    let sig = read_part(stream).await?;
+    let public = identity::PublicKey::try_decode_protobuf(&public)
+        .map_err(|e| P2pTlsError::Proof(format!("not a libp2p public key: {e}")))?;
+    if !public.verify(theirs, &sig) {
+        return Err(P2pTlsError::Proof("the signature over this session does not verify".into()));
+    }
+    Ok(public.to_peer_id())
 }
 
 /// The peer id a certificate names, if exactly one.
@@ -221,16 +303,16 @@ impl P2pTls {
         })
     }
 
-    /// The security upgrade (for a libp2p transport built elsewhere).
-    pub fn upgrade(&self) -> Upgrade {
-        Upgrade(self.shared.clone())
+    /// The security upgrade (for a libp2p transport built elsewhere) of a swarm whose identity is `key`.
+    pub fn upgrade(&self, key: &identity::Keypair) -> Upgrade {
+        Upgrade { shared: self.shared.clone(), key: key.clone() }
     }
 
     /// TCP, then this upgrade, then Yamux: a transport for a swarm whose identity is `key`.
-    pub fn transport(&self, _key: &identity::Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
+    pub fn transport(&self, key: &identity::Keypair) -> Boxed<(PeerId, StreamMuxerBox)> {
         tcp::tokio::Transport::new(tcp::Config::default().nodelay(true))
             .upgrade(Version::V1Lazy)
-            .authenticate(self.upgrade())
+            .authenticate(self.upgrade(key))
             .multiplex(yamux::Config::default())
             .timeout(UPGRADE_TIMEOUT)
             .map(|(peer, muxer), _| (peer, StreamMuxerBox::new(muxer)))
@@ -299,7 +381,10 @@ impl FollowsChain for P2pTls {
 
 /// The libp2p security upgrade; see the module documentation.
 #[derive(Clone)]
-pub struct Upgrade(Arc<Shared>);
+pub struct Upgrade {
+    shared: Arc<Shared>,
+    key: identity::Keypair,
+}
 
 impl UpgradeInfo for Upgrade {
     type Info = &'static str;
@@ -311,13 +396,19 @@ impl UpgradeInfo for Upgrade {
 }
 
 impl Upgrade {
-    /// Who the handshake authenticated: the peer id its certificate names, and a flag that a later
-    /// revocation sets.
-    fn admit(&self, conn: &CommonState) -> Result<(PeerId, Arc<RevocationFlag>), P2pTlsError> {
-        let verified = scf_gmtls::peer_identity(&self.0.trust, conn)
+    /// Who the handshake authenticated: the peer id its certificate names, which must be the one the
+    /// peer proved it holds the key of; and a flag that a later revocation sets.
+    fn admit(&self, conn: &CommonState, proven: PeerId) -> Result<(PeerId, Arc<RevocationFlag>), P2pTlsError> {
+        let verified = scf_gmtls::peer_identity(&self.shared.trust, conn)
             .ok_or_else(|| P2pTlsError::Certificate("no certificate from a trusted CA".into()))?;
         let peer = peer_id_in(&verified.certificate).map_err(P2pTlsError::Certificate)?;
-        let flag = self.0.live.register(verified.issuer, verified.certificate.serial());
+        if peer != proven {
+            return Err(P2pTlsError::Proof(format!(
+                "{} names peer {peer}, but the peer holds the key of {proven}",
+                verified.certificate.subject()
+            )));
+        }
+        let flag = self.shared.live.register(verified.issuer, verified.certificate.serial());
         Ok((peer, flag))
     }
 }
@@ -332,11 +423,14 @@ where
 
     fn upgrade_inbound(self, socket: C, _: Self::Info) -> Self::Future {
         async move {
-            let stream = futures_rustls::TlsAcceptor::from(self.0.server.clone())
+            let mut stream = futures_rustls::TlsAcceptor::from(self.shared.server.clone())
                 .accept(socket)
                 .await
                 .map_err(P2pTlsError::Handshake)?;
-            let (peer, revoked) = self.admit(stream.get_ref().1)?;
+            let mine = proof_message(stream.get_ref().1, b"server")?;
+            let theirs = proof_message(stream.get_ref().1, b"client")?;
+            let proven = exchange_proofs(&mut stream, &self.key, &mine, &theirs).await?;
+            let (peer, revoked) = self.admit(stream.get_ref().1, proven)?;
             Ok((peer, Guarded { inner: stream.into(), revoked }))
         }
         .boxed()
@@ -355,11 +449,14 @@ where
         async move {
             // The server is identified by its certificate; the name only fills the (unchecked) SNI slot.
             let name = ServerName::IpAddress(std::net::IpAddr::from([0u8, 0, 0, 0]).into());
-            let stream = futures_rustls::TlsConnector::from(self.0.client.clone())
+            let mut stream = futures_rustls::TlsConnector::from(self.shared.client.clone())
                 .connect(name, socket)
                 .await
                 .map_err(P2pTlsError::Handshake)?;
-            let (peer, revoked) = self.admit(stream.get_ref().1)?;
+            let mine = proof_message(stream.get_ref().1, b"client")?;
+            let theirs = proof_message(stream.get_ref().1, b"server")?;
+            let proven = exchange_proofs(&mut stream, &self.key, &mine, &theirs).await?;
+            let (peer, revoked) = self.admit(stream.get_ref().1, proven)?;
             Ok((peer, Guarded { inner: stream.into(), revoked }))
         }
         .boxed()

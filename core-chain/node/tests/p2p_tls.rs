@@ -193,20 +193,33 @@ async fn a_revoked_certificate_is_cut_off_and_refused_when_it_redials() {
 }
 
 #[tokio::test]
-async fn a_certificate_naming_another_peer_is_refused_by_the_dialler() {
+async fn a_certificate_naming_another_peer_is_useless_without_that_peers_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let (mut ca1, pem1) = ca(dir.path(), "org-a");
-    let victim = Keypair::generate_ed25519().public().to_peer_id();
-    let a = node(&mut ca1, &pem1, "a", None);
-    // m's certificate names another node: whoever dials m expecting m's own peer id is refused.
-    let m = node(&mut ca1, &pem1, "m", Some(victim));
+    let (mut ca2, pem2) = ca(dir.path(), "org-b");
+    let both = format!("{pem1}{pem2}");
+    let victim = node(&mut ca1, &both, "victim", None);
+    let a = node(&mut ca1, &both, "a", None);
+    // Another member's CA certifies m as the victim's node. m holds its own ed25519 key, not the victim's.
+    let m = node(&mut ca2, &both, "m", Some(victim.id()));
+
+    // m listening: a dialler expecting the victim gets no session — m cannot sign for the victim's key.
     let (addr_m, _, _ev_m) = run(swarm(&m)).await;
-    let (_, dial_a, mut ev_a) = run(swarm(&a)).await;
-    dial_a.send(with_peer(&addr_m, m.id())).expect("dial");
+    let (addr_a, dial_a, mut ev_a) = run(swarm(&a)).await;
+    dial_a.send(with_peer(&addr_m, victim.id())).expect("dial");
     match next(&mut ev_a).await {
-        Ev::DialFailed(e) => assert!(e.contains("WrongPeerId"), "{e}"),
+        Ev::DialFailed(e) => assert!(e.contains("holds the key of"), "{e}"),
         e => panic!("a: {e:?}"),
     }
+    // m dialling: the listener refuses it for the same reason, whatever m's dialler expected.
+    let (_, dial_m, mut ev_m) = run(swarm(&m)).await;
+    dial_m.send(with_peer(&addr_a, a.id())).expect("dial");
+    refused(&mut ev_a, &mut ev_m, "holds the key of").await;
+    // The victim itself, with its certificate and key, still connects.
+    let (_, dial_v, mut ev_v) = run(swarm(&victim)).await;
+    dial_v.send(with_peer(&addr_a, a.id())).expect("dial");
+    assert!(matches!(next(&mut ev_v).await, Ev::Connected(p) if p == a.id()));
+    assert!(matches!(next(&mut ev_a).await, Ev::Connected(p) if p == victim.id()));
 }
 
 #[tokio::test]
