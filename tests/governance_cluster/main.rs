@@ -205,28 +205,32 @@ async fn run_ok(c: &NodeClient, tx: SignedTx, timeout: Duration) -> Receipt {
 
 /// Propose a validator change, vote it through (A, B, C) and close it. Returns the activation height.
 async fn pass_validator_change(c: &NodeClient, signers: &mut [Signer], kind: ProposalKind) -> u64 {
-    let t = Duration::from_secs(90);
-    let propose = GovernanceCall::Propose {
-        title: "validator change".into(),
-        kind,
-        deadline: Deadline::Height { height: 1_000_000 },
-    };
-    let r = run_ok(c, signers[0].tx("governance", &propose), t).await;
-    let id: u64 = r.events[0].attribute("proposal").and_then(|p| p.parse().ok()).expect("proposal id");
-    let votes: Vec<SignedTx> = signers[..3]
-        .iter_mut()
-        .map(|s| s.tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes }))
-        .collect();
-    for v in votes {
-        run_ok(c, v, t).await;
-    }
-    let r = run_ok(c, signers[3].tx("governance", &GovernanceCall::Close { proposal_id: id }), t).await;
+    let r = pass(c, signers, kind).await;
     r.events
         .iter()
         .find(|e| e.kind == "ValidatorSetScheduled")
         .and_then(|e| e.attribute("height"))
         .and_then(|h| h.parse().ok())
-        .unwrap_or_else(|| panic!("proposal {id} did not schedule a set: {:?}", r.events))
+        .unwrap_or_else(|| panic!("the proposal did not schedule a set: {:?}", r.events))
+}
+
+/// Propose `kind`, vote it through (A, B, C), close it (D); the closing receipt.
+async fn pass(c: &NodeClient, signers: &mut [Signer], kind: ProposalKind) -> Receipt {
+    let t = Duration::from_secs(90);
+    let propose = GovernanceCall::Propose {
+        title: "committee decision".into(),
+        kind,
+        deadline: Deadline::Height { height: 1_000_000 },
+    };
+    let r = run_ok(c, signers[0].tx("governance", &propose), t).await;
+    let id: u64 = r.events[0].attribute("proposal").and_then(|p| p.parse().ok()).expect("proposal id");
+    for s in signers[..3].iter_mut() {
+        let v = s.tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes });
+        run_ok(c, v, t).await;
+    }
+    let r = run_ok(c, signers[3].tx("governance", &GovernanceCall::Close { proposal_id: id }), t).await;
+    assert!(r.events.iter().any(|e| e.kind == "ProposalExecuted"), "proposal {id} not executed: {:?}", r.events);
+    r
 }
 
 async fn block(c: &NodeClient, h: u64) -> Block {
@@ -469,25 +473,6 @@ fn retired_key(cluster: &ClusterFile) -> KeyPair {
 // refuse, are decided by committee vote and recorded on chain; no node restarts and no file is copied.
 
 const TRUST_BASE_PORT: u16 = 31_900;
-
-/// Propose `kind`, vote it through (A, B, C), close it (D); the closing receipt.
-async fn pass(c: &NodeClient, signers: &mut [Signer], kind: ProposalKind) -> Receipt {
-    let t = Duration::from_secs(90);
-    let propose = GovernanceCall::Propose {
-        title: "trust change".into(),
-        kind,
-        deadline: Deadline::Height { height: 1_000_000 },
-    };
-    let r = run_ok(c, signers[0].tx("governance", &propose), t).await;
-    let id: u64 = r.events[0].attribute("proposal").and_then(|p| p.parse().ok()).expect("proposal id");
-    for s in signers[..3].iter_mut() {
-        let v = s.tx("governance", &GovernanceCall::Vote { proposal_id: id, ballot: Ballot::Yes });
-        run_ok(c, v, t).await;
-    }
-    let r = run_ok(c, signers[3].tx("governance", &GovernanceCall::Close { proposal_id: id }), t).await;
-    assert!(r.events.iter().any(|e| e.kind == "ProposalExecuted"), "proposal {id} not executed: {:?}", r.events);
-    r
-}
 
 /// Wait until every node in `which` reports `peers` consensus peers.
 async fn wait_peers(c: &[NodeClient], which: &[usize], peers: usize, what: &str) {
