@@ -310,6 +310,9 @@ fn check_org_key(
     }
 }
 
+/// Each 国密 TLS endpoint of the member and the certificate it presents now.
+type TlsEndpoints = Vec<(String, Arc<scf_gmtls::CurrentIdentity>)>;
+
 /// Run the member until SIGINT/SIGTERM.
 pub fn run(cfg: MemberConfig) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
@@ -323,7 +326,7 @@ async fn run_async(cfg: MemberConfig) -> anyhow::Result<()> {
     let mut tasks = vec![crate::key_watch::spawn(chain.clone())];
     // The certificates each 国密 TLS endpoint presents, for the portal's expiry warnings: the node's
     // now, the MQTT front's once it starts.
-    let tls_endpoints: Arc<std::sync::RwLock<Vec<(String, Arc<scf_gmtls::CurrentIdentity>)>>> =
+    let tls_endpoints: Arc<std::sync::RwLock<TlsEndpoints>> =
         Arc::new(std::sync::RwLock::new(node.tls_identities().into_iter().map(|(n, c)| (n.to_string(), c)).collect()));
     let mut api = None;
     if let Some(a) = &cfg.api {
