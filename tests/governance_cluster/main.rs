@@ -501,7 +501,7 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     let dir = tmp.path().to_path_buf();
     let args = ClusterUpArgs {
         nodes: 4,
-        observers: 0,
+        observers: 1,
         dir: dir.clone(),
         base_port: TRUST_BASE_PORT,
         chain_id: CHAIN_ID.into(),
@@ -561,11 +561,18 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
         .issue(CertKind::Client, "CN=d-back-office", *d_client_key.public(), 30, vec![], now)
         .expect("client certificate");
     let d_client = scf_gmtls::Identity::new(d_client, &d_client_key).expect("identity");
-    for i in 0..4 {
+    // Node 4 joins last, certified by A's CA: the validators do not list it anywhere; it lists them.
+    let newcomer = read_p2p_key(&cluster.nodes[4].dir.join("p2p.key")).expect("p2p key").public().to_peer_id();
+    for i in 0..5 {
         edit_config(&cluster, i, |c| {
             c.p2p.tls_trust = None;
             c.p2p.tls_crls.clear();
             c.p2p.tls_trust_on_chain = true;
+            if i < 4 {
+                let listed = |a: &String| a.ends_with(&format!("/p2p/{newcomer}"));
+                c.p2p.persistent_peers.retain(|a| !listed(a));
+                c.p2p.tx_peers.retain(|a| !listed(a));
+            }
             if i == 0 {
                 c.api.https_listen = Some(format!("127.0.0.1:{https_port}").parse().expect("addr"));
                 c.api.tls_cert = Some("api.crt.pem".into());
@@ -585,7 +592,7 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     .expect("join")
     .expect("cluster start");
     let c: Vec<NodeClient> = cluster.nodes.iter().map(|n| NodeClient::new(n.api.clone())).collect();
-    for n in &c {
+    for n in &c[..4] {
         n.wait_height(2, Duration::from_secs(120)).await.unwrap_or_else(|e| panic!("{}: {e}", n.base()));
     }
     wait_peers(&c, &[0, 1, 2, 3], 3, "all four connected over 国密 TLS with trust from genesis").await;
@@ -637,6 +644,24 @@ async fn organisation_cas_and_revocations_recorded_on_chain_govern_the_node_link
     assert!(again.status().await.is_err(), "a new handshake with D's certificate is refused");
     let h = height(&c[0]).await;
     c[1].wait_height(h + 3, Duration::from_secs(60)).await.expect("the other three keep committing");
+
+    // 4. A node nobody listed, certified by a CA recorded on chain, connects (consensus and gossip),
+    // syncs, and a transaction submitted to it commits: admission is the chain's CAs, not peer lists.
+    let start = args.clone();
+    tokio::task::spawn_blocking(move || {
+        cluster_up_with(&ClusterUpArgs { only: vec![4], ..start }, exe(), scf_domain::modules())
+    })
+    .await
+    .expect("join")
+    .expect("newcomer start");
+    wait_peers(&c, &[0, 1, 2], 3, "the newcomer is connected to the three").await;
+    let h = height(&c[0]).await;
+    c[4].wait_height(h, Duration::from_secs(60)).await.expect("the newcomer syncs");
+    let mut sender = Signer::new(load_key(0));
+    sender.nonce = 0;
+    let id = c[4].submit(&sender.tx("org", &())).await.expect("submitted to the newcomer");
+    let r = receipt(&c[0], &id, Duration::from_secs(60)).await;
+    assert_eq!(r.module, "org", "the newcomer's transaction reached the validators by gossip and committed");
     let top = height(&c[2]).await.min(h + 3);
     let clients: Vec<&NodeClient> = c[..3].iter().collect();
     assert_same(&clients, 1..=top).await;

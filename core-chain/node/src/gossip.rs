@@ -10,7 +10,9 @@
 //! - **Allow-listed peers only.** It dials the peers in `p2p.tx_peers` (redialling dropped ones with
 //!   exponential backoff, 0.5 s up to 30 s) and accepts connections only from peer ids listed there or
 //!   in `p2p.persistent_peers` ([`libp2p::allow_block_list`]): a stranger's connection is closed before
-//!   any gossip is exchanged.
+//!   any gossip is exchanged. With `p2p.tls_trust_on_chain` there is no such list: the transport
+//!   admits exactly the nodes certified by an organisation CA recorded on chain (which prove they hold
+//!   their peer id's key), so a member admitted by governance gossips without anyone editing a config.
 //! - **One topic per chain:** `scf/tx/<chain id>/<genesis hash>` ([`topic`]); other topics are not
 //!   even recorded for a peer (whitelist subscription filter).
 //! - **Batches.** Locally admitted transactions (`Chain::submit_raw(_, true)`) are gathered for up to
@@ -46,8 +48,8 @@ use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageId, TopicHas
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
-    allow_block_list, identity, noise, request_response, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm,
-    SwarmBuilder,
+    allow_block_list, identity, noise, request_response, swarm::behaviour::toggle::Toggle, tcp, yamux, Multiaddr,
+    PeerId, StreamProtocol, Swarm, SwarmBuilder,
 };
 use scf_ledger::genesis::Genesis;
 
@@ -86,7 +88,8 @@ pub fn topic(genesis: &Genesis) -> IdentTopic {
 
 #[derive(NetworkBehaviour)]
 pub(crate) struct Behaviour {
-    allow: allow_block_list::Behaviour<allow_block_list::AllowedPeers>,
+    /// Off when the transport alone decides who connects (trust from chain).
+    allow: Toggle<allow_block_list::Behaviour<allow_block_list::AllowedPeers>>,
     gossipsub: gossipsub::Behaviour<gossipsub::IdentityTransform, gossipsub::WhitelistSubscriptionFilter>,
     catchup: request_response::Behaviour<CatchupCodec>,
 }
@@ -160,11 +163,12 @@ fn message_id(m: &gossipsub::Message) -> MessageId {
     MessageId::new(&scf_ledger::crypto::sm3(&m.data))
 }
 
-/// A swarm on `topic` that accepts connections only from `allowed` peers.
+/// A swarm on `topic` that accepts connections only from `allowed` peers (any peer the transport
+/// admits with `None`).
 pub(crate) fn build_swarm(
     key: identity::Keypair,
     topic: &IdentTopic,
-    allowed: impl IntoIterator<Item = PeerId>,
+    allowed: Option<Vec<PeerId>>,
     tls: Option<&crate::p2p_tls::P2pTls>,
 ) -> Result<Swarm<Behaviour>, GossipError> {
     let config = gossipsub::ConfigBuilder::default()
@@ -182,10 +186,14 @@ pub(crate) fn build_swarm(
         gossipsub::Behaviour::new_with_subscription_filter(gossipsub::MessageAuthenticity::Anonymous, config, filter)
             .map_err(swarm_err)?;
     gossipsub.subscribe(topic).map_err(swarm_err)?;
-    let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
-    for p in allowed {
-        allow.allow_peer(p);
-    }
+    let allow = allowed.map(|allowed| {
+        let mut allow = allow_block_list::Behaviour::<allow_block_list::AllowedPeers>::default();
+        for p in allowed {
+            allow.allow_peer(p);
+        }
+        allow
+    });
+    let allow = Toggle::from(allow);
     let catchup = request_response::Behaviour::new(
         [(StreamProtocol::new(CATCHUP_PROTOCOL), request_response::ProtocolSupport::Full)],
         // Each catch-up request holds up to one 4 MiB batch in memory; a node sends one at a time per
@@ -224,6 +232,8 @@ pub struct GossipSettings {
     pub peers: Vec<(PeerId, Multiaddr)>,
     /// Peers allowed to connect besides `peers` (e.g. from `persistent_peers`).
     pub also_allowed: Vec<PeerId>,
+    /// No allow-list: every peer the transport admits (`p2p.tls_trust_on_chain`).
+    pub open: bool,
 }
 
 impl GossipSettings {
@@ -253,7 +263,8 @@ impl GossipSettings {
             .filter_map(|p| p.parse::<Multiaddr>().ok())
             .filter_map(|a| crate::config::peer_id_of(&a))
             .collect();
-        Ok(Some(GossipSettings { listen, peers, also_allowed }))
+        let open = p2p.tls_trust_on_chain && p2p.tls_cert.is_some();
+        Ok(Some(GossipSettings { listen, peers, also_allowed, open }))
     }
 }
 
@@ -274,7 +285,8 @@ pub async fn start(
     let topic = topic(&chain.genesis);
     let me = key.public().to_peer_id();
     let allowed = settings.peers.iter().map(|(p, _)| *p).chain(settings.also_allowed.iter().copied());
-    let mut swarm = build_swarm(key, &topic, allowed.filter(|p| *p != me), tls)?;
+    let allowed = (!settings.open).then(|| allowed.filter(|p| *p != me).collect());
+    let mut swarm = build_swarm(key, &topic, allowed, tls)?;
     let mut listen_addrs = Vec::new();
     if let Some(addr) = &settings.listen {
         swarm.listen_on(addr.clone()).map_err(|e| GossipError::Listen { addr: addr.clone(), reason: e.to_string() })?;
@@ -708,7 +720,7 @@ mod tests {
         let stranger_key = identity::Keypair::generate_ed25519();
 
         // The friend listens; the node dials it (it is in the node's tx_peers).
-        let mut friend = build_swarm(friend_key, &topic, [node_id], None).expect("friend swarm");
+        let mut friend = build_swarm(friend_key, &topic, Some(vec![node_id]), None).expect("friend swarm");
         friend.listen_on("/ip4/127.0.0.1/tcp/0".parse().expect("addr")).expect("listen");
         let friend_addr = loop {
             if let SwarmEvent::NewListenAddr { address, .. } = friend.select_next_some().await {
@@ -719,6 +731,7 @@ mod tests {
             listen: Some("/ip4/127.0.0.1/tcp/0".parse().expect("addr")),
             peers: vec![(friend_id, friend_addr)],
             also_allowed: vec![],
+            open: false,
         };
         let gossip = start(chain.clone(), node_key, settings, None).await.expect("gossip starts");
         let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
@@ -726,7 +739,7 @@ mod tests {
         // The stranger dials the node and keeps publishing, from the start.
         let stranger_tx = tx("stranger");
         let stranger_seen = Arc::new(Seen::default());
-        let stranger = build_swarm(stranger_key, &topic, [node_id], None).expect("stranger swarm");
+        let stranger = build_swarm(stranger_key, &topic, Some(vec![node_id]), None).expect("stranger swarm");
         let stranger_batch = encode_batch(&[stranger_tx.to_bytes()]).expect("encode");
         let stranger_task =
             tokio::spawn(drive(stranger, topic.hash(), stranger_batch, Some(node_addr), stranger_seen.clone()));
@@ -785,6 +798,7 @@ mod tests {
             listen: Some("/ip4/127.0.0.1/tcp/0".parse().expect("addr")),
             peers: vec![],
             also_allowed: keys.iter().map(|k| k.public().to_peer_id()).collect(),
+            open: false,
         };
         let gossip = start(chain.clone(), node_key, settings, None).await.expect("gossip starts");
         let node_addr = gossip.listen_addrs[0].clone().with(libp2p::multiaddr::Protocol::P2p(node_id));
@@ -815,7 +829,7 @@ mod tests {
         let mut tasks = Vec::new();
         for k in keys {
             let seen = Arc::new(Seen::default());
-            let peer = build_swarm(k, &topic, [node_id], None).expect("peer swarm");
+            let peer = build_swarm(k, &topic, Some(vec![node_id]), None).expect("peer swarm");
             tasks.push(tokio::spawn(drive(peer, topic.hash(), vec![], Some(node_addr.clone()), seen.clone())));
             let deadline = Instant::now() + Duration::from_secs(20);
             let got = loop {

@@ -188,7 +188,10 @@ impl NodeHandle {
         let p2p_cfg = P2pConfig {
             listen_addr: listen,
             persistent_peers: peers,
-            persistent_peers_only: true,
+            // Peers come from the config, or — with trust from chain — from any node an organisation CA
+            // recorded on chain certifies (the transport admits no other), so a member admitted by
+            // governance connects without every operator adding its peer id.
+            persistent_peers_only: !cfg.p2p.tls_trust_on_chain,
             pubsub_max_size: ByteSize::mib(20),
             rpc_max_size: ByteSize::b(crate::codec::MAX_SYNC_RESPONSE_BYTES as u64),
             ..P2pConfig::default()
