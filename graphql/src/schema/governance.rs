@@ -405,22 +405,17 @@ impl GovernanceQuery {
             return Ok(Vec::new());
         };
         let tip = api.chain.tip().await.map_err(ApiError::from)?.ok_or_else(|| ApiError::not_found("chain tip"))?;
-        let ms = |t: std::time::SystemTime| {
-            t.duration_since(std::time::UNIX_EPOCH)
-                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-                .unwrap_or(0)
-        };
         let now = to_i64(tip.time_ms);
         let mut out: Vec<TlsCertificateNode> = certificates()
             .into_iter()
             .map(|(endpoint, c)| {
-                let not_after_ms = ms(c.not_after());
+                let not_after_ms = epoch_ms(c.not_after());
                 TlsCertificateNode {
                     endpoint,
                     subject: c.subject(),
                     issuer: c.issuer(),
                     serial: c.serial().to_string(),
-                    not_before_ms: ms(c.not_before()),
+                    not_before_ms: epoch_ms(c.not_before()),
                     not_after_ms,
                     ms_left: not_after_ms.saturating_sub(now),
                     expired: not_after_ms <= now,
