@@ -32,7 +32,7 @@ use futures_util::{SinkExt, StreamExt};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::tx::{Call, TxBody};
 use serde_json::{json, Value};
-use support::{free_port, gql, ok, Proc};
+use support::{free_port, gql, ok, LogOnPanic, Proc};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
@@ -124,6 +124,7 @@ fn attacks_on_a_running_member_are_refused_and_it_keeps_serving() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut demo = start_demo(&data, port);
+    let _log_on_panic = LogOnPanic(data.with_extension("log"));
     let log = || std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let http = reqwest::Client::new();

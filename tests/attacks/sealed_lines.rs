@@ -15,7 +15,7 @@ use scf_domain::date::Date;
 use scf_domain::invoice::{InvoiceDetails, InvoiceLine, NewInvoice, Party, PartyDetails, PostalAddress};
 use serde_json::{json, Value};
 
-use super::support::{free_port, gql, ok, Proc};
+use super::support::{free_port, gql, ok, LogOnPanic, Proc};
 use super::{login, PASSWORD};
 
 const SELLER_TAX_ID: &str = "91320400MA1MHL0B02"; // HLBRAKE
@@ -186,6 +186,7 @@ fn invoice_lines_never_travel_or_rest_in_clear_on_a_running_member() {
     let url = format!("http://127.0.0.1:{port}");
     let node = format!("http://127.0.0.1:{node_port}");
     let mut demo = start_demo(&data, port, node_port);
+    let _log_on_panic = LogOnPanic(data.with_extension("log"));
     let log = || std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
     let http = reqwest::Client::new();

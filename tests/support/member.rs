@@ -33,6 +33,20 @@ impl Drop for Proc {
     }
 }
 
+/// Prints the end of a process's log when dropped while the test is failing, since the log usually
+/// lives in a temporary directory that goes with the test. Declare it after that directory.
+pub struct LogOnPanic(pub std::path::PathBuf);
+impl Drop for LogOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(120)..].join("\n");
+            eprintln!("--- end of {} ---\n{tail}\n--- (last 120 lines) ---", self.0.display());
+        }
+    }
+}
+
 pub fn read_key(path: &Path) -> KeyPair {
     KeyPair::from_pkcs8_pem(&std::fs::read_to_string(path).expect("key file")).expect("PKCS#8 key")
 }
