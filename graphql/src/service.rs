@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use scf_client::{Chain, Signers};
+use scf_client::{Chain, ChainError, Signers};
 use scf_ledger::crypto::KeyPair;
 use scf_ledger::module::ModuleCall;
 use scf_ledger::receipt::{Receipt, TxOutcome};
@@ -96,10 +96,24 @@ impl Api {
         self.submit_with_key(&key, call).await
     }
 
-    /// Sign with a key the service holds (a custodial key) and commit.
+    /// Sign with a key the service holds (a custodial key) and commit. Back-pressure from the node (a
+    /// full mempool, the organisation's quota, the sender's limit: retryable refusals) is waited out,
+    /// with backoff, within the transaction timeout, so a user's action is not failed by a burst.
     pub async fn submit_with_key<C: ModuleCall>(&self, key: &KeyPair, call: &C) -> ApiResult<Receipt> {
         let signer = self.signers.get(key);
-        let id = signer.submit(self.chain.as_ref(), call).await?;
+        let deadline = tokio::time::Instant::now() + self.tx_timeout;
+        let mut pause = Duration::from_millis(50);
+        let id = loop {
+            match signer.submit(self.chain.as_ref(), call).await {
+                Ok(id) => break id,
+                Err(ChainError::Rejected(r)) if r.retryable && tokio::time::Instant::now() + pause < deadline => {
+                    tracing::info!(kind = %r.kind, reason = %r.message, "node busy; submitting again shortly");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let receipt = signer.wait(self.chain.as_ref(), &id, self.tx_timeout).await?;
         self.settle(receipt).await
     }
