@@ -43,6 +43,16 @@ impl Trust {
         *self.store.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(store);
     }
 
+    /// Why a certificate accepted earlier (named by its issuer's subject and its serial) is no longer
+    /// accepted: its CA is no longer trusted, or it is revoked. For open connections, which were
+    /// checked at their handshake only.
+    pub fn refusal(&self, issuer: &str, serial: u64) -> Option<String> {
+        if !self.store().anchors().iter().any(|a| a.certificate().subject() == issuer) {
+            return Some(format!("{issuer} is no longer a trusted CA"));
+        }
+        self.revocation.revoked(issuer, serial).map(|r| r.to_string())
+    }
+
     pub(crate) fn verify(&self, der: &[u8], purpose: Purpose, now: UnixTime) -> Result<VerifiedCert, Error> {
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
         self.store().verify(der, purpose, at, self.revocation.as_ref()).map_err(to_rustls)

@@ -46,11 +46,17 @@ impl ChainTrust {
         }
         Ok(out)
     }
+}
 
-    /// Whether `issuer` (a certificate's issuer subject) is one of these CAs.
-    pub fn trusts_issuer(&self, issuer: &str) -> bool {
-        self.store.anchors().iter().any(|a| a.certificate().subject() == issuer)
+/// Make `trust` (and the on-chain half of its revocation check, `chain_revocations`) follow `t`. An
+/// empty CA set — no CA recorded any more — keeps the CAs trusted before rather than refuse everyone.
+pub(crate) fn apply_to(trust: &scf_gmtls::Trust, chain_revocations: &scf_ca::SharedRevocations, t: &ChainTrust) {
+    if t.store.anchors().is_empty() {
+        warn!("国密 TLS: no CA is recorded on chain any more; keeping the CAs trusted before");
+    } else {
+        trust.replace_store(t.store.clone());
     }
+    chain_revocations.update(|r| *r = t.revoked.clone());
 }
 
 /// An endpoint that takes its trust from chain.

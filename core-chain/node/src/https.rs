@@ -99,10 +99,7 @@ pub struct HttpsChainTrust {
 
 impl crate::chain_trust::FollowsChain for HttpsChainTrust {
     fn apply_chain_trust(&self, t: &crate::chain_trust::ChainTrust) -> usize {
-        if !t.store.anchors().is_empty() {
-            self.trust.replace_store(t.store.clone());
-        }
-        self.chain_revocations.update(|r| *r = t.revoked.clone());
+        crate::chain_trust::apply_to(&self.trust, &self.chain_revocations, t);
         // Open connections are checked at each request (see `connection`).
         0
     }
@@ -260,11 +257,7 @@ impl HttpsApi {
         let checked = caller.clone();
         let app = router
             .layer(axum::middleware::from_fn(move |req, next: axum::middleware::Next| {
-                let revoked = if trust.store().anchors().iter().any(|a| a.certificate().subject() == checked.issuer) {
-                    trust.revocation.revoked(&checked.issuer, checked.serial).map(|r| r.to_string())
-                } else {
-                    Some(format!("{} is no longer a trusted CA", checked.issuer))
-                };
+                let revoked = trust.refusal(&checked.issuer, checked.serial);
                 async move {
                     match revoked {
                         None => next.run(req).await,

@@ -293,14 +293,7 @@ impl P2pTls {
     /// Close open connections whose certificate is now revoked (by a CRL or on chain), or whose CA is
     /// no longer trusted; returns how many.
     pub fn sweep(&self) -> usize {
-        let store = self.shared.trust.store();
-        let revoked = self.shared.trust.revocation.clone();
-        self.shared.live.sweep_with("p2p", |issuer, serial| {
-            if !store.anchors().iter().any(|a| a.certificate().subject() == issuer) {
-                return Some(format!("{issuer} is no longer a trusted CA"));
-            }
-            revoked.revoked(issuer, serial).map(|r| r.to_string())
-        })
+        self.shared.live.sweep_with("p2p", |issuer, serial| self.shared.trust.refusal(issuer, serial))
     }
 
     /// The security upgrade (for a libp2p transport built elsewhere) of a swarm whose identity is `key`.
@@ -369,12 +362,7 @@ impl P2pTls {
 
 impl FollowsChain for P2pTls {
     fn apply_chain_trust(&self, trust: &ChainTrust) -> usize {
-        if trust.store.anchors().is_empty() {
-            tracing::warn!("p2p: no CA is recorded on chain any more; keeping the CAs trusted before");
-        } else {
-            self.shared.trust.replace_store(trust.store.clone());
-        }
-        self.chain_revocations.update(|r| *r = trust.revoked.clone());
+        crate::chain_trust::apply_to(&self.shared.trust, &self.chain_revocations, trust);
         self.sweep()
     }
 }
