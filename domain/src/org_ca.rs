@@ -54,6 +54,11 @@ pub fn fingerprint(der: &[u8]) -> Hash32 {
 
 /// Check that `der` may become a CA of `org_id` now; the record it would be (at `height`).
 pub fn check_add(state: &dyn StateRead, org_id: &str, der: &[u8], height: u64) -> Result<OrgCa, OrgError> {
+    checked_add(state, org_id, der, height).map(|(ca, _)| ca)
+}
+
+/// The record `der` would be, and the CAs recorded now (read once).
+fn checked_add(state: &dyn StateRead, org_id: &str, der: &[u8], height: u64) -> Result<(OrgCa, Vec<OrgCa>), OrgError> {
     let o = org::load_org(state, org_id)?.ok_or_else(|| OrgError::UnknownOrg { org: org_id.to_string() })?;
     if let OrgStatus::Frozen { reason } = o.status {
         return Err(OrgError::OrgFrozen { org: o.id, reason });
@@ -78,13 +83,12 @@ pub fn check_add(state: &dyn StateRead, org_id: &str, der: &[u8], height: u64) -
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
-    Ok(OrgCa { org: org_id.to_string(), der: der.to_vec(), fingerprint: fp, subject, not_after_ms, height })
+    Ok((OrgCa { org: org_id.to_string(), der: der.to_vec(), fingerprint: fp, subject, not_after_ms, height }, all))
 }
 
 /// Record `der` as a CA of `org_id` (genesis and governance).
 pub fn add(state: &mut dyn StateWrite, org_id: &str, der: &[u8], height: u64) -> Result<Event, OrgError> {
-    let ca = check_add(state, org_id, der, height)?;
-    let mut all = cas(state)?;
+    let (ca, mut all) = checked_add(state, org_id, der, height)?;
     all.push(ca.clone());
     records::put_org_cas(state, &all);
     Ok(kv::event(
@@ -148,6 +152,17 @@ pub fn check_revoke(
     reason: &str,
     height: u64,
 ) -> Result<RevokedCert, OrgError> {
+    checked_revoke(state, ca, serial, reason, height).map(|(r, _)| r)
+}
+
+/// The record a revocation would be, and the revocations recorded now (read once).
+fn checked_revoke(
+    state: &dyn StateRead,
+    ca: &Hash32,
+    serial: u64,
+    reason: &str,
+    height: u64,
+) -> Result<(RevokedCert, Vec<RevokedCert>), OrgError> {
     let issuer = cas(state)?
         .into_iter()
         .find(|c| c.fingerprint == *ca)
@@ -166,7 +181,7 @@ pub fn check_revoke(
             format!("at most {MAX_REVOKED} certificates are revoked on chain; use the CA's CRL"),
         ));
     }
-    Ok(RevokedCert { ca: *ca, issuer: issuer.subject, serial, reason: reason.as_str().to_string(), height })
+    Ok((RevokedCert { ca: *ca, issuer: issuer.subject, serial, reason: reason.as_str().to_string(), height }, all))
 }
 
 /// Revoke certificate `serial` of the CA `ca`.
@@ -177,8 +192,7 @@ pub fn revoke(
     reason: &str,
     height: u64,
 ) -> Result<Event, OrgError> {
-    let r = check_revoke(state, ca, serial, reason, height)?;
-    let mut all = revoked(state)?;
+    let (r, mut all) = checked_revoke(state, ca, serial, reason, height)?;
     all.push(r.clone());
     records::put_revoked_certs(state, &all);
     Ok(kv::event(MODULE, "CertificateRevoked", &[("fingerprint", &ca.to_hex()), ("serial", &serial.to_string())], &r))
