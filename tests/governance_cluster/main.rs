@@ -38,7 +38,7 @@ use scf_node::config::NodeConfig;
 use scf_node::keys::{read_consensus_key, read_p2p_key, write_consensus_key};
 use scf_node::verify_certificate;
 
-const BASE_PORT: u16 = 31_700;
+const BASE_PORT: u16 = 21_700;
 const CHAIN_ID: &str = "gov-cluster-test";
 /// Node indexes in the cluster: 0–3 genesis validators, 4 the joining validator, 5 the late observer.
 const JOINER: usize = 4;
@@ -472,7 +472,7 @@ fn retired_key(cluster: &ClusterFile) -> KeyPair {
 // Trust from chain: the organisation CAs the nodes' 国密 TLS links trust, and the certificates they
 // refuse, are decided by committee vote and recorded on chain; no node restarts and no file is copied.
 
-const TRUST_BASE_PORT: u16 = 31_900;
+const TRUST_BASE_PORT: u16 = 21_900;
 
 /// Wait until every node in `which` reports `peers` consensus peers.
 async fn wait_peers(c: &[NodeClient], which: &[usize], peers: usize, what: &str) {

@@ -280,24 +280,35 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path, modules: ModuleRegistry
             .spawn()
             .with_context(|| format!("spawning {} node --config {}", exe.display(), n.config.display()))?;
         std::fs::write(pid_file(&n.dir), child.id().to_string())?;
-        started.push(n.clone());
+        started.push((n.clone(), child));
     }
     let rt = runtime()?;
     let deadline = Instant::now() + Duration::from_secs(args.wait_secs);
     rt.block_on(async {
-        for n in &started {
+        for (n, child) in &mut started {
             let c = scf_client::NodeClient::new(n.api.clone());
             loop {
                 if c.status().await.is_ok() {
                     break;
                 }
+                let log = n.dir.join("node.log");
+                if let Ok(Some(status)) = child.try_wait() {
+                    bail!(
+                        "{} exited ({status}) before answering on {}; the end of {}:\n{}",
+                        n.name,
+                        n.api,
+                        log.display(),
+                        log_tail(&log, 40)
+                    );
+                }
                 if Instant::now() > deadline {
                     bail!(
-                        "{} did not answer on {} within {}s (see {})",
+                        "{} did not answer on {} within {}s; the end of {}:\n{}",
                         n.name,
                         n.api,
                         args.wait_secs,
-                        n.dir.join("node.log").display()
+                        log.display(),
+                        log_tail(&log, 40)
                     );
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -306,6 +317,19 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path, modules: ModuleRegistry
         Ok(())
     })?;
     Ok(cluster)
+}
+
+/// The last `lines` lines of a node's log, for an error that must explain itself after the log's
+/// directory is gone (a test's temp dir, a CI clone).
+fn log_tail(path: &Path, lines: usize) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let all: Vec<&str> = text.lines().collect();
+            all[all.len().saturating_sub(lines)..].join("\n")
+        }
+        Err(e) => format!("(unreadable: {e})"),
+    }
 }
 
 fn generate_cluster(args: &ClusterUpArgs, dir: &Path, modules: ModuleRegistry) -> anyhow::Result<ClusterFile> {
@@ -536,5 +560,6 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

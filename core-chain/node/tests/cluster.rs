@@ -15,7 +15,7 @@ use scf_ledger::genesis::Genesis;
 use scf_ledger::tx::{Call, SignedTx, TxBody};
 use scf_node::cli::{cluster_down, cluster_up_with, ClusterDownArgs, ClusterFile, ClusterUpArgs};
 
-const BASE_PORT: u16 = 31_400;
+const BASE_PORT: u16 = 21_400;
 
 fn exe() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_scf-node-harness"))
@@ -218,7 +218,7 @@ async fn a_transaction_submitted_to_a_lone_observer_commits_once_the_validator_s
         nodes: 1,
         observers: 1,
         dir: dir.clone(),
-        base_port: 31_600,
+        base_port: 21_600,
         chain_id: "cluster-test".into(),
         only,
         wait_secs: 60,
@@ -274,7 +274,7 @@ async fn a_node_whose_certificate_is_revoked_is_cut_off_and_the_others_go_on() {
         nodes: 4,
         observers: 0,
         dir: dir.clone(),
-        base_port: 31_850,
+        base_port: 21_850,
         chain_id: "cluster-test".into(),
         only: vec![],
         wait_secs: 60,
