@@ -15,6 +15,7 @@
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use scf_ledger::crypto::{decrypt_at_rest, encrypt_at_rest, random_bytes, sm3, KeyPair};
+use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::db::entities::{session, user};
@@ -323,14 +324,19 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Opt
     if token.len() != 64 {
         return Ok(None);
     }
-    let Some(s) = session::Entity::find_by_id(token_hash(token)).one(db).await? else { return Ok(None) };
-    if s.expires_ms < now_ms() {
-        return Ok(None);
-    }
-    match user::Entity::find_by_id(s.user_id).one(db).await? {
-        Some(u) if u.disabled_ms.is_none() => Ok(Some(to_auth(&u)?)),
-        _ => Ok(None),
-    }
+    // One statement: the user of an unexpired session with this token, if not disabled.
+    let live = SqlQuery::select()
+        .column(session::Column::UserId)
+        .from(session::Entity)
+        .and_where(session::Column::TokenHash.eq(token_hash(token)))
+        .and_where(session::Column::ExpiresMs.gte(now_ms()))
+        .to_owned();
+    let row = user::Entity::find()
+        .filter(user::Column::Id.in_subquery(live))
+        .filter(user::Column::DisabledMs.is_null())
+        .one(db)
+        .await?;
+    row.as_ref().map(to_auth).transpose()
 }
 
 /// Change a user's password (the old one must be right); clears a one-time password's mark and ends

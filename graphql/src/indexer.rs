@@ -88,6 +88,9 @@ pub struct Indexer {
     db: DatabaseConnection,
     chain: Arc<dyn Chain>,
     indexed: watch::Sender<Option<u64>>,
+    /// Bumped after every change of `indexed` (a block indexed, a reset): a cache of rows derived from
+    /// the chain is current while this has not moved.
+    revision: std::sync::atomic::AtomicU64,
     blocks: broadcast::Sender<BlockNotice>,
     events: broadcast::Sender<EventNotice>,
 }
@@ -99,7 +102,7 @@ impl Indexer {
         let (indexed, _) = watch::channel(None);
         let (blocks, _) = broadcast::channel(256);
         let (events, _) = broadcast::channel(4096);
-        let ix = Arc::new(Indexer { db, chain, indexed, blocks, events });
+        let ix = Arc::new(Indexer { db, chain, indexed, revision: Default::default(), blocks, events });
         let cursor = ix.cursor().await?;
         ix.indexed.send_replace(cursor);
         Ok(ix)
@@ -116,6 +119,16 @@ impl Indexer {
 
     pub fn subscribe_events(&self) -> broadcast::Receiver<EventNotice> {
         self.events.subscribe()
+    }
+
+    fn set_indexed(&self, height: Option<u64>) {
+        self.indexed.send_replace(height);
+        self.revision.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Changes whenever the derived rows may have changed (see the field).
+    pub fn revision(&self) -> u64 {
+        self.revision.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Wait until `height` is indexed (so a mutation's caller reads its own write).
@@ -174,7 +187,7 @@ impl Indexer {
         let txn = self.db.begin().await?;
         clear_derived(&txn).await?;
         txn.commit().await?;
-        self.indexed.send_replace(None);
+        self.set_indexed(None);
         self.catch_up().await
     }
 
@@ -199,7 +212,7 @@ impl Indexer {
         .exec(&txn)
         .await?;
         txn.commit().await?;
-        self.indexed.send_replace(Some(0));
+        self.set_indexed(Some(0));
         Ok(())
     }
 
@@ -290,7 +303,7 @@ impl Indexer {
         txn.commit().await?;
         crate::webhooks::wake();
 
-        self.indexed.send_replace(Some(height));
+        self.set_indexed(Some(height));
         let _ = self.blocks.send(BlockNotice {
             height,
             hash: committed.hash.to_hex(),

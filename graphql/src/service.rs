@@ -34,6 +34,9 @@ pub struct Api {
     pub org_keys: OrgKeys,
     /// The certificates this member's 国密 TLS endpoints present now, for expiry warnings.
     pub tls_certificates: Option<TlsCertificates>,
+    /// Organisations' roles as the read model has them, each with the indexer revision it was read at
+    /// (see [`crate::schema::access::org_roles`]).
+    pub(crate) roles: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<String>>)>>,
 }
 
 /// What this member's 国密 TLS endpoints present now: (endpoint name, certificate). Called at each
@@ -58,6 +61,7 @@ impl Api {
             logins: Default::default(),
             org_keys: OrgKeys::default(),
             tls_certificates: None,
+            roles: Default::default(),
         }
     }
 

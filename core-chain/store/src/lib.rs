@@ -128,6 +128,8 @@ const VALUE_CACHE_ENTRIES: usize = 250_000;
 /// its time on block reads and their checksums; with 1 GiB, transfers ran 8,659–9,552/s instead of
 /// 6,917–8,531/s (docs/benchmarks.md, "Where the node's time goes as the state grows").
 const BLOCK_CACHE_BYTES: usize = 1024 * 1024 * 1024;
+/// The WAL's bound on disk (see `open`).
+const MAX_TOTAL_WAL_BYTES: u64 = 512 * 1024 * 1024;
 
 fn value_key(key_hash: &KeyHash, version: Version) -> [u8; 40] {
     let mut k = [0u8; 40];
@@ -180,6 +182,11 @@ impl Store {
         env.lower_thread_pool_cpu_priority();
         opts.set_env(&env);
         opts.set_bytes_per_sync(1 << 20);
+        // A WAL file is kept until every column family with writes in it has flushed. RocksDB's default
+        // bound on the WAL is four times all write buffers (here 8 GB): a column family written rarely
+        // then holds gigabytes of log on disk, all replayed at the next start. Past this bound the
+        // column families holding the oldest log flush, so the WAL stays small and restarts quick.
+        opts.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
         // Point reads (tree nodes, receipts, transaction locations) dominate: bloom filters let a miss
         // skip files, and one block cache serves every column family.
         let block_cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(UserLifecycle),
             Box::new(Integration),
             Box::new(SerialScans),
+            Box::new(OrgIndexes),
         ]
     }
 }
@@ -276,6 +277,57 @@ impl MigrationTrait for SerialScans {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for name in ["serial_scan_totals", "serial_scans"] {
             manager.drop_table(Table::drop().table(Alias::new(name)).if_exists().to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Indexes by organisation on the tables that say which organisation may see or acts in what. Every
+/// signed-in list filters on them by `org_id`, which their primary keys (`(id, org_id)`) cannot serve:
+/// without these each list scanned the whole table.
+struct OrgIndexes;
+
+impl MigrationName for OrgIndexes {
+    fn name(&self) -> &str {
+        "m0009_org_indexes"
+    }
+}
+
+/// (table, the column after `org_id`).
+const ORG_INDEXES: [(&str, &str); 5] = [
+    ("voucher_visibility", "voucher_id"),
+    ("voucher_parties", "voucher_id"),
+    ("invoice_parties", "number"),
+    ("event_orgs", "event_id"),
+    ("workflow_parties", "instance_id"),
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for OrgIndexes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (table, id) in ORG_INDEXES {
+            manager
+                .create_index(
+                    Index::create()
+                        .if_not_exists()
+                        .name(format!("idx-{table}-org_id"))
+                        .table(Alias::new(table))
+                        .col(Alias::new("org_id"))
+                        .col(Alias::new(id))
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (table, _) in ORG_INDEXES {
+            manager
+                .drop_index(
+                    Index::drop().if_exists().name(format!("idx-{table}-org_id")).table(Alias::new(table)).to_owned(),
+                )
+                .await?;
         }
         Ok(())
     }

@@ -7,6 +7,8 @@
 //! - An invoice (header and lines) is visible to its seller, its buyer, a funder it backs, the tax
 //!   authority and the regulator.
 
+use std::sync::Arc;
+
 use async_graphql::Context;
 use sea_orm::sea_query::Query as SqlQuery;
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
@@ -16,12 +18,26 @@ use crate::db::entities::{invoice, invoice_party, organisation, voucher, voucher
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
 
-/// The organisation's on-chain roles, as the read model has them.
-pub async fn org_roles(api: &Api, org_id: &str) -> ApiResult<Vec<String>> {
-    Ok(match organisation::Entity::find_by_id(org_id.to_string()).one(&api.db).await? {
-        Some(o) => serde_json::from_str(&o.roles).unwrap_or_default(),
-        None => Vec::new(),
-    })
+/// The organisation's on-chain roles, as the read model has them. Nearly every signed-in request asks,
+/// so the answer is kept until the indexer next changes the read model (its revision moves); only
+/// organisations of signed-in users are asked about, so the map stays as small as the consortium.
+pub async fn org_roles(api: &Api, org_id: &str) -> ApiResult<Arc<Vec<String>>> {
+    let revision = api.indexer.revision();
+    if let Some((at, roles)) = api.roles.lock().map_err(|_| ApiError::internal("roles cache", "poisoned"))?.get(org_id)
+    {
+        if *at == revision {
+            return Ok(roles.clone());
+        }
+    }
+    let roles: Arc<Vec<String>> =
+        Arc::new(match organisation::Entity::find_by_id(org_id.to_string()).one(&api.db).await? {
+            Some(o) => serde_json::from_str(&o.roles).unwrap_or_default(),
+            None => Vec::new(),
+        });
+    if let Ok(mut cache) = api.roles.lock() {
+        cache.insert(org_id.to_string(), (revision, roles.clone()));
+    }
+    Ok(roles)
 }
 
 /// Signed in and allowed to sign transactions (not a viewer).
