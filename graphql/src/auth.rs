@@ -314,21 +314,81 @@ pub async fn login(
     Ok((token, to_auth(&row)?))
 }
 
-pub async fn logout(db: &DatabaseConnection, token: &str) -> ApiResult<bool> {
+pub async fn logout(db: &DatabaseConnection, cache: &SessionCache, token: &str) -> ApiResult<bool> {
     let r = session::Entity::delete_by_id(token_hash(token)).exec(db).await?;
+    cache.clear();
     Ok(r.rows_affected > 0)
 }
 
+/// Sessions this process resolved in the last [`SESSION_CACHE_TTL`], so a signed-in client's every
+/// request does not cost a database round trip. Logging out, changing a password and disabling a user
+/// go through this module and empty it at once; the TTL bounds how long a change made by another
+/// process sharing the database (or a session's own expiry) takes to be seen. Only tokens that
+/// resolved are kept, so unknown tokens cannot fill it, and it is emptied when full.
+#[derive(Default)]
+pub struct SessionCache {
+    inner: std::sync::Mutex<SessionCacheInner>,
+}
+
+#[derive(Default)]
+struct SessionCacheInner {
+    /// Bumped at every emptying: an answer read from the database before it is not kept.
+    generation: u64,
+    map: std::collections::HashMap<String, (AuthUser, std::time::Instant)>,
+}
+
+/// How long a resolved session is trusted without asking the database again.
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+/// At most this many cached sessions.
+const SESSION_CACHE_CAP: usize = 10_000;
+
+impl SessionCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SessionCacheInner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, hash: &str) -> Result<AuthUser, u64> {
+        let inner = self.lock();
+        match inner.map.get(hash) {
+            Some((user, at)) if at.elapsed() < SESSION_CACHE_TTL => Ok(user.clone()),
+            _ => Err(inner.generation),
+        }
+    }
+
+    fn put(&self, generation: u64, hash: String, user: AuthUser) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.map.len() >= SESSION_CACHE_CAP {
+            inner.map.clear();
+        }
+        inner.map.insert(hash, (user, std::time::Instant::now()));
+    }
+
+    /// Forget every session (a logout, a password change, a disabled user).
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.map.clear();
+    }
+}
+
 /// Resolve a bearer token to its user (`None` if unknown or expired).
-pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Option<AuthUser>> {
+pub async fn authenticate(db: &DatabaseConnection, cache: &SessionCache, token: &str) -> ApiResult<Option<AuthUser>> {
     if token.len() != 64 {
         return Ok(None);
     }
+    let hash = token_hash(token);
+    let generation = match cache.get(&hash) {
+        Ok(user) => return Ok(Some(user)),
+        Err(generation) => generation,
+    };
     // One statement: the user of an unexpired session with this token, if not disabled.
     let live = SqlQuery::select()
         .column(session::Column::UserId)
         .from(session::Entity)
-        .and_where(session::Column::TokenHash.eq(token_hash(token)))
+        .and_where(session::Column::TokenHash.eq(hash.clone()))
         .and_where(session::Column::ExpiresMs.gte(now_ms()))
         .to_owned();
     let row = user::Entity::find()
@@ -336,13 +396,18 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> ApiResult<Opt
         .filter(user::Column::DisabledMs.is_null())
         .one(db)
         .await?;
-    row.as_ref().map(to_auth).transpose()
+    let user = row.as_ref().map(to_auth).transpose()?;
+    if let Some(u) = &user {
+        cache.put(generation, hash, u.clone());
+    }
+    Ok(user)
 }
 
 /// Change a user's password (the old one must be right); clears a one-time password's mark and ends
 /// every other session of the user.
 pub async fn change_password(
     db: &DatabaseConnection,
+    cache: &SessionCache,
     throttle: &LoginThrottle,
     addr: Option<std::net::IpAddr>,
     user: &AuthUser,
@@ -376,12 +441,13 @@ pub async fn change_password(
         .filter(session::Column::TokenHash.ne(token_hash(current_token)))
         .exec(db)
         .await?;
+    cache.clear();
     Ok(())
 }
 
 /// Disable a user: it can no longer sign in and every session it has ends at once. (Removing its
 /// account on chain is the caller's next step.)
-pub async fn disable_user(db: &DatabaseConnection, id: &str) -> ApiResult<()> {
+pub async fn disable_user(db: &DatabaseConnection, cache: &SessionCache, id: &str) -> ApiResult<()> {
     user::Entity::update(user::ActiveModel {
         id: Set(id.to_string()),
         disabled_ms: Set(Some(now_ms())),
@@ -390,6 +456,7 @@ pub async fn disable_user(db: &DatabaseConnection, id: &str) -> ApiResult<()> {
     .exec(db)
     .await?;
     session::Entity::delete_many().filter(session::Column::UserId.eq(id)).exec(db).await?;
+    cache.clear();
     Ok(())
 }
 
@@ -428,4 +495,80 @@ pub async fn bootstrap_admin(
 
 pub async fn user_row(db: &DatabaseConnection, id: &str) -> ApiResult<user::Model> {
     user::Entity::find_by_id(id.to_string()).one(db).await?.ok_or_else(|| ApiError::not_found("user"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_token_resolves_only_while_its_session_is_live_and_its_user_enabled() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("rm.sqlite").display());
+        let db = crate::db::connect(&url).await.expect("db");
+        let new = NewUser {
+            org_id: "ORG".into(),
+            username: "li.na".into(),
+            password: "long enough pw".into(),
+            role: UserRole::Operator,
+        };
+        let row = insert_user(&db, &[1; 16], &new, &KeyPair::from_seed("auth-test")).await.expect("user");
+        let throttle = LoginThrottle::default();
+        let cache = SessionCache::default();
+        let (token, _) = login(&db, &throttle, None, "li.na", "long enough pw").await.expect("login");
+
+        let me = authenticate(&db, &cache, &token).await.expect("authenticate").expect("a live session");
+        assert_eq!((me.id.as_str(), me.org_id.as_str(), me.role), (row.id.as_str(), "ORG", UserRole::Operator));
+        let other = "0".repeat(64);
+        assert!(authenticate(&db, &cache, &other).await.expect("authenticate").is_none(), "an unknown token");
+        assert!(authenticate(&db, &cache, "short").await.expect("authenticate").is_none(), "a malformed token");
+
+        // Expired: the same token one millisecond past its session's end.
+        session::Entity::update(session::ActiveModel {
+            token_hash: Set(token_hash(&token)),
+            expires_ms: Set(now_ms() - 1),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await
+        .expect("expire");
+        // (This process resolved it a moment ago: trusted for at most the cache's TTL.)
+        assert!(authenticate(&db, &cache, &token).await.expect("authenticate").is_some(), "cached");
+        let fresh = SessionCache::default();
+        assert!(authenticate(&db, &fresh, &token).await.expect("authenticate").is_none(), "an expired session");
+
+        // Disabled: a fresh session, then the user is disabled (its sessions go with it) — and a session
+        // row that somehow survived must not resolve either.
+        let (token, _) = login(&db, &throttle, None, "li.na", "long enough pw").await.expect("login");
+        assert!(authenticate(&db, &cache, &token).await.expect("authenticate").is_some(), "live and now cached");
+        disable_user(&db, &cache, &row.id).await.expect("disable");
+        assert!(authenticate(&db, &cache, &token).await.expect("authenticate").is_none(), "a disabled user");
+        session::Entity::insert(session::ActiveModel {
+            token_hash: Set(token_hash(&token)),
+            user_id: Set(row.id.clone()),
+            expires_ms: Set(now_ms() + SESSION_TTL_MS),
+        })
+        .exec(&db)
+        .await
+        .expect("stale session row");
+        assert!(
+            authenticate(&db, &cache, &token).await.expect("authenticate").is_none(),
+            "a disabled user's stale session"
+        );
+
+        // Logging out ends the session at once, cached or not.
+        let row2 = insert_user(
+            &db,
+            &[1; 16],
+            &NewUser { username: "wang.fang".into(), ..new },
+            &KeyPair::from_seed("auth-test-2"),
+        )
+        .await
+        .expect("user");
+        let (token, _) = login(&db, &throttle, None, "wang.fang", "long enough pw").await.expect("login");
+        let me = authenticate(&db, &cache, &token).await.expect("authenticate").expect("live");
+        assert_eq!(me.id, row2.id);
+        assert!(logout(&db, &cache, &token).await.expect("logout"));
+        assert!(authenticate(&db, &cache, &token).await.expect("authenticate").is_none(), "logged out");
+    }
 }

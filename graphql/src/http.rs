@@ -79,7 +79,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// disabled, or its account is no longer active on chain (removed or frozen).
 pub(crate) async fn caller_for(api: &Api, token: Option<String>) -> Caller {
     let user = match &token {
-        Some(t) => auth::authenticate(&api.db, t).await.ok().flatten().filter(|u| api.account_active(u)),
+        Some(t) => auth::authenticate(&api.db, &api.sessions, t).await.ok().flatten().filter(|u| api.account_active(u)),
         None => None,
     };
     Caller { user, token }

@@ -34,6 +34,8 @@ pub struct Api {
     pub org_keys: OrgKeys,
     /// The certificates this member's 国密 TLS endpoints present now, for expiry warnings.
     pub tls_certificates: Option<TlsCertificates>,
+    /// Sessions resolved in the last second (see [`auth::SessionCache`]).
+    pub sessions: auth::SessionCache,
     /// Organisations' roles as the read model has them, each with the indexer revision it was read at
     /// (see [`crate::schema::access::org_roles`]).
     pub(crate) roles: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<String>>)>>,
@@ -61,6 +63,7 @@ impl Api {
             logins: Default::default(),
             org_keys: OrgKeys::default(),
             tls_certificates: None,
+            sessions: Default::default(),
             roles: Default::default(),
         }
     }

@@ -142,7 +142,7 @@ pub async fn signed_in(api: &Api, headers: &HeaderMap) -> Result<AuthUser, Probl
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(Problem::unauthenticated)?;
-    auth::authenticate(&api.db, token).await.map_err(Problem::from)?.ok_or_else(Problem::unauthenticated)
+    auth::authenticate(&api.db, &api.sessions, token).await.map_err(Problem::from)?.ok_or_else(Problem::unauthenticated)
 }
 
 /// A JSON response with a content type.

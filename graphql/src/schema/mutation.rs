@@ -191,7 +191,7 @@ impl Mutation {
         let api = api(ctx)?;
         super::signed_in(ctx)?;
         let token = ctx.data_opt::<Caller>().and_then(|c| c.token.clone()).ok_or(ApiError::Unauthenticated)?;
-        Ok(auth::logout(&api.db, &token).await?)
+        Ok(auth::logout(&api.db, &api.sessions, &token).await?)
     }
 
     /// An organisation admin creates a user of their organisation. The user's new custodial key is

@@ -66,7 +66,8 @@ impl UsersMutation {
         let me = signed_in(ctx)?;
         let token = ctx.data_opt::<Caller>().and_then(|c| c.token.clone()).ok_or(ApiError::Unauthenticated)?;
         let addr = ctx.data_opt::<crate::ratelimit::ClientAddr>().and_then(|c| c.0);
-        auth::change_password(&api.db, &api.logins, addr, me, &token, &old_password, &new_password).await?;
+        auth::change_password(&api.db, &api.sessions, &api.logins, addr, me, &token, &old_password, &new_password)
+            .await?;
         Ok(UserNode::from_row(auth::user_row(&api.db, &me.id).await?)?)
     }
 
@@ -92,7 +93,7 @@ impl UsersMutation {
         if row.disabled_ms.is_some() {
             return Ok(UserNode::from_row(row)?);
         }
-        auth::disable_user(&api.db, &row.id).await?;
+        auth::disable_user(&api.db, &api.sessions, &row.id).await?;
         let address = Address::from_hex(&row.address).map_err(|e| ApiError::internal("user address", e))?;
         let shared = user::Entity::find()
             .filter(user::Column::Address.eq(row.address.clone()))
