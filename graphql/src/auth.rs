@@ -406,15 +406,14 @@ pub async fn authenticate(db: &DatabaseConnection, cache: &SessionCache, token: 
 /// Change a user's password (the old one must be right); clears a one-time password's mark and ends
 /// every other session of the user.
 pub async fn change_password(
-    db: &DatabaseConnection,
-    cache: &SessionCache,
-    throttle: &LoginThrottle,
+    api: &crate::service::Api,
     addr: Option<std::net::IpAddr>,
     user: &AuthUser,
     current_token: &str,
     old: &str,
     new: &str,
 ) -> ApiResult<()> {
+    let (db, cache, throttle) = (&api.db, &api.sessions, &api.logins);
     throttle.check(&user.username, addr)?;
     let row = user_row(db, &user.id).await?;
     if !verify_blocking(old.to_string(), Some(row.password_hash.clone())).await? {

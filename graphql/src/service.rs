@@ -38,7 +38,7 @@ pub struct Api {
     pub sessions: auth::SessionCache,
     /// Organisations' roles as the read model has them, each with the indexer revision it was read at
     /// (see [`crate::schema::access::org_roles`]).
-    pub(crate) roles: std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<String>>)>>,
+    pub(crate) roles: crate::schema::access::RolesCache,
 }
 
 /// What this member's 国密 TLS endpoints present now: (endpoint name, certificate). Called at each

@@ -18,6 +18,9 @@ use crate::db::entities::{invoice, invoice_party, organisation, voucher, voucher
 use crate::error::{ApiError, ApiResult};
 use crate::service::Api;
 
+/// Organisation → (indexer revision read at, its roles).
+pub type RolesCache = std::sync::Mutex<std::collections::HashMap<String, (u64, Arc<Vec<String>>)>>;
+
 /// The organisation's on-chain roles, as the read model has them. Nearly every signed-in request asks,
 /// so the answer is kept until the indexer next changes the read model (its revision moves); only
 /// organisations of signed-in users are asked about, so the map stays as small as the consortium.

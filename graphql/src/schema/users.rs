@@ -66,8 +66,7 @@ impl UsersMutation {
         let me = signed_in(ctx)?;
         let token = ctx.data_opt::<Caller>().and_then(|c| c.token.clone()).ok_or(ApiError::Unauthenticated)?;
         let addr = ctx.data_opt::<crate::ratelimit::ClientAddr>().and_then(|c| c.0);
-        auth::change_password(&api.db, &api.sessions, &api.logins, addr, me, &token, &old_password, &new_password)
-            .await?;
+        auth::change_password(api, addr, me, &token, &old_password, &new_password).await?;
         Ok(UserNode::from_row(auth::user_row(&api.db, &me.id).await?)?)
     }
 
