@@ -64,6 +64,13 @@ pub enum ApiError {
     RateLimited {
         retry_after_ms: u64,
     },
+    /// The node refused a transaction for now (full mempool, the organisation's quota, the sender's
+    /// limit) and kept refusing for as long as the API waited: the client may retry after
+    /// `retry_after_ms`. Reported as `RATE_LIMITED`.
+    Busy {
+        reason: String,
+        retry_after_ms: u64,
+    },
     /// Details are logged where the error is made, never sent.
     Internal(String),
 }
@@ -96,6 +103,9 @@ impl ApiError {
             ApiError::RateLimited { retry_after_ms } => {
                 format!("too many requests from this address; retry in {retry_after_ms} ms")
             }
+            ApiError::Busy { reason, retry_after_ms } => {
+                format!("the chain is busy ({reason}); retry in {retry_after_ms} ms")
+            }
             ApiError::Internal(_) => "internal error".into(),
         }
     }
@@ -108,7 +118,7 @@ impl ApiError {
             ApiError::Conflict { .. } => ErrorCode::Conflict,
             ApiError::NotFound { .. } => ErrorCode::NotFound,
             ApiError::Timeout => ErrorCode::Timeout,
-            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::RateLimited { .. } | ApiError::Busy { .. } => ErrorCode::RateLimited,
             ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -153,6 +163,10 @@ impl ApiError {
     }
 }
 
+/// What a client is told to wait after the node kept refusing for now (the API's own backoff ends at
+/// one second between attempts).
+pub const BUSY_RETRY_AFTER_MS: u64 = 1_000;
+
 impl From<ChainError> for ApiError {
     fn from(e: ChainError) -> Self {
         match e {
@@ -160,6 +174,17 @@ impl From<ChainError> for ApiError {
                 let text = r.message;
                 let (field, reason) = text.split_once(": ").unwrap_or(("transaction", text.as_str()));
                 ApiError::BadInput { field: field.to_string(), reason: reason.to_string() }
+            }
+            // Back-pressure: the node's message names the limit ("mempool: full …", "sender: … the
+            // per-sender limit …"); a node-internal refusal is logged here, not described to the client.
+            ChainError::Rejected(r) => {
+                let reason = if r.kind == "internal" {
+                    tracing::warn!(message = %r.message, "node refused a transaction for now");
+                    "node: cannot take transactions right now".to_string()
+                } else {
+                    r.message
+                };
+                ApiError::Busy { reason, retry_after_ms: BUSY_RETRY_AFTER_MS }
             }
             ChainError::Timeout(_) => ApiError::Timeout,
             other => ApiError::internal("chain", other),
@@ -187,7 +212,9 @@ impl From<ApiError> for async_graphql::Error {
             match &e {
                 ApiError::BadInput { field, .. } => ext.set("field", field.as_str()),
                 ApiError::Conflict { rule: Some(rule), .. } => ext.set("rule", rule.as_str()),
-                ApiError::RateLimited { retry_after_ms } => ext.set("retryAfterMs", *retry_after_ms),
+                ApiError::RateLimited { retry_after_ms } | ApiError::Busy { retry_after_ms, .. } => {
+                    ext.set("retryAfterMs", *retry_after_ms)
+                }
                 _ => {}
             }
         })
@@ -203,4 +230,41 @@ pub fn ensure_code(mut err: ServerError, default: ErrorCode) -> ServerError {
         err.extensions = Some(ext);
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scf_client::Rejection;
+
+    #[test]
+    fn back_pressure_that_outlasts_the_wait_is_a_typed_retry_not_an_internal_error() {
+        let full = ApiError::from(ChainError::Rejected(Rejection::new(
+            "mempool_full",
+            "mempool: full (10000 transactions); retry later",
+            true,
+        )));
+        assert_eq!(full.code(), ErrorCode::RateLimited);
+        assert_eq!(
+            full.message(),
+            "the chain is busy (mempool: full (10000 transactions); retry later); retry in 1000 ms"
+        );
+        let gql = async_graphql::Error::from(full);
+        let ext = gql.extensions.expect("extensions");
+        assert_eq!(ext.get("retryAfterMs"), Some(&async_graphql::Value::from(BUSY_RETRY_AFTER_MS)));
+
+        // A node-internal refusal says nothing of the node's internals.
+        let internal = ApiError::from(ChainError::Rejected(Rejection::new(
+            "internal",
+            "node: rocksdb: IO error at /data/x",
+            true,
+        )));
+        assert_eq!(internal.code(), ErrorCode::RateLimited);
+        assert!(!internal.message().contains("rocksdb"), "{}", internal.message());
+
+        // A bad transaction stays a bad input, naming its field.
+        let bad = ApiError::from(ChainError::Rejected(Rejection::new("nonce_used", "nonce: 3 is used", false)));
+        assert_eq!(bad.code(), ErrorCode::BadUserInput);
+        assert_eq!(bad.message(), "nonce: 3 is used");
+    }
 }

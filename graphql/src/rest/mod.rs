@@ -120,7 +120,7 @@ impl From<ApiError> for Problem {
             ApiError::Timeout => {
                 Problem::new(StatusCode::GATEWAY_TIMEOUT, "epcisException:ImplementationException", msg)
             }
-            ApiError::RateLimited { .. } => {
+            ApiError::RateLimited { .. } | ApiError::Busy { .. } => {
                 Problem::new(StatusCode::TOO_MANY_REQUESTS, "epcisException:ImplementationException", msg)
             }
             ApiError::Internal(_) => Problem::internal(),
