@@ -387,7 +387,19 @@ impl Store {
         self.write(batch)
     }
 
+    /// Whether a block at `height` is committed as far as readers are concerned. A block's batch reaches
+    /// RocksDB a moment before the tip (and the state caches) move to it; in that moment its block,
+    /// receipts and locations are already in the database, and a client that found its receipt there
+    /// would submit its next transaction against a tip that does not include it yet (a nonce refused as
+    /// "ahead"). Everything above the tip stays hidden until the tip moves.
+    fn visible(&self, height: u64) -> Result<bool, StoreError> {
+        Ok(self.tip()?.is_some_and(|t| height <= t.height))
+    }
+
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        if !self.visible(height)? {
+            return Ok(None);
+        }
         match self.get_cf(CF_BLOCKS, &height.to_be_bytes())? {
             None => Ok(None),
             Some(b) => Block::from_bytes(&b).map(Some).map_err(|e| corrupt(format!("block {height}"), e)),
@@ -406,16 +418,24 @@ impl Store {
 
     /// Where a transaction was committed: (height, index in block).
     pub fn tx_location(&self, tx_id: &Hash32) -> Result<Option<(u64, u32)>, StoreError> {
-        match self.get_cf(CF_TXS, &tx_id.0)? {
-            None => Ok(None),
-            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("txs", e)),
+        let location: Option<(u64, u32)> = match self.get_cf(CF_TXS, &tx_id.0)? {
+            None => None,
+            Some(b) => Some(borsh::from_slice(&b).map_err(|e| corrupt("txs", e))?),
+        };
+        match location {
+            Some((height, _)) if !self.visible(height)? => Ok(None),
+            other => Ok(other),
         }
     }
 
     pub fn receipt(&self, tx_id: &Hash32) -> Result<Option<Receipt>, StoreError> {
-        match self.get_cf(CF_RECEIPTS, &tx_id.0)? {
-            None => Ok(None),
-            Some(b) => borsh::from_slice(&b).map(Some).map_err(|e| corrupt("receipts", e)),
+        let receipt: Option<Receipt> = match self.get_cf(CF_RECEIPTS, &tx_id.0)? {
+            None => None,
+            Some(b) => Some(borsh::from_slice(&b).map_err(|e| corrupt("receipts", e))?),
+        };
+        match receipt {
+            Some(r) if !self.visible(r.height)? => Ok(None),
+            other => Ok(other),
         }
     }
 
@@ -597,6 +617,36 @@ impl TreeReader for Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_block_written_but_not_yet_the_tip_is_not_visible() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let tip =
+            |height| ChainTip { height, hash: Hash32([height as u8; 32]), time_ms: 0, state_root: Hash32([0; 32]) };
+        store.set_tip(Some(tip(1)));
+        // Block 2's receipt and location reach RocksDB (as `commit_block`'s batch does) ...
+        let receipt = Receipt {
+            tx_id: Hash32([9; 32]),
+            height: 2,
+            index: 0,
+            sender: scf_ledger::crypto::KeyPair::from_seed("store-visible").address(),
+            module: "org".into(),
+            outcome: scf_ledger::receipt::TxOutcome::Success,
+            events: Vec::new(),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(store.cf(CF_TXS).expect("cf"), receipt.tx_id.0, encode(&(2u64, 0u32)));
+        batch.put_cf(store.cf(CF_RECEIPTS).expect("cf"), receipt.tx_id.0, encode(&receipt));
+        store.write(batch).expect("write");
+        // ... while the tip is still 1: nothing of block 2 is seen.
+        assert_eq!(store.receipt(&receipt.tx_id).expect("receipt"), None);
+        assert_eq!(store.tx_location(&receipt.tx_id).expect("location"), None);
+        // The tip moves: now it is.
+        store.set_tip(Some(tip(2)));
+        assert_eq!(store.receipt(&receipt.tx_id).expect("receipt"), Some(receipt.clone()));
+        assert_eq!(store.tx_location(&receipt.tx_id).expect("location"), Some((2, 0)));
+    }
 
     #[test]
     fn a_database_of_the_older_layout_is_refused_by_name() {
