@@ -203,11 +203,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     // validator, libp2p reports every gossip publish as having no peers, and the embedded broker logs
     // each client disconnect as an error: both are expected here.
     let quiet = "warn,arc_malachitebft_network=off,rumqttd=off";
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| quiet.into()))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    scf_node::cli::init_logging_with(quiet);
     let opts = scf::demo::DemoOptions {
         port: args.port,
         data: args.data.clone(),

@@ -39,9 +39,7 @@ pub struct LogOnPanic(pub std::path::PathBuf);
 impl Drop for LogOnPanic {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let text = std::fs::read_to_string(&self.0).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(120)..].join("\n");
+            let tail = scf_node::cli::log_tail(&self.0, 120);
             eprintln!("--- end of {} ---\n{tail}\n--- (last 120 lines) ---", self.0.display());
         }
     }

@@ -321,7 +321,7 @@ pub fn cluster_up_with(args: &ClusterUpArgs, exe: &Path, modules: ModuleRegistry
 
 /// The last `lines` lines of a node's log, for an error that must explain itself after the log's
 /// directory is gone (a test's temp dir, a CI clone).
-fn log_tail(path: &Path, lines: usize) -> String {
+pub fn log_tail(path: &Path, lines: usize) -> String {
     match std::fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -557,8 +557,14 @@ pub fn disable_transparent_huge_pages() {
 
 /// Log to stderr at `RUST_LOG` (default `info`); a no-op if logging is already set up.
 pub fn init_logging() {
+    init_logging_with("info");
+}
+
+/// Log to stderr at `RUST_LOG`, or at `default` without it; colours only on a terminal. A no-op if
+/// logging is already set up.
+pub fn init_logging_with(default: &str) {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();

@@ -393,7 +393,10 @@ impl Store {
     /// would submit its next transaction against a tip that does not include it yet (a nonce refused as
     /// "ahead"). Everything above the tip stays hidden until the tip moves.
     fn visible(&self, height: u64) -> Result<bool, StoreError> {
-        Ok(self.tip()?.is_some_and(|t| height <= t.height))
+        match self.tip.read() {
+            Ok(t) => Ok(t.as_ref().is_some_and(|t| height <= t.height)),
+            Err(_) => Ok(self.read_tip()?.is_some_and(|t| height <= t.height)),
+        }
     }
 
     pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
